@@ -1,0 +1,68 @@
+// Command guichet administers a Guichet deployment against the table the
+// environment names (TABLE_NAME, DYNAMODB_ENDPOINT, AWS credentials).
+//
+//	guichet org create --name N --code C --owner-email E [--language fr|en|nl]
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"github.com/guichet/guichet/shared/config"
+	"github.com/guichet/guichet/shared/organization"
+	"github.com/guichet/guichet/shared/password"
+	"github.com/guichet/guichet/shared/problem"
+	"github.com/guichet/guichet/shared/store"
+)
+
+func main() {
+	if err := run(context.Background(), os.Args[1:], os.Stdout, os.Getenv); err != nil {
+		fmt.Fprintln(os.Stderr, "guichet:", err)
+		os.Exit(2)
+	}
+}
+
+const usage = `usage: guichet org create --name NAME --code CODE --owner-email EMAIL [--language fr|en|nl]`
+
+func run(ctx context.Context, args []string, out io.Writer, getenv func(string) string) error {
+	if len(args) < 2 || args[0] != "org" || args[1] != "create" {
+		return errors.New(usage)
+	}
+	fs := flag.NewFlagSet("org create", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	name := fs.String("name", "", "organization name")
+	code := fs.String("code", "", "organization code (immutable)")
+	email := fs.String("owner-email", "", "owner's e-mail address")
+	lang := fs.String("language", "en", "default language")
+	if err := fs.Parse(args[2:]); err != nil {
+		return fmt.Errorf("%v\n%s", err, usage)
+	}
+	cfg, err := config.Parse(getenv)
+	if err != nil {
+		return err
+	}
+	db, err := store.NewClient(ctx, store.ClientConfig{Endpoint: cfg.DynamoDBEndpoint})
+	if err != nil {
+		return err
+	}
+	svc := organization.New(store.New(db, cfg.Table), password.Default, time.Now)
+	c, err := svc.Create(ctx, organization.CreateInput{Name: *name, Code: *code, Language: *lang, OwnerEmail: *email})
+	if p, ok := problem.As(err); ok {
+		msg := p.Detail
+		for _, f := range p.Errors {
+			msg += fmt.Sprintf("\n  --%s %s", f.Field, f.Message)
+		}
+		return errors.New(msg)
+	}
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "organization %s (%s) created\nowner: %s\none-time password: %s\n",
+		c.Org.Code, c.Org.ID, c.Owner.Email, c.Password)
+	return nil
+}

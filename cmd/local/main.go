@@ -1,0 +1,116 @@
+// Command local runs the whole Guichet API on one local port, with an
+// embedded DynamoDB and an embedded SES outbox, through the same function
+// handlers Lambda runs. It creates a demo organization and prints how to
+// log in. `make run` starts it.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/guichet/guichet/shared/config"
+	"github.com/guichet/guichet/shared/devstack"
+	"github.com/guichet/guichet/shared/logging"
+	"github.com/guichet/guichet/shared/organization"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Getenv); err != nil {
+		fmt.Fprintln(os.Stderr, "local:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, getenv func(string) string) error {
+	addr := net.JoinHostPort("127.0.0.1", or(getenv("PORT"), "8080"))
+	cfg, err := localConfig(getenv, addr)
+	if err != nil {
+		return err
+	}
+	log := logging.New(os.Stderr, cfg.LogLevel)
+	st, err := devstack.Start(ctx, devstack.Options{Config: cfg, Log: log})
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	email := or(getenv("LOCAL_OWNER_EMAIL"), "owner@demo.example")
+	pw := getenv("LOCAL_OWNER_PASSWORD")
+	if pw == "" {
+		if pw, err = organization.Generate(16); err != nil {
+			return err
+		}
+	}
+	_, created, err := st.Seed(ctx, "Demo", "demo", email, pw)
+	if err != nil {
+		return fmt.Errorf("seed demo organization: %w", err)
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{Handler: st.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	fmt.Print(banner(cfg.PublicURL, email, pw, created))
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	fmt.Println("\nstopping…")
+	shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutdown); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+// localConfig is the environment's configuration with local defaults:
+// mail goes to the embedded outbox, links point at this server.
+func localConfig(getenv func(string) string, addr string) (config.Config, error) {
+	cfg, err := config.Parse(getenv)
+	if err != nil {
+		return cfg, err
+	}
+	if getenv("PUBLIC_URL") == "" {
+		cfg.PublicURL = "http://" + addr
+	}
+	if cfg.MailFrom == "" {
+		cfg.MailFrom = "guichet@localhost.localdomain"
+	}
+	return cfg, nil
+}
+
+func banner(url, email, pw string, created bool) string {
+	who := fmt.Sprintf("  owner:    %s\n  password: %s\n", email, pw)
+	if !created {
+		who = fmt.Sprintf("  owner:    %s (organization already existed: its password is unchanged)\n", email)
+	}
+	return fmt.Sprintf(`
+Guichet is running at %[1]s
+Demo organization "demo":
+%[2]s
+Try it:
+  curl -s %[1]s/v1/auth/login -d '{"login":"%[3]s","password":"%[4]s"}'
+  curl -s %[1]s/v1/me -H "Authorization: Bearer <access_token>"
+Mail sent by the API: %[1]s/_local/mail
+Stop with Ctrl-C.
+`, url, who, email, pw)
+}
+
+func or(v, def string) string {
+	if v == "" {
+		return def
+	}
+	return v
+}

@@ -1,0 +1,110 @@
+// Package app wires Guichet's functions: from the configuration and the
+// AWS clients it builds each function's handler, the value lambda.Start
+// receives in AWS and the local gateway invokes on a developer's machine.
+package app
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/sesv2"
+
+	"github.com/guichet/guichet/shared/authorizer"
+	"github.com/guichet/guichet/shared/config"
+	"github.com/guichet/guichet/shared/lambdahttp"
+	"github.com/guichet/guichet/shared/logging"
+	"github.com/guichet/guichet/shared/mail"
+	"github.com/guichet/guichet/shared/profile"
+	"github.com/guichet/guichet/shared/route"
+	"github.com/guichet/guichet/shared/router"
+	"github.com/guichet/guichet/shared/session"
+	"github.com/guichet/guichet/shared/store"
+)
+
+// Deps is what every function is built from.
+type Deps struct {
+	Config config.Config
+	Store  *store.Store
+	Mail   *mail.Sender
+	Log    *slog.Logger
+	Now    func() time.Time
+}
+
+// FromEnv builds the dependencies of a function running in AWS (or against
+// the endpoints the environment names).
+func FromEnv(ctx context.Context) (Deps, error) {
+	cfg, err := config.FromEnv()
+	if err != nil {
+		return Deps{}, err
+	}
+	db, err := store.NewClient(ctx, store.ClientConfig{Endpoint: cfg.DynamoDBEndpoint})
+	if err != nil {
+		return Deps{}, err
+	}
+	var ses *sesv2.Client
+	if cfg.MailFrom != "" {
+		awsCfg, err := config.AWS(ctx, cfg.SESEndpoint)
+		if err != nil {
+			return Deps{}, err
+		}
+		ses = sesv2.NewFromConfig(awsCfg, func(o *sesv2.Options) {
+			if cfg.SESEndpoint != "" {
+				o.BaseEndpoint = aws.String(cfg.SESEndpoint)
+			}
+		})
+	}
+	return New(cfg, db, ses, logging.New(os.Stderr, cfg.LogLevel), time.Now), nil
+}
+
+// New builds the dependencies from ready clients.
+func New(cfg config.Config, db *dynamodb.Client, ses *sesv2.Client, log *slog.Logger, now func() time.Time) Deps {
+	return Deps{
+		Config: cfg,
+		Store:  store.New(db, cfg.Table),
+		Mail:   mail.New(ses, cfg.MailFrom, cfg.MailConfigSet),
+		Log:    log,
+		Now:    now,
+	}
+}
+
+// SessionConfig is the session policy the configuration sets.
+func (d Deps) SessionConfig() session.Config {
+	c := session.DefaultConfig()
+	c.AccessTTL, c.RefreshTTL = d.Config.AccessTTL, d.Config.RefreshTTL
+	c.MaxFailures, c.LockWindow = d.Config.MaxFailures, d.Config.LockWindow
+	return c
+}
+
+// operations returns the handlers of a function's routes.
+func (d Deps) operations(fn string) (router.Operations, error) {
+	switch fn {
+	case route.Auth:
+		return session.New(d.Store, d.SessionConfig(), d.Now).Operations(), nil
+	case route.Profile:
+		return profile.New(d.Store).Operations(), nil
+	}
+	return nil, fmt.Errorf("app: unknown function %q", fn)
+}
+
+// Function returns the handler of function fn.
+func Function(fn string, d Deps) (lambdahttp.Handler, error) {
+	ops, err := d.operations(fn)
+	if err != nil {
+		return nil, err
+	}
+	h, err := router.New(fn, ops, d.Log, store.Problem)
+	if err != nil {
+		return nil, err
+	}
+	return lambdahttp.New(h), nil
+}
+
+// Authorizer returns the authorizer's handler.
+func Authorizer(d Deps) lambdahttp.Authorizer {
+	return authorizer.New(d.Store, d.Log, d.Now).Handle
+}

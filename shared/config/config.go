@@ -1,0 +1,79 @@
+// Package config reads the settings every function shares from the
+// environment. Each field names its variable.
+package config
+
+import (
+	"fmt"
+	"os"
+	"strconv"
+	"time"
+)
+
+// Config is the deployment's settings.
+type Config struct {
+	Table            string        // TABLE_NAME (default "guichet")
+	DynamoDBEndpoint string        // DYNAMODB_ENDPOINT: a local DynamoDB; empty for AWS
+	SESEndpoint      string        // SES_ENDPOINT: a local SES v2; empty for AWS
+	PublicURL        string        // PUBLIC_URL: where the hosted pages are, for links in mail
+	MailFrom         string        // MAIL_FROM: sender address; empty disables mail
+	MailConfigSet    string        // MAIL_CONFIGURATION_SET
+	LogLevel         string        // LOG_LEVEL: debug, info, warn, error
+	AccessTTL        time.Duration // ACCESS_TOKEN_TTL (default 15m)
+	RefreshTTL       time.Duration // REFRESH_TOKEN_TTL (default 720h)
+	MaxFailures      int           // LOGIN_MAX_FAILURES (default 5)
+	LockWindow       time.Duration // LOGIN_LOCK_WINDOW (default 15m)
+}
+
+// FromEnv reads the configuration, with defaults for what is unset.
+func FromEnv() (Config, error) {
+	return Parse(os.Getenv)
+}
+
+// Parse reads the configuration through getenv.
+func Parse(getenv func(string) string) (Config, error) {
+	c := Config{
+		Table:            or(getenv("TABLE_NAME"), "guichet"),
+		DynamoDBEndpoint: getenv("DYNAMODB_ENDPOINT"),
+		SESEndpoint:      getenv("SES_ENDPOINT"),
+		PublicURL:        or(getenv("PUBLIC_URL"), "http://127.0.0.1:8080"),
+		MailFrom:         getenv("MAIL_FROM"),
+		MailConfigSet:    getenv("MAIL_CONFIGURATION_SET"),
+		LogLevel:         or(getenv("LOG_LEVEL"), "info"),
+	}
+	var err error
+	if c.AccessTTL, err = duration(getenv, "ACCESS_TOKEN_TTL", 15*time.Minute); err != nil {
+		return c, err
+	}
+	if c.RefreshTTL, err = duration(getenv, "REFRESH_TOKEN_TTL", 30*24*time.Hour); err != nil {
+		return c, err
+	}
+	if c.LockWindow, err = duration(getenv, "LOGIN_LOCK_WINDOW", 15*time.Minute); err != nil {
+		return c, err
+	}
+	c.MaxFailures = 5
+	if v := getenv("LOGIN_MAX_FAILURES"); v != "" {
+		if c.MaxFailures, err = strconv.Atoi(v); err != nil || c.MaxFailures < 1 {
+			return c, fmt.Errorf("config: LOGIN_MAX_FAILURES: want a positive number, got %q", v)
+		}
+	}
+	return c, nil
+}
+
+func or(v, def string) string {
+	if v == "" {
+		return def
+	}
+	return v
+}
+
+func duration(getenv func(string) string, name string, def time.Duration) (time.Duration, error) {
+	v := getenv(name)
+	if v == "" {
+		return def, nil
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d <= 0 {
+		return 0, fmt.Errorf("config: %s: want a positive duration such as 15m, got %q", name, v)
+	}
+	return d, nil
+}

@@ -1,0 +1,238 @@
+// Package devstack runs the whole of Guichet in one process with embedded
+// stand-ins for AWS: DynamoDB is a minidyn server and SES v2 an outbox, both
+// reached over HTTP by the real SDK clients, and API Gateway is the local
+// gateway. `make run` and the tests use it; the functions cannot tell it
+// from AWS.
+package devstack
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/aws-sdk-go-v2/service/sesv2"
+	miniserver "github.com/truora/minidyn/server"
+
+	"github.com/guichet/guichet/shared/app"
+	"github.com/guichet/guichet/shared/config"
+	"github.com/guichet/guichet/shared/gateway"
+	"github.com/guichet/guichet/shared/lambdahttp"
+	"github.com/guichet/guichet/shared/organization"
+	"github.com/guichet/guichet/shared/outbox"
+	"github.com/guichet/guichet/shared/password"
+	"github.com/guichet/guichet/shared/problem"
+	"github.com/guichet/guichet/shared/route"
+	"github.com/guichet/guichet/shared/store"
+)
+
+// Options configure a stack. The zero value is usable.
+type Options struct {
+	// Config is the functions' configuration. An empty DynamoDBEndpoint
+	// starts the embedded DynamoDB; an empty SESEndpoint starts the outbox.
+	Config config.Config
+	// Now is the clock of every function; time.Now when nil.
+	Now func() time.Time
+	// Log receives the functions' logs; discarded when nil.
+	Log *slog.Logger
+}
+
+// Stack is a running Guichet.
+type Stack struct {
+	Config config.Config
+	// Gateway is the local API Gateway serving every route.
+	Gateway *gateway.Gateway
+	// DynamoDB is the embedded DynamoDB, for fault injection; nil when the
+	// configuration names another endpoint.
+	DynamoDB *miniserver.Server
+	// Outbox holds the mail sent; nil when SESEndpoint names another.
+	Outbox *outbox.Outbox
+	// Counters counts each function's DynamoDB calls, by function name
+	// (the authorizer included).
+	Counters map[string]*store.Counter
+	// Store is an uncounted store for seeding and inspecting the table.
+	Store *store.Store
+	// DB is the uncounted client behind Store.
+	DB *dynamodb.Client
+
+	servers []*http.Server
+}
+
+// Start starts the embedded services, creates the table and builds every
+// function.
+func Start(ctx context.Context, opts Options) (*Stack, error) {
+	cfg := opts.Config
+	if cfg == (config.Config{}) {
+		var err error
+		if cfg, err = config.Parse(func(string) string { return "" }); err != nil {
+			return nil, err
+		}
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.Log == nil {
+		opts.Log = slog.New(slog.NewJSONHandler(io.Discard, nil))
+	}
+	s := &Stack{Counters: map[string]*store.Counter{}}
+	if cfg.DynamoDBEndpoint == "" {
+		s.DynamoDB = miniserver.NewServer()
+		url, err := s.serve(s.DynamoDB)
+		if err != nil {
+			return nil, err
+		}
+		cfg.DynamoDBEndpoint = url
+	}
+	if cfg.SESEndpoint == "" {
+		s.Outbox = outbox.New()
+		url, err := s.serve(s.Outbox)
+		if err != nil {
+			s.Close()
+			return nil, err
+		}
+		cfg.SESEndpoint = url
+	}
+	s.Config = cfg
+	if err := s.build(ctx, opts); err != nil {
+		s.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+func (s *Stack) build(ctx context.Context, opts Options) error {
+	cfg := s.Config
+	var err error
+	if s.DB, err = store.NewClient(ctx, store.ClientConfig{Endpoint: cfg.DynamoDBEndpoint}); err != nil {
+		return err
+	}
+	s.Store = store.New(s.DB, cfg.Table)
+	if err := CreateTable(ctx, s.DB, cfg.Table); err != nil {
+		return err
+	}
+	awsCfg, err := config.AWS(ctx, cfg.SESEndpoint)
+	if err != nil {
+		return err
+	}
+	ses := sesv2.NewFromConfig(awsCfg, func(o *sesv2.Options) { o.BaseEndpoint = aws.String(cfg.SESEndpoint) })
+	handlers := map[string]lambdahttp.Handler{}
+	var authz lambdahttp.Authorizer
+	for _, fn := range route.Functions() {
+		c := &store.Counter{}
+		s.Counters[fn] = c
+		db, err := store.NewClient(ctx, store.ClientConfig{Endpoint: cfg.DynamoDBEndpoint, Counter: c})
+		if err != nil {
+			return err
+		}
+		deps := app.New(cfg, db, ses, opts.Log, opts.Now)
+		if fn == route.Authorizer {
+			authz = app.Authorizer(deps)
+			continue
+		}
+		if handlers[fn], err = app.Function(fn, deps); err != nil {
+			return err
+		}
+	}
+	s.Gateway, err = gateway.New(handlers, authz, opts.Log, opts.Now)
+	return err
+}
+
+// serve runs h on a loopback port and returns its URL.
+func (s *Stack) serve(h http.Handler) (string, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", fmt.Errorf("devstack: listen: %w", err)
+	}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	s.servers = append(s.servers, srv)
+	go srv.Serve(ln)
+	return "http://" + ln.Addr().String(), nil
+}
+
+// Handler serves the API and, under /_local/, the captured mail.
+func (s *Stack) Handler() http.Handler {
+	mux := http.NewServeMux()
+	if s.Outbox != nil {
+		mux.Handle("GET /_local/", s.Outbox.ListHandler())
+	}
+	mux.Handle("/", s.Gateway)
+	return mux
+}
+
+// Calls returns the DynamoDB calls made by all functions since the last
+// ResetCounters.
+func (s *Stack) Calls() int {
+	n := 0
+	for _, c := range s.Counters {
+		n += c.Calls()
+	}
+	return n
+}
+
+// ResetCounters sets every function's call count to zero.
+func (s *Stack) ResetCounters() {
+	for _, c := range s.Counters {
+		c.Reset()
+	}
+}
+
+// Close stops the embedded services.
+func (s *Stack) Close() {
+	for _, srv := range s.servers {
+		srv.Close()
+	}
+}
+
+// Seed creates the organization code with an owner of the given e-mail
+// and password unless it exists. It returns the organization created, or
+// created=false when it was there already.
+func (s *Stack) Seed(ctx context.Context, name, code, email, pw string) (organization.Created, bool, error) {
+	svc := organization.New(s.Store, password.Default, time.Now)
+	c, err := svc.Create(ctx, organization.CreateInput{Name: name, Code: code, OwnerEmail: email, OwnerPassword: pw})
+	if p, ok := problem.As(err); ok && p.Code == "already_exists" {
+		return c, false, nil
+	}
+	if err != nil {
+		return c, false, err
+	}
+	return c, true, nil
+}
+
+// CreateTable creates the table with its index unless it exists.
+func CreateTable(ctx context.Context, db *dynamodb.Client, table string) error {
+	str := types.ScalarAttributeTypeS
+	_, err := db.CreateTable(ctx, &dynamodb.CreateTableInput{
+		TableName:   &table,
+		BillingMode: types.BillingModePayPerRequest,
+		AttributeDefinitions: []types.AttributeDefinition{
+			{AttributeName: aws.String("pk"), AttributeType: str},
+			{AttributeName: aws.String("sk"), AttributeType: str},
+			{AttributeName: aws.String("gsi1pk"), AttributeType: str},
+			{AttributeName: aws.String("gsi1sk"), AttributeType: str},
+		},
+		KeySchema: []types.KeySchemaElement{
+			{AttributeName: aws.String("pk"), KeyType: types.KeyTypeHash},
+			{AttributeName: aws.String("sk"), KeyType: types.KeyTypeRange},
+		},
+		GlobalSecondaryIndexes: []types.GlobalSecondaryIndex{{
+			IndexName: aws.String("gsi1"),
+			KeySchema: []types.KeySchemaElement{
+				{AttributeName: aws.String("gsi1pk"), KeyType: types.KeyTypeHash},
+				{AttributeName: aws.String("gsi1sk"), KeyType: types.KeyTypeRange},
+			},
+			Projection: &types.Projection{ProjectionType: types.ProjectionTypeAll},
+		}},
+	})
+	var inUse *types.ResourceInUseException
+	if err != nil && !errors.As(err, &inUse) {
+		return fmt.Errorf("devstack: create table: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,208 @@
+// Package httpapi is the HTTP glue every function shares: strict JSON
+// request decoding, JSON and problem responses, and the mapping of errors to
+// problems in one place.
+package httpapi
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/guichet/guichet/shared/problem"
+)
+
+// MaxBody is the largest request body accepted, in bytes.
+const MaxBody = 64 << 10
+
+// HandlerFunc is an http.HandlerFunc that may fail. A returned error is
+// written as a problem; a handler that returns an error must not have
+// written anything.
+type HandlerFunc func(w http.ResponseWriter, r *http.Request) error
+
+// ErrorMapper turns an error that is not a *problem.Problem into one, for
+// example a store outage into 503. It returns false to leave the error to
+// the default 500.
+type ErrorMapper func(error) (*problem.Problem, bool)
+
+// Handler adapts h to http.Handler: errors become problems, and unexpected
+// ones are logged with the request's context, never shown.
+func Handler(log *slog.Logger, mapErr ErrorMapper, h HandlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		err := h(w, r)
+		if err == nil {
+			return
+		}
+		p, ok := problem.As(err)
+		if !ok && mapErr != nil {
+			p, ok = mapErr(err)
+			if ok {
+				log.WarnContext(r.Context(), "request failed", "err", err, "status", p.Status)
+			}
+		}
+		if !ok {
+			log.ErrorContext(r.Context(), "request failed", "err", err)
+			p = problem.Internal()
+		}
+		Problem(w, p)
+	})
+}
+
+// Problem writes p as application/problem+json.
+func Problem(w http.ResponseWriter, p *problem.Problem) {
+	if p.RetryAfter > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(p.RetryAfter))
+	}
+	write(w, problem.ContentType, p.Status, p)
+}
+
+// JSON writes v as a JSON response with the given status.
+func JSON(w http.ResponseWriter, status int, v any) error {
+	write(w, "application/json", status, v)
+	return nil
+}
+
+// NoContent writes a 204.
+func NoContent(w http.ResponseWriter) error {
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func write(w http.ResponseWriter, contentType string, status int, v any) {
+	body, err := json.Marshal(v)
+	if err != nil {
+		// Only a programming error gets here: every response type marshals.
+		panic(fmt.Sprintf("httpapi: marshal %T: %v", v, err))
+	}
+	h := w.Header()
+	h.Set("Content-Type", contentType)
+	h.Set("Cache-Control", "no-store")
+	h.Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(status)
+	w.Write(append(body, '\n'))
+}
+
+// Decode reads r's body into dst strictly: at most MaxBody bytes (413),
+// valid UTF-8, one JSON object, no unknown and no duplicate fields (400).
+func Decode(r *http.Request, dst any) error {
+	body, err := io.ReadAll(io.LimitReader(r.Body, MaxBody+1))
+	if err != nil {
+		return problem.BadRequest("unreadable_body", "The request body could not be read.")
+	}
+	if len(body) > MaxBody {
+		return problem.New(http.StatusRequestEntityTooLarge, "body_too_large",
+			fmt.Sprintf("The request body exceeds %d bytes.", MaxBody))
+	}
+	return DecodeBytes(body, dst)
+}
+
+// DecodeBytes is Decode on a body already read.
+func DecodeBytes(body []byte, dst any) error {
+	if !utf8.Valid(body) {
+		return problem.BadRequest("invalid_json", "The request body is not valid UTF-8.")
+	}
+	if err := checkDuplicates(body); err != nil {
+		return problem.BadRequest("invalid_json", err.Error())
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(dst); err != nil {
+		return problem.BadRequest("invalid_json", describe(err))
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return problem.BadRequest("invalid_json", "The request body must hold a single JSON object.")
+	}
+	return nil
+}
+
+// describe turns a decoding error into a message fit for clients.
+func describe(err error) string {
+	var syn *json.SyntaxError
+	var typ *json.UnmarshalTypeError
+	switch {
+	case errors.Is(err, io.EOF):
+		return "The request body is empty; a JSON object is expected."
+	case errors.As(err, &syn):
+		return fmt.Sprintf("The request body is not valid JSON (at byte %d).", syn.Offset)
+	case errors.As(err, &typ):
+		if typ.Field != "" {
+			return fmt.Sprintf("Field %q must be a %s.", typ.Field, typ.Type)
+		}
+		return "The request body must be a JSON object."
+	case strings.HasPrefix(err.Error(), "json: unknown field "):
+		return "Unknown field " + strings.TrimPrefix(err.Error(), "json: unknown field ") + "."
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return "The request body is truncated JSON."
+	}
+	return "The request body is not valid JSON."
+}
+
+// checkDuplicates walks the JSON tokens and refuses an object that names
+// the same key twice: encoding/json would silently keep the last one, and
+// two parsers could then disagree on what was asked.
+func checkDuplicates(body []byte) error {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber()
+	type frame struct {
+		object bool
+		keys   map[string]bool
+		expect bool // next string token is a key
+	}
+	var stack []*frame
+	for {
+		tok, err := dec.Token()
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			return nil // syntax errors are reported by the real decode
+		}
+		var top *frame
+		if len(stack) > 0 {
+			top = stack[len(stack)-1]
+		}
+		if top != nil && top.object && top.expect {
+			if key, ok := tok.(string); ok {
+				if top.keys[key] {
+					return fmt.Errorf("Field %q appears more than once.", key)
+				}
+				top.keys[key] = true
+				top.expect = false
+				continue
+			}
+		}
+		switch tok {
+		case json.Delim('{'):
+			stack = append(stack, &frame{object: true, keys: map[string]bool{}, expect: true})
+			continue
+		case json.Delim('['):
+			stack = append(stack, &frame{})
+			continue
+		case json.Delim('}'), json.Delim(']'):
+			stack = stack[:len(stack)-1]
+		}
+		if len(stack) > 0 && stack[len(stack)-1].object {
+			stack[len(stack)-1].expect = true
+		}
+	}
+}
+
+type ctxKey struct{}
+
+// WithRequestID returns ctx carrying the API Gateway request id, for logs.
+func WithRequestID(ctx context.Context, id string) context.Context {
+	return context.WithValue(ctx, ctxKey{}, id)
+}
+
+// RequestID returns the request id carried by ctx, or "".
+func RequestID(ctx context.Context) string {
+	id, _ := ctx.Value(ctxKey{}).(string)
+	return id
+}

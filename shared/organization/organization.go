@@ -1,0 +1,116 @@
+// Package organization holds the rules of organizations (tenants): their
+// creation with an owner, and later their settings and units.
+package organization
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"math/big"
+	"regexp"
+	"time"
+
+	"github.com/guichet/guichet/shared/password"
+	"github.com/guichet/guichet/shared/permission"
+	"github.com/guichet/guichet/shared/problem"
+	"github.com/guichet/guichet/shared/store"
+	"github.com/guichet/guichet/shared/validate"
+)
+
+// Service applies the organization rules.
+type Service struct {
+	store  *store.Store
+	params password.Params
+	now    func() time.Time
+}
+
+// New returns an organization service.
+func New(s *store.Store, params password.Params, now func() time.Time) *Service {
+	return &Service{store: s, params: params, now: now}
+}
+
+// CreateInput describes a new organization and its owner.
+type CreateInput struct {
+	Name       string
+	Code       string
+	Language   string
+	OwnerEmail string
+	// OwnerPassword is generated when empty.
+	OwnerPassword string
+}
+
+// Created is a new organization, its owner, and the owner's password in
+// clear, to be shown once.
+type Created struct {
+	Org      store.Org
+	Owner    store.User
+	Password string
+}
+
+var codePattern = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{1,31}$`)
+
+// Languages the product speaks.
+var languages = map[string]bool{"fr": true, "en": true, "nl": true}
+
+// Create makes an organization and its owner in one transaction.
+func (s *Service) Create(ctx context.Context, in CreateInput) (Created, error) {
+	var v validate.Errors
+	v.Required("name", in.Name, 200)
+	if !codePattern.MatchString(in.Code) {
+		v.Add("code", "must be 2 to 32 lower-case letters, digits or hyphens, starting with a letter or digit")
+	}
+	if in.Language == "" {
+		in.Language = "en"
+	}
+	if !languages[in.Language] {
+		v.Add("language", "must be one of fr, en, nl")
+	}
+	email, _ := v.Email("owner_email", in.OwnerEmail)
+	if in.OwnerPassword != "" && len(in.OwnerPassword) < 10 {
+		v.Add("owner_password", "must be at least 10 characters")
+	}
+	if err := v.Err(); err != nil {
+		return Created{}, err
+	}
+	pw := in.OwnerPassword
+	if pw == "" {
+		var err error
+		if pw, err = Generate(20); err != nil {
+			return Created{}, err
+		}
+	}
+	hash, err := password.Hash(pw, s.params)
+	if err != nil {
+		return Created{}, err
+	}
+	now := s.now().UTC()
+	o := store.Org{ID: store.NewID("org_"), Name: in.Name, Code: in.Code, Language: in.Language,
+		Created: now, Updated: now}
+	owner := store.User{ID: store.NewID("usr_"), Kind: store.Person, Email: email,
+		FirstName: "", LastName: "", Language: in.Language, Role: permission.RoleOwner,
+		Status: store.Active, PasswordHash: hash, Created: now, Updated: now}
+	o.OwnerID = owner.ID
+	if err := s.store.CreateOrg(ctx, o, owner); err != nil {
+		if errors.Is(err, store.ErrConflict) {
+			return Created{}, problem.Conflict("already_exists",
+				"The organization code or the owner's e-mail is already taken.")
+		}
+		return Created{}, err
+	}
+	return Created{Org: o, Owner: owner, Password: pw}, nil
+}
+
+// Generate returns a random password of n characters from an alphabet
+// without look-alike characters.
+func Generate(n int) (string, error) {
+	const alphabet = "abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+	b := make([]byte, n)
+	for i := range b {
+		x, err := rand.Int(rand.Reader, big.NewInt(int64(len(alphabet))))
+		if err != nil {
+			return "", err
+		}
+		b[i] = alphabet[x.Int64()]
+	}
+	return string(b), nil
+}

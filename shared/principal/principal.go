@@ -1,0 +1,121 @@
+// Package principal describes who is calling: the identity the authorizer
+// resolved from a credential, passed to functions as authorizer context.
+package principal
+
+import (
+	"context"
+	"strings"
+
+	"github.com/guichet/guichet/shared/permission"
+)
+
+// Credential kinds a principal may present.
+const (
+	Session = "session"
+	APIKey  = "apikey"
+)
+
+// Principal is an authenticated caller.
+type Principal struct {
+	Org  string
+	User string
+	// Kind is the user's kind: "person" or "service".
+	Kind string
+	Role string
+	// Permissions the request may use: the role's permissions for a session,
+	// the key's scopes for an API key.
+	Permissions []permission.Permission
+	// Credential is Session or APIKey.
+	Credential string
+	// CredentialID is the session id or the key id.
+	CredentialID string
+}
+
+// Can reports whether the principal holds p.
+func (p Principal) Can(perm permission.Permission) bool {
+	return permission.Has(p.Permissions, perm)
+}
+
+// Context is the authorizer context API Gateway passes from the authorizer
+// to functions. Values are strings: API Gateway flattens anything else.
+type Context map[string]any
+
+// Keys of the authorizer context.
+const (
+	keyAuthenticated = "authenticated"
+	keyReason        = "reason"
+	keyOrg           = "org"
+	keyUser          = "user"
+	keyKind          = "kind"
+	keyRole          = "role"
+	keyPermissions   = "permissions"
+	keyCredential    = "credential"
+	keyCredentialID  = "credential_id"
+)
+
+// Encode returns the authorizer context of an authenticated principal.
+func (p Principal) Encode() Context {
+	perms := make([]string, len(p.Permissions))
+	for i, x := range p.Permissions {
+		perms[i] = string(x)
+	}
+	return Context{
+		keyAuthenticated: "true",
+		keyOrg:           p.Org,
+		keyUser:          p.User,
+		keyKind:          p.Kind,
+		keyRole:          p.Role,
+		keyPermissions:   strings.Join(perms, " "),
+		keyCredential:    p.Credential,
+		keyCredentialID:  p.CredentialID,
+	}
+}
+
+// Anonymous returns the authorizer context of a request without a valid
+// credential; reason is a problem code for the 401 answer.
+func Anonymous(reason string) Context {
+	return Context{keyAuthenticated: "false", keyReason: reason}
+}
+
+// Decode reads a principal from an authorizer context. It returns false and
+// the reason when the request is not authenticated.
+func Decode(c map[string]any) (Principal, string, bool) {
+	get := func(k string) string {
+		s, _ := c[k].(string)
+		return s
+	}
+	if get(keyAuthenticated) != "true" || get(keyOrg) == "" || get(keyUser) == "" {
+		reason := get(keyReason)
+		if reason == "" {
+			reason = "missing_token"
+		}
+		return Principal{}, reason, false
+	}
+	var perms []permission.Permission
+	for _, s := range strings.Fields(get(keyPermissions)) {
+		perms = append(perms, permission.Permission(s))
+	}
+	return Principal{
+		Org:          get(keyOrg),
+		User:         get(keyUser),
+		Kind:         get(keyKind),
+		Role:         get(keyRole),
+		Permissions:  perms,
+		Credential:   get(keyCredential),
+		CredentialID: get(keyCredentialID),
+	}, "", true
+}
+
+type ctxKey struct{}
+
+// With returns ctx carrying p.
+func With(ctx context.Context, p Principal) context.Context {
+	return context.WithValue(ctx, ctxKey{}, p)
+}
+
+// From returns the principal carried by ctx. Handlers of authorized routes
+// always have one: the function adapter refuses the request otherwise.
+func From(ctx context.Context) (Principal, bool) {
+	p, ok := ctx.Value(ctxKey{}).(Principal)
+	return p, ok
+}

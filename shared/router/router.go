@@ -1,0 +1,131 @@
+// Package router builds a function's HTTP handler from the route table:
+// each route bound to its operation's handler, behind authentication and the
+// route's permission. A route reads the same in every function and in the
+// local gateway because all of them read the one table.
+package router
+
+import (
+	"fmt"
+	"log/slog"
+	"net/http"
+	"slices"
+	"strings"
+
+	"github.com/guichet/guichet/shared/httpapi"
+	"github.com/guichet/guichet/shared/lambdahttp"
+	"github.com/guichet/guichet/shared/principal"
+	"github.com/guichet/guichet/shared/problem"
+	"github.com/guichet/guichet/shared/route"
+)
+
+// Operations maps a route's Operation to its handler.
+type Operations map[string]httpapi.HandlerFunc
+
+// New returns the handler of function fn. Every route of fn must have an
+// operation in ops, and every operation a route. Requests matching no route
+// of fn get the 404 or 405 problem the whole table calls for.
+func New(fn string, ops Operations, log *slog.Logger, mapErr httpapi.ErrorMapper) (http.Handler, error) {
+	mux := http.NewServeMux()
+	used := map[string]bool{}
+	for _, rt := range route.ByFunction(fn) {
+		op, ok := ops[rt.Operation]
+		if !ok {
+			return nil, fmt.Errorf("router: %s: no operation %q for %s", fn, rt.Operation, rt.Key())
+		}
+		used[rt.Operation] = true
+		mux.Handle(rt.Pattern(), httpapi.Handler(log, mapErr, guard(rt, op)))
+	}
+	for name := range ops {
+		if !used[name] {
+			return nil, fmt.Errorf("router: %s: operation %q has no route", fn, name)
+		}
+	}
+	mux.Handle("/", httpapi.Handler(log, mapErr, Fallback))
+	return mux, nil
+}
+
+// guard refuses requests to an authorized route without a principal (401)
+// or without the route's permission (403), and hands the principal to op
+// through the request's context.
+func guard(rt route.Route, op httpapi.HandlerFunc) httpapi.HandlerFunc {
+	if rt.Public {
+		return op
+	}
+	return func(w http.ResponseWriter, r *http.Request) error {
+		e, _ := lambdahttp.Event(r.Context())
+		var ctx map[string]any
+		if e.RequestContext.Authorizer != nil {
+			ctx = e.RequestContext.Authorizer.Lambda
+		}
+		p, reason, ok := principal.Decode(ctx)
+		if !ok {
+			return Unauthenticated(reason)
+		}
+		if !p.Can(rt.Permission) {
+			return problem.Forbidden(fmt.Sprintf("This action needs the %q permission.", rt.Permission))
+		}
+		return op(w, r.WithContext(principal.With(r.Context(), p)))
+	}
+}
+
+// Unauthenticated is the 401 problem for a request whose credential was
+// refused for reason (a problem code such as "missing_token").
+func Unauthenticated(reason string) *problem.Problem {
+	if reason == "unavailable" {
+		return problem.Unavailable() // the authorizer could not reach the store
+	}
+	details := map[string]string{
+		"missing_token": "This route needs an Authorization: Bearer header.",
+		"invalid_token": "The token is unknown, expired or revoked.",
+	}
+	d, ok := details[reason]
+	if !ok {
+		reason, d = "invalid_token", details["invalid_token"]
+	}
+	return problem.Unauthorized(reason, d)
+}
+
+// Fallback answers a request no route matches: 405 with Allow when the path
+// exists under other methods, 404 otherwise.
+func Fallback(w http.ResponseWriter, r *http.Request) error {
+	allowed := Allowed(r.URL.Path)
+	if len(allowed) == 0 {
+		return problem.NotFound("No route matches " + r.URL.Path + ".")
+	}
+	w.Header().Set("Allow", strings.Join(allowed, ", "))
+	return problem.New(http.StatusMethodNotAllowed, "method_not_allowed",
+		fmt.Sprintf("%s is not allowed on %s.", r.Method, r.URL.Path))
+}
+
+// Allowed returns the methods the route table serves on path.
+func Allowed(path string) []string {
+	var out []string
+	for _, rt := range route.All() {
+		if Match(rt.Path, path) && !slices.Contains(out, rt.Method) {
+			out = append(out, rt.Method)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// Match reports whether path matches a route path pattern, in which a
+// {name} segment matches any one non-empty segment.
+func Match(pattern, path string) bool {
+	ps, xs := strings.Split(pattern, "/"), strings.Split(path, "/")
+	if len(ps) != len(xs) {
+		return false
+	}
+	for i, p := range ps {
+		if strings.HasPrefix(p, "{") && strings.HasSuffix(p, "}") {
+			if xs[i] == "" {
+				return false
+			}
+			continue
+		}
+		if p != xs[i] {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,252 @@
+// Package session holds the rules of logging in and of session tokens:
+// login with lockout, refresh with rotation and reuse detection, logout.
+package session
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/guichet/guichet/shared/password"
+	"github.com/guichet/guichet/shared/permission"
+	"github.com/guichet/guichet/shared/problem"
+	"github.com/guichet/guichet/shared/store"
+	"github.com/guichet/guichet/shared/token"
+)
+
+// Config sets token lifetimes and the lockout policy.
+type Config struct {
+	AccessTTL  time.Duration // lifetime of an access token
+	RefreshTTL time.Duration // lifetime of a refresh token (and of its session, from the last refresh)
+	// MaxFailures failed logins within LockWindow lock a login name until
+	// the window ends.
+	MaxFailures int
+	LockWindow  time.Duration
+	Password    password.Params
+}
+
+// DefaultConfig is the configuration used unless the environment says otherwise.
+func DefaultConfig() Config {
+	return Config{
+		AccessTTL: 15 * time.Minute, RefreshTTL: 30 * 24 * time.Hour,
+		MaxFailures: 5, LockWindow: 15 * time.Minute,
+		Password: password.Default,
+	}
+}
+
+// Service applies the session rules.
+type Service struct {
+	store *store.Store
+	cfg   Config
+	now   func() time.Time
+}
+
+// New returns a session service.
+func New(s *store.Store, cfg Config, now func() time.Time) *Service {
+	return &Service{store: s, cfg: cfg, now: now}
+}
+
+// Tokens is what a successful login or refresh returns.
+type Tokens struct {
+	AccessToken  string `json:"access_token"`
+	RefreshToken string `json:"refresh_token"`
+	TokenType    string `json:"token_type"`
+	ExpiresIn    int    `json:"expires_in"`
+}
+
+// Client describes where a login comes from, recorded on the session.
+type Client struct {
+	IP        string
+	UserAgent string
+}
+
+func invalidCredentials() *problem.Problem {
+	return problem.Unauthorized("invalid_credentials", "The login or the password is wrong.")
+}
+
+// LoginKey is the login key a login name resolves to: the organization code
+// and username when an organization is given, the e-mail otherwise.
+func LoginKey(login, organization string) string {
+	if organization != "" {
+		return store.UsernameLogin(organization, login)
+	}
+	return store.EmailLogin(login)
+}
+
+// Login checks a login name and password and opens a session. Unknown
+// logins and wrong passwords get the same answer after the same work; too
+// many failures lock the login name for a while.
+func (s *Service) Login(ctx context.Context, login, organization, pw string, c Client) (Tokens, error) {
+	now := s.now()
+	lk := LoginKey(login, organization)
+	rl := "login#" + lk
+	guard, fails, found, err := s.store.FindLogin(ctx, lk, rl)
+	if err != nil {
+		return Tokens{}, err
+	}
+	if fails.Active(now) >= s.cfg.MaxFailures {
+		return Tokens{}, locked(fails.RetryAfter(now))
+	}
+	var u store.User
+	if found {
+		if u, err = s.store.GetUser(ctx, guard.Org, guard.User); err != nil && !errors.Is(err, store.ErrNotFound) {
+			return Tokens{}, err
+		}
+	}
+	ok := false
+	if u.PasswordHash != "" {
+		if ok, _, err = password.Verify(pw, u.PasswordHash, s.cfg.Password); err != nil {
+			return Tokens{}, fmt.Errorf("login: %w", err)
+		}
+	} else {
+		password.Waste(pw, s.cfg.Password)
+	}
+	if !ok {
+		if _, err := s.store.AddFailure(ctx, rl, fails, now, s.cfg.LockWindow); err != nil {
+			return Tokens{}, err
+		}
+		return Tokens{}, invalidCredentials()
+	}
+	if fails.Count > 0 {
+		if err := s.store.ClearFailures(ctx, rl); err != nil {
+			return Tokens{}, err
+		}
+	}
+	if u.Status != store.Active {
+		return Tokens{}, problem.New(http.StatusForbidden, "account_inactive", "This account is inactive.")
+	}
+	if u.Kind == store.Service {
+		return Tokens{}, problem.New(http.StatusForbidden, "service_user",
+			"Service users cannot log in to the apps; they get tokens from /v1/auth/token.")
+	}
+	return s.open(ctx, u, c)
+}
+
+func locked(wait time.Duration) *problem.Problem {
+	secs := int(wait.Round(time.Second) / time.Second)
+	return problem.TooManyRequests("login_locked",
+		"Too many failed attempts: this login is locked for a while.", secs)
+}
+
+// Permissions returns the permissions a user's role grants.
+func Permissions(u store.User) []string {
+	perms, _ := permission.BuiltIn(u.Role)
+	out := make([]string, len(perms))
+	for i, p := range perms {
+		out[i] = string(p)
+	}
+	return out
+}
+
+// credentials issues a fresh access and refresh token for a session of u.
+func (s *Service) credentials(u store.User, sessionID string, now time.Time) (Tokens, store.Credential, store.Credential, error) {
+	access, ah, err := token.New(token.Access)
+	if err != nil {
+		return Tokens{}, store.Credential{}, store.Credential{}, err
+	}
+	refresh, rh, err := token.New(token.Refresh)
+	if err != nil {
+		return Tokens{}, store.Credential{}, store.Credential{}, err
+	}
+	ac := store.NewCredential(ah, store.AccessToken, u.Org, u.ID, now, now.Add(s.cfg.AccessTTL))
+	ac.UserKind, ac.Role, ac.Permissions, ac.Session = u.Kind, u.Role, Permissions(u), sessionID
+	rc := store.NewCredential(rh, store.RefreshToken, u.Org, u.ID, now, now.Add(s.cfg.RefreshTTL))
+	rc.Session = sessionID
+	t := Tokens{AccessToken: access, RefreshToken: refresh, TokenType: "Bearer",
+		ExpiresIn: int(s.cfg.AccessTTL / time.Second)}
+	return t, ac, rc, nil
+}
+
+// open starts a session for u.
+func (s *Service) open(ctx context.Context, u store.User, c Client) (Tokens, error) {
+	now := s.now()
+	id := store.NewID("ses_")
+	t, ac, rc, err := s.credentials(u, id, now)
+	if err != nil {
+		return Tokens{}, err
+	}
+	sess := store.Session{ID: id, Org: u.Org, User: u.ID, Created: now, LastUsed: now,
+		IP: c.IP, UserAgent: truncate(c.UserAgent, 256)}
+	if err := s.store.CreateSession(ctx, sess, ac, rc); err != nil {
+		return Tokens{}, err
+	}
+	return t, nil
+}
+
+// Refresh exchanges a refresh token for new tokens. The old refresh token
+// stops working; presenting it again ends the whole session.
+func (s *Service) Refresh(ctx context.Context, refreshToken string) (Tokens, error) {
+	now := s.now()
+	_, hash, ok := token.Parse(refreshToken, token.Refresh)
+	if !ok {
+		return Tokens{}, invalidToken()
+	}
+	old, err := s.store.GetCredential(ctx, hash)
+	if errors.Is(err, store.ErrNotFound) {
+		return Tokens{}, invalidToken()
+	}
+	if err != nil {
+		return Tokens{}, err
+	}
+	if old.Kind != store.RefreshToken || !old.Valid(now) {
+		return Tokens{}, invalidToken()
+	}
+	if old.Rotated != 0 {
+		if err := s.end(ctx, old.Session); err != nil {
+			return Tokens{}, err
+		}
+		return Tokens{}, problem.Unauthorized("token_reused",
+			"This refresh token was already used; the session has been ended.")
+	}
+	u, err := s.store.GetUser(ctx, old.Org, old.User)
+	if errors.Is(err, store.ErrNotFound) || (err == nil && u.Status != store.Active) {
+		if err := s.end(ctx, old.Session); err != nil {
+			return Tokens{}, err
+		}
+		return Tokens{}, invalidToken()
+	}
+	if err != nil {
+		return Tokens{}, err
+	}
+	t, ac, rc, err := s.credentials(u, old.Session, now)
+	if err != nil {
+		return Tokens{}, err
+	}
+	if err := s.store.RotateSession(ctx, old, ac, rc, now); err != nil {
+		if errors.Is(err, store.ErrConflict) {
+			// Another request rotated this token first (or the session
+			// ended): it won; this one gets nothing.
+			return Tokens{}, invalidToken()
+		}
+		return Tokens{}, err
+	}
+	return t, nil
+}
+
+// Logout ends the session the access token belongs to.
+func (s *Service) Logout(ctx context.Context, sessionID string) error {
+	return s.end(ctx, sessionID)
+}
+
+// end deletes a session; one already gone is not an error.
+func (s *Service) end(ctx context.Context, id string) error {
+	err := s.store.DeleteSession(ctx, id)
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return err
+	}
+	return nil
+}
+
+func invalidToken() *problem.Problem {
+	return problem.Unauthorized("invalid_token", "The token is unknown, expired or revoked.")
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return strings.ToValidUTF8(s[:n], "")
+}

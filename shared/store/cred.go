@@ -1,0 +1,166 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+)
+
+// Credential kinds.
+const (
+	AccessToken  = "access"
+	RefreshToken = "refresh"
+)
+
+// Credential is a secret's record, keyed by the secret's SHA-256. Verifying
+// a secret is one GetItem of CRED#<hash>.
+type Credential struct {
+	key
+	Kind        string   `dynamodbav:"kind"`
+	Org         string   `dynamodbav:"org"`
+	User        string   `dynamodbav:"user"`
+	UserKind    string   `dynamodbav:"user_kind,omitempty"`
+	Role        string   `dynamodbav:"role,omitempty"`
+	Permissions []string `dynamodbav:"permissions,omitempty"`
+	// Session is the session family of an access or refresh token.
+	Session string    `dynamodbav:"session,omitempty"`
+	Created time.Time `dynamodbav:"created"`
+	Expires int64     `dynamodbav:"expires"`
+	// Rotated is when a refresh token was exchanged (epoch seconds); a
+	// rotated token presented again revokes its session.
+	Rotated int64 `dynamodbav:"rotated,omitempty"`
+	// Pair is, on a refresh token, the hash of the access token issued with
+	// it, so that rotation can end that access token without a read.
+	Pair   string `dynamodbav:"pair,omitempty"`
+	GSI1PK string `dynamodbav:"gsi1pk"`
+	GSI1SK string `dynamodbav:"gsi1sk"`
+}
+
+func credKey(hash string) key { return key{"CRED#" + hash, "CRED"} }
+
+// NewCredential returns a credential item for the secret hash, indexed
+// under its user.
+func NewCredential(hash, kind, org, user string, created time.Time, expires time.Time) Credential {
+	return Credential{
+		key: credKey(hash), Kind: kind, Org: org, User: user,
+		Created: created, Expires: epoch(expires),
+		GSI1PK: "USER#" + user, GSI1SK: "CRED#" + kind + "#" + hash,
+	}
+}
+
+// Hash is the SHA-256 the credential is keyed by.
+func (c Credential) Hash() string { return c.PK[len("CRED#"):] }
+
+// Valid reports whether the credential is still in force at now.
+func (c Credential) Valid(now time.Time) bool { return c.Expires > now.Unix() }
+
+// GetCredential reads the credential of a secret's hash.
+func (s *Store) GetCredential(ctx context.Context, hash string) (Credential, error) {
+	var c Credential
+	if err := s.get(ctx, credKey(hash), &c); err != nil {
+		return c, fmt.Errorf("get credential: %w", err)
+	}
+	return c, nil
+}
+
+// Session is a login's family of tokens: its current access and refresh
+// tokens, replaced together at each refresh.
+type Session struct {
+	key
+	ID          string    `dynamodbav:"id"`
+	Org         string    `dynamodbav:"org"`
+	User        string    `dynamodbav:"user"`
+	Created     time.Time `dynamodbav:"created"`
+	LastUsed    time.Time `dynamodbav:"last_used"`
+	IP          string    `dynamodbav:"ip,omitempty"`
+	UserAgent   string    `dynamodbav:"user_agent,omitempty"`
+	AccessHash  string    `dynamodbav:"access_hash"`
+	RefreshHash string    `dynamodbav:"refresh_hash"`
+	Expires     int64     `dynamodbav:"expires"`
+	GSI1PK      string    `dynamodbav:"gsi1pk"`
+	GSI1SK      string    `dynamodbav:"gsi1sk"`
+}
+
+func sessionKey(id string) key { return key{"SESSION#" + id, "SESSION"} }
+
+// CreateSession writes a session and its two tokens in one transaction.
+func (s *Store) CreateSession(ctx context.Context, sess Session, access, refresh Credential) error {
+	sess.key = sessionKey(sess.ID)
+	sess.GSI1PK, sess.GSI1SK = "USER#"+sess.User, "SESSION#"+sess.ID
+	sess.AccessHash, sess.RefreshHash = access.Hash(), refresh.Hash()
+	sess.Expires = refresh.Expires
+	refresh.Pair = access.Hash()
+	items, err := s.puts(true, sess, access, refresh)
+	if err != nil {
+		return err
+	}
+	if err := s.transact(ctx, items...); err != nil {
+		return fmt.Errorf("create session: %w", err)
+	}
+	return nil
+}
+
+// GetSession reads a session.
+func (s *Store) GetSession(ctx context.Context, id string) (Session, error) {
+	var sess Session
+	if err := s.get(ctx, sessionKey(id), &sess); err != nil {
+		return sess, fmt.Errorf("get session: %w", err)
+	}
+	return sess, nil
+}
+
+// RotateSession replaces a session's tokens by access and refresh, marking
+// the old refresh token rotated. It returns ErrConflict when the old refresh
+// token was rotated meanwhile or is no longer the session's: of concurrent
+// rotations of one token, exactly one wins.
+func (s *Store) RotateSession(ctx context.Context, old Credential, access, refresh Credential, now time.Time) error {
+	sk := sessionKey(old.Session)
+	refresh.Pair = access.Hash()
+	items, err := s.puts(true, access, refresh)
+	if err != nil {
+		return err
+	}
+	items = append(items,
+		types.TransactWriteItem{Update: &types.Update{
+			TableName: &s.table, Key: old.av(),
+			ConditionExpression:       aws.String("attribute_exists(pk) AND attribute_not_exists(rotated)"),
+			UpdateExpression:          aws.String("SET rotated = :now"),
+			ExpressionAttributeValues: map[string]types.AttributeValue{":now": num(now.Unix())},
+		}},
+		types.TransactWriteItem{Update: &types.Update{
+			TableName: &s.table, Key: sk.av(),
+			ConditionExpression: aws.String("refresh_hash = :old"),
+			UpdateExpression:    aws.String("SET access_hash = :a, refresh_hash = :r, last_used = :now, expires = :exp"),
+			ExpressionAttributeValues: map[string]types.AttributeValue{
+				":old": str(old.Hash()), ":a": str(access.Hash()), ":r": str(refresh.Hash()),
+				":now": str(now.UTC().Format(time.RFC3339Nano)), ":exp": num(refresh.Expires),
+			},
+		}},
+		s.del(credKey(old.Pair)),
+	)
+	if err := s.transact(ctx, items...); err != nil {
+		return fmt.Errorf("rotate session: %w", err)
+	}
+	return nil
+}
+
+// DeleteSession ends a session: the session and its current tokens go in
+// one transaction. Rotated refresh tokens stay until they expire, so their
+// reuse is still recognized; they point at a session that is gone.
+func (s *Store) DeleteSession(ctx context.Context, id string) error {
+	sess, err := s.GetSession(ctx, id)
+	if err != nil {
+		return fmt.Errorf("delete session: %w", err)
+	}
+	err = s.transact(ctx, s.del(sess.key), s.del(credKey(sess.AccessHash)), s.del(credKey(sess.RefreshHash)))
+	if err != nil {
+		return fmt.Errorf("delete session: %w", err)
+	}
+	return nil
+}
+
+func str(v string) types.AttributeValue { return &types.AttributeValueMemberS{Value: v} }
+func num(v int64) types.AttributeValue  { return &types.AttributeValueMemberN{Value: fmt.Sprint(v)} }

@@ -1,0 +1,125 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+)
+
+// LoginGuard makes a login name unique across the deployment and points at
+// its user. It is written in the same transaction as the user.
+type LoginGuard struct {
+	key
+	Org  string `dynamodbav:"org"`
+	User string `dynamodbav:"user"`
+}
+
+func loginKey(login string) key { return key{"LOGIN#" + login, "LOGIN"} }
+
+func loginGuardFor(u User) LoginGuard {
+	return LoginGuard{loginKey(u.LoginKey()), u.Org, u.ID}
+}
+
+// Failures counts failed attempts on a key (a login name, a token) within
+// a window that ends at Expires.
+type Failures struct {
+	key
+	Count   int   `dynamodbav:"count"`
+	Expires int64 `dynamodbav:"expires"`
+}
+
+// Active returns the count still in force at now: zero once the window has
+// ended (DynamoDB's TTL deletes items late, so expiry is checked here).
+func (f Failures) Active(now time.Time) int {
+	if f.Expires <= now.Unix() {
+		return 0
+	}
+	return f.Count
+}
+
+// RetryAfter is how long the window still runs at now.
+func (f Failures) RetryAfter(now time.Time) time.Duration {
+	return time.Unix(f.Expires, 0).Sub(now)
+}
+
+func failuresKey(k string) key { return key{"RL#" + k, "RL"} }
+
+// FindLogin reads a login guard and the failure counter of rlKey in one
+// call. found is false when no user has that login.
+func (s *Store) FindLogin(ctx context.Context, login, rlKey string) (g LoginGuard, f Failures, found bool, err error) {
+	lk, fk := loginKey(login), failuresKey(rlKey)
+	res, err := s.db.BatchGetItem(ctx, &dynamodb.BatchGetItemInput{
+		RequestItems: map[string]types.KeysAndAttributes{s.table: {
+			Keys: []map[string]types.AttributeValue{lk.av(), fk.av()}, ConsistentRead: aws.Bool(true),
+		}},
+	})
+	if err != nil {
+		return g, f, false, fmt.Errorf("find login: %w", err)
+	}
+	if len(res.UnprocessedKeys) > 0 {
+		return g, f, false, fmt.Errorf("find login: %d keys unprocessed", len(res.UnprocessedKeys[s.table].Keys))
+	}
+	for _, item := range res.Responses[s.table] {
+		var k key
+		if err := attributevalue.UnmarshalMap(item, &k); err != nil {
+			return g, f, false, fmt.Errorf("find login: %w", err)
+		}
+		switch k {
+		case lk:
+			found = true
+			err = attributevalue.UnmarshalMap(item, &g)
+		case fk:
+			err = attributevalue.UnmarshalMap(item, &f)
+		}
+		if err != nil {
+			return g, f, false, fmt.Errorf("find login: %w", err)
+		}
+	}
+	return g, f, found, nil
+}
+
+// AddFailure counts one failure on rlKey and returns the counter. A window
+// of the given length starts at the first failure; prev is the counter as
+// last read, so that an ended window starts anew.
+func (s *Store) AddFailure(ctx context.Context, rlKey string, prev Failures, now time.Time, window time.Duration) (Failures, error) {
+	k := failuresKey(rlKey)
+	in := &dynamodb.UpdateItemInput{
+		TableName:    &s.table,
+		Key:          k.av(),
+		ReturnValues: types.ReturnValueAllNew,
+		ExpressionAttributeNames: map[string]string{
+			"#c": "count", "#e": "expires",
+		},
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":one": &types.AttributeValueMemberN{Value: "1"},
+			":exp": &types.AttributeValueMemberN{Value: fmt.Sprint(now.Add(window).Unix())},
+		},
+		UpdateExpression: aws.String("ADD #c :one SET #e = if_not_exists(#e, :exp)"),
+	}
+	if prev.Count > 0 && prev.Active(now) == 0 {
+		in.UpdateExpression = aws.String("SET #c = :one, #e = :exp")
+	}
+	res, err := s.db.UpdateItem(ctx, in)
+	if err != nil {
+		return Failures{}, fmt.Errorf("add failure: %w", err)
+	}
+	var f Failures
+	if err := attributevalue.UnmarshalMap(res.Attributes, &f); err != nil {
+		return Failures{}, fmt.Errorf("add failure: %w", err)
+	}
+	return f, nil
+}
+
+// ClearFailures forgets the failures counted on rlKey.
+func (s *Store) ClearFailures(ctx context.Context, rlKey string) error {
+	_, err := s.db.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: &s.table, Key: failuresKey(rlKey).av()})
+	if err != nil {
+		return fmt.Errorf("clear failures: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,165 @@
+// Package store keeps Guichet's state in one DynamoDB table. Each file holds
+// the items of one kind and their access patterns; multi-item changes are
+// single TransactWriteItems calls with conditions, so a failure writes
+// nothing and a race has exactly one winner.
+//
+// Layout (pk, sk; gsi1 = gsi1pk, gsi1sk; TTL attribute "expires"):
+//
+//	ORG#<org>              ORG                organization
+//	ORGCODE#<code>         ORGCODE            organization code guard
+//	ORG#<org>              USER#<user>        user (password hash inside)
+//	LOGIN#<login key>      LOGIN              login name guard → org, user
+//	CRED#<sha256>          CRED               access/refresh token, key, link token; gsi1 USER#<user>
+//	SESSION#<session>      SESSION            session family; gsi1 USER#<user>
+//	RL#<key>               RL                 failure counter for lockouts, expires
+package store
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base32"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/smithy-go"
+
+	"github.com/guichet/guichet/shared/problem"
+)
+
+// Store reads and writes the table.
+type Store struct {
+	db    *dynamodb.Client
+	table string
+}
+
+// New returns a store of table through db.
+func New(db *dynamodb.Client, table string) *Store {
+	return &Store{db: db, table: table}
+}
+
+// Table is the table's name.
+func (s *Store) Table() string { return s.table }
+
+// ErrNotFound is returned when an item does not exist.
+var ErrNotFound = errors.New("store: not found")
+
+// ErrConflict is returned when a conditional write loses: the item exists
+// already, or changed since it was read.
+var ErrConflict = errors.New("store: conflict")
+
+// key is an item's primary key.
+type key struct {
+	PK string `dynamodbav:"pk"`
+	SK string `dynamodbav:"sk"`
+}
+
+func (k key) av() map[string]types.AttributeValue {
+	return map[string]types.AttributeValue{
+		"pk": &types.AttributeValueMemberS{Value: k.PK},
+		"sk": &types.AttributeValueMemberS{Value: k.SK},
+	}
+}
+
+// get reads one item into out; ErrNotFound when absent.
+func (s *Store) get(ctx context.Context, k key, out any) error {
+	res, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{
+		TableName: &s.table, Key: k.av(), ConsistentRead: aws.Bool(true),
+	})
+	if err != nil {
+		return err
+	}
+	if res.Item == nil {
+		return ErrNotFound
+	}
+	return attributevalue.UnmarshalMap(res.Item, out)
+}
+
+// put returns a transaction item writing v, on the condition that no item
+// with its key exists when mustBeNew.
+func (s *Store) put(v any, mustBeNew bool) (types.TransactWriteItem, error) {
+	item, err := attributevalue.MarshalMap(v)
+	if err != nil {
+		return types.TransactWriteItem{}, fmt.Errorf("marshal %T: %w", v, err)
+	}
+	p := &types.Put{TableName: &s.table, Item: item}
+	if mustBeNew {
+		p.ConditionExpression = aws.String("attribute_not_exists(pk)")
+	}
+	return types.TransactWriteItem{Put: p}, nil
+}
+
+func (s *Store) del(k key) types.TransactWriteItem {
+	return types.TransactWriteItem{Delete: &types.Delete{TableName: &s.table, Key: k.av()}}
+}
+
+// transact runs items as one transaction. A lost condition is ErrConflict.
+func (s *Store) transact(ctx context.Context, items ...types.TransactWriteItem) error {
+	_, err := s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items})
+	return conflict(err)
+}
+
+// conflict turns a lost condition into ErrConflict, keeping other errors.
+func conflict(err error) error {
+	var cc *types.ConditionalCheckFailedException
+	var tc *types.TransactionCanceledException
+	switch {
+	case err == nil:
+		return nil
+	case errors.As(err, &cc):
+		return fmt.Errorf("%w: %v", ErrConflict, err)
+	case errors.As(err, &tc):
+		for _, r := range tc.CancellationReasons {
+			if aws.ToString(r.Code) == "ConditionalCheckFailed" {
+				return fmt.Errorf("%w: %v", ErrConflict, err)
+			}
+		}
+	}
+	return err
+}
+
+// Problem maps a store failure to the problem clients see: a lost race is
+// a 409, an outage or throttling a 503 with Retry-After. It returns false
+// for errors that are not the store's.
+func Problem(err error) (*problem.Problem, bool) {
+	if errors.Is(err, ErrConflict) {
+		return problem.Conflict("conflict", "The resource changed meanwhile; read it again and retry."), true
+	}
+	if errors.Is(err, context.DeadlineExceeded) {
+		return problem.Unavailable(), true
+	}
+	var api smithy.APIError
+	if errors.As(err, &api) {
+		switch api.ErrorCode() {
+		case "InternalServerError", "ServiceUnavailable", "ThrottlingException",
+			"ProvisionedThroughputExceededException", "RequestLimitExceeded",
+			"TransactionConflictException", "TransactionCanceledException",
+			"TransactionInProgressException":
+			return problem.Unavailable(), true
+		}
+		return nil, false
+	}
+	var op *smithy.OperationError
+	if errors.As(err, &op) {
+		return problem.Unavailable(), true // the call never got an answer
+	}
+	return nil, false
+}
+
+// epoch is the TTL form of t.
+func epoch(t time.Time) int64 { return t.Unix() }
+
+// NewID returns a fresh random identifier with a prefix naming its kind,
+// such as "usr_". Identifiers are not secrets; they are just unguessable.
+func NewID(prefix string) string {
+	b := make([]byte, 10)
+	if _, err := rand.Read(b); err != nil {
+		panic(fmt.Sprintf("store: random: %v", err)) // crypto/rand does not fail on supported systems
+	}
+	return prefix + strings.ToLower(base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(b))
+}
