@@ -3,7 +3,7 @@ GO        ?= go
 FUNCTIONS := $(notdir $(wildcard functions/*))
 PORT      ?= 8080
 
-.PHONY: all build run test test-go bench lint clean
+.PHONY: all build run test test-go bench lint fuzz clean
 
 all: lint test
 
@@ -21,7 +21,7 @@ run:
 	PORT=$(PORT) $(GO) run ./cmd/local
 
 ## test: every test (Go, then the infrastructure assertions)
-test: test-go
+test: test-go test-infra
 
 test-go:
 	$(GO) test -count=1 ./...
@@ -29,6 +29,12 @@ test-go:
 ## bench: benchmarks through the local gateway, with DynamoDB calls per operation
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+## fuzz: each fuzz target for FUZZTIME (parsers of untrusted input)
+FUZZTIME ?= 5s
+fuzz:
+	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./shared/token
+	$(GO) test -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime $(FUZZTIME) ./shared/httpapi
 
 ## lint: gofmt must list nothing; go vet must pass
 lint:
@@ -38,3 +44,28 @@ lint:
 
 clean:
 	rm -rf build cdk.out
+
+# --- infrastructure (infra/ is its own Go module: the CDK never enters a Lambda build) ---
+CDK := infra/node_modules/.bin/cdk
+# CDK_CONTEXT passes context keys to synth, e.g. CDK_CONTEXT='-c production=false -c mailFrom=no-reply@example.com'
+CDK_CONTEXT ?=
+# CDK_DEPLOY_FLAGS passes flags to cdk deploy, e.g. CDK_DEPLOY_FLAGS='--require-approval never'
+CDK_DEPLOY_FLAGS ?=
+
+.PHONY: synth deploy test-infra
+
+## synth: the CloudFormation template and assets in cdk.out/ from build/ (CDK CLI pinned in infra/package.json)
+synth: build $(CDK)
+	cd infra && ./node_modules/.bin/cdk synth --quiet --output ../cdk.out $(CDK_CONTEXT)
+
+## deploy: deploy cdk.out/ with the pinned CDK CLI (AWS credentials and a bootstrapped account needed)
+deploy: synth
+	cd infra && ./node_modules/.bin/cdk deploy --app ../cdk.out $(CDK_DEPLOY_FLAGS)
+
+$(CDK): infra/package.json infra/package-lock.json
+	cd infra && npm ci --no-audit --no-fund
+	@touch $@
+
+## test-infra: the CDK stack's assertion tests (no build or AWS account needed)
+test-infra:
+	cd infra && $(GO) vet ./... && $(GO) test -count=1 ./...

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/guichet/guichet/shared/config"
@@ -55,7 +56,7 @@ func run(ctx context.Context, args []string, out io.Writer, getenv func(string) 
 	if p, ok := problem.As(err); ok {
 		msg := p.Detail
 		for _, f := range p.Errors {
-			msg += fmt.Sprintf("\n  --%s %s", f.Field, f.Message)
+			msg += fmt.Sprintf("\n  --%s %s", strings.ReplaceAll(f.Field, "_", "-"), f.Message)
 		}
 		return errors.New(msg)
 	}

@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -24,13 +25,13 @@ import (
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, os.Getenv); err != nil {
+	if err := run(ctx, os.Getenv, os.Stdout); err != nil {
 		fmt.Fprintln(os.Stderr, "local:", err)
 		os.Exit(1)
 	}
 }
 
-func run(ctx context.Context, getenv func(string) string) error {
+func run(ctx context.Context, getenv func(string) string, out io.Writer) error {
 	addr := net.JoinHostPort("127.0.0.1", or(getenv("PORT"), "8080"))
 	cfg, err := localConfig(getenv, addr)
 	if err != nil {
@@ -58,7 +59,7 @@ func run(ctx context.Context, getenv func(string) string) error {
 		return err
 	}
 	srv := &http.Server{Handler: st.Handler(), ReadHeaderTimeout: 10 * time.Second}
-	fmt.Print(banner(cfg.PublicURL, email, pw, created))
+	fmt.Fprint(out, banner(cfg.PublicURL, email, pw, created))
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {
@@ -66,7 +67,7 @@ func run(ctx context.Context, getenv func(string) string) error {
 		return err
 	case <-ctx.Done():
 	}
-	fmt.Println("\nstopping…")
+	fmt.Fprintln(out, "\nstopping…")
 	shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	if err := srv.Shutdown(shutdown); err != nil && !errors.Is(err, http.ErrServerClosed) {

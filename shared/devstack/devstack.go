@@ -49,6 +49,11 @@ type Stack struct {
 	Config config.Config
 	// Gateway is the local API Gateway serving every route.
 	Gateway *gateway.Gateway
+	// Functions are the handlers the gateway invokes, by function name: the
+	// values lambda.Start receives in AWS.
+	Functions map[string]lambdahttp.Handler
+	// Authorizer is the authorizer's handler.
+	Authorizer lambdahttp.Authorizer
 	// DynamoDB is the embedded DynamoDB, for fault injection; nil when the
 	// configuration names another endpoint.
 	DynamoDB *miniserver.Server
@@ -122,8 +127,7 @@ func (s *Stack) build(ctx context.Context, opts Options) error {
 		return err
 	}
 	ses := sesv2.NewFromConfig(awsCfg, func(o *sesv2.Options) { o.BaseEndpoint = aws.String(cfg.SESEndpoint) })
-	handlers := map[string]lambdahttp.Handler{}
-	var authz lambdahttp.Authorizer
+	s.Functions = map[string]lambdahttp.Handler{}
 	for _, fn := range route.Functions() {
 		c := &store.Counter{}
 		s.Counters[fn] = c
@@ -133,14 +137,14 @@ func (s *Stack) build(ctx context.Context, opts Options) error {
 		}
 		deps := app.New(cfg, db, ses, opts.Log, opts.Now)
 		if fn == route.Authorizer {
-			authz = app.Authorizer(deps)
+			s.Authorizer = app.Authorizer(deps)
 			continue
 		}
-		if handlers[fn], err = app.Function(fn, deps); err != nil {
+		if s.Functions[fn], err = app.Function(fn, deps); err != nil {
 			return err
 		}
 	}
-	s.Gateway, err = gateway.New(handlers, authz, opts.Log, opts.Now)
+	s.Gateway, err = gateway.New(s.Functions, s.Authorizer, opts.Log, opts.Now)
 	return err
 }
 

@@ -1,0 +1,135 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// syncBuffer is a bytes.Buffer safe for one writer and one reader.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func freePort(t *testing.T) string {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return fmt.Sprint(ln.Addr().(*net.TCPAddr).Port)
+}
+
+// TestNewcomerFlow does what the README tells a newcomer: start the local
+// API, log in with the printed owner, call an authorized endpoint, log out,
+// and be refused; then stop it as Ctrl-C would.
+func TestNewcomerFlow(t *testing.T) {
+	port := freePort(t)
+	env := map[string]string{"PORT": port, "LOG_LEVEL": "error"}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var out syncBuffer
+	done := make(chan error, 1)
+	go func() { done <- run(ctx, func(k string) string { return env[k] }, &out) }()
+
+	base := "http://127.0.0.1:" + port
+	var pw string
+	for deadline := time.Now().Add(20 * time.Second); pw == "" && time.Now().Before(deadline); {
+		for _, line := range strings.Split(out.String(), "\n") {
+			if f := strings.Fields(line); len(f) == 2 && f[0] == "password:" {
+				pw = f[1]
+			}
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if pw == "" || !strings.Contains(out.String(), "owner@demo.example") || !strings.Contains(out.String(), base) {
+		t.Fatalf("banner: %s", out.String())
+	}
+
+	call := func(method, path, token, body string) (int, map[string]any) {
+		req, _ := http.NewRequest(method, base+path, strings.NewReader(body))
+		if token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		var v map[string]any
+		json.NewDecoder(res.Body).Decode(&v)
+		return res.StatusCode, v
+	}
+	status, tok := call("POST", "/v1/auth/login", "", fmt.Sprintf(`{"login":"owner@demo.example","password":%q}`, pw))
+	if status != 200 {
+		t.Fatalf("login: %d %v", status, tok)
+	}
+	access, _ := tok["access_token"].(string)
+	if status, me := call("GET", "/v1/me", access, ""); status != 200 || me["role"] != "owner" {
+		t.Fatalf("me: %d %v", status, me)
+	}
+	if status, _ := call("POST", "/v1/auth/logout", access, ""); status != 204 {
+		t.Fatalf("logout: %d", status)
+	}
+	if status, p := call("GET", "/v1/me", access, ""); status != 401 || p["code"] != "invalid_token" {
+		t.Fatalf("after logout: %d %v", status, p)
+	}
+	if status, mail := call("GET", "/_local/mail.json", "", ""); status != 200 && mail != nil {
+		t.Fatalf("mail list: %d", status)
+	}
+
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("run: %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("did not stop")
+	}
+}
+
+func TestLocalOwnerOverrides(t *testing.T) {
+	port := freePort(t)
+	env := map[string]string{"PORT": port, "LOG_LEVEL": "error",
+		"LOCAL_OWNER_EMAIL": "me@example.org", "LOCAL_OWNER_PASSWORD": "my-own-password-1"}
+	ctx, cancel := context.WithCancel(context.Background())
+	var out syncBuffer
+	done := make(chan error, 1)
+	go func() { done <- run(ctx, func(k string) string { return env[k] }, &out) }()
+	defer func() { cancel(); <-done }()
+	for deadline := time.Now().Add(20 * time.Second); !strings.Contains(out.String(), "Stop with"); {
+		if time.Now().After(deadline) {
+			t.Fatal("no banner")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if !strings.Contains(out.String(), "me@example.org") || !strings.Contains(out.String(), "my-own-password-1") {
+		t.Fatalf("banner: %s", out.String())
+	}
+	res, err := http.Post("http://127.0.0.1:"+port+"/v1/auth/login", "application/json",
+		strings.NewReader(`{"login":"me@example.org","password":"my-own-password-1"}`))
+	if err != nil || res.StatusCode != 200 {
+		t.Fatalf("login: %v %v", res, err)
+	}
+}

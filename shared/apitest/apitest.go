@@ -1,0 +1,185 @@
+// Package apitest starts Guichet in-process for tests and benchmarks and
+// talks to it over HTTP through the local gateway, like a client would.
+package apitest
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/guichet/guichet/shared/config"
+	"github.com/guichet/guichet/shared/devstack"
+	"github.com/guichet/guichet/shared/organization"
+	"github.com/guichet/guichet/shared/problem"
+)
+
+// OwnerPassword is the password of the owner of the seeded organization.
+const OwnerPassword = "owner-password-1234"
+
+// Env is a running stack with a seeded organization "acme".
+type Env struct {
+	*devstack.Stack
+	Clock *Clock
+	// Org is the seeded organization, its owner and the owner's password.
+	Org     organization.Created
+	handler http.Handler
+}
+
+// Option changes the configuration of a test stack.
+type Option func(*config.Config)
+
+// New starts a stack for t; it stops when t ends.
+func New(t testing.TB, opts ...Option) *Env {
+	t.Helper()
+	cfg, err := config.Parse(func(string) string { return "" })
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.MailFrom = "guichet@test.example"
+	cfg.PublicURL = "http://guichet.test"
+	for _, o := range opts {
+		o(&cfg)
+	}
+	clock := NewClock(time.Now())
+	ctx := context.Background()
+	st, err := devstack.Start(ctx, devstack.Options{Config: cfg, Now: clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(st.Close)
+	org, created, err := st.Seed(ctx, "Acme", "acme", "owner@acme.example", OwnerPassword)
+	if err != nil || !created {
+		t.Fatalf("seed: created=%v err=%v", created, err)
+	}
+	return &Env{Stack: st, Clock: clock, Org: org, handler: st.Handler()}
+}
+
+// Response is an HTTP answer.
+type Response struct {
+	Status int
+	Header http.Header
+	Body   []byte
+}
+
+// Do sends a request through the gateway. body may be nil, a string or
+// []byte (sent as is), or any value (sent as JSON). token, when set, is
+// sent as a Bearer token.
+func (e *Env) Do(method, path, token string, body any) *Response {
+	var r io.Reader
+	switch b := body.(type) {
+	case nil:
+	case string:
+		r = strings.NewReader(b)
+	case []byte:
+		r = bytes.NewReader(b)
+	default:
+		j, err := json.Marshal(b)
+		if err != nil {
+			panic(err)
+		}
+		r = bytes.NewReader(j)
+	}
+	req := httptest.NewRequest(method, path, r)
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	req.Header.Set("User-Agent", "apitest")
+	w := httptest.NewRecorder()
+	e.handler.ServeHTTP(w, req)
+	return &Response{Status: w.Code, Header: w.Header(), Body: w.Body.Bytes()}
+}
+
+// Decode reads the body as JSON into v, failing t if it cannot.
+func (r *Response) Decode(t testing.TB, v any) {
+	t.Helper()
+	if err := json.Unmarshal(r.Body, v); err != nil {
+		t.Fatalf("decode %s: %v", r.Body, err)
+	}
+}
+
+// Problem reads the body as a problem, failing t unless it is one with
+// the given status.
+func (r *Response) Problem(t testing.TB, status int) problem.Problem {
+	t.Helper()
+	if r.Status != status {
+		t.Fatalf("status %d, want %d: %s", r.Status, status, r.Body)
+	}
+	if ct := r.Header.Get("Content-Type"); ct != problem.ContentType {
+		t.Fatalf("content type %q, want %q: %s", ct, problem.ContentType, r.Body)
+	}
+	var p problem.Problem
+	r.Decode(t, &p)
+	if p.Status != status || p.Code == "" || p.Type == "" || p.Title == "" {
+		t.Fatalf("incomplete problem: %s", r.Body)
+	}
+	return p
+}
+
+// Tokens is a login's answer.
+type Tokens struct {
+	AccessToken  string `json:"access_token"`
+	RefreshToken string `json:"refresh_token"`
+	TokenType    string `json:"token_type"`
+	ExpiresIn    int    `json:"expires_in"`
+}
+
+// Login logs in, failing t unless it succeeds.
+func (e *Env) Login(t testing.TB, login, password string) Tokens {
+	t.Helper()
+	r := e.Do("POST", "/v1/auth/login", "", map[string]string{"login": login, "password": password})
+	if r.Status != http.StatusOK {
+		t.Fatalf("login %s: %d %s", login, r.Status, r.Body)
+	}
+	var tok Tokens
+	r.Decode(t, &tok)
+	return tok
+}
+
+// LoginOwner logs in as the seeded organization's owner.
+func (e *Env) LoginOwner(t testing.TB) Tokens {
+	return e.Login(t, e.Org.Owner.Email, OwnerPassword)
+}
+
+// Clock is a settable clock for the functions under test.
+type Clock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+// NewClock returns a clock showing t.
+func NewClock(t time.Time) *Clock { return &Clock{now: t} }
+
+// Now returns the clock's time.
+func (c *Clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+// Advance moves the clock forward by d.
+func (c *Clock) Advance(d time.Duration) {
+	c.mu.Lock()
+	c.now = c.now.Add(d)
+	c.mu.Unlock()
+}
+
+// DoHeader is Do with extra request headers.
+func (e *Env) DoHeader(method, path string, header map[string]string, body string) *Response {
+	req := httptest.NewRequest(method, path, strings.NewReader(body))
+	for k, v := range header {
+		req.Header.Set(k, v)
+	}
+	w := httptest.NewRecorder()
+	e.handler.ServeHTTP(w, req)
+	return &Response{Status: w.Code, Header: w.Header(), Body: w.Body.Bytes()}
+}

@@ -1,0 +1,227 @@
+package gateway_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+
+	"github.com/guichet/guichet/shared/apitest"
+	"github.com/guichet/guichet/shared/route"
+)
+
+// concrete turns a route path into a request path.
+func concrete(path string) string {
+	return regexp.MustCompile(`\{[^}]+\}`).ReplaceAllString(path, "x1")
+}
+
+func TestEveryRouteIsServed(t *testing.T) {
+	e := apitest.New(t)
+	tok := e.LoginOwner(t)
+	for _, rt := range route.All() {
+		t.Run(rt.Key()+" is routed to its function", func(t *testing.T) {
+			r := e.Do(rt.Method, concrete(rt.Path), tok.AccessToken, "{}")
+			if r.Status == http.StatusMethodNotAllowed || r.Status >= 500 {
+				t.Fatalf("status %d: %s", r.Status, r.Body)
+			}
+			if r.Status == http.StatusNotFound && strings.Contains(string(r.Body), "No route matches") {
+				t.Fatalf("not routed: %s", r.Body)
+			}
+		})
+	}
+}
+
+func TestAuthorizedRoutesRefuseBadTokens(t *testing.T) {
+	e := apitest.New(t)
+	tok := e.LoginOwner(t)
+	forged := "gsn_" + strings.Repeat("A", 43)
+	cases := []struct {
+		name, header, code string
+	}{
+		{"no Authorization header", "", "missing_token"},
+		{"a forged token", "Bearer " + forged, "invalid_token"},
+		{"a truncated token", "Bearer " + tok.AccessToken[:20], "invalid_token"},
+		{"a refresh token used as access token", "Bearer " + tok.RefreshToken, "invalid_token"},
+		{"another scheme", "Basic " + tok.AccessToken, "invalid_token"},
+		{"a token with a flipped character", "Bearer " + tok.AccessToken[:len(tok.AccessToken)-1] + "B", "invalid_token"},
+	}
+	for _, rt := range route.All() {
+		if rt.Public {
+			continue
+		}
+		for _, c := range cases {
+			t.Run(rt.Key()+" refuses "+c.name, func(t *testing.T) {
+				req := func() *apitest.Response {
+					if c.header == "" {
+						return e.Do(rt.Method, concrete(rt.Path), "", "{}")
+					}
+					return e.DoHeader(rt.Method, concrete(rt.Path), map[string]string{"Authorization": c.header}, "{}")
+				}
+				p := req().Problem(t, 401)
+				if p.Code != c.code {
+					t.Fatalf("code %q, want %q", p.Code, c.code)
+				}
+			})
+		}
+	}
+}
+
+func TestErrorsAreProblems(t *testing.T) {
+	e := apitest.New(t)
+	cases := []struct {
+		name, method, path string
+		body               any
+		status             int
+		code               string
+	}{
+		{"an unknown route is 404", "GET", "/v1/nothing-here", nil, 404, "not_found"},
+		{"a wrong method is 405", "DELETE", "/v1/auth/login", nil, 405, "method_not_allowed"},
+		{"a body over 64 KiB is 413", "POST", "/v1/auth/login", `{"login":"` + strings.Repeat("a", 70<<10) + `"}`, 413, "body_too_large"},
+		{"invalid JSON is 400", "POST", "/v1/auth/login", `{"login":`, 400, "invalid_json"},
+		{"an unknown field is 400", "POST", "/v1/auth/login", `{"login":"a","password":"b","admin":true}`, 400, "invalid_json"},
+		{"a duplicate field is 400", "POST", "/v1/auth/login", `{"login":"a","password":"b","password":"c"}`, 400, "invalid_json"},
+		{"a missing field is 422 naming it", "POST", "/v1/auth/login", `{"login":"a"}`, 422, "validation_failed"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			before := scan(t, e)
+			r := e.Do(c.method, c.path, "", c.body)
+			p := r.Problem(t, c.status)
+			if p.Code != c.code {
+				t.Fatalf("code %q, want %q", p.Code, c.code)
+			}
+			if c.status == 405 && r.Header.Get("Allow") != "POST" {
+				t.Fatalf("Allow %q", r.Header.Get("Allow"))
+			}
+			if c.status == 422 && (len(p.Errors) != 1 || p.Errors[0].Field != "password") {
+				t.Fatalf("field errors %+v", p.Errors)
+			}
+			if after := scan(t, e); !slices.Equal(before, after) {
+				t.Fatalf("the table changed:\n%v\n%v", before, after)
+			}
+		})
+	}
+}
+
+// scan returns every item of the table as JSON, sorted.
+func scan(t testing.TB, e *apitest.Env) []string {
+	t.Helper()
+	var out []string
+	p := dynamodb.NewScanPaginator(e.DB, &dynamodb.ScanInput{TableName: &e.Config.Table})
+	for p.HasMorePages() {
+		page, err := p.NextPage(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, item := range page.Items {
+			b, err := json.Marshal(item)
+			if err != nil {
+				t.Fatal(err)
+			}
+			out = append(out, string(b))
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+func TestTheTableHoldsNoSecretInClear(t *testing.T) {
+	e := apitest.New(t)
+	var secrets []string
+	for range 2 {
+		tok := e.LoginOwner(t)
+		var next apitest.Tokens
+		e.Do("POST", "/v1/auth/refresh", "", map[string]string{"refresh_token": tok.RefreshToken}).Decode(t, &next)
+		secrets = append(secrets, tok.AccessToken, tok.RefreshToken, next.AccessToken, next.RefreshToken)
+	}
+	secrets = append(secrets, apitest.OwnerPassword)
+	var all strings.Builder
+	for _, item := range scan(t, e) {
+		all.WriteString(item)
+	}
+	dump := all.String()
+	for _, s := range secrets {
+		// The body of a secret, without its prefix, must not appear either.
+		if strings.Contains(dump, s) || (len(s) > 8 && strings.Contains(dump, s[4:])) {
+			t.Fatalf("secret %s… found in the table", s[:8])
+		}
+	}
+	if !strings.Contains(dump, "$argon2id$v=19$m=19456,t=2,p=1$") {
+		t.Fatal("no argon2id hash with OWASP parameters in the table")
+	}
+}
+
+// budget is the most DynamoDB calls each function may make for one request.
+func TestDynamoDBCallsPerRequest(t *testing.T) {
+	e := apitest.New(t)
+	tok := e.LoginOwner(t)
+	cases := []struct {
+		name              string
+		do                func() *apitest.Response
+		status            int
+		authorizer, total int
+	}{
+		{"the authorizer reads one item per request", func() *apitest.Response {
+			return e.Do("GET", "/v1/me", tok.AccessToken, nil)
+		}, 200, 1, 3},
+		{"a forged token costs the authorizer one read", func() *apitest.Response {
+			return e.Do("GET", "/v1/me", "gsn_"+strings.Repeat("A", 43), nil)
+		}, 401, 1, 1},
+		{"a malformed token costs nothing", func() *apitest.Response {
+			return e.Do("GET", "/v1/me", "garbage", nil)
+		}, 401, 0, 0},
+		{"login makes at most three calls", func() *apitest.Response {
+			return e.Do("POST", "/v1/auth/login", "", map[string]string{"login": "owner@acme.example", "password": apitest.OwnerPassword})
+		}, 200, 0, 3},
+		{"a failed login makes three calls", func() *apitest.Response {
+			return e.Do("POST", "/v1/auth/login", "", map[string]string{"login": "owner@acme.example", "password": "nope-nope-nope"})
+		}, 401, 0, 3},
+		{"refresh makes three calls", func() *apitest.Response {
+			return e.Do("POST", "/v1/auth/refresh", "", map[string]string{"refresh_token": tok.RefreshToken})
+		}, 200, 0, 3},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			e.ResetCounters()
+			r := c.do()
+			if r.Status != c.status {
+				t.Fatalf("status %d: %s", r.Status, r.Body)
+			}
+			if got := e.Counters[route.Authorizer].Calls(); got != c.authorizer {
+				t.Errorf("authorizer made %d calls, want %d", got, c.authorizer)
+			}
+			if got := e.Calls(); got > c.total {
+				t.Errorf("%d calls in all, budget %d", got, c.total)
+			}
+		})
+	}
+}
+
+func TestFunctionsCallOnlyTheActionsOfTheirSpec(t *testing.T) {
+	e := apitest.New(t)
+	// Exercise every path of every function.
+	tok := e.LoginOwner(t)
+	e.Do("POST", "/v1/auth/login", "", map[string]string{"login": "owner@acme.example", "password": "wrong-wrong"})
+	e.LoginOwner(t)
+	e.Do("GET", "/v1/me", tok.AccessToken, nil)
+	var next apitest.Tokens
+	e.Do("POST", "/v1/auth/refresh", "", map[string]string{"refresh_token": tok.RefreshToken}).Decode(t, &next)
+	e.Do("POST", "/v1/auth/refresh", "", map[string]string{"refresh_token": tok.RefreshToken})
+	other := e.LoginOwner(t)
+	e.Do("POST", "/v1/auth/logout", other.AccessToken, nil)
+	for _, spec := range route.Specs() {
+		t.Run(fmt.Sprintf("%s calls only %v", spec.Name, spec.DynamoDB), func(t *testing.T) {
+			for _, op := range e.Counters[spec.Name].Operations() {
+				if !slices.Contains(spec.DynamoDB, op) {
+					t.Errorf("%s called %s", spec.Name, op)
+				}
+			}
+		})
+	}
+}

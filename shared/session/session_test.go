@@ -1,0 +1,204 @@
+package session_test
+
+import (
+	"bytes"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/guichet/guichet/shared/apitest"
+)
+
+func TestSessionLifecycle(t *testing.T) {
+	e := apitest.New(t)
+	tok := e.LoginOwner(t)
+	if tok.TokenType != "Bearer" || tok.ExpiresIn != 900 ||
+		!strings.HasPrefix(tok.AccessToken, "gsn_") || !strings.HasPrefix(tok.RefreshToken, "grf_") {
+		t.Fatalf("unexpected tokens: %+v", tok)
+	}
+
+	t.Run("the access token opens /v1/me", func(t *testing.T) {
+		r := e.Do("GET", "/v1/me", tok.AccessToken, nil)
+		var me struct {
+			Email, Role  string
+			Organization struct{ Code string }
+		}
+		r.Decode(t, &me)
+		if r.Status != 200 || me.Email != "owner@acme.example" || me.Role != "owner" || me.Organization.Code != "acme" {
+			t.Fatalf("me: %d %s", r.Status, r.Body)
+		}
+	})
+
+	var next apitest.Tokens
+	t.Run("refresh rotates both tokens", func(t *testing.T) {
+		r := e.Do("POST", "/v1/auth/refresh", "", map[string]string{"refresh_token": tok.RefreshToken})
+		if r.Status != 200 {
+			t.Fatalf("refresh: %d %s", r.Status, r.Body)
+		}
+		r.Decode(t, &next)
+		if next.AccessToken == tok.AccessToken || next.RefreshToken == tok.RefreshToken {
+			t.Fatal("refresh returned the same tokens")
+		}
+		e.Do("GET", "/v1/me", tok.AccessToken, nil).Problem(t, 401)
+		if r := e.Do("GET", "/v1/me", next.AccessToken, nil); r.Status != 200 {
+			t.Fatalf("new access token refused: %d %s", r.Status, r.Body)
+		}
+	})
+
+	t.Run("logout ends the session and its token is refused afterwards", func(t *testing.T) {
+		r := e.Do("POST", "/v1/auth/logout", next.AccessToken, nil)
+		if r.Status != http.StatusNoContent {
+			t.Fatalf("logout: %d %s", r.Status, r.Body)
+		}
+		p := e.Do("GET", "/v1/me", next.AccessToken, nil).Problem(t, 401)
+		if p.Code != "invalid_token" {
+			t.Fatalf("code %q", p.Code)
+		}
+		e.Do("POST", "/v1/auth/refresh", "", map[string]string{"refresh_token": next.RefreshToken}).Problem(t, 401)
+	})
+}
+
+func TestRefreshReuseRevokesTheSession(t *testing.T) {
+	e := apitest.New(t)
+	first := e.LoginOwner(t)
+	var second apitest.Tokens
+	e.Do("POST", "/v1/auth/refresh", "", map[string]string{"refresh_token": first.RefreshToken}).Decode(t, &second)
+
+	p := e.Do("POST", "/v1/auth/refresh", "", map[string]string{"refresh_token": first.RefreshToken}).Problem(t, 401)
+	if p.Code != "token_reused" {
+		t.Fatalf("reuse code %q", p.Code)
+	}
+	t.Run("the current access token of the family is refused", func(t *testing.T) {
+		e.Do("GET", "/v1/me", second.AccessToken, nil).Problem(t, 401)
+	})
+	t.Run("the current refresh token of the family is refused", func(t *testing.T) {
+		e.Do("POST", "/v1/auth/refresh", "", map[string]string{"refresh_token": second.RefreshToken}).Problem(t, 401)
+	})
+	t.Run("another session of the same user still works", func(t *testing.T) {
+		other := e.LoginOwner(t)
+		if r := e.Do("GET", "/v1/me", other.AccessToken, nil); r.Status != 200 {
+			t.Fatalf("other session: %d", r.Status)
+		}
+	})
+}
+
+func TestConcurrentRefreshHasOneWinner(t *testing.T) {
+	e := apitest.New(t)
+	tok := e.LoginOwner(t)
+	const n = 20
+	var wg sync.WaitGroup
+	results := make([]*apitest.Response, n)
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			results[i] = e.Do("POST", "/v1/auth/refresh", "", map[string]string{"refresh_token": tok.RefreshToken})
+		}()
+	}
+	wg.Wait()
+	var winners []apitest.Tokens
+	for _, r := range results {
+		switch r.Status {
+		case 200:
+			var t2 apitest.Tokens
+			r.Decode(t, &t2)
+			winners = append(winners, t2)
+		case 401:
+		default:
+			t.Fatalf("unexpected answer %d %s", r.Status, r.Body)
+		}
+	}
+	if len(winners) != 1 {
+		t.Fatalf("%d refreshes won, want exactly 1", len(winners))
+	}
+	// The losers' attempts raced the winner; whatever each saw, the session
+	// ends either alive with the winner's tokens or revoked as a whole.
+	me := e.Do("GET", "/v1/me", winners[0].AccessToken, nil)
+	ref := e.Do("POST", "/v1/auth/refresh", "", map[string]string{"refresh_token": winners[0].RefreshToken})
+	if (me.Status == 200) != (ref.Status == 200) {
+		t.Fatalf("inconsistent family: me %d, refresh %d", me.Status, ref.Status)
+	}
+}
+
+func TestLogin(t *testing.T) {
+	e := apitest.New(t)
+	t.Run("an unknown login and a wrong password get the same answer", func(t *testing.T) {
+		unknown := e.Do("POST", "/v1/auth/login", "", map[string]string{"login": "nobody@acme.example", "password": "whatever-123"})
+		wrong := e.Do("POST", "/v1/auth/login", "", map[string]string{"login": "owner@acme.example", "password": "whatever-123"})
+		p := unknown.Problem(t, 401)
+		wrong.Problem(t, 401)
+		if p.Code != "invalid_credentials" || !bytes.Equal(unknown.Body, wrong.Body) {
+			t.Fatalf("answers differ:\n%s\n%s", unknown.Body, wrong.Body)
+		}
+	})
+	t.Run("the login name is case-insensitive", func(t *testing.T) {
+		e.Login(t, "OWNER@Acme.Example", apitest.OwnerPassword)
+	})
+	t.Run("bad input is a problem, not a login attempt", func(t *testing.T) {
+		for _, body := range []string{
+			``, `{}`, `[]`, `{"login":"a"}`, `{"login":1,"password":"x"}`, `{"login":"a","password":"b","extra":1}`,
+			`{"login":"a","login":"b","password":"c"}`, "{\"login\":\"a\xff\",\"password\":\"b\"}", `{"login":"a","password":"b"} {}`,
+			`{"login":"a\u0000","password":"b"}`,
+		} {
+			r := e.Do("POST", "/v1/auth/login", "", body)
+			if r.Status != 400 && r.Status != 422 {
+				t.Errorf("%q: status %d %s", body, r.Status, r.Body)
+			}
+		}
+	})
+}
+
+func TestLockout(t *testing.T) {
+	e := apitest.New(t)
+	login := map[string]string{"login": "owner@acme.example", "password": "wrong-password"}
+	for i := range 5 {
+		if p := e.Do("POST", "/v1/auth/login", "", login).Problem(t, 401); p.Code != "invalid_credentials" {
+			t.Fatalf("attempt %d: %s", i, p.Code)
+		}
+	}
+	t.Run("after five failures even the right password is refused with 429", func(t *testing.T) {
+		r := e.Do("POST", "/v1/auth/login", "", map[string]string{"login": "owner@acme.example", "password": apitest.OwnerPassword})
+		p := r.Problem(t, 429)
+		if p.Code != "login_locked" || r.Header.Get("Retry-After") == "" {
+			t.Fatalf("lock answer: %s %v", r.Body, r.Header)
+		}
+	})
+	t.Run("an unknown login locks the same way", func(t *testing.T) {
+		ghost := map[string]string{"login": "ghost@acme.example", "password": "wrong-password"}
+		for range 5 {
+			e.Do("POST", "/v1/auth/login", "", ghost).Problem(t, 401)
+		}
+		e.Do("POST", "/v1/auth/login", "", ghost).Problem(t, 429)
+	})
+	t.Run("the lock ends by itself", func(t *testing.T) {
+		e.Clock.Advance(16 * time.Minute)
+		e.LoginOwner(t)
+	})
+	t.Run("a success clears the count", func(t *testing.T) {
+		for range 4 {
+			e.Do("POST", "/v1/auth/login", "", login).Problem(t, 401)
+		}
+		e.LoginOwner(t)
+		for range 4 {
+			e.Do("POST", "/v1/auth/login", "", login).Problem(t, 401)
+		}
+		e.LoginOwner(t)
+	})
+}
+
+func TestAccessTokenExpires(t *testing.T) {
+	e := apitest.New(t)
+	tok := e.LoginOwner(t)
+	e.Clock.Advance(16 * time.Minute)
+	e.Do("GET", "/v1/me", tok.AccessToken, nil).Problem(t, 401)
+	t.Run("the refresh token still renews the session", func(t *testing.T) {
+		var next apitest.Tokens
+		r := e.Do("POST", "/v1/auth/refresh", "", map[string]string{"refresh_token": tok.RefreshToken})
+		r.Decode(t, &next)
+		if r.Status != 200 || e.Do("GET", "/v1/me", next.AccessToken, nil).Status != 200 {
+			t.Fatalf("refresh after access expiry: %d %s", r.Status, r.Body)
+		}
+	})
+}
