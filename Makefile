@@ -3,7 +3,7 @@ GO        ?= go
 FUNCTIONS := $(notdir $(wildcard functions/*))
 PORT      ?= 8080
 
-.PHONY: all build run test test-go bench lint fuzz clean
+.PHONY: all build run test test-go bench lint fuzz openapi clean
 
 all: lint test
 
@@ -36,6 +36,10 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./shared/token
 	$(GO) test -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime $(FUZZTIME) ./shared/httpapi
 
+## openapi: write the API description to openapi.json (a test fails when it is stale)
+openapi:
+	$(GO) run ./cmd/guichet openapi > openapi.json
+
 ## lint: gofmt must list nothing; go vet must pass
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
@@ -66,6 +70,7 @@ $(CDK): infra/package.json infra/package-lock.json
 	cd infra && npm ci --no-audit --no-fund
 	@touch $@
 
-## test-infra: the CDK stack's assertion tests (no build or AWS account needed)
+## test-infra: gofmt, vet and the CDK stack's assertion tests (no build, npm or AWS account needed)
 test-infra:
+	@out=$$(cd infra && gofmt -l *.go); if [ -n "$$out" ]; then echo "gofmt needed in infra/:"; echo "$$out"; exit 1; fi
 	cd infra && $(GO) vet ./... && $(GO) test -count=1 ./...

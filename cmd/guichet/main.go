@@ -2,6 +2,7 @@
 // environment names (TABLE_NAME, DYNAMODB_ENDPOINT, AWS credentials).
 //
 //	guichet org create --name N --code C --owner-email E [--language fr|en|nl]
+//	guichet openapi      prints the API's OpenAPI 3.1 description
 package main
 
 import (
@@ -14,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/guichet/guichet/shared/app"
 	"github.com/guichet/guichet/shared/config"
 	"github.com/guichet/guichet/shared/organization"
 	"github.com/guichet/guichet/shared/password"
@@ -28,9 +30,19 @@ func main() {
 	}
 }
 
-const usage = `usage: guichet org create --name NAME --code CODE --owner-email EMAIL [--language fr|en|nl]`
+const usage = `usage:
+  guichet org create --name NAME --code CODE --owner-email EMAIL [--language fr|en|nl]
+  guichet openapi`
 
 func run(ctx context.Context, args []string, out io.Writer, getenv func(string) string) error {
+	if len(args) == 1 && args[0] == "openapi" {
+		doc, err := app.OpenAPI(app.Deps{})
+		if err != nil {
+			return err
+		}
+		_, err = fmt.Fprintf(out, "%s\n", doc)
+		return err
+	}
 	if len(args) < 2 || args[0] != "org" || args[1] != "create" {
 		return errors.New(usage)
 	}

@@ -6,10 +6,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"io"
 	"net/http"
 	"net/http/httptest"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -28,8 +26,10 @@ type Env struct {
 	*devstack.Stack
 	Clock *Clock
 	// Org is the seeded organization, its owner and the owner's password.
-	Org     organization.Created
-	handler http.Handler
+	Org      organization.Created
+	handler  http.Handler
+	contract *contract
+	t        testing.TB
 }
 
 // Option changes the configuration of a test stack.
@@ -58,7 +58,11 @@ func New(t testing.TB, opts ...Option) *Env {
 	if err != nil || !created {
 		t.Fatalf("seed: created=%v err=%v", created, err)
 	}
-	return &Env{Stack: st, Clock: clock, Org: org, handler: st.Handler()}
+	c, err := newContract()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &Env{Stack: st, Clock: clock, Org: org, handler: st.Handler(), contract: c, t: t}
 }
 
 // Response is an HTTP answer.
@@ -72,31 +76,44 @@ type Response struct {
 // []byte (sent as is), or any value (sent as JSON). token, when set, is
 // sent as a Bearer token.
 func (e *Env) Do(method, path, token string, body any) *Response {
-	var r io.Reader
+	h := map[string]string{"User-Agent": "apitest"}
+	if body != nil {
+		h["Content-Type"] = "application/json"
+	}
+	if token != "" {
+		h["Authorization"] = "Bearer " + token
+	}
+	return e.DoHeader(method, path, h, body)
+}
+
+// DoHeader is Do with the request headers given. Every response is checked
+// against the API's OpenAPI description: one that does not match fails the
+// test that started the stack.
+func (e *Env) DoHeader(method, path string, header map[string]string, body any) *Response {
+	var raw []byte
 	switch b := body.(type) {
 	case nil:
 	case string:
-		r = strings.NewReader(b)
+		raw = []byte(b)
 	case []byte:
-		r = bytes.NewReader(b)
+		raw = b
 	default:
-		j, err := json.Marshal(b)
-		if err != nil {
+		var err error
+		if raw, err = json.Marshal(b); err != nil {
 			panic(err)
 		}
-		r = bytes.NewReader(j)
 	}
-	req := httptest.NewRequest(method, path, r)
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
+	req := httptest.NewRequest(method, path, bytes.NewReader(raw))
+	for k, v := range header {
+		req.Header.Set(k, v)
 	}
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	req.Header.Set("User-Agent", "apitest")
 	w := httptest.NewRecorder()
 	e.handler.ServeHTTP(w, req)
-	return &Response{Status: w.Code, Header: w.Header(), Body: w.Body.Bytes()}
+	res := &Response{Status: w.Code, Header: w.Header(), Body: w.Body.Bytes()}
+	if err := e.contract.check(req, res); err != nil {
+		e.t.Errorf("%s %s answered %d outside the API description: %v\n%s", method, path, res.Status, err, res.Body)
+	}
+	return res
 }
 
 // Decode reads the body as JSON into v, failing t if it cannot.
@@ -171,15 +188,4 @@ func (c *Clock) Advance(d time.Duration) {
 	c.mu.Lock()
 	c.now = c.now.Add(d)
 	c.mu.Unlock()
-}
-
-// DoHeader is Do with extra request headers.
-func (e *Env) DoHeader(method, path string, header map[string]string, body string) *Response {
-	req := httptest.NewRequest(method, path, strings.NewReader(body))
-	for k, v := range header {
-		req.Header.Set(k, v)
-	}
-	w := httptest.NewRecorder()
-	e.handler.ServeHTTP(w, req)
-	return &Response{Status: w.Code, Header: w.Header(), Body: w.Body.Bytes()}
 }

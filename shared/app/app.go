@@ -19,6 +19,7 @@ import (
 	"github.com/guichet/guichet/shared/lambdahttp"
 	"github.com/guichet/guichet/shared/logging"
 	"github.com/guichet/guichet/shared/mail"
+	"github.com/guichet/guichet/shared/openapi"
 	"github.com/guichet/guichet/shared/profile"
 	"github.com/guichet/guichet/shared/route"
 	"github.com/guichet/guichet/shared/router"
@@ -87,8 +88,34 @@ func (d Deps) operations(fn string) (router.Operations, error) {
 		return session.New(d.Store, d.SessionConfig(), d.Now).Operations(), nil
 	case route.Profile:
 		return profile.New(d.Store).Operations(), nil
+	case route.Pages:
+		return router.Operations{
+			"openapi": {Handle: openapi.Handler(func() ([]byte, error) { return OpenAPI(d) }), Response: map[string]any{}},
+		}, nil
 	}
 	return nil, fmt.Errorf("app: unknown function %q", fn)
+}
+
+// OpenAPI returns the API's description, built from every function's
+// operations.
+func OpenAPI(d Deps) ([]byte, error) {
+	all := router.Operations{}
+	for _, fn := range route.Functions() {
+		if fn == route.Authorizer {
+			continue
+		}
+		ops, err := d.operations(fn)
+		if err != nil {
+			return nil, err
+		}
+		for name, op := range ops {
+			if _, dup := all[name]; dup {
+				return nil, fmt.Errorf("app: operation %q is in two functions", name)
+			}
+			all[name] = op
+		}
+	}
+	return openapi.Build(all)
 }
 
 // Function returns the handler of function fn.

@@ -63,7 +63,7 @@ func (s *Service) Get(ctx context.Context, p principal.Principal) (Me, error) {
 
 // Operations returns the handlers of the profile function's routes.
 func (s *Service) Operations() router.Operations {
-	return router.Operations{"getMe": s.handleGet}
+	return router.Operations{"getMe": {Handle: s.handleGet, Response: Me{}}}
 }
 
 func (s *Service) handleGet(w http.ResponseWriter, r *http.Request) error {

@@ -10,6 +10,7 @@ const (
 	Auth       = "auth"
 	Authorizer = "authorizer"
 	Profile    = "profile"
+	Pages      = "pages"
 )
 
 // Route is one method and path of the HTTP API.
@@ -40,7 +41,7 @@ func (r Route) Pattern() string { return r.Method + " " + r.Path }
 
 // Fallback serves every request no route matches (API Gateway's $default
 // route): it answers 404 or 405 as a problem.
-var Fallback = Route{Function: Auth, Operation: "fallback", Public: true,
+var Fallback = Route{Function: Pages, Operation: "fallback", Public: true,
 	Summary: "Answers requests that match no route"}
 
 // All returns the route table.
@@ -54,6 +55,8 @@ func All() []Route {
 			Summary: "End the current session"},
 		{Method: "GET", Path: "/v1/me", Function: Profile, Operation: "getMe",
 			Summary: "The caller's own user"},
+		{Method: "GET", Path: "/v1/openapi.json", Function: Pages, Operation: "openapi", Public: true,
+			Summary: "This API's OpenAPI 3.1 description"},
 	}
 }
 
@@ -100,6 +103,7 @@ func Specs() []Spec {
 		{Name: Auth, DynamoDB: []string{"GetItem", "BatchGetItem", "UpdateItem", "DeleteItem", "TransactWriteItems"},
 			MemoryMB: 512, TimeoutSeconds: 10},
 		{Name: Profile, DynamoDB: []string{"GetItem"}, MemoryMB: 256, TimeoutSeconds: 10},
+		{Name: Pages, DynamoDB: []string{}, MemoryMB: 256, TimeoutSeconds: 10},
 		{Name: Authorizer, DynamoDB: []string{"GetItem"}, MemoryMB: 256, TimeoutSeconds: 5},
 	}
 }

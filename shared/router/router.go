@@ -18,8 +18,30 @@ import (
 	"github.com/guichet/guichet/shared/route"
 )
 
-// Operations maps a route's Operation to its handler.
-type Operations map[string]httpapi.HandlerFunc
+// Op is one operation: its handler and what it reads and writes, for the
+// API description.
+type Op struct {
+	Handle httpapi.HandlerFunc
+	// Request is the JSON body type the operation decodes (nil: none).
+	Request any
+	// Response is the JSON body type of its success (nil: none).
+	Response any
+	// Status is the success status; 200 when zero.
+	Status int
+	// Query lists the query parameters the operation reads.
+	Query []Param
+}
+
+// Param is a query parameter.
+type Param struct {
+	Name        string
+	Description string
+	// Enum, when set, lists the values allowed.
+	Enum []string
+}
+
+// Operations maps a route's Operation to its Op.
+type Operations map[string]Op
 
 // New returns the handler of function fn. Every route of fn must have an
 // operation in ops, and every operation a route. Requests matching no route
@@ -33,7 +55,7 @@ func New(fn string, ops Operations, log *slog.Logger, mapErr httpapi.ErrorMapper
 			return nil, fmt.Errorf("router: %s: no operation %q for %s", fn, rt.Operation, rt.Key())
 		}
 		used[rt.Operation] = true
-		mux.Handle(rt.Pattern(), httpapi.Handler(log, mapErr, guard(rt, op)))
+		mux.Handle(rt.Pattern(), httpapi.Handler(log, mapErr, guard(rt, op.Handle)))
 	}
 	for name := range ops {
 		if !used[name] {

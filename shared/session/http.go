@@ -25,9 +25,9 @@ type RefreshRequest struct {
 // Operations returns the handlers of the auth function's routes.
 func (s *Service) Operations() router.Operations {
 	return router.Operations{
-		"login":   s.handleLogin,
-		"refresh": s.handleRefresh,
-		"logout":  s.handleLogout,
+		"login":   {Handle: s.handleLogin, Request: LoginRequest{}, Response: Tokens{}},
+		"refresh": {Handle: s.handleRefresh, Request: RefreshRequest{}, Response: Tokens{}},
+		"logout":  {Handle: s.handleLogout, Status: http.StatusNoContent},
 	}
 }
 

@@ -1,0 +1,71 @@
+package apitest
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"net/http"
+
+	"github.com/getkin/kin-openapi/openapi3"
+	"github.com/getkin/kin-openapi/openapi3filter"
+	"github.com/getkin/kin-openapi/routers"
+	"github.com/getkin/kin-openapi/routers/gorillamux"
+
+	"github.com/guichet/guichet/shared/app"
+)
+
+// contract checks responses against the API's OpenAPI description with
+// kin-openapi, a validator independent of the code that writes it.
+type contract struct {
+	router routers.Router
+}
+
+func newContract() (*contract, error) {
+	raw, err := app.OpenAPI(app.Deps{})
+	if err != nil {
+		return nil, err
+	}
+	doc, err := openapi3.NewLoader().LoadFromData(raw)
+	if err != nil {
+		return nil, err
+	}
+	if err := doc.Validate(context.Background()); err != nil {
+		return nil, err
+	}
+	// The description lists servers as "/"; match requests on any host.
+	doc.Servers = nil
+	r, err := gorillamux.NewRouter(doc)
+	if err != nil {
+		return nil, err
+	}
+	return &contract{router: r}, nil
+}
+
+// check validates res, the answer to req. Requests that no route matches
+// are the gateway's 404 and 405, which have no operation to check against.
+func (c *contract) check(req *http.Request, res *Response) error {
+	route, params, err := c.router.FindRoute(req)
+	if errors.Is(err, routers.ErrPathNotFound) || errors.Is(err, routers.ErrMethodNotAllowed) {
+		if res.Status == http.StatusNotFound || res.Status == http.StatusMethodNotAllowed {
+			return nil
+		}
+		return errors.New("the route is not described")
+	}
+	if err != nil {
+		return err
+	}
+	in := &openapi3filter.ResponseValidationInput{
+		RequestValidationInput: &openapi3filter.RequestValidationInput{
+			Request: req, PathParams: params, Route: route,
+			Options: &openapi3filter.Options{AuthenticationFunc: openapi3filter.NoopAuthenticationFunc},
+		},
+		Status: res.Status,
+		Header: res.Header,
+		Body:   io.NopCloser(bytes.NewReader(res.Body)),
+		Options: &openapi3filter.Options{
+			IncludeResponseStatus: true,
+		},
+	}
+	return openapi3filter.ValidateResponse(context.Background(), in)
+}
