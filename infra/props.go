@@ -1,0 +1,204 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/jsii-runtime-go"
+)
+
+// Context keys the app reads (cdk.json "context", or -c key=value on the
+// CDK command line). Values given with -c arrive as strings; values in
+// cdk.json may be JSON booleans, numbers and arrays. Both are accepted.
+const (
+	ctxStackName         = "stackName"
+	ctxProduction        = "production"
+	ctxCorsOrigins       = "corsOrigins"
+	ctxThrottleRate      = "throttleRateLimit"
+	ctxThrottleBurst     = "throttleBurstLimit"
+	ctxAuthorizerCache   = "authorizerCacheTtlSeconds"
+	ctxLogRetentionDays  = "logRetentionDays"
+	ctxLogLevel          = "logLevel"
+	ctxMailFrom          = "mailFrom"
+	ctxMailIdentity      = "mailIdentity"
+	ctxPublicURL         = "publicUrl"
+	ctxBuildDir          = "buildDir"
+	defaultStackName     = "Guichet"
+	defaultThrottleRate  = 50
+	defaultThrottleBurst = 100
+	defaultLogRetention  = 30
+	defaultLogLevel      = "info"
+)
+
+// DefaultProps returns the stack properties used when the CDK context sets
+// nothing: a production stack (table retained and deletion protected), no
+// CORS, no mail, no authorizer caching, and assets from buildDir.
+func DefaultProps(buildDir string) GuichetStackProps {
+	return GuichetStackProps{
+		StackProps:                awscdk.StackProps{StackName: jsii.String(defaultStackName)},
+		Production:                true,
+		ThrottleRateLimit:         defaultThrottleRate,
+		ThrottleBurstLimit:        defaultThrottleBurst,
+		AuthorizerCacheTTLSeconds: 0,
+		LogRetentionDays:          defaultLogRetention,
+		LogLevel:                  defaultLogLevel,
+		BuildDir:                  buildDir,
+	}
+}
+
+// PropsFromContext reads the stack properties from the app's CDK context,
+// starting from DefaultProps(defaultBuildDir).
+func PropsFromContext(app awscdk.App, defaultBuildDir string) (GuichetStackProps, error) {
+	p := DefaultProps(defaultBuildDir)
+	c := contextReader{app: app}
+	if v := c.str(ctxStackName); v != "" {
+		p.StackName = jsii.String(v)
+	}
+	p.Production = c.boolean(ctxProduction, p.Production)
+	p.CorsOrigins = c.list(ctxCorsOrigins)
+	p.ThrottleRateLimit = c.number(ctxThrottleRate, p.ThrottleRateLimit)
+	p.ThrottleBurstLimit = c.number(ctxThrottleBurst, p.ThrottleBurstLimit)
+	p.AuthorizerCacheTTLSeconds = int(c.number(ctxAuthorizerCache, float64(p.AuthorizerCacheTTLSeconds)))
+	p.LogRetentionDays = int(c.number(ctxLogRetentionDays, float64(p.LogRetentionDays)))
+	if v := c.str(ctxLogLevel); v != "" {
+		p.LogLevel = v
+	}
+	p.MailFrom = c.str(ctxMailFrom)
+	p.MailIdentity = c.str(ctxMailIdentity)
+	p.PublicURL = c.str(ctxPublicURL)
+	if v := c.str(ctxBuildDir); v != "" {
+		abs, err := filepath.Abs(v)
+		if err != nil {
+			return p, fmt.Errorf("context %s: %w", ctxBuildDir, err)
+		}
+		p.BuildDir = abs
+	}
+	if c.err != nil {
+		return p, c.err
+	}
+	return p, nil
+}
+
+// contextReader converts context values and keeps the first error, so
+// PropsFromContext reads every key and reports one bad value.
+type contextReader struct {
+	app awscdk.App
+	err error
+}
+
+func (c *contextReader) raw(key string) any {
+	v := c.app.Node().TryGetContext(jsii.String(key))
+	if s, ok := v.(*string); ok {
+		if s == nil {
+			return nil
+		}
+		return *s
+	}
+	return v
+}
+
+func (c *contextReader) fail(key string, v any, want string) {
+	if c.err == nil {
+		c.err = fmt.Errorf("context %s: want %s, got %v", key, want, v)
+	}
+}
+
+func (c *contextReader) str(key string) string {
+	switch v := c.raw(key).(type) {
+	case nil:
+		return ""
+	case string:
+		return strings.TrimSpace(v)
+	default:
+		c.fail(key, v, "a string")
+		return ""
+	}
+}
+
+func (c *contextReader) boolean(key string, def bool) bool {
+	switch v := c.raw(key).(type) {
+	case nil:
+		return def
+	case bool:
+		return v
+	case *bool:
+		return *v
+	case string:
+		b, err := strconv.ParseBool(strings.TrimSpace(v))
+		if err != nil {
+			c.fail(key, v, "true or false")
+			return def
+		}
+		return b
+	default:
+		c.fail(key, v, "true or false")
+		return def
+	}
+}
+
+func (c *contextReader) number(key string, def float64) float64 {
+	switch v := c.raw(key).(type) {
+	case nil:
+		return def
+	case float64:
+		return v
+	case *float64:
+		return *v
+	case string:
+		f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+		if err != nil {
+			c.fail(key, v, "a number")
+			return def
+		}
+		return f
+	default:
+		c.fail(key, v, "a number")
+		return def
+	}
+}
+
+// list accepts a JSON array, a JSON array in a string, or a comma-separated
+// string: -c corsOrigins=https://a.example,https://b.example.
+func (c *contextReader) list(key string) []string {
+	var out []string
+	switch v := c.raw(key).(type) {
+	case nil:
+		return nil
+	case []any:
+		for _, e := range v {
+			s, ok := e.(string)
+			if p, isPtr := e.(*string); isPtr && p != nil {
+				s, ok = *p, true
+			}
+			if !ok {
+				c.fail(key, v, "a list of strings")
+				return nil
+			}
+			out = append(out, s)
+		}
+	case string:
+		v = strings.TrimSpace(v)
+		if strings.HasPrefix(v, "[") {
+			if err := json.Unmarshal([]byte(v), &out); err != nil {
+				c.fail(key, v, "a list of strings")
+				return nil
+			}
+		} else {
+			out = strings.Split(v, ",")
+		}
+	default:
+		c.fail(key, v, "a list of strings")
+		return nil
+	}
+	var clean []string
+	for _, s := range out {
+		if s = strings.TrimSpace(s); s != "" {
+			clean = append(clean, s)
+		}
+	}
+	return clean
+}

@@ -1,0 +1,538 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"net/mail"
+	"path/filepath"
+	"slices"
+	"strings"
+	"unicode"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsapigatewayv2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsapigatewayv2authorizers"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsapigatewayv2integrations"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatch"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatchactions"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsdynamodb"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsses"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssns"
+	"github.com/aws/constructs-go/constructs/v10"
+	"github.com/aws/jsii-runtime-go"
+
+	"github.com/guichet/guichet/shared/route"
+)
+
+// Names inside the table and the template that code outside infra relies on.
+const (
+	// IndexName is the table's one global secondary index (DESIGN §3).
+	IndexName = "gsi1"
+	// TableLogicalID is fixed so that refactoring the construct tree can never
+	// make CloudFormation replace (and so empty) the table.
+	TableLogicalID = "Table"
+	// authorizerID names the API Gateway authorizer and its construct.
+	authorizerID = "Authorizer"
+	// credentialKeyPrefix starts the partition key of every credential item;
+	// the authorizer may write those items only (DESIGN §4).
+	credentialKeyPrefix = "CRED#"
+)
+
+// indexActions are the DynamoDB actions that can target an index; only they
+// are granted on the index ARN.
+var indexActions = []string{"Query", "Scan"}
+
+// readActions never write. The authorizer's other actions are limited to
+// credential items.
+var readActions = []string{"GetItem", "BatchGetItem", "Query", "Scan", "ConditionCheckItem"}
+
+// GuichetStackProps configures the stack. main.go fills it from the CDK
+// context (see PropsFromContext); tests fill it directly.
+type GuichetStackProps struct {
+	awscdk.StackProps
+	// Production retains and deletion-protects the table. Off, the table is
+	// destroyed with the stack (for throw-away stacks).
+	Production bool
+	// CorsOrigins are the browser origins allowed to call the API. Empty
+	// turns CORS off.
+	CorsOrigins []string
+	// ThrottleRateLimit (requests per second) and ThrottleBurstLimit apply to
+	// every route of the default stage.
+	ThrottleRateLimit  float64
+	ThrottleBurstLimit float64
+	// AuthorizerCacheTTLSeconds caches authorizer results per Authorization
+	// header. 0 (the default) makes every request re-check its credential, so
+	// revocation takes effect at once (DESIGN §4).
+	AuthorizerCacheTTLSeconds int
+	// LogRetentionDays applies to every function's logs and the access logs.
+	// It must be a value CloudWatch Logs accepts (1, 3, 5, 7, 14, 30, ...).
+	LogRetentionDays int
+	// LogLevel is passed to every function as LOG_LEVEL.
+	LogLevel string
+	// MailFrom is the sender of every e-mail ("Guichet <no-reply@example.com>").
+	// Empty means no mail: no SES resources and no SES permissions.
+	MailFrom string
+	// MailIdentity is the SES identity to create and send as: a domain
+	// ("example.com") or an address. Empty means MailFrom's address.
+	MailIdentity string
+	// PublicURL is the base URL of links in e-mails and hosted pages. Empty
+	// means the API's own endpoint.
+	PublicURL string
+	// BuildDir holds one directory per function with its bootstrap binary
+	// (make build writes build/<name>/bootstrap).
+	BuildDir string
+
+	// specs replaces route.Specs() in tests that need a case the table does
+	// not have yet (a function that sends mail).
+	specs []route.Spec
+}
+
+// GuichetStack is the synthesized stack and the resources tests look at.
+type GuichetStack struct {
+	awscdk.Stack
+	// Table is the one DynamoDB table.
+	Table awsdynamodb.Table
+	// API is the HTTP API; its $default stage is created separately.
+	API awsapigatewayv2.HttpApi
+	// Functions are the Lambdas by function name (route.Functions()).
+	Functions map[string]awslambda.Function
+}
+
+// FunctionLogicalID is the CloudFormation logical id of a function's Lambda,
+// fixed so that `sam local invoke <id>` and the docs can name it:
+// "auth" → "AuthFunction", "passwordreset" → "PasswordresetFunction".
+func FunctionLogicalID(name string) string { return camel(name) + "Function" }
+
+// NewGuichetStack builds the whole backend from the route table: one Lambda
+// per function, the HTTP API with every route, the table, mail and alarms.
+func NewGuichetStack(scope constructs.Construct, id string, props GuichetStackProps) (*GuichetStack, error) {
+	if err := props.validate(); err != nil {
+		return nil, err
+	}
+	stack := awscdk.NewStack(scope, jsii.String(id), &props.StackProps)
+	s := &GuichetStack{Stack: stack, Functions: map[string]awslambda.Function{}}
+	retention := retentionDays[props.LogRetentionDays]
+
+	s.Table = newTable(stack, props.Production)
+
+	// The API exists before the functions so that PUBLIC_URL can default to
+	// its endpoint; the API resource itself refers to no function.
+	cors := corsOptions(props.CorsOrigins)
+	s.API = awsapigatewayv2.NewHttpApi(stack, jsii.String("HttpApi"), &awsapigatewayv2.HttpApiProps{
+		ApiName:            jsii.String(id),
+		CreateDefaultStage: jsii.Bool(false),
+		CorsPreflight:      cors,
+	})
+	publicURL := props.PublicURL
+	if publicURL == "" {
+		publicURL = *s.API.ApiEndpoint()
+	}
+
+	m, err := newMail(stack, props)
+	if err != nil {
+		return nil, err
+	}
+
+	specs := props.specs
+	if specs == nil {
+		specs = route.Specs()
+	}
+	for _, spec := range specs {
+		env := map[string]*string{
+			"TABLE_NAME": s.Table.TableName(),
+			"PUBLIC_URL": jsii.String(publicURL),
+			"LOG_LEVEL":  jsii.String(props.LogLevel),
+		}
+		// Without mail the variables are absent, which the functions read
+		// as "no mail".
+		if m != nil {
+			env["MAIL_FROM"] = jsii.String(props.MailFrom)
+			env["MAIL_CONFIGURATION_SET"] = m.configSet.ConfigurationSetName()
+		}
+		fn := newFunction(stack, spec, props.BuildDir, env, retention)
+		if st := dynamoStatement(spec, s.Table); st != nil {
+			fn.AddToRolePolicy(st)
+		}
+		if spec.Name == route.Authorizer {
+			if w := authorizerWriteStatement(spec, s.Table); w != nil {
+				fn.AddToRolePolicy(w)
+			}
+		}
+		if m != nil && spec.SendsMail {
+			fn.AddToRolePolicy(m.sendStatement())
+		}
+		s.Functions[spec.Name] = fn
+	}
+	for _, name := range route.Functions() {
+		if s.Functions[name] == nil {
+			return nil, fmt.Errorf("function %q has no entry in route.Specs()", name)
+		}
+	}
+
+	s.addRoutes(props)
+	stage := s.addStage(props, retention)
+	s.addAlarms(stage, specs)
+
+	awscdk.NewCfnOutput(stack, jsii.String("ApiUrl"), &awscdk.CfnOutputProps{
+		Value:       stage.Url(),
+		Description: jsii.String("Base URL of the HTTP API"),
+	})
+	awscdk.NewCfnOutput(stack, jsii.String("TableName"), &awscdk.CfnOutputProps{
+		Value:       s.Table.TableName(),
+		Description: jsii.String("The DynamoDB table"),
+	})
+	return s, nil
+}
+
+func (p GuichetStackProps) validate() error {
+	var errs []error
+	if p.BuildDir == "" || !filepath.IsAbs(p.BuildDir) {
+		errs = append(errs, fmt.Errorf("BuildDir must be an absolute path, got %q", p.BuildDir))
+	}
+	if _, ok := retentionDays[p.LogRetentionDays]; !ok {
+		errs = append(errs, fmt.Errorf("LogRetentionDays %d is not a CloudWatch Logs retention", p.LogRetentionDays))
+	}
+	if p.AuthorizerCacheTTLSeconds < 0 || p.AuthorizerCacheTTLSeconds > 3600 {
+		errs = append(errs, fmt.Errorf("AuthorizerCacheTTLSeconds %d is outside 0..3600", p.AuthorizerCacheTTLSeconds))
+	}
+	if p.ThrottleRateLimit <= 0 || p.ThrottleBurstLimit <= 0 {
+		errs = append(errs, fmt.Errorf("throttle rate %v and burst %v must be positive", p.ThrottleRateLimit, p.ThrottleBurstLimit))
+	}
+	return errors.Join(errs...)
+}
+
+func newTable(stack awscdk.Stack, production bool) awsdynamodb.Table {
+	removal := awscdk.RemovalPolicy_DESTROY
+	if production {
+		removal = awscdk.RemovalPolicy_RETAIN
+	}
+	str := awsdynamodb.AttributeType_STRING
+	t := awsdynamodb.NewTable(stack, jsii.String("Table"), &awsdynamodb.TableProps{
+		PartitionKey:        &awsdynamodb.Attribute{Name: jsii.String("pk"), Type: str},
+		SortKey:             &awsdynamodb.Attribute{Name: jsii.String("sk"), Type: str},
+		BillingMode:         awsdynamodb.BillingMode_PAY_PER_REQUEST,
+		TimeToLiveAttribute: jsii.String("expires"),
+		PointInTimeRecoverySpecification: &awsdynamodb.PointInTimeRecoverySpecification{
+			PointInTimeRecoveryEnabled: jsii.Bool(true),
+		},
+		DeletionProtection: jsii.Bool(production),
+		RemovalPolicy:      removal,
+	})
+	t.AddGlobalSecondaryIndex(&awsdynamodb.GlobalSecondaryIndexProps{
+		IndexName:      jsii.String(IndexName),
+		PartitionKey:   &awsdynamodb.Attribute{Name: jsii.String("gsi1pk"), Type: str},
+		SortKey:        &awsdynamodb.Attribute{Name: jsii.String("gsi1sk"), Type: str},
+		ProjectionType: awsdynamodb.ProjectionType_ALL,
+	})
+	t.Node().DefaultChild().(awsdynamodb.CfnTable).OverrideLogicalId(jsii.String(TableLogicalID))
+	return t
+}
+
+func newFunction(stack awscdk.Stack, spec route.Spec, buildDir string, env map[string]*string, retention awslogs.RetentionDays) awslambda.Function {
+	id := FunctionLogicalID(spec.Name)
+	logs := awslogs.NewLogGroup(stack, jsii.String(id+"Logs"), &awslogs.LogGroupProps{
+		Retention:     retention,
+		RemovalPolicy: awscdk.RemovalPolicy_DESTROY,
+	})
+	fn := awslambda.NewFunction(stack, jsii.String(id), &awslambda.FunctionProps{
+		Description:  jsii.String("Guichet " + spec.Name),
+		Runtime:      awslambda.Runtime_PROVIDED_AL2023(),
+		Architecture: awslambda.Architecture_ARM_64(),
+		Handler:      jsii.String("bootstrap"),
+		Code:         awslambda.Code_FromAsset(jsii.String(filepath.Join(buildDir, spec.Name)), nil),
+		MemorySize:   jsii.Number(spec.MemoryMB),
+		Timeout:      awscdk.Duration_Seconds(jsii.Number(spec.TimeoutSeconds)),
+		Environment:  &env,
+		LogGroup:     logs,
+	})
+	fn.Node().DefaultChild().(awslambda.CfnFunction).OverrideLogicalId(jsii.String(id))
+	return fn
+}
+
+// dynamoStatement grants exactly the function's DynamoDB actions, on the
+// table and, for actions that can use it, on the index. For the authorizer
+// it grants the reads only; authorizerWriteStatement adds its writes. A
+// function whose spec has no action gets no statement (nil).
+func dynamoStatement(spec route.Spec, table awsdynamodb.Table) awsiam.PolicyStatement {
+	var actions []*string
+	onIndex := false
+	for _, a := range spec.DynamoDB {
+		if spec.Name == route.Authorizer && !slices.Contains(readActions, a) {
+			continue
+		}
+		actions = append(actions, jsii.String("dynamodb:"+a))
+		onIndex = onIndex || slices.Contains(indexActions, a)
+	}
+	if len(actions) == 0 {
+		return nil
+	}
+	resources := []*string{table.TableArn()}
+	if onIndex {
+		resources = append(resources, jsii.String(*table.TableArn()+"/index/"+IndexName))
+	}
+	return awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Sid:       jsii.String("Table"),
+		Actions:   &actions,
+		Resources: &resources,
+	})
+}
+
+// authorizerWriteStatement grants the authorizer's write actions (recording
+// when an API key was last used) on credential items only, or returns nil
+// when its spec writes nothing.
+func authorizerWriteStatement(spec route.Spec, table awsdynamodb.Table) awsiam.PolicyStatement {
+	var actions []*string
+	for _, a := range spec.DynamoDB {
+		if !slices.Contains(readActions, a) {
+			actions = append(actions, jsii.String("dynamodb:"+a))
+		}
+	}
+	if len(actions) == 0 {
+		return nil
+	}
+	return awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Sid:       jsii.String("CredentialWrites"),
+		Actions:   &actions,
+		Resources: &[]*string{table.TableArn()},
+		Conditions: &map[string]any{
+			"ForAllValues:StringLike": map[string]any{
+				"dynamodb:LeadingKeys": []string{credentialKeyPrefix + "*"},
+			},
+		},
+	})
+}
+
+// mailResources are the SES identity and configuration set functions that
+// send mail may use.
+type mailResources struct {
+	identity  awsses.EmailIdentity
+	configSet awsses.ConfigurationSet
+	stack     awscdk.Stack
+}
+
+func newMail(stack awscdk.Stack, props GuichetStackProps) (*mailResources, error) {
+	if props.MailFrom == "" {
+		return nil, nil
+	}
+	from, err := mail.ParseAddress(props.MailFrom)
+	if err != nil {
+		return nil, fmt.Errorf("MailFrom %q: %w", props.MailFrom, err)
+	}
+	name := props.MailIdentity
+	if name == "" {
+		name = from.Address
+	}
+	var identity awsses.Identity
+	if strings.Contains(name, "@") {
+		identity = awsses.Identity_Email(jsii.String(name))
+	} else {
+		identity = awsses.Identity_Domain(jsii.String(name))
+	}
+	cs := awsses.NewConfigurationSet(stack, jsii.String("MailConfigurationSet"), &awsses.ConfigurationSetProps{
+		ReputationMetrics: jsii.Bool(true),
+	})
+	id := awsses.NewEmailIdentity(stack, jsii.String("MailIdentity"), &awsses.EmailIdentityProps{
+		Identity:         identity,
+		ConfigurationSet: cs,
+	})
+	return &mailResources{identity: id, configSet: cs, stack: stack}, nil
+}
+
+// sendStatement allows SES v2 SendEmail as the identity with the
+// configuration set, and nothing else.
+func (m *mailResources) sendStatement() awsiam.PolicyStatement {
+	csArn := m.stack.FormatArn(&awscdk.ArnComponents{
+		Service:      jsii.String("ses"),
+		Resource:     jsii.String("configuration-set"),
+		ResourceName: m.configSet.ConfigurationSetName(),
+	})
+	return awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Sid:       jsii.String("SendMail"),
+		Actions:   jsii.Strings("ses:SendEmail"),
+		Resources: &[]*string{m.identity.EmailIdentityArn(), csArn},
+	})
+}
+
+// addRoutes adds every route of the table, plus $default for the fallback.
+// The authorizer never denies: it tells the function whether the caller is
+// authenticated, and the function answers 401 as problem+json itself.
+func (s *GuichetStack) addRoutes(props GuichetStackProps) {
+	integrations := map[string]awsapigatewayv2integrations.HttpLambdaIntegration{}
+	integration := func(fn string) awsapigatewayv2integrations.HttpLambdaIntegration {
+		if integrations[fn] == nil {
+			integrations[fn] = awsapigatewayv2integrations.NewHttpLambdaIntegration(
+				jsii.String(camel(fn)+"Integration"), s.Functions[fn], nil)
+		}
+		return integrations[fn]
+	}
+
+	ttl := props.AuthorizerCacheTTLSeconds
+	identity := []*string{jsii.String("$request.header.Authorization")}
+	if ttl == 0 {
+		// With an identity source, API Gateway answers a request without
+		// it 401 on its own, before the authorizer runs. Without caching the
+		// HTTP API needs none; the CfnAuthorizer override below removes it.
+		identity = []*string{}
+	}
+	authorizer := awsapigatewayv2authorizers.NewHttpLambdaAuthorizer(jsii.String(authorizerID), s.Functions[route.Authorizer],
+		&awsapigatewayv2authorizers.HttpLambdaAuthorizerProps{
+			AuthorizerName:  jsii.String(authorizerID),
+			ResponseTypes:   &[]awsapigatewayv2authorizers.HttpLambdaResponseType{awsapigatewayv2authorizers.HttpLambdaResponseType_SIMPLE},
+			IdentitySource:  &identity,
+			ResultsCacheTtl: awscdk.Duration_Seconds(jsii.Number(ttl)),
+		})
+
+	for _, r := range route.All() {
+		opts := &awsapigatewayv2.AddRoutesOptions{
+			Path:        jsii.String(r.Path),
+			Methods:     &[]awsapigatewayv2.HttpMethod{awsapigatewayv2.HttpMethod(r.Method)},
+			Integration: integration(r.Function),
+		}
+		if !r.Public {
+			opts.Authorizer = authorizer
+		}
+		s.API.AddRoutes(opts)
+	}
+	awsapigatewayv2.NewHttpRoute(s.Stack, jsii.String("DefaultRoute"), &awsapigatewayv2.HttpRouteProps{
+		HttpApi:     s.API,
+		RouteKey:    awsapigatewayv2.HttpRouteKey_DEFAULT(),
+		Integration: integration(route.Fallback.Function),
+	})
+
+	if ttl == 0 {
+		if c, ok := s.API.Node().TryFindChild(jsii.String(authorizerID)).(awsapigatewayv2.HttpAuthorizer); ok {
+			c.Node().DefaultChild().(awscdk.CfnResource).AddPropertyDeletionOverride(jsii.String("IdentitySource"))
+		}
+	}
+}
+
+// accessLogFormat is one JSON object per request. It leaves out headers so
+// no credential ever reaches the logs.
+const accessLogFormat = `{"requestId":"$context.requestId","requestTime":"$context.requestTime",` +
+	`"ip":"$context.identity.sourceIp","userAgent":"$context.identity.userAgent",` +
+	`"method":"$context.httpMethod","path":"$context.path","routeKey":"$context.routeKey",` +
+	`"status":"$context.status","protocol":"$context.protocol","responseLength":"$context.responseLength",` +
+	`"latency":"$context.responseLatency","integrationLatency":"$context.integrationLatency",` +
+	`"integrationError":"$context.integrationErrorMessage","authorizerError":"$context.authorizer.error"}`
+
+func (s *GuichetStack) addStage(props GuichetStackProps, retention awslogs.RetentionDays) awsapigatewayv2.HttpStage {
+	logs := awslogs.NewLogGroup(s.Stack, jsii.String("ApiAccessLogs"), &awslogs.LogGroupProps{
+		Retention:     retention,
+		RemovalPolicy: awscdk.RemovalPolicy_DESTROY,
+	})
+	stage := awsapigatewayv2.NewHttpStage(s.Stack, jsii.String("DefaultStage"), &awsapigatewayv2.HttpStageProps{
+		HttpApi:    s.API,
+		StageName:  jsii.String("$default"),
+		AutoDeploy: jsii.Bool(true),
+		Throttle: &awsapigatewayv2.ThrottleSettings{
+			RateLimit:  jsii.Number(props.ThrottleRateLimit),
+			BurstLimit: jsii.Number(props.ThrottleBurstLimit),
+		},
+	})
+	// The L2 stage takes access log settings only as a jsii interface; the
+	// L1 property is plain data.
+	stage.Node().DefaultChild().(awsapigatewayv2.CfnStage).SetAccessLogSettings(&awsapigatewayv2.CfnStage_AccessLogSettingsProperty{
+		DestinationArn: logs.LogGroupArn(),
+		Format:         jsii.String(accessLogFormat),
+	})
+	return stage
+}
+
+// addAlarms watches the API's 5xx rate and every function's errors and
+// throttles (the authorizer's errors included). Alarms notify one topic
+// operators subscribe to.
+func (s *GuichetStack) addAlarms(stage awsapigatewayv2.HttpStage, specs []route.Spec) {
+	topic := awssns.NewTopic(s.Stack, jsii.String("AlarmTopic"), &awssns.TopicProps{
+		DisplayName: jsii.String("Guichet alarms"),
+	})
+	action := awscloudwatchactions.NewSnsAction(topic)
+	five := awscdk.Duration_Minutes(jsii.Number(5))
+	sum := &awscloudwatch.MetricOptions{Statistic: jsii.String("Sum"), Period: five}
+	alarm := func(id, description string, metric awscloudwatch.IMetric, threshold float64, periods int) {
+		a := awscloudwatch.NewAlarm(s.Stack, jsii.String(id), &awscloudwatch.AlarmProps{
+			AlarmDescription:   jsii.String(description),
+			Metric:             metric,
+			Threshold:          jsii.Number(threshold),
+			EvaluationPeriods:  jsii.Number(periods),
+			ComparisonOperator: awscloudwatch.ComparisonOperator_GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+			TreatMissingData:   awscloudwatch.TreatMissingData_NOT_BREACHING,
+		})
+		a.AddAlarmAction(action)
+	}
+
+	rate := awscloudwatch.NewMathExpression(&awscloudwatch.MathExpressionProps{
+		Expression: jsii.String("IF(requests > 0, 100 * errors / requests, 0)"),
+		UsingMetrics: &map[string]awscloudwatch.IMetric{
+			"errors":   stage.MetricServerError(sum),
+			"requests": stage.MetricCount(sum),
+		},
+		Label:  jsii.String("5xx rate (%)"),
+		Period: five,
+	})
+	alarm("Api5xxRateAlarm", "More than 1% of API requests answered 5xx, two 5-minute periods in a row", rate, 1, 2)
+
+	for _, spec := range specs {
+		name := spec.Name
+		fn := s.Functions[name]
+		id := camel(name)
+		alarm(id+"ErrorsAlarm", "Lambda "+name+" failed (Errors ≥ 1 in 5 minutes)", fn.MetricErrors(sum), 1, 1)
+		alarm(id+"ThrottlesAlarm", "Lambda "+name+" was throttled (Throttles ≥ 1 in 5 minutes)", fn.MetricThrottles(sum), 1, 1)
+	}
+}
+
+func corsOptions(origins []string) *awsapigatewayv2.CorsPreflightOptions {
+	if len(origins) == 0 {
+		return nil
+	}
+	var methods []awsapigatewayv2.CorsHttpMethod
+	seen := map[string]bool{}
+	for _, r := range route.All() {
+		if !seen[r.Method] {
+			seen[r.Method] = true
+			methods = append(methods, awsapigatewayv2.CorsHttpMethod(r.Method))
+		}
+	}
+	return &awsapigatewayv2.CorsPreflightOptions{
+		AllowOrigins: jsii.Strings(origins...),
+		AllowMethods: &methods,
+		AllowHeaders: jsii.Strings("Authorization", "Content-Type"),
+		// Rate-limited answers say when to retry; browsers hide the header
+		// from scripts unless it is exposed.
+		ExposeHeaders: jsii.Strings("Retry-After"),
+		MaxAge:        awscdk.Duration_Hours(jsii.Number(1)),
+	}
+}
+
+// retentionDays are the retentions CloudWatch Logs accepts, by days.
+var retentionDays = map[int]awslogs.RetentionDays{
+	1: awslogs.RetentionDays_ONE_DAY, 3: awslogs.RetentionDays_THREE_DAYS, 5: awslogs.RetentionDays_FIVE_DAYS,
+	7: awslogs.RetentionDays_ONE_WEEK, 14: awslogs.RetentionDays_TWO_WEEKS, 30: awslogs.RetentionDays_ONE_MONTH,
+	60: awslogs.RetentionDays_TWO_MONTHS, 90: awslogs.RetentionDays_THREE_MONTHS, 120: awslogs.RetentionDays_FOUR_MONTHS,
+	150: awslogs.RetentionDays_FIVE_MONTHS, 180: awslogs.RetentionDays_SIX_MONTHS, 365: awslogs.RetentionDays_ONE_YEAR,
+	400: awslogs.RetentionDays_THIRTEEN_MONTHS, 545: awslogs.RetentionDays_EIGHTEEN_MONTHS, 731: awslogs.RetentionDays_TWO_YEARS,
+	1096: awslogs.RetentionDays_THREE_YEARS, 1827: awslogs.RetentionDays_FIVE_YEARS, 2192: awslogs.RetentionDays_SIX_YEARS,
+	2557: awslogs.RetentionDays_SEVEN_YEARS, 2922: awslogs.RetentionDays_EIGHT_YEARS, 3288: awslogs.RetentionDays_NINE_YEARS,
+	3653: awslogs.RetentionDays_TEN_YEARS, 0: awslogs.RetentionDays_INFINITE,
+}
+
+// camel turns a function name into an identifier part: "password-reset" and
+// "password_reset" → "PasswordReset", "profile" → "Profile".
+func camel(name string) string {
+	var b strings.Builder
+	upper := true
+	for _, r := range name {
+		if !unicode.IsLetter(r) && !unicode.IsDigit(r) {
+			upper = true
+			continue
+		}
+		if upper {
+			r = unicode.ToUpper(r)
+			upper = false
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
