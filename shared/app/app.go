@@ -20,11 +20,13 @@ import (
 	"github.com/guichet/guichet/shared/logging"
 	"github.com/guichet/guichet/shared/mail"
 	"github.com/guichet/guichet/shared/openapi"
+	"github.com/guichet/guichet/shared/organization"
 	"github.com/guichet/guichet/shared/profile"
 	"github.com/guichet/guichet/shared/route"
 	"github.com/guichet/guichet/shared/router"
 	"github.com/guichet/guichet/shared/session"
 	"github.com/guichet/guichet/shared/store"
+	"github.com/guichet/guichet/shared/users"
 )
 
 // Deps is what every function is built from.
@@ -88,6 +90,10 @@ func (d Deps) operations(fn string) (router.Operations, error) {
 		return session.New(d.Store, d.SessionConfig(), d.Now).Operations(), nil
 	case route.Profile:
 		return profile.New(d.Store).Operations(), nil
+	case route.Organization:
+		return organization.New(d.Store, d.SessionConfig().Password, d.Now).Operations(), nil
+	case route.Users:
+		return users.New(d.Store, d.SessionConfig().Password, d.Now).Operations(), nil
 	case route.Pages:
 		return router.Operations{
 			"openapi": {Handle: openapi.Handler(func() ([]byte, error) { return OpenAPI(d) }), Response: map[string]any{}},

@@ -7,10 +7,12 @@ import "github.com/guichet/guichet/shared/permission"
 
 // Functions, one Lambda each. Their code lives in functions/<name>.
 const (
-	Auth       = "auth"
-	Authorizer = "authorizer"
-	Profile    = "profile"
-	Pages      = "pages"
+	Auth         = "auth"
+	Authorizer   = "authorizer"
+	Profile      = "profile"
+	Pages        = "pages"
+	Users        = "users"
+	Organization = "organization"
 )
 
 // Route is one method and path of the HTTP API.
@@ -57,6 +59,56 @@ func All() []Route {
 			Summary: "The caller's own user"},
 		{Method: "GET", Path: "/v1/openapi.json", Function: Pages, Operation: "openapi", Public: true,
 			Summary: "This API's OpenAPI 3.1 description"},
+		{Method: "POST", Path: "/v1/auth/token", Function: Auth, Operation: "serviceToken", Public: true,
+			Summary: "Tokens for a service user (organization code, user code, password)"},
+		{Method: "POST", Path: "/v1/auth/password-change", Function: Auth, Operation: "passwordChange", Public: true,
+			Summary: "Answer a password_change login challenge with a new password"},
+
+		{Method: "GET", Path: "/v1/organization", Function: Organization, Operation: "getOrganization",
+			Permission: permission.OrganizationRead, Summary: "The caller's organization"},
+		{Method: "PATCH", Path: "/v1/organization", Function: Organization, Operation: "updateOrganization",
+			Permission: permission.OrganizationWrite, Summary: "Change the organization's settings"},
+		{Method: "PUT", Path: "/v1/organization/logo", Function: Organization, Operation: "putLogo",
+			Permission: permission.OrganizationWrite, Summary: "Upload the organization's logo (PNG, JPEG or SVG, at most 256 KiB)"},
+		{Method: "GET", Path: "/v1/organization/logo", Function: Organization, Operation: "getLogo",
+			Permission: permission.OrganizationRead, Summary: "The organization's logo"},
+		{Method: "GET", Path: "/v1/organization/units", Function: Organization, Operation: "listUnits",
+			Permission: permission.OrganizationRead, Summary: "The organization's units (companies, establishments, sites, structure levels)"},
+		{Method: "POST", Path: "/v1/organization/units", Function: Organization, Operation: "createUnit",
+			Permission: permission.OrganizationWrite, Summary: "Add a unit"},
+		{Method: "PATCH", Path: "/v1/organization/units/{id}", Function: Organization, Operation: "updateUnit",
+			Permission: permission.OrganizationWrite, Summary: "Change a unit"},
+		{Method: "DELETE", Path: "/v1/organization/units/{id}", Function: Organization, Operation: "deleteUnit",
+			Permission: permission.OrganizationWrite, Summary: "Delete a unit no user is assigned to"},
+		{Method: "POST", Path: "/v1/organization/owner", Function: Organization, Operation: "transferOwnership",
+			Permission: permission.OrganizationWrite, Summary: "Hand ownership to another active user with an e-mail (owner only)"},
+		{Method: "GET", Path: "/v1/audit", Function: Organization, Operation: "listAudit",
+			Permission: permission.AuditRead, Summary: "The organization's audit trail, newest first"},
+
+		{Method: "GET", Path: "/v1/roles", Function: Users, Operation: "listRoles",
+			Permission: permission.UsersRead, Summary: "Built-in and custom roles"},
+		{Method: "POST", Path: "/v1/roles", Function: Users, Operation: "createRole",
+			Permission: permission.RolesWrite, Summary: "Add a custom role (user group)"},
+		{Method: "PATCH", Path: "/v1/roles/{id}", Function: Users, Operation: "updateRole",
+			Permission: permission.RolesWrite, Summary: "Change a custom role"},
+		{Method: "DELETE", Path: "/v1/roles/{id}", Function: Users, Operation: "deleteRole",
+			Permission: permission.RolesWrite, Summary: "Delete a custom role no user holds"},
+		{Method: "GET", Path: "/v1/users", Function: Users, Operation: "listUsers",
+			Permission: permission.UsersRead, Summary: "List users, filtered, a page at a time"},
+		{Method: "POST", Path: "/v1/users", Function: Users, Operation: "createUser",
+			Permission: permission.UsersWrite, Summary: "Create a person (e-mail or username) or a service user"},
+		{Method: "GET", Path: "/v1/users/{id}", Function: Users, Operation: "getUser",
+			Permission: permission.UsersRead, Summary: "One user"},
+		{Method: "PATCH", Path: "/v1/users/{id}", Function: Users, Operation: "updateUser",
+			Permission: permission.UsersWrite, Summary: "Change a user's names, language, role or units"},
+		{Method: "DELETE", Path: "/v1/users/{id}", Function: Users, Operation: "deleteUser",
+			Permission: permission.UsersWrite, Summary: "Delete a user and end all their credentials"},
+		{Method: "POST", Path: "/v1/users/{id}/status", Function: Users, Operation: "setUserStatus",
+			Permission: permission.UsersWrite, Summary: "Activate or deactivate a user"},
+		{Method: "POST", Path: "/v1/users/{id}/password", Function: Users, Operation: "setUserPassword",
+			Permission: permission.UsersWrite, Summary: "Set a username user's password (manual reset)"},
+		{Method: "POST", Path: "/v1/users/{id}/letter", Function: Users, Operation: "printLetter",
+			Permission: permission.UsersWrite, Summary: "Reset a service user's password and get the printable PDF letter"},
 	}
 }
 
@@ -100,10 +152,14 @@ type Spec struct {
 // Specs returns the spec of every function in Functions() order.
 func Specs() []Spec {
 	return []Spec{
-		{Name: Auth, DynamoDB: []string{"GetItem", "BatchGetItem", "UpdateItem", "DeleteItem", "TransactWriteItems"},
+		{Name: Auth, DynamoDB: []string{"GetItem", "BatchGetItem", "PutItem", "UpdateItem", "DeleteItem", "TransactWriteItems"},
 			MemoryMB: 512, TimeoutSeconds: 10},
 		{Name: Profile, DynamoDB: []string{"GetItem"}, MemoryMB: 256, TimeoutSeconds: 10},
 		{Name: Pages, DynamoDB: []string{}, MemoryMB: 256, TimeoutSeconds: 10},
+		{Name: Organization, DynamoDB: []string{"GetItem", "PutItem", "UpdateItem", "Query", "TransactWriteItems"},
+			MemoryMB: 256, TimeoutSeconds: 10},
+		{Name: Users, DynamoDB: []string{"GetItem", "BatchGetItem", "Query", "TransactWriteItems"},
+			MemoryMB: 512, TimeoutSeconds: 10},
 		{Name: Authorizer, DynamoDB: []string{"GetItem"}, MemoryMB: 256, TimeoutSeconds: 5},
 	}
 }

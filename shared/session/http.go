@@ -28,6 +28,12 @@ func (s *Service) Operations() router.Operations {
 		"login":   {Handle: s.handleLogin, Request: LoginRequest{}, Response: Tokens{}},
 		"refresh": {Handle: s.handleRefresh, Request: RefreshRequest{}, Response: Tokens{}},
 		"logout":  {Handle: s.handleLogout, Status: http.StatusNoContent},
+		"serviceToken": {Handle: func(w http.ResponseWriter, r *http.Request) error {
+			return problem.New(http.StatusNotImplemented, "not_implemented", "Not yet.")
+		}},
+		"passwordChange": {Handle: func(w http.ResponseWriter, r *http.Request) error {
+			return problem.New(http.StatusNotImplemented, "not_implemented", "Not yet.")
+		}},
 	}
 }
 
