@@ -15,7 +15,10 @@ import (
 	"github.com/guichet/guichet/shared/config"
 	"github.com/guichet/guichet/shared/devstack"
 	"github.com/guichet/guichet/shared/organization"
+	"github.com/guichet/guichet/shared/password"
+	"github.com/guichet/guichet/shared/permission"
 	"github.com/guichet/guichet/shared/problem"
+	"github.com/guichet/guichet/shared/store"
 )
 
 // OwnerPassword is the password of the owner of the seeded organization.
@@ -188,4 +191,29 @@ func (c *Clock) Advance(d time.Duration) {
 	c.mu.Lock()
 	c.now = c.now.Add(d)
 	c.mu.Unlock()
+}
+
+// UserPassword is the password of users made by AddUser.
+const UserPassword = "user-password-1234"
+
+// AddUser writes an active person with the given e-mail and role (a
+// built-in role's id, or a custom role's) straight into the table, for
+// tests that need a principal of some role, and returns the user.
+func (e *Env) AddUser(t testing.TB, email, role string) store.User {
+	t.Helper()
+	hash, err := password.Hash(UserPassword, password.Default)
+	if err != nil {
+		t.Fatal(err)
+	}
+	perms, _ := permission.BuiltIn(role)
+	now := e.Clock.Now().UTC()
+	u := store.User{Org: e.Org.Org.ID, OrgCode: e.Org.Org.Code, ID: store.NewID("usr_"), Kind: store.Person,
+		Email: email, FirstName: "Test", LastName: role, Language: "en", Role: role,
+		Permissions: permission.Strings(perms), AllUnits: true,
+		Status: store.Active, PasswordHash: hash, Created: now, Updated: now}
+	a := store.Audit{Org: u.Org, Time: now, Actor: "test", Via: "test", Action: "user.create", Target: "user:" + u.ID}
+	if err := e.Store.CreateUser(context.Background(), u, a); err != nil {
+		t.Fatal(err)
+	}
+	return u
 }

@@ -86,11 +86,15 @@ func (s *Service) Create(ctx context.Context, in CreateInput) (Created, error) {
 	now := s.now().UTC()
 	o := store.Org{ID: store.NewID("org_"), Name: in.Name, Code: in.Code, Language: in.Language,
 		Created: now, Updated: now}
+	perms, _ := permission.BuiltIn(permission.RoleOwner)
 	owner := store.User{ID: store.NewID("usr_"), Kind: store.Person, Email: email,
-		FirstName: "", LastName: "", Language: in.Language, Role: permission.RoleOwner,
-		Status: store.Active, PasswordHash: hash, Created: now, Updated: now}
+		Language: in.Language, Role: permission.RoleOwner, AllUnits: true,
+		Permissions: permission.Strings(perms),
+		Status:      store.Active, PasswordHash: hash, Created: now, Updated: now}
 	o.OwnerID = owner.ID
-	if err := s.store.CreateOrg(ctx, o, owner); err != nil {
+	a := store.Audit{Time: now, Actor: "system", Via: "cli", Action: "organization.create",
+		Target: "organization:" + o.ID, Fields: []string{"name", "code", "language", "owner"}}
+	if err := s.store.CreateOrg(ctx, o, owner, a); err != nil {
 		if errors.Is(err, store.ErrConflict) {
 			return Created{}, problem.Conflict("already_exists",
 				"The organization code or the owner's e-mail is already taken.")

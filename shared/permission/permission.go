@@ -53,3 +53,12 @@ func BuiltIn(id string) ([]Permission, bool) {
 func Has(set []Permission, p Permission) bool {
 	return p == "" || slices.Contains(set, p)
 }
+
+// Strings returns the permissions as strings, for storage.
+func Strings(ps []Permission) []string {
+	out := make([]string, len(ps))
+	for i, p := range ps {
+		out[i] = string(p)
+	}
+	return out
+}

@@ -131,14 +131,13 @@ func locked(wait time.Duration) *problem.Problem {
 		"Too many failed attempts: this login is locked for a while.", secs)
 }
 
-// Permissions returns the permissions a user's role grants.
+// Permissions returns the permissions a user's role grants: the built-in
+// role's, or the custom role's as copied on the user.
 func Permissions(u store.User) []string {
-	perms, _ := permission.BuiltIn(u.Role)
-	out := make([]string, len(perms))
-	for i, p := range perms {
-		out[i] = string(p)
+	if perms, ok := permission.BuiltIn(u.Role); ok {
+		return permission.Strings(perms)
 	}
-	return out
+	return u.Permissions
 }
 
 // credentials issues a fresh access and refresh token for a session of u.

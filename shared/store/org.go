@@ -30,19 +30,21 @@ type orgCode struct {
 // CreateOrg writes an organization with its owner in one transaction: the
 // organization, its code guard, the owner and the owner's login guard. It
 // returns ErrConflict when the code or the owner's login is taken.
-func (s *Store) CreateOrg(ctx context.Context, o Org, owner User) error {
+func (s *Store) CreateOrg(ctx context.Context, o Org, owner User, a Audit) error {
 	o.key = orgKey(o.ID)
 	owner.key = userKey(o.ID, owner.ID)
-	owner.Org = o.ID
-	items, err := s.puts(true, o, orgCode{orgCodeKey(o.Code), o.ID}, owner)
+	owner.Org, owner.OrgCode = o.ID, o.Code
+	owner.Search = owner.searchText()
+	a.Org = o.ID
+	items, err := s.puts(true, o, orgCode{orgCodeKey(o.Code), o.ID}, owner, loginGuardFor(owner))
 	if err != nil {
 		return err
 	}
-	guard, err := s.put(loginGuardFor(owner), true)
+	ev, err := s.audit(a)
 	if err != nil {
 		return err
 	}
-	if err := s.transact(ctx, append(items, guard)...); err != nil {
+	if err := s.transact(ctx, append(items, ev)...); err != nil {
 		return fmt.Errorf("create organization %s: %w", o.Code, err)
 	}
 	return nil

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/guichet/guichet/shared/permission"
 )
 
 // User kinds.
@@ -35,6 +37,19 @@ type User struct {
 	Language  string `dynamodbav:"language"`
 	Role      string `dynamodbav:"role"`
 	Status    string `dynamodbav:"status"`
+	// Code is a service user's user code.
+	Code string `dynamodbav:"code,omitempty"`
+	// Client is the client application a service user belongs to.
+	Client string `dynamodbav:"client,omitempty"`
+	// Units the user may act on; AllUnits grants every unit, present and future.
+	Units       []string `dynamodbav:"units,omitempty"`
+	AllUnits    bool     `dynamodbav:"all_units,omitempty"`
+	DefaultUnit string   `dynamodbav:"default_unit,omitempty"`
+	// Permissions of the user's role, copied here so that a login reads
+	// one item; kept in step by every role change.
+	Permissions []string `dynamodbav:"permissions,omitempty"`
+	// Search is the lower-cased names and login, for text search.
+	Search string `dynamodbav:"search,omitempty"`
 	// PasswordHash is a PHC string; never returned by the API.
 	PasswordHash          string    `dynamodbav:"password_hash,omitempty"`
 	RequirePasswordChange bool      `dynamodbav:"require_password_change,omitempty"`
@@ -45,13 +60,57 @@ type User struct {
 func userKey(org, id string) key { return key{"ORG#" + org, "USER#" + id} }
 
 // LoginKey is the unique login name of a user: the normalized e-mail, or
-// the organization code and username.
+// the organization code and the username or service user code.
 func (u User) LoginKey() string {
-	if u.Email != "" {
+	switch {
+	case u.Email != "":
 		return EmailLogin(u.Email)
+	case u.Code != "":
+		return UsernameLogin(u.OrgCode, u.Code)
 	}
 	return UsernameLogin(u.OrgCode, u.Username)
 }
+
+// searchText is what text search looks in.
+func (u User) searchText() string {
+	return strings.ToLower(strings.Join([]string{u.FirstName, u.LastName, u.Email, u.Username, u.Code}, " "))
+}
+
+// CreateUser writes a user, its login guard, the reference counts of its
+// units and custom role, and the audit event, in one transaction. It
+// returns ErrConflict when the login is taken or a unit or role is gone.
+func (s *Store) CreateUser(ctx context.Context, u User, a Audit) error {
+	u.key = userKey(u.Org, u.ID)
+	u.Search = u.searchText()
+	items, err := s.puts(true, u, loginGuardFor(u))
+	if err != nil {
+		return err
+	}
+	items = append(items, s.refItems(u.Org, u.Role, u.Units, 1)...)
+	ev, err := s.audit(a)
+	if err != nil {
+		return err
+	}
+	if err := s.transact(ctx, append(items, ev)...); err != nil {
+		return fmt.Errorf("create user: %w", err)
+	}
+	return nil
+}
+
+// refItems returns the reference count changes for a user holding role
+// and units; built-in roles are not counted.
+func (s *Store) refItems(org, role string, units []string, delta int) []types.TransactWriteItem {
+	var out []types.TransactWriteItem
+	if _, builtIn := permission.BuiltIn(role); !builtIn && role != "" {
+		out = append(out, s.refs(roleKey(org, role), delta))
+	}
+	for _, u := range units {
+		out = append(out, s.refs(unitKey(org, u), delta))
+	}
+	return out
+}
+
+func roleKey(org, id string) key { return key{"ORG#" + org, "ROLE#" + id} }
 
 // EmailLogin is the login key of an e-mail address.
 func EmailLogin(email string) string { return strings.ToLower(strings.TrimSpace(email)) }
