@@ -19,7 +19,7 @@ import (
 	"github.com/guichet/guichet/shared/config"
 	"github.com/guichet/guichet/shared/devstack"
 	"github.com/guichet/guichet/shared/logging"
-	"github.com/guichet/guichet/shared/organization"
+	"github.com/guichet/guichet/shared/password"
 )
 
 func main() {
@@ -46,7 +46,7 @@ func run(ctx context.Context, getenv func(string) string, out io.Writer) error {
 	email := or(getenv("LOCAL_OWNER_EMAIL"), "owner@demo.example")
 	pw := getenv("LOCAL_OWNER_PASSWORD")
 	if pw == "" {
-		if pw, err = organization.Generate(16); err != nil {
+		if pw, err = password.Generate(16); err != nil {
 			return err
 		}
 	}

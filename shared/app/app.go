@@ -93,7 +93,7 @@ func (d Deps) operations(fn string) (router.Operations, error) {
 	case route.Organization:
 		return organization.New(d.Store, d.SessionConfig().Password, d.Now).Operations(), nil
 	case route.Users:
-		return users.New(d.Store, d.SessionConfig().Password, d.Now).Operations(), nil
+		return users.New(d.Store, d.SessionConfig().Password, d.Config.Clients, d.Now).Operations(), nil
 	case route.Pages:
 		return router.Operations{
 			"openapi": {Handle: openapi.Handler(func() ([]byte, error) { return OpenAPI(d) }), Response: map[string]any{}},

@@ -7,21 +7,24 @@ import (
 	"os"
 	"strconv"
 	"time"
+
+	"github.com/guichet/guichet/shared/clients"
 )
 
 // Config is the deployment's settings.
 type Config struct {
-	Table            string        // TABLE_NAME (default "guichet")
-	DynamoDBEndpoint string        // DYNAMODB_ENDPOINT: a local DynamoDB; empty for AWS
-	SESEndpoint      string        // SES_ENDPOINT: a local SES v2; empty for AWS
-	PublicURL        string        // PUBLIC_URL: where the hosted pages are, for links in mail
-	MailFrom         string        // MAIL_FROM: sender address; empty disables mail
-	MailConfigSet    string        // MAIL_CONFIGURATION_SET
-	LogLevel         string        // LOG_LEVEL: debug, info, warn, error
-	AccessTTL        time.Duration // ACCESS_TOKEN_TTL (default 15m)
-	RefreshTTL       time.Duration // REFRESH_TOKEN_TTL (default 720h)
-	MaxFailures      int           // LOGIN_MAX_FAILURES (default 5)
-	LockWindow       time.Duration // LOGIN_LOCK_WINDOW (default 15m)
+	Table            string          // TABLE_NAME (default "guichet")
+	DynamoDBEndpoint string          // DYNAMODB_ENDPOINT: a local DynamoDB; empty for AWS
+	SESEndpoint      string          // SES_ENDPOINT: a local SES v2; empty for AWS
+	PublicURL        string          // PUBLIC_URL: where the hosted pages are, for links in mail
+	MailFrom         string          // MAIL_FROM: sender address; empty disables mail
+	MailConfigSet    string          // MAIL_CONFIGURATION_SET
+	LogLevel         string          // LOG_LEVEL: debug, info, warn, error
+	AccessTTL        time.Duration   // ACCESS_TOKEN_TTL (default 15m)
+	RefreshTTL       time.Duration   // REFRESH_TOKEN_TTL (default 720h)
+	MaxFailures      int             // LOGIN_MAX_FAILURES (default 5)
+	LockWindow       time.Duration   // LOGIN_LOCK_WINDOW (default 15m)
+	Clients          clients.Catalog // CLIENT_APPLICATIONS: JSON [{id, name, scopes}] (default catalog otherwise)
 }
 
 // FromEnv reads the configuration, with defaults for what is unset.
@@ -49,6 +52,12 @@ func Parse(getenv func(string) string) (Config, error) {
 	}
 	if c.LockWindow, err = duration(getenv, "LOGIN_LOCK_WINDOW", 15*time.Minute); err != nil {
 		return c, err
+	}
+	c.Clients = clients.Default()
+	if v := getenv("CLIENT_APPLICATIONS"); v != "" {
+		if c.Clients, err = clients.Parse([]byte(v)); err != nil {
+			return c, fmt.Errorf("config: CLIENT_APPLICATIONS: %w", err)
+		}
 	}
 	c.MaxFailures = 5
 	if v := getenv("LOGIN_MAX_FAILURES"); v != "" {

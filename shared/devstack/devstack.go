@@ -74,7 +74,7 @@ type Stack struct {
 // function.
 func Start(ctx context.Context, opts Options) (*Stack, error) {
 	cfg := opts.Config
-	if cfg == (config.Config{}) {
+	if cfg.Table == "" { // the zero Options: every default
 		var err error
 		if cfg, err = config.Parse(func(string) string { return "" }); err != nil {
 			return nil, err

@@ -128,11 +128,18 @@ func (b *builder) operation(rt route.Route, op router.Op) (object, error) {
 	}
 	success := object{"description": http.StatusText(status)}
 	if op.Response != nil {
-		s, err := b.schema(reflect.TypeOf(op.Response))
+		s, err := b.response(op.Response)
 		if err != nil {
 			return nil, err
 		}
 		success["content"] = object{"application/json": object{"schema": s}}
+	}
+	if len(op.ContentTypes) > 0 {
+		content := object{}
+		for _, ct := range op.ContentTypes {
+			content[ct] = object{"schema": object{"type": "string", "contentMediaType": ct}}
+		}
+		success["content"] = content
 	}
 	problemRef := object{"$ref": "#/components/responses/Problem"}
 	o["responses"] = object{fmt.Sprint(status): success, "4XX": problemRef, "5XX": problemRef}
@@ -149,6 +156,23 @@ func (b *builder) operation(rt route.Route, op router.Op) (object, error) {
 		}
 	}
 	return o, nil
+}
+
+// response is the schema of a success body: one type, or one of several.
+func (b *builder) response(v any) (object, error) {
+	alts, ok := v.(router.OneOf)
+	if !ok {
+		return b.schema(reflect.TypeOf(v))
+	}
+	var out []any
+	for _, a := range alts {
+		s, err := b.schema(reflect.TypeOf(a))
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, s)
+	}
+	return object{"oneOf": out}, nil
 }
 
 func pathParams(path string) []string {

@@ -4,9 +4,7 @@ package organization
 
 import (
 	"context"
-	"crypto/rand"
 	"errors"
-	"math/big"
 	"regexp"
 	"time"
 
@@ -75,7 +73,7 @@ func (s *Service) Create(ctx context.Context, in CreateInput) (Created, error) {
 	pw := in.OwnerPassword
 	if pw == "" {
 		var err error
-		if pw, err = Generate(20); err != nil {
+		if pw, err = password.Generate(20); err != nil {
 			return Created{}, err
 		}
 	}
@@ -102,19 +100,4 @@ func (s *Service) Create(ctx context.Context, in CreateInput) (Created, error) {
 		return Created{}, err
 	}
 	return Created{Org: o, Owner: owner, Password: pw}, nil
-}
-
-// Generate returns a random password of n characters from an alphabet
-// without look-alike characters.
-func Generate(n int) (string, error) {
-	const alphabet = "abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789"
-	b := make([]byte, n)
-	for i := range b {
-		x, err := rand.Int(rand.Reader, big.NewInt(int64(len(alphabet))))
-		if err != nil {
-			return "", err
-		}
-		b[i] = alphabet[x.Int64()]
-	}
-	return string(b), nil
 }

@@ -9,9 +9,13 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"math/big"
+	"regexp"
 	"strings"
 
 	"golang.org/x/crypto/argon2"
+
+	"github.com/guichet/guichet/shared/validate"
 )
 
 // Params are argon2id parameters.
@@ -89,4 +93,39 @@ func decode(s string) (decoded, error) {
 		return d, ErrMalformed
 	}
 	return d, nil
+}
+
+// Generate returns a random password of n characters from an alphabet
+// without look-alike characters.
+func Generate(n int) (string, error) {
+	const alphabet = "abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+	b := make([]byte, n)
+	for i := range b {
+		x, err := rand.Int(rand.Reader, big.NewInt(int64(len(alphabet))))
+		if err != nil {
+			return "", err
+		}
+		b[i] = alphabet[x.Int64()]
+	}
+	return string(b), nil
+}
+
+var pinPattern = regexp.MustCompile(`^[0-9]{6}$`)
+
+// Check applies the password rules: a 6-digit PIN for username
+// users, otherwise at least 10 characters; never the login itself.
+func Check(v *validate.Errors, field, pw, login string, pin bool) {
+	if pin {
+		if !pinPattern.MatchString(pw) {
+			v.Add(field, "must be a 6-digit PIN")
+		}
+		return
+	}
+	if len([]rune(pw)) < 10 || len(pw) > 1024 {
+		v.Add(field, "must be 10 to 1024 characters")
+		return
+	}
+	if strings.EqualFold(pw, login) {
+		v.Add(field, "must not be the login")
+	}
 }

@@ -30,7 +30,13 @@ type Op struct {
 	Status int
 	// Query lists the query parameters the operation reads.
 	Query []Param
+	// ContentTypes lists the media types of a success body that is not
+	// JSON (a PDF, an image).
+	ContentTypes []string
 }
+
+// OneOf is a Response that is one of several types.
+type OneOf []any
 
 // Param is a query parameter.
 type Param struct {

@@ -15,6 +15,7 @@ import (
 	"github.com/guichet/guichet/shared/problem"
 	"github.com/guichet/guichet/shared/store"
 	"github.com/guichet/guichet/shared/token"
+	"github.com/guichet/guichet/shared/validate"
 )
 
 // Config sets token lifetimes and the lockout policy.
@@ -76,53 +77,163 @@ func LoginKey(login, organization string) string {
 	return store.EmailLogin(login)
 }
 
-// Login checks a login name and password and opens a session. Unknown
-// logins and wrong passwords get the same answer after the same work; too
-// many failures lock the login name for a while.
-func (s *Service) Login(ctx context.Context, login, organization, pw string, c Client) (Tokens, error) {
-	now := s.now()
-	lk := LoginKey(login, organization)
-	rl := "login#" + lk
-	guard, fails, found, err := s.store.FindLogin(ctx, lk, rl)
+// Challenge asks the client for another step before it gets tokens.
+type Challenge struct {
+	Challenge      string `json:"challenge" enum:"password_change" doc:"The step to take: password_change (POST /v1/auth/password-change)."`
+	ChallengeToken string `json:"challenge_token"`
+	ExpiresIn      int    `json:"expires_in"`
+}
+
+// challengeTTL is how long a challenge may be answered.
+const challengeTTL = 10 * time.Minute
+
+// Login checks a person's login name and password and opens a session, or
+// asks for a password change first. Unknown logins and wrong passwords get
+// the same answer after the same work; too many failures lock the login
+// name for a while.
+func (s *Service) Login(ctx context.Context, login, organization, pw string, c Client) (any, error) {
+	u, err := s.authenticate(ctx, LoginKey(login, organization), pw)
+	if err != nil {
+		return nil, err
+	}
+	if u.Kind == store.Service {
+		return nil, problem.New(http.StatusForbidden, "service_user",
+			"Service users cannot log in to the apps; they get tokens from /v1/auth/token.")
+	}
+	if u.RequirePasswordChange {
+		return s.challenge(ctx, u, store.PasswordChallenge)
+	}
+	return s.open(ctx, u, c)
+}
+
+// ServiceToken checks a service user's organization code, user code and
+// password and opens a session for it.
+func (s *Service) ServiceToken(ctx context.Context, organization, code, pw string, c Client) (Tokens, error) {
+	u, err := s.authenticate(ctx, store.UsernameLogin(organization, code), pw)
 	if err != nil {
 		return Tokens{}, err
 	}
+	if u.Kind != store.Service {
+		// A person's credentials are not accepted here: same answer as a
+		// wrong password, so this route tells nothing of persons.
+		return Tokens{}, invalidCredentials()
+	}
+	return s.open(ctx, u, c)
+}
+
+// authenticate returns the active user a login key and password name,
+// counting failures against the login key.
+func (s *Service) authenticate(ctx context.Context, lk, pw string) (store.User, error) {
+	now := s.now()
+	rl := "login#" + lk
+	guard, fails, found, err := s.store.FindLogin(ctx, lk, rl)
+	if err != nil {
+		return store.User{}, err
+	}
 	if fails.Active(now) >= s.cfg.MaxFailures {
-		return Tokens{}, locked(fails.RetryAfter(now))
+		return store.User{}, locked(fails.RetryAfter(now))
 	}
 	var u store.User
 	if found {
 		if u, err = s.store.GetUser(ctx, guard.Org, guard.User); err != nil && !errors.Is(err, store.ErrNotFound) {
-			return Tokens{}, err
+			return store.User{}, err
 		}
 	}
 	ok := false
 	if u.PasswordHash != "" {
 		if ok, _, err = password.Verify(pw, u.PasswordHash, s.cfg.Password); err != nil {
-			return Tokens{}, fmt.Errorf("login: %w", err)
+			return store.User{}, fmt.Errorf("login: %w", err)
 		}
 	} else {
 		password.Waste(pw, s.cfg.Password)
 	}
 	if !ok {
 		if _, err := s.store.AddFailure(ctx, rl, fails, now, s.cfg.LockWindow); err != nil {
-			return Tokens{}, err
+			return store.User{}, err
 		}
-		return Tokens{}, invalidCredentials()
+		return store.User{}, invalidCredentials()
 	}
 	if fails.Count > 0 {
 		if err := s.store.ClearFailures(ctx, rl); err != nil {
-			return Tokens{}, err
+			return store.User{}, err
 		}
 	}
 	if u.Status != store.Active {
-		return Tokens{}, problem.New(http.StatusForbidden, "account_inactive", "This account is inactive.")
+		return store.User{}, problem.New(http.StatusForbidden, "account_inactive", "This account is inactive.")
 	}
-	if u.Kind == store.Service {
-		return Tokens{}, problem.New(http.StatusForbidden, "service_user",
-			"Service users cannot log in to the apps; they get tokens from /v1/auth/token.")
+	return u, nil
+}
+
+// challenge issues a one-time challenge token of a kind for u.
+func (s *Service) challenge(ctx context.Context, u store.User, kind string) (Challenge, error) {
+	secret, hash, err := token.New(token.Challenge)
+	if err != nil {
+		return Challenge{}, err
 	}
-	return s.open(ctx, u, c)
+	now := s.now()
+	if err := s.store.PutCredential(ctx, store.NewCredential(hash, kind, u.Org, u.ID, now, now.Add(challengeTTL))); err != nil {
+		return Challenge{}, err
+	}
+	return Challenge{Challenge: kind, ChallengeToken: secret, ExpiresIn: int(challengeTTL / time.Second)}, nil
+}
+
+// answer returns the live challenge of a kind a token names, and its user.
+func (s *Service) answer(ctx context.Context, secret, kind string) (store.Credential, store.User, error) {
+	_, hash, ok := token.Parse(secret, token.Challenge)
+	if !ok {
+		return store.Credential{}, store.User{}, invalidToken()
+	}
+	c, err := s.store.GetCredential(ctx, hash)
+	if errors.Is(err, store.ErrNotFound) || (err == nil && (c.Kind != kind || !c.Valid(s.now()))) {
+		return store.Credential{}, store.User{}, invalidToken()
+	}
+	if err != nil {
+		return store.Credential{}, store.User{}, err
+	}
+	u, err := s.store.GetUser(ctx, c.Org, c.User)
+	if errors.Is(err, store.ErrNotFound) || (err == nil && u.Status != store.Active) {
+		return store.Credential{}, store.User{}, invalidToken()
+	}
+	return c, u, err
+}
+
+// ChangePassword answers a password_change challenge with a new password
+// and opens a session.
+func (s *Service) ChangePassword(ctx context.Context, challengeToken, newPassword string, c Client) (Tokens, error) {
+	ch, u, err := s.answer(ctx, challengeToken, store.PasswordChallenge)
+	if err != nil {
+		return Tokens{}, err
+	}
+	var v validate.Errors
+	pin := u.Username != ""
+	password.Check(&v, "new_password", newPassword, u.LoginKey(), pin)
+	if err := v.Err(); err != nil {
+		return Tokens{}, err
+	}
+	if same, _, _ := password.Verify(newPassword, u.PasswordHash, s.cfg.Password); same {
+		return Tokens{}, problem.Invalid(problem.FieldError{Field: "new_password", Message: "must differ from the current password"})
+	}
+	now := s.now()
+	next := u
+	if next.PasswordHash, err = password.Hash(newPassword, s.cfg.Password); err != nil {
+		return Tokens{}, err
+	}
+	next.RequirePasswordChange, next.Updated = false, now.UTC()
+	id := store.NewID("ses_")
+	t, ac, rc, err := s.credentials(next, id, now)
+	if err != nil {
+		return Tokens{}, err
+	}
+	sess := store.Session{ID: id, Org: u.Org, User: u.ID, Created: now, LastUsed: now, IP: c.IP, UserAgent: truncate(c.UserAgent, 256)}
+	change := store.UserChange{Old: u, New: &next, Audit: store.Audit{Org: u.Org, Time: now, Actor: u.ID,
+		Via: "challenge", Action: "user.password_change", Target: "user:" + u.ID, Fields: []string{"password"}}}
+	if err := s.store.CompletePasswordChange(ctx, ch.Hash(), change, sess, ac, rc); err != nil {
+		if errors.Is(err, store.ErrConflict) {
+			return Tokens{}, invalidToken()
+		}
+		return Tokens{}, err
+	}
+	return t, nil
 }
 
 func locked(wait time.Duration) *problem.Problem {

@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 )
 
@@ -13,6 +15,8 @@ import (
 const (
 	AccessToken  = "access"
 	RefreshToken = "refresh"
+	// PasswordChallenge lets a user who must change its password do so.
+	PasswordChallenge = "password_change"
 )
 
 // Credential is a secret's record, keyed by the secret's SHA-256. Verifying
@@ -164,3 +168,41 @@ func (s *Store) DeleteSession(ctx context.Context, id string) error {
 
 func str(v string) types.AttributeValue { return &types.AttributeValueMemberS{Value: v} }
 func num(v int64) types.AttributeValue  { return &types.AttributeValueMemberN{Value: fmt.Sprint(v)} }
+
+// PutCredential writes a credential on its own (a one-time challenge).
+func (s *Store) PutCredential(ctx context.Context, c Credential) error {
+	item, err := attributevalue.MarshalMap(c)
+	if err != nil {
+		return fmt.Errorf("put credential: %w", err)
+	}
+	_, err = s.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: &s.table, Item: item,
+		ConditionExpression: aws.String("attribute_not_exists(pk)")})
+	if err != nil {
+		return fmt.Errorf("put credential: %w", conflict(err))
+	}
+	return nil
+}
+
+// CompletePasswordChange consumes a password challenge: the user's new
+// password, the challenge's deletion and a new session, in one
+// transaction. ErrConflict means the challenge was used (item 0) or the
+// user changed meanwhile.
+func (s *Store) CompletePasswordChange(ctx context.Context, challenge string, change UserChange, sess Session, access, refresh Credential) error {
+	first, rest, err := s.changeItems(change)
+	if err != nil {
+		return err
+	}
+	sess.key = sessionKey(sess.ID)
+	sess.GSI1PK, sess.GSI1SK = "USER#"+sess.User, "SESSION#"+sess.ID
+	sess.AccessHash, sess.RefreshHash = access.Hash(), refresh.Hash()
+	sess.Expires = refresh.Expires
+	refresh.Pair = access.Hash()
+	puts, err := s.puts(true, sess, access, refresh)
+	if err != nil {
+		return err
+	}
+	consume := types.TransactWriteItem{Delete: &types.Delete{TableName: &s.table, Key: credKey(challenge).av(),
+		ConditionExpression: aws.String("attribute_exists(pk)")}}
+	items := append(append([]types.TransactWriteItem{consume}, first...), puts...)
+	return s.commit(ctx, items, rest)
+}

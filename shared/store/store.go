@@ -104,7 +104,32 @@ func (s *Store) transact(ctx context.Context, items ...types.TransactWriteItem) 
 	return conflict(err)
 }
 
-// conflict turns a lost condition into ErrConflict, keeping other errors.
+// ConflictError is a lost condition. Item is the index, in the
+// transaction, of the first item whose condition failed (0 for a single
+// write); it is ErrConflict for errors.Is.
+type ConflictError struct {
+	Item  int
+	cause error
+}
+
+func (e *ConflictError) Error() string {
+	return fmt.Sprintf("store: conflict on item %d: %v", e.Item, e.cause)
+}
+
+// Unwrap makes a ConflictError match ErrConflict.
+func (e *ConflictError) Unwrap() error { return ErrConflict }
+
+// FailedItem returns the index of the transaction item whose condition
+// failed, or -1 when err is not a conflict.
+func FailedItem(err error) int {
+	var c *ConflictError
+	if errors.As(err, &c) {
+		return c.Item
+	}
+	return -1
+}
+
+// conflict turns a lost condition into a *ConflictError, keeping other errors.
 func conflict(err error) error {
 	var cc *types.ConditionalCheckFailedException
 	var tc *types.TransactionCanceledException
@@ -112,11 +137,11 @@ func conflict(err error) error {
 	case err == nil:
 		return nil
 	case errors.As(err, &cc):
-		return fmt.Errorf("%w: %v", ErrConflict, err)
+		return &ConflictError{Item: 0, cause: err}
 	case errors.As(err, &tc):
-		for _, r := range tc.CancellationReasons {
+		for i, r := range tc.CancellationReasons {
 			if aws.ToString(r.Code) == "ConditionalCheckFailed" {
-				return fmt.Errorf("%w: %v", ErrConflict, err)
+				return &ConflictError{Item: i, cause: err}
 			}
 		}
 	}

@@ -55,6 +55,9 @@ type User struct {
 	RequirePasswordChange bool      `dynamodbav:"require_password_change,omitempty"`
 	Created               time.Time `dynamodbav:"created"`
 	Updated               time.Time `dynamodbav:"updated"`
+	// Version counts the user's changes; every update is conditional on it,
+	// so of two concurrent changes one wins and the other is a conflict.
+	Version int `dynamodbav:"version"`
 }
 
 func userKey(org, id string) key { return key{"ORG#" + org, "USER#" + id} }

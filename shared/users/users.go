@@ -1,39 +1,311 @@
 // Package users holds the rules of an organization's users and roles:
-// people with an e-mail or a username, service users, statuses, and the
-// admin password actions.
+// people with an e-mail or a username, service users, statuses, ownership
+// of roles, and the admin password actions.
 package users
 
 import (
+	"context"
+	"errors"
+	"fmt"
 	"net/http"
+	"regexp"
+	"slices"
+	"strings"
 	"time"
 
+	"github.com/guichet/guichet/shared/clients"
 	"github.com/guichet/guichet/shared/password"
+	"github.com/guichet/guichet/shared/permission"
+	"github.com/guichet/guichet/shared/principal"
 	"github.com/guichet/guichet/shared/problem"
-	"github.com/guichet/guichet/shared/router"
 	"github.com/guichet/guichet/shared/store"
+	"github.com/guichet/guichet/shared/validate"
 )
 
 // Service applies the user and role rules.
 type Service struct {
-	store  *store.Store
-	params password.Params
-	now    func() time.Time
+	store   *store.Store
+	params  password.Params
+	clients clients.Catalog
+	now     func() time.Time
 }
 
 // New returns a users service.
-func New(s *store.Store, params password.Params, now func() time.Time) *Service {
-	return &Service{store: s, params: params, now: now}
+func New(s *store.Store, params password.Params, catalog clients.Catalog, now func() time.Time) *Service {
+	return &Service{store: s, params: params, clients: catalog, now: now}
 }
 
-// Operations returns the handlers of the users function's routes.
-func (s *Service) Operations() router.Operations {
-	todo := func(w http.ResponseWriter, r *http.Request) error {
-		return problem.New(http.StatusNotImplemented, "not_implemented", "Not yet.")
+// User is a user as the API shows it. It never holds a secret.
+type User struct {
+	ID                    string    `json:"id"`
+	Kind                  string    `json:"kind" enum:"person|service"`
+	Email                 string    `json:"email,omitempty"`
+	Username              string    `json:"username,omitempty"`
+	UserCode              string    `json:"user_code,omitempty"`
+	Client                string    `json:"client,omitempty"`
+	FirstName             string    `json:"first_name"`
+	LastName              string    `json:"last_name"`
+	Language              string    `json:"language" enum:"fr|en|nl"`
+	Role                  string    `json:"role"`
+	Status                string    `json:"status" enum:"active|inactive"`
+	Units                 []string  `json:"units"`
+	AllUnits              bool      `json:"all_units"`
+	DefaultUnit           string    `json:"default_unit,omitempty"`
+	PasswordSet           bool      `json:"password_set" doc:"Whether the user has a password (e-mail users without one await an invitation or reset link)."`
+	RequirePasswordChange bool      `json:"require_password_change"`
+	Created               time.Time `json:"created"`
+	Updated               time.Time `json:"updated"`
+}
+
+func view(u store.User) User {
+	units := u.Units
+	if units == nil {
+		units = []string{}
 	}
-	ops := router.Operations{}
-	for _, name := range []string{"listRoles", "createRole", "updateRole", "deleteRole", "listUsers",
-		"createUser", "getUser", "updateUser", "deleteUser", "setUserStatus", "setUserPassword", "printLetter"} {
-		ops[name] = router.Op{Handle: todo}
+	return User{
+		ID: u.ID, Kind: u.Kind, Email: u.Email, Username: u.Username, UserCode: u.Code, Client: u.Client,
+		FirstName: u.FirstName, LastName: u.LastName, Language: u.Language, Role: u.Role, Status: u.Status,
+		Units: units, AllUnits: u.AllUnits, DefaultUnit: u.DefaultUnit, PasswordSet: u.PasswordHash != "",
+		RequirePasswordChange: u.RequirePasswordChange, Created: u.Created, Updated: u.Updated,
 	}
-	return ops
+}
+
+// Languages the product speaks.
+var languages = []string{"fr", "en", "nl"}
+
+var (
+	usernamePattern = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{2,31}$`)
+	userCodePattern = regexp.MustCompile(`^[A-Za-z0-9]{6,10}$`)
+)
+
+// CreateRequest is the body of POST /v1/users.
+type CreateRequest struct {
+	Kind                  string   `json:"kind,omitempty" enum:"person|service" doc:"person (default) or service (API-only)"`
+	Email                 string   `json:"email,omitempty" doc:"The login of an e-mail person; unique across the deployment."`
+	Username              string   `json:"username,omitempty" doc:"The login of a username person, unique in the organization (with its code)."`
+	Password              string   `json:"password,omitempty" doc:"A username person's 6-digit PIN; optional for an e-mail person (at least 10 characters)."`
+	RequirePasswordChange *bool    `json:"require_password_change,omitempty" doc:"Username persons: change the PIN at next login (default true)."`
+	UserCode              string   `json:"user_code,omitempty" doc:"A service user's code: 6 to 10 letters or digits, unique in the organization."`
+	Client                string   `json:"client,omitempty" doc:"A service user's client application (see GET /v1/clients)."`
+	Status                string   `json:"status,omitempty" enum:"active|inactive"`
+	FirstName             string   `json:"first_name,omitempty"`
+	LastName              string   `json:"last_name,omitempty"`
+	Language              string   `json:"language,omitempty" enum:"fr|en|nl"`
+	Role                  string   `json:"role"`
+	Units                 []string `json:"units,omitempty"`
+	AllUnits              bool     `json:"all_units,omitempty"`
+	DefaultUnit           string   `json:"default_unit,omitempty"`
+}
+
+// Created is the answer to POST /v1/users: the user, and for a service
+// user its generated password, shown this once.
+type Created struct {
+	User
+	Password string `json:"password,omitempty" doc:"A service user's generated password, shown only in this answer."`
+}
+
+// roleFor resolves a role the caller wants to give: it must exist, not be
+// owner (ownership is transferred, not given), and hold no permission the
+// caller lacks.
+func (s *Service) roleFor(ctx context.Context, p principal.Principal, id string, v *validate.Errors) (perms []string, requiresEmail bool, err error) {
+	if id == permission.RoleOwner {
+		v.Add("role", "owner is not assigned: the owner transfers ownership (POST /v1/organization/owner)")
+		return nil, false, nil
+	}
+	if bp, ok := permission.BuiltIn(id); ok {
+		return permission.Strings(bp), false, grantable(p, permission.Strings(bp))
+	}
+	if id == "" {
+		v.Add("role", "is required")
+		return nil, false, nil
+	}
+	r, err := s.store.GetRole(ctx, p.Org, id)
+	if errors.Is(err, store.ErrNotFound) {
+		v.Add("role", "is not a role of this organization")
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, false, err
+	}
+	return r.Permissions, r.RequiresEmail, grantable(p, r.Permissions)
+}
+
+// grantable refuses to let p give permissions it does not hold.
+func grantable(p principal.Principal, perms []string) error {
+	for _, x := range perms {
+		if !p.Can(permission.Permission(x)) {
+			return problem.New(http.StatusForbidden, "permission_escalation",
+				fmt.Sprintf("You cannot give the %q permission: you do not hold it.", x))
+		}
+	}
+	return nil
+}
+
+// checkUnits validates a user's units (their existence is checked by the
+// write itself).
+func checkUnits(v *validate.Errors, units []string, all bool, def string) {
+	if all && len(units) > 0 {
+		v.Add("units", "must be empty when all_units is true")
+	}
+	seen := map[string]bool{}
+	for _, u := range units {
+		if !strings.HasPrefix(u, "unt_") || len(u) > 64 || seen[u] {
+			v.Add("units", "must list distinct unit ids")
+			break
+		}
+		seen[u] = true
+	}
+	if len(units) > 50 {
+		v.Add("units", "must list at most 50 units (or use all_units)")
+	}
+	if def != "" && !all && !seen[def] {
+		v.Add("default_unit", "must be one of the user's units")
+	}
+}
+
+// Create makes a user.
+func (s *Service) Create(ctx context.Context, p principal.Principal, in CreateRequest) (Created, error) {
+	var v validate.Errors
+	kind := in.Kind
+	if kind == "" {
+		kind = store.Person
+	}
+	if kind != store.Person && kind != store.Service {
+		v.Add("kind", "must be person or service")
+	}
+	org, err := s.store.GetOrg(ctx, p.Org)
+	if err != nil {
+		return Created{}, err
+	}
+	u := store.User{Org: p.Org, OrgCode: org.Code, ID: store.NewID("usr_"), Kind: kind,
+		Language: in.Language, Status: store.Active, Units: in.Units, AllUnits: in.AllUnits,
+		DefaultUnit: in.DefaultUnit}
+	if u.Language == "" {
+		u.Language = org.Language
+	}
+	if !slices.Contains(languages, u.Language) {
+		v.Add("language", "must be one of fr, en, nl")
+	}
+	v.Optional("first_name", in.FirstName, 100)
+	v.Optional("last_name", in.LastName, 100)
+	u.FirstName, u.LastName = strings.TrimSpace(in.FirstName), strings.TrimSpace(in.LastName)
+	checkUnits(&v, in.Units, in.AllUnits, in.DefaultUnit)
+	var pw string
+	switch kind {
+	case store.Person:
+		if in.UserCode != "" || in.Client != "" {
+			v.Add("user_code", "is for service users only")
+		}
+		if in.Status != "" && in.Status != store.Active {
+			v.Add("status", "a new person is active; deactivate it afterwards")
+		}
+		v.Required("first_name", in.FirstName, 100)
+		v.Required("last_name", in.LastName, 100)
+		switch {
+		case in.Email != "" && in.Username != "":
+			v.Add("username", "give an e-mail or a username, not both")
+		case in.Email != "":
+			u.Email, _ = v.Email("email", in.Email)
+			if in.Password != "" {
+				password.Check(&v, "password", in.Password, u.Email, false)
+				pw = in.Password
+			}
+			if in.RequirePasswordChange != nil {
+				v.Add("require_password_change", "is for username users only")
+			}
+		case in.Username != "":
+			u.Username = strings.ToLower(in.Username)
+			if !usernamePattern.MatchString(u.Username) {
+				v.Add("username", "must be 3 to 32 letters, digits, dots, hyphens or underscores")
+			}
+			password.Check(&v, "password", in.Password, u.Username, true)
+			pw = in.Password
+			u.RequirePasswordChange = in.RequirePasswordChange == nil || *in.RequirePasswordChange
+		default:
+			v.Add("email", "give an e-mail or a username")
+		}
+	case store.Service:
+		if in.Email != "" || in.Username != "" || in.Password != "" || in.RequirePasswordChange != nil {
+			v.Add("kind", "a service user has a user code and a generated password only")
+		}
+		if !userCodePattern.MatchString(in.UserCode) {
+			v.Add("user_code", "must be 6 to 10 letters or digits")
+		}
+		u.Code = strings.ToUpper(in.UserCode)
+		if _, ok := s.clients.Find(in.Client); !ok {
+			v.Add("client", "must be a client application of the catalog (GET /v1/clients)")
+		}
+		u.Client = in.Client
+		switch in.Status {
+		case "", store.Active:
+		case store.Inactive:
+			u.Status = store.Inactive
+		default:
+			v.Add("status", "must be active or inactive")
+		}
+		if pw, err = password.Generate(24); err != nil {
+			return Created{}, err
+		}
+	}
+	perms, requiresEmail, err := s.roleFor(ctx, p, in.Role, &v)
+	if err != nil {
+		return Created{}, err
+	}
+	if requiresEmail && u.Email == "" {
+		v.Add("role", "requires an e-mail address; this user has none")
+	}
+	if err := v.Err(); err != nil {
+		return Created{}, err
+	}
+	u.Role, u.Permissions = in.Role, perms
+	if pw != "" {
+		if u.PasswordHash, err = password.Hash(pw, s.params); err != nil {
+			return Created{}, err
+		}
+	}
+	now := s.now().UTC()
+	u.Created, u.Updated = now, now
+	a := auditOf(p, now, "user.create", u.ID, "kind", "login", "names", "language", "role", "units", "status")
+	if err := s.store.CreateUser(ctx, u, a); err != nil {
+		return Created{}, s.writeProblem(err, u)
+	}
+	c := Created{User: view(u)}
+	if kind == store.Service {
+		c.Password = pw
+	}
+	return c, nil
+}
+
+// writeProblem explains a lost condition of a user write: the login is
+// taken (item 1 of CreateUser) or a unit or role is gone.
+func (s *Service) writeProblem(err error, u store.User) error {
+	switch i := store.FailedItem(err); {
+	case i < 0:
+		return err
+	case i == 1:
+		switch {
+		case u.Email != "":
+			return problem.Conflict("email_taken", "A user with this e-mail address already exists.")
+		case u.Code != "":
+			return problem.Conflict("user_code_taken", "This user code is already used in the organization.")
+		}
+		return problem.Conflict("username_taken", "This username is already used in the organization.")
+	default:
+		return problem.Invalid(problem.FieldError{Field: "units", Message: "lists a unit (or a role) that does not exist"})
+	}
+}
+
+// auditOf is the audit event of an action of p on a user.
+func auditOf(p principal.Principal, now time.Time, action, user string, fields ...string) store.Audit {
+	return store.Audit{Org: p.Org, Time: now, Actor: p.User, Via: p.Credential + ":" + p.CredentialID,
+		Action: action, Target: "user:" + user, Fields: fields}
+}
+
+// get reads a user of p's organization; another organization's is 404.
+func (s *Service) get(ctx context.Context, p principal.Principal, id string) (store.User, error) {
+	u, err := s.store.GetUser(ctx, p.Org, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return u, problem.NotFound("No such user.")
+	}
+	return u, err
 }

@@ -1,0 +1,143 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+)
+
+// Role is a custom role (user group) of an organization. Built-in roles
+// are not stored. Refs counts its holders; it is deleted only at 0.
+type Role struct {
+	key
+	Org           string    `dynamodbav:"org"`
+	ID            string    `dynamodbav:"id"`
+	Name          string    `dynamodbav:"name"`
+	Permissions   []string  `dynamodbav:"permissions"`
+	RequiresEmail bool      `dynamodbav:"requires_email"`
+	Refs          int       `dynamodbav:"refs"`
+	Created       time.Time `dynamodbav:"created"`
+	Updated       time.Time `dynamodbav:"updated"`
+}
+
+// roleName reserves a role name within an organization.
+type roleName struct {
+	key
+	Role string `dynamodbav:"role"`
+}
+
+func roleNameKey(org, name string) key {
+	return key{"ORG#" + org, "ROLENAME#" + strings.ToLower(strings.TrimSpace(name))}
+}
+
+// GetRole reads a custom role.
+func (s *Store) GetRole(ctx context.Context, org, id string) (Role, error) {
+	var r Role
+	if err := s.get(ctx, roleKey(org, id), &r); err != nil {
+		return r, fmt.Errorf("get role: %w", err)
+	}
+	return r, nil
+}
+
+// ListRoles returns an organization's custom roles.
+func (s *Store) ListRoles(ctx context.Context, org string) ([]Role, error) {
+	var out []Role
+	p := dynamodb.NewQueryPaginator(s.db, &dynamodb.QueryInput{
+		TableName:              &s.table,
+		KeyConditionExpression: aws.String("pk = :pk AND begins_with(sk, :sk)"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":pk": str("ORG#" + org), ":sk": str("ROLE#"),
+		},
+		ConsistentRead: aws.Bool(true),
+	})
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("list roles: %w", err)
+		}
+		var rs []Role
+		if err := attributevalue.UnmarshalListOfMaps(page.Items, &rs); err != nil {
+			return nil, fmt.Errorf("list roles: %w", err)
+		}
+		out = append(out, rs...)
+	}
+	return out, nil
+}
+
+// CreateRole writes a custom role with its name guard and audit event.
+// ErrConflict means the name is taken.
+func (s *Store) CreateRole(ctx context.Context, r Role, a Audit) error {
+	r.key = roleKey(r.Org, r.ID)
+	items, err := s.puts(true, r, roleName{roleNameKey(r.Org, r.Name), r.ID})
+	if err != nil {
+		return err
+	}
+	ev, err := s.audit(a)
+	if err != nil {
+		return err
+	}
+	if err := s.transact(ctx, append(items, ev)...); err != nil {
+		return fmt.Errorf("create role: %w", err)
+	}
+	return nil
+}
+
+// UpdateRole replaces a custom role as read (old), moving its name guard
+// when the name changes. ErrConflict means it changed meanwhile (item 0)
+// or the new name is taken (item 1).
+func (s *Store) UpdateRole(ctx context.Context, old, next Role, a Audit) error {
+	next.key = roleKey(next.Org, next.ID)
+	next.Refs = old.Refs
+	item, err := attributevalue.MarshalMap(next)
+	if err != nil {
+		return fmt.Errorf("update role: %w", err)
+	}
+	// Refs may move while the role is edited; the condition is on what the
+	// edit replaces.
+	items := []types.TransactWriteItem{{Put: &types.Put{
+		TableName: &s.table, Item: item,
+		ConditionExpression:       aws.String("updated = :u"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":u": str(old.Updated.UTC().Format(time.RFC3339Nano))},
+	}}}
+	if !strings.EqualFold(strings.TrimSpace(old.Name), strings.TrimSpace(next.Name)) {
+		guard, err := s.put(roleName{roleNameKey(next.Org, next.Name), next.ID}, true)
+		if err != nil {
+			return err
+		}
+		items = append(items, guard, s.del(roleNameKey(old.Org, old.Name)))
+	}
+	ev, err := s.audit(a)
+	if err != nil {
+		return err
+	}
+	if err := s.transact(ctx, append(items, ev)...); err != nil {
+		return fmt.Errorf("update role: %w", err)
+	}
+	return nil
+}
+
+// DeleteRole deletes a custom role that nobody holds. ErrConflict means it
+// is held (or changed meanwhile).
+func (s *Store) DeleteRole(ctx context.Context, r Role, a Audit) error {
+	ev, err := s.audit(a)
+	if err != nil {
+		return err
+	}
+	err = s.transact(ctx,
+		types.TransactWriteItem{Delete: &types.Delete{
+			TableName: &s.table, Key: roleKey(r.Org, r.ID).av(),
+			ConditionExpression:       aws.String("refs = :zero"),
+			ExpressionAttributeValues: map[string]types.AttributeValue{":zero": num(0)},
+		}},
+		s.del(roleNameKey(r.Org, r.Name)), ev)
+	if err != nil {
+		return fmt.Errorf("delete role: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,290 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+)
+
+// maxTransact is DynamoDB's limit of items in one transaction.
+const maxTransact = 100
+
+// UserCredentials returns every credential and session indexed under a user
+// (gsi1 = USER#<user>). The index is eventually consistent: a credential
+// made a moment ago may be missing.
+func (s *Store) UserCredentials(ctx context.Context, user string) ([]Credential, []Session, error) {
+	var creds []Credential
+	var sessions []Session
+	p := dynamodb.NewQueryPaginator(s.db, &dynamodb.QueryInput{
+		TableName:                 &s.table,
+		IndexName:                 aws.String("gsi1"),
+		KeyConditionExpression:    aws.String("gsi1pk = :pk"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": str("USER#" + user)},
+	})
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return nil, nil, fmt.Errorf("user credentials: %w", err)
+		}
+		for _, item := range page.Items {
+			var k key
+			if err := attributevalue.UnmarshalMap(item, &k); err != nil {
+				return nil, nil, fmt.Errorf("user credentials: %w", err)
+			}
+			switch {
+			case len(k.PK) > 5 && k.PK[:5] == "CRED#":
+				var c Credential
+				if err := attributevalue.UnmarshalMap(item, &c); err != nil {
+					return nil, nil, fmt.Errorf("user credentials: %w", err)
+				}
+				creds = append(creds, c)
+			case len(k.PK) > 8 && k.PK[:8] == "SESSION#":
+				var ss Session
+				if err := attributevalue.UnmarshalMap(item, &ss); err != nil {
+					return nil, nil, fmt.Errorf("user credentials: %w", err)
+				}
+				sessions = append(sessions, ss)
+			}
+		}
+	}
+	return creds, sessions, nil
+}
+
+// UserChange is one change of a user, written with its side effects.
+type UserChange struct {
+	// Old is the user as read; the write is conditional on its version.
+	Old User
+	// New is the user to write; nil deletes the user and its login guard.
+	New *User
+	// Revoke lists credentials and sessions to delete with the change.
+	Revoke []key
+	// Grant rewrites the role and permissions of these credentials.
+	Grant []Credential
+	// Audit is the event of the change.
+	Audit Audit
+}
+
+// Revoke returns the keys of credentials and sessions, for UserChange.Revoke.
+func Revoke(creds []Credential, sessions []Session) []key {
+	out := make([]key, 0, len(creds)+len(sessions))
+	for _, c := range creds {
+		out = append(out, c.key)
+	}
+	for _, ss := range sessions {
+		out = append(out, ss.key)
+	}
+	return out
+}
+
+// ChangeUser writes a change of a user: the user (or its deletion with its
+// login guard), the reference counts of units and custom roles it gains or
+// loses, the credentials it revokes or regrants, and the audit event. The
+// first transaction holds the user and its audit event and is conditional
+// on the user's version: a concurrent change makes it fail with
+// ErrConflict (item 0), and then nothing is written. Credentials beyond one
+// transaction's size follow in further transactions.
+func (s *Store) ChangeUser(ctx context.Context, c UserChange) error {
+	first, rest, err := s.changeItems(c)
+	if err != nil {
+		return err
+	}
+	return s.commit(ctx, first, rest)
+}
+
+// changeItems returns the items that must be written together (the user,
+// its references, the audit event) and those that may follow (credentials).
+func (s *Store) changeItems(c UserChange) (first, rest []types.TransactWriteItem, err error) {
+	old := c.Old
+	version := map[string]types.AttributeValue{":v": num(int64(old.Version))}
+	if c.New == nil {
+		first = append(first,
+			types.TransactWriteItem{Delete: &types.Delete{
+				TableName: &s.table, Key: userKey(old.Org, old.ID).av(),
+				ConditionExpression: aws.String("version = :v"), ExpressionAttributeValues: version,
+			}},
+			s.del(loginGuardFor(old).key))
+		first = append(first, s.refItems(old.Org, old.Role, old.Units, -1)...)
+	} else {
+		u := *c.New
+		u.key = userKey(u.Org, u.ID)
+		u.Search = u.searchText()
+		u.Version = old.Version + 1
+		item, err := attributevalue.MarshalMap(u)
+		if err != nil {
+			return nil, nil, fmt.Errorf("change user: %w", err)
+		}
+		first = append(first, types.TransactWriteItem{Put: &types.Put{
+			TableName: &s.table, Item: item,
+			ConditionExpression: aws.String("version = :v"), ExpressionAttributeValues: version,
+		}})
+		first = append(first, s.refDiff(old, u)...)
+	}
+	ev, err := s.audit(c.Audit)
+	if err != nil {
+		return nil, nil, err
+	}
+	first = append(first, ev)
+	for _, k := range c.Revoke {
+		rest = append(rest, s.del(k))
+	}
+	for _, cr := range c.Grant {
+		rest = append(rest, types.TransactWriteItem{Update: &types.Update{
+			TableName: &s.table, Key: cr.key.av(),
+			ConditionExpression:      aws.String("attribute_exists(pk)"),
+			UpdateExpression:         aws.String("SET #r = :r, permissions = :p"),
+			ExpressionAttributeNames: map[string]string{"#r": "role"},
+			ExpressionAttributeValues: map[string]types.AttributeValue{
+				":r": str(cr.Role), ":p": strList(cr.Permissions),
+			},
+		}})
+	}
+	return first, rest, nil
+}
+
+// commit writes first and as much of rest as fits in one transaction, then
+// the rest of rest in further ones.
+func (s *Store) commit(ctx context.Context, first, rest []types.TransactWriteItem) error {
+	n := min(len(rest), maxTransact-len(first))
+	if err := s.transact(ctx, append(first, rest[:n]...)...); err != nil {
+		return fmt.Errorf("change user: %w", err)
+	}
+	for chunk := range slices.Chunk(rest[n:], maxTransact) {
+		if err := s.transact(ctx, chunk...); err != nil {
+			// A credential that vanished meanwhile (expired, logged out)
+			// is no reason to fail: the user's change is written.
+			if FailedItem(err) < 0 {
+				return fmt.Errorf("change user: credentials: %w", err)
+			}
+		}
+	}
+	return nil
+}
+
+// TransferOwnership hands an organization from one owner to another: the
+// organization's owner (conditional on the current one) and both users'
+// changes, in one transaction.
+func (s *Store) TransferOwnership(ctx context.Context, org Org, newOwner string, from, to UserChange) error {
+	f1, r1, err := s.changeItems(from)
+	if err != nil {
+		return err
+	}
+	f2, r2, err := s.changeItems(to)
+	if err != nil {
+		return err
+	}
+	first := []types.TransactWriteItem{{Update: &types.Update{
+		TableName: &s.table, Key: orgKey(org.ID).av(),
+		ConditionExpression: aws.String("owner_id = :from"),
+		UpdateExpression:    aws.String("SET owner_id = :to, updated = :now"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":from": str(org.OwnerID), ":to": str(newOwner),
+			":now": str(to.Audit.Time.UTC().Format(time.RFC3339Nano)),
+		},
+	}}}
+	first = append(append(first, f1...), f2...)
+	return s.commit(ctx, first, append(r1, r2...))
+}
+
+// refDiff returns the reference count changes between a user's old and
+// new role and units.
+func (s *Store) refDiff(old, next User) []types.TransactWriteItem {
+	var out []types.TransactWriteItem
+	if old.Role != next.Role {
+		out = append(out, s.refItems(old.Org, old.Role, nil, -1)...)
+		out = append(out, s.refItems(old.Org, next.Role, nil, 1)...)
+	}
+	for _, u := range old.Units {
+		if !slices.Contains(next.Units, u) {
+			out = append(out, s.refs(unitKey(old.Org, u), -1))
+		}
+	}
+	for _, u := range next.Units {
+		if !slices.Contains(old.Units, u) {
+			out = append(out, s.refs(unitKey(old.Org, u), 1))
+		}
+	}
+	return out
+}
+
+func strList(v []string) types.AttributeValue {
+	l := make([]types.AttributeValue, len(v))
+	for i, x := range v {
+		l[i] = str(x)
+	}
+	return &types.AttributeValueMemberL{Value: l}
+}
+
+// UserFilter narrows a user listing. Empty fields do not filter.
+type UserFilter struct {
+	Status, Role, Unit, Kind string
+	// Text is searched, lower-cased, in names and login names.
+	Text string
+}
+
+// ListUsers returns one page of an organization's users matching f: one
+// Query of the organization's partition, at most limit items read, from
+// after the sort key start. A page may hold fewer than limit users when
+// the filter drops some; next is "" after the last page.
+func (s *Store) ListUsers(ctx context.Context, org string, f UserFilter, start string, limit int) (users []User, next string, err error) {
+	names := map[string]string{}
+	values := map[string]types.AttributeValue{":pk": str("ORG#" + org), ":sk": str("USER#")}
+	var conds []string
+	add := func(expr, name, attr, vname string, v types.AttributeValue) {
+		names[name] = attr
+		values[vname] = v
+		conds = append(conds, expr)
+	}
+	if f.Status != "" {
+		add("#st = :st", "#st", "status", ":st", str(f.Status))
+	}
+	if f.Role != "" {
+		add("#ro = :ro", "#ro", "role", ":ro", str(f.Role))
+	}
+	if f.Kind != "" {
+		add("#ki = :ki", "#ki", "kind", ":ki", str(f.Kind))
+	}
+	if f.Unit != "" {
+		add("(contains(#un, :un) OR #au = :true)", "#un", "units", ":un", str(f.Unit))
+		names["#au"] = "all_units"
+		values[":true"] = &types.AttributeValueMemberBOOL{Value: true}
+	}
+	if f.Text != "" {
+		add("contains(#se, :se)", "#se", "search", ":se", str(f.Text))
+	}
+	in := &dynamodb.QueryInput{
+		TableName:                 &s.table,
+		KeyConditionExpression:    aws.String("pk = :pk AND begins_with(sk, :sk)"),
+		ExpressionAttributeValues: values,
+		Limit:                     aws.Int32(int32(limit)),
+		ConsistentRead:            aws.Bool(true),
+	}
+	if len(conds) > 0 {
+		in.FilterExpression = aws.String(joinAnd(conds))
+		in.ExpressionAttributeNames = names
+	}
+	if start != "" {
+		in.ExclusiveStartKey = key{"ORG#" + org, start}.av()
+	}
+	res, err := s.db.Query(ctx, in)
+	if err != nil {
+		return nil, "", fmt.Errorf("list users: %w", err)
+	}
+	if err := attributevalue.UnmarshalListOfMaps(res.Items, &users); err != nil {
+		return nil, "", fmt.Errorf("list users: %w", err)
+	}
+	return users, lastSK(res.LastEvaluatedKey), nil
+}
+
+func joinAnd(conds []string) string {
+	out := conds[0]
+	for _, c := range conds[1:] {
+		out += " AND " + c
+	}
+	return out
+}

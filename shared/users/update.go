@@ -1,0 +1,279 @@
+package users
+
+import (
+	"context"
+	"net/http"
+	"slices"
+	"strings"
+
+	"github.com/guichet/guichet/shared/password"
+	"github.com/guichet/guichet/shared/permission"
+	"github.com/guichet/guichet/shared/principal"
+	"github.com/guichet/guichet/shared/problem"
+	"github.com/guichet/guichet/shared/store"
+	"github.com/guichet/guichet/shared/validate"
+)
+
+// UpdateRequest is the body of PATCH /v1/users/{id}: the fields present
+// change. The login (e-mail, username, user code) is immutable here.
+type UpdateRequest struct {
+	FirstName   *string   `json:"first_name,omitempty"`
+	LastName    *string   `json:"last_name,omitempty"`
+	Language    *string   `json:"language,omitempty" enum:"fr|en|nl"`
+	Role        *string   `json:"role,omitempty"`
+	Units       *[]string `json:"units,omitempty"`
+	AllUnits    *bool     `json:"all_units,omitempty"`
+	DefaultUnit *string   `json:"default_unit,omitempty"`
+	Username    *string   `json:"username,omitempty" doc:"Immutable: present only to be refused clearly."`
+	UserCode    *string   `json:"user_code,omitempty" doc:"Immutable: present only to be refused clearly."`
+	Email       *string   `json:"email,omitempty" doc:"Changed by the user (POST /v1/me/email), not here."`
+}
+
+func conflictChanged() *problem.Problem {
+	return problem.Conflict("conflict", "The user changed meanwhile; read it again and retry.")
+}
+
+// Update changes a user's names, language, role or units.
+func (s *Service) Update(ctx context.Context, p principal.Principal, id string, in UpdateRequest) (User, error) {
+	old, err := s.get(ctx, p, id)
+	if err != nil {
+		return User{}, err
+	}
+	var v validate.Errors
+	if in.Username != nil {
+		v.Add("username", "is immutable: it identifies the user")
+	}
+	if in.UserCode != nil {
+		v.Add("user_code", "is immutable: it identifies the service user")
+	}
+	if in.Email != nil {
+		v.Add("email", "is changed by its owner through POST /v1/me/email")
+	}
+	u := old
+	var fields []string
+	set := func(field string, dst *string, src *string, max int) {
+		if src != nil && *src != *dst {
+			if field == "first_name" || field == "last_name" {
+				if u.Kind == store.Person {
+					v.Required(field, *src, max)
+				} else {
+					v.Optional(field, *src, max)
+				}
+			}
+			*dst = strings.TrimSpace(*src)
+			fields = append(fields, field)
+		}
+	}
+	set("first_name", &u.FirstName, in.FirstName, 100)
+	set("last_name", &u.LastName, in.LastName, 100)
+	set("language", &u.Language, in.Language, 2)
+	if !slices.Contains(languages, u.Language) {
+		v.Add("language", "must be one of fr, en, nl")
+	}
+	if in.Units != nil && !slices.Equal(*in.Units, u.Units) {
+		u.Units = *in.Units
+		fields = append(fields, "units")
+	}
+	if in.AllUnits != nil && *in.AllUnits != u.AllUnits {
+		u.AllUnits = *in.AllUnits
+		fields = append(fields, "all_units")
+		if u.AllUnits && in.Units == nil {
+			u.Units = nil
+		}
+	}
+	set("default_unit", &u.DefaultUnit, in.DefaultUnit, 64)
+	checkUnits(&v, u.Units, u.AllUnits, u.DefaultUnit)
+	roleChanged := in.Role != nil && *in.Role != old.Role
+	if roleChanged {
+		switch {
+		case old.Role == permission.RoleOwner:
+			return User{}, problem.Conflict("owner_protected", "The owner's role changes only by transferring ownership.")
+		case old.ID == p.User:
+			return User{}, problem.New(http.StatusForbidden, "own_role", "You cannot change your own role.")
+		}
+		perms, requiresEmail, err := s.roleFor(ctx, p, *in.Role, &v)
+		if err != nil {
+			return User{}, err
+		}
+		if requiresEmail && u.Email == "" {
+			v.Add("role", "requires an e-mail address; this user has none")
+		}
+		u.Role, u.Permissions = *in.Role, perms
+		fields = append(fields, "role")
+	}
+	if old.ID != p.User {
+		// Changing a holder of permissions the caller lacks would let the
+		// caller act above its own rights.
+		if err := grantable(p, old.Permissions); err != nil {
+			return User{}, err
+		}
+	}
+	if err := v.Err(); err != nil {
+		return User{}, err
+	}
+	if len(fields) == 0 {
+		return view(old), nil
+	}
+	now := s.now().UTC()
+	u.Updated = now
+	change := store.UserChange{Old: old, New: &u, Audit: auditOf(p, now, "user.update", u.ID, fields...)}
+	if roleChanged {
+		creds, _, err := s.store.UserCredentials(ctx, u.ID)
+		if err != nil {
+			return User{}, err
+		}
+		change.Grant = withPermissions(creds, u)
+	}
+	if err := s.store.ChangeUser(ctx, change); err != nil {
+		return User{}, s.changeProblem(err)
+	}
+	return view(u), nil
+}
+
+// withPermissions gives the user's live credentials its new role's permissions.
+func withPermissions(creds []store.Credential, u store.User) []store.Credential {
+	var out []store.Credential
+	for _, c := range creds {
+		if c.Kind != store.AccessToken {
+			continue
+		}
+		c.Role, c.Permissions = u.Role, u.Permissions
+		out = append(out, c)
+	}
+	return out
+}
+
+// changeProblem explains a lost condition of ChangeUser: the user changed
+// meanwhile (item 0), or a unit or role it gains is gone.
+func (s *Service) changeProblem(err error) error {
+	switch i := store.FailedItem(err); {
+	case i < 0:
+		return err
+	case i == 0:
+		return conflictChanged()
+	}
+	return problem.Invalid(problem.FieldError{Field: "units", Message: "lists a unit (or a role) that does not exist"})
+}
+
+// protect refuses actions on the owner, and on oneself, that would leave
+// the organization without its owner or lock the caller out.
+func protect(p principal.Principal, u store.User, what string) error {
+	if u.Role == permission.RoleOwner {
+		return problem.Conflict("owner_protected", "The owner cannot be "+what+"; transfer ownership first.")
+	}
+	if u.ID == p.User {
+		return problem.Conflict("self_protected", "You cannot act on your own account this way.")
+	}
+	return grantable(p, u.Permissions)
+}
+
+// SetStatus activates or deactivates a user. Deactivation ends every
+// session and API key of the user at once.
+func (s *Service) SetStatus(ctx context.Context, p principal.Principal, id, status string) (User, error) {
+	if status != store.Active && status != store.Inactive {
+		return User{}, problem.Invalid(problem.FieldError{Field: "status", Message: "must be active or inactive"})
+	}
+	old, err := s.get(ctx, p, id)
+	if err != nil {
+		return User{}, err
+	}
+	if err := protect(p, old, "deactivated"); err != nil {
+		return User{}, err
+	}
+	if old.Status == status {
+		return view(old), nil
+	}
+	u := old
+	u.Status, u.Updated = status, s.now().UTC()
+	change := store.UserChange{Old: old, New: &u, Audit: auditOf(p, u.Updated, "user.status", u.ID, "status")}
+	if status == store.Inactive {
+		creds, sessions, err := s.store.UserCredentials(ctx, u.ID)
+		if err != nil {
+			return User{}, err
+		}
+		change.Revoke = store.Revoke(creds, sessions)
+	}
+	if err := s.store.ChangeUser(ctx, change); err != nil {
+		return User{}, s.changeProblem(err)
+	}
+	return view(u), nil
+}
+
+// Delete removes a user, its login and every credential.
+func (s *Service) Delete(ctx context.Context, p principal.Principal, id string) error {
+	old, err := s.get(ctx, p, id)
+	if err != nil {
+		return err
+	}
+	if err := protect(p, old, "deleted"); err != nil {
+		return err
+	}
+	creds, sessions, err := s.store.UserCredentials(ctx, old.ID)
+	if err != nil {
+		return err
+	}
+	err = s.store.ChangeUser(ctx, store.UserChange{Old: old, Revoke: store.Revoke(creds, sessions),
+		Audit: auditOf(p, s.now(), "user.delete", old.ID)})
+	if err != nil {
+		return s.changeProblem(err)
+	}
+	return nil
+}
+
+// PasswordRequest is the body of POST /v1/users/{id}/password.
+type PasswordRequest struct {
+	Password      string `json:"password" doc:"The new 6-digit PIN."`
+	RequireChange *bool  `json:"require_change,omitempty" doc:"Change it at next login (default true)."`
+}
+
+// SetPassword sets a username user's PIN (the manual reset) and ends its
+// sessions.
+func (s *Service) SetPassword(ctx context.Context, p principal.Principal, id string, in PasswordRequest) (User, error) {
+	old, err := s.get(ctx, p, id)
+	if err != nil {
+		return User{}, err
+	}
+	if old.Kind != store.Person || old.Username == "" {
+		return User{}, problem.New(http.StatusUnprocessableEntity, "not_a_username_user",
+			"Only username users get a password set by an admin; e-mail users get a reset link, service users a letter.")
+	}
+	if err := protect(p, old, "reset this way"); err != nil {
+		return User{}, err
+	}
+	var v validate.Errors
+	password.Check(&v, "password", in.Password, old.Username, true)
+	if err := v.Err(); err != nil {
+		return User{}, err
+	}
+	u := old
+	if u.PasswordHash, err = password.Hash(in.Password, s.params); err != nil {
+		return User{}, err
+	}
+	u.RequirePasswordChange = in.RequireChange == nil || *in.RequireChange
+	u.Updated = s.now().UTC()
+	if err := s.resetPassword(ctx, p, old, u, "user.password"); err != nil {
+		return User{}, err
+	}
+	return view(u), nil
+}
+
+// resetPassword writes u with its new password and ends its sessions.
+func (s *Service) resetPassword(ctx context.Context, p principal.Principal, old, u store.User, action string) error {
+	creds, sessions, err := s.store.UserCredentials(ctx, u.ID)
+	if err != nil {
+		return err
+	}
+	var sessionCreds []store.Credential
+	for _, c := range creds {
+		if c.Session != "" {
+			sessionCreds = append(sessionCreds, c)
+		}
+	}
+	err = s.store.ChangeUser(ctx, store.UserChange{Old: old, New: &u,
+		Revoke: store.Revoke(sessionCreds, sessions),
+		Audit:  auditOf(p, u.Updated, action, u.ID, "password")})
+	if err != nil {
+		return s.changeProblem(err)
+	}
+	return nil
+}
