@@ -6,6 +6,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"log/slog"
+	"os"
 	"net/http"
 	"net/http/httptest"
 	"sync"
@@ -14,6 +16,7 @@ import (
 
 	"github.com/guichet/guichet/shared/config"
 	"github.com/guichet/guichet/shared/devstack"
+	"github.com/guichet/guichet/shared/logging"
 	"github.com/guichet/guichet/shared/organization"
 	"github.com/guichet/guichet/shared/password"
 	"github.com/guichet/guichet/shared/permission"
@@ -52,7 +55,11 @@ func New(t testing.TB, opts ...Option) *Env {
 	}
 	clock := NewClock(time.Now())
 	ctx := context.Background()
-	st, err := devstack.Start(ctx, devstack.Options{Config: cfg, Now: clock.Now})
+	var log *slog.Logger
+	if os.Getenv("GUICHET_TEST_LOG") != "" { // the functions' logs, when debugging a test
+		log = logging.New(os.Stderr, "debug")
+	}
+	st, err := devstack.Start(ctx, devstack.Options{Config: cfg, Now: clock.Now, Log: log})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -179,10 +186,12 @@ type Clock struct {
 // NewClock returns a clock showing t.
 func NewClock(t time.Time) *Clock { return &Clock{now: t} }
 
-// Now returns the clock's time.
+// Now returns the clock's time. Each reading ticks the clock 1 µs, so
+// that events keep the order they happened in, as with a real clock.
 func (c *Clock) Now() time.Time {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.now = c.now.Add(time.Microsecond)
 	return c.now
 }
 
@@ -205,7 +214,16 @@ func (e *Env) AddUser(t testing.TB, email, role string) store.User {
 	if err != nil {
 		t.Fatal(err)
 	}
-	perms, _ := permission.BuiltIn(role)
+	perms, builtIn := permission.BuiltIn(role)
+	if !builtIn {
+		r, err := e.Store.GetRole(context.Background(), e.Org.Org.ID, role)
+		if err != nil {
+			t.Fatalf("role %s: %v", role, err)
+		}
+		for _, p := range r.Permissions {
+			perms = append(perms, permission.Permission(p))
+		}
+	}
 	now := e.Clock.Now().UTC()
 	u := store.User{Org: e.Org.Org.ID, OrgCode: e.Org.Org.Code, ID: store.NewID("usr_"), Kind: store.Person,
 		Email: email, FirstName: "Test", LastName: role, Language: "en", Role: role,

@@ -22,6 +22,10 @@ type contract struct {
 }
 
 func newContract() (*contract, error) {
+	// Bodies that are not JSON are checked for their media type only.
+	for _, ct := range []string{"application/pdf", "image/png", "image/jpeg", "image/svg+xml"} {
+		openapi3filter.RegisterBodyDecoder(ct, openapi3filter.FileBodyDecoder)
+	}
 	raw, err := app.OpenAPI(app.Deps{})
 	if err != nil {
 		return nil, err

@@ -3,10 +3,10 @@ package store
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 )
@@ -23,12 +23,12 @@ const (
 // a secret is one GetItem of CRED#<hash>.
 type Credential struct {
 	key
-	Kind        string   `dynamodbav:"kind"`
-	Org         string   `dynamodbav:"org"`
-	User        string   `dynamodbav:"user"`
-	UserKind    string   `dynamodbav:"user_kind,omitempty"`
-	Role        string   `dynamodbav:"role,omitempty"`
-	Permissions []string `dynamodbav:"permissions,omitempty"`
+	Kind        string `dynamodbav:"kind"`
+	Org         string `dynamodbav:"org"`
+	User        string `dynamodbav:"user"`
+	UserKind    string `dynamodbav:"user_kind,omitempty"`
+	Role        string `dynamodbav:"role,omitempty"`
+	Permissions Perms  `dynamodbav:"permissions"`
 	// Session is the session family of an access or refresh token.
 	Session string    `dynamodbav:"session,omitempty"`
 	Created time.Time `dynamodbav:"created"`
@@ -171,7 +171,7 @@ func num(v int64) types.AttributeValue  { return &types.AttributeValueMemberN{Va
 
 // PutCredential writes a credential on its own (a one-time challenge).
 func (s *Store) PutCredential(ctx context.Context, c Credential) error {
-	item, err := attributevalue.MarshalMap(c)
+	item, err := marshal(c)
 	if err != nil {
 		return fmt.Errorf("put credential: %w", err)
 	}
@@ -205,4 +205,27 @@ func (s *Store) CompletePasswordChange(ctx context.Context, challenge string, ch
 		ConditionExpression: aws.String("attribute_exists(pk)")}}
 	items := append(append([]types.TransactWriteItem{consume}, first...), puts...)
 	return s.commit(ctx, items, rest)
+}
+
+// Perms is a list of permissions stored as one space-separated string, so
+// that a change never writes an empty list (which the embedded DynamoDB
+// mishandles) and an update never needs REMOVE.
+type Perms []string
+
+// MarshalDynamoDBAttributeValue stores the list as a string.
+func (p Perms) MarshalDynamoDBAttributeValue() (types.AttributeValue, error) {
+	return str(strings.Join(p, " ")), nil
+}
+
+// UnmarshalDynamoDBAttributeValue reads the list from its string.
+func (p *Perms) UnmarshalDynamoDBAttributeValue(av types.AttributeValue) error {
+	switch v := av.(type) {
+	case *types.AttributeValueMemberS:
+		*p = strings.Fields(v.Value)
+	case *types.AttributeValueMemberNULL:
+		*p = nil
+	default:
+		return fmt.Errorf("store: permissions: want a string, got %T", av)
+	}
+	return nil
 }

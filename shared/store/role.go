@@ -94,7 +94,7 @@ func (s *Store) CreateRole(ctx context.Context, r Role, a Audit) error {
 func (s *Store) UpdateRole(ctx context.Context, old, next Role, a Audit) error {
 	next.key = roleKey(next.Org, next.ID)
 	next.Refs = old.Refs
-	item, err := attributevalue.MarshalMap(next)
+	item, err := marshal(next)
 	if err != nil {
 		return fmt.Errorf("update role: %w", err)
 	}

@@ -83,7 +83,7 @@ func (s *Store) get(ctx context.Context, k key, out any) error {
 // put returns a transaction item writing v, on the condition that no item
 // with its key exists when mustBeNew.
 func (s *Store) put(v any, mustBeNew bool) (types.TransactWriteItem, error) {
-	item, err := attributevalue.MarshalMap(v)
+	item, err := marshal(v)
 	if err != nil {
 		return types.TransactWriteItem{}, fmt.Errorf("marshal %T: %w", v, err)
 	}
@@ -187,4 +187,28 @@ func NewID(prefix string) string {
 		panic(fmt.Sprintf("store: random: %v", err)) // crypto/rand does not fail on supported systems
 	}
 	return prefix + strings.ToLower(base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(b))
+}
+
+// marshal is attributevalue.MarshalMap without empty lists and maps: the
+// empty and the absent mean the same to Guichet, and the embedded DynamoDB
+// (minidyn v0.8.2) stores an item with an empty list wrongly, shifting
+// other attributes' values.
+func marshal(v any) (map[string]types.AttributeValue, error) {
+	m, err := attributevalue.MarshalMap(v)
+	if err != nil {
+		return nil, err
+	}
+	for k, av := range m {
+		switch x := av.(type) {
+		case *types.AttributeValueMemberL:
+			if len(x.Value) == 0 {
+				delete(m, k)
+			}
+		case *types.AttributeValueMemberM:
+			if len(x.Value) == 0 {
+				delete(m, k)
+			}
+		}
+	}
+	return m, nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -115,7 +116,7 @@ func (s *Store) changeItems(c UserChange) (first, rest []types.TransactWriteItem
 		u.key = userKey(u.Org, u.ID)
 		u.Search = u.searchText()
 		u.Version = old.Version + 1
-		item, err := attributevalue.MarshalMap(u)
+		item, err := marshal(u)
 		if err != nil {
 			return nil, nil, fmt.Errorf("change user: %w", err)
 		}
@@ -137,10 +138,10 @@ func (s *Store) changeItems(c UserChange) (first, rest []types.TransactWriteItem
 		rest = append(rest, types.TransactWriteItem{Update: &types.Update{
 			TableName: &s.table, Key: cr.key.av(),
 			ConditionExpression:      aws.String("attribute_exists(pk)"),
-			UpdateExpression:         aws.String("SET #r = :r, permissions = :p"),
-			ExpressionAttributeNames: map[string]string{"#r": "role"},
+			UpdateExpression:         aws.String("SET #r = :r, #p = :p"),
+			ExpressionAttributeNames: map[string]string{"#r": "role", "#p": "permissions"},
 			ExpressionAttributeValues: map[string]types.AttributeValue{
-				":r": str(cr.Role), ":p": strList(cr.Permissions),
+				":r": str(cr.Role), ":p": str(strings.Join(cr.Permissions, " ")),
 			},
 		}})
 	}
@@ -210,14 +211,6 @@ func (s *Store) refDiff(old, next User) []types.TransactWriteItem {
 		}
 	}
 	return out
-}
-
-func strList(v []string) types.AttributeValue {
-	l := make([]types.AttributeValue, len(v))
-	for i, x := range v {
-		l[i] = str(x)
-	}
-	return &types.AttributeValueMemberL{Value: l}
 }
 
 // UserFilter narrows a user listing. Empty fields do not filter.
