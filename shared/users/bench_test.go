@@ -1,0 +1,115 @@
+package users_test
+
+import (
+	"context"
+	"fmt"
+	"testing"
+
+	"github.com/guichet/guichet/shared/apitest"
+	"github.com/guichet/guichet/shared/route"
+	"github.com/guichet/guichet/shared/store"
+)
+
+// seedUsers writes n persons straight into the table (no password: the
+// benchmark is about listing, not hashing).
+func seedUsers(t testing.TB, e *apitest.Env, n int) {
+	t.Helper()
+	now := e.Clock.Now()
+	for i := range n {
+		u := store.User{Org: e.Org.Org.ID, OrgCode: "acme", ID: store.NewID("usr_"), Kind: store.Person,
+			Email: fmt.Sprintf("seed%04d@example.com", i), FirstName: "Seed", LastName: fmt.Sprint(i),
+			Language: "en", Role: "member", Status: store.Active, AllUnits: true, Created: now, Updated: now}
+		a := store.Audit{Org: u.Org, Time: now, Actor: "seed", Via: "test", Action: "user.create", Target: "user:" + u.ID}
+		if err := e.Store.CreateUser(context.Background(), u, a); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func TestDynamoDBCallsOfUserOperations(t *testing.T) {
+	e := apitest.New(t)
+	owner := e.LoginOwner(t).AccessToken
+	seedUsers(t, e, 120)
+	cases := []struct {
+		name   string
+		do     func() *apitest.Response
+		status int
+		want   map[string]int // calls of the users function by operation
+	}{
+		{"creating a user is one read of the organization and one transaction", func() *apitest.Response {
+			return e.Do("POST", "/v1/users", owner, person("budget@example.com", "member"))
+		}, 201, map[string]int{"GetItem": 1, "TransactWriteItems": 1}},
+		{"a page of the list is one Query", func() *apitest.Response {
+			return e.Do("GET", "/v1/users?limit=50", owner, nil)
+		}, 200, map[string]int{"Query": 1}},
+		{"a filtered page is still one Query", func() *apitest.Response {
+			return e.Do("GET", "/v1/users?limit=50&status=active&q=seed", owner, nil)
+		}, 200, map[string]int{"Query": 1}},
+		{"reading a user is one GetItem", func() *apitest.Response {
+			return e.Do("GET", "/v1/users/"+e.Org.Owner.ID, owner, nil)
+		}, 200, map[string]int{"GetItem": 1}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			e.ResetCounters()
+			if r := c.do(); r.Status != c.status {
+				t.Fatalf("%d %s", r.Status, r.Body)
+			}
+			got := map[string]int{}
+			for _, op := range e.Counters[route.Users].Operations() {
+				got[op]++
+			}
+			total := 0
+			for _, n := range c.want {
+				total += n
+			}
+			if calls := e.Counters[route.Users].Calls(); calls != total || len(got) != len(c.want) {
+				t.Fatalf("calls %d %v, want %v", calls, got, c.want)
+			}
+			for op := range c.want {
+				if got[op] == 0 {
+					t.Fatalf("no %s: %v", op, got)
+				}
+			}
+			if a := e.Counters[route.Authorizer].Calls(); a != 1 {
+				t.Fatalf("authorizer made %d calls", a)
+			}
+		})
+	}
+}
+
+func report(b *testing.B, e *apitest.Env) {
+	b.ReportMetric(float64(e.Calls())/float64(b.N), "ddb-calls/op")
+}
+
+// BenchmarkCreateUser creates e-mail persons through the local gateway.
+func BenchmarkCreateUser(b *testing.B) {
+	e := apitest.New(b)
+	owner := e.LoginOwner(b).AccessToken
+	e.ResetCounters()
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := range b.N {
+		body := map[string]any{"email": fmt.Sprintf("bench%d@example.com", i), "first_name": "B", "last_name": "N", "role": "member"}
+		if r := e.Do("POST", "/v1/users", owner, body); r.Status != 201 {
+			b.Fatalf("%d %s", r.Status, r.Body)
+		}
+	}
+	report(b, e)
+}
+
+// BenchmarkListUsers reads pages of 50 of an organization of 1,000 users.
+func BenchmarkListUsers(b *testing.B) {
+	e := apitest.New(b)
+	owner := e.LoginOwner(b).AccessToken
+	seedUsers(b, e, 1000)
+	e.ResetCounters()
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range b.N {
+		if r := e.Do("GET", "/v1/users?limit=50", owner, nil); r.Status != 200 {
+			b.Fatalf("%d %s", r.Status, r.Body)
+		}
+	}
+	report(b, e)
+}
