@@ -57,10 +57,17 @@ func Encode(org, list, sk string) string {
 // Decode returns the sort key a cursor made by Encode for the same org and
 // list holds. The empty cursor means the first page and gives "". Decode
 // refuses, with a 400 problem coded invalid_cursor, a cursor that is
-// malformed, made for another organization or list, or whose sort key
-// does not start with prefix and continue past it. Lists whose sort keys
-// have no common prefix pass "" and get a non-empty key.
-func Decode(org, list, prefix, c string) (string, error) {
+// malformed or made for another organization or list, or whose key is
+// empty. A list that queries a key range (begins_with on the sort key)
+// must use DecodePrefix instead: DynamoDB answers a start key outside the
+// range with an error, which would be a 500 rather than a 400.
+func Decode(org, list, c string) (string, error) {
+	return DecodePrefix(org, list, "", c)
+}
+
+// DecodePrefix is Decode that also refuses a sort key that does not start
+// with prefix and continue past it, such as "UNIT#" for the units list.
+func DecodePrefix(org, list, prefix, c string) (string, error) {
 	if c == "" {
 		return "", nil
 	}

@@ -22,7 +22,7 @@ func TestACursorRoundTrips(t *testing.T) {
 			if strings.ContainsAny(c, "+/=") {
 				t.Fatalf("cursor %q is not URL-safe", c)
 			}
-			got, err := cursor.Decode("org_a", "units", prefix, c)
+			got, err := cursor.DecodePrefix("org_a", "units", prefix, c)
 			if err != nil || got != sk {
 				t.Fatalf("Decode = %q, %v; want %q", got, err, sk)
 			}
@@ -32,7 +32,7 @@ func TestACursorRoundTrips(t *testing.T) {
 		if c := cursor.Encode("org_a", "units", ""); c != "" {
 			t.Fatalf("Encode of no key = %q", c)
 		}
-		if sk, err := cursor.Decode("org_a", "units", "UNIT#", ""); sk != "" || err != nil {
+		if sk, err := cursor.DecodePrefix("org_a", "units", "UNIT#", ""); sk != "" || err != nil {
 			t.Fatalf("Decode(\"\") = %q, %v", sk, err)
 		}
 	})
@@ -62,7 +62,7 @@ func TestDecodeRefusesCursorsNotMadeForTheList(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run("it refuses "+c.name, func(t *testing.T) {
-			sk, err := cursor.Decode(c.org, c.list, c.prefix, c.cursor)
+			sk, err := cursor.DecodePrefix(c.org, c.list, c.prefix, c.cursor)
 			p, ok := problem.As(err)
 			if !ok || p.Status != 400 || p.Code != "invalid_cursor" {
 				t.Fatalf("Decode = %q, %v; want a 400 invalid_cursor problem", sk, err)
@@ -71,6 +71,19 @@ func TestDecodeRefusesCursorsNotMadeForTheList(t *testing.T) {
 				t.Fatalf("a refused cursor gave the key %q", sk)
 			}
 		})
+	}
+}
+
+func TestDecodeWithoutPrefixAcceptsAnyNonEmptyKey(t *testing.T) {
+	c := cursor.Encode("org_a", "audit", "2026-01-02T03:04:05.000000000Z#aud_1")
+	if sk, err := cursor.Decode("org_a", "audit", c); err != nil || sk != "2026-01-02T03:04:05.000000000Z#aud_1" {
+		t.Fatalf("Decode = %q, %v", sk, err)
+	}
+	if _, err := cursor.Decode("org_b", "audit", c); err == nil {
+		t.Fatal("Decode accepted the cursor for another organization")
+	}
+	if _, err := cursor.Decode("org_a", "audit", raw(`{"o":"org_a","l":"audit","k":""}`)); err == nil {
+		t.Fatal("Decode accepted an empty key")
 	}
 }
 
@@ -86,7 +99,7 @@ func FuzzDecode(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, c string) {
-		sk, err := cursor.Decode("org_a", "units", "UNIT#", c)
+		sk, err := cursor.DecodePrefix("org_a", "units", "UNIT#", c)
 		if err != nil {
 			if p, ok := problem.As(err); !ok || p.Status != 400 || p.Code != "invalid_cursor" {
 				t.Fatalf("Decode(%q) = %v, want a 400 invalid_cursor problem", c, err)
@@ -99,11 +112,11 @@ func FuzzDecode(f *testing.F) {
 		if !strings.HasPrefix(sk, "UNIT#") || len(sk) <= len("UNIT#") {
 			t.Fatalf("Decode(%q) accepted the key %q outside the list", c, sk)
 		}
-		again, err := cursor.Decode("org_a", "units", "UNIT#", cursor.Encode("org_a", "units", sk))
+		again, err := cursor.DecodePrefix("org_a", "units", "UNIT#", cursor.Encode("org_a", "units", sk))
 		if err != nil || again != sk {
 			t.Fatalf("re-encoded %q decodes to %q, %v", sk, again, err)
 		}
-		if _, err := cursor.Decode("org_b", "units", "UNIT#", c); err == nil {
+		if _, err := cursor.DecodePrefix("org_b", "units", "UNIT#", c); err == nil {
 			t.Fatalf("Decode(%q) accepted for another organization", c)
 		}
 	})
