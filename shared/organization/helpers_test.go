@@ -12,9 +12,9 @@ import (
 	"github.com/guichet/guichet/shared/apitest"
 	"github.com/guichet/guichet/shared/password"
 	"github.com/guichet/guichet/shared/permission"
+	"github.com/guichet/guichet/shared/route"
 	"github.com/guichet/guichet/shared/store"
 	"github.com/guichet/guichet/shared/token"
-	"github.com/guichet/guichet/shared/route"
 )
 
 // scan returns every item of the table as JSON, sorted, to check that a
@@ -146,4 +146,13 @@ func memberToken(t testing.TB, e *apitest.Env) string {
 		t.Fatal(err)
 	}
 	return access
+}
+
+// newEnv starts a stack whose clock is past the seeding (which used the
+// real clock), so events of the test come after the organization's
+// creation in the audit trail.
+func newEnv(t testing.TB) *apitest.Env {
+	e := apitest.New(t)
+	e.Clock.Advance(time.Minute)
+	return e
 }

@@ -6,16 +6,13 @@ import (
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
-	"github.com/guichet/guichet/shared/apitest"
 	"github.com/guichet/guichet/shared/organization"
 	"github.com/guichet/guichet/shared/permission"
 )
 
 func TestTheOrganizationCanBeReadAndChanged(t *testing.T) {
-	e := apitest.New(t)
-	e.Clock.Advance(time.Minute) // after the seeding, which used the real clock
+	e := newEnv(t)
 	tok := e.LoginOwner(t).AccessToken
 
 	t.Run("reading it costs the authorizer one read and the function one GetItem", func(t *testing.T) {
@@ -95,7 +92,7 @@ func TestTheOrganizationCanBeReadAndChanged(t *testing.T) {
 }
 
 func TestABadOrganizationPatchIsRefusedAndWritesNothing(t *testing.T) {
-	e := apitest.New(t)
+	e := newEnv(t)
 	tok := e.LoginOwner(t).AccessToken
 	office := func(change func(map[string]any)) map[string]any {
 		a := map[string]any{"line1": "1 Main St", "postal_code": "1000", "city": "Brussels", "country": "BE"}
@@ -147,7 +144,7 @@ func TestABadOrganizationPatchIsRefusedAndWritesNothing(t *testing.T) {
 // The router refuses by permission; this checks the route table gives
 // every organization route one that a member lacks.
 func TestAMemberIsRefusedEveryOrganizationRoute(t *testing.T) {
-	e := apitest.New(t)
+	e := newEnv(t)
 	tok := memberToken(t, e)
 	var me struct{ Role string }
 	if e.Do("GET", "/v1/me", tok, nil).Decode(t, &me); me.Role != permission.RoleMember {
@@ -176,7 +173,7 @@ func TestAMemberIsRefusedEveryOrganizationRoute(t *testing.T) {
 }
 
 func TestAnAdminSeesOnlyTheirOwnOrganization(t *testing.T) {
-	e := apitest.New(t)
+	e := newEnv(t)
 	other, _, err := e.Seed(t.Context(), "Other", "other", "boss@other.example", "other-password-123")
 	if err != nil {
 		t.Fatal(err)
