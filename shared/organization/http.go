@@ -3,19 +3,28 @@ package organization
 import (
 	"net/http"
 
-	"github.com/guichet/guichet/shared/problem"
 	"github.com/guichet/guichet/shared/router"
 )
 
 // Operations returns the handlers of the organization function's routes.
 func (s *Service) Operations() router.Operations {
-	todo := func(w http.ResponseWriter, r *http.Request) error {
-		return problem.New(http.StatusNotImplemented, "not_implemented", "Not yet.")
-	}
-	ops := router.Operations{}
-	for _, name := range []string{"getOrganization", "updateOrganization", "putLogo", "getLogo",
-		"listUnits", "createUnit", "updateUnit", "deleteUnit", "listAudit"} {
-		ops[name] = router.Op{Handle: todo}
+	cursor := router.Param{Name: "cursor", Description: "The next_cursor of the previous page; absent for the first page"}
+	ops := router.Operations{
+		"getOrganization": {Handle: s.handleGetOrganization, Response: Organization{}},
+		"updateOrganization": {Handle: s.handleUpdateOrganization,
+			Request: UpdateOrganizationRequest{}, Response: Organization{}},
+		// The logo travels as raw image bytes, not JSON: the request body and
+		// the image answer are described by the route's summary.
+		"putLogo": {Handle: s.handlePutLogo, Response: LogoInfo{}},
+		"getLogo": {Handle: s.handleGetLogo},
+		"listUnits": {Handle: s.handleListUnits, Response: UnitPage{}, Query: []router.Param{
+			cursor, {Name: "limit", Description: "Units per page, 1 to 1000 (default 1000)"}}},
+		"createUnit": {Handle: s.handleCreateUnit, Request: CreateUnitRequest{}, Response: Unit{},
+			Status: http.StatusCreated},
+		"updateUnit": {Handle: s.handleUpdateUnit, Request: UpdateUnitRequest{}, Response: Unit{}},
+		"deleteUnit": {Handle: s.handleDeleteUnit, Status: http.StatusNoContent},
+		"listAudit": {Handle: s.handleListAudit, Response: AuditPage{}, Query: []router.Param{
+			cursor, {Name: "limit", Description: "Events per page, 1 to 100 (default 50)"}}},
 	}
 	ops["transferOwnership"] = s.transferOwnershipOp()
 	return ops

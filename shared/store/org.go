@@ -3,19 +3,58 @@ package store
 import (
 	"context"
 	"fmt"
+	"sort"
+	"strings"
 	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 )
 
 // Org is an organization (tenant).
 type Org struct {
 	key
-	ID       string    `dynamodbav:"id"`
-	Name     string    `dynamodbav:"name"`
-	Code     string    `dynamodbav:"code"`
-	Language string    `dynamodbav:"language"`
-	OwnerID  string    `dynamodbav:"owner_id"`
-	Created  time.Time `dynamodbav:"created"`
-	Updated  time.Time `dynamodbav:"updated"`
+	ID       string `dynamodbav:"id"`
+	Name     string `dynamodbav:"name"`
+	Code     string `dynamodbav:"code"`
+	Language string `dynamodbav:"language"`
+	OwnerID  string `dynamodbav:"owner_id"`
+	// Contact is the organization's referent contact, HeadOffice its
+	// registered address; both optional.
+	Contact    *Contact `dynamodbav:"contact,omitempty"`
+	HeadOffice *Address `dynamodbav:"head_office,omitempty"`
+	// Logo describes the logo item (ORG#<org>, LOGO) when there is one,
+	// so that reading the organization says whether it has a logo.
+	Logo    *LogoRef  `dynamodbav:"logo,omitempty"`
+	Created time.Time `dynamodbav:"created"`
+	Updated time.Time `dynamodbav:"updated"`
+}
+
+// Contact is a person to reach at an organization.
+type Contact struct {
+	Name  string `dynamodbav:"name"`
+	Email string `dynamodbav:"email"`
+	Phone string `dynamodbav:"phone,omitempty"`
+}
+
+// Address is a postal address; Country is an ISO 3166-1 alpha-2 code.
+type Address struct {
+	Line1      string `dynamodbav:"line1"`
+	Line2      string `dynamodbav:"line2,omitempty"`
+	PostalCode string `dynamodbav:"postal_code"`
+	City       string `dynamodbav:"city"`
+	Region     string `dynamodbav:"region,omitempty"`
+	Country    string `dynamodbav:"country"`
+}
+
+// OrgChanges lists the settings an update sets; nil fields stay as they are.
+type OrgChanges struct {
+	Name       *string
+	Language   *string
+	Contact    *Contact
+	HeadOffice *Address
+	Updated    time.Time
 }
 
 func orgKey(id string) key       { return key{"ORG#" + id, "ORG"} }
@@ -57,4 +96,105 @@ func (s *Store) GetOrg(ctx context.Context, id string) (Org, error) {
 		return o, fmt.Errorf("get organization: %w", err)
 	}
 	return o, nil
+}
+
+// UpdateOrg sets the changed settings of an existing organization and
+// writes the audit event, in one transaction. Only the attributes named
+// change, so a concurrent change of other attributes (the owner, the logo)
+// is kept. It returns ErrConflict when the organization does not exist.
+func (s *Store) UpdateOrg(ctx context.Context, id string, c OrgChanges, a Audit) error {
+	set := map[string]any{"updated": c.Updated}
+	if c.Name != nil {
+		set["name"] = *c.Name
+	}
+	if c.Language != nil {
+		set["language"] = *c.Language
+	}
+	if c.Contact != nil {
+		set["contact"] = *c.Contact
+	}
+	if c.HeadOffice != nil {
+		set["head_office"] = *c.HeadOffice
+	}
+	up, err := s.update(orgKey(id), set, nil, exists)
+	if err != nil {
+		return err
+	}
+	a.Org = id
+	ev, err := s.audit(a)
+	if err != nil {
+		return err
+	}
+	if err := s.transact(ctx, up, ev); err != nil {
+		return fmt.Errorf("update organization: %w", err)
+	}
+	return nil
+}
+
+// condition is a condition expression with its placeholders. Attribute
+// names are always placeholders (#name), so none clashes with a DynamoDB
+// reserved word.
+type condition struct {
+	expr   string
+	names  map[string]string
+	values map[string]types.AttributeValue
+}
+
+// exists is the condition that the item exists.
+var exists = condition{expr: "attribute_exists(pk)"}
+
+// update returns the transaction item setting the attributes of set and
+// removing those of remove on the item k, on condition c (expr may be
+// empty).
+func (s *Store) update(k key, set map[string]any, remove []string, c condition) (types.TransactWriteItem, error) {
+	names := map[string]string{}
+	vals := map[string]types.AttributeValue{}
+	for n, v := range c.names {
+		names[n] = v
+	}
+	for n, v := range c.values {
+		vals[n] = v
+	}
+	attrs := make([]string, 0, len(set))
+	for a := range set {
+		attrs = append(attrs, a)
+	}
+	sort.Strings(attrs) // a stable expression, for readable logs and tests
+	var sets []string
+	for i, a := range attrs {
+		av, err := attributevalue.Marshal(set[a])
+		if err != nil {
+			return types.TransactWriteItem{}, fmt.Errorf("marshal %s: %w", a, err)
+		}
+		names[fmt.Sprintf("#s%d", i)] = a
+		vals[fmt.Sprintf(":s%d", i)] = av
+		sets = append(sets, fmt.Sprintf("#s%d = :s%d", i, i))
+	}
+	var expr []string
+	if len(sets) > 0 {
+		expr = append(expr, "SET "+strings.Join(sets, ", "))
+	}
+	var rems []string
+	for i, a := range remove {
+		names[fmt.Sprintf("#r%d", i)] = a
+		rems = append(rems, fmt.Sprintf("#r%d", i))
+	}
+	if len(rems) > 0 {
+		expr = append(expr, "REMOVE "+strings.Join(rems, ", "))
+	}
+	u := &types.Update{
+		TableName:        &s.table,
+		Key:              k.av(),
+		UpdateExpression: aws.String(strings.Join(expr, " ")),
+	}
+	if c.expr != "" {
+		u.ConditionExpression = aws.String(c.expr)
+	}
+	if len(names) > 0 {
+		u.ExpressionAttributeNames = names
+	}
+	if len(vals) > 0 {
+		u.ExpressionAttributeValues = vals
+	}
+	return types.TransactWriteItem{Update: u}, nil
 }

@@ -1,29 +1,56 @@
 package store
 
 import (
+	"context"
+	"errors"
 	"fmt"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 )
 
 // Unit is a company, establishment, site or structure level of an
 // organization. Refs counts the users assigned to it: it is changed in the
 // same transaction as those users, and a unit is deleted only while it is 0.
+// Children counts the units whose parent it is, kept the same way, so that
+// a unit is deleted only while it has none and no unit is left orphaned.
+//
+// Units live in their organization's partition (ORG#<org>, UNIT#<unit>):
+// listing them all is one Query of that partition's UNIT# range.
 type Unit struct {
 	key
-	Org       string   `dynamodbav:"org"`
-	ID        string   `dynamodbav:"id"`
-	Name      string   `dynamodbav:"name"`
-	Kind      string   `dynamodbav:"kind"`
-	Parent    string   `dynamodbav:"parent,omitempty"`
-	Address   string   `dynamodbav:"address,omitempty"`
-	Latitude  *float64 `dynamodbav:"lat,omitempty"`
-	Longitude *float64 `dynamodbav:"lng,omitempty"`
-	Refs      int      `dynamodbav:"refs"`
+	Org       string    `dynamodbav:"org"`
+	ID        string    `dynamodbav:"id"`
+	Name      string    `dynamodbav:"name"`
+	Kind      string    `dynamodbav:"kind"`
+	Parent    string    `dynamodbav:"parent,omitempty"`
+	Address   *Address  `dynamodbav:"address,omitempty"`
+	Latitude  *float64  `dynamodbav:"lat,omitempty"`
+	Longitude *float64  `dynamodbav:"lng,omitempty"`
+	Refs      int       `dynamodbav:"refs"`
+	Children  int       `dynamodbav:"children"`
+	Created   time.Time `dynamodbav:"created"`
+	Updated   time.Time `dynamodbav:"updated"`
 }
 
 func unitKey(org, id string) key { return key{"ORG#" + org, "UNIT#" + id} }
+
+// UnitSortKeyPrefix starts the sort key of every unit item.
+const UnitSortKeyPrefix = "UNIT#"
+
+// unitTreeKey is the item whose version every change of a unit's parent
+// bumps (ORG#<org>, UNITTREE). A move checks the whole tree for cycles and
+// then commits only if no other move happened since it read the version,
+// so two concurrent moves cannot together close a cycle.
+func unitTreeKey(org string) key { return key{"ORG#" + org, "UNITTREE"} }
+
+type unitTree struct {
+	key
+	Version int64 `dynamodbav:"version"`
+}
 
 // refs returns the transaction item adding delta to the reference count of
 // an item that must exist (a unit or a custom role): assigning a user to a
@@ -38,4 +65,222 @@ func (s *Store) refs(k key, delta int) types.TransactWriteItem {
 			":d": &types.AttributeValueMemberN{Value: fmt.Sprint(delta)},
 		},
 	}}
+}
+
+// children returns the transaction item adding delta to the child count of
+// the unit parent, which must exist.
+func (s *Store) children(org, parent string, delta int) types.TransactWriteItem {
+	return types.TransactWriteItem{Update: &types.Update{
+		TableName:                 &s.table,
+		Key:                       unitKey(org, parent).av(),
+		ConditionExpression:       aws.String("attribute_exists(pk)"),
+		UpdateExpression:          aws.String("ADD #c :d"),
+		ExpressionAttributeNames:  map[string]string{"#c": "children"},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":d": num(int64(delta))},
+	}}
+}
+
+// CreateUnit writes a new unit, counts it as a child of its parent and
+// writes the audit event, in one transaction. It returns ErrConflict when
+// the parent does not exist (in the unit's organization).
+func (s *Store) CreateUnit(ctx context.Context, u Unit, a Audit) error {
+	u.key = unitKey(u.Org, u.ID)
+	u.Refs, u.Children = 0, 0
+	put, err := s.put(u, true)
+	if err != nil {
+		return err
+	}
+	items := []types.TransactWriteItem{put}
+	if u.Parent != "" {
+		items = append(items, s.children(u.Org, u.Parent, 1))
+	}
+	a.Org = u.Org
+	ev, err := s.audit(a)
+	if err != nil {
+		return err
+	}
+	if err := s.transact(ctx, append(items, ev)...); err != nil {
+		return fmt.Errorf("create unit: %w", err)
+	}
+	return nil
+}
+
+// GetUnit reads a unit of an organization; ErrNotFound when absent.
+func (s *Store) GetUnit(ctx context.Context, org, id string) (Unit, error) {
+	var u Unit
+	if err := s.get(ctx, unitKey(org, id), &u); err != nil {
+		return u, fmt.Errorf("get unit: %w", err)
+	}
+	return u, nil
+}
+
+// ListUnits returns a page of at most limit units of an organization in
+// id order, starting after the unit whose sort key is after (empty: the
+// first), and the sort key to resume after ("" at the end). One Query.
+func (s *Store) ListUnits(ctx context.Context, org, after string, limit int) ([]Unit, string, error) {
+	in := &dynamodb.QueryInput{
+		TableName:              &s.table,
+		KeyConditionExpression: aws.String("pk = :pk AND begins_with(sk, :prefix)"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":pk": str("ORG#" + org), ":prefix": str(UnitSortKeyPrefix),
+		},
+		ConsistentRead: aws.Bool(true),
+	}
+	if limit > 0 {
+		in.Limit = aws.Int32(int32(limit))
+	}
+	if after != "" {
+		in.ExclusiveStartKey = key{"ORG#" + org, after}.av()
+	}
+	res, err := s.db.Query(ctx, in)
+	if err != nil {
+		return nil, "", fmt.Errorf("list units: %w", err)
+	}
+	var out []Unit
+	if err := attributevalue.UnmarshalListOfMaps(res.Items, &out); err != nil {
+		return nil, "", fmt.Errorf("list units: %w", err)
+	}
+	return out, lastSK(res.LastEvaluatedKey), nil
+}
+
+// AllUnits returns every unit of an organization: one Query per MB of
+// units, so one for any organization of a few thousand units.
+func (s *Store) AllUnits(ctx context.Context, org string) ([]Unit, error) {
+	var all []Unit
+	after := ""
+	for {
+		page, next, err := s.ListUnits(ctx, org, after, 0)
+		if err != nil {
+			return nil, err
+		}
+		all = append(all, page...)
+		if next == "" {
+			return all, nil
+		}
+		after = next
+	}
+}
+
+// UnitTreeVersion reads the version of an organization's unit tree (0
+// before the first move); a move passes it back to UpdateUnit.
+func (s *Store) UnitTreeVersion(ctx context.Context, org string) (int64, error) {
+	var t unitTree
+	err := s.get(ctx, unitTreeKey(org), &t)
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		return 0, fmt.Errorf("get unit tree: %w", err)
+	}
+	return t.Version, nil
+}
+
+// UnitChanges lists what an update of a unit sets; nil fields stay.
+type UnitChanges struct {
+	Name      *string
+	Kind      *string
+	Address   *Address
+	Latitude  *float64
+	Longitude *float64
+	// Move, when set, changes the parent.
+	Move    *UnitMove
+	Updated time.Time
+}
+
+// UnitMove changes a unit's parent from From to To ("" is the top level).
+// TreeVersion is the version read before checking the tree for cycles.
+type UnitMove struct {
+	From, To    string
+	TreeVersion int64
+}
+
+// UpdateUnit sets the changed attributes of a unit and writes the audit
+// event in one transaction; a move also moves the child count from the old
+// parent to the new and bumps the tree version. Only the attributes named
+// change, so the reference count users keep is never overwritten. It
+// returns ErrConflict when the unit is gone, the new parent does not exist,
+// or another move (or this unit's) happened since the tree was read.
+func (s *Store) UpdateUnit(ctx context.Context, org, id string, c UnitChanges, a Audit) error {
+	set := map[string]any{"updated": c.Updated}
+	var remove []string
+	if c.Name != nil {
+		set["name"] = *c.Name
+	}
+	if c.Kind != nil {
+		set["kind"] = *c.Kind
+	}
+	if c.Address != nil {
+		set["address"] = *c.Address
+	}
+	if c.Latitude != nil {
+		set["lat"] = *c.Latitude
+	}
+	if c.Longitude != nil {
+		set["lng"] = *c.Longitude
+	}
+	cond := exists
+	var items []types.TransactWriteItem
+	if m := c.Move; m != nil {
+		if m.To == "" {
+			remove = append(remove, "parent")
+		} else {
+			set["parent"] = m.To
+			items = append(items, s.children(org, m.To, 1))
+		}
+		if m.From == "" {
+			cond = condition{expr: "attribute_exists(pk) AND attribute_not_exists(#p)", names: map[string]string{"#p": "parent"}}
+		} else {
+			cond = condition{expr: "attribute_exists(pk) AND #p = :from", names: map[string]string{"#p": "parent"},
+				values: map[string]types.AttributeValue{":from": str(m.From)}}
+			items = append(items, s.children(org, m.From, -1))
+		}
+		tree := condition{expr: "attribute_not_exists(#v)", names: map[string]string{"#v": "version"}}
+		if m.TreeVersion != 0 {
+			tree = condition{expr: "#v = :v", names: map[string]string{"#v": "version"},
+				values: map[string]types.AttributeValue{":v": num(m.TreeVersion)}}
+		}
+		bump, err := s.update(unitTreeKey(org), map[string]any{"version": m.TreeVersion + 1}, nil, tree)
+		if err != nil {
+			return err
+		}
+		items = append(items, bump)
+	}
+	up, err := s.update(unitKey(org, id), set, remove, cond)
+	if err != nil {
+		return err
+	}
+	a.Org = org
+	ev, err := s.audit(a)
+	if err != nil {
+		return err
+	}
+	if err := s.transact(ctx, append(append([]types.TransactWriteItem{up}, items...), ev)...); err != nil {
+		return fmt.Errorf("update unit: %w", err)
+	}
+	return nil
+}
+
+// DeleteUnit deletes a unit no user is assigned to and that has no child
+// units, uncounts it from its parent and writes the audit event, in one
+// transaction. The conditions on the counts make a concurrent assignment
+// or child creation either land before (and the delete fails) or fail
+// itself. It returns ErrConflict when the unit is gone or in use.
+func (s *Store) DeleteUnit(ctx context.Context, u Unit, a Audit) error {
+	del := types.TransactWriteItem{Delete: &types.Delete{
+		TableName:                 &s.table,
+		Key:                       unitKey(u.Org, u.ID).av(),
+		ConditionExpression:       aws.String("attribute_exists(pk) AND #r = :zero AND (attribute_not_exists(#c) OR #c = :zero)"),
+		ExpressionAttributeNames:  map[string]string{"#r": "refs", "#c": "children"},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":zero": num(0)},
+	}}
+	items := []types.TransactWriteItem{del}
+	if u.Parent != "" {
+		items = append(items, s.children(u.Org, u.Parent, -1))
+	}
+	a.Org = u.Org
+	ev, err := s.audit(a)
+	if err != nil {
+		return err
+	}
+	if err := s.transact(ctx, append(items, ev)...); err != nil {
+		return fmt.Errorf("delete unit: %w", err)
+	}
+	return nil
 }

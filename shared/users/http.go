@@ -9,7 +9,6 @@ import (
 	"github.com/guichet/guichet/shared/cursor"
 	"github.com/guichet/guichet/shared/httpapi"
 	"github.com/guichet/guichet/shared/principal"
-	"github.com/guichet/guichet/shared/problem"
 	"github.com/guichet/guichet/shared/router"
 	"github.com/guichet/guichet/shared/store"
 	"github.com/guichet/guichet/shared/validate"
@@ -178,12 +177,9 @@ func (s *Service) List(ctx context.Context, p principal.Principal, q map[string]
 	if err := v.Err(); err != nil {
 		return Page{}, err
 	}
-	start, err := cursor.Decode(p.Org, "users", get("cursor"))
+	start, err := cursor.DecodePrefix(p.Org, "users", "USER#", get("cursor"))
 	if err != nil {
 		return Page{}, err
-	}
-	if start != "" && !strings.HasPrefix(start, "USER#") {
-		return Page{}, problem.BadRequest("invalid_cursor", "The cursor is not one this list gave.")
 	}
 	users, next, err := s.store.ListUsers(ctx, p.Org, f, start, limit)
 	if err != nil {

@@ -1,0 +1,119 @@
+package organization
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"image"
+	_ "image/jpeg" // image.DecodeConfig reads JPEG
+	_ "image/png"  // and PNG
+	"io"
+	"mime"
+	"net/http"
+
+	"github.com/guichet/guichet/shared/httpapi"
+	"github.com/guichet/guichet/shared/principal"
+	"github.com/guichet/guichet/shared/problem"
+	"github.com/guichet/guichet/shared/store"
+)
+
+// MaxLogo is the largest logo accepted, in bytes. It keeps the logo item
+// well under DynamoDB's 400 KB item limit.
+const MaxLogo = 256 << 10
+
+const (
+	pngType  = "image/png"
+	jpegType = "image/jpeg"
+	svgType  = "image/svg+xml"
+)
+
+// svgCSP forbids an SVG logo opened directly in a browser from running or
+// loading anything; inline styles are all it needs.
+const svgCSP = "default-src 'none'; style-src 'unsafe-inline'; sandbox"
+
+func unsupported(detail string) *problem.Problem {
+	return problem.New(http.StatusUnsupportedMediaType, "unsupported_logo", detail)
+}
+
+// checkLogo checks that data is an image of the declared content type.
+func checkLogo(declared string, data []byte) error {
+	switch declared {
+	case pngType, jpegType:
+		sniffed := http.DetectContentType(data)
+		_, format, err := image.DecodeConfig(bytes.NewReader(data))
+		if sniffed != declared || err != nil || "image/"+format != declared {
+			return unsupported(fmt.Sprintf("The body is not a %s image (its content looks like %s).", declared, sniffed))
+		}
+		return nil
+	case svgType:
+		err := checkSVG(data)
+		var unsafe *unsafeSVG
+		switch {
+		case err == nil:
+			return nil
+		case errors.As(err, &unsafe):
+			return problem.New(http.StatusUnsupportedMediaType, "unsafe_svg",
+				"The SVG logo was refused: "+unsafe.reason+". Export it as plain SVG with shapes, text and gradients only.")
+		default:
+			return unsupported("The body is not an SVG document (well-formed UTF-8 XML whose root is an svg element in the SVG namespace).")
+		}
+	}
+	return unsupported("The Content-Type must be image/png, image/jpeg or image/svg+xml.")
+}
+
+// handlePutLogo replaces the logo: one TransactWriteItems (the logo item,
+// the organization's record of it, the audit event) and no read.
+func (s *Service) handlePutLogo(w http.ResponseWriter, r *http.Request) error {
+	p, _ := principal.From(r.Context())
+	declared, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if err != nil || (declared != pngType && declared != jpegType && declared != svgType) {
+		return unsupported("The Content-Type must be image/png, image/jpeg or image/svg+xml.")
+	}
+	data, err := io.ReadAll(io.LimitReader(r.Body, MaxLogo+1))
+	if err != nil {
+		return problem.BadRequest("unreadable_body", "The request body could not be read.")
+	}
+	if len(data) > MaxLogo {
+		return problem.New(http.StatusRequestEntityTooLarge, "logo_too_large",
+			fmt.Sprintf("The logo exceeds %d KiB.", MaxLogo>>10))
+	}
+	if err := checkLogo(declared, data); err != nil {
+		return err
+	}
+	sum := sha256.Sum256(data)
+	now := s.now().UTC()
+	l := store.Logo{ContentType: declared, Data: data, ETag: `"` + hex.EncodeToString(sum[:]) + `"`, Updated: now}
+	a := s.event(p, now, "organization.logo", "organization:"+p.Org, []string{"logo"})
+	if err := s.store.PutLogo(r.Context(), p.Org, l, a); err != nil {
+		if errors.Is(err, store.ErrConflict) {
+			return problem.NotFound("The organization no longer exists.")
+		}
+		return err
+	}
+	return httpapi.JSON(w, http.StatusOK, LogoInfo{ContentType: l.ContentType, Size: len(data), ETag: l.ETag, Updated: now})
+}
+
+// handleGetLogo returns the logo's bytes: one GetItem.
+func (s *Service) handleGetLogo(w http.ResponseWriter, r *http.Request) error {
+	p, _ := principal.From(r.Context())
+	l, err := s.store.GetLogo(r.Context(), p.Org)
+	if errors.Is(err, store.ErrNotFound) {
+		return problem.NotFound("The organization has no logo.")
+	}
+	if err != nil {
+		return err
+	}
+	h := w.Header()
+	h.Set("Content-Type", l.ContentType)
+	h.Set("ETag", l.ETag)
+	h.Set("Cache-Control", "private, no-cache")
+	h.Set("X-Content-Type-Options", "nosniff")
+	if l.ContentType == svgType {
+		h.Set("Content-Security-Policy", svgCSP)
+	}
+	w.WriteHeader(http.StatusOK)
+	w.Write(l.Data) // a failed write is the client gone; nothing to answer
+	return nil
+}

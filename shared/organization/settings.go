@@ -1,0 +1,200 @@
+package organization
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"regexp"
+	"time"
+
+	"github.com/guichet/guichet/shared/httpapi"
+	"github.com/guichet/guichet/shared/principal"
+	"github.com/guichet/guichet/shared/problem"
+	"github.com/guichet/guichet/shared/store"
+	"github.com/guichet/guichet/shared/validate"
+)
+
+// Address is a postal address.
+type Address struct {
+	Line1      string `json:"line1"`
+	Line2      string `json:"line2,omitempty"`
+	PostalCode string `json:"postal_code"`
+	City       string `json:"city"`
+	Region     string `json:"region,omitempty"`
+	Country    string `json:"country" doc:"ISO 3166-1 alpha-2 code, upper-case, such as FR"`
+}
+
+// Contact is the organization's referent: the person to reach about it.
+type Contact struct {
+	Name  string `json:"name"`
+	Email string `json:"email"`
+	Phone string `json:"phone,omitempty" doc:"Digits, spaces and + ( ) . - only, such as +33 1 23 45 67 89"`
+}
+
+// LogoInfo describes the organization's logo; GET /v1/organization/logo
+// returns the image.
+type LogoInfo struct {
+	ContentType string    `json:"content_type" enum:"image/png|image/jpeg|image/svg+xml"`
+	Size        int       `json:"size" doc:"In bytes"`
+	ETag        string    `json:"etag"`
+	Updated     time.Time `json:"updated"`
+}
+
+// Organization is the caller's organization.
+type Organization struct {
+	ID         string    `json:"id"`
+	Name       string    `json:"name"`
+	Code       string    `json:"code" doc:"Chosen at creation; immutable"`
+	Language   string    `json:"language" enum:"fr|en|nl" doc:"Default language"`
+	OwnerID    string    `json:"owner_id" doc:"The owner (referent) user"`
+	Contact    *Contact  `json:"contact,omitempty"`
+	HeadOffice *Address  `json:"head_office,omitempty"`
+	Logo       *LogoInfo `json:"logo,omitempty"`
+	Created    time.Time `json:"created"`
+	Updated    time.Time `json:"updated"`
+}
+
+// UpdateOrganizationRequest is the body of PATCH /v1/organization: only
+// the fields present change; contact and head_office are replaced whole.
+type UpdateOrganizationRequest struct {
+	Name     *string `json:"name,omitempty"`
+	Language *string `json:"language,omitempty" enum:"fr|en|nl"`
+	// Code is accepted only to be refused with a clear message.
+	Code       *string  `json:"code,omitempty" doc:"Immutable: a request naming it is refused (422)"`
+	Contact    *Contact `json:"contact,omitempty"`
+	HeadOffice *Address `json:"head_office,omitempty"`
+}
+
+func orgView(o store.Org) Organization {
+	v := Organization{ID: o.ID, Name: o.Name, Code: o.Code, Language: o.Language, OwnerID: o.OwnerID,
+		Created: o.Created, Updated: o.Updated}
+	if o.Contact != nil {
+		v.Contact = &Contact{Name: o.Contact.Name, Email: o.Contact.Email, Phone: o.Contact.Phone}
+	}
+	v.HeadOffice = addressView(o.HeadOffice)
+	if o.Logo != nil {
+		v.Logo = &LogoInfo{ContentType: o.Logo.ContentType, Size: o.Logo.Size, ETag: o.Logo.ETag, Updated: o.Logo.Updated}
+	}
+	return v
+}
+
+func addressView(a *store.Address) *Address {
+	if a == nil {
+		return nil
+	}
+	return &Address{Line1: a.Line1, Line2: a.Line2, PostalCode: a.PostalCode, City: a.City, Region: a.Region, Country: a.Country}
+}
+
+// checkAddress validates a (named field) and returns it as stored.
+func checkAddress(v *validate.Errors, field string, a Address) store.Address {
+	v.Required(field+".line1", a.Line1, 200)
+	v.Optional(field+".line2", a.Line2, 200)
+	v.Required(field+".postal_code", a.PostalCode, 20)
+	v.Required(field+".city", a.City, 100)
+	v.Optional(field+".region", a.Region, 100)
+	if !validCountry(a.Country) {
+		v.Add(field+".country", "must be an ISO 3166-1 alpha-2 code in upper case, such as FR or BE")
+	}
+	return store.Address{Line1: a.Line1, Line2: a.Line2, PostalCode: a.PostalCode, City: a.City,
+		Region: a.Region, Country: a.Country}
+}
+
+var phonePattern = regexp.MustCompile(`^\+?[0-9 ().-]{6,32}$`)
+
+func checkContact(v *validate.Errors, c Contact) store.Contact {
+	v.Required("contact.name", c.Name, 200)
+	email, _ := v.Email("contact.email", c.Email)
+	if c.Phone != "" && !phonePattern.MatchString(c.Phone) {
+		v.Add("contact.phone", "must be a phone number of 6 to 32 digits, spaces and + ( ) . -")
+	}
+	return store.Contact{Name: c.Name, Email: email, Phone: c.Phone}
+}
+
+func (s *Service) handleGetOrganization(w http.ResponseWriter, r *http.Request) error {
+	p, _ := principal.From(r.Context())
+	o, err := s.store.GetOrg(r.Context(), p.Org)
+	if errors.Is(err, store.ErrNotFound) {
+		return problem.NotFound("The organization no longer exists.")
+	}
+	if err != nil {
+		return err
+	}
+	return httpapi.JSON(w, http.StatusOK, orgView(o))
+}
+
+// handleUpdateOrganization validates every field, then reads the
+// organization and writes only what differs: one GetItem, then one
+// TransactWriteItems when something changed (none otherwise).
+func (s *Service) handleUpdateOrganization(w http.ResponseWriter, r *http.Request) error {
+	p, _ := principal.From(r.Context())
+	var req UpdateOrganizationRequest
+	if err := httpapi.Decode(r, &req); err != nil {
+		return err
+	}
+	var v validate.Errors
+	if req.Code != nil {
+		v.Add("code", "is immutable: an organization keeps the code it was created with")
+	}
+	if req.Name != nil {
+		v.Required("name", *req.Name, 200)
+	}
+	if req.Language != nil && !languages[*req.Language] {
+		v.Add("language", "must be one of fr, en, nl")
+	}
+	var contact store.Contact
+	if req.Contact != nil {
+		contact = checkContact(&v, *req.Contact)
+	}
+	var office store.Address
+	if req.HeadOffice != nil {
+		office = checkAddress(&v, "head_office", *req.HeadOffice)
+	}
+	if err := v.Err(); err != nil {
+		return err
+	}
+
+	o, err := s.store.GetOrg(r.Context(), p.Org)
+	if errors.Is(err, store.ErrNotFound) {
+		return problem.NotFound("The organization no longer exists.")
+	}
+	if err != nil {
+		return err
+	}
+	var c store.OrgChanges
+	var fields []string
+	if req.Name != nil && *req.Name != o.Name {
+		c.Name, o.Name = req.Name, *req.Name
+		fields = append(fields, "name")
+	}
+	if req.Language != nil && *req.Language != o.Language {
+		c.Language, o.Language = req.Language, *req.Language
+		fields = append(fields, "language")
+	}
+	if req.Contact != nil && (o.Contact == nil || *o.Contact != contact) {
+		c.Contact, o.Contact = &contact, &contact
+		fields = append(fields, "contact")
+	}
+	if req.HeadOffice != nil && (o.HeadOffice == nil || *o.HeadOffice != office) {
+		c.HeadOffice, o.HeadOffice = &office, &office
+		fields = append(fields, "head_office")
+	}
+	if len(fields) == 0 {
+		return httpapi.JSON(w, http.StatusOK, orgView(o))
+	}
+	now := s.now().UTC()
+	c.Updated, o.Updated = now, now
+	a := s.event(p, now, "organization.update", "organization:"+o.ID, fields)
+	if err := s.store.UpdateOrg(r.Context(), o.ID, c, a); err != nil {
+		if errors.Is(err, store.ErrConflict) {
+			return problem.NotFound("The organization no longer exists.")
+		}
+		return fmt.Errorf("update organization: %w", err)
+	}
+	return httpapi.JSON(w, http.StatusOK, orgView(o))
+}
+
+// event is the audit event of an action the principal p did at now.
+func (s *Service) event(p principal.Principal, now time.Time, action, target string, fields []string) store.Audit {
+	return store.Audit{Org: p.Org, Time: now, Actor: p.User, Via: p.Credential + ":" + p.CredentialID,
+		Action: action, Target: target, Fields: fields}
+}

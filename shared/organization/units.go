@@ -1,0 +1,361 @@
+package organization
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"regexp"
+	"strconv"
+	"time"
+
+	"github.com/guichet/guichet/shared/cursor"
+	"github.com/guichet/guichet/shared/httpapi"
+	"github.com/guichet/guichet/shared/principal"
+	"github.com/guichet/guichet/shared/problem"
+	"github.com/guichet/guichet/shared/store"
+	"github.com/guichet/guichet/shared/validate"
+)
+
+// Unit is a company, establishment, site or structure level of the
+// organization. Units form a tree through their parent.
+type Unit struct {
+	ID        string    `json:"id"`
+	Name      string    `json:"name"`
+	Kind      string    `json:"kind" enum:"company|establishment|site|level"`
+	Parent    string    `json:"parent,omitempty" doc:"The parent unit's id; absent for a top-level unit"`
+	Address   *Address  `json:"address,omitempty"`
+	Latitude  *float64  `json:"latitude,omitempty" doc:"Degrees, -90 to 90; given with longitude"`
+	Longitude *float64  `json:"longitude,omitempty" doc:"Degrees, -180 to 180; given with latitude"`
+	UserCount int       `json:"user_count" doc:"Users assigned to the unit (read-only)"`
+	Created   time.Time `json:"created"`
+	Updated   time.Time `json:"updated"`
+}
+
+// UnitPage is a page of units.
+type UnitPage struct {
+	Items      []Unit `json:"items"`
+	NextCursor string `json:"next_cursor,omitempty" doc:"Pass as cursor for the next page; absent on the last"`
+}
+
+// CreateUnitRequest is the body of POST /v1/organization/units.
+type CreateUnitRequest struct {
+	Name      string   `json:"name"`
+	Kind      string   `json:"kind" enum:"company|establishment|site|level"`
+	Parent    string   `json:"parent,omitempty" doc:"A unit of the organization; absent for a top-level unit"`
+	Address   *Address `json:"address,omitempty"`
+	Latitude  *float64 `json:"latitude,omitempty"`
+	Longitude *float64 `json:"longitude,omitempty"`
+}
+
+// UpdateUnitRequest is the body of PATCH /v1/organization/units/{id}:
+// only the fields present change; the address is replaced whole.
+type UpdateUnitRequest struct {
+	Name      *string  `json:"name,omitempty"`
+	Kind      *string  `json:"kind,omitempty" enum:"company|establishment|site|level"`
+	Parent    *string  `json:"parent,omitempty" doc:"A unit of the organization that is not this unit nor below it; \"\" moves the unit to the top level"`
+	Address   *Address `json:"address,omitempty"`
+	Latitude  *float64 `json:"latitude,omitempty"`
+	Longitude *float64 `json:"longitude,omitempty"`
+}
+
+var unitKinds = map[string]bool{"company": true, "establishment": true, "site": true, "level": true}
+
+// unitID is the shape store.NewID("unt_") gives. Anything else is no unit,
+// and is answered without asking the table.
+var unitID = regexp.MustCompile(`^unt_[a-z2-7]{16}$`)
+
+// Paging of the units list. A page of 1000 units is well under the 1 MB a
+// Query returns, so the default answers nearly every organization at once.
+const (
+	unitsDefaultLimit = 1000
+	unitsMaxLimit     = 1000
+)
+
+func unitView(u store.Unit) Unit {
+	return Unit{ID: u.ID, Name: u.Name, Kind: u.Kind, Parent: u.Parent, Address: addressView(u.Address),
+		Latitude: u.Latitude, Longitude: u.Longitude, UserCount: u.Refs, Created: u.Created, Updated: u.Updated}
+}
+
+func noSuchUnit() *problem.Problem { return problem.NotFound("No such unit.") }
+
+// checkCoordinates validates a latitude and longitude, which go together.
+func checkCoordinates(v *validate.Errors, lat, lng *float64) {
+	if lat != nil && (*lat < -90 || *lat > 90) {
+		v.Add("latitude", "must be between -90 and 90")
+	}
+	if lng != nil && (*lng < -180 || *lng > 180) {
+		v.Add("longitude", "must be between -180 and 180")
+	}
+	if lat == nil && lng != nil {
+		v.Add("latitude", "is required with longitude")
+	}
+	if lng == nil && lat != nil {
+		v.Add("longitude", "is required with latitude")
+	}
+}
+
+// limit reads the limit query parameter: def when absent, else 1..max.
+func limit(v *validate.Errors, r *http.Request, def, max int) int {
+	s := r.URL.Query().Get("limit")
+	if s == "" {
+		return def
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 1 || n > max {
+		v.Add("limit", "must be a whole number from 1 to %d", max)
+		return def
+	}
+	return n
+}
+
+// handleListUnits returns a page of units: one Query.
+func (s *Service) handleListUnits(w http.ResponseWriter, r *http.Request) error {
+	p, _ := principal.From(r.Context())
+	var v validate.Errors
+	n := limit(&v, r, unitsDefaultLimit, unitsMaxLimit)
+	if err := v.Err(); err != nil {
+		return err
+	}
+	after, err := cursor.DecodePrefix(p.Org, "units", store.UnitSortKeyPrefix, r.URL.Query().Get("cursor"))
+	if err != nil {
+		return err
+	}
+	units, next, err := s.store.ListUnits(r.Context(), p.Org, after, n)
+	if err != nil {
+		return err
+	}
+	page := UnitPage{Items: make([]Unit, len(units)), NextCursor: cursor.Encode(p.Org, "units", next)}
+	for i, u := range units {
+		page.Items[i] = unitView(u)
+	}
+	return httpapi.JSON(w, http.StatusOK, page)
+}
+
+// handleCreateUnit adds a unit: one TransactWriteItems, which also counts
+// the unit as a child of its parent, on condition that the parent exists.
+func (s *Service) handleCreateUnit(w http.ResponseWriter, r *http.Request) error {
+	p, _ := principal.From(r.Context())
+	var req CreateUnitRequest
+	if err := httpapi.Decode(r, &req); err != nil {
+		return err
+	}
+	var v validate.Errors
+	v.Required("name", req.Name, 200)
+	if !unitKinds[req.Kind] {
+		v.Add("kind", "must be one of company, establishment, site, level")
+	}
+	if req.Parent != "" && !unitID.MatchString(req.Parent) {
+		v.Add("parent", "is not a unit of the organization")
+	}
+	now := s.now().UTC()
+	u := store.Unit{Org: p.Org, ID: store.NewID("unt_"), Name: req.Name, Kind: req.Kind, Parent: req.Parent,
+		Latitude: req.Latitude, Longitude: req.Longitude, Created: now, Updated: now}
+	fields := []string{"name", "kind"}
+	if req.Parent != "" {
+		fields = append(fields, "parent")
+	}
+	if req.Address != nil {
+		a := checkAddress(&v, "address", *req.Address)
+		u.Address = &a
+		fields = append(fields, "address")
+	}
+	checkCoordinates(&v, req.Latitude, req.Longitude)
+	if req.Latitude != nil {
+		fields = append(fields, "latitude", "longitude")
+	}
+	if err := v.Err(); err != nil {
+		return err
+	}
+	a := s.event(p, now, "unit.create", "unit:"+u.ID, fields)
+	if err := s.store.CreateUnit(r.Context(), u, a); err != nil {
+		if errors.Is(err, store.ErrConflict) && u.Parent != "" {
+			return problem.Invalid(problem.FieldError{Field: "parent", Message: "is not a unit of the organization"})
+		}
+		return err
+	}
+	return httpapi.JSON(w, http.StatusCreated, unitView(u))
+}
+
+// handleUpdateUnit changes a unit. Without a parent in the request it reads
+// the unit (one GetItem); with one it reads the tree version (one GetItem)
+// and every unit (one Query per MB) to refuse a cycle. Then one
+// TransactWriteItems when something changed.
+func (s *Service) handleUpdateUnit(w http.ResponseWriter, r *http.Request) error {
+	p, _ := principal.From(r.Context())
+	id := r.PathValue("id")
+	if !unitID.MatchString(id) {
+		return noSuchUnit()
+	}
+	var req UpdateUnitRequest
+	if err := httpapi.Decode(r, &req); err != nil {
+		return err
+	}
+	var v validate.Errors
+	if req.Name != nil {
+		v.Required("name", *req.Name, 200)
+	}
+	if req.Kind != nil && !unitKinds[*req.Kind] {
+		v.Add("kind", "must be one of company, establishment, site, level")
+	}
+	if req.Parent != nil && *req.Parent != "" && !unitID.MatchString(*req.Parent) {
+		v.Add("parent", "is not a unit of the organization")
+	}
+	var addr store.Address
+	if req.Address != nil {
+		addr = checkAddress(&v, "address", *req.Address)
+	}
+	if err := v.Err(); err != nil {
+		return err
+	}
+
+	var (
+		u       store.Unit
+		all     []store.Unit
+		version int64
+		err     error
+	)
+	if req.Parent != nil {
+		if version, err = s.store.UnitTreeVersion(r.Context(), p.Org); err != nil {
+			return err
+		}
+		if all, err = s.store.AllUnits(r.Context(), p.Org); err != nil {
+			return err
+		}
+		found := false
+		for _, x := range all {
+			if x.ID == id {
+				u, found = x, true
+			}
+		}
+		if !found {
+			return noSuchUnit()
+		}
+	} else {
+		u, err = s.store.GetUnit(r.Context(), p.Org, id)
+		if errors.Is(err, store.ErrNotFound) {
+			return noSuchUnit()
+		}
+		if err != nil {
+			return err
+		}
+	}
+
+	var c store.UnitChanges
+	var fields []string
+	if req.Name != nil && *req.Name != u.Name {
+		c.Name, u.Name = req.Name, *req.Name
+		fields = append(fields, "name")
+	}
+	if req.Kind != nil && *req.Kind != u.Kind {
+		c.Kind, u.Kind = req.Kind, *req.Kind
+		fields = append(fields, "kind")
+	}
+	if req.Address != nil && (u.Address == nil || *u.Address != addr) {
+		c.Address, u.Address = &addr, &addr
+		fields = append(fields, "address")
+	}
+	if req.Latitude != nil && (u.Latitude == nil || *u.Latitude != *req.Latitude) {
+		c.Latitude, u.Latitude = req.Latitude, req.Latitude
+		fields = append(fields, "latitude")
+	}
+	if req.Longitude != nil && (u.Longitude == nil || *u.Longitude != *req.Longitude) {
+		c.Longitude, u.Longitude = req.Longitude, req.Longitude
+		fields = append(fields, "longitude")
+	}
+	checkCoordinates(&v, u.Latitude, u.Longitude)
+	if req.Parent != nil && *req.Parent != u.Parent {
+		if err := checkParent(&v, all, id, *req.Parent); err == nil {
+			c.Move = &store.UnitMove{From: u.Parent, To: *req.Parent, TreeVersion: version}
+			u.Parent = *req.Parent
+			fields = append(fields, "parent")
+		}
+	}
+	if err := v.Err(); err != nil {
+		return err
+	}
+	if len(fields) == 0 {
+		return httpapi.JSON(w, http.StatusOK, unitView(u))
+	}
+	now := s.now().UTC()
+	c.Updated, u.Updated = now, now
+	a := s.event(p, now, "unit.update", "unit:"+id, fields)
+	if err := s.store.UpdateUnit(r.Context(), p.Org, id, c, a); err != nil {
+		if errors.Is(err, store.ErrConflict) {
+			return problem.Conflict("conflict", "The unit, its parent or the tree of units changed meanwhile; read them again and retry.")
+		}
+		return err
+	}
+	return httpapi.JSON(w, http.StatusOK, unitView(u))
+}
+
+// checkParent records an error unless moving unit id under parent keeps
+// the units a tree: the parent must exist and must not be the unit itself
+// or one of its descendants.
+func checkParent(v *validate.Errors, all []store.Unit, id, parent string) error {
+	if parent == "" {
+		return nil
+	}
+	parentOf := make(map[string]string, len(all))
+	for _, x := range all {
+		parentOf[x.ID] = x.Parent
+	}
+	if _, ok := parentOf[parent]; !ok {
+		v.Add("parent", "is not a unit of the organization")
+		return errors.New("no such parent")
+	}
+	// Walk up from the new parent; meeting the unit means a cycle. The
+	// bound stops the walk even on a tree already damaged.
+	for x, steps := parent, 0; x != "" && steps <= len(all); x, steps = parentOf[x], steps+1 {
+		if x == id {
+			v.Add("parent", "would make the unit its own ancestor: it is the unit itself or one of its descendants")
+			return errors.New("cycle")
+		}
+	}
+	return nil
+}
+
+// handleDeleteUnit deletes a unit no user is assigned to and with no child
+// unit: one GetItem to explain a refusal, then one TransactWriteItems whose
+// conditions on the counts decide.
+func (s *Service) handleDeleteUnit(w http.ResponseWriter, r *http.Request) error {
+	p, _ := principal.From(r.Context())
+	id := r.PathValue("id")
+	if !unitID.MatchString(id) {
+		return noSuchUnit()
+	}
+	u, err := s.deletable(r, p.Org, id)
+	if err != nil {
+		return err
+	}
+	a := s.event(p, s.now().UTC(), "unit.delete", "unit:"+id, nil)
+	err = s.store.DeleteUnit(r.Context(), u, a)
+	if errors.Is(err, store.ErrConflict) {
+		// A user was assigned or a child added meanwhile: say which.
+		if _, err := s.deletable(r, p.Org, id); err != nil {
+			return err
+		}
+		return problem.Conflict("conflict", "The unit changed meanwhile; read it again and retry.")
+	}
+	if err != nil {
+		return err
+	}
+	return httpapi.NoContent(w)
+}
+
+// deletable reads a unit and returns the problem that forbids deleting it.
+func (s *Service) deletable(r *http.Request, org, id string) (store.Unit, error) {
+	u, err := s.store.GetUnit(r.Context(), org, id)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return u, noSuchUnit()
+	case err != nil:
+		return u, err
+	case u.Refs > 0:
+		return u, problem.Conflict("unit_in_use",
+			fmt.Sprintf("%d user(s) are assigned to the unit; assign them elsewhere first.", u.Refs))
+	case u.Children > 0:
+		return u, problem.Conflict("unit_has_children",
+			fmt.Sprintf("The unit has %d child unit(s); move or delete them first.", u.Children))
+	}
+	return u, nil
+}

@@ -1,0 +1,62 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"time"
+)
+
+// Logo is an organization's logo: the image itself, at most a few hundred
+// KiB so it fits one item (DynamoDB's limit is 400 KB), keyed ORG#<org>,
+// LOGO. Reading it is one GetItem.
+type Logo struct {
+	key
+	ContentType string    `dynamodbav:"content_type"`
+	Data        []byte    `dynamodbav:"data"` // a binary attribute
+	ETag        string    `dynamodbav:"etag"`
+	Updated     time.Time `dynamodbav:"updated"`
+}
+
+// LogoRef is what the organization item records of its logo.
+type LogoRef struct {
+	ContentType string    `dynamodbav:"content_type"`
+	Size        int       `dynamodbav:"size"`
+	ETag        string    `dynamodbav:"etag"`
+	Updated     time.Time `dynamodbav:"updated"`
+}
+
+func logoKey(org string) key { return key{"ORG#" + org, "LOGO"} }
+
+// PutLogo replaces an organization's logo, records it on the organization
+// item and writes the audit event, in one transaction. It returns
+// ErrConflict when the organization does not exist.
+func (s *Store) PutLogo(ctx context.Context, org string, l Logo, a Audit) error {
+	l.key = logoKey(org)
+	put, err := s.put(l, false)
+	if err != nil {
+		return err
+	}
+	ref := LogoRef{ContentType: l.ContentType, Size: len(l.Data), ETag: l.ETag, Updated: l.Updated}
+	up, err := s.update(orgKey(org), map[string]any{"logo": ref, "updated": l.Updated}, nil, exists)
+	if err != nil {
+		return err
+	}
+	a.Org = org
+	ev, err := s.audit(a)
+	if err != nil {
+		return err
+	}
+	if err := s.transact(ctx, put, up, ev); err != nil {
+		return fmt.Errorf("put logo: %w", err)
+	}
+	return nil
+}
+
+// GetLogo reads an organization's logo; ErrNotFound when it has none.
+func (s *Store) GetLogo(ctx context.Context, org string) (Logo, error) {
+	var l Logo
+	if err := s.get(ctx, logoKey(org), &l); err != nil {
+		return l, fmt.Errorf("get logo: %w", err)
+	}
+	return l, nil
+}
