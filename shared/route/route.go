@@ -7,12 +7,15 @@ import "github.com/guichet/guichet/shared/permission"
 
 // Functions, one Lambda each. Their code lives in functions/<name>.
 const (
-	Auth         = "auth"
-	Authorizer   = "authorizer"
-	Profile      = "profile"
-	Pages        = "pages"
-	Users        = "users"
-	Organization = "organization"
+	Auth          = "auth"
+	Authorizer    = "authorizer"
+	Profile       = "profile"
+	Pages         = "pages"
+	Users         = "users"
+	Organization  = "organization"
+	Invitations   = "invitations"
+	PasswordReset = "passwordreset"
+	APIKeys       = "apikeys"
 )
 
 // Route is one method and path of the HTTP API.
@@ -109,6 +112,66 @@ func All() []Route {
 			Permission: permission.UsersWrite, Summary: "Set a username user's password (manual reset)"},
 		{Method: "POST", Path: "/v1/users/{id}/letter", Function: Users, Operation: "printLetter",
 			Permission: permission.UsersWrite, Summary: "Reset a service user's password and get the printable PDF letter"},
+
+		{Method: "POST", Path: "/v1/auth/mfa", Function: Auth, Operation: "mfaLogin", Public: true,
+			Summary: "Answer an mfa login challenge with a TOTP or recovery code"},
+		{Method: "PATCH", Path: "/v1/me", Function: Profile, Operation: "updateMe",
+			Summary: "Change one's own names, language, addresses, working hours and notifications"},
+		{Method: "POST", Path: "/v1/me/password", Function: Profile, Operation: "changeMyPassword",
+			Summary: "Change one's password; ends every other session"},
+		{Method: "POST", Path: "/v1/me/email", Function: Profile, Operation: "requestEmailChange",
+			Summary: "Ask to change one's e-mail (login name): a link goes to the new address"},
+		{Method: "POST", Path: "/v1/me/email/confirm", Function: Profile, Operation: "confirmEmailChange", Public: true,
+			Summary: "Confirm an e-mail change with the token of its link"},
+		{Method: "GET", Path: "/v1/me/sessions", Function: Profile, Operation: "listMySessions",
+			Summary: "One's sessions"},
+		{Method: "DELETE", Path: "/v1/me/sessions/{id}", Function: Profile, Operation: "endMySession",
+			Summary: "End one of one's sessions"},
+		{Method: "DELETE", Path: "/v1/me/sessions", Function: Profile, Operation: "endMyOtherSessions",
+			Summary: "End every session but the current one"},
+		{Method: "POST", Path: "/v1/me/mfa/totp", Function: Profile, Operation: "startTOTP",
+			Summary: "Start enrolling an authenticator app: secret, otpauth URI and QR code"},
+		{Method: "POST", Path: "/v1/me/mfa/totp/confirm", Function: Profile, Operation: "confirmTOTP",
+			Summary: "Confirm the authenticator with a code; returns recovery codes once"},
+		{Method: "DELETE", Path: "/v1/me/mfa/totp", Function: Profile, Operation: "disableTOTP",
+			Summary: "Turn two-step verification off (password and code)"},
+
+		{Method: "POST", Path: "/v1/invitations", Function: Invitations, Operation: "createInvitation",
+			Permission: permission.InvitationsWrite, Summary: "Invite someone by e-mail; returns a link to copy"},
+		{Method: "GET", Path: "/v1/invitations", Function: Invitations, Operation: "listInvitations",
+			Permission: permission.InvitationsWrite, Summary: "The organization's invitations"},
+		{Method: "DELETE", Path: "/v1/invitations/{id}", Function: Invitations, Operation: "revokeInvitation",
+			Permission: permission.InvitationsWrite, Summary: "Revoke a pending invitation"},
+		{Method: "POST", Path: "/v1/invitations/{id}/link", Function: Invitations, Operation: "regenerateInvitationLink",
+			Permission: permission.InvitationsWrite, Summary: "A new link for a pending invitation; the old one stops working"},
+		{Method: "POST", Path: "/v1/invitations/{id}/resend", Function: Invitations, Operation: "resendInvitation",
+			Permission: permission.InvitationsWrite, Summary: "Send a pending invitation's e-mail again, with a new link"},
+		{Method: "GET", Path: "/v1/invitations/preview", Function: Invitations, Operation: "previewInvitation", Public: true,
+			Summary: "What an invitation link invites to"},
+		{Method: "POST", Path: "/v1/invitations/accept", Function: Invitations, Operation: "acceptInvitation", Public: true,
+			Summary: "Accept an invitation: create the account and sign in"},
+
+		{Method: "POST", Path: "/v1/password-resets", Function: PasswordReset, Operation: "requestPasswordReset", Public: true,
+			Summary: "Forgot password: a reset link goes to the address if it has an account"},
+		{Method: "POST", Path: "/v1/password-resets/complete", Function: PasswordReset, Operation: "completePasswordReset", Public: true,
+			Summary: "Set a new password with the token of a reset link"},
+		{Method: "POST", Path: "/v1/users/{id}/password-reset", Function: PasswordReset, Operation: "adminPasswordReset",
+			Permission: permission.UsersWrite, Summary: "A reset link for an e-mail user, to copy or to send"},
+
+		{Method: "GET", Path: "/v1/clients", Function: APIKeys, Operation: "listClients",
+			Summary: "The client applications API keys are made for"},
+		{Method: "POST", Path: "/v1/me/api-keys", Function: APIKeys, Operation: "createAPIKey",
+			Summary: "Create an API key; the key is shown once"},
+		{Method: "GET", Path: "/v1/me/api-keys", Function: APIKeys, Operation: "listMyAPIKeys",
+			Summary: "One's API keys (never the keys themselves)"},
+		{Method: "DELETE", Path: "/v1/me/api-keys/{id}", Function: APIKeys, Operation: "revokeMyAPIKey",
+			Summary: "Revoke one of one's API keys"},
+		{Method: "POST", Path: "/v1/me/api-keys/{id}/rotate", Function: APIKeys, Operation: "rotateMyAPIKey",
+			Summary: "Replace one of one's API keys by a new one"},
+		{Method: "GET", Path: "/v1/api-keys", Function: APIKeys, Operation: "listAPIKeys",
+			Permission: permission.APIKeysRead, Summary: "Every API key of the organization"},
+		{Method: "DELETE", Path: "/v1/api-keys/{id}", Function: APIKeys, Operation: "revokeAPIKey",
+			Permission: permission.UsersWrite, Summary: "Revoke any API key of the organization"},
 	}
 }
 
@@ -154,12 +217,18 @@ func Specs() []Spec {
 	return []Spec{
 		{Name: Auth, DynamoDB: []string{"GetItem", "BatchGetItem", "PutItem", "UpdateItem", "DeleteItem", "TransactWriteItems"},
 			MemoryMB: 512, TimeoutSeconds: 10},
-		{Name: Profile, DynamoDB: []string{"GetItem"}, MemoryMB: 256, TimeoutSeconds: 10},
+		{Name: Profile, DynamoDB: []string{"GetItem", "BatchGetItem", "Query", "PutItem", "UpdateItem", "TransactWriteItems"},
+			SendsMail: true, MemoryMB: 512, TimeoutSeconds: 10},
 		{Name: Pages, DynamoDB: []string{}, MemoryMB: 256, TimeoutSeconds: 10},
 		{Name: Organization, DynamoDB: []string{"GetItem", "PutItem", "UpdateItem", "Query", "TransactWriteItems"},
 			MemoryMB: 256, TimeoutSeconds: 10},
 		{Name: Users, DynamoDB: []string{"GetItem", "BatchGetItem", "Query", "TransactWriteItems"},
 			MemoryMB: 512, TimeoutSeconds: 10},
+		{Name: Invitations, DynamoDB: []string{"GetItem", "BatchGetItem", "Query", "TransactWriteItems"},
+			SendsMail: true, MemoryMB: 512, TimeoutSeconds: 10},
+		{Name: PasswordReset, DynamoDB: []string{"GetItem", "BatchGetItem", "Query", "UpdateItem", "TransactWriteItems"},
+			SendsMail: true, MemoryMB: 512, TimeoutSeconds: 10},
+		{Name: APIKeys, DynamoDB: []string{"GetItem", "Query", "TransactWriteItems"}, MemoryMB: 256, TimeoutSeconds: 10},
 		{Name: Authorizer, DynamoDB: []string{"GetItem"}, MemoryMB: 256, TimeoutSeconds: 5},
 	}
 }

@@ -1,0 +1,24 @@
+// Command apikeys is the apikeys Lambda function: wiring only.
+package main
+
+import (
+	"context"
+	"log"
+
+	"github.com/aws/aws-lambda-go/lambda"
+
+	"github.com/guichet/guichet/shared/app"
+	"github.com/guichet/guichet/shared/route"
+)
+
+func main() {
+	deps, err := app.FromEnv(context.Background())
+	if err != nil {
+		log.Fatal(err)
+	}
+	h, err := app.Function(route.APIKeys, deps)
+	if err != nil {
+		log.Fatal(err)
+	}
+	lambda.Start(h)
+}
