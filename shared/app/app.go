@@ -35,7 +35,7 @@ import (
 type Deps struct {
 	Config config.Config
 	Store  *store.Store
-	Mail   *mail.Sender
+	Mail   *mail.Notifier
 	Log    *slog.Logger
 	Now    func() time.Time
 }
@@ -71,7 +71,7 @@ func New(cfg config.Config, db *dynamodb.Client, ses *sesv2.Client, log *slog.Lo
 	return Deps{
 		Config: cfg,
 		Store:  store.New(db, cfg.Table),
-		Mail:   mail.New(ses, cfg.MailFrom, cfg.MailConfigSet),
+		Mail:   mail.NewNotifier(mail.New(ses, cfg.MailFrom, cfg.MailConfigSet), templates(), log),
 		Log:    log,
 		Now:    now,
 	}
@@ -162,4 +162,14 @@ func Function(fn string, d Deps) (lambdahttp.Handler, error) {
 // Authorizer returns the authorizer's handler.
 func Authorizer(d Deps) lambdahttp.Authorizer {
 	return authorizer.New(d.Store, d.Log, d.Now).Handle
+}
+
+// templates returns the embedded mail templates. They are checked by the
+// mail package's tests, so failing to load them is a build defect.
+func templates() *mail.Templates {
+	t, err := mail.LoadTemplates()
+	if err != nil {
+		panic(err)
+	}
+	return t
 }

@@ -6,12 +6,14 @@ package password
 import (
 	"crypto/rand"
 	"crypto/subtle"
+	_ "embed"
 	"encoding/base64"
 	"errors"
 	"fmt"
 	"math/big"
 	"regexp"
 	"strings"
+	"unicode"
 
 	"golang.org/x/crypto/argon2"
 
@@ -125,7 +127,30 @@ func Check(v *validate.Errors, field, pw, login string, pin bool) {
 		v.Add(field, "must be 10 to 1024 characters")
 		return
 	}
-	if strings.EqualFold(pw, login) {
+	if strings.EqualFold(pw, login) || strings.EqualFold(pw, strings.SplitN(login, "@", 2)[0]) {
 		v.Add(field, "must not be the login")
+		return
 	}
+	if Common(pw) {
+		v.Add(field, "is too common; choose a less guessable password")
+	}
+}
+
+//go:embed common.txt
+var commonList string
+
+// Common reports whether pw is on the shipped list of common passwords,
+// as is or without trailing digits and punctuation ("Password123!").
+func Common(pw string) bool {
+	lower := strings.ToLower(pw)
+	stem := strings.TrimRightFunc(lower, func(r rune) bool { return unicode.IsDigit(r) || unicode.IsPunct(r) || unicode.IsSymbol(r) })
+	for _, line := range strings.Split(commonList, "\n") {
+		if line == "" || line[0] == '#' {
+			continue
+		}
+		if line == lower || (len(stem) >= 4 && line == stem) {
+			return true
+		}
+	}
+	return false
 }

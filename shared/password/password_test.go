@@ -60,3 +60,14 @@ func TestVerifyRefusesMalformedHashes(t *testing.T) {
 		}
 	}
 }
+
+func TestCommon(t *testing.T) {
+	for pw, want := range map[string]bool{
+		"password": true, "Password123!": true, "AZERTYUIOP": true, "wachtwoord2026": true, "motdepasse": true,
+		"correct horse battery staple": false, "Xk9#mP2$vL": false, "1234": false, "test": true,
+	} {
+		if got := Common(pw); got != want {
+			t.Errorf("Common(%q) = %v, want %v", pw, got, want)
+		}
+	}
+}

@@ -219,21 +219,19 @@ func (s *Service) ChangePassword(ctx context.Context, challengeToken, newPasswor
 		return Tokens{}, err
 	}
 	next.RequirePasswordChange, next.Updated = false, now.UTC()
-	id := store.NewID("ses_")
-	t, ac, rc, err := s.credentials(next, id, now)
+	n, err := s.Prepare(next, c)
 	if err != nil {
 		return Tokens{}, err
 	}
-	sess := store.Session{ID: id, Org: u.Org, User: u.ID, Created: now, LastUsed: now, IP: c.IP, UserAgent: truncate(c.UserAgent, 256)}
 	change := store.UserChange{Old: u, New: &next, Audit: store.Audit{Org: u.Org, Time: now, Actor: u.ID,
 		Via: "challenge", Action: "user.password_change", Target: "user:" + u.ID, Fields: []string{"password"}}}
-	if err := s.store.CompletePasswordChange(ctx, ch.Hash(), change, sess, ac, rc); err != nil {
+	if err := s.store.CompletePasswordChange(ctx, ch.Hash(), change, n.Session, n.Access, n.Refresh); err != nil {
 		if errors.Is(err, store.ErrConflict) {
 			return Tokens{}, invalidToken()
 		}
 		return Tokens{}, err
 	}
-	return t, nil
+	return n.Tokens, nil
 }
 
 func locked(wait time.Duration) *problem.Problem {
@@ -272,18 +270,37 @@ func (s *Service) credentials(u store.User, sessionID string, now time.Time) (To
 
 // open starts a session for u.
 func (s *Service) open(ctx context.Context, u store.User, c Client) (Tokens, error) {
+	n, err := s.Prepare(u, c)
+	if err != nil {
+		return Tokens{}, err
+	}
+	if err := s.store.CreateSession(ctx, n.Session, n.Access, n.Refresh); err != nil {
+		return Tokens{}, err
+	}
+	return n.Tokens, nil
+}
+
+// NewSession is a session ready to be written: the tokens to return once
+// it is, and its items.
+type NewSession struct {
+	Tokens          Tokens
+	Session         store.Session
+	Access, Refresh store.Credential
+}
+
+// Prepare makes a new session of u from client c, without writing it, so
+// that it can be written in the transaction of another change (an accepted
+// invitation, a completed password change).
+func (s *Service) Prepare(u store.User, c Client) (NewSession, error) {
 	now := s.now()
 	id := store.NewID("ses_")
 	t, ac, rc, err := s.credentials(u, id, now)
 	if err != nil {
-		return Tokens{}, err
+		return NewSession{}, err
 	}
 	sess := store.Session{ID: id, Org: u.Org, User: u.ID, Created: now, LastUsed: now,
 		IP: c.IP, UserAgent: truncate(c.UserAgent, 256)}
-	if err := s.store.CreateSession(ctx, sess, ac, rc); err != nil {
-		return Tokens{}, err
-	}
-	return t, nil
+	return NewSession{Tokens: t, Session: sess, Access: ac, Refresh: rc}, nil
 }
 
 // Refresh exchanges a refresh token for new tokens. The old refresh token

@@ -17,6 +17,10 @@ const (
 	RefreshToken = "refresh"
 	// PasswordChallenge lets a user who must change its password do so.
 	PasswordChallenge = "password_change"
+	// InviteToken is the token of an invitation link.
+	InviteToken = "invite"
+	// ResetToken is the token of a password reset link.
+	ResetToken = "reset"
 )
 
 // Credential is a secret's record, keyed by the secret's SHA-256. Verifying
@@ -38,7 +42,13 @@ type Credential struct {
 	Rotated int64 `dynamodbav:"rotated,omitempty"`
 	// Pair is, on a refresh token, the hash of the access token issued with
 	// it, so that rotation can end that access token without a read.
-	Pair   string `dynamodbav:"pair,omitempty"`
+	Pair string `dynamodbav:"pair,omitempty"`
+	// Ref is what a link token is for: an invitation's id.
+	Ref string `dynamodbav:"ref,omitempty"`
+	// Used is when a one-time link token was used (epoch seconds); a used
+	// token is kept until it expires so that its reuse is told apart from
+	// an unknown token.
+	Used   int64  `dynamodbav:"used,omitempty"`
 	GSI1PK string `dynamodbav:"gsi1pk"`
 	GSI1SK string `dynamodbav:"gsi1sk"`
 }
@@ -92,12 +102,7 @@ func sessionKey(id string) key { return key{"SESSION#" + id, "SESSION"} }
 
 // CreateSession writes a session and its two tokens in one transaction.
 func (s *Store) CreateSession(ctx context.Context, sess Session, access, refresh Credential) error {
-	sess.key = sessionKey(sess.ID)
-	sess.GSI1PK, sess.GSI1SK = "USER#"+sess.User, "SESSION#"+sess.ID
-	sess.AccessHash, sess.RefreshHash = access.Hash(), refresh.Hash()
-	sess.Expires = refresh.Expires
-	refresh.Pair = access.Hash()
-	items, err := s.puts(true, sess, access, refresh)
+	items, err := s.sessionItems(sess, access, refresh)
 	if err != nil {
 		return err
 	}
@@ -105,6 +110,16 @@ func (s *Store) CreateSession(ctx context.Context, sess Session, access, refresh
 		return fmt.Errorf("create session: %w", err)
 	}
 	return nil
+}
+
+// sessionItems returns the puts of a new session and its two tokens.
+func (s *Store) sessionItems(sess Session, access, refresh Credential) ([]types.TransactWriteItem, error) {
+	sess.key = sessionKey(sess.ID)
+	sess.GSI1PK, sess.GSI1SK = "USER#"+sess.User, "SESSION#"+sess.ID
+	sess.AccessHash, sess.RefreshHash = access.Hash(), refresh.Hash()
+	sess.Expires = refresh.Expires
+	refresh.Pair = access.Hash()
+	return s.puts(true, sess, access, refresh)
 }
 
 // GetSession reads a session.
@@ -192,12 +207,7 @@ func (s *Store) CompletePasswordChange(ctx context.Context, challenge string, ch
 	if err != nil {
 		return err
 	}
-	sess.key = sessionKey(sess.ID)
-	sess.GSI1PK, sess.GSI1SK = "USER#"+sess.User, "SESSION#"+sess.ID
-	sess.AccessHash, sess.RefreshHash = access.Hash(), refresh.Hash()
-	sess.Expires = refresh.Expires
-	refresh.Pair = access.Hash()
-	puts, err := s.puts(true, sess, access, refresh)
+	puts, err := s.sessionItems(sess, access, refresh)
 	if err != nil {
 		return err
 	}

@@ -1,0 +1,47 @@
+package mail
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestEveryTemplateRendersInEveryLanguage(t *testing.T) {
+	tm, err := LoadTemplates()
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := Data{Org: "Acme <& Co>", Name: "Ada", Inviter: "Bob", Role: "admin", Link: "https://x.example/invite?token=giv_abc",
+		Expires: "1 Dec 2026", When: "now", OldEmail: "old@example.com", NewEmail: "new@example.com"}
+	for _, kind := range []string{Invitation, PasswordReset, EmailChange, EmailChanged, PasswordChanged} {
+		for _, lang := range Languages() {
+			t.Run(kind+" in "+lang+" renders both parts", func(t *testing.T) {
+				m, err := tm.Render(kind, lang, "ada@example.com", d)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if m.Subject == "" || m.Text == "" || !strings.Contains(m.HTML, `<html lang="`+lang+`">`) {
+					t.Fatalf("%+v", m)
+				}
+				if strings.Contains(m.HTML, "Acme <& Co>") || !strings.Contains(m.HTML, "Acme &lt;&amp; Co&gt;") {
+					t.Fatal("the HTML part does not escape data")
+				}
+				if kind != EmailChanged && (!strings.Contains(m.Text, d.Link) || !strings.Contains(m.HTML, d.Link)) {
+					t.Fatal("the link is missing")
+				}
+			})
+		}
+	}
+	t.Run("an unknown language falls back to English", func(t *testing.T) {
+		m, err := tm.Render(Invitation, "de", "a@example.com", d)
+		if err != nil || !strings.Contains(m.Subject, "invites you") {
+			t.Fatal(m.Subject, err)
+		}
+	})
+	t.Run("the languages differ", func(t *testing.T) {
+		fr, _ := tm.Render(PasswordReset, "fr", "a@example.com", d)
+		nl, _ := tm.Render(PasswordReset, "nl", "a@example.com", d)
+		if !strings.Contains(fr.Subject, "Réinitialisez") || !strings.Contains(nl.Subject, "wachtwoord") {
+			t.Fatal(fr.Subject, nl.Subject)
+		}
+	})
+}

@@ -1,0 +1,294 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+)
+
+// Invitation statuses. An invitation past its expiry while pending shows
+// as expired; the stored status stays pending.
+const (
+	Pending  = "pending"
+	Accepted = "accepted"
+	Revoked  = "revoked"
+	Expired  = "expired"
+)
+
+// Invitation invites an e-mail address into an organization with a role
+// and units. Its link's token is a credential (kind invite) whose hash is
+// TokenHash; a new link replaces it.
+type Invitation struct {
+	key
+	Org       string    `dynamodbav:"org"`
+	ID        string    `dynamodbav:"id"`
+	Email     string    `dynamodbav:"email"`
+	Role      string    `dynamodbav:"role"`
+	Units     []string  `dynamodbav:"units,omitempty"`
+	AllUnits  bool      `dynamodbav:"all_units,omitempty"`
+	Language  string    `dynamodbav:"language"`
+	Status    string    `dynamodbav:"status"`
+	InvitedBy string    `dynamodbav:"invited_by"`
+	TokenHash string    `dynamodbav:"token_hash"`
+	Created   time.Time `dynamodbav:"created"`
+	// ExpiresAt is when the link stops working. It is not the TTL
+	// attribute: expired invitations stay listed.
+	ExpiresAt time.Time `dynamodbav:"expires_at"`
+	Accepted  time.Time `dynamodbav:"accepted,omitempty"`
+	User      string    `dynamodbav:"user,omitempty"`
+}
+
+// State is the status to show at now.
+func (i Invitation) State(now time.Time) string {
+	if i.Status == Pending && !now.Before(i.ExpiresAt) {
+		return Expired
+	}
+	return i.Status
+}
+
+func inviteKey(org, id string) key { return key{"ORG#" + org, "INVITE#" + id} }
+
+// inviteGuard makes pending invitations unique per e-mail in an
+// organization; it points at the pending invitation.
+type inviteGuard struct {
+	key
+	Invitation string `dynamodbav:"invitation"`
+}
+
+func inviteGuardKey(org, email string) key {
+	return key{"ORG#" + org, "INVITEMAIL#" + EmailLogin(email)}
+}
+
+// InvitationContext is what creating an invitation must know: whether the
+// address is a user already, and the pending invitation to it, if any.
+type InvitationContext struct {
+	Org        Org
+	UserExists bool
+	// Pending is the invitation the address's guard points at, if any.
+	Pending *Invitation
+}
+
+// InvitationContextOf reads the organization, the login guard of email
+// and its invitation guard in one call, then the guarded invitation if
+// there is one.
+func (s *Store) InvitationContextOf(ctx context.Context, org, email string) (InvitationContext, error) {
+	var c InvitationContext
+	items, err := s.getMany(ctx, orgKey(org), loginKey(EmailLogin(email)), inviteGuardKey(org, email))
+	if err != nil {
+		return c, fmt.Errorf("invitation context: %w", err)
+	}
+	if err := attributevalue.UnmarshalMap(items[orgKey(org)], &c.Org); err != nil || items[orgKey(org)] == nil {
+		return c, fmt.Errorf("invitation context: organization: %w", ErrNotFound)
+	}
+	c.UserExists = items[loginKey(EmailLogin(email))] != nil
+	if g := items[inviteGuardKey(org, email)]; g != nil {
+		var guard inviteGuard
+		if err := attributevalue.UnmarshalMap(g, &guard); err != nil {
+			return c, err
+		}
+		inv, err := s.GetInvitation(ctx, org, guard.Invitation)
+		if err != nil {
+			return c, err
+		}
+		c.Pending = &inv
+	}
+	return c, nil
+}
+
+// getMany reads items by key in one BatchGetItem (strongly consistent).
+func (s *Store) getMany(ctx context.Context, keys ...key) (map[key]map[string]types.AttributeValue, error) {
+	req := make([]map[string]types.AttributeValue, len(keys))
+	for i, k := range keys {
+		req[i] = k.av()
+	}
+	res, err := s.db.BatchGetItem(ctx, &dynamodb.BatchGetItemInput{
+		RequestItems: map[string]types.KeysAndAttributes{s.table: {Keys: req, ConsistentRead: aws.Bool(true)}},
+	})
+	if err != nil {
+		return nil, err
+	}
+	if len(res.UnprocessedKeys) > 0 {
+		return nil, fmt.Errorf("batch get: %d keys unprocessed", len(res.UnprocessedKeys[s.table].Keys))
+	}
+	out := map[key]map[string]types.AttributeValue{}
+	for _, item := range res.Responses[s.table] {
+		var k key
+		if err := attributevalue.UnmarshalMap(item, &k); err != nil {
+			return nil, err
+		}
+		out[k] = item
+	}
+	return out, nil
+}
+
+// GetInvitation reads an invitation.
+func (s *Store) GetInvitation(ctx context.Context, org, id string) (Invitation, error) {
+	var i Invitation
+	if err := s.get(ctx, inviteKey(org, id), &i); err != nil {
+		return i, fmt.Errorf("get invitation: %w", err)
+	}
+	return i, nil
+}
+
+// CreateInvitation writes an invitation, its link's token and its guard,
+// on the conditions that the address is no user's login and has no other
+// pending invitation (replaced, when given, must be an expired one, which
+// is then closed). ErrConflict item 0: a user has this login; item 1: an
+// invitation is pending.
+func (s *Store) CreateInvitation(ctx context.Context, inv Invitation, cred Credential, replaced *Invitation, a Audit) error {
+	inv.key = inviteKey(inv.Org, inv.ID)
+	items := []types.TransactWriteItem{{ConditionCheck: &types.ConditionCheck{
+		TableName: &s.table, Key: loginKey(EmailLogin(inv.Email)).av(),
+		ConditionExpression: aws.String("attribute_not_exists(pk)"),
+	}}}
+	guard, err := marshal(inviteGuard{inviteGuardKey(inv.Org, inv.Email), inv.ID})
+	if err != nil {
+		return err
+	}
+	put := &types.Put{TableName: &s.table, Item: guard, ConditionExpression: aws.String("attribute_not_exists(pk)")}
+	if replaced != nil {
+		put.ConditionExpression = aws.String("invitation = :old")
+		put.ExpressionAttributeValues = map[string]types.AttributeValue{":old": str(replaced.ID)}
+	}
+	items = append(items, types.TransactWriteItem{Put: put})
+	more, err := s.puts(true, inv, cred)
+	if err != nil {
+		return err
+	}
+	items = append(items, more...)
+	if replaced != nil {
+		items = append(items, s.del(credKey(replaced.TokenHash)))
+	}
+	ev, err := s.audit(a)
+	if err != nil {
+		return err
+	}
+	if err := s.transact(ctx, append(items, ev)...); err != nil {
+		return fmt.Errorf("create invitation: %w", err)
+	}
+	return nil
+}
+
+// ListInvitations returns a page of an organization's invitations, oldest
+// first, from after the sort key start.
+func (s *Store) ListInvitations(ctx context.Context, org, start string, limit int) ([]Invitation, string, error) {
+	in := &dynamodb.QueryInput{
+		TableName:              &s.table,
+		KeyConditionExpression: aws.String("pk = :pk AND begins_with(sk, :sk)"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":pk": str("ORG#" + org), ":sk": str("INVITE#"),
+		},
+		Limit:          aws.Int32(int32(limit)),
+		ConsistentRead: aws.Bool(true),
+	}
+	if start != "" {
+		in.ExclusiveStartKey = key{"ORG#" + org, start}.av()
+	}
+	res, err := s.db.Query(ctx, in)
+	if err != nil {
+		return nil, "", fmt.Errorf("list invitations: %w", err)
+	}
+	var out []Invitation
+	if err := attributevalue.UnmarshalListOfMaps(res.Items, &out); err != nil {
+		return nil, "", fmt.Errorf("list invitations: %w", err)
+	}
+	return out, lastSK(res.LastEvaluatedKey), nil
+}
+
+// pendingUpdate returns the item updating an invitation that must still
+// be pending with its current token.
+func (s *Store) pendingUpdate(inv Invitation, expr string, values map[string]types.AttributeValue) types.TransactWriteItem {
+	values[":pending"] = str(Pending)
+	values[":hash"] = str(inv.TokenHash)
+	return types.TransactWriteItem{Update: &types.Update{
+		TableName: &s.table, Key: inviteKey(inv.Org, inv.ID).av(),
+		ConditionExpression:       aws.String("#st = :pending AND token_hash = :hash"),
+		UpdateExpression:          aws.String(expr),
+		ExpressionAttributeNames:  map[string]string{"#st": "status"},
+		ExpressionAttributeValues: values,
+	}}
+}
+
+// RevokeInvitation closes a pending invitation: its token and guard go.
+// ErrConflict: it is no longer pending (or its link changed meanwhile).
+func (s *Store) RevokeInvitation(ctx context.Context, inv Invitation, a Audit) error {
+	ev, err := s.audit(a)
+	if err != nil {
+		return err
+	}
+	err = s.transact(ctx,
+		s.pendingUpdate(inv, "SET #st = :revoked", map[string]types.AttributeValue{":revoked": str(Revoked)}),
+		s.del(credKey(inv.TokenHash)), s.del(inviteGuardKey(inv.Org, inv.Email)), ev)
+	if err != nil {
+		return fmt.Errorf("revoke invitation: %w", err)
+	}
+	return nil
+}
+
+// RenewInvitation gives a pending invitation a new link: the new token
+// replaces the old, which stops working, and the expiry moves.
+func (s *Store) RenewInvitation(ctx context.Context, inv Invitation, cred Credential, expires time.Time, a Audit) error {
+	put, err := s.put(cred, true)
+	if err != nil {
+		return err
+	}
+	ev, err := s.audit(a)
+	if err != nil {
+		return err
+	}
+	err = s.transact(ctx,
+		s.pendingUpdate(inv, "SET token_hash = :new, expires_at = :exp", map[string]types.AttributeValue{
+			":new": str(cred.Hash()), ":exp": str(expires.UTC().Format(time.RFC3339Nano)),
+		}),
+		s.del(credKey(inv.TokenHash)), put, ev)
+	if err != nil {
+		return fmt.Errorf("renew invitation: %w", err)
+	}
+	return nil
+}
+
+// AcceptInvitation turns an invitation into a user and its first session,
+// in one transaction: the token is marked used (exactly one accept wins),
+// the invitation accepted, its guard removed, and the user, its login
+// guard, its references, the session and its tokens written.
+// ErrConflict item 0: the token was used meanwhile; item 1: the invitation
+// changed; item 3: the address became a user's login.
+func (s *Store) AcceptInvitation(ctx context.Context, inv Invitation, u User, sess Session, access, refresh Credential, a Audit) error {
+	now := u.Created
+	used := types.TransactWriteItem{Update: &types.Update{
+		TableName: &s.table, Key: credKey(inv.TokenHash).av(),
+		ConditionExpression:       aws.String("attribute_exists(pk) AND attribute_not_exists(used)"),
+		UpdateExpression:          aws.String("SET used = :now"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":now": num(now.Unix())},
+	}}
+	accept := s.pendingUpdate(inv, "SET #st = :accepted, accepted = :at, #u = :user", map[string]types.AttributeValue{
+		":accepted": str(Accepted), ":at": str(now.UTC().Format(time.RFC3339Nano)), ":user": str(u.ID),
+	})
+	accept.Update.ExpressionAttributeNames["#u"] = "user"
+	u.key = userKey(u.Org, u.ID)
+	u.Search = u.searchText()
+	users, err := s.puts(true, u, loginGuardFor(u))
+	if err != nil {
+		return err
+	}
+	sessionItems, err := s.sessionItems(sess, access, refresh)
+	if err != nil {
+		return err
+	}
+	ev, err := s.audit(a)
+	if err != nil {
+		return err
+	}
+	items := append([]types.TransactWriteItem{used, accept, s.del(inviteGuardKey(inv.Org, inv.Email))}, users...)
+	items = append(items, s.refItems(u.Org, u.Role, u.Units, 1)...)
+	items = append(append(items, sessionItems...), ev)
+	if err := s.transact(ctx, items...); err != nil {
+		return fmt.Errorf("accept invitation: %w", err)
+	}
+	return nil
+}
