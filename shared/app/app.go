@@ -17,6 +17,7 @@ import (
 
 	"github.com/guichet/guichet/shared/authorizer"
 	"github.com/guichet/guichet/shared/config"
+	"github.com/guichet/guichet/shared/invitations"
 	"github.com/guichet/guichet/shared/lambdahttp"
 	"github.com/guichet/guichet/shared/logging"
 	"github.com/guichet/guichet/shared/mail"
@@ -114,7 +115,10 @@ func (d Deps) operations(fn string) (router.Operations, error) {
 		return organization.New(d.Store, d.SessionConfig().Password, d.Now).Operations(), nil
 	case route.Users:
 		return users.New(d.Store, d.SessionConfig().Password, d.Config.Clients, d.Now).Operations(), nil
-	case route.Invitations, route.PasswordReset, route.APIKeys:
+	case route.Invitations:
+		sessions := session.New(d.Store, d.SessionConfig(), d.Now)
+		return invitations.New(d.Store, sessions, d.Mail, d.Config.PublicURL, d.SessionConfig().Password, d.Now).Operations(), nil
+	case route.PasswordReset, route.APIKeys:
 		return router.Operations{}, nil
 	case route.Pages:
 		return router.Operations{

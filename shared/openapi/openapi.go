@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"path"
 	"reflect"
 	"sort"
 	"strings"
@@ -233,6 +234,12 @@ func (b *builder) structSchema(t reflect.Type) (object, error) {
 	name := t.Name()
 	if name == "" {
 		return b.fields(t)
+	}
+	if prev, ok := b.names[name]; ok && prev != t {
+		// Two packages use one name: the later one is qualified by its
+		// package (routes are walked in table order, so names are stable).
+		pkg := path.Base(t.PkgPath())
+		name = strings.ToUpper(pkg[:1]) + pkg[1:] + name
 	}
 	if prev, ok := b.names[name]; ok {
 		if prev != t {

@@ -292,3 +292,21 @@ func (s *Store) AcceptInvitation(ctx context.Context, inv Invitation, u User, se
 	}
 	return nil
 }
+
+// InvitationOf reads an invitation with its organization in one call.
+func (s *Store) InvitationOf(ctx context.Context, org, id string) (Invitation, Org, error) {
+	ik, ok := inviteKey(org, id), orgKey(org)
+	var inv Invitation
+	var o Org
+	items, err := s.getMany(ctx, ik, ok)
+	if err != nil {
+		return inv, o, fmt.Errorf("invitation: %w", err)
+	}
+	if items[ik] == nil || items[ok] == nil {
+		return inv, o, fmt.Errorf("invitation: %w", ErrNotFound)
+	}
+	if err := attributevalue.UnmarshalMap(items[ik], &inv); err != nil {
+		return inv, o, err
+	}
+	return inv, o, attributevalue.UnmarshalMap(items[ok], &o)
+}

@@ -1,0 +1,166 @@
+package invitations
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strings"
+
+	"github.com/guichet/guichet/shared/password"
+	"github.com/guichet/guichet/shared/permission"
+	"github.com/guichet/guichet/shared/problem"
+	"github.com/guichet/guichet/shared/session"
+	"github.com/guichet/guichet/shared/store"
+	"github.com/guichet/guichet/shared/token"
+	"github.com/guichet/guichet/shared/validate"
+)
+
+// errUnknownLink is the answer to a token never issued, replaced by a
+// newer link, or revoked.
+func errUnknownLink() *problem.Problem {
+	return problem.BadRequest("invalid_link", "This link is unknown, or was replaced by a newer one or revoked.")
+}
+
+func errExpiredLink() *problem.Problem {
+	return problem.New(http.StatusGone, "link_expired", "This link has expired; ask for a new one.")
+}
+
+func errUsedLink() *problem.Problem {
+	return problem.New(http.StatusGone, "link_used", "This link was already used.")
+}
+
+// Preview is what an invitation link invites to.
+type Preview struct {
+	Organization string `json:"organization"`
+	Email        string `json:"email"`
+	Role         string `json:"role"`
+	RoleName     string `json:"role_name"`
+	Language     string `json:"language" enum:"fr|en|nl"`
+	ExpiresAt    string `json:"expires_at"`
+}
+
+// credential returns the live invitation credential a link token names.
+func (s *Service) credential(ctx context.Context, secret string) (store.Credential, error) {
+	_, hash, ok := token.Parse(secret, token.Invite)
+	if !ok {
+		return store.Credential{}, errUnknownLink()
+	}
+	c, err := s.store.GetCredential(ctx, hash)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return c, errUnknownLink()
+	case err != nil:
+		return c, err
+	case c.Kind != store.InviteToken:
+		return c, errUnknownLink()
+	case c.Used != 0:
+		return c, errUsedLink()
+	case !c.Valid(s.now()):
+		return c, errExpiredLink()
+	}
+	return c, nil
+}
+
+// permissionsOf returns the permissions of an invitation's role: a
+// built-in role's, or a custom role's, read (nil, nil when it is gone).
+func (s *Service) permissionsOf(ctx context.Context, org, role string) (perms []string, name string, err error) {
+	if bp, builtIn := permission.BuiltIn(role); builtIn {
+		return permission.Strings(bp), role, nil
+	}
+	r, err := s.store.GetRole(ctx, org, role)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, "", problem.Conflict("role_gone", "The invitation's role no longer exists; ask for a new invitation.")
+	}
+	return r.Permissions, r.Name, err
+}
+
+// Preview tells what a link invites to, without using it.
+func (s *Service) Preview(ctx context.Context, secret string) (Preview, error) {
+	c, err := s.credential(ctx, secret)
+	if err != nil {
+		return Preview{}, err
+	}
+	inv, org, err := s.store.InvitationOf(ctx, c.Org, c.Ref)
+	if errors.Is(err, store.ErrNotFound) {
+		return Preview{}, errUnknownLink()
+	}
+	if err != nil {
+		return Preview{}, err
+	}
+	if inv.Status != store.Pending || inv.TokenHash != c.Hash() {
+		return Preview{}, errUnknownLink()
+	}
+	_, name, err := s.permissionsOf(ctx, c.Org, inv.Role)
+	if err != nil {
+		return Preview{}, err
+	}
+	return Preview{Organization: org.Name, Email: inv.Email, Role: inv.Role, RoleName: name, Language: inv.Language,
+		ExpiresAt: inv.ExpiresAt.Format("2006-01-02T15:04:05Z07:00")}, nil
+}
+
+// AcceptRequest is the body of POST /v1/invitations/accept.
+type AcceptRequest struct {
+	Token     string `json:"token"`
+	Password  string `json:"password"`
+	FirstName string `json:"first_name"`
+	LastName  string `json:"last_name"`
+}
+
+// Accept creates the invited account with the invited e-mail and signs it
+// in. Of concurrent accepts of one link, exactly one wins.
+func (s *Service) Accept(ctx context.Context, in AcceptRequest, client session.Client) (session.Tokens, error) {
+	c, err := s.credential(ctx, in.Token)
+	if err != nil {
+		return session.Tokens{}, err
+	}
+	inv, org, err := s.store.InvitationOf(ctx, c.Org, c.Ref)
+	if errors.Is(err, store.ErrNotFound) {
+		return session.Tokens{}, errUnknownLink()
+	}
+	if err != nil {
+		return session.Tokens{}, err
+	}
+	if inv.Status != store.Pending || inv.TokenHash != c.Hash() {
+		return session.Tokens{}, errUnknownLink()
+	}
+	permList, _, err := s.permissionsOf(ctx, c.Org, inv.Role)
+	if err != nil {
+		return session.Tokens{}, err
+	}
+	var v validate.Errors
+	v.Required("first_name", in.FirstName, 100)
+	v.Required("last_name", in.LastName, 100)
+	password.Check(&v, "password", in.Password, inv.Email, false)
+	if err := v.Err(); err != nil {
+		return session.Tokens{}, err
+	}
+	hash, err := password.Hash(in.Password, s.params)
+	if err != nil {
+		return session.Tokens{}, err
+	}
+	now := s.now().UTC()
+	u := store.User{Org: inv.Org, OrgCode: org.Code, ID: store.NewID("usr_"), Kind: store.Person, Email: inv.Email,
+		FirstName: strings.TrimSpace(in.FirstName), LastName: strings.TrimSpace(in.LastName), Language: inv.Language,
+		Role: inv.Role, Permissions: permList, Status: store.Active, Units: inv.Units, AllUnits: inv.AllUnits,
+		PasswordHash: hash, Created: now, Updated: now}
+	n, err := s.sessions.Prepare(u, client)
+	if err != nil {
+		return session.Tokens{}, err
+	}
+	a := store.Audit{Org: inv.Org, Time: now, Actor: u.ID, Via: "invitation:" + inv.ID, Action: "invitation.accept",
+		Target: "user:" + u.ID, Fields: []string{"email", "names", "role", "units"}}
+	err = s.store.AcceptInvitation(ctx, inv, u, n.Session, n.Access, n.Refresh, a)
+	switch i := store.FailedItem(err); {
+	case i == 0:
+		return session.Tokens{}, errUsedLink()
+	case i == 1 || i == 2:
+		return session.Tokens{}, errUnknownLink()
+	case i == 3 || i == 4:
+		return session.Tokens{}, problem.Conflict("user_exists", "A user with this e-mail address already exists.")
+	case i > 4:
+		return session.Tokens{}, problem.Conflict("unit_gone", "A unit or role of the invitation no longer exists; ask for a new invitation.")
+	case err != nil:
+		return session.Tokens{}, err
+	}
+	return n.Tokens, nil
+}

@@ -1,0 +1,277 @@
+// Package invitations holds the rules of inviting people by e-mail: the
+// invitation with its copyable link, its renewal, revocation and expiry,
+// and its acceptance, which creates the account and signs it in.
+package invitations
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/guichet/guichet/shared/mail"
+	"github.com/guichet/guichet/shared/password"
+	"github.com/guichet/guichet/shared/permission"
+	"github.com/guichet/guichet/shared/principal"
+	"github.com/guichet/guichet/shared/problem"
+	"github.com/guichet/guichet/shared/session"
+	"github.com/guichet/guichet/shared/store"
+	"github.com/guichet/guichet/shared/token"
+	"github.com/guichet/guichet/shared/validate"
+)
+
+// TTL is how long an invitation link works.
+const TTL = 7 * 24 * time.Hour
+
+// Service applies the invitation rules.
+type Service struct {
+	store     *store.Store
+	sessions  *session.Service
+	mail      *mail.Notifier
+	publicURL string
+	params    password.Params
+	now       func() time.Time
+}
+
+// New returns an invitation service; links point at publicURL.
+func New(s *store.Store, sessions *session.Service, m *mail.Notifier, publicURL string, params password.Params, now func() time.Time) *Service {
+	return &Service{store: s, sessions: sessions, mail: m, publicURL: strings.TrimRight(publicURL, "/"), params: params, now: now}
+}
+
+// Invitation is an invitation as the API shows it.
+type Invitation struct {
+	ID        string    `json:"id"`
+	Email     string    `json:"email"`
+	Role      string    `json:"role"`
+	Units     []string  `json:"units"`
+	AllUnits  bool      `json:"all_units"`
+	Language  string    `json:"language" enum:"fr|en|nl"`
+	Status    string    `json:"status" enum:"pending|accepted|revoked|expired"`
+	InvitedBy string    `json:"invited_by"`
+	Created   time.Time `json:"created"`
+	ExpiresAt time.Time `json:"expires_at"`
+	UserID    string    `json:"user_id,omitempty" doc:"The account made by accepting it."`
+}
+
+// WithLink is an invitation with a fresh link to copy, and whether the
+// e-mail carrying it was sent.
+type WithLink struct {
+	Invitation
+	Link     string `json:"link" doc:"The invitation link, to copy; the only place it is shown."`
+	MailSent bool   `json:"mail_sent" doc:"Whether the e-mail was sent (false when mail is off or failed: share the link)."`
+}
+
+func (s *Service) view(i store.Invitation) Invitation {
+	units := i.Units
+	if units == nil {
+		units = []string{}
+	}
+	return Invitation{ID: i.ID, Email: i.Email, Role: i.Role, Units: units, AllUnits: i.AllUnits, Language: i.Language,
+		Status: i.State(s.now()), InvitedBy: i.InvitedBy, Created: i.Created, ExpiresAt: i.ExpiresAt, UserID: i.User}
+}
+
+// CreateRequest is the body of POST /v1/invitations.
+type CreateRequest struct {
+	Email    string   `json:"email"`
+	Role     string   `json:"role"`
+	Units    []string `json:"units,omitempty"`
+	AllUnits bool     `json:"all_units,omitempty"`
+	Language string   `json:"language,omitempty" enum:"fr|en|nl" doc:"Of the e-mail and the account; the organization's by default."`
+}
+
+func (s *Service) link(secret string) string {
+	return s.publicURL + "/invite?token=" + url.QueryEscape(secret)
+}
+
+func auditOf(p principal.Principal, now time.Time, action, id string, fields ...string) store.Audit {
+	return store.Audit{Org: p.Org, Time: now, Actor: p.User, Via: p.Credential + ":" + p.CredentialID,
+		Action: action, Target: "invitation:" + id, Fields: fields}
+}
+
+// Create invites an address. One pending invitation per address per
+// organization; an address that is a user's login cannot be invited.
+func (s *Service) Create(ctx context.Context, p principal.Principal, in CreateRequest) (WithLink, error) {
+	var v validate.Errors
+	email, _ := v.Email("email", in.Email)
+	if in.AllUnits && len(in.Units) > 0 {
+		v.Add("units", "must be empty when all_units is true")
+	}
+	for _, u := range in.Units {
+		if !strings.HasPrefix(u, "unt_") || len(u) > 64 {
+			v.Add("units", "must list unit ids")
+			break
+		}
+	}
+	if in.Language != "" && !slices.Contains(mail.Languages(), in.Language) {
+		v.Add("language", "must be one of fr, en, nl")
+	}
+	if err := s.checkRole(ctx, p, in.Role, &v); err != nil {
+		return WithLink{}, err
+	}
+	if err := v.Err(); err != nil {
+		return WithLink{}, err
+	}
+	ic, err := s.store.InvitationContextOf(ctx, p.Org, email)
+	if err != nil {
+		return WithLink{}, err
+	}
+	if ic.UserExists {
+		return WithLink{}, problem.Conflict("user_exists", "A user with this e-mail address already exists.")
+	}
+	if ic.Pending != nil && ic.Pending.State(s.now()) == store.Pending {
+		return WithLink{}, problem.Conflict("invitation_pending", "A pending invitation to this address exists; renew or resend it.")
+	}
+	lang := in.Language
+	if lang == "" {
+		lang = ic.Org.Language
+	}
+	now := s.now().UTC()
+	secret, hash, err := token.New(token.Invite)
+	if err != nil {
+		return WithLink{}, err
+	}
+	inv := store.Invitation{Org: p.Org, ID: store.NewID("inv_"), Email: email, Role: in.Role, Units: in.Units,
+		AllUnits: in.AllUnits, Language: lang, Status: store.Pending, InvitedBy: p.User, TokenHash: hash,
+		Created: now, ExpiresAt: now.Add(TTL)}
+	cred := store.NewCredential(hash, store.InviteToken, p.Org, "", now, inv.ExpiresAt)
+	cred.Ref = inv.ID
+	err = s.store.CreateInvitation(ctx, inv, cred, ic.Pending, auditOf(p, now, "invitation.create", inv.ID, "email", "role", "units"))
+	switch i := store.FailedItem(err); {
+	case i == 0:
+		return WithLink{}, problem.Conflict("user_exists", "A user with this e-mail address already exists.")
+	case i > 0:
+		return WithLink{}, problem.Conflict("invitation_pending", "A pending invitation to this address exists; renew or resend it.")
+	case err != nil:
+		return WithLink{}, err
+	}
+	link := s.link(secret)
+	return WithLink{Invitation: s.view(inv), Link: link, MailSent: s.send(ctx, p, ic.Org, inv, link)}, nil
+}
+
+// checkRole refuses a role that does not exist, the owner role, and a
+// role holding a permission the inviter lacks.
+func (s *Service) checkRole(ctx context.Context, p principal.Principal, role string, v *validate.Errors) error {
+	var perms []string
+	switch bp, builtIn := permission.BuiltIn(role); {
+	case role == "":
+		v.Add("role", "is required")
+		return nil
+	case role == permission.RoleOwner:
+		v.Add("role", "owner is not assigned: the owner transfers ownership")
+		return nil
+	case builtIn:
+		perms = permission.Strings(bp)
+	default:
+		r, err := s.store.GetRole(ctx, p.Org, role)
+		if errors.Is(err, store.ErrNotFound) {
+			v.Add("role", "is not a role of this organization")
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		perms = r.Permissions
+	}
+	for _, x := range perms {
+		if !p.Can(permission.Permission(x)) {
+			return problem.New(http.StatusForbidden, "permission_escalation",
+				fmt.Sprintf("You cannot invite with the %q permission: you do not hold it.", x))
+		}
+	}
+	return nil
+}
+
+// send mails an invitation's link; it reports whether the mail went.
+func (s *Service) send(ctx context.Context, p principal.Principal, org store.Org, inv store.Invitation, link string) bool {
+	inviter := org.Name
+	if u, err := s.store.GetUser(ctx, p.Org, p.User); err == nil {
+		if name := strings.TrimSpace(u.FirstName + " " + u.LastName); name != "" {
+			inviter = name
+		} else if u.Email != "" {
+			inviter = u.Email
+		}
+	}
+	return s.mail.Notify(ctx, mail.Invitation, inv.Language, inv.Email, mail.Data{
+		Org: org.Name, Inviter: inviter, Role: inv.Role, Link: link,
+		Expires: inv.ExpiresAt.Format("2006-01-02 15:04 UTC"),
+	})
+}
+
+func (s *Service) get(ctx context.Context, p principal.Principal, id string) (store.Invitation, error) {
+	inv, err := s.store.GetInvitation(ctx, p.Org, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return inv, problem.NotFound("No such invitation.")
+	}
+	return inv, err
+}
+
+func notPending(inv store.Invitation, now time.Time) *problem.Problem {
+	return problem.Conflict("invitation_"+inv.State(now), "This invitation is "+inv.State(now)+", not pending.")
+}
+
+// Revoke closes a pending (or expired) invitation; its link stops working.
+func (s *Service) Revoke(ctx context.Context, p principal.Principal, id string) error {
+	inv, err := s.get(ctx, p, id)
+	if err != nil {
+		return err
+	}
+	if inv.Status != store.Pending {
+		return notPending(inv, s.now())
+	}
+	if err := s.store.RevokeInvitation(ctx, inv, auditOf(p, s.now(), "invitation.revoke", inv.ID)); err != nil {
+		if errors.Is(err, store.ErrConflict) {
+			return problem.Conflict("conflict", "The invitation changed meanwhile; read it again.")
+		}
+		return err
+	}
+	return nil
+}
+
+// Renew gives a pending or expired invitation a new link, valid TTL from
+// now; the old link stops working. With send, the e-mail goes again.
+func (s *Service) Renew(ctx context.Context, p principal.Principal, id string, send bool) (WithLink, error) {
+	inv, err := s.get(ctx, p, id)
+	if err != nil {
+		return WithLink{}, err
+	}
+	if inv.Status != store.Pending {
+		return WithLink{}, notPending(inv, s.now())
+	}
+	now := s.now().UTC()
+	secret, hash, err := token.New(token.Invite)
+	if err != nil {
+		return WithLink{}, err
+	}
+	cred := store.NewCredential(hash, store.InviteToken, p.Org, "", now, now.Add(TTL))
+	cred.Ref = inv.ID
+	action := "invitation.link"
+	if send {
+		action = "invitation.resend"
+	}
+	if err := s.store.RenewInvitation(ctx, inv, cred, now.Add(TTL), auditOf(p, now, action, inv.ID, "link")); err != nil {
+		if errors.Is(err, store.ErrConflict) {
+			return WithLink{}, problem.Conflict("conflict", "The invitation changed meanwhile; read it again.")
+		}
+		return WithLink{}, err
+	}
+	inv.TokenHash, inv.ExpiresAt = hash, now.Add(TTL)
+	out := WithLink{Invitation: s.view(inv), Link: s.link(secret)}
+	if send {
+		org, err := s.store.GetOrg(ctx, p.Org)
+		if err != nil {
+			return WithLink{}, err
+		}
+		out.MailSent = s.send(ctx, p, org, inv, out.Link)
+	}
+	return out, nil
+}
+
+// Page is one page of invitations.
+type Page struct {
+	Items      []Invitation `json:"items"`
+	NextCursor string       `json:"next_cursor,omitempty"`
+}
