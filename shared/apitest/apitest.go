@@ -49,6 +49,7 @@ func New(t testing.TB, opts ...Option) *Env {
 		t.Fatal(err)
 	}
 	cfg.MailFrom = "guichet@test.example"
+	cfg.ResetFloor = 0 // tests do not time answers
 	cfg.PublicURL = "http://guichet.test"
 	for _, o := range opts {
 		o(&cfg)

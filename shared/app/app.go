@@ -23,6 +23,7 @@ import (
 	"github.com/guichet/guichet/shared/mail"
 	"github.com/guichet/guichet/shared/openapi"
 	"github.com/guichet/guichet/shared/organization"
+	"github.com/guichet/guichet/shared/passwordreset"
 	"github.com/guichet/guichet/shared/problem"
 	"github.com/guichet/guichet/shared/profile"
 	"github.com/guichet/guichet/shared/route"
@@ -118,7 +119,11 @@ func (d Deps) operations(fn string) (router.Operations, error) {
 	case route.Invitations:
 		sessions := session.New(d.Store, d.SessionConfig(), d.Now)
 		return invitations.New(d.Store, sessions, d.Mail, d.Config.PublicURL, d.SessionConfig().Password, d.Now).Operations(), nil
-	case route.PasswordReset, route.APIKeys:
+	case route.PasswordReset:
+		rc := passwordreset.DefaultConfig()
+		rc.Floor = d.Config.ResetFloor
+		return passwordreset.New(d.Store, d.Mail, d.Config.PublicURL, d.SessionConfig().Password, rc, d.Now).Operations(), nil
+	case route.APIKeys:
 		return router.Operations{}, nil
 	case route.Pages:
 		return router.Operations{

@@ -25,6 +25,10 @@ type Config struct {
 	MaxFailures      int             // LOGIN_MAX_FAILURES (default 5)
 	LockWindow       time.Duration   // LOGIN_LOCK_WINDOW (default 15m)
 	Clients          clients.Catalog // CLIENT_APPLICATIONS: JSON [{id, name, scopes}] (default catalog otherwise)
+	// ResetFloor is the least time a password reset request takes, so that
+	// its timing does not tell whether an address has an account
+	// (RESET_MIN_DURATION, default 400ms; 0 turns it off).
+	ResetFloor time.Duration
 }
 
 // FromEnv reads the configuration, with defaults for what is unset.
@@ -59,6 +63,9 @@ func Parse(getenv func(string) string) (Config, error) {
 			return c, fmt.Errorf("config: CLIENT_APPLICATIONS: %w", err)
 		}
 	}
+	if c.ResetFloor, err = durationOrZero(getenv, "RESET_MIN_DURATION", 400*time.Millisecond); err != nil {
+		return c, err
+	}
 	c.MaxFailures = 5
 	if v := getenv("LOGIN_MAX_FAILURES"); v != "" {
 		if c.MaxFailures, err = strconv.Atoi(v); err != nil || c.MaxFailures < 1 {
@@ -85,4 +92,12 @@ func duration(getenv func(string) string, name string, def time.Duration) (time.
 		return 0, fmt.Errorf("config: %s: want a positive duration such as 15m, got %q", name, v)
 	}
 	return d, nil
+}
+
+// durationOrZero is duration allowing 0.
+func durationOrZero(getenv func(string) string, name string, def time.Duration) (time.Duration, error) {
+	if getenv(name) == "0" {
+		return 0, nil
+	}
+	return duration(getenv, name, def)
 }

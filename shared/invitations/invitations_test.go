@@ -99,9 +99,14 @@ func TestInvitationLifecycle(t *testing.T) {
 			t.Fatalf("%d %s", r.Status, r.Body)
 		}
 		var me struct {
-			Email, Role, FirstName string `json:"first_name"`
+			Email     string `json:"email"`
+			Role      string `json:"role"`
+			FirstName string `json:"first_name"`
 		}
 		e.Do("GET", "/v1/me", tok.AccessToken, nil).Decode(t, &me)
+		if me.Email != "Grace@example.com" || me.Role != "admin" || me.FirstName != "Grace" {
+			t.Fatalf("%+v", me)
+		}
 		e.Login(t, "grace@example.com", "a-fine-password-7")
 	})
 	t.Run("a used link says so", func(t *testing.T) {

@@ -260,12 +260,7 @@ func (s *Store) RenewInvitation(ctx context.Context, inv Invitation, cred Creden
 // changed; item 3: the address became a user's login.
 func (s *Store) AcceptInvitation(ctx context.Context, inv Invitation, u User, sess Session, access, refresh Credential, a Audit) error {
 	now := u.Created
-	used := types.TransactWriteItem{Update: &types.Update{
-		TableName: &s.table, Key: credKey(inv.TokenHash).av(),
-		ConditionExpression:       aws.String("attribute_exists(pk) AND attribute_not_exists(used)"),
-		UpdateExpression:          aws.String("SET used = :now"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{":now": num(now.Unix())},
-	}}
+	used := s.consume(inv.TokenHash, now)
 	accept := s.pendingUpdate(inv, "SET #st = :accepted, accepted = :at, #u = :user", map[string]types.AttributeValue{
 		":accepted": str(Accepted), ":at": str(now.UTC().Format(time.RFC3339Nano)), ":user": str(u.ID),
 	})

@@ -69,6 +69,12 @@ type UserChange struct {
 	Grant []Credential
 	// Audit is the event of the change.
 	Audit Audit
+	// Consume, when set, is the hash of the one-time link token the change
+	// uses: it is marked used in the same transaction, as its item 0 (the
+	// user is then item 1), on the condition that it was not used yet.
+	Consume string
+	// At is when Consume is used.
+	At time.Time
 }
 
 // Revoke returns the keys of credentials and sessions, for UserChange.Revoke.
@@ -103,6 +109,9 @@ func (s *Store) ChangeUser(ctx context.Context, c UserChange) error {
 func (s *Store) changeItems(c UserChange) (first, rest []types.TransactWriteItem, err error) {
 	old := c.Old
 	version := map[string]types.AttributeValue{":v": num(int64(old.Version))}
+	if c.Consume != "" {
+		first = append(first, s.consume(c.Consume, c.At))
+	}
 	if c.New == nil {
 		first = append(first,
 			types.TransactWriteItem{Delete: &types.Delete{
@@ -280,4 +289,15 @@ func joinAnd(conds []string) string {
 		out += " AND " + c
 	}
 	return out
+}
+
+// consume returns the item marking a one-time token used, on the condition
+// that it exists and was not used.
+func (s *Store) consume(hash string, at time.Time) types.TransactWriteItem {
+	return types.TransactWriteItem{Update: &types.Update{
+		TableName: &s.table, Key: credKey(hash).av(),
+		ConditionExpression:       aws.String("attribute_exists(pk) AND attribute_not_exists(used)"),
+		UpdateExpression:          aws.String("SET used = :now"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":now": num(at.Unix())},
+	}}
 }

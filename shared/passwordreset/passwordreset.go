@@ -1,0 +1,241 @@
+// Package passwordreset holds the rules of resetting a forgotten password:
+// the enumeration-safe request, the one-time link, its completion, and the
+// link an admin makes for a user.
+package passwordreset
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/guichet/guichet/shared/mail"
+	"github.com/guichet/guichet/shared/password"
+	"github.com/guichet/guichet/shared/principal"
+	"github.com/guichet/guichet/shared/problem"
+	"github.com/guichet/guichet/shared/store"
+	"github.com/guichet/guichet/shared/token"
+	"github.com/guichet/guichet/shared/validate"
+)
+
+// Config sets the reset policy.
+type Config struct {
+	// TTL is how long a reset link works.
+	TTL time.Duration
+	// PerAddress and PerIP cap the requests per Window.
+	PerAddress, PerIP int
+	Window            time.Duration
+	// Floor is the least time a request takes, so that an address with an
+	// account (a write, a mail) answers as fast as one without.
+	Floor time.Duration
+}
+
+// DefaultConfig is the policy unless configured otherwise.
+func DefaultConfig() Config {
+	return Config{TTL: time.Hour, PerAddress: 5, PerIP: 30, Window: time.Hour, Floor: 400 * time.Millisecond}
+}
+
+// Service applies the reset rules.
+type Service struct {
+	store     *store.Store
+	mail      *mail.Notifier
+	publicURL string
+	params    password.Params
+	cfg       Config
+	now       func() time.Time
+}
+
+// New returns a reset service; links point at publicURL.
+func New(s *store.Store, m *mail.Notifier, publicURL string, params password.Params, cfg Config, now func() time.Time) *Service {
+	return &Service{store: s, mail: m, publicURL: strings.TrimRight(publicURL, "/"), params: params, cfg: cfg, now: now}
+}
+
+func (s *Service) link(secret string) string {
+	return s.publicURL + "/reset?token=" + url.QueryEscape(secret)
+}
+
+// Request sends a reset link to email if it is an active person's login.
+// It says nothing of whether it is: the caller always answers the same.
+// Too many requests for one address or from one client are refused.
+func (s *Service) Request(ctx context.Context, email, clientIP string) error {
+	now := s.now()
+	login := store.EmailLogin(email)
+	byAddress, byIP := "reset-address#"+login, "reset-ip#"+clientIP
+	rc, err := s.store.ResetContextOf(ctx, login, byAddress, byIP)
+	if err != nil {
+		return err
+	}
+	for k, max := range map[string]int{byAddress: s.cfg.PerAddress, byIP: s.cfg.PerIP} {
+		if f := rc.Counters[k]; f.Active(now) >= max {
+			return problem.TooManyRequests("too_many_requests",
+				"Too many reset requests; try again later.", int(f.RetryAfter(now)/time.Second))
+		}
+	}
+	for _, k := range []string{byAddress, byIP} {
+		if _, err := s.store.AddFailure(ctx, k, rc.Counters[k], now, s.cfg.Window); err != nil {
+			return err
+		}
+	}
+	if !rc.Found {
+		return nil
+	}
+	u, err := s.store.GetUser(ctx, rc.Guard.Org, rc.Guard.User)
+	if errors.Is(err, store.ErrNotFound) || (err == nil && (u.Status != store.Active || u.Kind != store.Person || u.Email == "")) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	link, err := s.issue(ctx, u, login, rc.Previous, nil)
+	if err != nil {
+		return err
+	}
+	s.send(ctx, u, link)
+	return nil
+}
+
+// issue writes a new reset link for u, replacing the previous one.
+func (s *Service) issue(ctx context.Context, u store.User, login, previous string, a *store.Audit) (string, error) {
+	secret, hash, err := token.New(token.Reset)
+	if err != nil {
+		return "", err
+	}
+	now := s.now()
+	cred := store.NewCredential(hash, store.ResetToken, u.Org, u.ID, now, now.Add(s.cfg.TTL))
+	if err := s.store.CreateReset(ctx, login, cred, previous, a); err != nil {
+		return "", err
+	}
+	return s.link(secret), nil
+}
+
+func (s *Service) send(ctx context.Context, u store.User, link string) bool {
+	org, err := s.store.GetOrg(ctx, u.Org)
+	if err != nil {
+		return false
+	}
+	return s.mail.Notify(ctx, mail.PasswordReset, u.Language, u.Email, mail.Data{
+		Org: org.Name, Name: strings.TrimSpace(u.FirstName + " " + u.LastName), Link: link,
+		Expires: s.now().Add(s.cfg.TTL).UTC().Format("2006-01-02 15:04 UTC"),
+	})
+}
+
+func unknownLink() *problem.Problem {
+	return problem.BadRequest("invalid_link", "This link is unknown, or was replaced by a newer one.")
+}
+
+// Complete sets the password a reset link's token allows, ends every
+// session of the user, and sends the "password changed" notice.
+func (s *Service) Complete(ctx context.Context, secret, pw string) error {
+	_, hash, ok := token.Parse(secret, token.Reset)
+	if !ok {
+		return unknownLink()
+	}
+	now := s.now()
+	c, err := s.store.GetCredential(ctx, hash)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return unknownLink()
+	case err != nil:
+		return err
+	case c.Kind != store.ResetToken:
+		return unknownLink()
+	case c.Used != 0:
+		return problem.New(http.StatusGone, "link_used", "This link was already used.")
+	case !c.Valid(now):
+		return problem.New(http.StatusGone, "link_expired", "This link has expired; ask for a new one.")
+	}
+	u, err := s.store.GetUser(ctx, c.Org, c.User)
+	if errors.Is(err, store.ErrNotFound) || (err == nil && u.Status != store.Active) {
+		return unknownLink()
+	}
+	if err != nil {
+		return err
+	}
+	var v validate.Errors
+	password.Check(&v, "password", pw, u.Email, false)
+	if err := v.Err(); err != nil {
+		return err
+	}
+	next := u
+	if next.PasswordHash, err = password.Hash(pw, s.params); err != nil {
+		return err
+	}
+	next.RequirePasswordChange, next.Updated = false, now.UTC()
+	creds, sessions, err := s.store.UserCredentials(ctx, u.ID)
+	if err != nil {
+		return err
+	}
+	var sessionCreds []store.Credential
+	for _, cr := range creds {
+		if cr.Session != "" {
+			sessionCreds = append(sessionCreds, cr)
+		}
+	}
+	err = s.store.ChangeUser(ctx, store.UserChange{Old: u, New: &next, Consume: hash, At: now,
+		Revoke: store.Revoke(sessionCreds, sessions),
+		Audit: store.Audit{Org: u.Org, Time: now, Actor: u.ID, Via: "reset", Action: "user.password_reset",
+			Target: "user:" + u.ID, Fields: []string{"password"}}})
+	switch store.FailedItem(err) {
+	case -1:
+	case 0:
+		return problem.New(http.StatusGone, "link_used", "This link was already used.")
+	default:
+		return problem.Conflict("conflict", "The account changed meanwhile; try again.")
+	}
+	if err != nil {
+		return err
+	}
+	org, err := s.store.GetOrg(ctx, u.Org)
+	if err == nil {
+		s.mail.Notify(ctx, mail.PasswordChanged, u.Language, u.Email, mail.Data{
+			Org: org.Name, Name: strings.TrimSpace(u.FirstName + " " + u.LastName),
+			When: now.UTC().Format("2006-01-02 15:04 UTC"), Link: s.publicURL + "/forgot"})
+	}
+	return nil
+}
+
+// AdminLink is the answer to an admin's reset of a user's password.
+type AdminLink struct {
+	Link     string `json:"link" doc:"The reset link, to copy; valid one hour, single use."`
+	MailSent bool   `json:"mail_sent"`
+}
+
+// ForUser makes a reset link for an e-mail user of p's organization and
+// sends it when asked.
+func (s *Service) ForUser(ctx context.Context, p principal.Principal, id string, send bool) (AdminLink, error) {
+	u, err := s.store.GetUser(ctx, p.Org, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return AdminLink{}, problem.NotFound("No such user.")
+	}
+	if err != nil {
+		return AdminLink{}, err
+	}
+	if u.Kind != store.Person || u.Email == "" {
+		return AdminLink{}, problem.New(http.StatusUnprocessableEntity, "not_an_email_user",
+			"Only e-mail users get a reset link; username users get a new PIN (POST /v1/users/{id}/password), service users a letter.")
+	}
+	for _, x := range u.Permissions {
+		if !p.Can(permissionOf(x)) {
+			return AdminLink{}, problem.New(http.StatusForbidden, "permission_escalation",
+				"You cannot reset the password of a user holding permissions you do not hold.")
+		}
+	}
+	login := store.EmailLogin(u.Email)
+	rc, err := s.store.ResetContextOf(ctx, login)
+	if err != nil {
+		return AdminLink{}, err
+	}
+	a := store.Audit{Org: p.Org, Time: s.now(), Actor: p.User, Via: p.Credential + ":" + p.CredentialID,
+		Action: "user.password_reset_link", Target: "user:" + u.ID, Fields: []string{"send_email"}}
+	link, err := s.issue(ctx, u, login, rc.Previous, &a)
+	if err != nil {
+		return AdminLink{}, err
+	}
+	out := AdminLink{Link: link}
+	if send {
+		out.MailSent = s.send(ctx, u, link)
+	}
+	return out, nil
+}

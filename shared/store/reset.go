@@ -1,0 +1,91 @@
+package store
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+)
+
+// resetPointer names a login's live reset link, so that a new link
+// replaces the previous one.
+type resetPointer struct {
+	key
+	Hash string `dynamodbav:"hash"`
+}
+
+func resetPointerKey(login string) key { return key{"RESET#" + login, "RESET"} }
+
+// ResetContext is what a reset request must know of a login.
+type ResetContext struct {
+	Guard    LoginGuard
+	Found    bool
+	Counters map[string]Failures
+	// Previous is the hash of the login's live reset link, if any.
+	Previous string
+}
+
+// ResetContextOf reads, in one call, a login's guard, its live reset link
+// and the rate-limit counters named.
+func (s *Store) ResetContextOf(ctx context.Context, login string, counters ...string) (ResetContext, error) {
+	c := ResetContext{Counters: map[string]Failures{}}
+	keys := []key{loginKey(login), resetPointerKey(login)}
+	for _, k := range counters {
+		keys = append(keys, failuresKey(k))
+	}
+	items, err := s.getMany(ctx, keys...)
+	if err != nil {
+		return c, fmt.Errorf("reset context: %w", err)
+	}
+	if it := items[keys[0]]; it != nil {
+		c.Found = true
+		if err := attributevalue.UnmarshalMap(it, &c.Guard); err != nil {
+			return c, err
+		}
+	}
+	if it := items[keys[1]]; it != nil {
+		var p resetPointer
+		if err := attributevalue.UnmarshalMap(it, &p); err != nil {
+			return c, err
+		}
+		c.Previous = p.Hash
+	}
+	for i, k := range counters {
+		var f Failures
+		if it := items[keys[2+i]]; it != nil {
+			if err := attributevalue.UnmarshalMap(it, &f); err != nil {
+				return c, err
+			}
+		}
+		c.Counters[k] = f
+	}
+	return c, nil
+}
+
+// CreateReset writes a reset link's token for a login, replacing (and
+// ending) the previous one, with its audit event when a is given.
+func (s *Store) CreateReset(ctx context.Context, login string, cred Credential, previous string, a *Audit) error {
+	items, err := s.puts(false, resetPointer{resetPointerKey(login), cred.Hash()})
+	if err != nil {
+		return err
+	}
+	put, err := s.put(cred, true)
+	if err != nil {
+		return err
+	}
+	items = append(items, put)
+	if previous != "" {
+		items = append(items, s.del(credKey(previous)))
+	}
+	if a != nil {
+		ev, err := s.audit(*a)
+		if err != nil {
+			return err
+		}
+		items = append(items, ev)
+	}
+	if err := s.transact(ctx, items...); err != nil {
+		return fmt.Errorf("create reset: %w", err)
+	}
+	return nil
+}
