@@ -15,10 +15,12 @@ import (
 	"strings"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/service/sesv2"
+
 	"github.com/guichet/guichet/shared/app"
 	"github.com/guichet/guichet/shared/config"
+	"github.com/guichet/guichet/shared/logging"
 	"github.com/guichet/guichet/shared/organization"
-	"github.com/guichet/guichet/shared/password"
 	"github.com/guichet/guichet/shared/problem"
 	"github.com/guichet/guichet/shared/store"
 )
@@ -63,8 +65,21 @@ func run(ctx context.Context, args []string, out io.Writer, getenv func(string) 
 	if err != nil {
 		return err
 	}
-	svc := organization.New(store.New(db, cfg.Table), password.Default, time.Now)
-	c, err := svc.Create(ctx, organization.CreateInput{Name: *name, Code: *code, Language: *lang, OwnerEmail: *email})
+	var ses *sesv2.Client
+	if cfg.MailFrom != "" {
+		awsCfg, err := config.AWS(ctx, cfg.SESEndpoint)
+		if err != nil {
+			return err
+		}
+		ses = sesv2.NewFromConfig(awsCfg, func(o *sesv2.Options) {
+			if cfg.SESEndpoint != "" {
+				o.BaseEndpoint = &cfg.SESEndpoint
+			}
+		})
+	}
+	d := app.New(cfg, db, ses, logging.New(os.Stderr, "warn"), time.Now)
+	o, inv, err := d.Invitations().CreateOrganization(ctx, organization.CreateInput{
+		Name: *name, Code: *code, Language: *lang, OwnerEmail: *email})
 	if p, ok := problem.As(err); ok {
 		msg := p.Detail
 		for _, f := range p.Errors {
@@ -75,7 +90,11 @@ func run(ctx context.Context, args []string, out io.Writer, getenv func(string) 
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(out, "organization %s (%s) created\nowner: %s\none-time password: %s\n",
-		c.Org.Code, c.Org.ID, c.Owner.Email, c.Password)
+	sent := "not sent (no mail configured): give the owner the link"
+	if inv.MailSent {
+		sent = "sent to " + inv.Email
+	}
+	fmt.Fprintf(out, "organization %s (%s) created\nowner's invitation link (valid until %s, mail %s):\n%s\n",
+		o.Code, o.ID, inv.ExpiresAt.Format("2006-01-02 15:04 UTC"), sent, inv.Link)
 	return nil
 }

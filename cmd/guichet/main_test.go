@@ -21,12 +21,30 @@ func TestOrgCreate(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m := regexp.MustCompile(`one-time password: (\S+)`).FindStringSubmatch(out.String())
+	m := regexp.MustCompile(`invite\?token=(giv_\S+)`).FindStringSubmatch(out.String())
 	if m == nil {
 		t.Fatalf("output: %s", out.String())
 	}
-	t.Run("the owner logs in with the printed password", func(t *testing.T) {
-		e.Login(t, "boss@globex.example", m[1])
+	t.Run("the owner accepts the printed invitation and owns the organization", func(t *testing.T) {
+		r := e.Do("POST", "/v1/invitations/accept", "", map[string]string{"token": m[1], "password": "the-owner-secret-1",
+			"first_name": "Boss", "last_name": "Globex"})
+		if r.Status != 200 {
+			t.Fatalf("%d %s", r.Status, r.Body)
+		}
+		tok := e.Login(t, "boss@globex.example", "the-owner-secret-1")
+		var org struct {
+			Code    string `json:"code"`
+			OwnerID string `json:"owner_id"`
+		}
+		var me struct {
+			ID   string `json:"id"`
+			Role string `json:"role"`
+		}
+		e.Do("GET", "/v1/organization", tok.AccessToken, nil).Decode(t, &org)
+		e.Do("GET", "/v1/me", tok.AccessToken, nil).Decode(t, &me)
+		if org.Code != "globex" || me.Role != "owner" || org.OwnerID != me.ID {
+			t.Fatalf("org %+v me %+v", org, me)
+		}
 	})
 	for _, c := range []struct {
 		name string
@@ -34,7 +52,7 @@ func TestOrgCreate(t *testing.T) {
 		want string
 	}{
 		{"a taken code is refused", []string{"org", "create", "--name", "G", "--code", "globex", "--owner-email", "x@globex.example"}, "already taken"},
-		{"a taken owner e-mail is refused", []string{"org", "create", "--name", "G", "--code", "globex2", "--owner-email", "boss@globex.example"}, "already taken"},
+		{"a taken owner e-mail is refused", []string{"org", "create", "--name", "G", "--code", "globex2", "--owner-email", "boss@globex.example"}, "already a user"},
 		{"a bad code is refused", []string{"org", "create", "--name", "G", "--code", "No Spaces", "--owner-email", "y@globex.example"}, "--code"},
 		{"a bad e-mail is refused", []string{"org", "create", "--name", "G", "--code", "g3", "--owner-email", "nope"}, "--owner-email"},
 		{"an unknown command shows the usage", []string{"user", "delete"}, "usage:"},

@@ -79,6 +79,12 @@ func New(cfg config.Config, db *dynamodb.Client, ses *sesv2.Client, log *slog.Lo
 	}
 }
 
+// Invitations returns the invitation service.
+func (d Deps) Invitations() *invitations.Service {
+	sessions := session.New(d.Store, d.SessionConfig(), d.Now)
+	return invitations.New(d.Store, sessions, d.Mail, d.Config.PublicURL, d.SessionConfig().Password, d.Now)
+}
+
 // SessionConfig is the session policy the configuration sets.
 func (d Deps) SessionConfig() session.Config {
 	c := session.DefaultConfig()
@@ -117,8 +123,7 @@ func (d Deps) operations(fn string) (router.Operations, error) {
 	case route.Users:
 		return users.New(d.Store, d.SessionConfig().Password, d.Config.Clients, d.Now).Operations(), nil
 	case route.Invitations:
-		sessions := session.New(d.Store, d.SessionConfig(), d.Now)
-		return invitations.New(d.Store, sessions, d.Mail, d.Config.PublicURL, d.SessionConfig().Password, d.Now).Operations(), nil
+		return d.Invitations().Operations(), nil
 	case route.PasswordReset:
 		rc := passwordreset.DefaultConfig()
 		rc.Floor = d.Config.ResetFloor

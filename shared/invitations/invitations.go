@@ -195,10 +195,12 @@ func (s *Service) send(ctx context.Context, p principal.Principal, org store.Org
 			inviter = u.Email
 		}
 	}
-	return s.mail.Notify(ctx, mail.Invitation, inv.Language, inv.Email, mail.Data{
-		Org: org.Name, Inviter: inviter, Role: inv.Role, Link: link,
-		Expires: inv.ExpiresAt.Format("2006-01-02 15:04 UTC"),
-	})
+	return s.mail.Notify(ctx, mail.Invitation, inv.Language, inv.Email, inviteData(org, inv, inviter, link))
+}
+
+func inviteData(org store.Org, inv store.Invitation, inviter, link string) mail.Data {
+	return mail.Data{Org: org.Name, Inviter: inviter, Role: inv.Role, Link: link,
+		Expires: inv.ExpiresAt.Format("2006-01-02 15:04 UTC")}
 }
 
 func (s *Service) get(ctx context.Context, p principal.Principal, id string) (store.Invitation, error) {

@@ -50,9 +50,9 @@ var codePattern = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{1,31}$`)
 // Languages the product speaks.
 var languages = map[string]bool{"fr": true, "en": true, "nl": true}
 
-// Create makes an organization and its owner in one transaction.
-func (s *Service) Create(ctx context.Context, in CreateInput) (Created, error) {
-	var v validate.Errors
+// CheckNew validates a new organization's name, code, language (English
+// when empty) and owner e-mail, and returns the e-mail normalized.
+func CheckNew(v *validate.Errors, in *CreateInput) string {
 	v.Required("name", in.Name, 200)
 	if !codePattern.MatchString(in.Code) {
 		v.Add("code", "must be 2 to 32 lower-case letters, digits or hyphens, starting with a letter or digit")
@@ -64,6 +64,13 @@ func (s *Service) Create(ctx context.Context, in CreateInput) (Created, error) {
 		v.Add("language", "must be one of fr, en, nl")
 	}
 	email, _ := v.Email("owner_email", in.OwnerEmail)
+	return email
+}
+
+// Create makes an organization and its owner in one transaction.
+func (s *Service) Create(ctx context.Context, in CreateInput) (Created, error) {
+	var v validate.Errors
+	email := CheckNew(&v, &in)
 	if in.OwnerPassword != "" && len(in.OwnerPassword) < 10 {
 		v.Add("owner_password", "must be at least 10 characters")
 	}

@@ -9,6 +9,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/guichet/guichet/shared/permission"
 )
 
 // Invitation statuses. An invitation past its expiry while pending shows
@@ -280,6 +282,15 @@ func (s *Store) AcceptInvitation(ctx context.Context, inv Invitation, u User, se
 		return err
 	}
 	items := append([]types.TransactWriteItem{used, accept, s.del(inviteGuardKey(inv.Org, inv.Email))}, users...)
+	if u.Role == permission.RoleOwner {
+		// The first owner of an organization created by invitation.
+		items = append(items, types.TransactWriteItem{Update: &types.Update{
+			TableName: &s.table, Key: orgKey(u.Org).av(),
+			ConditionExpression:       aws.String("attribute_not_exists(owner_id) OR owner_id = :none"),
+			UpdateExpression:          aws.String("SET owner_id = :u"),
+			ExpressionAttributeValues: map[string]types.AttributeValue{":none": str(""), ":u": str(u.ID)},
+		}})
+	}
 	items = append(items, s.refItems(u.Org, u.Role, u.Units, 1)...)
 	items = append(append(items, sessionItems...), ev)
 	if err := s.transact(ctx, items...); err != nil {
@@ -304,4 +315,31 @@ func (s *Store) InvitationOf(ctx context.Context, org, id string) (Invitation, O
 		return inv, o, err
 	}
 	return inv, o, attributevalue.UnmarshalMap(items[ok], &o)
+}
+
+// CreateOrgInvited writes an organization without an owner yet, with the
+// invitation of its first owner, in one transaction: the organization and
+// its code guard, the invitation, its guard and its token. ErrConflict
+// item 0: the owner's e-mail is a user's login; item 2: the code is taken.
+func (s *Store) CreateOrgInvited(ctx context.Context, o Org, inv Invitation, cred Credential, a Audit) error {
+	o.key = orgKey(o.ID)
+	inv.key = inviteKey(o.ID, inv.ID)
+	items := []types.TransactWriteItem{{ConditionCheck: &types.ConditionCheck{
+		TableName: &s.table, Key: loginKey(EmailLogin(inv.Email)).av(),
+		ConditionExpression: aws.String("attribute_not_exists(pk)"),
+	}}}
+	puts, err := s.puts(true, o, orgCode{orgCodeKey(o.Code), o.ID}, inv,
+		inviteGuard{inviteGuardKey(o.ID, inv.Email), inv.ID}, cred)
+	if err != nil {
+		return err
+	}
+	a.Org = o.ID
+	ev, err := s.audit(a)
+	if err != nil {
+		return err
+	}
+	if err := s.transact(ctx, append(append(items, puts...), ev)...); err != nil {
+		return fmt.Errorf("create organization %s: %w", o.Code, err)
+	}
+	return nil
 }
