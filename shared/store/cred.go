@@ -17,6 +17,8 @@ const (
 	RefreshToken = "refresh"
 	// PasswordChallenge lets a user who must change its password do so.
 	PasswordChallenge = "password_change"
+	// APIKey is a scoped key for a client application (see apikey.go).
+	APIKey = "apikey"
 )
 
 // Credential is a secret's record, keyed by the secret's SHA-256. Verifying
@@ -38,9 +40,17 @@ type Credential struct {
 	Rotated int64 `dynamodbav:"rotated,omitempty"`
 	// Pair is, on a refresh token, the hash of the access token issued with
 	// it, so that rotation can end that access token without a read.
-	Pair   string `dynamodbav:"pair,omitempty"`
-	GSI1PK string `dynamodbav:"gsi1pk"`
-	GSI1SK string `dynamodbav:"gsi1sk"`
+	Pair string `dynamodbav:"pair,omitempty"`
+	// The fields of an API key (Kind APIKey); Permissions are its Scopes
+	// within its user's role, LastUsed is epoch seconds (see apikey.go).
+	KeyID    string `dynamodbav:"key_id,omitempty"`
+	Name     string `dynamodbav:"name,omitempty"`
+	Client   string `dynamodbav:"client,omitempty"`
+	Prefix   string `dynamodbav:"prefix,omitempty"`
+	Scopes   Perms  `dynamodbav:"scopes,omitempty"`
+	LastUsed int64  `dynamodbav:"last_used,omitempty"`
+	GSI1PK   string `dynamodbav:"gsi1pk"`
+	GSI1SK   string `dynamodbav:"gsi1sk"`
 }
 
 func credKey(hash string) key { return key{"CRED#" + hash, "CRED"} }
