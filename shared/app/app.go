@@ -15,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/sesv2"
 
+	"github.com/guichet/guichet/shared/apikeys"
 	"github.com/guichet/guichet/shared/authorizer"
 	"github.com/guichet/guichet/shared/config"
 	"github.com/guichet/guichet/shared/lambdahttp"
@@ -114,7 +115,9 @@ func (d Deps) operations(fn string) (router.Operations, error) {
 		return organization.New(d.Store, d.SessionConfig().Password, d.Now).Operations(), nil
 	case route.Users:
 		return users.New(d.Store, d.SessionConfig().Password, d.Config.Clients, d.Now).Operations(), nil
-	case route.Invitations, route.PasswordReset, route.APIKeys:
+	case route.APIKeys:
+		return d.apiKeys().Operations(), nil
+	case route.Invitations, route.PasswordReset:
 		return router.Operations{}, nil
 	case route.Pages:
 		return router.Operations{
@@ -122,6 +125,10 @@ func (d Deps) operations(fn string) (router.Operations, error) {
 		}, nil
 	}
 	return nil, fmt.Errorf("app: unknown function %q", fn)
+}
+
+func (d Deps) apiKeys() *apikeys.Service {
+	return apikeys.New(d.Store, d.Config.Clients, d.Now)
 }
 
 // OpenAPI returns the API's description, built from every function's
@@ -152,7 +159,9 @@ func Function(fn string, d Deps) (lambdahttp.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	h, err := router.New(fn, ops, d.Log, store.Problem)
+	// Every function records the use of the API keys it is called with
+	// (at most once a minute per key): the authorizer only reads.
+	h, err := router.New(fn, ops, d.Log, store.Problem, router.WithKeyUse(d.apiKeys().RecordUse))
 	if err != nil {
 		return nil, err
 	}
