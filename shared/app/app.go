@@ -15,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/sesv2"
 
+	"github.com/guichet/guichet/shared/apikeys"
 	"github.com/guichet/guichet/shared/authorizer"
 	"github.com/guichet/guichet/shared/config"
 	"github.com/guichet/guichet/shared/invitations"
@@ -129,13 +130,17 @@ func (d Deps) operations(fn string) (router.Operations, error) {
 		rc.Floor = d.Config.ResetFloor
 		return passwordreset.New(d.Store, d.Mail, d.Config.PublicURL, d.SessionConfig().Password, rc, d.Now).Operations(), nil
 	case route.APIKeys:
-		return router.Operations{}, nil
+		return d.apiKeys().Operations(), nil
 	case route.Pages:
 		return router.Operations{
 			"openapi": {Handle: openapi.Handler(func() ([]byte, error) { return OpenAPI(d) }), Response: map[string]any{}},
 		}, nil
 	}
 	return nil, fmt.Errorf("app: unknown function %q", fn)
+}
+
+func (d Deps) apiKeys() *apikeys.Service {
+	return apikeys.New(d.Store, d.Config.Clients, d.Now)
 }
 
 // OpenAPI returns the API's description, built from every function's
@@ -166,7 +171,9 @@ func Function(fn string, d Deps) (lambdahttp.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	h, err := router.New(fn, ops, d.Log, store.Problem)
+	// Every function records the use of the API keys it is called with
+	// (at most once a minute per key): the authorizer only reads.
+	h, err := router.New(fn, ops, d.Log, store.Problem, router.WithKeyUse(d.apiKeys().RecordUse))
 	if err != nil {
 		return nil, err
 	}

@@ -20,7 +20,8 @@ import (
 	"github.com/guichet/guichet/shared/token"
 )
 
-// Authorizer verifies credentials with one GetItem each.
+// Authorizer verifies credentials (session access tokens gsn_, API keys
+// gky_) with one GetItem each.
 type Authorizer struct {
 	store *store.Store
 	log   *slog.Logger
@@ -53,10 +54,13 @@ func (a *Authorizer) Resolve(ctx context.Context, authorization string) (princip
 	if !ok {
 		return principal.Anonymous("invalid_token"), nil
 	}
-	kind, hash, ok := token.Parse(secret, token.Access)
+	kind, hash, ok := token.Parse(secret, token.Access, token.APIKey)
 	if !ok {
 		return principal.Anonymous("invalid_token"), nil
 	}
+	// One GetItem decides: revoking a key or a session, and deactivating or
+	// deleting a user, delete the credential item; expiry is checked here
+	// because TTL deletes late.
 	cred, err := a.store.GetCredential(ctx, hash)
 	if errors.Is(err, store.ErrNotFound) {
 		return principal.Anonymous("invalid_token"), nil
@@ -64,17 +68,27 @@ func (a *Authorizer) Resolve(ctx context.Context, authorization string) (princip
 	if err != nil {
 		return nil, err
 	}
-	if !cred.Valid(a.now()) || kind != token.Access || cred.Kind != store.AccessToken {
+	if !cred.Valid(a.now()) {
 		return principal.Anonymous("invalid_token"), nil
 	}
 	perms := make([]permission.Permission, len(cred.Permissions))
 	for i, p := range cred.Permissions {
 		perms[i] = permission.Permission(p)
 	}
-	return principal.Principal{
-		Org: cred.Org, User: cred.User, Kind: cred.UserKind, Role: cred.Role,
-		Permissions: perms, Credential: principal.Session, CredentialID: cred.Session,
-	}.Encode(), nil
+	p := principal.Principal{Org: cred.Org, User: cred.User, Kind: cred.UserKind, Role: cred.Role, Permissions: perms}
+	switch {
+	case kind == token.Access && cred.Kind == store.AccessToken:
+		p.Credential, p.CredentialID = principal.Session, cred.Session
+	case kind == token.APIKey && cred.Kind == store.APIKey:
+		// The key's hash and last use let the function serving the request
+		// record its use, at most once a minute, without a read: this
+		// function only reads (DESIGN §4).
+		p.Credential, p.CredentialID = principal.APIKey, cred.KeyID
+		p.KeyHash, p.LastUsed = hash, cred.LastUsed
+	default:
+		return principal.Anonymous("invalid_token"), nil
+	}
+	return p.Encode(), nil
 }
 
 // header finds a header by its lower-case name; API Gateway lower-cases

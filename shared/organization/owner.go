@@ -62,13 +62,7 @@ func (s *Service) TransferOwnership(ctx context.Context, p principal.Principal, 
 		if err != nil {
 			return store.UserChange{}, err
 		}
-		var grant []store.Credential
-		for _, c := range creds {
-			if c.Kind == store.AccessToken {
-				c.Role, c.Permissions = u.Role, u.Permissions
-				grant = append(grant, c)
-			}
-		}
+		grant := store.Regrant(creds, u.Role, u.Permissions)
 		return store.UserChange{Old: old, New: &u, Grant: grant, Audit: store.Audit{Org: p.Org, Time: now,
 			Actor: p.User, Via: p.Credential + ":" + p.CredentialID, Action: action,
 			Target: "user:" + u.ID, Fields: []string{"role"}}}, nil

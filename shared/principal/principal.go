@@ -4,6 +4,7 @@ package principal
 
 import (
 	"context"
+	"strconv"
 	"strings"
 
 	"github.com/guichet/guichet/shared/permission"
@@ -29,6 +30,13 @@ type Principal struct {
 	Credential string
 	// CredentialID is the session id or the key id.
 	CredentialID string
+	// KeyHash is, for an API key, the SHA-256 its credential item is keyed
+	// by, so that a function records the key's use without a read. It is
+	// not a secret: nothing authenticates with it.
+	KeyHash string
+	// LastUsed is, for an API key, when its use was last recorded (epoch
+	// seconds; 0: never).
+	LastUsed int64
 }
 
 // Can reports whether the principal holds p.
@@ -51,6 +59,8 @@ const (
 	keyPermissions   = "permissions"
 	keyCredential    = "credential"
 	keyCredentialID  = "credential_id"
+	keyKeyHash       = "key_hash"
+	keyLastUsed      = "last_used"
 )
 
 // Encode returns the authorizer context of an authenticated principal.
@@ -59,7 +69,7 @@ func (p Principal) Encode() Context {
 	for i, x := range p.Permissions {
 		perms[i] = string(x)
 	}
-	return Context{
+	c := Context{
 		keyAuthenticated: "true",
 		keyOrg:           p.Org,
 		keyUser:          p.User,
@@ -69,6 +79,11 @@ func (p Principal) Encode() Context {
 		keyCredential:    p.Credential,
 		keyCredentialID:  p.CredentialID,
 	}
+	if p.Credential == APIKey {
+		c[keyKeyHash] = p.KeyHash
+		c[keyLastUsed] = strconv.FormatInt(p.LastUsed, 10)
+	}
+	return c
 }
 
 // Anonymous returns the authorizer context of a request without a valid
@@ -95,6 +110,7 @@ func Decode(c map[string]any) (Principal, string, bool) {
 	for _, s := range strings.Fields(get(keyPermissions)) {
 		perms = append(perms, permission.Permission(s))
 	}
+	lastUsed, _ := strconv.ParseInt(get(keyLastUsed), 10, 64)
 	return Principal{
 		Org:          get(keyOrg),
 		User:         get(keyUser),
@@ -103,6 +119,8 @@ func Decode(c map[string]any) (Principal, string, bool) {
 		Permissions:  perms,
 		Credential:   get(keyCredential),
 		CredentialID: get(keyCredentialID),
+		KeyHash:      get(keyKeyHash),
+		LastUsed:     lastUsed,
 	}, "", true
 }
 

@@ -5,6 +5,7 @@
 package router
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -49,10 +50,32 @@ type Param struct {
 // Operations maps a route's Operation to its Op.
 type Operations map[string]Op
 
+// KeyUse records that an API key was used. It gets every principal that
+// presents an API key and decides itself whether to write (at most once a
+// minute per key).
+type KeyUse func(ctx context.Context, p principal.Principal) error
+
+// Option changes how New builds a function's handler.
+type Option func(*options)
+
+type options struct {
+	keyUse KeyUse
+	log    *slog.Logger
+}
+
+// WithKeyUse makes every authorized request made with an API key call f,
+// alongside the operation. A failure of f is logged, never answered: the
+// request does not depend on it.
+func WithKeyUse(f KeyUse) Option { return func(o *options) { o.keyUse = f } }
+
 // New returns the handler of function fn. Every route of fn must have an
 // operation in ops, and every operation a route. Requests matching no route
 // of fn get the 404 or 405 problem the whole table calls for.
-func New(fn string, ops Operations, log *slog.Logger, mapErr httpapi.ErrorMapper) (http.Handler, error) {
+func New(fn string, ops Operations, log *slog.Logger, mapErr httpapi.ErrorMapper, opts ...Option) (http.Handler, error) {
+	o := options{log: log}
+	for _, opt := range opts {
+		opt(&o)
+	}
 	mux := http.NewServeMux()
 	used := map[string]bool{}
 	for _, rt := range route.ByFunction(fn) {
@@ -61,7 +84,7 @@ func New(fn string, ops Operations, log *slog.Logger, mapErr httpapi.ErrorMapper
 			return nil, fmt.Errorf("router: %s: no operation %q for %s", fn, rt.Operation, rt.Key())
 		}
 		used[rt.Operation] = true
-		mux.Handle(rt.Pattern(), httpapi.Handler(log, mapErr, guard(rt, op.Handle)))
+		mux.Handle(rt.Pattern(), httpapi.Handler(log, mapErr, guard(rt, op.Handle, o)))
 	}
 	for name := range ops {
 		if !used[name] {
@@ -74,8 +97,11 @@ func New(fn string, ops Operations, log *slog.Logger, mapErr httpapi.ErrorMapper
 
 // guard refuses requests to an authorized route without a principal (401)
 // or without the route's permission (403), and hands the principal to op
-// through the request's context.
-func guard(rt route.Route, op httpapi.HandlerFunc) httpapi.HandlerFunc {
+// through the request's context. For an API key it records the key's use
+// alongside: the write runs while the request is served and ends before
+// the answer leaves (a Lambda is frozen once it answers), so it adds no
+// latency unless it is slower than the operation.
+func guard(rt route.Route, op httpapi.HandlerFunc, o options) httpapi.HandlerFunc {
 	if rt.Public {
 		return op
 	}
@@ -88,6 +114,17 @@ func guard(rt route.Route, op httpapi.HandlerFunc) httpapi.HandlerFunc {
 		p, reason, ok := principal.Decode(ctx)
 		if !ok {
 			return Unauthenticated(reason)
+		}
+		if o.keyUse != nil && p.Credential == principal.APIKey {
+			ctx := context.WithoutCancel(r.Context())
+			done := make(chan struct{})
+			go func() {
+				defer close(done)
+				if err := o.keyUse(ctx, p); err != nil {
+					o.log.WarnContext(ctx, "api key use not recorded", "key", p.CredentialID, "err", err)
+				}
+			}()
+			defer func() { <-done }()
 		}
 		if !p.Can(rt.Permission) {
 			return problem.Forbidden(fmt.Sprintf("This action needs the %q permission.", rt.Permission))

@@ -58,6 +58,14 @@ func (c *Counter) Calls() int {
 	return n
 }
 
+// Count returns the number of calls of one operation ("UpdateItem") made
+// since the last Reset.
+func (c *Counter) Count(op string) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.counts[op]
+}
+
 // Operations returns the operations called since the last Reset, sorted.
 func (c *Counter) Operations() []string {
 	c.mu.Lock()

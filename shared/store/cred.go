@@ -21,6 +21,8 @@ const (
 	InviteToken = "invite"
 	// ResetToken is the token of a password reset link.
 	ResetToken = "reset"
+	// APIKey is a scoped key for a client application (see apikey.go).
+	APIKey = "apikey"
 )
 
 // Credential is a secret's record, keyed by the secret's SHA-256. Verifying
@@ -48,9 +50,17 @@ type Credential struct {
 	// Used is when a one-time link token was used (epoch seconds); a used
 	// token is kept until it expires so that its reuse is told apart from
 	// an unknown token.
-	Used   int64  `dynamodbav:"used,omitempty"`
-	GSI1PK string `dynamodbav:"gsi1pk"`
-	GSI1SK string `dynamodbav:"gsi1sk"`
+	Used int64 `dynamodbav:"used,omitempty"`
+	// The fields of an API key (Kind APIKey); Permissions are its Scopes
+	// within its user's role, LastUsed is epoch seconds (see apikey.go).
+	KeyID    string `dynamodbav:"key_id,omitempty"`
+	Name     string `dynamodbav:"name,omitempty"`
+	Client   string `dynamodbav:"client,omitempty"`
+	Prefix   string `dynamodbav:"prefix,omitempty"`
+	Scopes   Perms  `dynamodbav:"scopes,omitempty"`
+	LastUsed int64  `dynamodbav:"last_used,omitempty"`
+	GSI1PK   string `dynamodbav:"gsi1pk"`
+	GSI1SK   string `dynamodbav:"gsi1sk"`
 }
 
 func credKey(hash string) key { return key{"CRED#" + hash, "CRED"} }

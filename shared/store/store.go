@@ -10,6 +10,7 @@
 //	ORG#<org>              USER#<user>        user (password hash inside)
 //	LOGIN#<login key>      LOGIN              login name guard → org, user
 //	CRED#<sha256>          CRED               access/refresh token, key, link token; gsi1 USER#<user>
+//	ORG#<org>              APIKEY#<id>        API key entry: hash, user, no secret (apikey.go)
 //	SESSION#<session>      SESSION            session family; gsi1 USER#<user>
 //	RL#<key>               RL                 failure counter for lockouts, expires
 package store

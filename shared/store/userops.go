@@ -78,10 +78,14 @@ type UserChange struct {
 }
 
 // Revoke returns the keys of credentials and sessions, for UserChange.Revoke.
+// An API key's entry in its organization's list goes with its credential.
 func Revoke(creds []Credential, sessions []Session) []key {
 	out := make([]key, 0, len(creds)+len(sessions))
 	for _, c := range creds {
 		out = append(out, c.key)
+		if c.Kind == APIKey && c.KeyID != "" {
+			out = append(out, keyEntryKey(c.Org, c.KeyID))
+		}
 	}
 	for _, ss := range sessions {
 		out = append(out, ss.key)

@@ -130,17 +130,10 @@ func (s *Service) Update(ctx context.Context, p principal.Principal, id string, 
 	return view(u), nil
 }
 
-// withPermissions gives the user's live credentials its new role's permissions.
+// withPermissions gives the user's live credentials its new role's
+// permissions: its sessions all of them, its API keys their scopes within.
 func withPermissions(creds []store.Credential, u store.User) []store.Credential {
-	var out []store.Credential
-	for _, c := range creds {
-		if c.Kind != store.AccessToken {
-			continue
-		}
-		c.Role, c.Permissions = u.Role, u.Permissions
-		out = append(out, c)
-	}
-	return out
+	return store.Regrant(creds, u.Role, u.Permissions)
 }
 
 // changeProblem explains a lost condition of ChangeUser: the user changed

@@ -1,0 +1,328 @@
+// Package apikeys holds the rules of API keys: scoped keys a user makes for
+// a client application of the catalog, shown once, listed without the
+// secret, revoked or rotated (with an optional grace period), and audited.
+//
+// A key's scopes are a subset of what its client application may ask for
+// and of its creator's permissions; the key acts with its scopes within its
+// creator's current role (a role change narrows or widens it again, never
+// beyond its scopes). Storage: see shared/store/apikey.go.
+package apikeys
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/guichet/guichet/shared/clients"
+	"github.com/guichet/guichet/shared/permission"
+	"github.com/guichet/guichet/shared/principal"
+	"github.com/guichet/guichet/shared/problem"
+	"github.com/guichet/guichet/shared/store"
+	"github.com/guichet/guichet/shared/token"
+	"github.com/guichet/guichet/shared/validate"
+)
+
+// Limits of a key.
+const (
+	MaxName     = 100
+	MaxLifetime = 2 * 365 * 24 * time.Hour
+	MaxGrace    = 24 * time.Hour
+	// UseInterval is how stale a key's last_used may get before a request
+	// made with it records it again.
+	UseInterval = time.Minute
+)
+
+// Service applies the API key rules.
+type Service struct {
+	store   *store.Store
+	clients clients.Catalog
+	now     func() time.Time
+}
+
+// New returns an API key service for the client applications of catalog.
+func New(s *store.Store, catalog clients.Catalog, now func() time.Time) *Service {
+	return &Service{store: s, clients: catalog, now: now}
+}
+
+// APIKeyRequest is the body of POST /v1/me/api-keys.
+type APIKeyRequest struct {
+	Name      string   `json:"name" doc:"A name to recognize the key by, at most 100 characters."`
+	Client    string   `json:"client" doc:"The client application (see GET /v1/clients)."`
+	Scopes    []string `json:"scopes" doc:"At least one; each allowed to the client application and held by the caller."`
+	ExpiresAt string   `json:"expires_at,omitempty" doc:"RFC 3339 time, in the future and at most two years ahead; absent, the key does not expire."`
+}
+
+// RotateAPIKeyRequest is the body of POST /v1/me/api-keys/{id}/rotate.
+type RotateAPIKeyRequest struct {
+	GraceSeconds int `json:"grace_seconds,omitempty" doc:"How long the old key keeps working, 0 (default) to 86400 seconds."`
+}
+
+// APIKey is an API key as listed: never the key itself.
+type APIKey struct {
+	ID        string     `json:"id"`
+	Name      string     `json:"name"`
+	Client    string     `json:"client"`
+	Scopes    []string   `json:"scopes"`
+	Prefix    string     `json:"prefix" doc:"The key's first 12 characters, to recognize it."`
+	Created   time.Time  `json:"created"`
+	LastUsed  *time.Time `json:"last_used,omitempty" doc:"Within a minute; absent if never used."`
+	ExpiresAt *time.Time `json:"expires_at,omitempty" doc:"Absent: the key does not expire."`
+	Rotated   *time.Time `json:"rotated,omitempty" doc:"When the key was replaced; it works until expires_at."`
+}
+
+// NewAPIKey is a key just made: the only answer that holds the key.
+type NewAPIKey struct {
+	APIKey
+	Secret string `json:"key" doc:"The API key, shown only in this answer: send it as Authorization: Bearer <key>."`
+}
+
+// sessionOnly refuses key management to a principal that is not a person
+// signed in.
+func sessionOnly(p principal.Principal) error {
+	if p.Kind == store.Service {
+		return problem.New(http.StatusForbidden, "service_user",
+			"Service users do not make API keys; they get tokens from /v1/auth/token.")
+	}
+	if p.Credential != principal.Session {
+		return problem.New(http.StatusForbidden, "session_required",
+			"API keys are made and rotated by their user signed in, not with an API key.")
+	}
+	return nil
+}
+
+// Create makes a key for the principal and returns it, in clear, once.
+func (s *Service) Create(ctx context.Context, p principal.Principal, in APIKeyRequest) (NewAPIKey, error) {
+	if err := sessionOnly(p); err != nil {
+		return NewAPIKey{}, err
+	}
+	now := s.now().UTC()
+	var v validate.Errors
+	name := strings.TrimSpace(in.Name)
+	v.Required("name", in.Name, MaxName)
+	client, ok := s.clients.Find(in.Client)
+	if !ok {
+		v.Add("client", "must be one of the client applications of GET /v1/clients")
+	}
+	scopes := checkScopes(&v, in.Scopes, client, ok)
+	expires := store.NoExpiry
+	if in.ExpiresAt != "" {
+		t, err := time.Parse(time.RFC3339, in.ExpiresAt)
+		switch {
+		case err != nil:
+			v.Add("expires_at", "must be an RFC 3339 time such as 2027-01-31T00:00:00Z")
+		case !t.After(now):
+			v.Add("expires_at", "must be in the future")
+		case t.After(now.Add(MaxLifetime)):
+			v.Add("expires_at", "must be at most two years ahead")
+		default:
+			expires = t.Unix()
+		}
+	}
+	if err := v.Err(); err != nil {
+		return NewAPIKey{}, err
+	}
+	for _, sc := range scopes {
+		if !p.Can(permission.Permission(sc)) {
+			return NewAPIKey{}, problem.New(http.StatusForbidden, "scope_escalation",
+				fmt.Sprintf("You cannot give a key the %q scope: you do not hold that permission.", sc))
+		}
+	}
+	return s.issue(ctx, p, now, name, client.ID, scopes, expires, nil)
+}
+
+// checkScopes returns the scopes asked, without duplicates, in catalog
+// order, or records why they cannot be.
+func checkScopes(v *validate.Errors, asked []string, client clients.Client, known bool) []string {
+	if len(asked) == 0 {
+		v.Add("scopes", "must list at least one scope")
+		return nil
+	}
+	var out []string
+	for _, perm := range permission.Catalog() {
+		if slices.Contains(asked, string(perm)) {
+			out = append(out, string(perm))
+		}
+	}
+	for _, sc := range asked {
+		switch {
+		case !permission.Valid(permission.Permission(sc)):
+			v.Add("scopes", "%q is not a permission", sc)
+			return nil
+		case known && !slices.Contains(client.Scopes, permission.Permission(sc)):
+			v.Add("scopes", "%q is not allowed to the client application %s", sc, client.Name)
+			return nil
+		}
+	}
+	return out
+}
+
+// issue writes a new key for p, in place of old when old is set.
+func (s *Service) issue(ctx context.Context, p principal.Principal, now time.Time, name, client string, scopes []string, expires int64, old *rotation) (NewAPIKey, error) {
+	secret, hash, err := token.New(token.APIKey)
+	if err != nil {
+		return NewAPIKey{}, err
+	}
+	id := store.NewID("key_")
+	var perms []string
+	for _, sc := range scopes {
+		if p.Can(permission.Permission(sc)) {
+			perms = append(perms, sc)
+		}
+	}
+	u := store.User{ID: p.User, Kind: p.Kind, Role: p.Role}
+	cred, entry := store.NewAPIKey(hash, id, p.Org, u, name, client, token.Prefix(secret), scopes, perms, now, expires)
+	created := s.audit(p, now, "apikey.create", id, "name", "client", "scopes", "expires_at")
+	if old == nil {
+		err = s.store.CreateAPIKey(ctx, cred, entry, created)
+	} else {
+		rotated := s.audit(p, now, "apikey.rotate", old.entry.ID, "expires_at")
+		err = s.store.RotateAPIKey(ctx, old.entry, old.until, now, cred, entry, rotated, created)
+	}
+	switch i := store.FailedItem(err); {
+	case i == store.KeyItemUser:
+		return NewAPIKey{}, problem.Conflict("conflict", "Your account changed meanwhile; sign in again and retry.")
+	case old != nil && i == store.KeyItemOld:
+		return NewAPIKey{}, notFound()
+	case err != nil:
+		return NewAPIKey{}, err
+	}
+	return NewAPIKey{APIKey: entryView(entry, 0), Secret: secret}, nil
+}
+
+func (s *Service) audit(p principal.Principal, now time.Time, action, id string, fields ...string) store.Audit {
+	return store.Audit{Org: p.Org, Time: now, Actor: p.User, Via: p.Credential + ":" + p.CredentialID,
+		Action: action, Target: "apikey:" + id, Fields: fields}
+}
+
+func notFound() *problem.Problem { return problem.NotFound("No such API key.") }
+
+// rotation is the key a new one replaces, and when the old one ends.
+type rotation struct {
+	entry store.KeyEntry
+	until time.Time
+}
+
+// Rotate replaces one of the principal's keys by a new one with the same
+// name, client, scopes and expiry. The old key ends now, or after grace.
+func (s *Service) Rotate(ctx context.Context, p principal.Principal, id string, in RotateAPIKeyRequest) (NewAPIKey, error) {
+	if err := sessionOnly(p); err != nil {
+		return NewAPIKey{}, err
+	}
+	if in.GraceSeconds < 0 || time.Duration(in.GraceSeconds)*time.Second > MaxGrace {
+		return NewAPIKey{}, problem.Invalid(problem.FieldError{Field: "grace_seconds", Message: "must be from 0 to 86400"})
+	}
+	now := s.now().UTC()
+	old, err := s.own(ctx, p, id, now)
+	if err != nil {
+		return NewAPIKey{}, err
+	}
+	if old.Rotated != 0 {
+		return NewAPIKey{}, problem.Conflict("already_rotated", "This key was replaced already; rotate its replacement.")
+	}
+	until := now.Add(time.Duration(in.GraceSeconds) * time.Second)
+	if u := time.Unix(old.Expires, 0); until.After(u) {
+		until = u
+	}
+	return s.issue(ctx, p, now, old.Name, old.Client, old.Scopes, old.Expires, &rotation{entry: old, until: until})
+}
+
+// entry returns the live key id of the principal's organization: one the
+// principal made, or anyone's when anyone. Another's key, another
+// organization's, an expired one: all are 404, telling nothing.
+func (s *Service) entry(ctx context.Context, p principal.Principal, id string, now time.Time, anyone bool) (store.KeyEntry, error) {
+	if id == "" || len(id) > 64 {
+		return store.KeyEntry{}, notFound()
+	}
+	e, err := s.store.GetKeyEntry(ctx, p.Org, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return store.KeyEntry{}, notFound()
+	}
+	if err != nil {
+		return store.KeyEntry{}, err
+	}
+	if (!anyone && e.User != p.User) || e.Expires <= now.Unix() {
+		return store.KeyEntry{}, notFound()
+	}
+	return e, nil
+}
+
+// own returns one of the principal's own live keys.
+func (s *Service) own(ctx context.Context, p principal.Principal, id string, now time.Time) (store.KeyEntry, error) {
+	return s.entry(ctx, p, id, now, false)
+}
+
+// Revoke ends a key at once: one of the principal's own, or, when anyone,
+// any key of its organization (the admin route).
+func (s *Service) Revoke(ctx context.Context, p principal.Principal, id string, anyone bool) error {
+	now := s.now().UTC()
+	e, err := s.entry(ctx, p, id, now, anyone)
+	if err != nil {
+		return err
+	}
+	err = s.store.RevokeAPIKey(ctx, e, s.audit(p, now, "apikey.revoke", e.ID))
+	if errors.Is(err, store.ErrConflict) {
+		return notFound() // revoked meanwhile
+	}
+	return err
+}
+
+// Mine returns the principal's live keys, newest first.
+func (s *Service) Mine(ctx context.Context, p principal.Principal) ([]APIKey, error) {
+	creds, err := s.store.UserAPIKeys(ctx, p.User)
+	if err != nil {
+		return nil, err
+	}
+	now := s.now().Unix()
+	out := []APIKey{}
+	for _, c := range creds {
+		if c.Org != p.Org || c.Expires <= now {
+			continue // expired, awaiting TTL
+		}
+		k := entryView(store.KeyEntry{ID: c.KeyID, Name: c.Name, Client: c.Client, Scopes: c.Scopes,
+			Prefix: c.Prefix, Created: c.Created, Expires: c.Expires, Rotated: c.Rotated}, c.LastUsed)
+		out = append(out, k)
+	}
+	slices.SortFunc(out, func(a, b APIKey) int { return b.Created.Compare(a.Created) })
+	return out, nil
+}
+
+// entryView is the API's view of a key.
+func entryView(e store.KeyEntry, lastUsed int64) APIKey {
+	scopes := []string(e.Scopes)
+	if scopes == nil {
+		scopes = []string{}
+	}
+	k := APIKey{ID: e.ID, Name: e.Name, Client: e.Client, Scopes: scopes, Prefix: e.Prefix, Created: e.Created.UTC(),
+		LastUsed: epochTime(lastUsed), Rotated: epochTime(e.Rotated)}
+	if e.Expires != store.NoExpiry {
+		k.ExpiresAt = epochTime(e.Expires)
+	}
+	return k
+}
+
+func epochTime(s int64) *time.Time {
+	if s == 0 {
+		return nil
+	}
+	t := time.Unix(s, 0).UTC()
+	return &t
+}
+
+// RecordUse records that p's API key was used now, unless the use the
+// authorizer saw is less than UseInterval old: so at most one conditional
+// write per key and minute, and none on most requests.
+func (s *Service) RecordUse(ctx context.Context, p principal.Principal) error {
+	if p.Credential != principal.APIKey || p.KeyHash == "" {
+		return nil
+	}
+	now := s.now()
+	if now.Sub(time.Unix(p.LastUsed, 0)) < UseInterval {
+		return nil
+	}
+	_, err := s.store.RecordKeyUse(ctx, p.KeyHash, now)
+	return err
+}

@@ -1,0 +1,46 @@
+package apikeys_test
+
+import (
+	"testing"
+
+	"github.com/guichet/guichet/shared/apitest"
+	"github.com/guichet/guichet/shared/route"
+)
+
+// BenchmarkAuthorizerAPIKey measures a request made with an API key through
+// the local gateway: the authorizer's one GetItem, and GET /v1/clients,
+// which reads nothing. The key's use is recorded once (the clock does not
+// move a minute during the run), so ddb-calls/op tends to 1.
+func BenchmarkAuthorizerAPIKey(b *testing.B) {
+	e := apitest.New(b)
+	owner := e.LoginOwner(b).AccessToken
+	k := createKey(b, e, owner, keyBody("Bench", "internal", "users:read")).Secret
+	e.ResetCounters()
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range b.N {
+		if r := e.Do("GET", "/v1/clients", k, nil); r.Status != 200 {
+			b.Fatalf("status %d", r.Status)
+		}
+	}
+	b.ReportMetric(float64(e.Calls())/float64(b.N), "ddb-calls/op")
+	b.ReportMetric(float64(e.Counters[route.Authorizer].Calls())/float64(b.N), "authz-calls/op")
+}
+
+// BenchmarkAuthorizerAPIKeyMe is BenchmarkAuthorizerAPIKey on GET /v1/me,
+// which reads the user and the organization.
+func BenchmarkAuthorizerAPIKeyMe(b *testing.B) {
+	e := apitest.New(b)
+	owner := e.LoginOwner(b).AccessToken
+	k := createKey(b, e, owner, keyBody("Bench", "internal", "users:read")).Secret
+	e.ResetCounters()
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range b.N {
+		if r := e.Do("GET", "/v1/me", k, nil); r.Status != 200 {
+			b.Fatalf("status %d", r.Status)
+		}
+	}
+	b.ReportMetric(float64(e.Calls())/float64(b.N), "ddb-calls/op")
+	b.ReportMetric(float64(e.Counters[route.Authorizer].Calls())/float64(b.N), "authz-calls/op")
+}

@@ -1,0 +1,324 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+)
+
+// API keys are two items, always written and deleted in one transaction:
+//
+//	CRED#<sha256(key)>  CRED            the credential: kind "apikey", org, user,
+//	                                    user_kind, role, permissions (the scopes
+//	                                    within the role), scopes, key_id, name,
+//	                                    client, prefix, created, expires,
+//	                                    last_used; gsi1 USER#<user> /
+//	                                    CRED#apikey#<id>
+//	ORG#<org>           APIKEY#<id>     the key's entry in its organization's
+//	                                    list: hash, user, name, client, scopes,
+//	                                    prefix, created, expires, rotated
+//
+// The authorizer reads the credential (one GetItem); the entry lists an
+// organization's keys (one Query) and finds a key's hash from its id. Neither
+// holds the key. A key without expiry has expires = NoExpiry, as an expires
+// of 0 would make DynamoDB's TTL delete it; the authorizer checks expires
+// itself, since TTL deletes late. When a user's credentials are revoked
+// (deactivation, deletion), Revoke derives each key's entry from its
+// credential, so both go. last_used lives on the credential only: functions
+// set it (RecordKeyUse) at most once a minute, and listings read it there.
+
+// NoExpiry is the expires of a key that does not expire:
+// 9999-12-31T23:59:59Z, never reached and never deleted by TTL.
+const NoExpiry int64 = 253402300799
+
+// KeyEntry is an API key's entry in its organization's list.
+type KeyEntry struct {
+	key
+	ID      string    `dynamodbav:"id"`
+	Org     string    `dynamodbav:"org"`
+	User    string    `dynamodbav:"user"`
+	Hash    string    `dynamodbav:"hash"`
+	Name    string    `dynamodbav:"name"`
+	Client  string    `dynamodbav:"client"`
+	Scopes  Perms     `dynamodbav:"scopes"`
+	Prefix  string    `dynamodbav:"prefix"`
+	Created time.Time `dynamodbav:"created"`
+	Expires int64     `dynamodbav:"expires"`
+	// Rotated is when the key was replaced by a new one (epoch seconds); it
+	// lives on until Expires, the end of its grace period.
+	Rotated int64 `dynamodbav:"rotated,omitempty"`
+}
+
+const keyEntryPrefix = "APIKEY#"
+
+func keyEntryKey(org, id string) key { return key{"ORG#" + org, keyEntryPrefix + id} }
+
+// NewAPIKey returns the two items of an API key: its credential and its
+// entry. perms are the scopes within the user's role.
+func NewAPIKey(hash, id, org string, u User, name, client, prefix string, scopes, perms []string, created time.Time, expires int64) (Credential, KeyEntry) {
+	c := Credential{
+		key: credKey(hash), Kind: APIKey, Org: org, User: u.ID, UserKind: u.Kind, Role: u.Role,
+		Permissions: perms, Scopes: scopes, KeyID: id, Name: name, Client: client, Prefix: prefix,
+		Created: created, Expires: expires,
+		GSI1PK: "USER#" + u.ID, GSI1SK: "CRED#" + APIKey + "#" + id,
+	}
+	e := KeyEntry{key: keyEntryKey(org, id), ID: id, Org: org, User: u.ID, Hash: hash, Name: name,
+		Client: client, Scopes: scopes, Prefix: prefix, Created: created, Expires: expires}
+	return c, e
+}
+
+// Regrant returns the credentials among creds that carry a role's
+// permissions, with the role and permissions they get when their user's
+// role becomes role with perms: a session's access token gets perms, an
+// API key its scopes within perms.
+func Regrant(creds []Credential, role string, perms []string) []Credential {
+	var out []Credential
+	for _, c := range creds {
+		switch c.Kind {
+		case AccessToken:
+			c.Role, c.Permissions = role, perms
+		case APIKey:
+			var within []string
+			for _, s := range c.Scopes {
+				if slices.Contains(perms, s) {
+					within = append(within, s)
+				}
+			}
+			c.Role, c.Permissions = role, within
+		default:
+			continue
+		}
+		out = append(out, c)
+	}
+	return out
+}
+
+// activeUser is the transaction item checking that a user is still active
+// in the role its credential was made for.
+func (s *Store) activeUser(org, user, role string) types.TransactWriteItem {
+	return types.TransactWriteItem{ConditionCheck: &types.ConditionCheck{
+		TableName: &s.table, Key: userKey(org, user).av(),
+		ConditionExpression:      aws.String("#st = :active AND #ro = :role"),
+		ExpressionAttributeNames: map[string]string{"#st": "status", "#ro": "role"},
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":active": str(Active), ":role": str(role),
+		},
+	}}
+}
+
+// Items of CreateAPIKey and RotateAPIKey, for FailedItem.
+const (
+	// KeyItemUser is the check that the key's user is active in its role.
+	KeyItemUser = 2
+	// KeyItemOld is the key being rotated (after the two audit events).
+	KeyItemOld = 5
+)
+
+// CreateAPIKey writes a key's credential and entry with its audit event,
+// on the condition that its user is still active in the role the key's
+// permissions come from (else ErrConflict on item KeyItemUser).
+func (s *Store) CreateAPIKey(ctx context.Context, c Credential, e KeyEntry, a Audit) error {
+	items, err := s.newKeyItems(c, e, []Audit{a})
+	if err != nil {
+		return fmt.Errorf("create api key: %w", err)
+	}
+	if err := s.transact(ctx, items...); err != nil {
+		return fmt.Errorf("create api key: %w", err)
+	}
+	return nil
+}
+
+// newKeyItems are the items writing a new key: credential, entry, user
+// check (item KeyItemUser), then the audit events.
+func (s *Store) newKeyItems(c Credential, e KeyEntry, events []Audit) ([]types.TransactWriteItem, error) {
+	items, err := s.puts(true, c, e)
+	if err != nil {
+		return nil, err
+	}
+	items = append(items, s.activeUser(c.Org, c.User, c.Role))
+	for _, a := range events {
+		ev, err := s.audit(a)
+		if err != nil {
+			return nil, err
+		}
+		items = append(items, ev)
+	}
+	return items, nil
+}
+
+// GetKeyEntry reads the entry of an organization's key.
+func (s *Store) GetKeyEntry(ctx context.Context, org, id string) (KeyEntry, error) {
+	var e KeyEntry
+	if err := s.get(ctx, keyEntryKey(org, id), &e); err != nil {
+		return e, fmt.Errorf("get api key: %w", err)
+	}
+	return e, nil
+}
+
+// RevokeAPIKey deletes a key's credential and entry with the audit event.
+// ErrConflict means the key was revoked meanwhile.
+func (s *Store) RevokeAPIKey(ctx context.Context, e KeyEntry, a Audit) error {
+	ev, err := s.audit(a)
+	if err != nil {
+		return fmt.Errorf("revoke api key: %w", err)
+	}
+	err = s.transact(ctx,
+		types.TransactWriteItem{Delete: &types.Delete{TableName: &s.table, Key: e.key.av(),
+			ConditionExpression: aws.String("attribute_exists(pk)")}},
+		s.del(credKey(e.Hash)), ev)
+	if err != nil {
+		return fmt.Errorf("revoke api key: %w", err)
+	}
+	return nil
+}
+
+// RotateAPIKey writes a new key (as CreateAPIKey) in place of old, with the
+// audit events of both, in one transaction: old ends at until, or is
+// deleted when until is not after now. ErrConflict on item KeyItemOld
+// means old was revoked or rotated meanwhile; on KeyItemUser, that the
+// user changed.
+func (s *Store) RotateAPIKey(ctx context.Context, old KeyEntry, until, now time.Time, c Credential, e KeyEntry, rotated, created Audit) error {
+	items, err := s.newKeyItems(c, e, []Audit{rotated, created})
+	if err != nil {
+		return fmt.Errorf("rotate api key: %w", err)
+	}
+	unrotated := aws.String("attribute_exists(pk) AND attribute_not_exists(rotated)")
+	if !until.After(now) {
+		items = append(items,
+			types.TransactWriteItem{Delete: &types.Delete{TableName: &s.table, Key: old.key.av(),
+				ConditionExpression: unrotated}},
+			s.del(credKey(old.Hash)))
+	} else {
+		set := func(k key, cond *string) types.TransactWriteItem {
+			return types.TransactWriteItem{Update: &types.Update{
+				TableName: &s.table, Key: k.av(), ConditionExpression: cond,
+				UpdateExpression: aws.String("SET expires = :exp, rotated = :now"),
+				ExpressionAttributeValues: map[string]types.AttributeValue{
+					":exp": num(epoch(until)), ":now": num(epoch(now)),
+				},
+			}}
+		}
+		items = append(items, set(old.key, unrotated), set(credKey(old.Hash), aws.String("attribute_exists(pk)")))
+	}
+	if err := s.transact(ctx, items...); err != nil {
+		return fmt.Errorf("rotate api key: %w", err)
+	}
+	return nil
+}
+
+// UserAPIKeys returns the credentials of a user's API keys: one Query of
+// gsi1, which is eventually consistent (a key made a moment ago may be
+// missing).
+func (s *Store) UserAPIKeys(ctx context.Context, user string) ([]Credential, error) {
+	var out []Credential
+	p := dynamodb.NewQueryPaginator(s.db, &dynamodb.QueryInput{
+		TableName:              &s.table,
+		IndexName:              aws.String("gsi1"),
+		KeyConditionExpression: aws.String("gsi1pk = :pk AND begins_with(gsi1sk, :sk)"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":pk": str("USER#" + user), ":sk": str("CRED#" + APIKey + "#"),
+		},
+	})
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("user api keys: %w", err)
+		}
+		var cs []Credential
+		if err := attributevalue.UnmarshalListOfMaps(page.Items, &cs); err != nil {
+			return nil, fmt.Errorf("user api keys: %w", err)
+		}
+		out = append(out, cs...)
+	}
+	return out, nil
+}
+
+// ListAPIKeys returns a page of an organization's key entries, at most
+// limit, after the sort key start; next is "" after the last page.
+func (s *Store) ListAPIKeys(ctx context.Context, org, start string, limit int) ([]KeyEntry, string, error) {
+	in := &dynamodb.QueryInput{
+		TableName:              &s.table,
+		KeyConditionExpression: aws.String("pk = :pk AND begins_with(sk, :sk)"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":pk": str("ORG#" + org), ":sk": str(keyEntryPrefix),
+		},
+		Limit:          aws.Int32(int32(limit)),
+		ConsistentRead: aws.Bool(true),
+	}
+	if start != "" {
+		in.ExclusiveStartKey = key{"ORG#" + org, start}.av()
+	}
+	res, err := s.db.Query(ctx, in)
+	if err != nil {
+		return nil, "", fmt.Errorf("list api keys: %w", err)
+	}
+	var out []KeyEntry
+	if err := attributevalue.UnmarshalListOfMaps(res.Items, &out); err != nil {
+		return nil, "", fmt.Errorf("list api keys: %w", err)
+	}
+	return out, lastSK(res.LastEvaluatedKey), nil
+}
+
+// KeysLastUsed returns when each of the keys of these hashes was last used
+// (epoch seconds), by hash: one BatchGetItem for up to 100 keys. Keys never
+// used, or gone, are absent.
+func (s *Store) KeysLastUsed(ctx context.Context, hashes []string) (map[string]int64, error) {
+	out := map[string]int64{}
+	for chunk := range slices.Chunk(hashes, 100) {
+		keys := make([]map[string]types.AttributeValue, len(chunk))
+		for i, h := range chunk {
+			keys[i] = credKey(h).av()
+		}
+		req := map[string]types.KeysAndAttributes{s.table: {
+			Keys: keys, ProjectionExpression: aws.String("pk, last_used"), ConsistentRead: aws.Bool(true),
+		}}
+		for len(req) > 0 {
+			res, err := s.db.BatchGetItem(ctx, &dynamodb.BatchGetItemInput{RequestItems: req})
+			if err != nil {
+				return nil, fmt.Errorf("keys last used: %w", err)
+			}
+			for _, item := range res.Responses[s.table] {
+				var c struct {
+					PK       string `dynamodbav:"pk"`
+					LastUsed int64  `dynamodbav:"last_used"`
+				}
+				if err := attributevalue.UnmarshalMap(item, &c); err != nil {
+					return nil, fmt.Errorf("keys last used: %w", err)
+				}
+				if c.LastUsed > 0 {
+					out[c.PK[len("CRED#"):]] = c.LastUsed
+				}
+			}
+			req = res.UnprocessedKeys
+		}
+	}
+	return out, nil
+}
+
+// RecordKeyUse sets an API key's last_used to now unless it was set less
+// than a minute ago: one conditional UpdateItem. It reports whether it
+// wrote; a key used meanwhile, or gone, is no error.
+func (s *Store) RecordKeyUse(ctx context.Context, hash string, now time.Time) (bool, error) {
+	_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName:           &s.table,
+		Key:                 credKey(hash).av(),
+		ConditionExpression: aws.String("attribute_exists(pk) AND (attribute_not_exists(last_used) OR last_used < :minuteAgo)"),
+		UpdateExpression:    aws.String("SET last_used = :now"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":now": num(epoch(now)), ":minuteAgo": num(epoch(now) - 59),
+		},
+	})
+	if err := conflict(err); err != nil {
+		if FailedItem(err) >= 0 {
+			return false, nil
+		}
+		return false, fmt.Errorf("record api key use: %w", err)
+	}
+	return true, nil
+}
