@@ -259,7 +259,7 @@ func newFunction(stack awscdk.Stack, spec route.Spec, buildDir string, env map[s
 func dynamoStatement(spec route.Spec, table awsdynamodb.Table) awsiam.PolicyStatement {
 	var actions []*string
 	onIndex := false
-	for _, a := range spec.DynamoDB {
+	for _, a := range spec.IAMActions() {
 		if spec.Name == route.Authorizer && !slices.Contains(readActions, a) {
 			continue
 		}

@@ -3,7 +3,11 @@
 // and the CDK stack builds the API Gateway routes from it.
 package route
 
-import "github.com/guichet/guichet/shared/permission"
+import (
+	"slices"
+
+	"github.com/guichet/guichet/shared/permission"
+)
 
 // Functions, one Lambda each. Their code lives in functions/<name>.
 const (
@@ -212,6 +216,21 @@ type Spec struct {
 	SendsMail      bool
 	MemoryMB       int
 	TimeoutSeconds int
+}
+
+// IAMActions returns the DynamoDB actions the function's role needs: its
+// spec's, plus, when it writes transactions, the item-level actions that
+// IAM checks for each item of a TransactWriteItems call.
+func (s Spec) IAMActions() []string {
+	out := append([]string(nil), s.DynamoDB...)
+	if slices.Contains(s.DynamoDB, "TransactWriteItems") {
+		for _, a := range []string{"ConditionCheckItem", "DeleteItem", "PutItem", "UpdateItem"} {
+			if !slices.Contains(out, a) {
+				out = append(out, a)
+			}
+		}
+	}
+	return out
 }
 
 // Specs returns the spec of every function in Functions() order.
