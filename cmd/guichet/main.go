@@ -61,13 +61,13 @@ func run(ctx context.Context, args []string, out io.Writer, getenv func(string) 
 	if err != nil {
 		return err
 	}
-	db, err := store.NewClient(ctx, store.ClientConfig{Endpoint: cfg.DynamoDBEndpoint})
+	db, err := store.NewClient(ctx, store.ClientConfig{Endpoint: cfg.DynamoDBEndpoint, MaxBackoff: cfg.RetryMaxBackoff})
 	if err != nil {
 		return err
 	}
 	var ses *sesv2.Client
 	if cfg.MailFrom != "" {
-		awsCfg, err := config.AWS(ctx, cfg.SESEndpoint)
+		awsCfg, err := config.AWS(ctx, cfg.SESEndpoint, cfg.RetryMaxBackoff)
 		if err != nil {
 			return err
 		}

@@ -49,7 +49,8 @@ func New(t testing.TB, opts ...Option) *Env {
 		t.Fatal(err)
 	}
 	cfg.MailFrom = "guichet@test.example"
-	cfg.ResetFloor = 0 // tests do not time answers
+	cfg.ResetFloor = 0                         // tests do not time answers
+	cfg.RetryMaxBackoff = 5 * time.Millisecond // fault tests retry quickly (still 3 attempts)
 	cfg.PublicURL = "http://guichet.test"
 	for _, o := range opts {
 		o(&cfg)

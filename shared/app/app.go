@@ -50,13 +50,13 @@ func FromEnv(ctx context.Context) (Deps, error) {
 	if err != nil {
 		return Deps{}, err
 	}
-	db, err := store.NewClient(ctx, store.ClientConfig{Endpoint: cfg.DynamoDBEndpoint})
+	db, err := store.NewClient(ctx, store.ClientConfig{Endpoint: cfg.DynamoDBEndpoint, MaxBackoff: cfg.RetryMaxBackoff})
 	if err != nil {
 		return Deps{}, err
 	}
 	var ses *sesv2.Client
 	if cfg.MailFrom != "" {
-		awsCfg, err := config.AWS(ctx, cfg.SESEndpoint)
+		awsCfg, err := config.AWS(ctx, cfg.SESEndpoint, cfg.RetryMaxBackoff)
 		if err != nil {
 			return Deps{}, err
 		}

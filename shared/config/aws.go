@@ -13,15 +13,15 @@ import (
 )
 
 // AWS loads the AWS SDK configuration. Retries are bounded (3 attempts, at
-// most 500 ms apart) so that no request outlives a function's timeout. With
+// most maxBackoff apart) so that no request outlives a function's timeout. With
 // a local endpoint, the region defaults to eu-west-1 and, unless the
 // environment has keys, dummy static credentials are used.
-func AWS(ctx context.Context, localEndpoint string) (aws.Config, error) {
+func AWS(ctx context.Context, localEndpoint string, maxBackoff time.Duration) (aws.Config, error) {
 	opts := []func(*awsconfig.LoadOptions) error{
 		awsconfig.WithRetryer(func() aws.Retryer {
 			return retry.NewStandard(func(o *retry.StandardOptions) {
 				o.MaxAttempts = 3
-				o.MaxBackoff = 500 * time.Millisecond
+				o.MaxBackoff = maxBackoff
 			})
 		}),
 	}

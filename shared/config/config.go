@@ -29,6 +29,9 @@ type Config struct {
 	// its timing does not tell whether an address has an account
 	// (RESET_MIN_DURATION, default 400ms; 0 turns it off).
 	ResetFloor time.Duration
+	// RetryMaxBackoff bounds the wait between two attempts of an AWS call
+	// (AWS_RETRY_MAX_BACKOFF, default 500ms); there are 3 attempts at most.
+	RetryMaxBackoff time.Duration
 }
 
 // FromEnv reads the configuration, with defaults for what is unset.
@@ -64,6 +67,9 @@ func Parse(getenv func(string) string) (Config, error) {
 		}
 	}
 	if c.ResetFloor, err = durationOrZero(getenv, "RESET_MIN_DURATION", 400*time.Millisecond); err != nil {
+		return c, err
+	}
+	if c.RetryMaxBackoff, err = duration(getenv, "AWS_RETRY_MAX_BACKOFF", 500*time.Millisecond); err != nil {
 		return c, err
 	}
 	c.MaxFailures = 5

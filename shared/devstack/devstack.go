@@ -57,6 +57,9 @@ type Stack struct {
 	// DynamoDB is the embedded DynamoDB, for fault injection; nil when the
 	// configuration names another endpoint.
 	DynamoDB *miniserver.Server
+	// Faults fails chosen operations of the embedded DynamoDB; nil with
+	// another endpoint.
+	Faults *Faults
 	// Outbox holds the mail sent; nil when SESEndpoint names another.
 	Outbox *outbox.Outbox
 	// Counters counts each function's DynamoDB calls, by function name
@@ -89,7 +92,8 @@ func Start(ctx context.Context, opts Options) (*Stack, error) {
 	s := &Stack{Counters: map[string]*store.Counter{}}
 	if cfg.DynamoDBEndpoint == "" {
 		s.DynamoDB = miniserver.NewServer()
-		url, err := s.serve(s.DynamoDB)
+		s.Faults = &Faults{next: s.DynamoDB, failing: map[string]bool{}}
+		url, err := s.serve(s.Faults)
 		if err != nil {
 			return nil, err
 		}
@@ -115,14 +119,14 @@ func Start(ctx context.Context, opts Options) (*Stack, error) {
 func (s *Stack) build(ctx context.Context, opts Options) error {
 	cfg := s.Config
 	var err error
-	if s.DB, err = store.NewClient(ctx, store.ClientConfig{Endpoint: cfg.DynamoDBEndpoint}); err != nil {
+	if s.DB, err = store.NewClient(ctx, store.ClientConfig{Endpoint: cfg.DynamoDBEndpoint, MaxBackoff: cfg.RetryMaxBackoff}); err != nil {
 		return err
 	}
 	s.Store = store.New(s.DB, cfg.Table)
 	if err := CreateTable(ctx, s.DB, cfg.Table); err != nil {
 		return err
 	}
-	awsCfg, err := config.AWS(ctx, cfg.SESEndpoint)
+	awsCfg, err := config.AWS(ctx, cfg.SESEndpoint, cfg.RetryMaxBackoff)
 	if err != nil {
 		return err
 	}
@@ -131,7 +135,7 @@ func (s *Stack) build(ctx context.Context, opts Options) error {
 	for _, fn := range route.Functions() {
 		c := &store.Counter{}
 		s.Counters[fn] = c
-		db, err := store.NewClient(ctx, store.ClientConfig{Endpoint: cfg.DynamoDBEndpoint, Counter: c})
+		db, err := store.NewClient(ctx, store.ClientConfig{Endpoint: cfg.DynamoDBEndpoint, Counter: c, MaxBackoff: cfg.RetryMaxBackoff})
 		if err != nil {
 			return err
 		}

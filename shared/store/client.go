@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sort"
 	"sync"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -21,11 +22,13 @@ type ClientConfig struct {
 	Endpoint string
 	// Counter, when set, counts every call by operation.
 	Counter *Counter
+	// MaxBackoff bounds the wait between retries (see config.AWS).
+	MaxBackoff time.Duration
 }
 
 // NewClient returns a DynamoDB client.
 func NewClient(ctx context.Context, c ClientConfig) (*dynamodb.Client, error) {
-	cfg, err := config.AWS(ctx, c.Endpoint)
+	cfg, err := config.AWS(ctx, c.Endpoint, c.MaxBackoff)
 	if err != nil {
 		return nil, fmt.Errorf("store: %w", err)
 	}
