@@ -108,6 +108,9 @@ func DecodeBytes(body []byte, dst any) error {
 	if !utf8.Valid(body) {
 		return problem.BadRequest("invalid_json", "The request body is not valid UTF-8.")
 	}
+	if trimmed := bytes.TrimLeft(body, " \t\r\n"); len(trimmed) > 0 && trimmed[0] != '{' {
+		return problem.BadRequest("invalid_json", "The request body must be a JSON object.")
+	}
 	if err := checkDuplicates(body); err != nil {
 		return problem.BadRequest("invalid_json", err.Error())
 	}

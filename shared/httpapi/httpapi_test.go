@@ -36,6 +36,8 @@ func TestDecode(t *testing.T) {
 		{"invalid UTF-8 is refused", "{\"name\":\"\xff\"}", 400},
 		{"two objects are refused", `{} {}`, 400},
 		{"an array is refused", `[]`, 400},
+		{"null is refused", `null`, 400},
+		{"a bare string is refused", `"x"`, 400},
 		{"a body over the limit is refused", `{"name":"` + strings.Repeat("a", MaxBody) + `"}`, 413},
 	}
 	for _, c := range cases {

@@ -33,7 +33,7 @@ type CompleteBody struct {
 
 // AdminBody is the body of POST /v1/users/{id}/password-reset.
 type AdminBody struct {
-	SendEmail bool `json:"send_email"`
+	SendEmail bool `json:"send_email,omitempty" doc:"Also mail the link (default false)."`
 }
 
 const acceptedMessage = "If this address has an account, a reset link is on its way. It works once, for one hour."
