@@ -2,8 +2,10 @@
 GO        ?= go
 FUNCTIONS := $(notdir $(wildcard functions/*))
 PORT      ?= 8080
+# The npm tools (CDK CLI, Redocly), installed from infra/package-lock.json.
+CDK       := infra/node_modules/.bin/cdk
 
-.PHONY: all build run test test-go bench lint fuzz openapi clean
+.PHONY: all build run test test-go bench lint lint-openapi fuzz openapi clean
 
 all: lint test
 
@@ -41,6 +43,10 @@ fuzz:
 openapi:
 	$(GO) run ./cmd/guichet openapi > openapi.json
 
+## lint-openapi: the API description passes Redocly's recommended rules (CLI pinned in infra/package.json)
+lint-openapi: $(CDK)
+	infra/node_modules/.bin/redocly lint --format=stylish openapi.json
+
 ## lint: gofmt must list nothing; go vet must pass
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
@@ -51,7 +57,6 @@ clean:
 	rm -rf build cdk.out
 
 # --- infrastructure (infra/ is its own Go module: the CDK never enters a Lambda build) ---
-CDK := infra/node_modules/.bin/cdk
 # CDK_CONTEXT passes context keys to synth, e.g. CDK_CONTEXT='-c production=false -c mailFrom=no-reply@example.com'
 CDK_CONTEXT ?=
 # CDK_DEPLOY_FLAGS passes flags to cdk deploy, e.g. CDK_DEPLOY_FLAGS='--require-approval never'
