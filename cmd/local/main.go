@@ -1,7 +1,8 @@
 // Command local runs the whole Guichet API on one local port, with an
 // embedded DynamoDB and an embedded SES outbox, through the same function
-// handlers Lambda runs. It creates a demo organization and prints how to
-// log in. `make run` starts it.
+// handlers Lambda runs. It creates a demo organization with a pending
+// invitation and prints how to log in and the invitation's link. `make run`
+// starts it.
 package main
 
 import (
@@ -50,16 +51,22 @@ func run(ctx context.Context, getenv func(string) string, out io.Writer) error {
 			return err
 		}
 	}
-	_, created, err := st.Seed(ctx, "Demo", "demo", email, pw)
+	org, created, err := st.Seed(ctx, "Demo", "demo", email, pw)
 	if err != nil {
 		return fmt.Errorf("seed demo organization: %w", err)
+	}
+	invitation := ""
+	if created {
+		if invitation, err = st.SeedInvitation(ctx, org, sampleInvitee); err != nil {
+			return err
+		}
 	}
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return err
 	}
 	srv := &http.Server{Handler: st.Handler(), ReadHeaderTimeout: 10 * time.Second}
-	fmt.Fprint(out, banner(cfg.PublicURL, email, pw, created))
+	fmt.Fprint(out, banner(cfg.PublicURL, email, pw, created, invitation))
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {
@@ -92,10 +99,17 @@ func localConfig(getenv func(string) string, addr string) (config.Config, error)
 	return cfg, nil
 }
 
-func banner(url, email, pw string, created bool) string {
+// sampleInvitee is the address of the pending invitation the demo
+// organization starts with.
+const sampleInvitee = "new.colleague@demo.example"
+
+func banner(url, email, pw string, created bool, invitation string) string {
 	who := fmt.Sprintf("  owner:    %s\n  password: %s\n", email, pw)
 	if !created {
 		who = fmt.Sprintf("  owner:    %s (organization already existed: its password is unchanged)\n", email)
+	}
+	if invitation != "" {
+		who += fmt.Sprintf("A pending invitation to %s (open it in a browser to accept it):\n  %s\n", sampleInvitee, invitation)
 	}
 	return fmt.Sprintf(`
 Guichet is running at %[1]s
@@ -104,6 +118,7 @@ Demo organization "demo":
 Try it:
   curl -s %[1]s/v1/auth/login -d '{"login":"%[3]s","password":"%[4]s"}'
   curl -s %[1]s/v1/me -H "Authorization: Bearer <access_token>"
+Sign in on the hosted pages: %[1]s/login (forgot password: %[1]s/forgot)
 Mail sent by the API: %[1]s/_local/mail
 Stop with Ctrl-C.
 `, url, who, email, pw)

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"strings"
@@ -65,6 +66,28 @@ func TestNewcomerFlow(t *testing.T) {
 	if pw == "" || !strings.Contains(out.String(), "owner@demo.example") || !strings.Contains(out.String(), base) {
 		t.Fatalf("banner: %s", out.String())
 	}
+
+	t.Run("the printed invitation link opens its page", func(t *testing.T) {
+		var link string
+		for _, f := range strings.Fields(out.String()) {
+			if strings.HasPrefix(f, base+"/invite?token=") {
+				link = f
+			}
+		}
+		if link == "" {
+			t.Fatalf("no invitation link: %s", out.String())
+		}
+		res, err := http.Get(link)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		var page strings.Builder
+		io.Copy(&page, res.Body)
+		if res.StatusCode != 200 || !strings.Contains(page.String(), "new.colleague@demo.example") {
+			t.Fatalf("%d %s", res.StatusCode, page.String())
+		}
+	})
 
 	call := func(method, path, token, body string) (int, map[string]any) {
 		req, _ := http.NewRequest(method, base+path, strings.NewReader(body))

@@ -13,7 +13,19 @@ import (
 	"github.com/getkin/kin-openapi/routers/gorillamux"
 
 	"github.com/guichet/guichet/shared/app"
+	"github.com/guichet/guichet/shared/route"
+	"github.com/guichet/guichet/shared/router"
 )
+
+// page reports whether req is for a hosted page's route.
+func page(req *http.Request) bool {
+	for _, rt := range route.All() {
+		if rt.Page && rt.Method == req.Method && router.Match(rt.Path, req.URL.Path) {
+			return true
+		}
+	}
+	return false
+}
 
 // contract checks responses against the API's OpenAPI description with
 // kin-openapi, a validator independent of the code that writes it.
@@ -49,6 +61,9 @@ func newContract() (*contract, error) {
 // check validates res, the answer to req. Requests that no route matches
 // are the gateway's 404 and 405, which have no operation to check against.
 func (c *contract) check(req *http.Request, res *Response) error {
+	if page(req) {
+		return nil // the hosted pages are HTML for people, outside the API description
+	}
 	route, params, err := c.router.FindRoute(req)
 	if errors.Is(err, routers.ErrPathNotFound) || errors.Is(err, routers.ErrMethodNotAllowed) {
 		if res.Status == http.StatusNotFound || res.Status == http.StatusMethodNotAllowed {

@@ -24,6 +24,7 @@ import (
 	"github.com/guichet/guichet/shared/mail"
 	"github.com/guichet/guichet/shared/openapi"
 	"github.com/guichet/guichet/shared/organization"
+	"github.com/guichet/guichet/shared/pages"
 	"github.com/guichet/guichet/shared/passwordreset"
 	"github.com/guichet/guichet/shared/problem"
 	"github.com/guichet/guichet/shared/profile"
@@ -132,9 +133,17 @@ func (d Deps) operations(fn string) (router.Operations, error) {
 	case route.APIKeys:
 		return d.apiKeys().Operations(), nil
 	case route.Pages:
-		return router.Operations{
-			"openapi": {Handle: openapi.Handler(func() ([]byte, error) { return OpenAPI(d) }), Response: map[string]any{}},
-		}, nil
+		sessions := session.New(d.Store, d.SessionConfig(), d.Now)
+		rc := passwordreset.DefaultConfig()
+		rc.Floor = d.Config.ResetFloor
+		ops := pages.New(pages.Config{PublicURL: d.Config.PublicURL, AppURL: d.Config.AppURL, ResetFloor: d.Config.ResetFloor},
+			pages.Deps{
+				Invitations: invitations.New(d.Store, sessions, d.Mail, d.Config.PublicURL, d.SessionConfig().Password, d.Now),
+				Resets:      passwordreset.New(d.Store, d.Mail, d.Config.PublicURL, d.SessionConfig().Password, rc, d.Now),
+				Sessions:    sessions, Store: d.Store, Log: d.Log, Now: d.Now,
+			}).Operations()
+		ops["openapi"] = router.Op{Handle: openapi.Handler(func() ([]byte, error) { return OpenAPI(d) }), Response: map[string]any{}}
+		return ops, nil
 	}
 	return nil, fmt.Errorf("app: unknown function %q", fn)
 }

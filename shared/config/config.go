@@ -17,6 +17,7 @@ type Config struct {
 	DynamoDBEndpoint string          // DYNAMODB_ENDPOINT: a local DynamoDB; empty for AWS
 	SESEndpoint      string          // SES_ENDPOINT: a local SES v2; empty for AWS
 	PublicURL        string          // PUBLIC_URL: where the hosted pages are, for links in mail
+	AppURL           string          // APP_URL: where the hosted pages send people once signed in; PUBLIC_URL when empty
 	MailFrom         string          // MAIL_FROM: sender address; empty disables mail
 	MailConfigSet    string          // MAIL_CONFIGURATION_SET
 	LogLevel         string          // LOG_LEVEL: debug, info, warn, error
@@ -46,6 +47,7 @@ func Parse(getenv func(string) string) (Config, error) {
 		DynamoDBEndpoint: getenv("DYNAMODB_ENDPOINT"),
 		SESEndpoint:      getenv("SES_ENDPOINT"),
 		PublicURL:        or(getenv("PUBLIC_URL"), "http://127.0.0.1:8080"),
+		AppURL:           getenv("APP_URL"),
 		MailFrom:         getenv("MAIL_FROM"),
 		MailConfigSet:    getenv("MAIL_CONFIGURATION_SET"),
 		LogLevel:         or(getenv("LOG_LEVEL"), "info"),

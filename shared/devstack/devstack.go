@@ -24,12 +24,16 @@ import (
 	"github.com/guichet/guichet/shared/app"
 	"github.com/guichet/guichet/shared/config"
 	"github.com/guichet/guichet/shared/gateway"
+	"github.com/guichet/guichet/shared/invitations"
 	"github.com/guichet/guichet/shared/lambdahttp"
 	"github.com/guichet/guichet/shared/organization"
 	"github.com/guichet/guichet/shared/outbox"
 	"github.com/guichet/guichet/shared/password"
+	"github.com/guichet/guichet/shared/permission"
+	"github.com/guichet/guichet/shared/principal"
 	"github.com/guichet/guichet/shared/problem"
 	"github.com/guichet/guichet/shared/route"
+	"github.com/guichet/guichet/shared/session"
 	"github.com/guichet/guichet/shared/store"
 )
 
@@ -211,6 +215,21 @@ func (s *Stack) Seed(ctx context.Context, name, code, email, pw string) (organiz
 		return c, false, err
 	}
 	return c, true, nil
+}
+
+// SeedInvitation invites email as a member of the organization c, as its
+// owner, without sending mail, and returns the invitation's link.
+func (s *Stack) SeedInvitation(ctx context.Context, c organization.Created, email string) (string, error) {
+	perms, _ := permission.BuiltIn(permission.RoleOwner)
+	owner := principal.Principal{Org: c.Org.ID, User: c.Owner.ID, Kind: store.Person, Role: permission.RoleOwner,
+		Permissions: perms, Credential: principal.Session, CredentialID: "seed"}
+	sessions := session.New(s.Store, session.DefaultConfig(), time.Now)
+	svc := invitations.New(s.Store, sessions, nil, s.Config.PublicURL, password.Default, time.Now)
+	inv, err := svc.Create(ctx, owner, invitations.CreateRequest{Email: email, Role: permission.RoleMember})
+	if err != nil {
+		return "", fmt.Errorf("devstack: seed invitation: %w", err)
+	}
+	return inv.Link, nil
 }
 
 // CreateTable creates the table with its index unless it exists.

@@ -24,7 +24,8 @@ const Version = "1.0.0"
 
 type object = map[string]any
 
-// Build returns the description of every route in the table. ops holds the
+// Build returns the description of every route in the table but the
+// hosted pages (route.Route.Page). ops holds the
 // operations of every function; a route without an operation, or an
 // operation without a route, is an error.
 func Build(ops router.Operations) ([]byte, error) {
@@ -37,6 +38,9 @@ func Build(ops router.Operations) ([]byte, error) {
 			return nil, fmt.Errorf("openapi: route %s has no operation %q", rt.Key(), rt.Operation)
 		}
 		used[rt.Operation] = true
+		if rt.Page {
+			continue // HTML for people, not part of the API
+		}
 		item, _ := paths[rt.Path].(object)
 		if item == nil {
 			item = object{}

@@ -125,34 +125,48 @@ func unknownLink() *problem.Problem {
 	return problem.BadRequest("invalid_link", "This link is unknown, or was replaced by a newer one.")
 }
 
-// Complete sets the password a reset link's token allows, ends every
-// session of the user, and sends the "password changed" notice.
-func (s *Service) Complete(ctx context.Context, secret, pw string) error {
+// Check tells whether a reset link works, without using it: nil, or the
+// problem Complete would answer (invalid_link, link_used, link_expired).
+// The reset page calls it before asking for a new password.
+func (s *Service) Check(ctx context.Context, secret string) error {
+	_, _, err := s.check(ctx, secret)
+	return err
+}
+
+// check returns the live reset credential a link token names, and its user.
+func (s *Service) check(ctx context.Context, secret string) (store.Credential, store.User, error) {
 	_, hash, ok := token.Parse(secret, token.Reset)
 	if !ok {
-		return unknownLink()
+		return store.Credential{}, store.User{}, unknownLink()
 	}
-	now := s.now()
 	c, err := s.store.GetCredential(ctx, hash)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
-		return unknownLink()
+		return c, store.User{}, unknownLink()
 	case err != nil:
-		return err
+		return c, store.User{}, err
 	case c.Kind != store.ResetToken:
-		return unknownLink()
+		return c, store.User{}, unknownLink()
 	case c.Used != 0:
-		return problem.New(http.StatusGone, "link_used", "This link was already used.")
-	case !c.Valid(now):
-		return problem.New(http.StatusGone, "link_expired", "This link has expired; ask for a new one.")
+		return c, store.User{}, problem.New(http.StatusGone, "link_used", "This link was already used.")
+	case !c.Valid(s.now()):
+		return c, store.User{}, problem.New(http.StatusGone, "link_expired", "This link has expired; ask for a new one.")
 	}
 	u, err := s.store.GetUser(ctx, c.Org, c.User)
 	if errors.Is(err, store.ErrNotFound) || (err == nil && u.Status != store.Active) {
-		return unknownLink()
+		return c, u, unknownLink()
 	}
+	return c, u, err
+}
+
+// Complete sets the password a reset link's token allows, ends every
+// session of the user, and sends the "password changed" notice.
+func (s *Service) Complete(ctx context.Context, secret, pw string) error {
+	c, u, err := s.check(ctx, secret)
 	if err != nil {
 		return err
 	}
+	hash, now := c.Hash(), s.now()
 	var v validate.Errors
 	password.Check(&v, "password", pw, u.Email, false)
 	if err := v.Err(); err != nil {

@@ -40,6 +40,9 @@ type Route struct {
 	Permission permission.Permission
 	// Summary is one line for people reading the API description.
 	Summary string
+	// Page routes serve HTML to people in a browser (the hosted pages), not
+	// JSON to programs: the API description leaves them out.
+	Page bool
 }
 
 // Key is the route key API Gateway uses: "METHOD /path".
@@ -162,6 +165,27 @@ func All() []Route {
 		{Method: "POST", Path: "/v1/users/{id}/password-reset", Function: PasswordReset, Operation: "adminPasswordReset",
 			Permission: permission.UsersWrite, Summary: "A reset link for an e-mail user, to copy or to send"},
 
+		{Method: "GET", Path: "/invite", Function: Pages, Operation: "invitePage", Public: true, Page: true,
+			Summary: "Invitation page: what the link invites to, and the form to accept it"},
+		{Method: "POST", Path: "/invite", Function: Pages, Operation: "acceptInvitePage", Public: true, Page: true,
+			Summary: "Accept an invitation from its page and sign in"},
+		{Method: "GET", Path: "/reset", Function: Pages, Operation: "resetPage", Public: true, Page: true,
+			Summary: "Password reset page: the form to choose a new password"},
+		{Method: "POST", Path: "/reset", Function: Pages, Operation: "completeResetPage", Public: true, Page: true,
+			Summary: "Set the new password of a reset link"},
+		{Method: "GET", Path: "/forgot", Function: Pages, Operation: "forgotPage", Public: true, Page: true,
+			Summary: "Forgot-password page: the form to ask for a reset link"},
+		{Method: "POST", Path: "/forgot", Function: Pages, Operation: "requestResetPage", Public: true, Page: true,
+			Summary: "Ask for a reset link; the answer is the same whether or not the address has an account"},
+		{Method: "GET", Path: "/login", Function: Pages, Operation: "loginPage", Public: true, Page: true,
+			Summary: "Sign-in page"},
+		{Method: "POST", Path: "/login", Function: Pages, Operation: "loginSubmitPage", Public: true, Page: true,
+			Summary: "Sign in, or go on to the step the login asks for (a password change)"},
+		{Method: "POST", Path: "/login/step", Function: Pages, Operation: "loginStepPage", Public: true, Page: true,
+			Summary: "Answer a sign-in step (challenge) and sign in"},
+		{Method: "GET", Path: "/assets/guichet.css", Function: Pages, Operation: "pagesStylesheet", Public: true, Page: true,
+			Summary: "The hosted pages' stylesheet"},
+
 		{Method: "GET", Path: "/v1/clients", Function: APIKeys, Operation: "listClients",
 			Summary: "The client applications API keys are made for"},
 		{Method: "POST", Path: "/v1/me/api-keys", Function: APIKeys, Operation: "createAPIKey",
@@ -240,7 +264,11 @@ func Specs() []Spec {
 			MemoryMB: 512, TimeoutSeconds: 10},
 		{Name: Profile, DynamoDB: []string{"GetItem", "BatchGetItem", "Query", "PutItem", "UpdateItem", "TransactWriteItems"},
 			SendsMail: true, MemoryMB: 512, TimeoutSeconds: 10},
-		{Name: Pages, DynamoDB: []string{}, MemoryMB: 256, TimeoutSeconds: 10},
+		// The pages accept invitations, reset passwords (and send the mail of
+		// forgot-password), sign in with challenges, and end the session of
+		// a cookie another account replaces.
+		{Name: Pages, DynamoDB: []string{"GetItem", "BatchGetItem", "Query", "PutItem", "UpdateItem", "DeleteItem", "TransactWriteItems"},
+			SendsMail: true, MemoryMB: 512, TimeoutSeconds: 10},
 		{Name: Organization, DynamoDB: []string{"GetItem", "PutItem", "UpdateItem", "Query", "TransactWriteItems"},
 			MemoryMB: 256, TimeoutSeconds: 10},
 		{Name: Users, DynamoDB: []string{"GetItem", "BatchGetItem", "Query", "UpdateItem", "TransactWriteItems"},

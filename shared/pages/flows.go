@@ -1,0 +1,268 @@
+package pages
+
+import (
+	"context"
+	"net"
+	"net/http"
+	"net/url"
+	"strconv"
+	"time"
+
+	"github.com/guichet/guichet/shared/invitations"
+	"github.com/guichet/guichet/shared/problem"
+	"github.com/guichet/guichet/shared/session"
+	"github.com/guichet/guichet/shared/validate"
+)
+
+// --- invitation ---
+
+func (s *Service) invitePage(w http.ResponseWriter, r *http.Request, v *view) error {
+	return s.showInvite(w, r, v, http.StatusOK, r.URL.Query().Get("token"))
+}
+
+// showInvite shows what the invitation link token invites to, and the form
+// to accept it; or why the link does not work.
+func (s *Service) showInvite(w http.ResponseWriter, r *http.Request, v *view, status int, tok string) error {
+	pv, err := s.Invitations.Preview(r.Context(), tok)
+	if err != nil {
+		return err
+	}
+	v.Invite, v.Token = pv, tok
+	v.self.Set("token", tok)
+	if access := s.cookie(r, sessionCookie); access != "" {
+		if a, ok, err := s.whoIs(r.Context(), access); err == nil && ok {
+			v.Notice = v.T("invite.signed_in_as", a.name)
+		}
+	}
+	return s.form(w, r, v, status, "invite", "invite.title", "/invite")
+}
+
+func (s *Service) acceptInvite(w http.ResponseWriter, r *http.Request, v *view) error {
+	f := r.PostForm
+	tok := f.Get("token")
+	if !s.csrfOK(r, "/invite") {
+		v.Alert = v.T("err.csrf")
+		return s.showInvite(w, r, v, http.StatusForbidden, tok)
+	}
+	if f.Get("password") != f.Get("confirm") {
+		v.errors["confirm"], v.Alert = v.T("err.confirm"), v.T("err.form")
+		return s.showInvite(w, r, v, http.StatusUnprocessableEntity, tok)
+	}
+	// The browser may hold another account's session: it ends before the
+	// new account signs in, so that nobody acts as the wrong person.
+	if err := s.endCookieSession(w, r); err != nil {
+		return err
+	}
+	t, err := s.Invitations.Accept(r.Context(), invitations.AcceptRequest{Token: tok,
+		Password: f.Get("password"), FirstName: f.Get("first_name"), LastName: f.Get("last_name")}, client(r))
+	if p, ok := problem.As(err); ok && p.Code == "validation_failed" {
+		v.invalid(p)
+		return s.showInvite(w, r, v, p.Status, tok)
+	}
+	if err != nil {
+		return err
+	}
+	return s.signedIn(w, r, v, t)
+}
+
+// --- password reset ---
+
+func (s *Service) resetPage(w http.ResponseWriter, r *http.Request, v *view) error {
+	return s.showReset(w, r, v, http.StatusOK, r.URL.Query().Get("token"))
+}
+
+// showReset shows the form of a working reset link, or why it does not
+// work.
+func (s *Service) showReset(w http.ResponseWriter, r *http.Request, v *view, status int, tok string) error {
+	if err := s.Resets.Check(r.Context(), tok); err != nil {
+		return err
+	}
+	v.Token = tok
+	v.self.Set("token", tok)
+	return s.form(w, r, v, status, "reset", "reset.title", "/reset")
+}
+
+func (s *Service) completeReset(w http.ResponseWriter, r *http.Request, v *view) error {
+	f := r.PostForm
+	tok := f.Get("token")
+	if !s.csrfOK(r, "/reset") {
+		v.Alert = v.T("err.csrf")
+		return s.showReset(w, r, v, http.StatusForbidden, tok)
+	}
+	if f.Get("password") != f.Get("confirm") {
+		v.errors["confirm"], v.Alert = v.T("err.confirm"), v.T("err.form")
+		return s.showReset(w, r, v, http.StatusUnprocessableEntity, tok)
+	}
+	err := s.Resets.Complete(r.Context(), tok, f.Get("password"))
+	if p, ok := problem.As(err); ok && p.Code == "validation_failed" {
+		v.invalid(p)
+		return s.showReset(w, r, v, p.Status, tok)
+	}
+	if err != nil {
+		return err
+	}
+	s.message(w, v, http.StatusOK, "reset.done.title", v.T("reset.done.text"),
+		&link{Href: v.Href("/login"), Label: v.T("link.sign_in")})
+	return nil
+}
+
+// --- forgot password ---
+
+func (s *Service) forgotPage(w http.ResponseWriter, r *http.Request, v *view) error {
+	return s.form(w, r, v, http.StatusOK, "forgot", "forgot.title", "/forgot")
+}
+
+// requestReset asks for a reset link. Whether the address has an account
+// or not, the answer is the same page after the same time (the floor).
+func (s *Service) requestReset(w http.ResponseWriter, r *http.Request, v *view) error {
+	if !s.csrfOK(r, "/forgot") {
+		v.Alert = v.T("err.csrf")
+		return s.form(w, r, v, http.StatusForbidden, "forgot", "forgot.title", "/forgot")
+	}
+	start := time.Now()
+	var errs validate.Errors
+	email, _ := errs.Email("email", r.PostForm.Get("email"))
+	if err := errs.Err(); err != nil {
+		p, _ := problem.As(err)
+		v.invalid(p)
+		return s.form(w, r, v, p.Status, "forgot", "forgot.title", "/forgot")
+	}
+	ip, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		ip = r.RemoteAddr
+	}
+	err = s.Resets.Request(r.Context(), email, ip)
+	time.Sleep(s.cfg.ResetFloor - time.Since(start))
+	if err != nil {
+		return err
+	}
+	s.message(w, v, http.StatusOK, "forgot.done.title", v.T("forgot.done.text"),
+		&link{Href: v.Href("/login"), Label: v.T("link.sign_in")})
+	return nil
+}
+
+// --- sign in ---
+
+func (s *Service) loginPage(w http.ResponseWriter, r *http.Request, v *view) error {
+	return s.form(w, r, v, http.StatusOK, "login", "login.title", "/login")
+}
+
+func (s *Service) login(w http.ResponseWriter, r *http.Request, v *view) error {
+	again := func(status int, alert string) error {
+		v.Alert = alert
+		return s.form(w, r, v, status, "login", "login.title", "/login")
+	}
+	if !s.csrfOK(r, "/login") {
+		return again(http.StatusForbidden, v.T("err.csrf"))
+	}
+	f := r.PostForm
+	var errs validate.Errors
+	errs.Required("login", f.Get("login"), 320)
+	errs.Required("password", f.Get("password"), 1024)
+	errs.Optional("organization", f.Get("organization"), 64)
+	if err := errs.Err(); err != nil {
+		p, _ := problem.As(err)
+		v.invalid(p)
+		return again(p.Status, v.Alert)
+	}
+	res, err := s.Sessions.Login(r.Context(), f.Get("login"), f.Get("organization"), f.Get("password"), client(r))
+	if p, ok := problem.As(err); ok {
+		switch p.Code {
+		case "invalid_credentials": // unknown login and wrong password alike
+			return again(p.Status, v.T("err.credentials"))
+		case "login_locked":
+			w.Header().Set("Retry-After", strconv.Itoa(p.RetryAfter))
+			return again(p.Status, v.T("err.locked", max(1, (p.RetryAfter+59)/60)))
+		case "account_inactive":
+			return again(p.Status, v.T("err.inactive"))
+		case "service_user":
+			return again(p.Status, v.T("err.service_user"))
+		}
+	}
+	if err != nil {
+		return err
+	}
+	switch res := res.(type) {
+	case session.Tokens:
+		return s.signIn(w, r, v, res)
+	case session.Challenge:
+		if _, ok := s.steps[res.Challenge]; !ok {
+			return again(http.StatusOK, v.T("err.step_unsupported"))
+		}
+		v.values = url.Values{} // nothing of the login form belongs to the step's
+		return s.showStep(w, r, v, http.StatusOK, res.Challenge, res.ChallengeToken)
+	}
+	return problem.Internal()
+}
+
+// signIn ends the browser's previous session on the pages, if any, and
+// signs in with t.
+func (s *Service) signIn(w http.ResponseWriter, r *http.Request, v *view, t session.Tokens) error {
+	if err := s.endCookieSession(w, r); err != nil {
+		return err
+	}
+	return s.signedIn(w, r, v, t)
+}
+
+// step is a sign-in step (a login challenge) the pages can take: the
+// inputs of its form and how they answer it. A login asking for a step
+// shows its form; its post goes to /login/step with the challenge's name
+// and token in hidden fields. The MFA step ("mfa": a code field answered
+// through the session service) is one more entry of loginSteps.
+type step struct {
+	fields func(v *view) []field
+	answer func(ctx context.Context, token string, form url.Values, c session.Client) (session.Tokens, error)
+}
+
+func (s *Service) loginSteps() map[string]step {
+	return map[string]step{
+		"password_change": {
+			fields: func(v *view) []field {
+				return []field{v.Hint(v.Field("new_password", "password", "new-password"), "hint.pin"),
+					v.Field("confirm", "password", "new-password")}
+			},
+			answer: func(ctx context.Context, token string, f url.Values, c session.Client) (session.Tokens, error) {
+				if f.Get("new_password") != f.Get("confirm") {
+					return session.Tokens{}, problem.Invalid(problem.FieldError{Field: "confirm", Message: mismatch})
+				}
+				var errs validate.Errors
+				errs.Required("new_password", f.Get("new_password"), 1024)
+				if err := errs.Err(); err != nil {
+					return session.Tokens{}, err
+				}
+				return s.Sessions.ChangePassword(ctx, token, f.Get("new_password"), c)
+			},
+		},
+	}
+}
+
+// showStep shows the form of a sign-in step.
+func (s *Service) showStep(w http.ResponseWriter, r *http.Request, v *view, status int, name, tok string) error {
+	st := s.steps[name]
+	v.Step, v.StepToken = name, tok
+	v.Fields = st.fields(v)
+	return s.form(w, r, v, status, "step", "step."+name+".title", "/login/step")
+}
+
+func (s *Service) loginStep(w http.ResponseWriter, r *http.Request, v *view) error {
+	f := r.PostForm
+	name, tok := f.Get("step"), f.Get("step_token")
+	st, ok := s.steps[name]
+	if !ok || len(tok) > 128 {
+		s.message(w, v, http.StatusBadRequest, "error.bad_form.title", v.T("error.bad_form.text"), nil)
+		return nil
+	}
+	if !s.csrfOK(r, "/login/step") {
+		v.Alert = v.T("err.csrf")
+		return s.showStep(w, r, v, http.StatusForbidden, name, tok)
+	}
+	t, err := st.answer(r.Context(), tok, f, client(r))
+	if p, ok := problem.As(err); ok && p.Code == "validation_failed" {
+		v.invalid(p)
+		return s.showStep(w, r, v, p.Status, name, tok)
+	}
+	if err != nil {
+		return err
+	}
+	return s.signIn(w, r, v, t)
+}
