@@ -39,13 +39,13 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime $(FUZZTIME) ./shared/httpapi
 	$(GO) test -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime $(FUZZTIME) ./shared/cursor
 
-## openapi: write the API description to openapi.json (a test fails when it is stale)
+## openapi: write the API description to shared/openapi/openapi.json (a test fails when it is stale)
 openapi:
-	$(GO) run ./cmd/guichet openapi > openapi.json
+	$(GO) run ./cmd/guichet openapi > shared/openapi/openapi.json
 
 ## lint-openapi: the API description passes Redocly's recommended rules (CLI pinned in infra/package.json)
 lint-openapi: $(CDK)
-	infra/node_modules/.bin/redocly lint --format=stylish openapi.json
+	infra/node_modules/.bin/redocly lint --format=stylish shared/openapi/openapi.json
 
 ## lint: gofmt must list nothing; go vet must pass
 lint:

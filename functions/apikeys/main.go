@@ -16,7 +16,7 @@ func main() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	h, err := app.Function(route.APIKeys, deps)
+	h, err := app.Function(route.APIKeys, deps, deps.APIKeys().Operations())
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -16,7 +16,7 @@ func main() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	h, err := app.Function(route.Auth, deps)
+	h, err := app.Function(route.Auth, deps, deps.Sessions().Operations())
 	if err != nil {
 		log.Fatal(err)
 	}

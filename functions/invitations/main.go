@@ -16,7 +16,7 @@ func main() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	h, err := app.Function(route.Invitations, deps)
+	h, err := app.Function(route.Invitations, deps, deps.Invitations().Operations())
 	if err != nil {
 		log.Fatal(err)
 	}

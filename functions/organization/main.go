@@ -16,7 +16,7 @@ func main() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	h, err := app.Function(route.Organization, deps)
+	h, err := app.Function(route.Organization, deps, deps.Organizations().Operations())
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -16,7 +16,7 @@ func main() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	h, err := app.Function(route.Pages, deps)
+	h, err := app.Function(route.Pages, deps, deps.Pages())
 	if err != nil {
 		log.Fatal(err)
 	}

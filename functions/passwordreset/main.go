@@ -16,7 +16,7 @@ func main() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	h, err := app.Function(route.PasswordReset, deps)
+	h, err := app.Function(route.PasswordReset, deps, deps.Resets().Operations())
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -16,7 +16,7 @@ func main() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	h, err := app.Function(route.Profile, deps)
+	h, err := app.Function(route.Profile, deps, deps.Profile().Operations())
 	if err != nil {
 		log.Fatal(err)
 	}

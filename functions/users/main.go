@@ -16,7 +16,7 @@ func main() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	h, err := app.Function(route.Users, deps)
+	h, err := app.Function(route.Users, deps, deps.Users().Operations())
 	if err != nil {
 		log.Fatal(err)
 	}

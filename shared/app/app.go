@@ -81,7 +81,7 @@ func New(cfg config.Config, db *dynamodb.Client, ses *sesv2.Client, log *slog.Lo
 	}
 }
 
-// Invitations returns the invitation service.
+// Invitations returns the invitation service (function invitations).
 func (d Deps) Invitations() *invitations.Service {
 	sessions := session.New(d.Store, d.SessionConfig(), d.Now)
 	return invitations.New(d.Store, sessions, d.Mail, d.Config.PublicURL, d.SessionConfig().Password, d.Now)
@@ -95,76 +95,84 @@ func (d Deps) SessionConfig() session.Config {
 	return c
 }
 
-// operationsOf returns the handlers of a function's routes. A route whose
-// operation is not built yet answers 501 not_implemented (and fails
-// TestEveryRouteIsServed): work in progress is visible, never silent.
-func (d Deps) operationsOf(fn string) (router.Operations, error) {
-	ops, err := d.operations(fn)
-	if err != nil {
-		return nil, err
-	}
-	for _, rt := range route.ByFunction(fn) {
-		if _, ok := ops[rt.Operation]; !ok {
-			ops[rt.Operation] = router.Op{Handle: func(w http.ResponseWriter, r *http.Request) error {
-				return problem.New(http.StatusNotImplemented, "not_implemented", "This route is not built yet.")
-			}}
-		}
-	}
-	return ops, nil
-}
-
-// operations returns the handlers of a function's routes.
-func (d Deps) operations(fn string) (router.Operations, error) {
+// Operations returns the operations of function fn. A Lambda's main calls
+// the one constructor it needs instead (d.Users().Operations(), …) so that
+// its binary links only its own feature packages; the local gateway and
+// the API description use this.
+func (d Deps) Operations(fn string) (router.Operations, error) {
 	switch fn {
 	case route.Auth:
-		return session.New(d.Store, d.SessionConfig(), d.Now).Operations(), nil
+		return d.Sessions().Operations(), nil
 	case route.Profile:
-		return profile.New(d.Store).Operations(), nil
+		return d.Profile().Operations(), nil
 	case route.Organization:
-		return organization.New(d.Store, d.SessionConfig().Password, d.Now).Operations(), nil
+		return d.Organizations().Operations(), nil
 	case route.Users:
-		return users.New(d.Store, d.SessionConfig().Password, d.Config.Clients, d.Now).Operations(), nil
+		return d.Users().Operations(), nil
 	case route.Invitations:
 		return d.Invitations().Operations(), nil
 	case route.PasswordReset:
-		rc := passwordreset.DefaultConfig()
-		rc.Floor = d.Config.ResetFloor
-		return passwordreset.New(d.Store, d.Mail, d.Config.PublicURL, d.SessionConfig().Password, rc, d.Now).Operations(), nil
+		return d.Resets().Operations(), nil
 	case route.APIKeys:
-		return d.apiKeys().Operations(), nil
+		return d.APIKeys().Operations(), nil
 	case route.Pages:
-		sessions := session.New(d.Store, d.SessionConfig(), d.Now)
-		rc := passwordreset.DefaultConfig()
-		rc.Floor = d.Config.ResetFloor
-		ops := pages.New(pages.Config{PublicURL: d.Config.PublicURL, AppURL: d.Config.AppURL, ResetFloor: d.Config.ResetFloor},
-			pages.Deps{
-				Invitations: invitations.New(d.Store, sessions, d.Mail, d.Config.PublicURL, d.SessionConfig().Password, d.Now),
-				Resets:      passwordreset.New(d.Store, d.Mail, d.Config.PublicURL, d.SessionConfig().Password, rc, d.Now),
-				Sessions:    sessions, Store: d.Store, Log: d.Log, Now: d.Now,
-			}).Operations()
-		ops["openapi"] = router.Op{Handle: openapi.Handler(func() ([]byte, error) { return OpenAPI(d) }), Response: map[string]any{}}
-		return ops, nil
+		return d.Pages(), nil
 	}
 	return nil, fmt.Errorf("app: unknown function %q", fn)
 }
 
-func (d Deps) apiKeys() *apikeys.Service {
-	return apikeys.New(d.Store, d.Config.Clients, d.Now)
+// Sessions returns the session service (function auth).
+func (d Deps) Sessions() *session.Service { return session.New(d.Store, d.SessionConfig(), d.Now) }
+
+// Profile returns the profile service (function profile).
+func (d Deps) Profile() *profile.Service { return profile.New(d.Store) }
+
+// Organizations returns the organization service (function organization).
+func (d Deps) Organizations() *organization.Service {
+	return organization.New(d.Store, d.SessionConfig().Password, d.Now)
 }
 
-// OpenAPI returns the API's description, built from every function's
-// operations.
+// Users returns the users service (function users).
+func (d Deps) Users() *users.Service {
+	return users.New(d.Store, d.SessionConfig().Password, d.Config.Clients, d.Now)
+}
+
+// Resets returns the password reset service (function passwordreset).
+func (d Deps) Resets() *passwordreset.Service {
+	rc := passwordreset.DefaultConfig()
+	rc.Floor = d.Config.ResetFloor
+	return passwordreset.New(d.Store, d.Mail, d.Config.PublicURL, d.SessionConfig().Password, rc, d.Now)
+}
+
+// APIKeys returns the API key service (function apikeys).
+func (d Deps) APIKeys() *apikeys.Service { return apikeys.New(d.Store, d.Config.Clients, d.Now) }
+
+// Pages returns the operations of the pages function: the hosted pages and
+// the API description (the committed one, embedded: a test keeps it equal
+// to what OpenAPI builds).
+func (d Deps) Pages() router.Operations {
+	sessions := d.Sessions()
+	ops := pages.New(pages.Config{PublicURL: d.Config.PublicURL, AppURL: d.Config.AppURL, ResetFloor: d.Config.ResetFloor},
+		pages.Deps{
+			Invitations: invitations.New(d.Store, sessions, d.Mail, d.Config.PublicURL, d.SessionConfig().Password, d.Now),
+			Resets:      d.Resets(), Sessions: sessions, Store: d.Store, Log: d.Log, Now: d.Now,
+		}).Operations()
+	ops["openapi"] = router.Op{Handle: openapi.Serve, Response: map[string]any{}}
+	return ops
+}
+
+// OpenAPI builds the API's description from every function's operations.
 func OpenAPI(d Deps) ([]byte, error) {
 	all := router.Operations{}
 	for _, fn := range route.Functions() {
 		if fn == route.Authorizer {
 			continue
 		}
-		ops, err := d.operationsOf(fn)
+		ops, err := d.Operations(fn)
 		if err != nil {
 			return nil, err
 		}
-		for name, op := range ops {
+		for name, op := range withPending(fn, ops) {
 			if _, dup := all[name]; dup {
 				return nil, fmt.Errorf("app: operation %q is in two functions", name)
 			}
@@ -174,15 +182,25 @@ func OpenAPI(d Deps) ([]byte, error) {
 	return openapi.Build(all)
 }
 
-// Function returns the handler of function fn.
-func Function(fn string, d Deps) (lambdahttp.Handler, error) {
-	ops, err := d.operationsOf(fn)
-	if err != nil {
-		return nil, err
+// withPending gives every route of fn without an operation one that
+// answers 501 not_implemented (and fails TestEveryRouteIsServed): work in
+// progress is visible, never silent.
+func withPending(fn string, ops router.Operations) router.Operations {
+	for _, rt := range route.ByFunction(fn) {
+		if _, ok := ops[rt.Operation]; !ok {
+			ops[rt.Operation] = router.Op{Handle: func(w http.ResponseWriter, r *http.Request) error {
+				return problem.New(http.StatusNotImplemented, "not_implemented", "This route is not built yet.")
+			}}
+		}
 	}
+	return ops
+}
+
+// Function returns the handler of function fn serving ops.
+func Function(fn string, d Deps, ops router.Operations) (lambdahttp.Handler, error) {
 	// Every function records the use of the API keys it is called with
 	// (at most once a minute per key): the authorizer only reads.
-	h, err := router.New(fn, ops, d.Log, store.Problem, router.WithKeyUse(d.apiKeys().RecordUse))
+	h, err := router.New(fn, withPending(fn, ops), d.Log, store.Problem, router.WithKeyUse(d.APIKeys().RecordUse))
 	if err != nil {
 		return nil, err
 	}

@@ -148,7 +148,11 @@ func (s *Stack) build(ctx context.Context, opts Options) error {
 			s.Authorizer = app.Authorizer(deps)
 			continue
 		}
-		if s.Functions[fn], err = app.Function(fn, deps); err != nil {
+		ops, err := deps.Operations(fn)
+		if err != nil {
+			return err
+		}
+		if s.Functions[fn], err = app.Function(fn, deps, ops); err != nil {
 			return err
 		}
 	}

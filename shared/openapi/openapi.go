@@ -4,6 +4,7 @@
 package openapi
 
 import (
+	_ "embed"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -11,7 +12,6 @@ import (
 	"reflect"
 	"sort"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/guichet/guichet/shared/problem"
@@ -342,21 +342,17 @@ func annotate(s object, doc, enum string) object {
 	return out
 }
 
-// Handler serves the description that build returns, built on first use.
-func Handler(build func() ([]byte, error)) func(http.ResponseWriter, *http.Request) error {
-	var (
-		once sync.Once
-		doc  []byte
-		err  error
-	)
-	return func(w http.ResponseWriter, r *http.Request) error {
-		once.Do(func() { doc, err = build() })
-		if err != nil {
-			return fmt.Errorf("openapi: %w", err)
-		}
-		w.Header().Set("Content-Type", "application/json")
-		w.Header().Set("Cache-Control", "public, max-age=300")
-		w.Write(doc)
-		return nil
-	}
+//go:embed openapi.json
+var document []byte
+
+// Document is the committed description (openapi.json beside this file,
+// written by make openapi; a test fails when it differs from Build's).
+func Document() []byte { return document }
+
+// Serve answers GET /v1/openapi.json with the committed description.
+func Serve(w http.ResponseWriter, r *http.Request) error {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "public, max-age=300")
+	w.Write(document)
+	return nil
 }

@@ -71,12 +71,12 @@ func TestTheDescriptionIsValidOpenAPI31(t *testing.T) {
 }
 
 func TestTheCommittedDescriptionIsCurrent(t *testing.T) {
-	committed, err := os.ReadFile("../../openapi.json")
+	committed, err := os.ReadFile("openapi.json")
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !bytes.Equal(bytes.TrimSpace(committed), bytes.TrimSpace(build(t))) {
-		t.Fatal("openapi.json is stale: run make openapi")
+		t.Fatal("shared/openapi/openapi.json is stale: run make openapi")
 	}
 }
 
