@@ -21,6 +21,7 @@ import (
 	"github.com/guichet/guichet/shared/lambdahttp"
 	"github.com/guichet/guichet/shared/logging"
 	"github.com/guichet/guichet/shared/mail"
+	"github.com/guichet/guichet/shared/mfa"
 	"github.com/guichet/guichet/shared/openapi"
 	"github.com/guichet/guichet/shared/organization"
 	"github.com/guichet/guichet/shared/passwordreset"
@@ -87,6 +88,21 @@ func (d Deps) SessionConfig() session.Config {
 	return c
 }
 
+// ProfileConfig is the profile policy the configuration sets: wrong
+// passwords lock like logins.
+func (d Deps) ProfileConfig() profile.Config {
+	c := profile.DefaultConfig()
+	c.Password = d.SessionConfig().Password
+	c.MaxFailures, c.LockWindow = d.Config.MaxFailures, d.Config.LockWindow
+	return c
+}
+
+// MFA is the two-step verification service, sealing secrets with the
+// configured key.
+func (d Deps) MFA() *mfa.Service {
+	return mfa.New(d.Store, d.Config.MFAKey, mfa.DefaultConfig(), d.Now)
+}
+
 // operationsOf returns the handlers of a function's routes. A route whose
 // operation is not built yet answers 501 not_implemented (and fails
 // TestEveryRouteIsServed): work in progress is visible, never silent.
@@ -109,15 +125,15 @@ func (d Deps) operationsOf(fn string) (router.Operations, error) {
 func (d Deps) operations(fn string) (router.Operations, error) {
 	switch fn {
 	case route.Auth:
-		return session.New(d.Store, d.SessionConfig(), d.Now).Operations(), nil
+		return session.New(d.Store, d.MFA(), d.SessionConfig(), d.Now).Operations(), nil
 	case route.Profile:
-		return profile.New(d.Store).Operations(), nil
+		return profile.New(d.Store, d.MFA(), d.Mail, d.Config.PublicURL, d.ProfileConfig(), d.Now).Operations(), nil
 	case route.Organization:
 		return organization.New(d.Store, d.SessionConfig().Password, d.Now).Operations(), nil
 	case route.Users:
 		return users.New(d.Store, d.SessionConfig().Password, d.Config.Clients, d.Now).Operations(), nil
 	case route.Invitations:
-		sessions := session.New(d.Store, d.SessionConfig(), d.Now)
+		sessions := session.New(d.Store, d.MFA(), d.SessionConfig(), d.Now)
 		return invitations.New(d.Store, sessions, d.Mail, d.Config.PublicURL, d.SessionConfig().Password, d.Now).Operations(), nil
 	case route.PasswordReset:
 		rc := passwordreset.DefaultConfig()

@@ -25,6 +25,7 @@ import (
 	"github.com/guichet/guichet/shared/config"
 	"github.com/guichet/guichet/shared/gateway"
 	"github.com/guichet/guichet/shared/lambdahttp"
+	"github.com/guichet/guichet/shared/mfa"
 	"github.com/guichet/guichet/shared/organization"
 	"github.com/guichet/guichet/shared/outbox"
 	"github.com/guichet/guichet/shared/password"
@@ -82,6 +83,11 @@ func Start(ctx context.Context, opts Options) (*Stack, error) {
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now
+	}
+	if cfg.MFAKey == nil {
+		// A key for this run: secrets sealed with it do not open after a
+		// restart with another one (set MFA_ENCRYPTION_KEY to keep them).
+		cfg.MFAKey = mfa.NewKey()
 	}
 	if opts.Log == nil {
 		opts.Log = slog.New(slog.NewJSONHandler(io.Discard, nil))

@@ -115,6 +115,10 @@ func All() []Route {
 
 		{Method: "POST", Path: "/v1/auth/mfa", Function: Auth, Operation: "mfaLogin", Public: true,
 			Summary: "Answer an mfa login challenge with a TOTP or recovery code"},
+		{Method: "POST", Path: "/v1/auth/mfa/enroll", Function: Auth, Operation: "mfaEnroll", Public: true,
+			Summary: "Answer an mfa_enrollment login challenge: a new authenticator secret, otpauth URI and QR code"},
+		{Method: "POST", Path: "/v1/auth/mfa/enroll/confirm", Function: Auth, Operation: "mfaEnrollConfirm", Public: true,
+			Summary: "Confirm the authenticator of an mfa_enrollment challenge with a code: recovery codes and tokens"},
 		{Method: "PATCH", Path: "/v1/me", Function: Profile, Operation: "updateMe",
 			Summary: "Change one's own names, language, addresses, working hours and notifications"},
 		{Method: "POST", Path: "/v1/me/password", Function: Profile, Operation: "changeMyPassword",
@@ -217,7 +221,7 @@ func Specs() []Spec {
 	return []Spec{
 		{Name: Auth, DynamoDB: []string{"GetItem", "BatchGetItem", "PutItem", "UpdateItem", "DeleteItem", "TransactWriteItems"},
 			MemoryMB: 512, TimeoutSeconds: 10},
-		{Name: Profile, DynamoDB: []string{"GetItem", "BatchGetItem", "Query", "PutItem", "UpdateItem", "TransactWriteItems"},
+		{Name: Profile, DynamoDB: []string{"GetItem", "BatchGetItem", "Query", "PutItem", "UpdateItem", "DeleteItem", "TransactWriteItems"},
 			SendsMail: true, MemoryMB: 512, TimeoutSeconds: 10},
 		{Name: Pages, DynamoDB: []string{}, MemoryMB: 256, TimeoutSeconds: 10},
 		{Name: Organization, DynamoDB: []string{"GetItem", "PutItem", "UpdateItem", "Query", "TransactWriteItems"},
