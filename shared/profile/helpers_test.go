@@ -146,13 +146,30 @@ func enroll(t testing.TB, e *apitest.Env, tok string) (string, []string) {
 	return st.Secret, rc.RecoveryCodes
 }
 
-// callsOf is a function's DynamoDB calls by action since the last reset.
+// callsOf is the set of DynamoDB actions a function called since the
+// last reset (each counted once).
 func callsOf(e *apitest.Env, fn string) map[string]int {
 	got := map[string]int{}
 	for _, op := range e.Counters[fn].Operations() {
 		got[op]++
 	}
 	return got
+}
+
+// budget checks that fn called exactly the actions of want, as many
+// times in all as want sums to.
+func budget(t testing.TB, e *apitest.Env, fn string, want map[string]int) {
+	t.Helper()
+	got, total := callsOf(e, fn), 0
+	for op, n := range want {
+		total += n
+		if got[op] == 0 {
+			t.Fatalf("no %s: called %v, want %v", op, got, want)
+		}
+	}
+	if len(got) != len(want) || e.Counters[fn].Calls() != total {
+		t.Fatalf("%d calls of %v, want %v", e.Counters[fn].Calls(), got, want)
+	}
 }
 
 func specOf(fn string) []string {

@@ -112,9 +112,7 @@ func TestProfileSettings(t *testing.T) {
 		if r := e.Do("PATCH", "/v1/me", tok, map[string]any{"first_name": "Ada"}); r.Status != 200 {
 			t.Fatalf("%d %s", r.Status, r.Body)
 		}
-		if got := callsOf(e, route.Profile); len(got) != 1 || got["BatchGetItem"] != 1 {
-			t.Fatalf("%v", got)
-		}
+		budget(t, e, route.Profile, map[string]int{"BatchGetItem": 1})
 	})
 }
 
