@@ -209,9 +209,12 @@ func ByFunction(fn string) []Route {
 // sends mail, and its size. A test runs every route and checks that each
 // function calls no action outside its spec.
 type Spec struct {
-	Name           string
-	DynamoDB       []string
-	SendsMail      bool
+	Name      string
+	DynamoDB  []string
+	SendsMail bool
+	// MFAKey is true for functions that seal or open the secrets of
+	// two-step verification: only they are given MFA_ENCRYPTION_KEY.
+	MFAKey         bool
 	MemoryMB       int
 	TimeoutSeconds int
 }
@@ -220,9 +223,9 @@ type Spec struct {
 func Specs() []Spec {
 	return []Spec{
 		{Name: Auth, DynamoDB: []string{"GetItem", "BatchGetItem", "PutItem", "UpdateItem", "DeleteItem", "TransactWriteItems"},
-			MemoryMB: 512, TimeoutSeconds: 10},
+			MFAKey: true, MemoryMB: 512, TimeoutSeconds: 10},
 		{Name: Profile, DynamoDB: []string{"GetItem", "BatchGetItem", "Query", "PutItem", "UpdateItem", "DeleteItem", "TransactWriteItems"},
-			SendsMail: true, MemoryMB: 512, TimeoutSeconds: 10},
+			SendsMail: true, MFAKey: true, MemoryMB: 512, TimeoutSeconds: 10},
 		{Name: Pages, DynamoDB: []string{}, MemoryMB: 256, TimeoutSeconds: 10},
 		{Name: Organization, DynamoDB: []string{"GetItem", "PutItem", "UpdateItem", "Query", "TransactWriteItems"},
 			MemoryMB: 256, TimeoutSeconds: 10},
