@@ -104,7 +104,11 @@ func (p Proof) Apply(w *store.MFAWrite) {
 	case p.Recovery != "":
 		w.UseCode = p.Recovery
 	case w.Change != nil && w.Change.New != nil:
-		w.Change.New.MFAStep = p.Step.Step
+		// The user's version guards the race; a user turning verification
+		// off keeps no step.
+		if w.Change.New.MFAEnabled() {
+			w.Change.New.MFAStep = p.Step.Step
+		}
 	default:
 		w.Step = p.Step
 	}
