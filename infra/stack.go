@@ -19,6 +19,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssecretsmanager"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsses"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssns"
 	"github.com/aws/constructs-go/constructs/v10"
@@ -99,6 +100,8 @@ type GuichetStack struct {
 	API awsapigatewayv2.HttpApi
 	// Functions are the Lambdas by function name (route.Functions()).
 	Functions map[string]awslambda.Function
+	// MFAKey is the secret holding the key that seals TOTP secrets.
+	MFAKey awssecretsmanager.Secret
 }
 
 // FunctionLogicalID is the CloudFormation logical id of a function's Lambda,
@@ -140,6 +143,7 @@ func NewGuichetStack(scope constructs.Construct, id string, props GuichetStackPr
 	if specs == nil {
 		specs = route.Specs()
 	}
+	s.MFAKey = newMFAKey(stack, props.Production)
 	for _, spec := range specs {
 		env := map[string]*string{
 			"TABLE_NAME": s.Table.TableName(),
@@ -151,6 +155,12 @@ func NewGuichetStack(scope constructs.Construct, id string, props GuichetStackPr
 		if m != nil {
 			env["MAIL_FROM"] = jsii.String(props.MailFrom)
 			env["MAIL_CONFIGURATION_SET"] = m.configSet.ConfigurationSetName()
+		}
+		if spec.MFAKey {
+			// A dynamic reference: CloudFormation resolves it at deployment,
+			// so the function reads the key from its environment and its
+			// role needs no access to Secrets Manager.
+			env["MFA_ENCRYPTION_KEY"] = s.MFAKey.SecretValue().UnsafeUnwrap()
 		}
 		fn := newFunction(stack, spec, props.BuildDir, env, retention)
 		if st := dynamoStatement(spec, s.Table); st != nil {
@@ -229,6 +239,33 @@ func newTable(stack awscdk.Stack, production bool) awsdynamodb.Table {
 	})
 	t.Node().DefaultChild().(awsdynamodb.CfnTable).OverrideLogicalId(jsii.String(TableLogicalID))
 	return t
+}
+
+// MFAKeyLogicalID is fixed so that refactoring the construct tree can never
+// replace the key: a new key would make every enrolled authenticator's
+// sealed secret unreadable.
+const MFAKeyLogicalID = "MfaEncryptionKey"
+
+// newMFAKey makes the secret key sealing TOTP secrets (MFA_ENCRYPTION_KEY):
+// 43 alphanumeric characters, which decode as the unpadded base64 of 32
+// bytes (about 250 bits of entropy). It is kept with the table in
+// production: losing it loses every enrollment.
+func newMFAKey(stack awscdk.Stack, production bool) awssecretsmanager.Secret {
+	removal := awscdk.RemovalPolicy_DESTROY
+	if production {
+		removal = awscdk.RemovalPolicy_RETAIN
+	}
+	secret := awssecretsmanager.NewSecret(stack, jsii.String(MFAKeyLogicalID), &awssecretsmanager.SecretProps{
+		Description: jsii.String("Guichet: AES-256 key sealing the TOTP secrets of two-step verification (unpadded base64 of 32 bytes)"),
+		GenerateSecretString: &awssecretsmanager.SecretStringGenerator{
+			PasswordLength:     jsii.Number(43),
+			ExcludePunctuation: jsii.Bool(true),
+			IncludeSpace:       jsii.Bool(false),
+		},
+		RemovalPolicy: removal,
+	})
+	secret.Node().DefaultChild().(awssecretsmanager.CfnSecret).OverrideLogicalId(jsii.String(MFAKeyLogicalID))
+	return secret
 }
 
 func newFunction(stack awscdk.Stack, spec route.Spec, buildDir string, env map[string]*string, retention awslogs.RetentionDays) awslambda.Function {

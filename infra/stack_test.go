@@ -877,3 +877,71 @@ func TestProps(t *testing.T) {
 		})
 	}
 }
+
+func TestTheMFAKey(t *testing.T) {
+	for _, s := range []struct {
+		name   string
+		s      *synthesized
+		policy string
+	}{{"production", prod, "Retain"}, {"throw-away", dev, "Delete"}} {
+		secrets := s.s.resources("AWS::SecretsManager::Secret")
+		t.Run("the "+s.name+" stack generates one 43-character alphanumeric key", func(t *testing.T) {
+			r, ok := secrets[MFAKeyLogicalID]
+			if !ok || len(secrets) != 1 {
+				t.Fatalf("secrets %v, want one %s", secrets, MFAKeyLogicalID)
+			}
+			gen, _ := props(r)["GenerateSecretString"].(map[string]any)
+			if gen["PasswordLength"] != float64(43) || gen["ExcludePunctuation"] != true || gen["IncludeSpace"] != false {
+				t.Errorf("GenerateSecretString = %v", gen)
+			}
+			if gen["SecretStringTemplate"] != nil || gen["GenerateStringKey"] != nil {
+				t.Errorf("the key must be the whole secret string, not a JSON field: %v", gen)
+			}
+			if r["DeletionPolicy"] != s.policy || r["UpdateReplacePolicy"] != s.policy {
+				t.Errorf("DeletionPolicy %v UpdateReplacePolicy %v, want %s", r["DeletionPolicy"], r["UpdateReplacePolicy"], s.policy)
+			}
+		})
+		fns := s.s.resources("AWS::Lambda::Function")
+		for _, name := range route.Functions() {
+			spec := specOf(s.s.specs, name)
+			t.Run(fmt.Sprintf("%s gets the key in the %s stack only if its spec says so, as a dynamic reference", name, s.name), func(t *testing.T) {
+				env, _ := props(fns[FunctionLogicalID(name)])["Environment"].(map[string]any)
+				vars, _ := env["Variables"].(map[string]any)
+				v, has := vars["MFA_ENCRYPTION_KEY"]
+				if has != spec.MFAKey {
+					t.Fatalf("MFA_ENCRYPTION_KEY set %v, spec says %v", has, spec.MFAKey)
+				}
+				if !has {
+					return
+				}
+				b, _ := json.Marshal(v)
+				if !strings.Contains(string(b), "{{resolve:secretsmanager:") || !slices.Contains(refsIn(v), MFAKeyLogicalID) ||
+					!strings.Contains(string(b), ":SecretString:::}}") {
+					t.Errorf("MFA_ENCRYPTION_KEY = %s, want a dynamic reference to %s", b, MFAKeyLogicalID)
+				}
+			})
+		}
+		t.Run("no role of the "+s.name+" stack may read secrets", func(t *testing.T) {
+			for name, stmts := range s.s.roleStatements(t) {
+				for _, st := range stmts {
+					for _, a := range st.Actions {
+						if strings.HasPrefix(a, "secretsmanager:") || strings.HasPrefix(a, "kms:") {
+							t.Errorf("%s may %s", name, a)
+						}
+					}
+				}
+			}
+		})
+	}
+	t.Run("only auth and profile need the key", func(t *testing.T) {
+		var got []string
+		for _, s := range route.Specs() {
+			if s.MFAKey {
+				got = append(got, s.Name)
+			}
+		}
+		if !slices.Equal(got, []string{route.Auth, route.Profile}) {
+			t.Errorf("functions with the key: %v", got)
+		}
+	})
+}

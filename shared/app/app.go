@@ -22,6 +22,7 @@ import (
 	"github.com/guichet/guichet/shared/lambdahttp"
 	"github.com/guichet/guichet/shared/logging"
 	"github.com/guichet/guichet/shared/mail"
+	"github.com/guichet/guichet/shared/mfa"
 	"github.com/guichet/guichet/shared/openapi"
 	"github.com/guichet/guichet/shared/organization"
 	"github.com/guichet/guichet/shared/pages"
@@ -83,7 +84,7 @@ func New(cfg config.Config, db *dynamodb.Client, ses *sesv2.Client, log *slog.Lo
 
 // Invitations returns the invitation service (function invitations).
 func (d Deps) Invitations() *invitations.Service {
-	sessions := session.New(d.Store, d.SessionConfig(), d.Now)
+	sessions := d.Sessions()
 	return invitations.New(d.Store, sessions, d.Mail, d.Config.PublicURL, d.SessionConfig().Password, d.Now)
 }
 
@@ -93,6 +94,21 @@ func (d Deps) SessionConfig() session.Config {
 	c.AccessTTL, c.RefreshTTL = d.Config.AccessTTL, d.Config.RefreshTTL
 	c.MaxFailures, c.LockWindow = d.Config.MaxFailures, d.Config.LockWindow
 	return c
+}
+
+// ProfileConfig is the profile policy the configuration sets: wrong
+// passwords lock like logins.
+func (d Deps) ProfileConfig() profile.Config {
+	c := profile.DefaultConfig()
+	c.Password = d.SessionConfig().Password
+	c.MaxFailures, c.LockWindow = d.Config.MaxFailures, d.Config.LockWindow
+	return c
+}
+
+// MFA is the two-step verification service, sealing secrets with the
+// configured key.
+func (d Deps) MFA() *mfa.Service {
+	return mfa.New(d.Store, d.Config.MFAKey, mfa.DefaultConfig(), d.Now)
 }
 
 // Operations returns the operations of function fn. A Lambda's main calls
@@ -122,10 +138,14 @@ func (d Deps) Operations(fn string) (router.Operations, error) {
 }
 
 // Sessions returns the session service (function auth).
-func (d Deps) Sessions() *session.Service { return session.New(d.Store, d.SessionConfig(), d.Now) }
+func (d Deps) Sessions() *session.Service {
+	return session.New(d.Store, d.MFA(), d.SessionConfig(), d.Now)
+}
 
 // Profile returns the profile service (function profile).
-func (d Deps) Profile() *profile.Service { return profile.New(d.Store) }
+func (d Deps) Profile() *profile.Service {
+	return profile.New(d.Store, d.MFA(), d.Mail, d.Config.PublicURL, d.ProfileConfig(), d.Now)
+}
 
 // Organizations returns the organization service (function organization).
 func (d Deps) Organizations() *organization.Service {

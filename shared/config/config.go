@@ -3,9 +3,11 @@
 package config
 
 import (
+	"encoding/base64"
 	"fmt"
 	"os"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/guichet/guichet/shared/clients"
@@ -33,6 +35,13 @@ type Config struct {
 	// RetryMaxBackoff bounds the wait between two attempts of an AWS call
 	// (AWS_RETRY_MAX_BACKOFF, default 500ms); there are 3 attempts at most.
 	RetryMaxBackoff time.Duration
+	// MFAKey seals the secrets of two-step verification (AES-256-GCM):
+	// MFA_ENCRYPTION_KEY, the base64 of 32 bytes, padded or not. Unpadded,
+	// any 43 characters of the base64 alphabet decode, so a generated
+	// alphanumeric string of 43 characters is a key (the CDK stack makes
+	// one in Secrets Manager). Unset, two-step verification is unavailable;
+	// the local stack and tests then make a random one.
+	MFAKey []byte
 }
 
 // FromEnv reads the configuration, with defaults for what is unset.
@@ -74,6 +83,11 @@ func Parse(getenv func(string) string) (Config, error) {
 	if c.RetryMaxBackoff, err = duration(getenv, "AWS_RETRY_MAX_BACKOFF", 500*time.Millisecond); err != nil {
 		return c, err
 	}
+	if v := getenv("MFA_ENCRYPTION_KEY"); v != "" {
+		if c.MFAKey, err = parseKey(v); err != nil {
+			return c, fmt.Errorf("config: MFA_ENCRYPTION_KEY: %w", err)
+		}
+	}
 	c.MaxFailures = 5
 	if v := getenv("LOGIN_MAX_FAILURES"); v != "" {
 		if c.MaxFailures, err = strconv.Atoi(v); err != nil || c.MaxFailures < 1 {
@@ -81,6 +95,21 @@ func Parse(getenv func(string) string) (Config, error) {
 		}
 	}
 	return c, nil
+}
+
+// mfaKeySize is the size of MFA_ENCRYPTION_KEY (AES-256).
+const mfaKeySize = 32
+
+// parseKey reads the base64 of 32 bytes, in any of the usual alphabets,
+// padded or not.
+func parseKey(s string) ([]byte, error) {
+	s = strings.TrimSpace(s)
+	for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.RawStdEncoding, base64.URLEncoding, base64.RawURLEncoding} {
+		if b, err := enc.DecodeString(s); err == nil && len(b) == mfaKeySize {
+			return b, nil
+		}
+	}
+	return nil, fmt.Errorf("want the base64 of %d bytes", mfaKeySize)
 }
 
 func or(v, def string) string {

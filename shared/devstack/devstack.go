@@ -26,6 +26,7 @@ import (
 	"github.com/guichet/guichet/shared/gateway"
 	"github.com/guichet/guichet/shared/invitations"
 	"github.com/guichet/guichet/shared/lambdahttp"
+	"github.com/guichet/guichet/shared/mfa"
 	"github.com/guichet/guichet/shared/organization"
 	"github.com/guichet/guichet/shared/outbox"
 	"github.com/guichet/guichet/shared/password"
@@ -33,7 +34,6 @@ import (
 	"github.com/guichet/guichet/shared/principal"
 	"github.com/guichet/guichet/shared/problem"
 	"github.com/guichet/guichet/shared/route"
-	"github.com/guichet/guichet/shared/session"
 	"github.com/guichet/guichet/shared/store"
 )
 
@@ -89,6 +89,11 @@ func Start(ctx context.Context, opts Options) (*Stack, error) {
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now
+	}
+	if cfg.MFAKey == nil {
+		// A key for this run: secrets sealed with it do not open after a
+		// restart with another one (set MFA_ENCRYPTION_KEY to keep them).
+		cfg.MFAKey = mfa.NewKey()
 	}
 	if opts.Log == nil {
 		opts.Log = slog.New(slog.NewJSONHandler(io.Discard, nil))
@@ -227,9 +232,8 @@ func (s *Stack) SeedInvitation(ctx context.Context, c organization.Created, emai
 	perms, _ := permission.BuiltIn(permission.RoleOwner)
 	owner := principal.Principal{Org: c.Org.ID, User: c.Owner.ID, Kind: store.Person, Role: permission.RoleOwner,
 		Permissions: perms, Credential: principal.Session, CredentialID: "seed"}
-	sessions := session.New(s.Store, session.DefaultConfig(), time.Now)
-	svc := invitations.New(s.Store, sessions, nil, s.Config.PublicURL, password.Default, time.Now)
-	inv, err := svc.Create(ctx, owner, invitations.CreateRequest{Email: email, Role: permission.RoleMember})
+	d := app.New(s.Config, s.DB, nil, slog.New(slog.NewJSONHandler(io.Discard, nil)), time.Now)
+	inv, err := d.Invitations().Create(ctx, owner, invitations.CreateRequest{Email: email, Role: permission.RoleMember})
 	if err != nil {
 		return "", fmt.Errorf("devstack: seed invitation: %w", err)
 	}

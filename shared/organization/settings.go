@@ -5,9 +5,11 @@ import (
 	"fmt"
 	"net/http"
 	"regexp"
+	"slices"
 	"time"
 
 	"github.com/guichet/guichet/shared/httpapi"
+	"github.com/guichet/guichet/shared/permission"
 	"github.com/guichet/guichet/shared/principal"
 	"github.com/guichet/guichet/shared/problem"
 	"github.com/guichet/guichet/shared/store"
@@ -50,8 +52,11 @@ type Organization struct {
 	Contact    *Contact  `json:"contact,omitempty"`
 	HeadOffice *Address  `json:"head_office,omitempty"`
 	Logo       *LogoInfo `json:"logo,omitempty"`
-	Created    time.Time `json:"created"`
-	Updated    time.Time `json:"updated"`
+	// MFARequiredFor lists the roles whose users must use two-step
+	// verification: at login, such a user without it must enroll first.
+	MFARequiredFor []string  `json:"mfa_required_for" doc:"Roles (ids) whose users must use two-step verification"`
+	Created        time.Time `json:"created"`
+	Updated        time.Time `json:"updated"`
 }
 
 // UpdateOrganizationRequest is the body of PATCH /v1/organization: only
@@ -63,11 +68,13 @@ type UpdateOrganizationRequest struct {
 	Code       *string  `json:"code,omitempty" doc:"Immutable: a request naming it is refused (422)"`
 	Contact    *Contact `json:"contact,omitempty"`
 	HeadOffice *Address `json:"head_office,omitempty"`
+	// MFARequiredFor replaces the roles requiring two-step verification.
+	MFARequiredFor *[]string `json:"mfa_required_for,omitempty" doc:"Roles (built-in or custom ids) whose users must use two-step verification; [] requires it of nobody"`
 }
 
 func orgView(o store.Org) Organization {
 	v := Organization{ID: o.ID, Name: o.Name, Code: o.Code, Language: o.Language, OwnerID: o.OwnerID,
-		Created: o.Created, Updated: o.Updated}
+		MFARequiredFor: append([]string{}, o.MFARequiredFor...), Created: o.Created, Updated: o.Updated}
 	if o.Contact != nil {
 		v.Contact = &Contact{Name: o.Contact.Name, Email: o.Contact.Email, Phone: o.Contact.Phone}
 	}
@@ -149,6 +156,11 @@ func (s *Service) handleUpdateOrganization(w http.ResponseWriter, r *http.Reques
 	if req.HeadOffice != nil {
 		office = checkAddress(&v, "head_office", *req.HeadOffice)
 	}
+	if req.MFARequiredFor != nil {
+		if err := s.checkRoles(r, &v, p.Org, *req.MFARequiredFor); err != nil {
+			return err
+		}
+	}
 	if err := v.Err(); err != nil {
 		return err
 	}
@@ -178,6 +190,11 @@ func (s *Service) handleUpdateOrganization(w http.ResponseWriter, r *http.Reques
 		c.HeadOffice, o.HeadOffice = &office, &office
 		fields = append(fields, "head_office")
 	}
+	if req.MFARequiredFor != nil && !slices.Equal(sorted(*req.MFARequiredFor), sorted(o.MFARequiredFor)) {
+		roles := sorted(*req.MFARequiredFor)
+		c.MFARequiredFor, o.MFARequiredFor = &roles, roles
+		fields = append(fields, "mfa_required_for")
+	}
 	if len(fields) == 0 {
 		return httpapi.JSON(w, http.StatusOK, orgView(o))
 	}
@@ -197,4 +214,39 @@ func (s *Service) handleUpdateOrganization(w http.ResponseWriter, r *http.Reques
 func (s *Service) event(p principal.Principal, now time.Time, action, target string, fields []string) store.Audit {
 	return store.Audit{Org: p.Org, Time: now, Actor: p.User, Via: p.Credential + ":" + p.CredentialID,
 		Action: action, Target: target, Fields: fields}
+}
+
+// checkRoles validates a list of role ids: built-in roles, or custom roles
+// of org (one read each; organizations have few).
+func (s *Service) checkRoles(r *http.Request, v *validate.Errors, org string, roles []string) error {
+	seen := map[string]bool{}
+	for i, id := range roles {
+		field := fmt.Sprintf("mfa_required_for[%d]", i)
+		if seen[id] {
+			v.Add(field, "is listed twice")
+			continue
+		}
+		seen[id] = true
+		if _, builtIn := permission.BuiltIn(id); builtIn {
+			continue
+		}
+		if !v.Required(field, id, 64) {
+			continue
+		}
+		_, err := s.store.GetRole(r.Context(), org, id)
+		if errors.Is(err, store.ErrNotFound) {
+			v.Add(field, "is not a role of the organization")
+			continue
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func sorted(xs []string) []string {
+	ys := append([]string{}, xs...)
+	slices.Sort(ys)
+	return ys
 }

@@ -107,7 +107,7 @@ func TestABadOrganizationPatchIsRefusedAndWritesNothing(t *testing.T) {
 	}{
 		{"the code, which is immutable, is 422 naming it", map[string]any{"code": "other"}, 422, []string{"code"}},
 		{"the id, which is not a field, is 400", map[string]any{"id": "org_x"}, 400, nil},
-		{"an unknown field is 400", map[string]any{"mfa_required_for": []string{"admin"}}, 400, nil},
+		{"an unknown field is 400", map[string]any{"theme": "dark"}, 400, nil},
 		{"invalid JSON is 400", `{"name":`, 400, nil},
 		{"a duplicate field is 400", `{"name":"a","name":"b"}`, 400, nil},
 		{"a name of the wrong type is 400", map[string]any{"name": 3}, 400, nil},

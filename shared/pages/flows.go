@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/guichet/guichet/shared/invitations"
@@ -211,7 +212,8 @@ func (s *Service) signIn(w http.ResponseWriter, r *http.Request, v *view, t sess
 // through the session service) is one more entry of loginSteps.
 type step struct {
 	fields func(v *view) []field
-	answer func(ctx context.Context, token string, form url.Values, c session.Client) (session.Tokens, error)
+	// answer returns session.Tokens, or a session.Challenge for the next step.
+	answer func(ctx context.Context, token string, form url.Values, c session.Client) (any, error)
 }
 
 func (s *Service) loginSteps() map[string]step {
@@ -221,16 +223,31 @@ func (s *Service) loginSteps() map[string]step {
 				return []field{v.Hint(v.Field("new_password", "password", "new-password"), "hint.pin"),
 					v.Field("confirm", "password", "new-password")}
 			},
-			answer: func(ctx context.Context, token string, f url.Values, c session.Client) (session.Tokens, error) {
+			answer: func(ctx context.Context, token string, f url.Values, c session.Client) (any, error) {
 				if f.Get("new_password") != f.Get("confirm") {
-					return session.Tokens{}, problem.Invalid(problem.FieldError{Field: "confirm", Message: mismatch})
+					return nil, problem.Invalid(problem.FieldError{Field: "confirm", Message: mismatch})
 				}
 				var errs validate.Errors
 				errs.Required("new_password", f.Get("new_password"), 1024)
 				if err := errs.Err(); err != nil {
-					return session.Tokens{}, err
+					return nil, err
 				}
 				return s.Sessions.ChangePassword(ctx, token, f.Get("new_password"), c)
+			},
+		},
+		"mfa": {
+			fields: func(v *view) []field {
+				f := v.Field("code", "text", "one-time-code")
+				f.Value = ""
+				return []field{f}
+			},
+			answer: func(ctx context.Context, token string, f url.Values, c session.Client) (any, error) {
+				var errs validate.Errors
+				errs.Required("code", f.Get("code"), 64)
+				if err := errs.Err(); err != nil {
+					return nil, err
+				}
+				return s.Sessions.AnswerMFA(ctx, token, strings.TrimSpace(f.Get("code")), c)
 			},
 		},
 	}
@@ -256,13 +273,29 @@ func (s *Service) loginStep(w http.ResponseWriter, r *http.Request, v *view) err
 		v.Alert = v.T("err.csrf")
 		return s.showStep(w, r, v, http.StatusForbidden, name, tok)
 	}
-	t, err := st.answer(r.Context(), tok, f, client(r))
+	res, err := st.answer(r.Context(), tok, f, client(r))
 	if p, ok := problem.As(err); ok && p.Code == "validation_failed" {
 		v.invalid(p)
+		return s.showStep(w, r, v, p.Status, name, tok)
+	}
+	if p, ok := problem.As(err); ok && p.Status == http.StatusUnauthorized && name == "mfa" {
+		// A wrong or used code: the same step again, saying so.
+		v.Alert = v.T("err.code")
 		return s.showStep(w, r, v, p.Status, name, tok)
 	}
 	if err != nil {
 		return err
 	}
-	return s.signIn(w, r, v, t)
+	switch res := res.(type) {
+	case session.Tokens:
+		return s.signIn(w, r, v, res)
+	case session.Challenge:
+		if _, ok := s.steps[res.Challenge]; !ok {
+			s.message(w, v, http.StatusOK, "step."+name+".title", v.T("err.step_unsupported"), nil)
+			return nil
+		}
+		v.values = url.Values{}
+		return s.showStep(w, r, v, http.StatusOK, res.Challenge, res.ChallengeToken)
+	}
+	return problem.Internal()
 }

@@ -1,23 +1,60 @@
-// Package profile holds the rules of a user's own profile (/v1/me).
+// Package profile holds the rules of a user's own profile (/v1/me): its
+// settings, its password and e-mail (login name), its sessions and its
+// two-step verification.
 package profile
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"io"
 	"net/http"
+	"slices"
+	"strings"
+	"time"
 
 	"github.com/guichet/guichet/shared/httpapi"
+	"github.com/guichet/guichet/shared/mail"
+	"github.com/guichet/guichet/shared/mfa"
+	"github.com/guichet/guichet/shared/password"
 	"github.com/guichet/guichet/shared/principal"
 	"github.com/guichet/guichet/shared/problem"
 	"github.com/guichet/guichet/shared/router"
 	"github.com/guichet/guichet/shared/store"
+	"github.com/guichet/guichet/shared/validate"
 )
 
-// Service serves the caller's profile.
-type Service struct{ store *store.Store }
+// Config is the profile policy.
+type Config struct {
+	Password password.Params
+	// MaxFailures wrong passwords within LockWindow (changing one's
+	// password, e-mail or two-step verification) lock these actions until
+	// the window ends.
+	MaxFailures int
+	LockWindow  time.Duration
+	// EmailChangeTTL is how long an e-mail change link works.
+	EmailChangeTTL time.Duration
+}
 
-// New returns a profile service.
-func New(s *store.Store) *Service { return &Service{store: s} }
+// DefaultConfig is the policy unless configured otherwise.
+func DefaultConfig() Config {
+	return Config{Password: password.Default, MaxFailures: 5, LockWindow: 15 * time.Minute, EmailChangeTTL: 24 * time.Hour}
+}
+
+// Service serves the caller's profile.
+type Service struct {
+	store     *store.Store
+	mfa       *mfa.Service
+	mail      *mail.Notifier
+	publicURL string
+	cfg       Config
+	now       func() time.Time
+}
+
+// New returns a profile service; links in mail point at publicURL.
+func New(s *store.Store, m *mfa.Service, n *mail.Notifier, publicURL string, cfg Config, now func() time.Time) *Service {
+	return &Service{store: s, mfa: m, mail: n, publicURL: strings.TrimRight(publicURL, "/"), cfg: cfg, now: now}
+}
 
 // OrgRef names the organization a user belongs to.
 type OrgRef struct {
@@ -26,44 +63,240 @@ type OrgRef struct {
 	Name string `json:"name"`
 }
 
-// Me is the caller's own user.
-type Me struct {
-	ID           string `json:"id"`
-	Kind         string `json:"kind"`
-	Email        string `json:"email,omitempty"`
-	Username     string `json:"username,omitempty"`
-	FirstName    string `json:"first_name"`
-	LastName     string `json:"last_name"`
-	Language     string `json:"language"`
-	Role         string `json:"role"`
-	Status       string `json:"status"`
-	Organization OrgRef `json:"organization"`
+// MFAStatus says whether two-step verification is on.
+type MFAStatus struct {
+	Enabled bool       `json:"enabled"`
+	Since   *time.Time `json:"since,omitempty"`
+	// Required is true when the organization requires it of the user's role.
+	Required bool `json:"required" doc:"The organization requires it of your role: it cannot be turned off"`
 }
 
-// Get returns the principal's own user.
-func (s *Service) Get(ctx context.Context, p principal.Principal) (Me, error) {
-	u, err := s.store.GetUser(ctx, p.Org, p.User)
-	if errors.Is(err, store.ErrNotFound) {
-		return Me{}, problem.NotFound("The user no longer exists.")
+// Me is the caller's own user.
+type Me struct {
+	ID            string                  `json:"id"`
+	Kind          string                  `json:"kind"`
+	Login         string                  `json:"login" doc:"The login name: the e-mail, or the username (with the organization code); read-only here, see POST /v1/me/email"`
+	Email         string                  `json:"email,omitempty"`
+	Username      string                  `json:"username,omitempty"`
+	FirstName     string                  `json:"first_name"`
+	LastName      string                  `json:"last_name"`
+	Language      string                  `json:"language" enum:"fr|en|nl" doc:"Language of the e-mails one gets"`
+	Role          string                  `json:"role"`
+	Status        string                  `json:"status"`
+	Organization  OrgRef                  `json:"organization"`
+	StartAddress  *Address                `json:"start_address,omitempty" doc:"Default start address"`
+	DefaultRoute  *Route                  `json:"default_route,omitempty"`
+	WorkingHours  WorkingHours            `json:"working_hours"`
+	Notifications map[string]Notification `json:"notifications" doc:"Every event type of the catalog with its switches"`
+	MFA           MFAStatus               `json:"mfa"`
+}
+
+func login(u store.User) string {
+	switch {
+	case u.Email != "":
+		return u.Email
+	case u.Code != "":
+		return u.Code
 	}
-	if err != nil {
-		return Me{}, err
-	}
-	o, err := s.store.GetOrg(ctx, p.Org)
-	if err != nil {
-		return Me{}, err
-	}
-	return Me{
-		ID: u.ID, Kind: u.Kind, Email: u.Email, Username: u.Username,
+	return u.Username
+}
+
+func view(u store.User, o store.Org) Me {
+	me := Me{
+		ID: u.ID, Kind: u.Kind, Login: login(u), Email: u.Email, Username: u.Username,
 		FirstName: u.FirstName, LastName: u.LastName, Language: u.Language,
 		Role: u.Role, Status: u.Status,
-		Organization: OrgRef{ID: o.ID, Code: o.Code, Name: o.Name},
-	}, nil
+		Organization:  OrgRef{ID: o.ID, Code: o.Code, Name: o.Name},
+		WorkingHours:  decodeHours(""),
+		Notifications: notificationsView(u),
+		MFA:           MFAStatus{Enabled: u.MFAEnabled(), Since: u.MFASince, Required: mfa.Required(o, u)},
+	}
+	if p := u.Prefs; p != nil {
+		me.StartAddress = addressView(p.StartAddress)
+		if p.RouteFrom != nil && p.RouteTo != nil {
+			me.DefaultRoute = &Route{From: *addressView(p.RouteFrom), To: *addressView(p.RouteTo)}
+		}
+		me.WorkingHours = decodeHours(p.Hours)
+	}
+	return me
+}
+
+// context reads the principal's user, organization and counters in one
+// call; a user gone is a 404.
+func (s *Service) context(ctx context.Context, p principal.Principal, counters ...string) (store.UserContext, error) {
+	uc, err := s.store.UserContextOf(ctx, p.Org, p.User, counters...)
+	if err == nil && !uc.Found {
+		return uc, problem.NotFound("The user no longer exists.")
+	}
+	return uc, err
+}
+
+// Get returns the principal's own user: one BatchGetItem.
+func (s *Service) Get(ctx context.Context, p principal.Principal) (Me, error) {
+	uc, err := s.context(ctx, p)
+	if err != nil {
+		return Me{}, err
+	}
+	return view(uc.User, uc.Org), nil
+}
+
+// UpdateMeRequest is the body of PATCH /v1/me: only the fields present
+// change.
+type UpdateMeRequest struct {
+	FirstName    *string       `json:"first_name,omitempty"`
+	LastName     *string       `json:"last_name,omitempty"`
+	Language     *string       `json:"language,omitempty" enum:"fr|en|nl"`
+	StartAddress *Address      `json:"start_address,omitempty" doc:"null removes it"`
+	DefaultRoute *Route        `json:"default_route,omitempty" doc:"null removes it"`
+	WorkingHours *WorkingHours `json:"working_hours,omitempty" doc:"Replaces the whole week; a day left out has no hours"`
+	// Notifications changes the switches of the event types named; the
+	// others keep theirs.
+	Notifications map[string]Notification `json:"notifications,omitempty" doc:"Switches to change, by event type; others keep theirs"`
+}
+
+// languages are the languages of e-mails.
+var languages = []string{"fr", "en", "nl"}
+
+// Update changes the fields of req present in the body (cleared lists the
+// fields sent as null). Every field is validated before anything is
+// written; a request that changes nothing writes nothing.
+func (s *Service) Update(ctx context.Context, p principal.Principal, req UpdateMeRequest, cleared map[string]bool) (Me, error) {
+	var v validate.Errors
+	for _, f := range []string{"first_name", "last_name", "language", "working_hours", "notifications"} {
+		if cleared[f] {
+			v.Add(f, "must not be null")
+		}
+	}
+	if req.FirstName != nil {
+		v.Required("first_name", *req.FirstName, 100)
+	}
+	if req.LastName != nil {
+		v.Required("last_name", *req.LastName, 100)
+	}
+	if req.Language != nil && !slices.Contains(languages, *req.Language) {
+		v.Add("language", "must be one of fr, en, nl")
+	}
+	var start, from, to store.Address
+	if req.StartAddress != nil {
+		start = checkAddress(&v, "start_address", *req.StartAddress)
+	}
+	if req.DefaultRoute != nil {
+		from = checkAddress(&v, "default_route.from", req.DefaultRoute.From)
+		to = checkAddress(&v, "default_route.to", req.DefaultRoute.To)
+	}
+	if req.WorkingHours != nil {
+		checkHours(&v, *req.WorkingHours)
+	}
+	for id := range req.Notifications {
+		if !knownType(id) {
+			v.Add("notifications."+id, "is not an event type; GET /v1/me lists them")
+		}
+	}
+	if err := v.Err(); err != nil {
+		return Me{}, err
+	}
+
+	uc, err := s.context(ctx, p)
+	if err != nil {
+		return Me{}, err
+	}
+	old := uc.User
+	next := old
+	prefs := store.Prefs{}
+	if old.Prefs != nil {
+		prefs = *old.Prefs
+	}
+	var fields []string
+	change := func(field string, differs bool, apply func()) {
+		if differs {
+			apply()
+			fields = append(fields, field)
+		}
+	}
+	if req.FirstName != nil {
+		name := strings.TrimSpace(*req.FirstName)
+		change("first_name", name != next.FirstName, func() { next.FirstName = name })
+	}
+	if req.LastName != nil {
+		name := strings.TrimSpace(*req.LastName)
+		change("last_name", name != next.LastName, func() { next.LastName = name })
+	}
+	if req.Language != nil {
+		change("language", *req.Language != next.Language, func() { next.Language = *req.Language })
+	}
+	switch {
+	case req.StartAddress != nil:
+		change("start_address", prefs.StartAddress == nil || *prefs.StartAddress != start, func() { prefs.StartAddress = &start })
+	case cleared["start_address"]:
+		change("start_address", prefs.StartAddress != nil, func() { prefs.StartAddress = nil })
+	}
+	switch {
+	case req.DefaultRoute != nil:
+		change("default_route", prefs.RouteFrom == nil || prefs.RouteTo == nil || *prefs.RouteFrom != from || *prefs.RouteTo != to,
+			func() { prefs.RouteFrom, prefs.RouteTo = &from, &to })
+	case cleared["default_route"]:
+		change("default_route", prefs.RouteFrom != nil, func() { prefs.RouteFrom, prefs.RouteTo = nil, nil })
+	}
+	if req.WorkingHours != nil {
+		hours := encodeHours(*req.WorkingHours)
+		change("working_hours", hours != prefs.Hours, func() { prefs.Hours = hours })
+	}
+	if len(req.Notifications) > 0 {
+		sw := decodeNotify(prefs.Notify)
+		for id, n := range req.Notifications {
+			sw[id] = n.Email
+		}
+		notify := encodeNotify(sw)
+		change("notifications", notify != prefs.Notify, func() { prefs.Notify = notify })
+	}
+	if len(fields) == 0 {
+		return view(old, uc.Org), nil
+	}
+	next.Prefs = nil
+	if prefs != (store.Prefs{}) {
+		next.Prefs = &prefs
+	}
+	now := s.now().UTC()
+	next.Updated = now
+	a := event(p, now, "user.profile", old.ID, fields)
+	if err := s.store.ChangeUser(ctx, store.UserChange{Old: old, New: &next, Audit: a}); err != nil {
+		return Me{}, err
+	}
+	next.Version++
+	return view(next, uc.Org), nil
+}
+
+// event is the audit event of an action the principal p did to its own user.
+func event(p principal.Principal, now time.Time, action, user string, fields []string) store.Audit {
+	return store.Audit{Org: p.Org, Time: now, Actor: p.User, Via: p.Credential + ":" + p.CredentialID,
+		Action: action, Target: "user:" + user, Fields: fields}
+}
+
+// sessionOnly refuses principals that are not a signed-in person's
+// session (an API key): a password, an e-mail or a second factor is not an
+// integration's business.
+func sessionOnly(p principal.Principal) error {
+	if p.Credential != principal.Session {
+		return problem.New(http.StatusForbidden, "session_required", "Only a signed-in session may do this, not an API key.")
+	}
+	return nil
 }
 
 // Operations returns the handlers of the profile function's routes.
 func (s *Service) Operations() router.Operations {
-	return router.Operations{"getMe": {Handle: s.handleGet, Response: Me{}}}
+	return router.Operations{
+		"getMe":              {Handle: s.handleGet, Response: Me{}},
+		"updateMe":           {Handle: s.handleUpdate, Request: UpdateMeRequest{}, Response: Me{}},
+		"changeMyPassword":   {Handle: s.handlePassword, Request: PasswordRequest{}, Status: http.StatusNoContent},
+		"requestEmailChange": {Handle: s.handleEmail, Request: EmailRequest{}, Response: EmailAccepted{}, Status: http.StatusAccepted},
+		"confirmEmailChange": {Handle: s.handleEmailConfirm, Request: EmailConfirmRequest{}, Response: EmailChanged{}},
+		"listMySessions":     {Handle: s.handleSessions, Response: SessionList{}},
+		"endMySession":       {Handle: s.handleEndSession, Status: http.StatusNoContent},
+		"endMyOtherSessions": {Handle: s.handleEndOthers, Response: Ended{}},
+		"startTOTP":          {Handle: s.handleStartTOTP, Response: mfa.TOTPSetup{}},
+		"confirmTOTP":        {Handle: s.handleConfirmTOTP, Request: CodeRequest{}, Response: RecoveryCodes{}},
+		"disableTOTP":        {Handle: s.handleDisableTOTP, Request: DisableRequest{}, Status: http.StatusNoContent},
+	}
 }
 
 func (s *Service) handleGet(w http.ResponseWriter, r *http.Request) error {
@@ -73,4 +306,44 @@ func (s *Service) handleGet(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	return httpapi.JSON(w, http.StatusOK, me)
+}
+
+func (s *Service) handleUpdate(w http.ResponseWriter, r *http.Request) error {
+	p, _ := principal.From(r.Context())
+	body, err := io.ReadAll(io.LimitReader(r.Body, httpapi.MaxBody+1))
+	if err != nil {
+		return problem.BadRequest("unreadable_body", "The request body could not be read.")
+	}
+	if len(body) > httpapi.MaxBody {
+		return problem.New(http.StatusRequestEntityTooLarge, "body_too_large", "The request body is too large.")
+	}
+	var req UpdateMeRequest
+	if err := httpapi.DecodeBytes(body, &req); err != nil {
+		return err
+	}
+	// A field sent as null decodes like one left out; null means "remove"
+	// for the optional settings, so it is told apart here.
+	var present map[string]json.RawMessage
+	if err := json.Unmarshal(body, &present); err != nil {
+		return problem.BadRequest("invalid_json", "The request body must be a JSON object.")
+	}
+	cleared := map[string]bool{}
+	for k, raw := range present {
+		if string(raw) == "null" {
+			cleared[k] = true
+		}
+	}
+	me, err := s.Update(r.Context(), p, req, cleared)
+	if err != nil {
+		return err
+	}
+	return httpapi.JSON(w, http.StatusOK, me)
+}
+
+// notFound is the answer for a user gone meanwhile.
+func notFound(err error) error {
+	if errors.Is(err, store.ErrNotFound) {
+		return problem.NotFound("The user no longer exists.")
+	}
+	return err
 }

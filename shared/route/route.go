@@ -122,6 +122,10 @@ func All() []Route {
 
 		{Method: "POST", Path: "/v1/auth/mfa", Function: Auth, Operation: "mfaLogin", Public: true,
 			Summary: "Answer an mfa login challenge with a TOTP or recovery code"},
+		{Method: "POST", Path: "/v1/auth/mfa/enroll", Function: Auth, Operation: "mfaEnroll", Public: true,
+			Summary: "Answer an mfa_enrollment login challenge: a new authenticator secret, otpauth URI and QR code"},
+		{Method: "POST", Path: "/v1/auth/mfa/enroll/confirm", Function: Auth, Operation: "mfaEnrollConfirm", Public: true,
+			Summary: "Confirm the authenticator of an mfa_enrollment challenge with a code: recovery codes and tokens"},
 		{Method: "PATCH", Path: "/v1/me", Function: Profile, Operation: "updateMe",
 			Summary: "Change one's own names, language, addresses, working hours and notifications"},
 		{Method: "POST", Path: "/v1/me/password", Function: Profile, Operation: "changeMyPassword",
@@ -235,9 +239,12 @@ func ByFunction(fn string) []Route {
 // authorized routes needs UpdateItem: it records when an API key it is
 // called with was last used (the authorizer only reads).
 type Spec struct {
-	Name           string
-	DynamoDB       []string
-	SendsMail      bool
+	Name      string
+	DynamoDB  []string
+	SendsMail bool
+	// MFAKey is true for functions that seal or open the secrets of
+	// two-step verification: only they are given MFA_ENCRYPTION_KEY.
+	MFAKey         bool
 	MemoryMB       int
 	TimeoutSeconds int
 }
@@ -261,14 +268,14 @@ func (s Spec) IAMActions() []string {
 func Specs() []Spec {
 	return []Spec{
 		{Name: Auth, DynamoDB: []string{"GetItem", "BatchGetItem", "PutItem", "UpdateItem", "DeleteItem", "TransactWriteItems"},
-			MemoryMB: 512, TimeoutSeconds: 10},
-		{Name: Profile, DynamoDB: []string{"GetItem", "BatchGetItem", "Query", "PutItem", "UpdateItem", "TransactWriteItems"},
-			SendsMail: true, MemoryMB: 512, TimeoutSeconds: 10},
+			MFAKey: true, MemoryMB: 512, TimeoutSeconds: 10},
+		{Name: Profile, DynamoDB: []string{"GetItem", "BatchGetItem", "Query", "PutItem", "UpdateItem", "DeleteItem", "TransactWriteItems"},
+			SendsMail: true, MFAKey: true, MemoryMB: 512, TimeoutSeconds: 10},
 		// The pages accept invitations, reset passwords (and send the mail of
 		// forgot-password), sign in with challenges, and end the session of
 		// a cookie another account replaces.
 		{Name: Pages, DynamoDB: []string{"GetItem", "BatchGetItem", "Query", "PutItem", "UpdateItem", "DeleteItem", "TransactWriteItems"},
-			SendsMail: true, MemoryMB: 512, TimeoutSeconds: 10},
+			SendsMail: true, MFAKey: true, MemoryMB: 512, TimeoutSeconds: 10},
 		{Name: Organization, DynamoDB: []string{"GetItem", "PutItem", "UpdateItem", "Query", "TransactWriteItems"},
 			MemoryMB: 256, TimeoutSeconds: 10},
 		{Name: Users, DynamoDB: []string{"GetItem", "BatchGetItem", "Query", "UpdateItem", "TransactWriteItems"},

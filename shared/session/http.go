@@ -3,6 +3,8 @@ package session
 import (
 	"net/http"
 
+	"github.com/guichet/guichet/shared/mfa"
+
 	"github.com/guichet/guichet/shared/httpapi"
 	"github.com/guichet/guichet/shared/principal"
 	"github.com/guichet/guichet/shared/problem"
@@ -30,6 +32,18 @@ type PasswordChangeRequest struct {
 	NewPassword    string `json:"new_password"`
 }
 
+// MFARequest is the body of POST /v1/auth/mfa and
+// /v1/auth/mfa/enroll/confirm.
+type MFARequest struct {
+	ChallengeToken string `json:"challenge_token"`
+	Code           string `json:"code" doc:"A 6-digit code of the authenticator app, or (at login) a recovery code"`
+}
+
+// EnrollRequest is the body of POST /v1/auth/mfa/enroll.
+type EnrollRequest struct {
+	ChallengeToken string `json:"challenge_token"`
+}
+
 // RefreshRequest is the body of POST /v1/auth/refresh.
 type RefreshRequest struct {
 	RefreshToken string `json:"refresh_token"`
@@ -38,11 +52,14 @@ type RefreshRequest struct {
 // Operations returns the handlers of the auth function's routes.
 func (s *Service) Operations() router.Operations {
 	return router.Operations{
-		"login":          {Handle: s.handleLogin, Request: LoginRequest{}, Response: router.OneOf{Tokens{}, Challenge{}}},
-		"refresh":        {Handle: s.handleRefresh, Request: RefreshRequest{}, Response: Tokens{}},
-		"logout":         {Handle: s.handleLogout, Status: http.StatusNoContent},
-		"serviceToken":   {Handle: s.handleServiceToken, Request: ServiceTokenRequest{}, Response: Tokens{}},
-		"passwordChange": {Handle: s.handlePasswordChange, Request: PasswordChangeRequest{}, Response: Tokens{}},
+		"login":            {Handle: s.handleLogin, Request: LoginRequest{}, Response: router.OneOf{Tokens{}, Challenge{}}},
+		"refresh":          {Handle: s.handleRefresh, Request: RefreshRequest{}, Response: Tokens{}},
+		"logout":           {Handle: s.handleLogout, Status: http.StatusNoContent},
+		"serviceToken":     {Handle: s.handleServiceToken, Request: ServiceTokenRequest{}, Response: Tokens{}},
+		"passwordChange":   {Handle: s.handlePasswordChange, Request: PasswordChangeRequest{}, Response: router.OneOf{Tokens{}, Challenge{}}},
+		"mfaLogin":         {Handle: s.handleMFA, Request: MFARequest{}, Response: router.OneOf{Tokens{}, Challenge{}}},
+		"mfaEnroll":        {Handle: s.handleEnroll, Request: EnrollRequest{}, Response: mfa.TOTPSetup{}},
+		"mfaEnrollConfirm": {Handle: s.handleEnrollConfirm, Request: MFARequest{}, Response: Enrolled{}},
 	}
 }
 
@@ -130,4 +147,58 @@ func (s *Service) handleLogout(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	return httpapi.NoContent(w)
+}
+
+func (s *Service) handleMFA(w http.ResponseWriter, r *http.Request) error {
+	var req MFARequest
+	if err := httpapi.Decode(r, &req); err != nil {
+		return err
+	}
+	if err := checkMFA(req); err != nil {
+		return err
+	}
+	out, err := s.AnswerMFA(r.Context(), req.ChallengeToken, req.Code, client(r))
+	if err != nil {
+		return err
+	}
+	return httpapi.JSON(w, http.StatusOK, out)
+}
+
+func checkMFA(req MFARequest) error {
+	var v validate.Errors
+	v.Required("challenge_token", req.ChallengeToken, 128)
+	v.Required("code", req.Code, 32)
+	return v.Err()
+}
+
+func (s *Service) handleEnroll(w http.ResponseWriter, r *http.Request) error {
+	var req EnrollRequest
+	if err := httpapi.Decode(r, &req); err != nil {
+		return err
+	}
+	var v validate.Errors
+	v.Required("challenge_token", req.ChallengeToken, 128)
+	if err := v.Err(); err != nil {
+		return err
+	}
+	out, err := s.StartEnrollment(r.Context(), req.ChallengeToken)
+	if err != nil {
+		return err
+	}
+	return httpapi.JSON(w, http.StatusOK, out)
+}
+
+func (s *Service) handleEnrollConfirm(w http.ResponseWriter, r *http.Request) error {
+	var req MFARequest
+	if err := httpapi.Decode(r, &req); err != nil {
+		return err
+	}
+	if err := checkMFA(req); err != nil {
+		return err
+	}
+	out, err := s.ConfirmEnrollment(r.Context(), req.ChallengeToken, req.Code, client(r))
+	if err != nil {
+		return err
+	}
+	return httpapi.JSON(w, http.StatusOK, out)
 }

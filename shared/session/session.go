@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/guichet/guichet/shared/mfa"
 	"github.com/guichet/guichet/shared/password"
 	"github.com/guichet/guichet/shared/permission"
 	"github.com/guichet/guichet/shared/problem"
@@ -41,13 +42,15 @@ func DefaultConfig() Config {
 // Service applies the session rules.
 type Service struct {
 	store *store.Store
+	mfa   *mfa.Service
 	cfg   Config
 	now   func() time.Time
 }
 
-// New returns a session service.
-func New(s *store.Store, cfg Config, now func() time.Time) *Service {
-	return &Service{store: s, cfg: cfg, now: now}
+// New returns a session service; m checks the codes of users with
+// two-step verification.
+func New(s *store.Store, m *mfa.Service, cfg Config, now func() time.Time) *Service {
+	return &Service{store: s, mfa: m, cfg: cfg, now: now}
 }
 
 // Tokens is what a successful login or refresh returns.
@@ -79,7 +82,7 @@ func LoginKey(login, organization string) string {
 
 // Challenge asks the client for another step before it gets tokens.
 type Challenge struct {
-	Challenge      string `json:"challenge" enum:"password_change" doc:"The step to take: password_change (POST /v1/auth/password-change)."`
+	Challenge      string `json:"challenge" enum:"mfa|password_change|mfa_enrollment" doc:"The step to take: mfa (POST /v1/auth/mfa with a code), password_change (POST /v1/auth/password-change), mfa_enrollment (POST /v1/auth/mfa/enroll, then /v1/auth/mfa/enroll/confirm)."`
 	ChallengeToken string `json:"challenge_token"`
 	ExpiresIn      int    `json:"expires_in"`
 }
@@ -88,11 +91,17 @@ type Challenge struct {
 const challengeTTL = 10 * time.Minute
 
 // Login checks a person's login name and password and opens a session, or
-// asks for a password change first. Unknown logins and wrong passwords get
-// the same answer after the same work; too many failures lock the login
-// name for a while.
+// asks for another step first. Unknown logins and wrong passwords get the
+// same answer after the same work; too many failures lock the login name
+// for a while.
+//
+// The steps come in this order, each answered before the next is asked:
+// the code of two-step verification (the person proves who they are before
+// anything of the account changes), a password change the account
+// requires, the enrollment of an authenticator the organization requires
+// of the person's role; then the session.
 func (s *Service) Login(ctx context.Context, login, organization, pw string, c Client) (any, error) {
-	u, err := s.authenticate(ctx, LoginKey(login, organization), pw)
+	u, org, err := s.authenticate(ctx, LoginKey(login, organization), pw)
 	if err != nil {
 		return nil, err
 	}
@@ -100,8 +109,13 @@ func (s *Service) Login(ctx context.Context, login, organization, pw string, c C
 		return nil, problem.New(http.StatusForbidden, "service_user",
 			"Service users cannot log in to the apps; they get tokens from /v1/auth/token.")
 	}
-	if u.RequirePasswordChange {
+	switch {
+	case u.MFAEnabled():
+		return s.challenge(ctx, u, store.MFAChallenge)
+	case u.RequirePasswordChange:
 		return s.challenge(ctx, u, store.PasswordChallenge)
+	case mfa.Required(org, u):
+		return s.challenge(ctx, u, store.MFAEnrollmentChallenge)
 	}
 	return s.open(ctx, u, c)
 }
@@ -109,7 +123,7 @@ func (s *Service) Login(ctx context.Context, login, organization, pw string, c C
 // ServiceToken checks a service user's organization code, user code and
 // password and opens a session for it.
 func (s *Service) ServiceToken(ctx context.Context, organization, code, pw string, c Client) (Tokens, error) {
-	u, err := s.authenticate(ctx, store.UsernameLogin(organization, code), pw)
+	u, _, err := s.authenticate(ctx, store.UsernameLogin(organization, code), pw)
 	if err != nil {
 		return Tokens{}, err
 	}
@@ -121,117 +135,145 @@ func (s *Service) ServiceToken(ctx context.Context, organization, code, pw strin
 	return s.open(ctx, u, c)
 }
 
-// authenticate returns the active user a login key and password name,
-// counting failures against the login key.
-func (s *Service) authenticate(ctx context.Context, lk, pw string) (store.User, error) {
+// authenticate returns the active user a login key and password name, and
+// its organization, counting failures against the login key.
+func (s *Service) authenticate(ctx context.Context, lk, pw string) (store.User, store.Org, error) {
 	now := s.now()
 	rl := "login#" + lk
 	guard, fails, found, err := s.store.FindLogin(ctx, lk, rl)
 	if err != nil {
-		return store.User{}, err
+		return store.User{}, store.Org{}, err
 	}
 	if fails.Active(now) >= s.cfg.MaxFailures {
-		return store.User{}, locked(fails.RetryAfter(now))
+		return store.User{}, store.Org{}, locked(fails.RetryAfter(now))
 	}
-	var u store.User
+	var uc store.UserContext
 	if found {
-		if u, err = s.store.GetUser(ctx, guard.Org, guard.User); err != nil && !errors.Is(err, store.ErrNotFound) {
-			return store.User{}, err
+		// The organization comes in the same call: its policy may ask for
+		// two-step verification.
+		if uc, err = s.store.UserContextOf(ctx, guard.Org, guard.User); err != nil {
+			return store.User{}, store.Org{}, err
 		}
 	}
+	u := uc.User
 	ok := false
 	if u.PasswordHash != "" {
 		if ok, _, err = password.Verify(pw, u.PasswordHash, s.cfg.Password); err != nil {
-			return store.User{}, fmt.Errorf("login: %w", err)
+			return store.User{}, store.Org{}, fmt.Errorf("login: %w", err)
 		}
 	} else {
 		password.Waste(pw, s.cfg.Password)
 	}
 	if !ok {
 		if _, err := s.store.AddFailure(ctx, rl, fails, now, s.cfg.LockWindow); err != nil {
-			return store.User{}, err
+			return store.User{}, store.Org{}, err
 		}
-		return store.User{}, invalidCredentials()
+		return store.User{}, store.Org{}, invalidCredentials()
 	}
 	if fails.Count > 0 {
 		if err := s.store.ClearFailures(ctx, rl); err != nil {
-			return store.User{}, err
+			return store.User{}, store.Org{}, err
 		}
 	}
 	if u.Status != store.Active {
-		return store.User{}, problem.New(http.StatusForbidden, "account_inactive", "This account is inactive.")
+		return store.User{}, store.Org{}, problem.New(http.StatusForbidden, "account_inactive", "This account is inactive.")
 	}
-	return u, nil
+	return u, uc.Org, nil
 }
 
 // challenge issues a one-time challenge token of a kind for u.
 func (s *Service) challenge(ctx context.Context, u store.User, kind string) (Challenge, error) {
-	secret, hash, err := token.New(token.Challenge)
+	ch, cred, err := s.newChallenge(u, kind)
 	if err != nil {
 		return Challenge{}, err
 	}
-	now := s.now()
-	if err := s.store.PutCredential(ctx, store.NewCredential(hash, kind, u.Org, u.ID, now, now.Add(challengeTTL))); err != nil {
+	if err := s.store.PutCredential(ctx, cred); err != nil {
 		return Challenge{}, err
 	}
-	return Challenge{Challenge: kind, ChallengeToken: secret, ExpiresIn: int(challengeTTL / time.Second)}, nil
+	return ch, nil
 }
 
-// answer returns the live challenge of a kind a token names, and its user.
-func (s *Service) answer(ctx context.Context, secret, kind string) (store.Credential, store.User, error) {
+// newChallenge makes a challenge of a kind for u without writing it, so
+// that it can be written in the transaction answering the previous one.
+func (s *Service) newChallenge(u store.User, kind string) (Challenge, store.Credential, error) {
+	secret, hash, err := token.New(token.Challenge)
+	if err != nil {
+		return Challenge{}, store.Credential{}, err
+	}
+	now := s.now()
+	cred := store.NewCredential(hash, kind, u.Org, u.ID, now, now.Add(challengeTTL))
+	return Challenge{Challenge: kind, ChallengeToken: secret, ExpiresIn: int(challengeTTL / time.Second)}, cred, nil
+}
+
+// answer returns the live challenge of a kind a token names, its user and
+// organization, and the user's counter of wrong codes.
+func (s *Service) answer(ctx context.Context, secret, kind string) (store.Credential, store.UserContext, error) {
 	_, hash, ok := token.Parse(secret, token.Challenge)
 	if !ok {
-		return store.Credential{}, store.User{}, invalidToken()
+		return store.Credential{}, store.UserContext{}, invalidToken()
 	}
 	c, err := s.store.GetCredential(ctx, hash)
 	if errors.Is(err, store.ErrNotFound) || (err == nil && (c.Kind != kind || !c.Valid(s.now()))) {
-		return store.Credential{}, store.User{}, invalidToken()
+		return store.Credential{}, store.UserContext{}, invalidToken()
 	}
 	if err != nil {
-		return store.Credential{}, store.User{}, err
+		return store.Credential{}, store.UserContext{}, err
 	}
-	u, err := s.store.GetUser(ctx, c.Org, c.User)
-	if errors.Is(err, store.ErrNotFound) || (err == nil && u.Status != store.Active) {
-		return store.Credential{}, store.User{}, invalidToken()
+	uc, err := s.store.UserContextOf(ctx, c.Org, c.User, mfa.CounterKey(c.User))
+	if err == nil && (!uc.Found || uc.User.Status != store.Active) {
+		return store.Credential{}, store.UserContext{}, invalidToken()
 	}
-	return c, u, err
+	return c, uc, err
 }
 
 // ChangePassword answers a password_change challenge with a new password
-// and opens a session.
-func (s *Service) ChangePassword(ctx context.Context, challengeToken, newPassword string, c Client) (Tokens, error) {
-	ch, u, err := s.answer(ctx, challengeToken, store.PasswordChallenge)
+// and opens a session, or asks for the enrollment of an authenticator when
+// the organization requires one of the user's role.
+func (s *Service) ChangePassword(ctx context.Context, challengeToken, newPassword string, c Client) (any, error) {
+	ch, uc, err := s.answer(ctx, challengeToken, store.PasswordChallenge)
 	if err != nil {
-		return Tokens{}, err
+		return nil, err
 	}
+	u := uc.User
 	var v validate.Errors
 	pin := u.Username != ""
 	password.Check(&v, "new_password", newPassword, u.LoginKey(), pin)
 	if err := v.Err(); err != nil {
-		return Tokens{}, err
+		return nil, err
 	}
 	if same, _, _ := password.Verify(newPassword, u.PasswordHash, s.cfg.Password); same {
-		return Tokens{}, problem.Invalid(problem.FieldError{Field: "new_password", Message: "must differ from the current password"})
+		return nil, problem.Invalid(problem.FieldError{Field: "new_password", Message: "must differ from the current password"})
 	}
 	now := s.now()
 	next := u
 	if next.PasswordHash, err = password.Hash(newPassword, s.cfg.Password); err != nil {
-		return Tokens{}, err
+		return nil, err
 	}
 	next.RequirePasswordChange, next.Updated = false, now.UTC()
-	n, err := s.Prepare(next, c)
-	if err != nil {
-		return Tokens{}, err
+	var out any
+	var then store.Next
+	if mfa.Required(uc.Org, u) && !u.MFAEnabled() {
+		ch, cred, err := s.newChallenge(u, store.MFAEnrollmentChallenge)
+		if err != nil {
+			return nil, err
+		}
+		out, then.Challenge = ch, &cred
+	} else {
+		n, err := s.Prepare(next, c)
+		if err != nil {
+			return nil, err
+		}
+		out, then = n.Tokens, store.Next{Session: &n.Session, Access: n.Access, Refresh: n.Refresh}
 	}
 	change := store.UserChange{Old: u, New: &next, Audit: store.Audit{Org: u.Org, Time: now, Actor: u.ID,
 		Via: "challenge", Action: "user.password_change", Target: "user:" + u.ID, Fields: []string{"password"}}}
-	if err := s.store.CompletePasswordChange(ctx, ch.Hash(), change, n.Session, n.Access, n.Refresh); err != nil {
+	if err := s.store.CompletePasswordChange(ctx, ch.Hash(), change, then); err != nil {
 		if errors.Is(err, store.ErrConflict) {
-			return Tokens{}, invalidToken()
+			return nil, invalidToken()
 		}
-		return Tokens{}, err
+		return nil, err
 	}
-	return n.Tokens, nil
+	return out, nil
 }
 
 func locked(wait time.Duration) *problem.Problem {

@@ -209,15 +209,15 @@ func (s *Store) PutCredential(ctx context.Context, c Credential) error {
 }
 
 // CompletePasswordChange consumes a password challenge: the user's new
-// password, the challenge's deletion and a new session, in one
-// transaction. ErrConflict means the challenge was used (item 0) or the
-// user changed meanwhile.
-func (s *Store) CompletePasswordChange(ctx context.Context, challenge string, change UserChange, sess Session, access, refresh Credential) error {
+// password, the challenge's deletion and what comes next (a new session, or
+// an enrollment challenge), in one transaction. ErrConflict means the
+// challenge was used (item 0) or the user changed meanwhile.
+func (s *Store) CompletePasswordChange(ctx context.Context, challenge string, change UserChange, next Next) error {
 	first, rest, err := s.changeItems(change)
 	if err != nil {
 		return err
 	}
-	puts, err := s.sessionItems(sess, access, refresh)
+	puts, err := s.nextItems(next)
 	if err != nil {
 		return err
 	}

@@ -26,9 +26,13 @@ type Org struct {
 	HeadOffice *Address `dynamodbav:"head_office,omitempty"`
 	// Logo describes the logo item (ORG#<org>, LOGO) when there is one,
 	// so that reading the organization says whether it has a logo.
-	Logo    *LogoRef  `dynamodbav:"logo,omitempty"`
-	Created time.Time `dynamodbav:"created"`
-	Updated time.Time `dynamodbav:"updated"`
+	Logo *LogoRef `dynamodbav:"logo,omitempty"`
+	// MFARequiredFor lists the roles whose users must use two-step
+	// verification (stored as one string: an emptied list is never an
+	// empty list attribute).
+	MFARequiredFor Perms     `dynamodbav:"mfa_required_for,omitempty"`
+	Created        time.Time `dynamodbav:"created"`
+	Updated        time.Time `dynamodbav:"updated"`
 }
 
 // Contact is a person to reach at an organization.
@@ -54,7 +58,10 @@ type OrgChanges struct {
 	Language   *string
 	Contact    *Contact
 	HeadOffice *Address
-	Updated    time.Time
+	// MFARequiredFor, when set, replaces the roles requiring two-step
+	// verification.
+	MFARequiredFor *[]string
+	Updated        time.Time
 }
 
 func orgKey(id string) key       { return key{"ORG#" + id, "ORG"} }
@@ -115,6 +122,9 @@ func (s *Store) UpdateOrg(ctx context.Context, id string, c OrgChanges, a Audit)
 	}
 	if c.HeadOffice != nil {
 		set["head_office"] = *c.HeadOffice
+	}
+	if c.MFARequiredFor != nil {
+		set["mfa_required_for"] = Perms(*c.MFARequiredFor)
 	}
 	up, err := s.update(orgKey(id), set, nil, exists)
 	if err != nil {

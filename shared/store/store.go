@@ -13,6 +13,11 @@
 //	ORG#<org>              APIKEY#<id>        API key entry: hash, user, no secret (apikey.go)
 //	SESSION#<session>      SESSION            session family; gsi1 USER#<user>
 //	RL#<key>               RL                 failure counter for lockouts, expires
+//	ORG#<org>              EMAILCHANGE#<user> the user's live e-mail change link (hash)
+//	MFARC#<sha256>         MFARC              an unused recovery code (sha256 of user:code)
+//
+// A user's TOTP secret (sealed), last accepted time step and recovery code
+// hashes are attributes of the user item (mfa.go).
 package store
 
 import (

@@ -51,10 +51,15 @@ type User struct {
 	// Search is the lower-cased names and login, for text search.
 	Search string `dynamodbav:"search,omitempty"`
 	// PasswordHash is a PHC string; never returned by the API.
-	PasswordHash          string    `dynamodbav:"password_hash,omitempty"`
-	RequirePasswordChange bool      `dynamodbav:"require_password_change,omitempty"`
-	Created               time.Time `dynamodbav:"created"`
-	Updated               time.Time `dynamodbav:"updated"`
+	PasswordHash          string `dynamodbav:"password_hash,omitempty"`
+	RequirePasswordChange bool   `dynamodbav:"require_password_change,omitempty"`
+	// Prefs are the user's own settings (PATCH /v1/me).
+	Prefs *Prefs `dynamodbav:"prefs,omitempty"`
+	// MFA is the user's two-step verification, flat so that conditions
+	// can name its attributes (see mfa.go).
+	MFA
+	Created time.Time `dynamodbav:"created"`
+	Updated time.Time `dynamodbav:"updated"`
 	// Version counts the user's changes; every update is conditional on it,
 	// so of two concurrent changes one wins and the other is a conflict.
 	Version int `dynamodbav:"version"`

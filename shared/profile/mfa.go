@@ -1,0 +1,131 @@
+package profile
+
+import (
+	"errors"
+	"net/http"
+
+	"github.com/guichet/guichet/shared/httpapi"
+	"github.com/guichet/guichet/shared/mfa"
+	"github.com/guichet/guichet/shared/principal"
+	"github.com/guichet/guichet/shared/problem"
+	"github.com/guichet/guichet/shared/store"
+	"github.com/guichet/guichet/shared/validate"
+)
+
+// CodeRequest is the body of POST /v1/me/mfa/totp/confirm.
+type CodeRequest struct {
+	Code string `json:"code" doc:"A 6-digit code of the authenticator app"`
+}
+
+// RecoveryCodes are shown once, when two-step verification is turned on.
+type RecoveryCodes struct {
+	RecoveryCodes []string `json:"recovery_codes" doc:"Ten single-use codes for when the authenticator is lost; shown once"`
+}
+
+// DisableRequest is the body of DELETE /v1/me/mfa/totp.
+type DisableRequest struct {
+	Password string `json:"password"`
+	Code     string `json:"code" doc:"A code of the authenticator app, or a recovery code"`
+}
+
+// handleStartTOTP makes a new authenticator secret, kept pending until a
+// code of it confirms it.
+func (s *Service) handleStartTOTP(w http.ResponseWriter, r *http.Request) error {
+	p, _ := principal.From(r.Context())
+	if err := sessionOnly(p); err != nil {
+		return err
+	}
+	uc, err := s.context(r.Context(), p)
+	if err != nil {
+		return err
+	}
+	st, err := s.mfa.Start(r.Context(), uc.User, event(p, s.now(), "", p.User, nil))
+	if err != nil {
+		return err
+	}
+	return httpapi.JSON(w, http.StatusOK, mfa.SetupView(st))
+}
+
+// handleConfirmTOTP turns two-step verification on with a code of the
+// pending authenticator and returns the recovery codes.
+func (s *Service) handleConfirmTOTP(w http.ResponseWriter, r *http.Request) error {
+	p, _ := principal.From(r.Context())
+	if err := sessionOnly(p); err != nil {
+		return err
+	}
+	var req CodeRequest
+	if err := httpapi.Decode(r, &req); err != nil {
+		return err
+	}
+	var v validate.Errors
+	v.Required("code", req.Code, 32)
+	if err := v.Err(); err != nil {
+		return err
+	}
+	uc, err := s.context(r.Context(), p, mfa.CounterKey(p.User))
+	if err != nil {
+		return err
+	}
+	codes, err := s.mfa.Confirm(r.Context(), uc.User, uc.Counters[mfa.CounterKey(p.User)], req.Code,
+		event(p, s.now(), "", p.User, nil), store.MFAWrite{})
+	if err != nil {
+		return mfa.CodeProblem(err, http.StatusForbidden)
+	}
+	return httpapi.JSON(w, http.StatusOK, RecoveryCodes{RecoveryCodes: codes})
+}
+
+// handleDisableTOTP turns two-step verification off, given the password
+// and a code (TOTP or recovery), unless the organization requires it of
+// the user's role. The unused recovery codes are deleted.
+func (s *Service) handleDisableTOTP(w http.ResponseWriter, r *http.Request) error {
+	p, _ := principal.From(r.Context())
+	if err := sessionOnly(p); err != nil {
+		return err
+	}
+	var req DisableRequest
+	if err := httpapi.Decode(r, &req); err != nil {
+		return err
+	}
+	var v validate.Errors
+	v.Required("password", req.Password, 1024)
+	v.Required("code", req.Code, 32)
+	if err := v.Err(); err != nil {
+		return err
+	}
+	ctx := r.Context()
+	uc, err := s.context(ctx, p, passwordCounter(p.User), mfa.CounterKey(p.User))
+	if err != nil {
+		return err
+	}
+	u, fails := uc.User, uc.Counters[mfa.CounterKey(p.User)]
+	if !u.MFAEnabled() {
+		return problem.Conflict("mfa_off", "Two-step verification is off already.")
+	}
+	if mfa.Required(uc.Org, u) {
+		return problem.Conflict("mfa_required", "Your organization requires two-step verification of your role.")
+	}
+	if err := s.checkPassword(ctx, u, uc.Counters[passwordCounter(u.ID)], req.Password); err != nil {
+		return err
+	}
+	if err := s.mfa.Locked(fails); err != nil {
+		return err
+	}
+	proof, err := s.mfa.Check(u, req.Code)
+	if errors.Is(err, mfa.ErrInvalidCode) || errors.Is(err, mfa.ErrCodeUsed) {
+		return mfa.CodeProblem(s.mfa.Fail(ctx, u.ID, fails, err), http.StatusForbidden)
+	}
+	if err != nil {
+		return err
+	}
+	wr := mfa.Off(u, s.now(), event(p, s.now(), "", p.User, nil))
+	proof.Apply(&wr)
+	err = s.store.WriteMFA(ctx, wr)
+	if store.ConflictPart(err) == store.MFAPartCode {
+		return mfa.CodeProblem(s.mfa.Fail(ctx, u.ID, fails, mfa.Lost(err, proof)), http.StatusForbidden)
+	}
+	if err != nil {
+		return err
+	}
+	s.mfa.Clear(ctx, u.ID, fails)
+	return httpapi.NoContent(w)
+}

@@ -1,0 +1,125 @@
+package profile
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/guichet/guichet/shared/httpapi"
+	"github.com/guichet/guichet/shared/mail"
+	"github.com/guichet/guichet/shared/password"
+	"github.com/guichet/guichet/shared/principal"
+	"github.com/guichet/guichet/shared/problem"
+	"github.com/guichet/guichet/shared/store"
+	"github.com/guichet/guichet/shared/validate"
+)
+
+// PasswordRequest is the body of POST /v1/me/password.
+type PasswordRequest struct {
+	CurrentPassword string `json:"current_password"`
+	NewPassword     string `json:"new_password" doc:"A PIN of 6 digits for username users"`
+}
+
+// passwordCounter names the counter of a user's wrong current passwords.
+func passwordCounter(user string) string { return "password#" + user }
+
+// checkPassword checks u's current password against the counter f,
+// counting a wrong one; too many lock the actions that ask for it.
+func (s *Service) checkPassword(ctx context.Context, u store.User, f store.Failures, pw string) error {
+	now := s.now()
+	if f.Active(now) >= s.cfg.MaxFailures {
+		return problem.TooManyRequests("too_many_attempts",
+			"Too many wrong passwords: try again later.", int(f.RetryAfter(now).Round(time.Second)/time.Second))
+	}
+	ok, _, err := password.Verify(pw, u.PasswordHash, s.cfg.Password)
+	if err != nil {
+		return fmt.Errorf("check password: %w", err)
+	}
+	if !ok {
+		if _, err := s.store.AddFailure(ctx, passwordCounter(u.ID), f, now, s.cfg.LockWindow); err != nil {
+			return err
+		}
+		// 403, not 401: the session is fine, the password is not.
+		return problem.New(http.StatusForbidden, "invalid_password", "The current password is wrong.")
+	}
+	return nil
+}
+
+// ChangePassword sets a new password after checking the current one, ends
+// every other session of the user (the current one, p's, stays) and sends
+// the "password changed" notice when the user wants it.
+func (s *Service) ChangePassword(ctx context.Context, p principal.Principal, current, next string) error {
+	if err := sessionOnly(p); err != nil {
+		return err
+	}
+	uc, err := s.context(ctx, p, passwordCounter(p.User))
+	if err != nil {
+		return err
+	}
+	u := uc.User
+	if err := s.checkPassword(ctx, u, uc.Counters[passwordCounter(u.ID)], current); err != nil {
+		return err
+	}
+	var v validate.Errors
+	password.Check(&v, "new_password", next, u.LoginKey(), u.Username != "")
+	if err := v.Err(); err != nil {
+		return err
+	}
+	if next == current {
+		return problem.Invalid(problem.FieldError{Field: "new_password", Message: "must differ from the current password"})
+	}
+	now := s.now()
+	changed := u
+	if changed.PasswordHash, err = password.Hash(next, s.cfg.Password); err != nil {
+		return err
+	}
+	changed.RequirePasswordChange, changed.Updated = false, now.UTC()
+	creds, sessions, err := s.store.UserCredentials(ctx, u.ID)
+	if err != nil {
+		return err
+	}
+	var endCreds []store.Credential
+	for _, c := range creds {
+		if c.Session != "" && c.Session != p.CredentialID {
+			endCreds = append(endCreds, c)
+		}
+	}
+	var endSessions []store.Session
+	for _, ss := range sessions {
+		if ss.ID != p.CredentialID {
+			endSessions = append(endSessions, ss)
+		}
+	}
+	err = s.store.ChangeUser(ctx, store.UserChange{Old: u, New: &changed,
+		Revoke: store.Revoke(endCreds, endSessions),
+		Audit:  event(p, now, "user.password_change", u.ID, []string{"password"})})
+	if err != nil {
+		return notFound(err)
+	}
+	if u.Email != "" && Wants(u, "password_changed") {
+		s.mail.Notify(ctx, mail.PasswordChanged, u.Language, u.Email, mail.Data{
+			Org: uc.Org.Name, Name: strings.TrimSpace(u.FirstName + " " + u.LastName),
+			When: now.UTC().Format("2006-01-02 15:04 UTC"), Link: s.publicURL + "/forgot"})
+	}
+	return nil
+}
+
+func (s *Service) handlePassword(w http.ResponseWriter, r *http.Request) error {
+	p, _ := principal.From(r.Context())
+	var req PasswordRequest
+	if err := httpapi.Decode(r, &req); err != nil {
+		return err
+	}
+	var v validate.Errors
+	v.Required("current_password", req.CurrentPassword, 1024)
+	v.Required("new_password", req.NewPassword, 1024)
+	if err := v.Err(); err != nil {
+		return err
+	}
+	if err := s.ChangePassword(r.Context(), p, req.CurrentPassword, req.NewPassword); err != nil {
+		return err
+	}
+	return httpapi.NoContent(w)
+}

@@ -1,0 +1,249 @@
+package profile
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/guichet/guichet/shared/store"
+	"github.com/guichet/guichet/shared/validate"
+)
+
+// Address is a postal address of one's own (start address, route ends).
+type Address struct {
+	Line1      string `json:"line1"`
+	Line2      string `json:"line2,omitempty"`
+	PostalCode string `json:"postal_code"`
+	City       string `json:"city"`
+	Region     string `json:"region,omitempty"`
+	Country    string `json:"country" doc:"ISO 3166-1 alpha-2 code, upper-case, such as FR"`
+}
+
+// Route is one's usual trip, from one address to another.
+type Route struct {
+	From Address `json:"from"`
+	To   Address `json:"to"`
+}
+
+// Range is a span of working time within a day, "HH:MM" to "HH:MM" (end
+// may be "24:00").
+type Range struct {
+	Start string `json:"start" doc:"HH:MM"`
+	End   string `json:"end" doc:"HH:MM, after start; 24:00 is the end of the day"`
+}
+
+// WorkingHours lists, per weekday, zero to four ranges, sorted and not
+// overlapping.
+type WorkingHours struct {
+	Mon []Range `json:"mon"`
+	Tue []Range `json:"tue"`
+	Wed []Range `json:"wed"`
+	Thu []Range `json:"thu"`
+	Fri []Range `json:"fri"`
+	Sat []Range `json:"sat"`
+	Sun []Range `json:"sun"`
+}
+
+// days are the weekdays in order, with their field in WorkingHours.
+var days = []string{"mon", "tue", "wed", "thu", "fri", "sat", "sun"}
+
+func (w *WorkingHours) day(d string) *[]Range {
+	return map[string]*[]Range{"mon": &w.Mon, "tue": &w.Tue, "wed": &w.Wed, "thu": &w.Thu,
+		"fri": &w.Fri, "sat": &w.Sat, "sun": &w.Sun}[d]
+}
+
+// maxRanges is the most ranges a day may hold.
+const maxRanges = 4
+
+// Notification is one event type's switches.
+type Notification struct {
+	Email bool `json:"email" doc:"Whether the event is sent by e-mail"`
+}
+
+// NotificationType is an event a user may be told about.
+type NotificationType struct {
+	ID          string
+	Description string
+	// Default is the e-mail switch of users who never set it.
+	Default bool
+}
+
+// NotificationTypes returns the catalog of events users may switch. The
+// notice of a changed e-mail address is not among them: it goes to the old
+// address whatever the settings, since it is the only warning an owner
+// gets of a takeover.
+func NotificationTypes() []NotificationType {
+	return []NotificationType{
+		{"invitation_accepted", "Someone you invited accepted the invitation", true},
+		{"password_changed", "Your password was changed", true},
+		{"api_key_expiring", "One of your API keys expires soon", true},
+	}
+}
+
+func knownType(id string) bool {
+	return slices.ContainsFunc(NotificationTypes(), func(t NotificationType) bool { return t.ID == id })
+}
+
+// Wants reports whether u wants the event sent by e-mail: its switch, or
+// the event's default.
+func Wants(u store.User, event string) bool {
+	if u.Prefs != nil {
+		if on, ok := decodeNotify(u.Prefs.Notify)[event]; ok {
+			return on
+		}
+	}
+	for _, t := range NotificationTypes() {
+		if t.ID == event {
+			return t.Default
+		}
+	}
+	return false
+}
+
+// notificationsView lists every event type with u's switch.
+func notificationsView(u store.User) map[string]Notification {
+	out := map[string]Notification{}
+	for _, t := range NotificationTypes() {
+		out[t.ID] = Notification{Email: Wants(u, t.ID)}
+	}
+	return out
+}
+
+// encodeNotify is the stored form of switches: "event=on|off …", sorted.
+func encodeNotify(m map[string]bool) string {
+	var out []string
+	for k, on := range m {
+		v := "off"
+		if on {
+			v = "on"
+		}
+		out = append(out, k+"="+v)
+	}
+	slices.Sort(out)
+	return strings.Join(out, " ")
+}
+
+func decodeNotify(s string) map[string]bool {
+	out := map[string]bool{}
+	for _, f := range strings.Fields(s) {
+		k, v, _ := strings.Cut(f, "=")
+		out[k] = v == "on"
+	}
+	return out
+}
+
+// encodeHours is the stored form of working hours:
+// "mon=08:00-12:00,13:00-17:00 tue=…", days without ranges left out.
+func encodeHours(w WorkingHours) string {
+	var out []string
+	for _, d := range days {
+		rs := *w.day(d)
+		if len(rs) == 0 {
+			continue
+		}
+		parts := make([]string, len(rs))
+		for i, r := range rs {
+			parts[i] = r.Start + "-" + r.End
+		}
+		out = append(out, d+"="+strings.Join(parts, ","))
+	}
+	return strings.Join(out, " ")
+}
+
+// decodeHours reads the stored form; every day gets a list, empty or not.
+func decodeHours(s string) WorkingHours {
+	var w WorkingHours
+	for _, d := range days {
+		*w.day(d) = []Range{}
+	}
+	for _, f := range strings.Fields(s) {
+		d, spans, _ := strings.Cut(f, "=")
+		p := w.day(d)
+		if p == nil {
+			continue
+		}
+		for _, span := range strings.Split(spans, ",") {
+			start, end, _ := strings.Cut(span, "-")
+			*p = append(*p, Range{Start: start, End: end})
+		}
+	}
+	return w
+}
+
+// minutes reads "HH:MM" (00:00 to 24:00) as minutes since midnight.
+func minutes(s string) (int, bool) {
+	var h, m int
+	if len(s) != 5 || s[2] != ':' {
+		return 0, false
+	}
+	if _, err := fmt.Sscanf(s, "%2d:%2d", &h, &m); err != nil {
+		return 0, false
+	}
+	for _, c := range s[:2] + s[3:] {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+	}
+	if h > 24 || m > 59 || (h == 24 && m != 0) {
+		return 0, false
+	}
+	return h*60 + m, true
+}
+
+// checkHours validates working hours, naming each bad field such as
+// working_hours.mon[1].end.
+func checkHours(v *validate.Errors, w WorkingHours) {
+	for _, d := range days {
+		rs := *w.day(d)
+		field := "working_hours." + d
+		if len(rs) > maxRanges {
+			v.Add(field, "must hold at most %d ranges", maxRanges)
+			continue
+		}
+		prevEnd := -1
+		for i, r := range rs {
+			f := fmt.Sprintf("%s[%d]", field, i)
+			start, okS := minutes(r.Start)
+			end, okE := minutes(r.End)
+			if !okS || start == 24*60 {
+				v.Add(f+".start", "must be a time HH:MM between 00:00 and 23:59")
+			}
+			if !okE {
+				v.Add(f+".end", "must be a time HH:MM between 00:01 and 24:00")
+			}
+			if !okS || !okE {
+				prevEnd = -1
+				continue
+			}
+			switch {
+			case end <= start:
+				v.Add(f+".end", "must be after start")
+			case prevEnd > start:
+				v.Add(f+".start", "must not be before the end of the previous range: ranges are sorted and do not overlap")
+			}
+			prevEnd = max(prevEnd, end)
+		}
+	}
+}
+
+// checkAddress validates an address (named field) and returns it as stored.
+func checkAddress(v *validate.Errors, field string, a Address) store.Address {
+	v.Required(field+".line1", a.Line1, 200)
+	v.Optional(field+".line2", a.Line2, 200)
+	v.Required(field+".postal_code", a.PostalCode, 20)
+	v.Required(field+".city", a.City, 100)
+	v.Optional(field+".region", a.Region, 100)
+	if len(a.Country) != 2 || strings.ToUpper(a.Country) != a.Country || strings.ContainsFunc(a.Country, func(r rune) bool { return r < 'A' || r > 'Z' }) {
+		v.Add(field+".country", "must be an ISO 3166-1 alpha-2 code in upper case, such as FR or BE")
+	}
+	return store.Address{Line1: strings.TrimSpace(a.Line1), Line2: strings.TrimSpace(a.Line2),
+		PostalCode: strings.TrimSpace(a.PostalCode), City: strings.TrimSpace(a.City),
+		Region: strings.TrimSpace(a.Region), Country: a.Country}
+}
+
+func addressView(a *store.Address) *Address {
+	if a == nil {
+		return nil
+	}
+	return &Address{Line1: a.Line1, Line2: a.Line2, PostalCode: a.PostalCode, City: a.City, Region: a.Region, Country: a.Country}
+}

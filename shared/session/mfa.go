@@ -1,0 +1,118 @@
+package session
+
+import (
+	"context"
+	"errors"
+	"net/http"
+
+	"github.com/guichet/guichet/shared/mfa"
+	"github.com/guichet/guichet/shared/store"
+)
+
+// AnswerMFA answers an mfa challenge with a TOTP or recovery code. The
+// challenge is consumed, the code recorded as used (a TOTP time step, a
+// recovery code's item) and the session opened in one transaction; or,
+// when the account requires a password change, a password_change
+// challenge is issued instead of the session. Wrong codes count against
+// the user; too many lock its codes for a while.
+func (s *Service) AnswerMFA(ctx context.Context, challengeToken, code string, c Client) (any, error) {
+	ch, uc, err := s.answer(ctx, challengeToken, store.MFAChallenge)
+	if err != nil {
+		return nil, err
+	}
+	u, fails := uc.User, uc.Counters[mfa.CounterKey(uc.User.ID)]
+	if !u.MFAEnabled() {
+		return nil, invalidToken() // turned off since the login
+	}
+	if err := s.mfa.Locked(fails); err != nil {
+		return nil, err
+	}
+	proof, err := s.mfa.Check(u, code)
+	if errors.Is(err, mfa.ErrInvalidCode) || errors.Is(err, mfa.ErrCodeUsed) {
+		return nil, mfa.CodeProblem(s.mfa.Fail(ctx, u.ID, fails, err), http.StatusUnauthorized)
+	}
+	if err != nil {
+		return nil, err
+	}
+	w := store.MFAWrite{Challenge: ch.Hash()}
+	proof.Apply(&w)
+	var out any
+	if u.RequirePasswordChange {
+		next, cred, err := s.newChallenge(u, store.PasswordChallenge)
+		if err != nil {
+			return nil, err
+		}
+		out, w.Next.Challenge = next, &cred
+	} else {
+		n, err := s.Prepare(u, c)
+		if err != nil {
+			return nil, err
+		}
+		out, w.Next = n.Tokens, store.Next{Session: &n.Session, Access: n.Access, Refresh: n.Refresh}
+	}
+	err = s.store.WriteMFA(ctx, w)
+	switch store.ConflictPart(err) {
+	case "":
+	case store.MFAPartChallenge:
+		return nil, invalidToken()
+	case store.MFAPartCode:
+		return nil, mfa.CodeProblem(s.mfa.Fail(ctx, u.ID, fails, mfa.Lost(err, proof)), http.StatusUnauthorized)
+	}
+	if err != nil {
+		return nil, err
+	}
+	s.mfa.Clear(ctx, u.ID, fails)
+	return out, nil
+}
+
+// StartEnrollment answers an mfa_enrollment challenge with a new
+// authenticator secret; the challenge stays valid for the confirmation.
+func (s *Service) StartEnrollment(ctx context.Context, challengeToken string) (mfa.TOTPSetup, error) {
+	_, uc, err := s.answer(ctx, challengeToken, store.MFAEnrollmentChallenge)
+	if err != nil {
+		return mfa.TOTPSetup{}, err
+	}
+	a := store.Audit{Org: uc.User.Org, Time: s.now(), Actor: uc.User.ID, Via: "challenge"}
+	st, err := s.mfa.Start(ctx, uc.User, a)
+	if errors.Is(err, store.ErrConflict) {
+		return mfa.TOTPSetup{}, invalidToken() // the user changed meanwhile: log in again
+	}
+	if err != nil {
+		return mfa.TOTPSetup{}, err
+	}
+	return mfa.SetupView(st), nil
+}
+
+// Enrolled is the answer to a confirmed enrollment at login: the recovery
+// codes, shown this once, and the session's tokens.
+type Enrolled struct {
+	RecoveryCodes []string `json:"recovery_codes" doc:"Ten single-use codes for when the authenticator is lost; shown once"`
+	Tokens
+}
+
+// ConfirmEnrollment answers an mfa_enrollment challenge with the code of
+// the new authenticator: two-step verification is turned on, the
+// challenge consumed and a session opened, in one transaction.
+func (s *Service) ConfirmEnrollment(ctx context.Context, challengeToken, code string, c Client) (Enrolled, error) {
+	ch, uc, err := s.answer(ctx, challengeToken, store.MFAEnrollmentChallenge)
+	if err != nil {
+		return Enrolled{}, err
+	}
+	u := uc.User
+	n, err := s.Prepare(u, c)
+	if err != nil {
+		return Enrolled{}, err
+	}
+	a := store.Audit{Org: u.Org, Time: s.now(), Actor: u.ID, Via: "challenge"}
+	w := store.MFAWrite{Challenge: ch.Hash(), Next: store.Next{Session: &n.Session, Access: n.Access, Refresh: n.Refresh}}
+	codes, err := s.mfa.Confirm(ctx, u, uc.Counters[mfa.CounterKey(u.ID)], code, a, w)
+	switch {
+	case store.ConflictPart(err) == store.MFAPartChallenge:
+		return Enrolled{}, invalidToken()
+	case errors.Is(err, store.ErrConflict):
+		return Enrolled{}, invalidToken() // the user changed meanwhile: log in again
+	case err != nil:
+		return Enrolled{}, mfa.CodeProblem(err, http.StatusUnauthorized)
+	}
+	return Enrolled{RecoveryCodes: codes, Tokens: n.Tokens}, nil
+}

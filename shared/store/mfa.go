@@ -1,0 +1,174 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+)
+
+// Credential kinds of login challenges about two-step verification.
+const (
+	// MFAChallenge asks a user with two-step verification for a code.
+	MFAChallenge = "mfa"
+	// MFAEnrollmentChallenge asks a user whose role requires two-step
+	// verification to enroll an authenticator before getting a session.
+	MFAEnrollmentChallenge = "mfa_enrollment"
+	// EmailChangeToken is the token of an e-mail change link.
+	EmailChangeToken = "email_change"
+)
+
+// MFA is a user's two-step verification (TOTP, RFC 6238), kept on the
+// user item in flat attributes so that conditions can name them.
+type MFA struct {
+	// MFASecret is the enabled authenticator's secret, sealed by the mfa
+	// package (AES-256-GCM); empty when two-step verification is off.
+	MFASecret string `dynamodbav:"mfa_secret,omitempty"`
+	// MFAStep is the last TOTP time step accepted: a code of that step or
+	// an earlier one is refused, so that a code works once.
+	MFAStep  int64      `dynamodbav:"mfa_step,omitempty"`
+	MFASince *time.Time `dynamodbav:"mfa_since,omitempty"`
+	// MFAPending is the sealed secret of an enrollment not confirmed yet.
+	MFAPending string `dynamodbav:"mfa_pending,omitempty"`
+	// MFACodes are the hashes of the recovery codes issued, so that
+	// turning verification off deletes the unused ones without a read.
+	// Each unused code is its own item (recoveryKey), deleted when used.
+	MFACodes Perms `dynamodbav:"mfa_codes,omitempty"`
+}
+
+// MFAEnabled reports whether two-step verification is on.
+func (m MFA) MFAEnabled() bool { return m.MFASecret != "" }
+
+// recoveryCode is an unused recovery code: it exists until it is used.
+// Its key is the code's hash, salted with its user (mfa.RecoveryHash).
+type recoveryCode struct {
+	key
+	Org  string `dynamodbav:"org"`
+	User string `dynamodbav:"user"`
+}
+
+func recoveryKey(hash string) key { return key{"MFARC#" + hash, "MFARC"} }
+
+// StepUse records the TOTP time step a code used, on the condition that it
+// is later than the last one recorded and that the secret is still Secret.
+type StepUse struct {
+	Org, User, Secret string
+	Step              int64
+}
+
+// Next is what answering a challenge opens: a session, or a further
+// challenge (a password change after the code, an enrollment after a
+// password change).
+type Next struct {
+	Session         *Session
+	Access, Refresh Credential
+	Challenge       *Credential
+}
+
+func (s *Store) nextItems(n Next) ([]types.TransactWriteItem, error) {
+	switch {
+	case n.Session != nil:
+		return s.sessionItems(*n.Session, n.Access, n.Refresh)
+	case n.Challenge != nil:
+		return s.puts(true, *n.Challenge)
+	}
+	return nil, nil
+}
+
+// MFAWrite is one transaction of two-step verification: answering a
+// challenge with a code, enabling or turning off.
+type MFAWrite struct {
+	// Challenge is the hash of a challenge to delete, on the condition that
+	// it exists ("" for none).
+	Challenge string
+	// Change is a change of the user (version-conditioned) with its audit
+	// event.
+	Change *UserChange
+	// Step records the time step of a TOTP code (when Change is nil).
+	Step *StepUse
+	// UseCode is the hash of a recovery code to delete, on the condition
+	// that it exists: a recovery code works once.
+	UseCode string
+	// AddCodes are hashes of recovery codes to create for AddFor.
+	AddCodes []string
+	AddFor   User
+	// DropCodes are hashes of recovery codes to delete, used or not.
+	DropCodes []string
+	Next      Next
+}
+
+// Parts of an MFAWrite whose condition may fail.
+const (
+	MFAPartChallenge = "challenge" // answered or expired meanwhile
+	MFAPartCode      = "code"      // the time step was used, or the recovery code
+	MFAPartUser      = "user"      // the user changed meanwhile
+)
+
+// WriteMFA runs w as one transaction. A lost condition is a *PartConflict
+// naming the part.
+func (s *Store) WriteMFA(ctx context.Context, w MFAWrite) error {
+	var items []types.TransactWriteItem
+	parts := map[int]string{}
+	add := func(part string, it ...types.TransactWriteItem) {
+		for _, x := range it {
+			parts[len(items)] = part
+			items = append(items, x)
+		}
+	}
+	if w.Challenge != "" {
+		add(MFAPartChallenge, types.TransactWriteItem{Delete: &types.Delete{TableName: &s.table,
+			Key: credKey(w.Challenge).av(), ConditionExpression: aws.String("attribute_exists(pk)")}})
+	}
+	if w.UseCode != "" {
+		add(MFAPartCode, types.TransactWriteItem{Delete: &types.Delete{TableName: &s.table,
+			Key: recoveryKey(w.UseCode).av(), ConditionExpression: aws.String("attribute_exists(pk)")}})
+	}
+	if w.Step != nil {
+		add(MFAPartCode, types.TransactWriteItem{Update: &types.Update{
+			TableName: &s.table, Key: userKey(w.Step.Org, w.Step.User).av(),
+			ConditionExpression: aws.String("mfa_secret = :sec AND mfa_step < :step"),
+			// The version moves too, so that a change of the user made from
+			// an older read cannot put an older step back.
+			UpdateExpression: aws.String("SET mfa_step = :step, version = version + :one"),
+			ExpressionAttributeValues: map[string]types.AttributeValue{
+				":sec": str(w.Step.Secret), ":step": num(w.Step.Step), ":one": num(1),
+			},
+		}})
+	}
+	var rest []types.TransactWriteItem
+	if w.Change != nil {
+		first, more, err := s.changeItems(*w.Change)
+		if err != nil {
+			return err
+		}
+		add(MFAPartUser, first...)
+		rest = more
+	}
+	for _, h := range w.AddCodes {
+		it, err := s.put(recoveryCode{recoveryKey(h), w.AddFor.Org, w.AddFor.ID}, false)
+		if err != nil {
+			return err
+		}
+		add(MFAPartUser, it)
+	}
+	for _, h := range w.DropCodes {
+		if h != w.UseCode && !slices.Contains(w.AddCodes, h) {
+			add(MFAPartUser, s.del(recoveryKey(h)))
+		}
+	}
+	next, err := s.nextItems(w.Next)
+	if err != nil {
+		return err
+	}
+	add(MFAPartUser, next...)
+	if err := s.commit(ctx, items, rest); err != nil {
+		if i := FailedItem(err); i >= 0 {
+			return &PartConflict{Part: parts[i], err: err}
+		}
+		return fmt.Errorf("write mfa: %w", err)
+	}
+	return nil
+}
