@@ -43,6 +43,10 @@ type Route struct {
 	// Page routes serve HTML to people in a browser (the hosted pages), not
 	// JSON to programs: the API description leaves them out.
 	Page bool
+	// People routes are for persons only (their own settings, password,
+	// e-mail, two-step verification, keys): service users, which are
+	// API-only, are refused.
+	People bool
 }
 
 // Key is the route key API Gateway uses: "METHOD /path".
@@ -126,11 +130,11 @@ func All() []Route {
 			Summary: "Answer an mfa_enrollment login challenge: a new authenticator secret, otpauth URI and QR code"},
 		{Method: "POST", Path: "/v1/auth/mfa/enroll/confirm", Function: Auth, Operation: "mfaEnrollConfirm", Public: true,
 			Summary: "Confirm the authenticator of an mfa_enrollment challenge with a code: recovery codes and tokens"},
-		{Method: "PATCH", Path: "/v1/me", Function: Profile, Operation: "updateMe",
+		{Method: "PATCH", Path: "/v1/me", Function: Profile, Operation: "updateMe", People: true,
 			Summary: "Change one's own names, language, addresses, working hours and notifications"},
-		{Method: "POST", Path: "/v1/me/password", Function: Profile, Operation: "changeMyPassword",
+		{Method: "POST", Path: "/v1/me/password", Function: Profile, Operation: "changeMyPassword", People: true,
 			Summary: "Change one's password; ends every other session"},
-		{Method: "POST", Path: "/v1/me/email", Function: Profile, Operation: "requestEmailChange",
+		{Method: "POST", Path: "/v1/me/email", Function: Profile, Operation: "requestEmailChange", People: true,
 			Summary: "Ask to change one's e-mail (login name): a link goes to the new address"},
 		{Method: "POST", Path: "/v1/me/email/confirm", Function: Profile, Operation: "confirmEmailChange", Public: true,
 			Summary: "Confirm an e-mail change with the token of its link"},
@@ -140,11 +144,11 @@ func All() []Route {
 			Summary: "End one of one's sessions"},
 		{Method: "DELETE", Path: "/v1/me/sessions", Function: Profile, Operation: "endMyOtherSessions",
 			Summary: "End every session but the current one"},
-		{Method: "POST", Path: "/v1/me/mfa/totp", Function: Profile, Operation: "startTOTP",
+		{Method: "POST", Path: "/v1/me/mfa/totp", Function: Profile, Operation: "startTOTP", People: true,
 			Summary: "Start enrolling an authenticator app: secret, otpauth URI and QR code"},
-		{Method: "POST", Path: "/v1/me/mfa/totp/confirm", Function: Profile, Operation: "confirmTOTP",
+		{Method: "POST", Path: "/v1/me/mfa/totp/confirm", Function: Profile, Operation: "confirmTOTP", People: true,
 			Summary: "Confirm the authenticator with a code; returns recovery codes once"},
-		{Method: "DELETE", Path: "/v1/me/mfa/totp", Function: Profile, Operation: "disableTOTP",
+		{Method: "DELETE", Path: "/v1/me/mfa/totp", Function: Profile, Operation: "disableTOTP", People: true,
 			Summary: "Turn two-step verification off (password and code)"},
 
 		{Method: "POST", Path: "/v1/invitations", Function: Invitations, Operation: "createInvitation",
@@ -192,13 +196,13 @@ func All() []Route {
 
 		{Method: "GET", Path: "/v1/clients", Function: APIKeys, Operation: "listClients",
 			Summary: "The client applications API keys are made for"},
-		{Method: "POST", Path: "/v1/me/api-keys", Function: APIKeys, Operation: "createAPIKey",
+		{Method: "POST", Path: "/v1/me/api-keys", Function: APIKeys, Operation: "createAPIKey", People: true,
 			Summary: "Create an API key; the key is shown once"},
-		{Method: "GET", Path: "/v1/me/api-keys", Function: APIKeys, Operation: "listMyAPIKeys",
+		{Method: "GET", Path: "/v1/me/api-keys", Function: APIKeys, Operation: "listMyAPIKeys", People: true,
 			Summary: "One's API keys (never the keys themselves)"},
-		{Method: "DELETE", Path: "/v1/me/api-keys/{id}", Function: APIKeys, Operation: "revokeMyAPIKey",
+		{Method: "DELETE", Path: "/v1/me/api-keys/{id}", Function: APIKeys, Operation: "revokeMyAPIKey", People: true,
 			Summary: "Revoke one of one's API keys"},
-		{Method: "POST", Path: "/v1/me/api-keys/{id}/rotate", Function: APIKeys, Operation: "rotateMyAPIKey",
+		{Method: "POST", Path: "/v1/me/api-keys/{id}/rotate", Function: APIKeys, Operation: "rotateMyAPIKey", People: true,
 			Summary: "Replace one of one's API keys by a new one"},
 		{Method: "GET", Path: "/v1/api-keys", Function: APIKeys, Operation: "listAPIKeys",
 			Permission: permission.APIKeysRead, Summary: "Every API key of the organization"},

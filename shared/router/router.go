@@ -129,6 +129,9 @@ func guard(rt route.Route, op httpapi.HandlerFunc, o options) httpapi.HandlerFun
 		if !p.Can(rt.Permission) {
 			return problem.Forbidden(fmt.Sprintf("This action needs the %q permission.", rt.Permission))
 		}
+		if rt.People && p.Kind == "service" {
+			return problem.New(http.StatusForbidden, "service_user", "Service users are API-only: this route is for persons.")
+		}
 		return op(w, r.WithContext(principal.With(r.Context(), p)))
 	}
 }

@@ -1,0 +1,106 @@
+package gateway_test
+
+import (
+	"context"
+	"net/http"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/guichet/guichet/shared/apitest"
+	"github.com/guichet/guichet/shared/permission"
+	"github.com/guichet/guichet/shared/route"
+)
+
+// TestEveryAuthorizedRouteRefusesWhomItMust runs every authorized route
+// as a member, as an API key without the route's scope, as the owner of
+// another organization on this one's ids, and as a service user on the
+// routes for persons: each is refused.
+func TestEveryAuthorizedRouteRefusesWhomItMust(t *testing.T) {
+	e := apitest.New(t)
+	owner := e.LoginOwner(t).AccessToken
+	e.AddUser(t, "member@acme.example", "member")
+	member := e.Login(t, "member@acme.example", apitest.UserPassword).AccessToken
+	user := created(t, e, owner, "/v1/users", map[string]any{"email": "target@example.com", "first_name": "T", "last_name": "G", "role": "member"})
+	pin := created(t, e, owner, "/v1/users", map[string]any{"username": "kiosk", "password": "123456", "first_name": "K", "last_name": "K", "role": "member"})
+	svc := created(t, e, owner, "/v1/users", map[string]any{"kind": "service", "user_code": "SVC0001", "client": "internal", "role": "admin", "all_units": true})
+	role := created(t, e, owner, "/v1/roles", map[string]any{"name": "Clerks", "permissions": []string{"users:read"}})
+	unit := created(t, e, owner, "/v1/organization/units", map[string]any{"name": "HQ", "kind": "site"})
+	inv := created(t, e, owner, "/v1/invitations", map[string]any{"email": "invitee@example.com", "role": "member"})
+	key := created(t, e, owner, "/v1/me/api-keys", map[string]any{"name": "Reader", "client": "internal", "scopes": []string{"organization:read"}})
+	var sessions struct {
+		Items []struct {
+			ID string `json:"id"`
+		} `json:"items"`
+	}
+	e.Do("GET", "/v1/me/sessions", owner, nil).Decode(t, &sessions)
+	var svcTok apitest.Tokens
+	e.Do("POST", "/v1/auth/token", "", map[string]string{"organization": "acme", "user_code": "SVC0001", "password": svc["password"].(string)}).Decode(t, &svcTok)
+	if _, _, err := e.Seed(context.Background(), "Other", "other", "boss@other.example", "other-password-123"); err != nil {
+		t.Fatal(err)
+	}
+	other := e.Login(t, "boss@other.example", "other-password-123").AccessToken
+
+	id := func(v map[string]any) string { return v["id"].(string) }
+	// Real ids of this organization, by the path before {id}.
+	ids := map[string]string{
+		"/v1/users/": id(user), "/v1/roles/": id(role), "/v1/organization/units/": id(unit),
+		"/v1/invitations/": id(inv), "/v1/me/api-keys/": id(key), "/v1/api-keys/": id(key),
+		"/v1/me/sessions/": sessions.Items[0].ID,
+	}
+	special := map[string]string{"/v1/users/{id}/password": id(pin), "/v1/users/{id}/letter": id(svc)}
+	bodies := map[string]string{
+		"/v1/users/{id}/status": `{"status":"inactive"}`, "/v1/users/{id}/password": `{"password":"654321"}`,
+		"/v1/users/{id}": `{"first_name":"X"}`, "/v1/roles/{id}": `{"name":"Renamed"}`,
+		"/v1/organization/units/{id}": `{"name":"X"}`, "/v1/users/{id}/password-reset": `{"send_email":false}`,
+	}
+	concreteOf := func(rt route.Route) string {
+		before, after, ok := strings.Cut(rt.Path, "{id}")
+		if !ok {
+			return rt.Path
+		}
+		v, ok := special[rt.Path]
+		if !ok {
+			v = ids[before]
+		}
+		if v == "" {
+			t.Fatalf("no id for %s", rt.Path)
+		}
+		return before + v + after
+	}
+	bodyOf := func(rt route.Route) string {
+		if b, ok := bodies[rt.Path]; ok {
+			return b
+		}
+		return "{}"
+	}
+	scopes := []permission.Permission{permission.OrganizationRead}
+	for _, rt := range route.All() {
+		if rt.Public {
+			continue
+		}
+		path, body := concreteOf(rt), bodyOf(rt)
+		if rt.Permission != "" {
+			t.Run(rt.Key()+" refuses a member", func(t *testing.T) {
+				e.Do(rt.Method, path, member, body).Problem(t, http.StatusForbidden)
+			})
+		}
+		if rt.Permission != "" && !slices.Contains(scopes, rt.Permission) {
+			t.Run(rt.Key()+" refuses a key without its scope", func(t *testing.T) {
+				e.Do(rt.Method, path, key["key"].(string), body).Problem(t, http.StatusForbidden)
+			})
+		}
+		if strings.Contains(rt.Path, "{id}") {
+			t.Run(rt.Key()+" does not find this organization's ids for another one", func(t *testing.T) {
+				e.Do(rt.Method, path, other, body).Problem(t, http.StatusNotFound)
+			})
+		}
+		if rt.People {
+			t.Run(rt.Key()+" refuses a service user", func(t *testing.T) {
+				if p := e.Do(rt.Method, path, svcTok.AccessToken, body).Problem(t, http.StatusForbidden); p.Code != "service_user" {
+					t.Fatal(p.Code)
+				}
+			})
+		}
+	}
+}
