@@ -108,7 +108,7 @@ func (s *Service) Operations() router.Operations {
 			Handle: func(w http.ResponseWriter, r *http.Request) error {
 				pv, err := s.Preview(r.Context(), r.URL.Query().Get("token"))
 				if err != nil {
-					return err
+					return s.links.Judge(r.Context(), r.RemoteAddr, err)
 				}
 				return httpapi.JSON(w, http.StatusOK, pv)
 			}},
@@ -124,7 +124,7 @@ func (s *Service) Operations() router.Operations {
 			}
 			t, err := s.Accept(r.Context(), in, client(r))
 			if err != nil {
-				return err
+				return s.links.Judge(r.Context(), r.RemoteAddr, err)
 			}
 			return httpapi.JSON(w, http.StatusOK, t)
 		}},

@@ -18,6 +18,7 @@ import (
 	"github.com/guichet/guichet/shared/permission"
 	"github.com/guichet/guichet/shared/principal"
 	"github.com/guichet/guichet/shared/problem"
+	"github.com/guichet/guichet/shared/ratelimit"
 	"github.com/guichet/guichet/shared/session"
 	"github.com/guichet/guichet/shared/store"
 	"github.com/guichet/guichet/shared/token"
@@ -34,12 +35,14 @@ type Service struct {
 	mail      *mail.Notifier
 	publicURL string
 	params    password.Params
+	links     *ratelimit.Limiter
 	now       func() time.Time
 }
 
 // New returns an invitation service; links point at publicURL.
 func New(s *store.Store, sessions *session.Service, m *mail.Notifier, publicURL string, params password.Params, now func() time.Time) *Service {
-	return &Service{store: s, sessions: sessions, mail: m, publicURL: strings.TrimRight(publicURL, "/"), params: params, now: now}
+	return &Service{store: s, sessions: sessions, mail: m, publicURL: strings.TrimRight(publicURL, "/"), params: params,
+		links: ratelimit.Links(s, now), now: now}
 }
 
 // Invitation is an invitation as the API shows it.

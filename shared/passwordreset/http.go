@@ -79,7 +79,7 @@ func (s *Service) Operations() router.Operations {
 					return err
 				}
 				if err := s.Complete(r.Context(), in.Token, in.Password); err != nil {
-					return err
+					return s.links.Judge(r.Context(), r.RemoteAddr, err)
 				}
 				return httpapi.NoContent(w)
 			}},

@@ -15,6 +15,7 @@ import (
 	"github.com/guichet/guichet/shared/password"
 	"github.com/guichet/guichet/shared/principal"
 	"github.com/guichet/guichet/shared/problem"
+	"github.com/guichet/guichet/shared/ratelimit"
 	"github.com/guichet/guichet/shared/store"
 	"github.com/guichet/guichet/shared/token"
 	"github.com/guichet/guichet/shared/validate"
@@ -44,12 +45,14 @@ type Service struct {
 	publicURL string
 	params    password.Params
 	cfg       Config
+	links     *ratelimit.Limiter
 	now       func() time.Time
 }
 
 // New returns a reset service; links point at publicURL.
 func New(s *store.Store, m *mail.Notifier, publicURL string, params password.Params, cfg Config, now func() time.Time) *Service {
-	return &Service{store: s, mail: m, publicURL: strings.TrimRight(publicURL, "/"), params: params, cfg: cfg, now: now}
+	return &Service{store: s, mail: m, publicURL: strings.TrimRight(publicURL, "/"), params: params, cfg: cfg,
+		links: ratelimit.Links(s, now), now: now}
 }
 
 func (s *Service) link(secret string) string {

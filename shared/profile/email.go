@@ -188,7 +188,7 @@ func (s *Service) handleEmailConfirm(w http.ResponseWriter, r *http.Request) err
 	}
 	out, err := s.ConfirmEmailChange(r.Context(), req.Token)
 	if err != nil {
-		return err
+		return s.links.Judge(r.Context(), r.RemoteAddr, err)
 	}
 	return httpapi.JSON(w, http.StatusOK, out)
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/guichet/guichet/shared/password"
 	"github.com/guichet/guichet/shared/principal"
 	"github.com/guichet/guichet/shared/problem"
+	"github.com/guichet/guichet/shared/ratelimit"
 	"github.com/guichet/guichet/shared/router"
 	"github.com/guichet/guichet/shared/store"
 	"github.com/guichet/guichet/shared/validate"
@@ -48,12 +49,14 @@ type Service struct {
 	mail      *mail.Notifier
 	publicURL string
 	cfg       Config
+	links     *ratelimit.Limiter
 	now       func() time.Time
 }
 
 // New returns a profile service; links in mail point at publicURL.
 func New(s *store.Store, m *mfa.Service, n *mail.Notifier, publicURL string, cfg Config, now func() time.Time) *Service {
-	return &Service{store: s, mfa: m, mail: n, publicURL: strings.TrimRight(publicURL, "/"), cfg: cfg, now: now}
+	return &Service{store: s, mfa: m, mail: n, publicURL: strings.TrimRight(publicURL, "/"), cfg: cfg,
+		links: ratelimit.Links(s, now), now: now}
 }
 
 // OrgRef names the organization a user belongs to.
