@@ -139,9 +139,9 @@ func (s *Service) authenticate(ctx context.Context, lk, pw string) (store.User, 
 			return store.User{}, err
 		}
 	}
-	ok := false
+	ok, rehash := false, false
 	if u.PasswordHash != "" {
-		if ok, _, err = password.Verify(pw, u.PasswordHash, s.cfg.Password); err != nil {
+		if ok, rehash, err = password.Verify(pw, u.PasswordHash, s.cfg.Password); err != nil {
 			return store.User{}, fmt.Errorf("login: %w", err)
 		}
 	} else {
@@ -160,6 +160,9 @@ func (s *Service) authenticate(ctx context.Context, lk, pw string) (store.User, 
 	}
 	if u.Status != store.Active {
 		return store.User{}, problem.New(http.StatusForbidden, "account_inactive", "This account is inactive.")
+	}
+	if rehash {
+		s.rehash(ctx, u, pw)
 	}
 	return u, nil
 }

@@ -137,7 +137,7 @@ func (s *Service) Operations() router.Operations {
 }
 
 var listParams = []router.Param{
-	{Name: "status", Description: "Only users of this status.", Enum: []string{store.Active, store.Inactive}},
+	{Name: "status", Description: "Only users of this status.", Enum: []string{store.Active, store.Inactive, store.UserPending}},
 	{Name: "role", Description: "Only holders of this role id."},
 	{Name: "unit", Description: "Only users of this unit (or of all units)."},
 	{Name: "kind", Description: "Only persons or service users.", Enum: []string{store.Person, store.Service}},
@@ -157,8 +157,8 @@ func (s *Service) List(ctx context.Context, p principal.Principal, q map[string]
 	var v validate.Errors
 	f := store.UserFilter{Status: get("status"), Role: get("role"), Unit: get("unit"), Kind: get("kind"),
 		Text: strings.ToLower(strings.TrimSpace(get("q")))}
-	if f.Status != "" && f.Status != store.Active && f.Status != store.Inactive {
-		v.Add("status", "must be active or inactive")
+	if f.Status != "" && f.Status != store.Active && f.Status != store.Inactive && f.Status != store.UserPending {
+		v.Add("status", "must be active, inactive or pending")
 	}
 	if f.Kind != "" && f.Kind != store.Person && f.Kind != store.Service {
 		v.Add("kind", "must be person or service")
