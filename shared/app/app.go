@@ -85,6 +85,18 @@ func (d Deps) Invitations() *invitations.Service {
 	return invitations.New(d.Store, sessions, d.Mail, d.Config.PublicURL, d.SessionConfig().Password, d.Now)
 }
 
+// PasswordReset returns the password reset service.
+func (d Deps) PasswordReset() *passwordreset.Service {
+	rc := passwordreset.DefaultConfig()
+	rc.Floor = d.Config.ResetFloor
+	return passwordreset.New(d.Store, d.Mail, d.Config.PublicURL, d.SessionConfig().Password, rc, d.Now)
+}
+
+// Users returns the users service.
+func (d Deps) Users() *users.Service {
+	return users.New(d.Store, d.SessionConfig().Password, d.Config.Clients, d.PasswordReset(), d.Now)
+}
+
 // SessionConfig is the session policy the configuration sets.
 func (d Deps) SessionConfig() session.Config {
 	c := session.DefaultConfig()
@@ -121,13 +133,11 @@ func (d Deps) operations(fn string) (router.Operations, error) {
 	case route.Organization:
 		return organization.New(d.Store, d.SessionConfig().Password, d.Now).Operations(), nil
 	case route.Users:
-		return users.New(d.Store, d.SessionConfig().Password, d.Config.Clients, d.Now).Operations(), nil
+		return d.Users().Operations(), nil
 	case route.Invitations:
 		return d.Invitations().Operations(), nil
 	case route.PasswordReset:
-		rc := passwordreset.DefaultConfig()
-		rc.Floor = d.Config.ResetFloor
-		return passwordreset.New(d.Store, d.Mail, d.Config.PublicURL, d.SessionConfig().Password, rc, d.Now).Operations(), nil
+		return d.PasswordReset().Operations(), nil
 	case route.APIKeys:
 		return router.Operations{}, nil
 	case route.Pages:

@@ -232,3 +232,13 @@ func (s *Store) AddAudit(ctx context.Context, a Audit) error {
 	}
 	return nil
 }
+
+// OrgByCode reads the organization whose code is code: two GetItems (the
+// code guard, then the organization).
+func (s *Store) OrgByCode(ctx context.Context, code string) (Org, error) {
+	var g orgCode
+	if err := s.get(ctx, orgCodeKey(code), &g); err != nil {
+		return Org{}, fmt.Errorf("org by code: %w", err)
+	}
+	return s.GetOrg(ctx, g.Org)
+}

@@ -27,12 +27,14 @@ type Service struct {
 	store   *store.Store
 	params  password.Params
 	clients clients.Catalog
+	links   Links
 	now     func() time.Time
 }
 
-// New returns a users service.
-func New(s *store.Store, params password.Params, catalog clients.Catalog, now func() time.Time) *Service {
-	return &Service{store: s, params: params, clients: catalog, now: now}
+// New returns a users service; links makes the set-password links of
+// imported users.
+func New(s *store.Store, params password.Params, catalog clients.Catalog, links Links, now func() time.Time) *Service {
+	return &Service{store: s, params: params, clients: catalog, links: links, now: now}
 }
 
 // User is a user as the API shows it. It never holds a secret.
@@ -374,7 +376,11 @@ func (s *Service) writeProblem(err error, u store.User) error {
 
 // auditOf is the audit event of an action of p on a user.
 func auditOf(p principal.Principal, now time.Time, action, user string, fields ...string) store.Audit {
-	return store.Audit{Org: p.Org, Time: now, Actor: p.User, Via: p.Credential + ":" + p.CredentialID,
+	via := p.Credential // "cli" for the admin command
+	if p.CredentialID != "" {
+		via += ":" + p.CredentialID
+	}
+	return store.Audit{Org: p.Org, Time: now, Actor: p.User, Via: via,
 		Action: action, Target: "user:" + user, Fields: fields}
 }
 
