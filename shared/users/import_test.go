@@ -179,8 +179,8 @@ func TestExportImportRoundTrip(t *testing.T) {
 				}
 				type same struct {
 					Kind, Email, Username, Code, Client, First, Last, Lang, Role, Status, Default, Hash string
-					All                                                                              bool
-					Units                                                                            string
+					All                                                                                 bool
+					Units                                                                               string
 				}
 				of := func(u store.User) same {
 					return same{u.Kind, u.Email, u.Username, u.Code, u.Client, u.FirstName, u.LastName, u.Language,
@@ -241,12 +241,12 @@ func TestImportRejectsBadRows(t *testing.T) {
 	long := strings.Repeat("x", 101)
 	csvFile := strings.Join([]string{
 		"email,first_name,last_name,role,password_hash",
-		"good.one@example.com,Good,One,member," + bcryptHash, // 2
-		"not-an-email,Bad,Mail,member,",                      // 3
-		"role@example.com,Bad,Role,nosuchrole,",              // 4
-		"cols@example.com,Too,Many,member,,extra",            // 5
-		"utf8@example.com,Bad\xff,Utf,member,",               // 6
-		"long@example.com," + long + ",Name,member,",         // 7
+		"good.one@example.com,Good,One,member," + bcryptHash,   // 2
+		"not-an-email,Bad,Mail,member,",                        // 3
+		"role@example.com,Bad,Role,nosuchrole,",                // 4
+		"cols@example.com,Too,Many,member,,extra",              // 5
+		"utf8@example.com,Bad\xff,Utf,member,",                 // 6
+		"long@example.com," + long + ",Name,member,",           // 7
 		"hash@example.com,Bad,Hash,member,$1$md5$notsupported", // 8
 		"Good.One@example.com,Dup,InFile,member,",              // 9
 		"existing@example.com,Dup,Existing,member,",            // 10

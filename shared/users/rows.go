@@ -231,10 +231,12 @@ func parseCSV(body []byte, max int) ([]Row, error) {
 		if errors.Is(err, io.EOF) {
 			return rows, nil
 		}
-		line, _ := r.FieldPos(0)
+		var line int
 		var pe *csv.ParseError
 		if errors.As(err, &pe) {
 			line = pe.StartLine
+		} else if err == nil {
+			line, _ = r.FieldPos(0)
 		}
 		if len(rows) >= max {
 			return nil, tooManyRows()
