@@ -37,6 +37,9 @@ type ImportOptions struct {
 	SendInvitations bool
 	// Progress, when set, is told how many rows were written so far.
 	Progress func(done, total int)
+	// MaxRows is the most rows taken; MaxRows when 0. The admin command,
+	// which no function timeout bounds, takes more.
+	MaxRows int
 }
 
 // ImportReport says what an import did with each row: every row is either
@@ -95,7 +98,11 @@ type candidate struct {
 // group that fails is retried row by row, so that only the culprits are
 // rejected. No row is ever half-written.
 func (s *Service) Import(ctx context.Context, p principal.Principal, body []byte, o ImportOptions) (ImportReport, error) {
-	rows, err := ParseRows(body, o.Format, MaxRows)
+	max := o.MaxRows
+	if max == 0 {
+		max = MaxRows
+	}
+	rows, err := ParseRows(body, o.Format, max)
 	if err != nil {
 		return ImportReport{}, err
 	}
