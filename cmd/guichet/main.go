@@ -2,6 +2,8 @@
 // environment names (TABLE_NAME, DYNAMODB_ENDPOINT, AWS credentials).
 //
 //	guichet org create --name N --code C --owner-email E [--language fr|en|nl]
+//	guichet users import --org CODE --file F [--format csv|jsonl] [--dry-run] [--send-invitations]
+//	guichet users export --org CODE [--format csv|jsonl] [--include-password-hashes] [--out F]
 //	guichet openapi      prints the API's OpenAPI 3.1 description
 package main
 
@@ -13,20 +15,14 @@ import (
 	"io"
 	"os"
 	"strings"
-	"time"
-
-	"github.com/aws/aws-sdk-go-v2/service/sesv2"
 
 	"github.com/guichet/guichet/shared/app"
-	"github.com/guichet/guichet/shared/config"
-	"github.com/guichet/guichet/shared/logging"
 	"github.com/guichet/guichet/shared/organization"
 	"github.com/guichet/guichet/shared/problem"
-	"github.com/guichet/guichet/shared/store"
 )
 
 func main() {
-	if err := run(context.Background(), os.Args[1:], os.Stdout, os.Getenv); err != nil {
+	if err := runWith(context.Background(), os.Args[1:], os.Stdout, os.Stderr, os.Getenv); err != nil {
 		fmt.Fprintln(os.Stderr, "guichet:", err)
 		os.Exit(2)
 	}
@@ -34,9 +30,19 @@ func main() {
 
 const usage = `usage:
   guichet org create --name NAME --code CODE --owner-email EMAIL [--language fr|en|nl]
+  guichet users import --org CODE --file FILE [--format csv|jsonl] [--dry-run] [--send-invitations]
+  guichet users export --org CODE [--format csv|jsonl] [--include-password-hashes] [--out FILE]
   guichet openapi`
 
 func run(ctx context.Context, args []string, out io.Writer, getenv func(string) string) error {
+	return runWith(ctx, args, out, io.Discard, getenv)
+}
+
+// runWith runs a command; progress goes to errOut.
+func runWith(ctx context.Context, args []string, out, errOut io.Writer, getenv func(string) string) error {
+	if len(args) >= 2 && args[0] == "users" && (args[1] == "import" || args[1] == "export") {
+		return usersCommand(ctx, args[1], args[2:], out, errOut, getenv)
+	}
 	if len(args) == 1 && args[0] == "openapi" {
 		doc, err := app.OpenAPI(app.Deps{})
 		if err != nil {
@@ -57,38 +63,14 @@ func run(ctx context.Context, args []string, out io.Writer, getenv func(string) 
 	if err := fs.Parse(args[2:]); err != nil {
 		return fmt.Errorf("%v\n%s", err, usage)
 	}
-	cfg, err := config.Parse(getenv)
+	d, err := deps(ctx, getenv)
 	if err != nil {
 		return err
 	}
-	db, err := store.NewClient(ctx, store.ClientConfig{Endpoint: cfg.DynamoDBEndpoint, MaxBackoff: cfg.RetryMaxBackoff})
-	if err != nil {
-		return err
-	}
-	var ses *sesv2.Client
-	if cfg.MailFrom != "" {
-		awsCfg, err := config.AWS(ctx, cfg.SESEndpoint, cfg.RetryMaxBackoff)
-		if err != nil {
-			return err
-		}
-		ses = sesv2.NewFromConfig(awsCfg, func(o *sesv2.Options) {
-			if cfg.SESEndpoint != "" {
-				o.BaseEndpoint = &cfg.SESEndpoint
-			}
-		})
-	}
-	d := app.New(cfg, db, ses, logging.New(os.Stderr, "warn"), time.Now)
 	o, inv, err := d.Invitations().CreateOrganization(ctx, organization.CreateInput{
 		Name: *name, Code: *code, Language: *lang, OwnerEmail: *email})
-	if p, ok := problem.As(err); ok {
-		msg := p.Detail
-		for _, f := range p.Errors {
-			msg += fmt.Sprintf("\n  --%s %s", strings.ReplaceAll(f.Field, "_", "-"), f.Message)
-		}
-		return errors.New(msg)
-	}
 	if err != nil {
-		return err
+		return explain(err)
 	}
 	sent := "not sent (no mail configured): give the owner the link"
 	if inv.MailSent {
@@ -97,4 +79,23 @@ func run(ctx context.Context, args []string, out io.Writer, getenv func(string) 
 	fmt.Fprintf(out, "organization %s (%s) created\nowner's invitation link (valid until %s, mail %s):\n%s\n",
 		o.Code, o.ID, inv.ExpiresAt.Format("2006-01-02 15:04 UTC"), sent, inv.Link)
 	return nil
+}
+
+// deps builds the functions' dependencies against the table and mail the
+// environment names.
+func deps(ctx context.Context, getenv func(string) string) (app.Deps, error) {
+	return app.Load(ctx, getenv)
+}
+
+// explain turns a problem into a message naming the flags at fault.
+func explain(err error) error {
+	p, ok := problem.As(err)
+	if !ok {
+		return err
+	}
+	msg := p.Detail
+	for _, f := range p.Errors {
+		msg += fmt.Sprintf("\n  --%s %s", strings.ReplaceAll(f.Field, "_", "-"), f.Message)
+	}
+	return errors.New(msg)
 }

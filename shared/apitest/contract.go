@@ -35,7 +35,7 @@ type contract struct {
 
 func newContract() (*contract, error) {
 	// Bodies that are not JSON are checked for their media type only.
-	for _, ct := range []string{"application/pdf", "image/png", "image/jpeg", "image/svg+xml"} {
+	for _, ct := range []string{"application/pdf", "image/png", "image/jpeg", "image/svg+xml", "application/x-ndjson"} {
 		openapi3filter.RegisterBodyDecoder(ct, openapi3filter.FileBodyDecoder)
 	}
 	raw, err := app.OpenAPI(app.Deps{})

@@ -47,8 +47,11 @@ type Deps struct {
 
 // FromEnv builds the dependencies of a function running in AWS (or against
 // the endpoints the environment names).
-func FromEnv(ctx context.Context) (Deps, error) {
-	cfg, err := config.FromEnv()
+func FromEnv(ctx context.Context) (Deps, error) { return Load(ctx, os.Getenv) }
+
+// Load builds the dependencies from the configuration getenv reads.
+func Load(ctx context.Context, getenv func(string) string) (Deps, error) {
+	cfg, err := config.Parse(getenv)
 	if err != nil {
 		return Deps{}, err
 	}
@@ -154,7 +157,7 @@ func (d Deps) Organizations() *organization.Service {
 
 // Users returns the users service (function users).
 func (d Deps) Users() *users.Service {
-	return users.New(d.Store, d.SessionConfig().Password, d.Config.Clients, d.Now)
+	return users.New(d.Store, d.SessionConfig().Password, d.Config.Clients, d.Resets(), d.Now)
 }
 
 // Resets returns the password reset service (function passwordreset).

@@ -30,7 +30,10 @@ func Default() Catalog {
 			permission.UsersRead, permission.OrganizationRead, permission.AuditRead}},
 		{ID: "comax", Name: "Comax", Scopes: []permission.Permission{
 			permission.UsersRead, permission.UsersWrite, permission.OrganizationRead}},
-		{ID: "internal", Name: "Internal integration", Scopes: permission.Catalog()},
+		// Every scope but users:export: password hashes leave only by a
+		// person's hand (a session), never through an integration's key.
+		{ID: "internal", Name: "Internal integration", Scopes: slices.DeleteFunc(permission.Catalog(),
+			func(p permission.Permission) bool { return p == permission.UsersExport })},
 	}
 }
 

@@ -41,8 +41,11 @@ func requestSchemas(t *testing.T) (map[string]map[string]any, map[string]any) {
 			if !ok {
 				continue
 			}
-			s := rb["content"].(map[string]any)["application/json"].(map[string]any)["schema"].(map[string]any)
-			out[strings.ToUpper(method)+" "+path] = s
+			js, ok := rb["content"].(map[string]any)["application/json"].(map[string]any)
+			if !ok {
+				continue // CSV and JSON Lines bodies have their own tests
+			}
+			out[strings.ToUpper(method)+" "+path] = js["schema"].(map[string]any)
 		}
 	}
 	return out, doc.Components.Schemas

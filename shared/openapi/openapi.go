@@ -127,6 +127,13 @@ func (b *builder) operation(rt route.Route, op router.Op) (object, error) {
 		}
 		o["requestBody"] = object{"required": true, "content": object{"application/json": object{"schema": s}}}
 	}
+	if len(op.RequestTypes) > 0 {
+		content := object{}
+		for _, ct := range op.RequestTypes {
+			content[ct] = object{"schema": object{"type": "string", "contentMediaType": ct}}
+		}
+		o["requestBody"] = object{"required": true, "content": content}
+	}
 	status := op.Status
 	if status == 0 {
 		status = http.StatusOK

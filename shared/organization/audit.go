@@ -12,13 +12,14 @@ import (
 
 // AuditEvent is one entry of the organization's audit trail.
 type AuditEvent struct {
-	ID     string    `json:"id"`
-	Time   time.Time `json:"time"`
-	Actor  string    `json:"actor" doc:"The user who acted, or system"`
-	Via    string    `json:"via" doc:"The credential used: session:<id>, apikey:<id>, or cli"`
-	Action string    `json:"action" doc:"Such as organization.update, unit.create, user.create"`
-	Target string    `json:"target" doc:"What the action was done to, as <kind>:<id>"`
-	Fields []string  `json:"fields" doc:"The fields the action changed (never their values)"`
+	ID     string         `json:"id"`
+	Time   time.Time      `json:"time"`
+	Actor  string         `json:"actor" doc:"The user who acted, or system"`
+	Via    string         `json:"via" doc:"The credential used: session:<id>, apikey:<id>, or cli"`
+	Action string         `json:"action" doc:"Such as organization.update, unit.create, user.create"`
+	Target string         `json:"target" doc:"What the action was done to, as <kind>:<id>"`
+	Fields []string       `json:"fields" doc:"The fields the action changed (never their values)"`
+	Counts map[string]int `json:"counts,omitempty" doc:"The sums of a bulk action, such as an import's accepted and rejected rows"`
 }
 
 // AuditPage is a page of the audit trail, newest first.
@@ -57,7 +58,7 @@ func (s *Service) handleListAudit(w http.ResponseWriter, r *http.Request) error 
 			fields = []string{}
 		}
 		page.Items[i] = AuditEvent{ID: e.ID, Time: e.Time, Actor: e.Actor, Via: e.Via, Action: e.Action,
-			Target: e.Target, Fields: fields}
+			Target: e.Target, Fields: fields, Counts: e.Counts}
 	}
 	return httpapi.JSON(w, http.StatusOK, page)
 }

@@ -1,6 +1,8 @@
 // Package password hashes and verifies passwords with argon2id, encoded as
 // PHC strings that carry their parameters, so the parameters can be raised
 // later and old hashes still verify (and are flagged for re-hashing).
+// Hashes imported from other systems (bcrypt, scrypt) verify too, and are
+// always flagged for re-hashing to argon2id.
 package password
 
 import (
@@ -47,9 +49,18 @@ func Hash(pw string, p Params) (string, error) {
 		p.MemoryKiB, p.Time, p.Threads, b64.EncodeToString(salt), b64.EncodeToString(key)), nil
 }
 
-// Verify reports whether pw matches encoded, and whether encoded uses
-// weaker parameters than p and should be replaced by a new hash.
+// Verify reports whether pw matches encoded, and whether encoded should be
+// replaced by a new hash under p: it is not argon2id (an imported bcrypt or
+// scrypt hash), or uses weaker argon2id parameters than p.
 func Verify(pw, encoded string, p Params) (ok, rehash bool, err error) {
+	switch Scheme(encoded) {
+	case Bcrypt:
+		ok, err = verifyBcrypt(pw, encoded)
+		return ok, true, err
+	case Scrypt:
+		ok, err = verifyScrypt(pw, encoded)
+		return ok, true, err
+	}
 	got, err := decode(encoded)
 	if err != nil {
 		return false, false, err

@@ -156,7 +156,7 @@ func (s *Service) check(ctx context.Context, secret string) (store.Credential, s
 		return c, store.User{}, problem.New(http.StatusGone, "link_expired", "This link has expired; ask for a new one.")
 	}
 	u, err := s.store.GetUser(ctx, c.Org, c.User)
-	if errors.Is(err, store.ErrNotFound) || (err == nil && u.Status != store.Active) {
+	if errors.Is(err, store.ErrNotFound) || (err == nil && u.Status != store.Active && u.Status != store.UserPending) {
 		return c, u, unknownLink()
 	}
 	return c, u, err
@@ -180,6 +180,11 @@ func (s *Service) Complete(ctx context.Context, secret, pw string) error {
 		return err
 	}
 	next.RequirePasswordChange, next.Updated = false, now.UTC()
+	fields := []string{"password"}
+	if u.Status == store.UserPending { // an imported user's first password
+		next.Status = store.Active
+		fields = append(fields, "status")
+	}
 	creds, sessions, err := s.store.UserCredentials(ctx, u.ID)
 	if err != nil {
 		return err
@@ -193,7 +198,7 @@ func (s *Service) Complete(ctx context.Context, secret, pw string) error {
 	err = s.store.ChangeUser(ctx, store.UserChange{Old: u, New: &next, Consume: hash, At: now,
 		Revoke: store.Revoke(sessionCreds, sessions),
 		Audit: store.Audit{Org: u.Org, Time: now, Actor: u.ID, Via: "reset", Action: "user.password_reset",
-			Target: "user:" + u.ID, Fields: []string{"password"}}})
+			Target: "user:" + u.ID, Fields: fields}})
 	switch store.FailedItem(err) {
 	case -1:
 	case 0:

@@ -17,12 +17,14 @@ const (
 	OrganizationWrite Permission = "organization:write"
 	APIKeysRead       Permission = "apikeys:read"
 	AuditRead         Permission = "audit:read"
+	// UsersExport allows exporting users with their password hashes.
+	UsersExport Permission = "users:export"
 )
 
 // Catalog returns every permission, in a stable order.
 func Catalog() []Permission {
 	return []Permission{UsersRead, UsersWrite, RolesWrite, InvitationsWrite,
-		OrganizationRead, OrganizationWrite, APIKeysRead, AuditRead}
+		OrganizationRead, OrganizationWrite, APIKeysRead, AuditRead, UsersExport}
 }
 
 // Valid reports whether p is in the catalog.

@@ -25,6 +25,9 @@ type Op struct {
 	Handle httpapi.HandlerFunc
 	// Request is the JSON body type the operation decodes (nil: none).
 	Request any
+	// RequestTypes lists the media types of a request body that is not
+	// JSON (an import file).
+	RequestTypes []string
 	// Response is the JSON body type of its success (nil: none).
 	Response any
 	// Status is the success status; 200 when zero.

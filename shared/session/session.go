@@ -156,9 +156,9 @@ func (s *Service) authenticate(ctx context.Context, lk, pw string) (store.User, 
 		}
 	}
 	u := uc.User
-	ok := false
+	ok, rehash := false, false
 	if u.PasswordHash != "" {
-		if ok, _, err = password.Verify(pw, u.PasswordHash, s.cfg.Password); err != nil {
+		if ok, rehash, err = password.Verify(pw, u.PasswordHash, s.cfg.Password); err != nil {
 			return store.User{}, store.Org{}, fmt.Errorf("login: %w", err)
 		}
 	} else {
@@ -177,6 +177,9 @@ func (s *Service) authenticate(ctx context.Context, lk, pw string) (store.User, 
 	}
 	if u.Status != store.Active {
 		return store.User{}, store.Org{}, problem.New(http.StatusForbidden, "account_inactive", "This account is inactive.")
+	}
+	if rehash {
+		s.rehash(ctx, u, pw)
 	}
 	return u, uc.Org, nil
 }

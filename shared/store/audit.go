@@ -28,6 +28,8 @@ type Audit struct {
 	Target string `dynamodbav:"target"`
 	// Fields names the fields the action changed (never their secret values).
 	Fields []string `dynamodbav:"fields,omitempty"`
+	// Counts sums up a bulk action, such as the rows an import accepted.
+	Counts map[string]int `dynamodbav:"counts,omitempty"`
 }
 
 func auditPK(org string) string { return "ORG#" + org + "#AUDIT" }

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/guichet/guichet/shared/permission"
@@ -17,10 +19,13 @@ const (
 	Service = "service"
 )
 
-// User statuses.
+// User statuses. Only an active user may log in. A pending user was
+// imported without a password: it becomes active when it completes a
+// set-password link (a reset link), which an import may send.
 const (
-	Active   = "active"
-	Inactive = "inactive"
+	Active      = "active"
+	Inactive    = "inactive"
+	UserPending = "pending"
 )
 
 // User is a person or a service user of an organization.
@@ -109,11 +114,21 @@ func (s *Store) CreateUser(ctx context.Context, u User, a Audit) error {
 // and units; built-in roles are not counted.
 func (s *Store) refItems(org, role string, units []string, delta int) []types.TransactWriteItem {
 	var out []types.TransactWriteItem
+	for _, k := range refKeys(org, role, units) {
+		out = append(out, s.refs(k, delta))
+	}
+	return out
+}
+
+// refKeys returns the keys of the items counting a user holding role and
+// units: its custom role and its units.
+func refKeys(org, role string, units []string) []key {
+	var out []key
 	if _, builtIn := permission.BuiltIn(role); !builtIn && role != "" {
-		out = append(out, s.refs(roleKey(org, role), delta))
+		out = append(out, roleKey(org, role))
 	}
 	for _, u := range units {
-		out = append(out, s.refs(unitKey(org, u), delta))
+		out = append(out, unitKey(org, u))
 	}
 	return out
 }
@@ -148,4 +163,26 @@ func (s *Store) puts(mustBeNew bool, vs ...any) ([]types.TransactWriteItem, erro
 		out = append(out, it)
 	}
 	return out, nil
+}
+
+// ReplacePasswordHash swaps a user's password hash for another hash of the
+// same password (a re-hash at login): one UpdateItem, conditional on the
+// hash being still old, so a concurrent password change wins. It leaves
+// the version alone: the password does not change, and a concurrent admin
+// change (conditional on the version) should not fail because of it.
+func (s *Store) ReplacePasswordHash(ctx context.Context, org, id, old, next string) error {
+	_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName:                &s.table,
+		Key:                      userKey(org, id).av(),
+		ConditionExpression:      aws.String("#h = :old"),
+		UpdateExpression:         aws.String("SET #h = :new"),
+		ExpressionAttributeNames: map[string]string{"#h": "password_hash"},
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":old": str(old), ":new": str(next),
+		},
+	})
+	if err != nil {
+		return fmt.Errorf("replace password hash: %w", conflict(err))
+	}
+	return nil
 }

@@ -120,6 +120,14 @@ func (s *Service) Operations() router.Operations {
 			}
 			return s.SetPassword(ctx, p, id(r), in)
 		})},
+		"exportUsers": {Handle: s.handleExport, ContentTypes: []string{CSVType, JSONLType}, Query: []router.Param{
+			{Name: "format", Description: "csv (default) or jsonl; or ask with Accept: application/x-ndjson.", Enum: []string{CSV, JSONL}},
+			{Name: "include_password_hashes", Description: "true adds the password_hash column (needs users:export; audited).", Enum: []string{"true", "false"}},
+		}},
+		"importUsers": {Handle: s.handleImport, Response: ImportReport{}, RequestTypes: []string{CSVType, JSONLType}, Query: []router.Param{
+			{Name: "dry_run", Description: "true validates every row (against the table too) and writes nothing.", Enum: []string{"true", "false"}},
+			{Name: "send_invitations", Description: "true mails users imported without a password_hash a link to set one (valid 7 days).", Enum: []string{"true", "false"}},
+		}},
 		"printLetter": {ContentTypes: []string{"application/pdf"}, Handle: func(w http.ResponseWriter, r *http.Request) error {
 			p, _ := principal.From(r.Context())
 			doc, err := s.Letter(r.Context(), p, id(r))
@@ -137,7 +145,7 @@ func (s *Service) Operations() router.Operations {
 }
 
 var listParams = []router.Param{
-	{Name: "status", Description: "Only users of this status.", Enum: []string{store.Active, store.Inactive}},
+	{Name: "status", Description: "Only users of this status.", Enum: []string{store.Active, store.Inactive, store.UserPending}},
 	{Name: "role", Description: "Only holders of this role id."},
 	{Name: "unit", Description: "Only users of this unit (or of all units)."},
 	{Name: "kind", Description: "Only persons or service users.", Enum: []string{store.Person, store.Service}},
@@ -157,8 +165,8 @@ func (s *Service) List(ctx context.Context, p principal.Principal, q map[string]
 	var v validate.Errors
 	f := store.UserFilter{Status: get("status"), Role: get("role"), Unit: get("unit"), Kind: get("kind"),
 		Text: strings.ToLower(strings.TrimSpace(get("q")))}
-	if f.Status != "" && f.Status != store.Active && f.Status != store.Inactive {
-		v.Add("status", "must be active or inactive")
+	if f.Status != "" && f.Status != store.Active && f.Status != store.Inactive && f.Status != store.UserPending {
+		v.Add("status", "must be active, inactive or pending")
 	}
 	if f.Kind != "" && f.Kind != store.Person && f.Kind != store.Service {
 		v.Add("kind", "must be person or service")

@@ -27,12 +27,14 @@ type Service struct {
 	store   *store.Store
 	params  password.Params
 	clients clients.Catalog
+	links   Links
 	now     func() time.Time
 }
 
-// New returns a users service.
-func New(s *store.Store, params password.Params, catalog clients.Catalog, now func() time.Time) *Service {
-	return &Service{store: s, params: params, clients: catalog, now: now}
+// New returns a users service; links makes the set-password links of
+// imported users.
+func New(s *store.Store, params password.Params, catalog clients.Catalog, links Links, now func() time.Time) *Service {
+	return &Service{store: s, params: params, clients: catalog, links: links, now: now}
 }
 
 // User is a user as the API shows it. It never holds a secret.
@@ -47,7 +49,7 @@ type User struct {
 	LastName              string    `json:"last_name"`
 	Language              string    `json:"language" enum:"fr|en|nl"`
 	Role                  string    `json:"role"`
-	Status                string    `json:"status" enum:"active|inactive"`
+	Status                string    `json:"status" enum:"active|inactive|pending" doc:"active: may log in; inactive: may not (deactivated); pending: imported without a password, may not log in until it sets one through its link, which activates it."`
 	Units                 []string  `json:"units"`
 	AllUnits              bool      `json:"all_units"`
 	DefaultUnit           string    `json:"default_unit,omitempty"`
@@ -163,9 +165,22 @@ func checkUnits(v *validate.Errors, units []string, all bool, def string) {
 	}
 }
 
-// Create makes a user.
-func (s *Service) Create(ctx context.Context, p principal.Principal, in CreateRequest) (Created, error) {
-	var v validate.Errors
+// draft is a user to create: a CreateRequest, with the hash an import
+// brings instead of a password.
+type draft struct {
+	CreateRequest
+	// Imported marks a row of an import: persons may be imported inactive,
+	// and a password comes as PasswordHash, never in clear.
+	Imported     bool
+	PasswordHash string
+}
+
+// build applies the rules of a new user, shared by POST /v1/users and
+// imports, to d: every broken rule is recorded in v. It returns the user,
+// without its role (see assign), and the password to hash: the one given,
+// or a service user's generated one.
+func build(org store.Org, d draft, catalog clients.Catalog, v *validate.Errors) (store.User, string, error) {
+	in := d.CreateRequest
 	kind := in.Kind
 	if kind == "" {
 		kind = store.Person
@@ -173,11 +188,7 @@ func (s *Service) Create(ctx context.Context, p principal.Principal, in CreateRe
 	if kind != store.Person && kind != store.Service {
 		v.Add("kind", "must be person or service")
 	}
-	org, err := s.store.GetOrg(ctx, p.Org)
-	if err != nil {
-		return Created{}, err
-	}
-	u := store.User{Org: p.Org, OrgCode: org.Code, ID: store.NewID("usr_"), Kind: kind,
+	u := store.User{Org: org.ID, OrgCode: org.Code, ID: store.NewID("usr_"), Kind: kind,
 		Language: in.Language, Status: store.Active, Units: in.Units, AllUnits: in.AllUnits,
 		DefaultUnit: in.DefaultUnit}
 	if u.Language == "" {
@@ -189,14 +200,27 @@ func (s *Service) Create(ctx context.Context, p principal.Principal, in CreateRe
 	v.Optional("first_name", in.FirstName, 100)
 	v.Optional("last_name", in.LastName, 100)
 	u.FirstName, u.LastName = strings.TrimSpace(in.FirstName), strings.TrimSpace(in.LastName)
-	checkUnits(&v, in.Units, in.AllUnits, in.DefaultUnit)
+	checkUnits(v, in.Units, in.AllUnits, in.DefaultUnit)
+	if d.Imported {
+		if d.PasswordHash != "" {
+			if err := password.CheckHash(d.PasswordHash); err != nil {
+				v.Add("password_hash", "must be an argon2id (PHC), bcrypt ($2a$, $2b$, $2y$, cost at most 14) or scrypt ($scrypt$ln=…,r=…,p=…) hash within limits")
+			}
+			u.PasswordHash = d.PasswordHash
+		}
+		if in.Password != "" {
+			v.Add("password", "is not imported in clear; give a password_hash")
+		}
+	}
 	var pw string
 	switch kind {
 	case store.Person:
 		if in.UserCode != "" || in.Client != "" {
 			v.Add("user_code", "is for service users only")
 		}
-		if in.Status != "" && in.Status != store.Active {
+		if d.Imported {
+			u.Status = importedStatus(v, in.Status, d.PasswordHash != "", in.Email != "")
+		} else if in.Status != "" && in.Status != store.Active {
 			v.Add("status", "a new person is active; deactivate it afterwards")
 		}
 		v.Required("first_name", in.FirstName, 100)
@@ -206,8 +230,8 @@ func (s *Service) Create(ctx context.Context, p principal.Principal, in CreateRe
 			v.Add("username", "give an e-mail or a username, not both")
 		case in.Email != "":
 			u.Email, _ = v.Email("email", in.Email)
-			if in.Password != "" {
-				password.Check(&v, "password", in.Password, u.Email, false)
+			if in.Password != "" && !d.Imported {
+				password.Check(v, "password", in.Password, u.Email, false)
 				pw = in.Password
 			}
 			if in.RequirePasswordChange != nil {
@@ -218,7 +242,12 @@ func (s *Service) Create(ctx context.Context, p principal.Principal, in CreateRe
 			if !usernamePattern.MatchString(u.Username) {
 				v.Add("username", "must be 3 to 32 letters, digits, dots, hyphens or underscores")
 			}
-			password.Check(&v, "password", in.Password, u.Username, true)
+			if d.Imported {
+				// An imported PIN is the user's own already: no change asked.
+				u.RequirePasswordChange = in.RequirePasswordChange != nil && *in.RequirePasswordChange
+				break
+			}
+			password.Check(v, "password", in.Password, u.Username, true)
 			pw = in.Password
 			u.RequirePasswordChange = in.RequirePasswordChange == nil || *in.RequirePasswordChange
 		default:
@@ -232,7 +261,7 @@ func (s *Service) Create(ctx context.Context, p principal.Principal, in CreateRe
 			v.Add("user_code", "must be 6 to 10 letters or digits")
 		}
 		u.Code = strings.ToUpper(in.UserCode)
-		if _, ok := s.clients.Find(in.Client); !ok {
+		if _, ok := catalog.Find(in.Client); !ok {
 			v.Add("client", "must be a client application of the catalog (GET /v1/clients)")
 		}
 		u.Client = in.Client
@@ -243,21 +272,71 @@ func (s *Service) Create(ctx context.Context, p principal.Principal, in CreateRe
 		default:
 			v.Add("status", "must be active or inactive")
 		}
-		if pw, err = password.Generate(24); err != nil {
-			return Created{}, err
+		if d.Imported {
+			if d.PasswordHash == "" {
+				v.Add("password_hash", "is required for a service user: it cannot receive a link")
+			}
+			break
 		}
+		var err error
+		if pw, err = password.Generate(24); err != nil {
+			return u, "", err
+		}
+	}
+	return u, pw, nil
+}
+
+// importedStatus is the status of an imported person. One without a
+// password hash is pending, unless imported inactive: it cannot log in
+// until it sets a password through a link, which makes it active.
+func importedStatus(v *validate.Errors, status string, hasHash, hasEmail bool) string {
+	switch status {
+	case store.Inactive:
+		return store.Inactive
+	case "", store.Active, store.UserPending:
+		if hasHash {
+			if status == store.UserPending {
+				v.Add("status", "pending is for users imported without a password_hash")
+			}
+			return store.Active
+		}
+		if !hasEmail {
+			v.Add("password_hash", "is required for a username user: it cannot receive a link")
+		}
+		return store.UserPending
+	}
+	v.Add("status", "must be active, inactive or pending")
+	return store.Active
+}
+
+// assign gives u its role, resolved to its permissions; a role requiring
+// an e-mail cannot go to a user without one.
+func assign(u *store.User, role string, perms []string, requiresEmail bool, v *validate.Errors) {
+	if requiresEmail && u.Email == "" {
+		v.Add("role", "requires an e-mail address; this user has none")
+	}
+	u.Role, u.Permissions = role, perms
+}
+
+// Create makes a user.
+func (s *Service) Create(ctx context.Context, p principal.Principal, in CreateRequest) (Created, error) {
+	org, err := s.store.GetOrg(ctx, p.Org)
+	if err != nil {
+		return Created{}, err
+	}
+	var v validate.Errors
+	u, pw, err := build(org, draft{CreateRequest: in}, s.clients, &v)
+	if err != nil {
+		return Created{}, err
 	}
 	perms, requiresEmail, err := s.roleFor(ctx, p, in.Role, &v)
 	if err != nil {
 		return Created{}, err
 	}
-	if requiresEmail && u.Email == "" {
-		v.Add("role", "requires an e-mail address; this user has none")
-	}
+	assign(&u, in.Role, perms, requiresEmail, &v)
 	if err := v.Err(); err != nil {
 		return Created{}, err
 	}
-	u.Role, u.Permissions = in.Role, perms
 	if pw != "" {
 		if u.PasswordHash, err = password.Hash(pw, s.params); err != nil {
 			return Created{}, err
@@ -270,7 +349,7 @@ func (s *Service) Create(ctx context.Context, p principal.Principal, in CreateRe
 		return Created{}, s.writeProblem(err, u)
 	}
 	c := Created{User: view(u)}
-	if kind == store.Service {
+	if u.Kind == store.Service {
 		c.Password = pw
 	}
 	return c, nil
@@ -297,7 +376,11 @@ func (s *Service) writeProblem(err error, u store.User) error {
 
 // auditOf is the audit event of an action of p on a user.
 func auditOf(p principal.Principal, now time.Time, action, user string, fields ...string) store.Audit {
-	return store.Audit{Org: p.Org, Time: now, Actor: p.User, Via: p.Credential + ":" + p.CredentialID,
+	via := p.Credential // "cli" for the admin command
+	if p.CredentialID != "" {
+		via += ":" + p.CredentialID
+	}
+	return store.Audit{Org: p.Org, Time: now, Actor: p.User, Via: via,
 		Action: action, Target: "user:" + user, Fields: fields}
 }
 

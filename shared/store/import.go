@@ -1,0 +1,244 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+)
+
+// NewUser is one user of a bulk creation (an import).
+type NewUser struct {
+	User User
+	// Link, when set, is a set-password link (a reset token) written with
+	// the user as its login's live reset link.
+	Link *Credential
+}
+
+// items is the number of transaction items of the user alone: the user,
+// its login guard, and the link with its pointer.
+func (n NewUser) items() int {
+	if n.Link != nil {
+		return 4
+	}
+	return 2
+}
+
+// refsOf returns the keys of the items whose reference count a new user
+// adds to: its custom role and its units.
+func refsOf(u User) []key { return refKeys(u.Org, u.Role, u.Units) }
+
+// GroupUsers splits users, in order, into groups that CreateUsers writes
+// in one transaction each: at most 100 items, counting each unit and role
+// once per group however many of the group's users hold it.
+func GroupUsers(users []NewUser) [][]NewUser {
+	var groups [][]NewUser
+	var cur []NewUser
+	refs := map[key]bool{}
+	n := 0
+	for _, u := range users {
+		add := u.items()
+		var fresh []key
+		for _, k := range refsOf(u.User) {
+			if !refs[k] && !slices.Contains(fresh, k) {
+				fresh = append(fresh, k)
+			}
+		}
+		if n+add+len(fresh) > maxTransact && len(cur) > 0 {
+			groups = append(groups, cur)
+			cur, refs, n = nil, map[key]bool{}, 0
+			fresh = refsOf(u.User)
+		}
+		cur = append(cur, u)
+		for _, k := range fresh {
+			refs[k] = true
+		}
+		n += add + len(fresh)
+	}
+	if len(cur) > 0 {
+		groups = append(groups, cur)
+	}
+	return groups
+}
+
+// CreateUsers writes a group of new users (see GroupUsers) in one
+// transaction: each user with its login guard (and its link), and one
+// reference count change per unit and custom role for the whole group,
+// since a transaction may not touch one item twice. Either every user of
+// the group is written or none is. ErrConflict means a login is taken or a
+// unit or role is gone; FailedUser tells which user, when it is the user's
+// own item. A transaction cancelled because another one touched the same
+// counter meanwhile is retried a few times.
+func (s *Store) CreateUsers(ctx context.Context, users []NewUser) error {
+	var items []types.TransactWriteItem
+	deltas := map[key]int{}
+	var order []key
+	for _, n := range users {
+		u := n.User
+		u.key = userKey(u.Org, u.ID)
+		u.Search = u.searchText()
+		its, err := s.puts(true, u, loginGuardFor(u))
+		if err != nil {
+			return err
+		}
+		items = append(items, its...)
+		if n.Link != nil {
+			its, err := s.puts(false, resetPointer{resetPointerKey(u.LoginKey()), n.Link.Hash()})
+			if err != nil {
+				return err
+			}
+			put, err := s.put(*n.Link, true)
+			if err != nil {
+				return err
+			}
+			items = append(items, its[0], put)
+		}
+		for _, k := range refsOf(u) {
+			if _, seen := deltas[k]; !seen {
+				order = append(order, k)
+			}
+			deltas[k]++
+		}
+	}
+	for _, k := range order {
+		items = append(items, s.refs(k, deltas[k]))
+	}
+	if len(items) > maxTransact {
+		return fmt.Errorf("create users: %d items in one transaction", len(items))
+	}
+	var err error
+	for attempt := range 5 {
+		if err = s.transact(ctx, items...); !transactionConflict(err) {
+			break
+		}
+		time.Sleep(time.Duration(20<<attempt) * time.Millisecond)
+	}
+	if err != nil {
+		return &UsersError{cause: fmt.Errorf("create users: %w", err), items: items, users: users}
+	}
+	return nil
+}
+
+// UsersError is a failed CreateUsers.
+type UsersError struct {
+	cause error
+	items []types.TransactWriteItem
+	users []NewUser
+}
+
+func (e *UsersError) Error() string { return e.cause.Error() }
+func (e *UsersError) Unwrap() error { return e.cause }
+
+// FailedUser returns, for a lost condition of CreateUsers, the index of the
+// user whose own item (user, login guard, link) failed and whether it was
+// the login guard; -1 when the failed item is a shared counter or err is
+// not a conflict of CreateUsers.
+func FailedUser(err error) (user int, login bool) {
+	var ue *UsersError
+	i := FailedItem(err)
+	if i < 0 || !errors.As(err, &ue) {
+		return -1, false
+	}
+	at := 0
+	for u, n := range ue.users {
+		if i < at+n.items() {
+			return u, i == at+1
+		}
+		at += n.items()
+	}
+	return -1, false
+}
+
+// transactionConflict reports whether a transaction was cancelled because
+// another one was working on one of its items: nothing was written and it
+// may simply be tried again.
+func transactionConflict(err error) bool {
+	var tc *types.TransactionCanceledException
+	if !errors.As(err, &tc) {
+		return false
+	}
+	for _, r := range tc.CancellationReasons {
+		if aws.ToString(r.Code) == "TransactionConflict" {
+			return true
+		}
+	}
+	return false
+}
+
+// TakenLogins returns which of the login keys already name a user: one
+// BatchGetItem per 100 keys.
+func (s *Store) TakenLogins(ctx context.Context, logins []string) (map[string]bool, error) {
+	taken := map[string]bool{}
+	for chunk := range slices.Chunk(logins, 100) {
+		keys := make([]key, len(chunk))
+		for i, l := range chunk {
+			keys[i] = loginKey(l)
+		}
+		got, err := s.getMany(ctx, keys...)
+		if err != nil {
+			return nil, fmt.Errorf("taken logins: %w", err)
+		}
+		for i, k := range keys {
+			if got[k] != nil {
+				taken[chunk[i]] = true
+			}
+		}
+	}
+	return taken, nil
+}
+
+// EachUser calls f with every user of an organization, a page (one Query,
+// up to 1 MB) at a time.
+func (s *Store) EachUser(ctx context.Context, org string, f func([]User) error) error {
+	p := dynamodb.NewQueryPaginator(s.db, &dynamodb.QueryInput{
+		TableName:              &s.table,
+		KeyConditionExpression: aws.String("pk = :pk AND begins_with(sk, :sk)"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":pk": str("ORG#" + org), ":sk": str("USER#"),
+		},
+		ConsistentRead: aws.Bool(true),
+	})
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return fmt.Errorf("each user: %w", err)
+		}
+		var users []User
+		if err := attributevalue.UnmarshalListOfMaps(page.Items, &users); err != nil {
+			return fmt.Errorf("each user: %w", err)
+		}
+		if err := f(users); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// AddAudit writes an audit event on its own, for an action made of many
+// transactions (an import) or of none (an export): one TransactWriteItems.
+func (s *Store) AddAudit(ctx context.Context, a Audit) error {
+	ev, err := s.audit(a)
+	if err != nil {
+		return err
+	}
+	if err := s.transact(ctx, ev); err != nil {
+		return fmt.Errorf("add audit: %w", err)
+	}
+	return nil
+}
+
+// OrgByCode reads the organization whose code is code: two GetItems (the
+// code guard, then the organization).
+func (s *Store) OrgByCode(ctx context.Context, code string) (Org, error) {
+	var g orgCode
+	if err := s.get(ctx, orgCodeKey(code), &g); err != nil {
+		return Org{}, fmt.Errorf("org by code: %w", err)
+	}
+	return s.GetOrg(ctx, g.Org)
+}
