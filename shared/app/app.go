@@ -178,7 +178,7 @@ func (d Deps) Pages() router.Operations {
 	ops := pages.New(pages.Config{PublicURL: d.Config.PublicURL, AppURL: d.Config.AppURL, ResetFloor: d.Config.ResetFloor},
 		pages.Deps{
 			Invitations: invitations.New(d.Store, sessions, d.Mail, d.Config.PublicURL, d.SessionConfig().Password, d.Now),
-			Resets:      d.Resets(), Sessions: sessions, Store: d.Store, Log: d.Log, Now: d.Now,
+			Resets:      d.Resets(), Sessions: sessions, Profile: d.Profile(), Store: d.Store, Log: d.Log, Now: d.Now,
 		}).Operations()
 	ops["openapi"] = router.Op{Handle: openapi.Serve, Response: map[string]any{}}
 	return ops

@@ -2,6 +2,7 @@ package pages
 
 import (
 	"context"
+	"fmt"
 	"net"
 	"net/http"
 	"net/url"
@@ -298,4 +299,34 @@ func (s *Service) loginStep(w http.ResponseWriter, r *http.Request, v *view) err
 		return s.showStep(w, r, v, http.StatusOK, res.Challenge, res.ChallengeToken)
 	}
 	return problem.Internal()
+}
+
+// --- e-mail change ---
+
+// emailConfirmPage shows the button confirming a new e-mail address. The
+// link itself changes nothing: mail scanners open links, people press
+// buttons.
+func (s *Service) emailConfirmPage(w http.ResponseWriter, r *http.Request, v *view) error {
+	return s.showEmailConfirm(w, r, v, http.StatusOK, r.URL.Query().Get("token"))
+}
+
+func (s *Service) showEmailConfirm(w http.ResponseWriter, r *http.Request, v *view, status int, tok string) error {
+	v.Token = tok
+	v.self.Set("token", tok)
+	return s.form(w, r, v, status, "email", "email.title", "/email/confirm")
+}
+
+func (s *Service) confirmEmail(w http.ResponseWriter, r *http.Request, v *view) error {
+	tok := r.PostForm.Get("token")
+	if !s.csrfOK(r, "/email/confirm") {
+		v.Alert = v.T("err.csrf")
+		return s.showEmailConfirm(w, r, v, http.StatusForbidden, tok)
+	}
+	out, err := s.Profile.ConfirmEmailChange(r.Context(), tok)
+	if err != nil {
+		return err
+	}
+	s.message(w, v, http.StatusOK, "email.done.title", fmt.Sprintf(v.T("email.done.text"), out.Email),
+		&link{Href: v.Href("/login"), Label: v.T("link.sign_in")})
+	return nil
 }

@@ -27,6 +27,7 @@ import (
 	"github.com/guichet/guichet/shared/invitations"
 	"github.com/guichet/guichet/shared/passwordreset"
 	"github.com/guichet/guichet/shared/problem"
+	"github.com/guichet/guichet/shared/profile"
 	"github.com/guichet/guichet/shared/router"
 	"github.com/guichet/guichet/shared/session"
 	"github.com/guichet/guichet/shared/store"
@@ -61,6 +62,8 @@ type Deps struct {
 	Invitations *invitations.Service
 	Resets      *passwordreset.Service
 	Sessions    *session.Service
+	// Profile confirms e-mail changes.
+	Profile *profile.Service
 	// Store reads the credential and user of a session cookie.
 	Store *store.Store
 	Log   *slog.Logger
@@ -83,7 +86,7 @@ func New(cfg Config, d Deps) *Service {
 		cfg.AppURL = cfg.PublicURL
 	}
 	s := &Service{Deps: d, cfg: cfg, secure: secureOrigin(cfg.PublicURL), pages: map[string]*template.Template{}}
-	for _, name := range []string{"invite", "reset", "forgot", "login", "step", "message"} {
+	for _, name := range []string{"invite", "reset", "forgot", "login", "step", "message", "email"} {
 		s.pages[name] = template.Must(template.ParseFS(files, "templates/layout.html", "templates/"+name+".html"))
 	}
 	s.steps = s.loginSteps()
@@ -105,6 +108,8 @@ func (s *Service) Operations() router.Operations {
 		"loginPage":         op(s.loginPage),
 		"loginSubmitPage":   op(s.login),
 		"loginStepPage":     op(s.loginStep),
+		"emailConfirmPage":  {Handle: s.page(s.emailConfirmPage), ContentTypes: html, Query: token},
+		"confirmEmailPage":  op(s.confirmEmail),
 		"pagesStylesheet":   {Handle: stylesheet, ContentTypes: []string{"text/css"}},
 	}
 }

@@ -572,3 +572,31 @@ func TestThePagesCallOnlyTheActionsOfTheirSpec(t *testing.T) {
 		t.Error("the pages send mail (forgot password) but their spec says not")
 	}
 }
+
+func TestEmailConfirmPage(t *testing.T) {
+	e := apitest.New(t)
+	tok := e.LoginOwner(t).AccessToken
+	if r := e.Do("POST", "/v1/me/email", tok, map[string]string{"new_email": "new-owner@acme.example", "password": apitest.OwnerPassword}); r.Status != 202 {
+		t.Fatalf("%d %s", r.Status, r.Body)
+	}
+	link := lastLink(t, e, "new-owner@acme.example")
+	if !strings.Contains(link, "/email/confirm?token=gem_") {
+		t.Fatalf("link %s", link)
+	}
+	b := newBrowser(t, e)
+	p := b.get(link)
+	t.Run("opening the link changes nothing", func(t *testing.T) {
+		p.expect(t, 200, "Confirm your new e-mail address")
+		e.Login(t, "owner@acme.example", apitest.OwnerPassword)
+	})
+	t.Run("the button switches the login", func(t *testing.T) {
+		b.submit(p, "/email/confirm", url.Values{"token": {p.hidden(t, "token")}}).expect(t, 200, "Your login is now new-owner@acme.example")
+		e.Login(t, "new-owner@acme.example", apitest.OwnerPassword)
+	})
+	t.Run("a used link says so", func(t *testing.T) {
+		b.submit(b.get(link), "/email/confirm", url.Values{"token": {p.hidden(t, "token")}}).expect(t, 410)
+	})
+	t.Run("a forged post is refused", func(t *testing.T) {
+		newBrowser(t, e).do("POST", "/email/confirm", "application/x-www-form-urlencoded", "token=x").expect(t, 403)
+	})
+}

@@ -195,6 +195,10 @@ func All() []Route {
 			Summary: "Sign in, or go on to the step the login asks for (a password change)"},
 		{Method: "POST", Path: "/login/step", Function: Pages, Operation: "loginStepPage", Public: true, Page: true,
 			Summary: "Answer a sign-in step (challenge) and sign in"},
+		{Method: "GET", Path: "/email/confirm", Function: Pages, Operation: "emailConfirmPage", Public: true, Page: true,
+			Summary: "E-mail change page: the button that confirms the new address"},
+		{Method: "POST", Path: "/email/confirm", Function: Pages, Operation: "confirmEmailPage", Public: true, Page: true,
+			Summary: "Confirm an e-mail change: the new address becomes the login"},
 		{Method: "GET", Path: "/assets/guichet.css", Function: Pages, Operation: "pagesStylesheet", Public: true, Page: true,
 			Summary: "The hosted pages' stylesheet"},
 
