@@ -1,0 +1,315 @@
+package gateway_test
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/xlzd/gotp"
+
+	"github.com/guichet/guichet/shared/apitest"
+	"github.com/guichet/guichet/shared/route"
+)
+
+// budget is, for each API operation, the most DynamoDB calls its function
+// may make for one successful request (the authorizer's one GetItem is
+// checked apart). A change that adds a round trip fails
+// TestEveryEndpointKeepsItsDynamoDBBudget; raise a figure only on purpose.
+var budget = map[string]int{
+	"login": 3, "refresh": 3, "logout": 2, "serviceToken": 3, "passwordChange": 3,
+	"mfaLogin": 3, "mfaEnroll": 3, "mfaEnrollConfirm": 3,
+	"getMe": 1, "updateMe": 2, "changeMyPassword": 3, "requestEmailChange": 2, "confirmEmailChange": 3,
+	"listMySessions": 1, "endMySession": 2, "endMyOtherSessions": 2,
+	"startTOTP": 2, "confirmTOTP": 2, "disableTOTP": 2,
+	"openapi": 0,
+	"getOrganization": 1, "updateOrganization": 2, "putLogo": 1, "getLogo": 1,
+	"listUnits": 1, "createUnit": 1, "updateUnit": 2, "deleteUnit": 2, "transferOwnership": 6, "listAudit": 1,
+	"listRoles": 1, "createRole": 1, "updateRole": 3, "deleteRole": 2,
+	"listUsers": 1, "createUser": 2, "getUser": 1, "updateUser": 2, "deleteUser": 3,
+	"setUserStatus": 3, "setUserPassword": 3, "printLetter": 4,
+	"exportUsers": 2, "importUsers": 4,
+	"createInvitation": 3, "listInvitations": 1, "revokeInvitation": 2, "regenerateInvitationLink": 2,
+	"resendInvitation": 4, "previewInvitation": 2, "acceptInvitation": 3,
+	"requestPasswordReset": 6, "completePasswordReset": 5, "adminPasswordReset": 3,
+	"listClients": 0, "createAPIKey": 1, "listMyAPIKeys": 1, "revokeMyAPIKey": 2, "rotateMyAPIKey": 2,
+	"listAPIKeys": 2, "revokeAPIKey": 2,
+}
+
+// step is one successful request of the scenario.
+type step struct {
+	op     string
+	do     func(t *testing.T) *apitest.Response
+	status int
+}
+
+func TestEveryEndpointKeepsItsDynamoDBBudget(t *testing.T) {
+	e := apitest.New(t)
+	tok := e.LoginOwner(t)
+	owner := tok.AccessToken
+	get := func(path string) func(*testing.T) *apitest.Response {
+		return func(*testing.T) *apitest.Response { return e.Do("GET", path, owner, nil) }
+	}
+	call := func(method, path string, body any) func(*testing.T) *apitest.Response {
+		return func(*testing.T) *apitest.Response { return e.Do(method, path, owner, body) }
+	}
+	var (
+		user, role, unit, inv, key, key2, pin, svc map[string]any
+		svcPassword, mfaSecret, invLink, resetLink  string
+		challenge                                   map[string]any
+		second                                      apitest.Tokens
+	)
+	id := func(v map[string]any) string { return v["id"].(string) }
+	save := func(dst *map[string]any, f func(*testing.T) *apitest.Response) func(*testing.T) *apitest.Response {
+		return func(t *testing.T) *apitest.Response {
+			r := f(t)
+			r.Decode(t, dst)
+			return r
+		}
+	}
+	totp := func() string { return gotp.NewDefaultTOTP(mfaSecret).At(e.Clock.Now().Unix()) }
+	token := func(link string) string { return link[strings.Index(link, "token=")+6:] }
+	png := "\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00\x1f\x15\xc4\x89\x00\x00\x00\rIDATx\x9cc\xf8\x0f\x00\x00\x01\x01\x00\x05\x18\xd8N\x00\x00\x00\x00IEND\xaeB`\x82"
+
+	steps := []step{
+		{"getMe", get("/v1/me"), 200},
+		{"openapi", get("/v1/openapi.json"), 200},
+		{"listClients", get("/v1/clients"), 200},
+		{"getOrganization", get("/v1/organization"), 200},
+		{"updateOrganization", call("PATCH", "/v1/organization", map[string]any{"name": "Acme Corp"}), 200},
+		{"putLogo", func(*testing.T) *apitest.Response {
+			return e.DoHeader("PUT", "/v1/organization/logo", map[string]string{"Authorization": "Bearer " + owner, "Content-Type": "image/png"}, png)
+		}, 200},
+		{"getLogo", get("/v1/organization/logo"), 200},
+		{"createUnit", save(&unit, call("POST", "/v1/organization/units", map[string]any{"name": "HQ", "kind": "site"})), 201},
+		{"listUnits", get("/v1/organization/units"), 200},
+		{"updateUnit", func(t *testing.T) *apitest.Response {
+			return e.Do("PATCH", "/v1/organization/units/"+id(unit), owner, map[string]any{"name": "Head office"})
+		}, 200},
+		{"createRole", save(&role, call("POST", "/v1/roles", map[string]any{"name": "Clerks", "permissions": []string{"users:read"}})), 201},
+		{"listRoles", get("/v1/roles"), 200},
+		{"updateRole", func(t *testing.T) *apitest.Response {
+			return e.Do("PATCH", "/v1/roles/"+id(role), owner, map[string]any{"name": "Senior clerks"})
+		}, 200},
+		{"createUser", save(&user, call("POST", "/v1/users", map[string]any{"email": "ada@example.com", "first_name": "Ada", "last_name": "L", "role": "member", "password": "a-fine-password-7"})), 201},
+		{"listUsers", get("/v1/users?limit=50"), 200},
+		{"getUser", func(t *testing.T) *apitest.Response { return e.Do("GET", "/v1/users/"+id(user), owner, nil) }, 200},
+		{"updateUser", func(t *testing.T) *apitest.Response {
+			return e.Do("PATCH", "/v1/users/"+id(user), owner, map[string]any{"first_name": "Augusta"})
+		}, 200},
+		{"setUserStatus", func(t *testing.T) *apitest.Response {
+			return e.Do("POST", "/v1/users/"+id(user)+"/status", owner, map[string]any{"status": "inactive"})
+		}, 200},
+		{"createUser", save(&pin, call("POST", "/v1/users", map[string]any{"username": "kiosk", "password": "123456", "first_name": "K", "last_name": "K", "role": "member"})), 201},
+		{"setUserPassword", func(t *testing.T) *apitest.Response {
+			return e.Do("POST", "/v1/users/"+id(pin)+"/password", owner, map[string]any{"password": "654321"})
+		}, 200},
+		{"passwordChange", func(t *testing.T) *apitest.Response {
+			r := e.Do("POST", "/v1/auth/login", "", map[string]string{"login": "kiosk", "organization": "acme", "password": "654321"})
+			r.Decode(t, &challenge)
+			e.ResetCounters()
+			return e.Do("POST", "/v1/auth/password-change", "", map[string]string{"challenge_token": challenge["challenge_token"].(string), "new_password": "112233"})
+		}, 200},
+		{"createUser", save(&svc, call("POST", "/v1/users", map[string]any{"kind": "service", "user_code": "SVC0001", "client": "internal", "role": "admin", "all_units": true})), 201},
+		{"serviceToken", func(t *testing.T) *apitest.Response {
+			svcPassword = svc["password"].(string)
+			return e.Do("POST", "/v1/auth/token", "", map[string]string{"organization": "acme", "user_code": "SVC0001", "password": svcPassword})
+		}, 200},
+		{"printLetter", func(t *testing.T) *apitest.Response { return e.Do("POST", "/v1/users/"+id(svc)+"/letter", owner, nil) }, 200},
+		{"exportUsers", get("/v1/users/export?format=jsonl"), 200},
+		{"importUsers", func(t *testing.T) *apitest.Response {
+			return e.DoHeader("POST", "/v1/users/import", map[string]string{"Authorization": "Bearer " + owner, "Content-Type": "text/csv"},
+				"email,first_name,last_name,role\nimported@example.com,Im,Ported,member\n")
+		}, 200},
+		{"createInvitation", func(t *testing.T) *apitest.Response {
+			r := e.Do("POST", "/v1/invitations", owner, map[string]any{"email": "invitee@example.com", "role": "member"})
+			r.Decode(t, &inv)
+			return r
+		}, 201},
+		{"listInvitations", get("/v1/invitations"), 200},
+		{"regenerateInvitationLink", func(t *testing.T) *apitest.Response {
+			return e.Do("POST", "/v1/invitations/"+id(inv)+"/link", owner, nil)
+		}, 200},
+		{"resendInvitation", func(t *testing.T) *apitest.Response {
+			r := e.Do("POST", "/v1/invitations/"+id(inv)+"/resend", owner, nil)
+			var v map[string]any
+			r.Decode(t, &v)
+			invLink = v["link"].(string)
+			return r
+		}, 200},
+		{"previewInvitation", func(t *testing.T) *apitest.Response {
+			return e.Do("GET", "/v1/invitations/preview?token="+token(invLink), "", nil)
+		}, 200},
+		{"acceptInvitation", func(t *testing.T) *apitest.Response {
+			return e.Do("POST", "/v1/invitations/accept", "", map[string]string{"token": token(invLink), "password": "a-fine-password-7", "first_name": "I", "last_name": "N"})
+		}, 200},
+		{"createInvitation", save(&inv, call("POST", "/v1/invitations", map[string]any{"email": "second@example.com", "role": "member"})), 201},
+		{"revokeInvitation", func(t *testing.T) *apitest.Response { return e.Do("DELETE", "/v1/invitations/"+id(inv), owner, nil) }, 204},
+		{"requestPasswordReset", func(t *testing.T) *apitest.Response {
+			return e.Do("POST", "/v1/password-resets", "", map[string]string{"email": "owner@acme.example"})
+		}, 202},
+		{"adminPasswordReset", func(t *testing.T) *apitest.Response {
+			forgetful := e.AddUser(t, "forgetful@acme.example", "member")
+			e.ResetCounters()
+			r := e.Do("POST", "/v1/users/"+forgetful.ID+"/password-reset", owner, map[string]any{"send_email": false})
+			var v map[string]any
+			r.Decode(t, &v)
+			resetLink = v["link"].(string)
+			return r
+		}, 200},
+		{"completePasswordReset", func(t *testing.T) *apitest.Response {
+			return e.Do("POST", "/v1/password-resets/complete", "", map[string]string{"token": token(resetLink), "password": "another-password-8"})
+		}, 204},
+		{"createAPIKey", save(&key, call("POST", "/v1/me/api-keys", map[string]any{"name": "K", "client": "internal", "scopes": []string{"users:read"}})), 201},
+		{"listMyAPIKeys", get("/v1/me/api-keys"), 200},
+		{"listAPIKeys", get("/v1/api-keys"), 200},
+		{"rotateMyAPIKey", func(t *testing.T) *apitest.Response {
+			r := e.Do("POST", "/v1/me/api-keys/"+id(key)+"/rotate", owner, map[string]any{})
+			r.Decode(t, &key2)
+			return r
+		}, 201},
+		{"revokeMyAPIKey", func(t *testing.T) *apitest.Response { return e.Do("DELETE", "/v1/me/api-keys/"+id(key2), owner, nil) }, 204},
+		{"createAPIKey", save(&key, call("POST", "/v1/me/api-keys", map[string]any{"name": "K2", "client": "internal", "scopes": []string{"users:read"}})), 201},
+		{"revokeAPIKey", func(t *testing.T) *apitest.Response { return e.Do("DELETE", "/v1/api-keys/"+id(key), owner, nil) }, 204},
+		{"updateMe", call("PATCH", "/v1/me", map[string]any{"first_name": "Olga"}), 200},
+		{"listMySessions", get("/v1/me/sessions"), 200},
+		{"endMySession", func(t *testing.T) *apitest.Response {
+			second = e.LoginOwner(t)
+			var s struct {
+				Items []struct {
+					ID      string `json:"id"`
+					Current bool   `json:"current"`
+				} `json:"items"`
+			}
+			e.Do("GET", "/v1/me/sessions", second.AccessToken, nil).Decode(t, &s)
+			e.ResetCounters()
+			for _, it := range s.Items {
+				if !it.Current {
+					return e.Do("DELETE", "/v1/me/sessions/"+it.ID, second.AccessToken, nil)
+				}
+			}
+			t.Fatal("no other session")
+			return nil
+		}, 204},
+		{"endMyOtherSessions", func(t *testing.T) *apitest.Response {
+			tok = e.LoginOwner(t)
+			owner = tok.AccessToken
+			e.LoginOwner(t)
+			e.ResetCounters()
+			return e.Do("DELETE", "/v1/me/sessions", owner, nil)
+		}, 200},
+		{"changeMyPassword", call("POST", "/v1/me/password", map[string]string{"current_password": apitest.OwnerPassword, "new_password": "owner-second-pass-9"}), 204},
+		{"requestEmailChange", call("POST", "/v1/me/email", map[string]string{"new_email": "boss@acme.example", "password": "owner-second-pass-9"}), 202},
+		{"confirmEmailChange", func(t *testing.T) *apitest.Response {
+			m := e.Outbox.Messages()[0]
+			return e.Do("POST", "/v1/me/email/confirm", "", map[string]string{"token": token(m.Links[0])})
+		}, 200},
+		{"startTOTP", func(t *testing.T) *apitest.Response {
+			r := e.Do("POST", "/v1/me/mfa/totp", owner, nil)
+			var v map[string]any
+			r.Decode(t, &v)
+			mfaSecret = v["secret"].(string)
+			return r
+		}, 200},
+		{"confirmTOTP", func(t *testing.T) *apitest.Response {
+			return e.Do("POST", "/v1/me/mfa/totp/confirm", owner, map[string]string{"code": totp()})
+		}, 200},
+		{"mfaLogin", func(t *testing.T) *apitest.Response {
+			e.Clock.Advance(31 * time.Second)
+			r := e.Do("POST", "/v1/auth/login", "", map[string]string{"login": "boss@acme.example", "password": "owner-second-pass-9"})
+			r.Decode(t, &challenge)
+			e.ResetCounters()
+			return e.Do("POST", "/v1/auth/mfa", "", map[string]string{"challenge_token": challenge["challenge_token"].(string), "code": totp()})
+		}, 200},
+		{"disableTOTP", func(t *testing.T) *apitest.Response {
+			e.Clock.Advance(31 * time.Second)
+			return e.Do("DELETE", "/v1/me/mfa/totp", owner, map[string]string{"password": "owner-second-pass-9", "code": totp()})
+		}, 204},
+		{"mfaEnroll", func(t *testing.T) *apitest.Response {
+			e.Do("PATCH", "/v1/organization", owner, map[string]any{"mfa_required_for": []string{"owner"}})
+			r := e.Do("POST", "/v1/auth/login", "", map[string]string{"login": "boss@acme.example", "password": "owner-second-pass-9"})
+			r.Decode(t, &challenge)
+			e.ResetCounters()
+			r = e.Do("POST", "/v1/auth/mfa/enroll", "", map[string]string{"challenge_token": challenge["challenge_token"].(string)})
+			var v map[string]any
+			r.Decode(t, &v)
+			mfaSecret = v["secret"].(string)
+			return r
+		}, 200},
+		{"mfaEnrollConfirm", func(t *testing.T) *apitest.Response {
+			e.Clock.Advance(31 * time.Second)
+			return e.Do("POST", "/v1/auth/mfa/enroll/confirm", "", map[string]string{"challenge_token": challenge["challenge_token"].(string), "code": totp()})
+		}, 200},
+		{"refresh", func(t *testing.T) *apitest.Response {
+			r := e.Do("POST", "/v1/auth/refresh", "", map[string]string{"refresh_token": tok.RefreshToken})
+			var next apitest.Tokens
+			r.Decode(t, &next)
+			owner = next.AccessToken // the old access token ends with the rotation
+			return r
+		}, 200},
+		{"login", func(t *testing.T) *apitest.Response {
+			return e.Do("POST", "/v1/auth/login", "", map[string]string{"login": "ada@example.com", "password": "a-fine-password-7"})
+		}, 403}, // ada is inactive: the login still does its full work
+		{"listAudit", get("/v1/audit"), 200},
+		{"deleteUnit", func(t *testing.T) *apitest.Response { return e.Do("DELETE", "/v1/organization/units/"+id(unit), owner, nil) }, 204},
+		{"deleteRole", func(t *testing.T) *apitest.Response { return e.Do("DELETE", "/v1/roles/"+id(role), owner, nil) }, 204},
+		{"deleteUser", func(t *testing.T) *apitest.Response { return e.Do("DELETE", "/v1/users/"+id(user), owner, nil) }, 204},
+		{"transferOwnership", func(t *testing.T) *apitest.Response {
+			heir := e.AddUser(t, "heir@acme.example", "admin")
+			e.ResetCounters()
+			return e.Do("POST", "/v1/organization/owner", owner, map[string]any{"user_id": heir.ID})
+		}, 200},
+		{"logout", func(t *testing.T) *apitest.Response {
+			var s apitest.Tokens
+			e.Do("POST", "/v1/auth/login", "", map[string]string{"login": "kiosk", "organization": "acme", "password": "112233"}).Decode(t, &s)
+			e.ResetCounters()
+			return e.Do("POST", "/v1/auth/logout", s.AccessToken, nil)
+		}, 204},
+	}
+	seen := map[string]bool{}
+	for i, s := range steps {
+		t.Run(fmt.Sprintf("%02d %s stays within %d calls", i, s.op, budget[s.op]), func(t *testing.T) {
+			rt := routeOf(t, s.op)
+			e.ResetCounters()
+			r := s.do(t)
+			if r.Status != s.status {
+				t.Fatalf("status %d, want %d: %.400s", r.Status, s.status, r.Body)
+			}
+			seen[s.op] = true
+			calls := e.Counters[rt.Function].Calls()
+			max, ok := budget[s.op]
+			if !ok {
+				t.Fatalf("no budget written for %s (it made %d calls)", s.op, calls)
+			}
+			if calls > max {
+				t.Errorf("%d DynamoDB calls (%v), budget %d", calls, e.Counters[rt.Function].Operations(), max)
+			}
+			if a := e.Counters[route.Authorizer].Calls(); a > 1 {
+				t.Errorf("the authorizer made %d calls", a)
+			}
+		})
+	}
+	t.Run("every API route is in the scenario", func(t *testing.T) {
+		for _, rt := range route.All() {
+			if !rt.Page && !seen[rt.Operation] {
+				t.Errorf("%s (%s) has no budget step", rt.Key(), rt.Operation)
+			}
+		}
+		for op := range budget {
+			if !slices.ContainsFunc(route.All(), func(rt route.Route) bool { return rt.Operation == op }) {
+				t.Errorf("budget for unknown operation %s", op)
+			}
+		}
+	})
+}
+
+func routeOf(t *testing.T, op string) route.Route {
+	for _, rt := range route.All() {
+		if rt.Operation == op {
+			return rt
+		}
+	}
+	t.Fatalf("no route %s", op)
+	return route.Route{}
+}
