@@ -12,7 +12,7 @@ import (
 )
 
 func main() {
-	deps, err := app.FromEnv(context.Background())
+	deps, err := app.FromEnvWithMail(context.Background())
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -46,43 +46,62 @@ type Deps struct {
 }
 
 // FromEnv builds the dependencies of a function running in AWS (or against
-// the endpoints the environment names).
-func FromEnv(ctx context.Context) (Deps, error) { return Load(ctx, os.Getenv) }
+// the endpoints the environment names), without mail.
+func FromEnv(ctx context.Context) (Deps, error) { return LoadWith(ctx, os.Getenv, config.AWS) }
 
-// Load builds the dependencies from the configuration getenv reads.
-func Load(ctx context.Context, getenv func(string) string) (Deps, error) {
+// FromEnvWithMail is FromEnv for a function that sends mail: it adds the
+// SES client when MAIL_FROM is set. Only these functions link SES and the
+// mail templates.
+func FromEnvWithMail(ctx context.Context) (Deps, error) {
+	d, err := FromEnv(ctx)
+	if err != nil {
+		return d, err
+	}
+	return d.WithSES(ctx, config.AWS)
+}
+
+// LoadWith builds the dependencies from the configuration getenv reads,
+// loading the AWS configuration with load (config.AWS in Lambda,
+// config.AWSProfiles for an administrator's command).
+func LoadWith(ctx context.Context, getenv func(string) string, load config.AWSLoader) (Deps, error) {
 	cfg, err := config.Parse(getenv)
 	if err != nil {
 		return Deps{}, err
 	}
-	db, err := store.NewClient(ctx, store.ClientConfig{Endpoint: cfg.DynamoDBEndpoint, MaxBackoff: cfg.RetryMaxBackoff})
+	db, err := store.NewClient(ctx, store.ClientConfig{Endpoint: cfg.DynamoDBEndpoint, MaxBackoff: cfg.RetryMaxBackoff, Load: load})
 	if err != nil {
 		return Deps{}, err
 	}
-	var ses *sesv2.Client
-	if cfg.MailFrom != "" {
-		awsCfg, err := config.AWS(ctx, cfg.SESEndpoint, cfg.RetryMaxBackoff)
-		if err != nil {
-			return Deps{}, err
-		}
-		ses = sesv2.NewFromConfig(awsCfg, func(o *sesv2.Options) {
-			if cfg.SESEndpoint != "" {
-				o.BaseEndpoint = aws.String(cfg.SESEndpoint)
-			}
-		})
-	}
-	return New(cfg, db, ses, logging.New(os.Stderr, cfg.LogLevel), time.Now), nil
+	return New(cfg, db, logging.New(os.Stderr, cfg.LogLevel), time.Now), nil
 }
 
-// New builds the dependencies from ready clients.
-func New(cfg config.Config, db *dynamodb.Client, ses *sesv2.Client, log *slog.Logger, now func() time.Time) Deps {
-	return Deps{
-		Config: cfg,
-		Store:  store.New(db, cfg.Table),
-		Mail:   mail.NewNotifier(mail.New(ses, cfg.MailFrom, cfg.MailConfigSet), templates(), log),
-		Log:    log,
-		Now:    now,
+// WithSES returns d sending mail through SES v2 when the configuration
+// names a sender; without one, mail stays off and links are only returned.
+func (d Deps) WithSES(ctx context.Context, load config.AWSLoader) (Deps, error) {
+	if d.Config.MailFrom == "" {
+		return d, nil
 	}
+	awsCfg, err := load(ctx, d.Config.SESEndpoint, d.Config.RetryMaxBackoff)
+	if err != nil {
+		return d, err
+	}
+	ses := sesv2.NewFromConfig(awsCfg, func(o *sesv2.Options) {
+		if d.Config.SESEndpoint != "" {
+			o.BaseEndpoint = aws.String(d.Config.SESEndpoint)
+		}
+	})
+	return d.WithMail(ses), nil
+}
+
+// New builds the dependencies from a ready DynamoDB client, without mail.
+func New(cfg config.Config, db *dynamodb.Client, log *slog.Logger, now func() time.Time) Deps {
+	return Deps{Config: cfg, Store: store.New(db, cfg.Table), Log: log, Now: now}
+}
+
+// WithMail returns d sending mail through ses, from the configured sender.
+func (d Deps) WithMail(ses *sesv2.Client) Deps {
+	d.Mail = mail.NewNotifier(mail.New(ses, d.Config.MailFrom, d.Config.MailConfigSet), templates(), d.Log)
+	return d
 }
 
 // Invitations returns the invitation service (function invitations).
@@ -128,6 +147,8 @@ func (d Deps) Operations(fn string) (router.Operations, error) {
 		return d.Organizations().Operations(), nil
 	case route.Users:
 		return d.Users().Operations(), nil
+	case route.Bulk:
+		return d.Bulk().BulkOperations(), nil
 	case route.Invitations:
 		return d.Invitations().Operations(), nil
 	case route.PasswordReset:
@@ -157,6 +178,12 @@ func (d Deps) Organizations() *organization.Service {
 
 // Users returns the users service (function users).
 func (d Deps) Users() *users.Service {
+	return users.New(d.Store, d.SessionConfig().Password, d.Config.Clients, nil, d.Now)
+}
+
+// Bulk returns the users service with what imports need to mail set-up
+// links (function bulk).
+func (d Deps) Bulk() *users.Service {
 	return users.New(d.Store, d.SessionConfig().Password, d.Config.Clients, d.Resets(), d.Now)
 }
 

@@ -2,6 +2,7 @@ package config
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"time"
@@ -12,29 +13,53 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 )
 
-// AWS loads the AWS SDK configuration. Retries are bounded (3 attempts, at
-// most maxBackoff apart) so that no request outlives a function's timeout. With
-// a local endpoint, the region defaults to eu-west-1 and, unless the
-// environment has keys, dummy static credentials are used.
+// AWSLoader loads the AWS SDK configuration for a service reached at
+// localEndpoint (empty: AWS itself).
+type AWSLoader func(ctx context.Context, localEndpoint string, maxBackoff time.Duration) (aws.Config, error)
+
+// retryer bounds retries (3 attempts, at most maxBackoff apart) so that no
+// request outlives a function's timeout.
+func retryer(maxBackoff time.Duration) func() aws.Retryer {
+	return func() aws.Retryer {
+		return retry.NewStandard(func(o *retry.StandardOptions) {
+			o.MaxAttempts = 3
+			o.MaxBackoff = maxBackoff
+		})
+	}
+}
+
+// AWS is the configuration of a Lambda function: region and credentials
+// from the environment, as Lambda sets them. It links none of the SDK's
+// shared-config, SSO or STS machinery, which keeps the functions' binaries
+// small. With a local endpoint the region defaults to eu-west-1 and the
+// credentials to dummy ones.
 func AWS(ctx context.Context, localEndpoint string, maxBackoff time.Duration) (aws.Config, error) {
-	opts := []func(*awsconfig.LoadOptions) error{
-		awsconfig.WithRetryer(func() aws.Retryer {
-			return retry.NewStandard(func(o *retry.StandardOptions) {
-				o.MaxAttempts = 3
-				o.MaxBackoff = maxBackoff
-			})
-		}),
-	}
+	region := or(os.Getenv("AWS_REGION"), os.Getenv("AWS_DEFAULT_REGION"))
+	id, secret := os.Getenv("AWS_ACCESS_KEY_ID"), os.Getenv("AWS_SECRET_ACCESS_KEY")
 	if localEndpoint != "" {
-		if os.Getenv("AWS_REGION") == "" {
-			opts = append(opts, awsconfig.WithRegion("eu-west-1"))
-		}
-		if os.Getenv("AWS_ACCESS_KEY_ID") == "" {
-			opts = append(opts, awsconfig.WithCredentialsProvider(
-				credentials.NewStaticCredentialsProvider("local", "local", "")))
+		region = or(region, "eu-west-1")
+		if id == "" {
+			id, secret = "local", "local"
 		}
 	}
-	cfg, err := awsconfig.LoadDefaultConfig(ctx, opts...)
+	if region == "" || id == "" || secret == "" {
+		return aws.Config{}, errors.New("config: aws: AWS_REGION and AWS credentials must be in the environment")
+	}
+	return aws.Config{
+		Region:      region,
+		Credentials: aws.NewCredentialsCache(credentials.NewStaticCredentialsProvider(id, secret, os.Getenv("AWS_SESSION_TOKEN"))),
+		Retryer:     retryer(maxBackoff),
+	}, nil
+}
+
+// AWSProfiles is the configuration of an administrator's command: the
+// SDK's whole default chain (environment, shared config and profiles, SSO,
+// instance roles), with AWS's defaults for a local endpoint.
+func AWSProfiles(ctx context.Context, localEndpoint string, maxBackoff time.Duration) (aws.Config, error) {
+	if localEndpoint != "" {
+		return AWS(ctx, localEndpoint, maxBackoff)
+	}
+	cfg, err := awsconfig.LoadDefaultConfig(ctx, awsconfig.WithRetryer(retryer(maxBackoff)))
 	if err != nil {
 		return aws.Config{}, fmt.Errorf("config: aws: %w", err)
 	}

@@ -148,7 +148,7 @@ func (s *Stack) build(ctx context.Context, opts Options) error {
 		if err != nil {
 			return err
 		}
-		deps := app.New(cfg, db, ses, opts.Log, opts.Now)
+		deps := app.New(cfg, db, opts.Log, opts.Now).WithMail(ses)
 		if fn == route.Authorizer {
 			s.Authorizer = app.Authorizer(deps)
 			continue
@@ -232,7 +232,7 @@ func (s *Stack) SeedInvitation(ctx context.Context, c organization.Created, emai
 	perms, _ := permission.BuiltIn(permission.RoleOwner)
 	owner := principal.Principal{Org: c.Org.ID, User: c.Owner.ID, Kind: store.Person, Role: permission.RoleOwner,
 		Permissions: perms, Credential: principal.Session, CredentialID: "seed"}
-	d := app.New(s.Config, s.DB, nil, slog.New(slog.NewJSONHandler(io.Discard, nil)), time.Now)
+	d := app.New(s.Config, s.DB, slog.New(slog.NewJSONHandler(io.Discard, nil)), time.Now)
 	inv, err := d.Invitations().Create(ctx, owner, invitations.CreateRequest{Email: email, Role: permission.RoleMember})
 	if err != nil {
 		return "", fmt.Errorf("devstack: seed invitation: %w", err)

@@ -23,7 +23,7 @@ var budget = map[string]int{
 	"getMe": 1, "updateMe": 2, "changeMyPassword": 3, "requestEmailChange": 2, "confirmEmailChange": 3,
 	"listMySessions": 1, "endMySession": 2, "endMyOtherSessions": 2,
 	"startTOTP": 2, "confirmTOTP": 2, "disableTOTP": 2,
-	"openapi": 0,
+	"openapi":         0,
 	"getOrganization": 1, "updateOrganization": 2, "putLogo": 1, "getLogo": 1,
 	"listUnits": 1, "createUnit": 1, "updateUnit": 2, "deleteUnit": 2, "transferOwnership": 6, "listAudit": 1,
 	"listRoles": 1, "createRole": 1, "updateRole": 3, "deleteRole": 2,
@@ -56,9 +56,9 @@ func TestEveryEndpointKeepsItsDynamoDBBudget(t *testing.T) {
 	}
 	var (
 		user, role, unit, inv, key, key2, pin, svc map[string]any
-		svcPassword, mfaSecret, invLink, resetLink  string
-		challenge                                   map[string]any
-		second                                      apitest.Tokens
+		svcPassword, mfaSecret, invLink, resetLink string
+		challenge                                  map[string]any
+		second                                     apitest.Tokens
 	)
 	id := func(v map[string]any) string { return v["id"].(string) }
 	save := func(dst *map[string]any, f func(*testing.T) *apitest.Response) func(*testing.T) *apitest.Response {
@@ -252,7 +252,9 @@ func TestEveryEndpointKeepsItsDynamoDBBudget(t *testing.T) {
 			return e.Do("POST", "/v1/auth/login", "", map[string]string{"login": "ada@example.com", "password": "a-fine-password-7"})
 		}, 403}, // ada is inactive: the login still does its full work
 		{"listAudit", get("/v1/audit"), 200},
-		{"deleteUnit", func(t *testing.T) *apitest.Response { return e.Do("DELETE", "/v1/organization/units/"+id(unit), owner, nil) }, 204},
+		{"deleteUnit", func(t *testing.T) *apitest.Response {
+			return e.Do("DELETE", "/v1/organization/units/"+id(unit), owner, nil)
+		}, 204},
 		{"deleteRole", func(t *testing.T) *apitest.Response { return e.Do("DELETE", "/v1/roles/"+id(role), owner, nil) }, 204},
 		{"deleteUser", func(t *testing.T) *apitest.Response { return e.Do("DELETE", "/v1/users/"+id(user), owner, nil) }, 204},
 		{"transferOwnership", func(t *testing.T) *apitest.Response {

@@ -20,6 +20,7 @@ const (
 	Invitations   = "invitations"
 	PasswordReset = "passwordreset"
 	APIKeys       = "apikeys"
+	Bulk          = "bulk"
 )
 
 // Route is one method and path of the HTTP API.
@@ -111,9 +112,9 @@ func All() []Route {
 			Permission: permission.UsersRead, Summary: "List users, filtered, a page at a time"},
 		{Method: "POST", Path: "/v1/users", Function: Users, Operation: "createUser",
 			Permission: permission.UsersWrite, Summary: "Create a person (e-mail or username) or a service user"},
-		{Method: "GET", Path: "/v1/users/export", Function: Users, Operation: "exportUsers",
+		{Method: "GET", Path: "/v1/users/export", Function: Bulk, Operation: "exportUsers",
 			Permission: permission.UsersRead, Summary: "Every user of the organization as CSV or JSON Lines (password hashes with users:export)"},
-		{Method: "POST", Path: "/v1/users/import", Function: Users, Operation: "importUsers",
+		{Method: "POST", Path: "/v1/users/import", Function: Bulk, Operation: "importUsers",
 			Permission: permission.UsersWrite, Summary: "Create up to 10,000 users from CSV or JSON Lines, with a report per row"},
 		{Method: "GET", Path: "/v1/users/{id}", Function: Users, Operation: "getUser",
 			Permission: permission.UsersRead, Summary: "One user"},
@@ -290,9 +291,11 @@ func Specs() []Spec {
 			SendsMail: true, MFAKey: true, MemoryMB: 512, TimeoutSeconds: 10},
 		{Name: Organization, DynamoDB: []string{"GetItem", "PutItem", "UpdateItem", "Query", "TransactWriteItems"},
 			MemoryMB: 256, TimeoutSeconds: 10},
+		{Name: Users, DynamoDB: []string{"GetItem", "BatchGetItem", "Query", "UpdateItem", "TransactWriteItems"},
+			MemoryMB: 512, TimeoutSeconds: 10},
 		// Imports write up to 10,000 users and mail their links: the
 		// longest a function may take behind API Gateway (29 s).
-		{Name: Users, DynamoDB: []string{"GetItem", "BatchGetItem", "Query", "UpdateItem", "TransactWriteItems"},
+		{Name: Bulk, DynamoDB: []string{"GetItem", "BatchGetItem", "Query", "UpdateItem", "TransactWriteItems"},
 			SendsMail: true, MemoryMB: 1024, TimeoutSeconds: 29},
 		{Name: Invitations, DynamoDB: []string{"GetItem", "BatchGetItem", "Query", "UpdateItem", "TransactWriteItems"},
 			SendsMail: true, MemoryMB: 512, TimeoutSeconds: 10},

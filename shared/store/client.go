@@ -24,11 +24,17 @@ type ClientConfig struct {
 	Counter *Counter
 	// MaxBackoff bounds the wait between retries (see config.AWS).
 	MaxBackoff time.Duration
+	// Load loads the SDK configuration; config.AWS when nil.
+	Load config.AWSLoader
 }
 
 // NewClient returns a DynamoDB client.
 func NewClient(ctx context.Context, c ClientConfig) (*dynamodb.Client, error) {
-	cfg, err := config.AWS(ctx, c.Endpoint, c.MaxBackoff)
+	load := c.Load
+	if load == nil {
+		load = config.AWS
+	}
+	cfg, err := load(ctx, c.Endpoint, c.MaxBackoff)
 	if err != nil {
 		return nil, fmt.Errorf("store: %w", err)
 	}

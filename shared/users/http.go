@@ -120,14 +120,6 @@ func (s *Service) Operations() router.Operations {
 			}
 			return s.SetPassword(ctx, p, id(r), in)
 		})},
-		"exportUsers": {Handle: s.handleExport, ContentTypes: []string{CSVType, JSONLType}, Query: []router.Param{
-			{Name: "format", Description: "csv (default) or jsonl; or ask with Accept: application/x-ndjson.", Enum: []string{CSV, JSONL}},
-			{Name: "include_password_hashes", Description: "true adds the password_hash column (needs users:export; audited).", Enum: []string{"true", "false"}},
-		}},
-		"importUsers": {Handle: s.handleImport, Response: ImportReport{}, RequestTypes: []string{CSVType, JSONLType}, Query: []router.Param{
-			{Name: "dry_run", Description: "true validates every row (against the table too) and writes nothing.", Enum: []string{"true", "false"}},
-			{Name: "send_invitations", Description: "true mails users imported without a password_hash a link to set one (valid 7 days).", Enum: []string{"true", "false"}},
-		}},
 		"printLetter": {ContentTypes: []string{"application/pdf"}, Handle: func(w http.ResponseWriter, r *http.Request) error {
 			p, _ := principal.From(r.Context())
 			doc, err := s.Letter(r.Context(), p, id(r))
@@ -140,6 +132,21 @@ func (s *Service) Operations() router.Operations {
 			h.Set("Cache-Control", "no-store")
 			w.Write(doc)
 			return nil
+		}},
+	}
+}
+
+// BulkOperations returns the handlers of the bulk function's routes: the
+// import and export of users, which may take long and send mail.
+func (s *Service) BulkOperations() router.Operations {
+	return router.Operations{
+		"exportUsers": {Handle: s.handleExport, ContentTypes: []string{CSVType, JSONLType}, Query: []router.Param{
+			{Name: "format", Description: "csv (default) or jsonl; or ask with Accept: application/x-ndjson.", Enum: []string{CSV, JSONL}},
+			{Name: "include_password_hashes", Description: "true adds the password_hash column (needs users:export; audited).", Enum: []string{"true", "false"}},
+		}},
+		"importUsers": {Handle: s.handleImport, Response: ImportReport{}, RequestTypes: []string{CSVType, JSONLType}, Query: []router.Param{
+			{Name: "dry_run", Description: "true validates every row (against the table too) and writes nothing.", Enum: []string{"true", "false"}},
+			{Name: "send_invitations", Description: "true mails users imported without a password_hash a link to set one (valid 7 days).", Enum: []string{"true", "false"}},
 		}},
 	}
 }
