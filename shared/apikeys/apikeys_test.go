@@ -2,14 +2,11 @@ package apikeys_test
 
 import (
 	"context"
-	"encoding/json"
 	"net/http"
 	"slices"
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/guichet/guichet/shared/apikeys"
 	"github.com/guichet/guichet/shared/apitest"
@@ -96,28 +93,6 @@ func works(t testing.TB, e *apitest.Env, key string) bool {
 	return false
 }
 
-// scan returns every item of the table as JSON, sorted.
-func scan(t testing.TB, e *apitest.Env) []string {
-	t.Helper()
-	var out []string
-	p := dynamodb.NewScanPaginator(e.DB, &dynamodb.ScanInput{TableName: &e.Config.Table})
-	for p.HasMorePages() {
-		page, err := p.NextPage(context.Background())
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, item := range page.Items {
-			b, err := json.Marshal(item)
-			if err != nil {
-				t.Fatal(err)
-			}
-			out = append(out, string(b))
-		}
-	}
-	slices.Sort(out)
-	return out
-}
-
 func TestClients(t *testing.T) {
 	e := apitest.New(t)
 	owner := e.LoginOwner(t).AccessToken
@@ -171,7 +146,7 @@ func TestCreateAPIKey(t *testing.T) {
 		}
 	})
 	t.Run("the table holds no key in clear", func(t *testing.T) {
-		dump := strings.Join(scan(t, e), "\n")
+		dump := strings.Join(e.Scan(t), "\n")
 		if strings.Contains(dump, k.Secret) || strings.Contains(dump, k.Secret[4:]) || strings.Contains(dump, k.Secret[12:]) {
 			t.Fatal("the key is in the table")
 		}
@@ -261,7 +236,7 @@ func TestCreateAPIKeyRefusals(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run("refuses "+c.name+" and writes nothing", func(t *testing.T) {
-			before := scan(t, e)
+			before := e.Scan(t)
 			p := e.Do("POST", "/v1/me/api-keys", c.token, c.body).Problem(t, c.status)
 			if p.Code != c.code {
 				t.Fatalf("code %q, want %q: %+v", p.Code, c.code, p)
@@ -269,7 +244,7 @@ func TestCreateAPIKeyRefusals(t *testing.T) {
 			if c.field != "" && (len(p.Errors) != 1 || p.Errors[0].Field != c.field) {
 				t.Fatalf("errors %+v, want one on %s", p.Errors, c.field)
 			}
-			if after := scan(t, e); !slices.Equal(before, after) {
+			if after := e.Scan(t); !slices.Equal(before, after) {
 				t.Fatal("the table changed")
 			}
 		})
@@ -482,12 +457,12 @@ func TestRotate(t *testing.T) {
 		}
 		for _, c := range cases {
 			t.Run("refuses "+c.name+" and writes nothing", func(t *testing.T) {
-				before := scan(t, e)
+				before := e.Scan(t)
 				p := e.Do("POST", "/v1/me/api-keys/"+k.ID+"/rotate", c.token, c.body).Problem(t, c.status)
 				if p.Code != c.code {
 					t.Fatalf("code %q, want %q", p.Code, c.code)
 				}
-				if after := scan(t, e); !slices.Equal(before, after) {
+				if after := e.Scan(t); !slices.Equal(before, after) {
 					t.Fatal("the table changed")
 				}
 			})

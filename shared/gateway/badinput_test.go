@@ -153,7 +153,7 @@ func TestMalformedRequestsAreRefused(t *testing.T) {
 	if len(cases) < 150 {
 		t.Fatalf("only %d malformed requests", len(cases))
 	}
-	before := scan(t, e)
+	before := e.Scan(t)
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			r := e.Do(c.method, c.path, c.token, c.body)
@@ -166,7 +166,7 @@ func TestMalformedRequestsAreRefused(t *testing.T) {
 	// Failed logins count against the login (by design); nothing else may
 	// have changed.
 	var changed []string
-	after := scan(t, e)
+	after := e.Scan(t)
 	for _, item := range after {
 		if !slices.Contains(before, item) && !strings.Contains(item, `"RL#`) {
 			changed = append(changed, item)

@@ -81,7 +81,7 @@ func TestWritesFailWhole(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(fmt.Sprintf("%s %s answers 503 and writes nothing", c.method, c.path), func(t *testing.T) {
-			before := scan(t, e)
+			before := e.Scan(t)
 			e.Faults.Fail(writes...)
 			attempts := e.Faults.Attempts()
 			e.ResetCounters()
@@ -93,7 +93,7 @@ func TestWritesFailWhole(t *testing.T) {
 			if p.Code != "unavailable" || r.Header.Get("Retry-After") == "" {
 				t.Fatalf("%s %v", r.Body, r.Header)
 			}
-			if after := scan(t, e); !slices.Equal(before, after) {
+			if after := e.Scan(t); !slices.Equal(before, after) {
 				t.Fatalf("the table changed:\n%s", diff(before, after))
 			}
 			// Each failing call is tried 3 times, no more: the SDK's

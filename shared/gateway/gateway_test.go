@@ -1,16 +1,12 @@
 package gateway_test
 
 import (
-	"context"
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"regexp"
 	"slices"
 	"strings"
 	"testing"
-
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/guichet/guichet/shared/apitest"
 	"github.com/guichet/guichet/shared/route"
@@ -91,7 +87,7 @@ func TestErrorsAreProblems(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			before := scan(t, e)
+			before := e.Scan(t)
 			r := e.Do(c.method, c.path, "", c.body)
 			p := r.Problem(t, c.status)
 			if p.Code != c.code {
@@ -103,33 +99,11 @@ func TestErrorsAreProblems(t *testing.T) {
 			if c.status == 422 && (len(p.Errors) != 1 || p.Errors[0].Field != "password") {
 				t.Fatalf("field errors %+v", p.Errors)
 			}
-			if after := scan(t, e); !slices.Equal(before, after) {
+			if after := e.Scan(t); !slices.Equal(before, after) {
 				t.Fatalf("the table changed:\n%v\n%v", before, after)
 			}
 		})
 	}
-}
-
-// scan returns every item of the table as JSON, sorted.
-func scan(t testing.TB, e *apitest.Env) []string {
-	t.Helper()
-	var out []string
-	p := dynamodb.NewScanPaginator(e.DB, &dynamodb.ScanInput{TableName: &e.Config.Table})
-	for p.HasMorePages() {
-		page, err := p.NextPage(context.Background())
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, item := range page.Items {
-			b, err := json.Marshal(item)
-			if err != nil {
-				t.Fatal(err)
-			}
-			out = append(out, string(b))
-		}
-	}
-	slices.Sort(out)
-	return out
 }
 
 func TestTheTableHoldsNoSecretInClear(t *testing.T) {
@@ -143,7 +117,7 @@ func TestTheTableHoldsNoSecretInClear(t *testing.T) {
 	}
 	secrets = append(secrets, apitest.OwnerPassword)
 	var all strings.Builder
-	for _, item := range scan(t, e) {
+	for _, item := range e.Scan(t) {
 		all.WriteString(item)
 	}
 	dump := all.String()

@@ -2,12 +2,9 @@ package organization_test
 
 import (
 	"context"
-	"encoding/json"
 	"slices"
 	"testing"
 	"time"
-
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/guichet/guichet/shared/apitest"
 	"github.com/guichet/guichet/shared/password"
@@ -17,33 +14,10 @@ import (
 	"github.com/guichet/guichet/shared/token"
 )
 
-// scan returns every item of the table as JSON, sorted, to check that a
-// refused request wrote nothing.
-func scan(t testing.TB, e *apitest.Env) []string {
-	t.Helper()
-	var out []string
-	p := dynamodb.NewScanPaginator(e.DB, &dynamodb.ScanInput{TableName: &e.Config.Table})
-	for p.HasMorePages() {
-		page, err := p.NextPage(context.Background())
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, item := range page.Items {
-			b, err := json.Marshal(item)
-			if err != nil {
-				t.Fatal(err)
-			}
-			out = append(out, string(b))
-		}
-	}
-	slices.Sort(out)
-	return out
-}
-
 // unchanged fails t if the table differs from before.
 func unchanged(t testing.TB, e *apitest.Env, before []string) {
 	t.Helper()
-	if after := scan(t, e); !slices.Equal(before, after) {
+	if after := e.Scan(t); !slices.Equal(before, after) {
 		t.Fatalf("the table changed:\nbefore %v\nafter  %v", before, after)
 	}
 }

@@ -165,7 +165,7 @@ func TestABadLogoIsRefusedAndWritesNothing(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run("it refuses "+c.name, func(t *testing.T) {
-			before := scan(t, e)
+			before := e.Scan(t)
 			p := raw(e, "PUT", "/v1/organization/logo", tok, c.contentType, c.body).Problem(t, c.status)
 			if p.Code != c.code {
 				t.Fatalf("code %q, want %q: %s", p.Code, c.code, p.Detail)

@@ -78,7 +78,7 @@ func TestTheOrganizationCanBeReadAndChanged(t *testing.T) {
 	})
 
 	t.Run("a PATCH that changes nothing answers 200 and writes nothing", func(t *testing.T) {
-		before := scan(t, e)
+		before := e.Scan(t)
 		e.ResetCounters()
 		r := e.Do("PATCH", "/v1/organization", tok, map[string]any{"name": "Acme Industries", "language": "nl"})
 		if r.Status != 200 {
@@ -127,7 +127,7 @@ func TestABadOrganizationPatchIsRefusedAndWritesNothing(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run("a PATCH with "+c.name, func(t *testing.T) {
-			before := scan(t, e)
+			before := e.Scan(t)
 			p := e.Do("PATCH", "/v1/organization", tok, c.body).Problem(t, c.status)
 			var got []string
 			for _, f := range p.Errors {
@@ -157,7 +157,7 @@ func TestAMemberIsRefusedEveryOrganizationRoute(t *testing.T) {
 		{"PATCH", "/v1/organization/units/unt_aaaaaaaaaaaaaaaa"}, {"DELETE", "/v1/organization/units/unt_aaaaaaaaaaaaaaaa"},
 		{"GET", "/v1/audit"},
 	}
-	before := scan(t, e)
+	before := e.Scan(t)
 	for _, rt := range routes {
 		t.Run(rt.method+" "+rt.path+" is 403 for a member", func(t *testing.T) {
 			e.ResetCounters()

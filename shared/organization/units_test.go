@@ -94,7 +94,7 @@ func TestUnitsCanBeCreatedListedChangedAndDeleted(t *testing.T) {
 	})
 
 	t.Run("a PATCH that changes nothing writes nothing", func(t *testing.T) {
-		before := scan(t, e)
+		before := e.Scan(t)
 		r := e.Do("PATCH", "/v1/organization/units/"+site.ID, tok, map[string]any{"name": "Lyon warehouse", "kind": "site"})
 		if r.Status != 200 {
 			t.Fatalf("status %d: %s", r.Status, r.Body)
@@ -103,7 +103,7 @@ func TestUnitsCanBeCreatedListedChangedAndDeleted(t *testing.T) {
 	})
 
 	t.Run("a unit with a child cannot be deleted", func(t *testing.T) {
-		before := scan(t, e)
+		before := e.Scan(t)
 		if p := e.Do("DELETE", "/v1/organization/units/"+company.ID, tok, nil).Problem(t, 409); p.Code != "unit_has_children" {
 			t.Fatalf("code %q", p.Code)
 		}
@@ -159,7 +159,7 @@ func TestUnitsFormATree(t *testing.T) {
 	}
 	for _, x := range cases {
 		t.Run("moving "+x.name+" is 422 naming parent and writes nothing", func(t *testing.T) {
-			before := scan(t, e)
+			before := e.Scan(t)
 			p := e.Do("PATCH", "/v1/organization/units/"+x.unit, tok, map[string]any{"parent": x.parent}).Problem(t, 422)
 			if len(p.Errors) != 1 || p.Errors[0].Field != "parent" {
 				t.Fatalf("field errors %+v", p.Errors)
@@ -179,7 +179,7 @@ func TestUnitsFormATree(t *testing.T) {
 		}
 	})
 	t.Run("creating a unit under one that does not exist is 422 and writes nothing", func(t *testing.T) {
-		before := scan(t, e)
+		before := e.Scan(t)
 		p := e.Do("POST", "/v1/organization/units", tok, map[string]any{"name": "X", "kind": "site", "parent": b.ID}).Problem(t, 422)
 		if len(p.Errors) != 1 || p.Errors[0].Field != "parent" {
 			t.Fatalf("field errors %+v", p.Errors)
@@ -227,7 +227,7 @@ func TestAUnitInUseCannotBeDeleted(t *testing.T) {
 		}
 	})
 	t.Run("deleting it is 409 unit_in_use and writes nothing", func(t *testing.T) {
-		before := scan(t, e)
+		before := e.Scan(t)
 		if p := e.Do("DELETE", "/v1/organization/units/"+u.ID, tok, nil).Problem(t, 409); p.Code != "unit_in_use" {
 			t.Fatalf("code %q", p.Code)
 		}
@@ -278,7 +278,7 @@ func TestABadUnitIsRefusedAndWritesNothing(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(fmt.Sprintf("%s is %d", c.name, c.status), func(t *testing.T) {
-			before := scan(t, e)
+			before := e.Scan(t)
 			p := e.Do(c.method, "/v1/organization/units"+c.path, tok, c.body).Problem(t, c.status)
 			var got []string
 			for _, f := range p.Errors {
@@ -300,7 +300,7 @@ func TestAnotherOrganizationsUnitsAreNotFound(t *testing.T) {
 		t.Fatal(err)
 	}
 	boss := e.Login(t, "boss@other.example", "other-password-123").AccessToken
-	before := scan(t, e)
+	before := e.Scan(t)
 	t.Run("the other organization's owner lists none of them", func(t *testing.T) {
 		if p := listUnits(t, e, boss, ""); len(p.Items) != 0 {
 			t.Fatalf("page %+v", p)
@@ -331,7 +331,7 @@ func TestAnotherOrganizationsUnitsAreNotFound(t *testing.T) {
 		if pr := e.Do("GET", "/v1/audit?cursor="+p.NextCursor, tok, nil).Problem(t, 400); pr.Code != "invalid_cursor" {
 			t.Fatalf("a units cursor was accepted by the audit list: %q", pr.Code)
 		}
-		before = scan(t, e)
+		before = e.Scan(t)
 	})
 	unchanged(t, e, before)
 }

@@ -1,43 +1,17 @@
 package profile_test
 
 import (
-	"context"
-	"encoding/json"
 	"net/url"
 	"slices"
-	"sort"
 	"strings"
 	"testing"
 
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/xlzd/gotp"
 
 	"github.com/guichet/guichet/shared/apitest"
 	"github.com/guichet/guichet/shared/outbox"
 	"github.com/guichet/guichet/shared/route"
 )
-
-// scan returns every item of the table as JSON, sorted.
-func scan(t testing.TB, e *apitest.Env) []string {
-	t.Helper()
-	var out []string
-	p := dynamodb.NewScanPaginator(e.DB, &dynamodb.ScanInput{TableName: &e.Config.Table})
-	for p.HasMorePages() {
-		page, err := p.NextPage(context.Background())
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, item := range page.Items {
-			b, err := json.Marshal(item)
-			if err != nil {
-				t.Fatal(err)
-			}
-			out = append(out, string(b))
-		}
-	}
-	sort.Strings(out)
-	return out
-}
 
 // me reads GET /v1/me.
 func me(t testing.TB, e *apitest.Env, tok string) map[string]any {

@@ -44,7 +44,7 @@ func TestTOTPEnrollment(t *testing.T) {
 		}
 	})
 	t.Run("the secret is not in the table in clear", func(t *testing.T) {
-		dump := strings.Join(scan(t, e), "\n")
+		dump := strings.Join(e.Scan(t), "\n")
 		if strings.Contains(dump, st.Secret) {
 			t.Fatal("secret in clear")
 		}
@@ -78,7 +78,7 @@ func TestTOTPEnrollment(t *testing.T) {
 		if m := me(t, e, tok); m["mfa"].(map[string]any)["enabled"] != true {
 			t.Fatal("not enabled")
 		}
-		dump := strings.Join(scan(t, e), "\n")
+		dump := strings.Join(e.Scan(t), "\n")
 		for _, c := range codes {
 			if strings.Contains(dump, c) || strings.Contains(dump, strings.ReplaceAll(c, "-", "")) {
 				t.Fatal("recovery code in clear")
@@ -178,7 +178,7 @@ func TestTOTPEnrollment(t *testing.T) {
 			t.Fatalf("still asks: %+v", c)
 		}
 		off(apitest.UserPassword, codes[3]).Problem(t, 409)
-		dump := strings.Join(scan(t, e), "\n")
+		dump := strings.Join(e.Scan(t), "\n")
 		if strings.Contains(dump, "MFARC#") || strings.Contains(dump, "mfa_secret") {
 			t.Fatal("recovery codes or secret left behind")
 		}

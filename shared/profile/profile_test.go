@@ -149,7 +149,7 @@ func TestABadProfilePatchIsRefusedAndWritesNothing(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run("a PATCH with "+c.name+" is 422 naming the field", func(t *testing.T) {
-			before := scan(t, e)
+			before := e.Scan(t)
 			e.ResetCounters()
 			got := fields(e.Do("PATCH", "/v1/me", tok, c.body), t, 422)
 			if !slices.Equal(got, c.fields) {
@@ -158,7 +158,7 @@ func TestABadProfilePatchIsRefusedAndWritesNothing(t *testing.T) {
 			if n := e.Counters[route.Profile].Calls(); n != 0 {
 				t.Fatalf("%d DynamoDB calls for a refused request", n)
 			}
-			if after := scan(t, e); !slices.Equal(before, after) {
+			if after := e.Scan(t); !slices.Equal(before, after) {
 				t.Fatal("the table changed")
 			}
 		})
