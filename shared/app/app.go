@@ -202,7 +202,7 @@ func (d Deps) APIKeys() *apikeys.Service { return apikeys.New(d.Store, d.Config.
 // to what OpenAPI builds).
 func (d Deps) Pages() router.Operations {
 	sessions := d.Sessions()
-	ops := pages.New(pages.Config{PublicURL: d.Config.PublicURL, AppURL: d.Config.AppURL, ResetFloor: d.Config.ResetFloor},
+	ops := pages.New(pages.Config{PublicURL: d.Config.PublicURL, AppURL: d.Config.AppURL},
 		pages.Deps{
 			Invitations: invitations.New(d.Store, sessions, d.Mail, d.Config.PublicURL, d.SessionConfig().Password, d.Now),
 			Resets:      d.Resets(), Sessions: sessions, Profile: d.Profile(), Store: d.Store, Log: d.Log, Now: d.Now,

@@ -15,7 +15,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"strings"
 	"time"
@@ -23,6 +22,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/guichet/guichet/shared/httpapi"
 	"github.com/guichet/guichet/shared/lambdahttp"
 	"github.com/guichet/guichet/shared/route"
 )
@@ -150,7 +150,7 @@ func (g *Gateway) event(r *http.Request, rt route.Route) (events.APIGatewayV2HTT
 			Time:         now.Format("02/Jan/2006:15:04:05 -0700"), TimeEpoch: now.UnixMilli(),
 			HTTP: events.APIGatewayV2HTTPRequestContextHTTPDescription{
 				Method: r.Method, Path: r.URL.Path, Protocol: r.Proto,
-				SourceIP: sourceIP(r.RemoteAddr), UserAgent: r.UserAgent(),
+				SourceIP: httpapi.ClientIP(r.RemoteAddr), UserAgent: r.UserAgent(),
 			},
 		},
 	}
@@ -260,12 +260,4 @@ func requestID() string {
 	b := make([]byte, 12)
 	rand.Read(b)
 	return hex.EncodeToString(b)
-}
-
-func sourceIP(remote string) string {
-	host, _, err := net.SplitHostPort(remote)
-	if err != nil {
-		return remote
-	}
-	return host
 }

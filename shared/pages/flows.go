@@ -3,12 +3,10 @@ package pages
 import (
 	"context"
 	"fmt"
-	"net"
 	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/guichet/guichet/shared/invitations"
 	"github.com/guichet/guichet/shared/problem"
@@ -121,7 +119,6 @@ func (s *Service) requestReset(w http.ResponseWriter, r *http.Request, v *view) 
 		v.Alert = v.T("err.csrf")
 		return s.form(w, r, v, http.StatusForbidden, "forgot", "forgot.title", "/forgot")
 	}
-	start := time.Now()
 	var errs validate.Errors
 	email, _ := errs.Email("email", r.PostForm.Get("email"))
 	if err := errs.Err(); err != nil {
@@ -129,13 +126,7 @@ func (s *Service) requestReset(w http.ResponseWriter, r *http.Request, v *view) 
 		v.invalid(p)
 		return s.form(w, r, v, p.Status, "forgot", "forgot.title", "/forgot")
 	}
-	ip, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		ip = r.RemoteAddr
-	}
-	err = s.Resets.Request(r.Context(), email, ip)
-	time.Sleep(s.cfg.ResetFloor - time.Since(start))
-	if err != nil {
+	if err := s.Resets.Forgot(r.Context(), email, r.RemoteAddr); err != nil {
 		return err
 	}
 	s.message(w, v, http.StatusOK, "forgot.done.title", v.T("forgot.done.text"),

@@ -52,9 +52,6 @@ type Config struct {
 	PublicURL string
 	// AppURL is where "continue" leads once signed in; PublicURL when empty.
 	AppURL string
-	// ResetFloor is the least time a reset request takes (see
-	// passwordreset.Config.Floor).
-	ResetFloor time.Duration
 }
 
 // Deps are the services the pages call.

@@ -1,9 +1,7 @@
 package passwordreset
 
 import (
-	"net"
 	"net/http"
-	"time"
 
 	"github.com/guichet/guichet/shared/httpapi"
 	"github.com/guichet/guichet/shared/permission"
@@ -43,7 +41,6 @@ func (s *Service) Operations() router.Operations {
 	return router.Operations{
 		"requestPasswordReset": {Request: RequestBody{}, Response: Accepted{}, Status: http.StatusAccepted,
 			Handle: func(w http.ResponseWriter, r *http.Request) error {
-				start := time.Now()
 				var in RequestBody
 				if err := httpapi.Decode(r, &in); err != nil {
 					return err
@@ -53,15 +50,7 @@ func (s *Service) Operations() router.Operations {
 				if err := v.Err(); err != nil {
 					return err
 				}
-				ip, _, err := net.SplitHostPort(r.RemoteAddr)
-				if err != nil {
-					ip = r.RemoteAddr
-				}
-				err = s.Request(r.Context(), email, ip)
-				// The answer waits for the floor whatever happened, so its
-				// timing does not tell whether the address has an account.
-				time.Sleep(s.cfg.Floor - time.Since(start))
-				if err != nil {
+				if err := s.Forgot(r.Context(), email, r.RemoteAddr); err != nil {
 					return err
 				}
 				return httpapi.JSON(w, http.StatusAccepted, Accepted{Message: acceptedMessage})

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/guichet/guichet/shared/httpapi"
 	"github.com/guichet/guichet/shared/mail"
 	"github.com/guichet/guichet/shared/password"
 	"github.com/guichet/guichet/shared/principal"
@@ -57,6 +58,16 @@ func New(s *store.Store, m *mail.Notifier, publicURL string, params password.Par
 
 func (s *Service) link(secret string) string {
 	return s.publicURL + "/reset?token=" + url.QueryEscape(secret)
+}
+
+// Forgot is Request for a request from remoteAddr, answered no sooner than
+// the floor whatever happened, so that its timing does not tell whether
+// the address has an account.
+func (s *Service) Forgot(ctx context.Context, email, remoteAddr string) error {
+	start := time.Now()
+	err := s.Request(ctx, email, httpapi.ClientIP(remoteAddr))
+	time.Sleep(s.cfg.Floor - time.Since(start))
+	return err
 }
 
 // Request sends a reset link to email if it is an active person's login.

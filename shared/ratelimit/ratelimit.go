@@ -6,9 +6,9 @@ package ratelimit
 import (
 	"context"
 	"fmt"
-	"net"
 	"time"
 
+	"github.com/guichet/guichet/shared/httpapi"
 	"github.com/guichet/guichet/shared/problem"
 	"github.com/guichet/guichet/shared/store"
 )
@@ -40,10 +40,7 @@ func (l *Limiter) Judge(ctx context.Context, remoteAddr string, err error) error
 	if l == nil || !ok || p.Code != "invalid_link" {
 		return err
 	}
-	ip, _, splitErr := net.SplitHostPort(remoteAddr)
-	if splitErr != nil {
-		ip = remoteAddr
-	}
+	ip := httpapi.ClientIP(remoteAddr)
 	now := l.now()
 	// One counter per fixed window: a window that ends starts a new item.
 	start := now.Truncate(l.window)
