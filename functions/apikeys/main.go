@@ -2,23 +2,13 @@
 package main
 
 import (
-	"context"
-	"log"
-
 	"github.com/aws/aws-lambda-go/lambda"
 
 	"github.com/guichet/guichet/shared/app"
 	"github.com/guichet/guichet/shared/route"
+	"github.com/guichet/guichet/shared/router"
 )
 
 func main() {
-	deps, err := app.FromEnv(context.Background())
-	if err != nil {
-		log.Fatal(err)
-	}
-	h, err := app.Function(route.APIKeys, deps, deps.APIKeys().Operations())
-	if err != nil {
-		log.Fatal(err)
-	}
-	lambda.Start(h)
+	lambda.Start(app.Lambda(route.APIKeys, func(d app.Deps) router.Operations { return d.APIKeys().Operations() }))
 }

@@ -2,23 +2,13 @@
 package main
 
 import (
-	"context"
-	"log"
-
 	"github.com/aws/aws-lambda-go/lambda"
 
 	"github.com/guichet/guichet/shared/app"
 	"github.com/guichet/guichet/shared/route"
+	"github.com/guichet/guichet/shared/router"
 )
 
 func main() {
-	deps, err := app.FromEnvWithMail(context.Background())
-	if err != nil {
-		log.Fatal(err)
-	}
-	h, err := app.Function(route.Bulk, deps, deps.Bulk().BulkOperations())
-	if err != nil {
-		log.Fatal(err)
-	}
-	lambda.Start(h)
+	lambda.Start(app.LambdaWithMail(route.Bulk, func(d app.Deps) router.Operations { return d.Bulk().BulkOperations() }))
 }

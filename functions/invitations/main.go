@@ -2,23 +2,13 @@
 package main
 
 import (
-	"context"
-	"log"
-
 	"github.com/aws/aws-lambda-go/lambda"
 
 	"github.com/guichet/guichet/shared/app"
 	"github.com/guichet/guichet/shared/route"
+	"github.com/guichet/guichet/shared/router"
 )
 
 func main() {
-	deps, err := app.FromEnvWithMail(context.Background())
-	if err != nil {
-		log.Fatal(err)
-	}
-	h, err := app.Function(route.Invitations, deps, deps.Invitations().Operations())
-	if err != nil {
-		log.Fatal(err)
-	}
-	lambda.Start(h)
+	lambda.Start(app.LambdaWithMail(route.Invitations, func(d app.Deps) router.Operations { return d.Invitations().Operations() }))
 }

@@ -6,6 +6,7 @@ package app
 import (
 	"context"
 	"fmt"
+	"log"
 	"log/slog"
 	"net/http"
 	"os"
@@ -270,4 +271,33 @@ func templates() *mail.Templates {
 		panic(err)
 	}
 	return t
+}
+
+// Lambda builds the handler of function fn, which sends no mail, from the
+// environment, with the operations ops makes from its dependencies, for
+// lambda.Start. A function that cannot start logs why and exits: Lambda
+// reports an init error.
+func Lambda(fn string, ops func(Deps) router.Operations) lambdahttp.Handler {
+	return lambdaHandler(fn, false, FromEnv, ops)
+}
+
+// LambdaWithMail is Lambda for a function that sends mail. The two are
+// apart so that only these functions link SES and the mail templates.
+func LambdaWithMail(fn string, ops func(Deps) router.Operations) lambdahttp.Handler {
+	return lambdaHandler(fn, true, FromEnvWithMail, ops)
+}
+
+func lambdaHandler(fn string, mail bool, load func(context.Context) (Deps, error), ops func(Deps) router.Operations) lambdahttp.Handler {
+	if spec, ok := route.SpecOf(fn); !ok || spec.SendsMail != mail {
+		log.Fatalf("app: function %s: its spec and its main disagree on mail", fn)
+	}
+	d, err := load(context.Background())
+	if err != nil {
+		log.Fatal(err)
+	}
+	h, err := Function(fn, d, ops(d))
+	if err != nil {
+		log.Fatal(err)
+	}
+	return h
 }

@@ -305,3 +305,13 @@ func Specs() []Spec {
 		{Name: Authorizer, DynamoDB: []string{"GetItem"}, MemoryMB: 256, TimeoutSeconds: 5},
 	}
 }
+
+// SpecOf returns the spec of function fn.
+func SpecOf(fn string) (Spec, bool) {
+	for _, s := range Specs() {
+		if s.Name == fn {
+			return s, true
+		}
+	}
+	return Spec{}, false
+}
