@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"log"
 	"log/slog"
-	"net/http"
 	"os"
 	"time"
 
@@ -28,7 +27,6 @@ import (
 	"github.com/guichet/guichet/shared/organization"
 	"github.com/guichet/guichet/shared/pages"
 	"github.com/guichet/guichet/shared/passwordreset"
-	"github.com/guichet/guichet/shared/problem"
 	"github.com/guichet/guichet/shared/profile"
 	"github.com/guichet/guichet/shared/route"
 	"github.com/guichet/guichet/shared/router"
@@ -223,7 +221,7 @@ func OpenAPI(d Deps) ([]byte, error) {
 		if err != nil {
 			return nil, err
 		}
-		for name, op := range withPending(fn, ops) {
+		for name, op := range ops {
 			if _, dup := all[name]; dup {
 				return nil, fmt.Errorf("app: operation %q is in two functions", name)
 			}
@@ -233,25 +231,11 @@ func OpenAPI(d Deps) ([]byte, error) {
 	return openapi.Build(all)
 }
 
-// withPending gives every route of fn without an operation one that
-// answers 501 not_implemented (and fails TestEveryRouteIsServed): work in
-// progress is visible, never silent.
-func withPending(fn string, ops router.Operations) router.Operations {
-	for _, rt := range route.ByFunction(fn) {
-		if _, ok := ops[rt.Operation]; !ok {
-			ops[rt.Operation] = router.Op{Handle: func(w http.ResponseWriter, r *http.Request) error {
-				return problem.New(http.StatusNotImplemented, "not_implemented", "This route is not built yet.")
-			}}
-		}
-	}
-	return ops
-}
-
 // Function returns the handler of function fn serving ops.
 func Function(fn string, d Deps, ops router.Operations) (lambdahttp.Handler, error) {
 	// Every function records the use of the API keys it is called with
 	// (at most once a minute per key): the authorizer only reads.
-	h, err := router.New(fn, withPending(fn, ops), d.Log, store.Problem, router.WithKeyUse(d.APIKeys().RecordUse))
+	h, err := router.New(fn, ops, d.Log, store.Problem, router.WithKeyUse(d.APIKeys().RecordUse))
 	if err != nil {
 		return nil, err
 	}
