@@ -53,30 +53,18 @@ func failuresKey(k string) key { return key{"RL#" + k, "RL"} }
 // call. found is false when no user has that login.
 func (s *Store) FindLogin(ctx context.Context, login, rlKey string) (g LoginGuard, f Failures, found bool, err error) {
 	lk, fk := loginKey(login), failuresKey(rlKey)
-	res, err := s.db.BatchGetItem(ctx, &dynamodb.BatchGetItemInput{
-		RequestItems: map[string]types.KeysAndAttributes{s.table: {
-			Keys: []map[string]types.AttributeValue{lk.av(), fk.av()}, ConsistentRead: aws.Bool(true),
-		}},
-	})
+	items, err := s.getMany(ctx, lk, fk)
 	if err != nil {
 		return g, f, false, fmt.Errorf("find login: %w", err)
 	}
-	if len(res.UnprocessedKeys) > 0 {
-		return g, f, false, fmt.Errorf("find login: %d keys unprocessed", len(res.UnprocessedKeys[s.table].Keys))
-	}
-	for _, item := range res.Responses[s.table] {
-		var k key
-		if err := attributevalue.UnmarshalMap(item, &k); err != nil {
+	if it := items[lk]; it != nil {
+		found = true
+		if err := attributevalue.UnmarshalMap(it, &g); err != nil {
 			return g, f, false, fmt.Errorf("find login: %w", err)
 		}
-		switch k {
-		case lk:
-			found = true
-			err = attributevalue.UnmarshalMap(item, &g)
-		case fk:
-			err = attributevalue.UnmarshalMap(item, &f)
-		}
-		if err != nil {
+	}
+	if it := items[fk]; it != nil {
+		if err := attributevalue.UnmarshalMap(it, &f); err != nil {
 			return g, f, false, fmt.Errorf("find login: %w", err)
 		}
 	}
