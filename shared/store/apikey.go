@@ -251,18 +251,7 @@ func (s *Store) ListAPIKeys(ctx context.Context, org, start string, limit int) (
 		Limit:          aws.Int32(int32(limit)),
 		ConsistentRead: aws.Bool(true),
 	}
-	if start != "" {
-		in.ExclusiveStartKey = key{"ORG#" + org, start}.av()
-	}
-	res, err := s.db.Query(ctx, in)
-	if err != nil {
-		return nil, "", fmt.Errorf("list api keys: %w", err)
-	}
-	var out []KeyEntry
-	if err := attributevalue.UnmarshalListOfMaps(res.Items, &out); err != nil {
-		return nil, "", fmt.Errorf("list api keys: %w", err)
-	}
-	return out, lastSK(res.LastEvaluatedKey), nil
+	return queryPage[KeyEntry](ctx, s, "list api keys", in, "ORG#"+org, start)
 }
 
 // KeysLastUsed returns when each of the keys of these hashes was last used

@@ -2,11 +2,9 @@ package store
 
 import (
 	"context"
-	"fmt"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 )
@@ -57,18 +55,7 @@ func (s *Store) ListAudit(ctx context.Context, org, after string, limit int) ([]
 		ScanIndexForward: aws.Bool(false),
 		Limit:            aws.Int32(int32(limit)),
 	}
-	if after != "" {
-		in.ExclusiveStartKey = key{auditPK(org), after}.av()
-	}
-	res, err := s.db.Query(ctx, in)
-	if err != nil {
-		return nil, "", fmt.Errorf("list audit: %w", err)
-	}
-	var out []Audit
-	if err := attributevalue.UnmarshalListOfMaps(res.Items, &out); err != nil {
-		return nil, "", fmt.Errorf("list audit: %w", err)
-	}
-	return out, lastSK(res.LastEvaluatedKey), nil
+	return queryPage[Audit](ctx, s, "list audit", in, auditPK(org), after)
 }
 
 // lastSK is the sort key of a page's last evaluated key, "" at the end.

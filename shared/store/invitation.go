@@ -188,18 +188,7 @@ func (s *Store) ListInvitations(ctx context.Context, org, start string, limit in
 		Limit:          aws.Int32(int32(limit)),
 		ConsistentRead: aws.Bool(true),
 	}
-	if start != "" {
-		in.ExclusiveStartKey = key{"ORG#" + org, start}.av()
-	}
-	res, err := s.db.Query(ctx, in)
-	if err != nil {
-		return nil, "", fmt.Errorf("list invitations: %w", err)
-	}
-	var out []Invitation
-	if err := attributevalue.UnmarshalListOfMaps(res.Items, &out); err != nil {
-		return nil, "", fmt.Errorf("list invitations: %w", err)
-	}
-	return out, lastSK(res.LastEvaluatedKey), nil
+	return queryPage[Invitation](ctx, s, "list invitations", in, "ORG#"+org, start)
 }
 
 // pendingUpdate returns the item updating an invitation that must still

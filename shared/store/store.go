@@ -218,3 +218,21 @@ func marshal(v any) (map[string]types.AttributeValue, error) {
 	}
 	return m, nil
 }
+
+// queryPage runs in, one page of the partition pk from after the sort key
+// start (the first page when empty), and returns its items and the sort
+// key to start the next page from ("" after the last).
+func queryPage[T any](ctx context.Context, s *Store, what string, in *dynamodb.QueryInput, pk, start string) ([]T, string, error) {
+	if start != "" {
+		in.ExclusiveStartKey = key{pk, start}.av()
+	}
+	res, err := s.db.Query(ctx, in)
+	if err != nil {
+		return nil, "", fmt.Errorf("%s: %w", what, err)
+	}
+	var out []T
+	if err := attributevalue.UnmarshalListOfMaps(res.Items, &out); err != nil {
+		return nil, "", fmt.Errorf("%s: %w", what, err)
+	}
+	return out, lastSK(res.LastEvaluatedKey), nil
+}

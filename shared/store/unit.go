@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 )
@@ -129,18 +128,7 @@ func (s *Store) ListUnits(ctx context.Context, org, after string, limit int) ([]
 	if limit > 0 {
 		in.Limit = aws.Int32(int32(limit))
 	}
-	if after != "" {
-		in.ExclusiveStartKey = key{"ORG#" + org, after}.av()
-	}
-	res, err := s.db.Query(ctx, in)
-	if err != nil {
-		return nil, "", fmt.Errorf("list units: %w", err)
-	}
-	var out []Unit
-	if err := attributevalue.UnmarshalListOfMaps(res.Items, &out); err != nil {
-		return nil, "", fmt.Errorf("list units: %w", err)
-	}
-	return out, lastSK(res.LastEvaluatedKey), nil
+	return queryPage[Unit](ctx, s, "list units", in, "ORG#"+org, after)
 }
 
 // AllUnits returns every unit of an organization: one Query per MB of

@@ -274,17 +274,7 @@ func (s *Store) ListUsers(ctx context.Context, org string, f UserFilter, start s
 		in.FilterExpression = aws.String(joinAnd(conds))
 		in.ExpressionAttributeNames = names
 	}
-	if start != "" {
-		in.ExclusiveStartKey = key{"ORG#" + org, start}.av()
-	}
-	res, err := s.db.Query(ctx, in)
-	if err != nil {
-		return nil, "", fmt.Errorf("list users: %w", err)
-	}
-	if err := attributevalue.UnmarshalListOfMaps(res.Items, &users); err != nil {
-		return nil, "", fmt.Errorf("list users: %w", err)
-	}
-	return users, lastSK(res.LastEvaluatedKey), nil
+	return queryPage[User](ctx, s, "list users", in, "ORG#"+org, start)
 }
 
 func joinAnd(conds []string) string {
