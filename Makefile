@@ -1,6 +1,6 @@
 # Guichet. `make run` starts the whole API locally; `make test` runs every test.
 GO        ?= go
-FUNCTIONS := $(notdir $(wildcard functions/*))
+FUNCTIONS := $(notdir $(patsubst %/,%,$(dir $(wildcard functions/*/main.go))))
 PORT      ?= 8080
 # The npm tools (CDK CLI, Redocly), installed from infra/package-lock.json.
 CDK       := infra/node_modules/.bin/cdk

@@ -55,6 +55,7 @@ func New(t testing.TB, opts ...Option) *Env {
 	cfg.ResetFloor = 0                         // tests do not time answers
 	cfg.RetryMaxBackoff = 5 * time.Millisecond // fault tests retry quickly (still 3 attempts)
 	cfg.PublicURL = "http://guichet.test"
+	cfg.Password = password.Cheap // production cost is asserted in shared/config
 	for _, o := range opts {
 		o(&cfg)
 	}
@@ -215,7 +216,7 @@ const UserPassword = "user-password-1234"
 // tests that need a principal of some role, and returns the user.
 func (e *Env) AddUser(t testing.TB, email, role string) store.User {
 	t.Helper()
-	hash, err := password.Hash(UserPassword, password.Default)
+	hash, err := password.Hash(UserPassword, password.Cheap)
 	if err != nil {
 		t.Fatal(err)
 	}

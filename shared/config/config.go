@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/guichet/guichet/shared/clients"
+	"github.com/guichet/guichet/shared/password"
 )
 
 // Config is the deployment's settings.
@@ -42,6 +43,10 @@ type Config struct {
 	// one in Secrets Manager). Unset, two-step verification is unavailable;
 	// the local stack and tests then make a random one.
 	MFAKey []byte
+	// Password is the argon2id cost of new hashes: PASSWORD_HASH, such as
+	// "m=19456,t=2,p=1" (the default); never below that default. Tests set
+	// the field to password.Cheap directly.
+	Password password.Params
 }
 
 // FromEnv reads the configuration, with defaults for what is unset.
@@ -86,6 +91,15 @@ func Parse(getenv func(string) string) (Config, error) {
 	if v := getenv("MFA_ENCRYPTION_KEY"); v != "" {
 		if c.MFAKey, err = parseKey(v); err != nil {
 			return c, fmt.Errorf("config: MFA_ENCRYPTION_KEY: %w", err)
+		}
+	}
+	c.Password = password.Default
+	if v := getenv("PASSWORD_HASH"); v != "" {
+		if c.Password, err = password.ParseParams(v); err != nil {
+			return c, fmt.Errorf("config: PASSWORD_HASH: %w", err)
+		}
+		if c.Password.Weaker(password.Default) {
+			return c, fmt.Errorf("config: PASSWORD_HASH: %q is below the minimum m=%d,t=%d,p=%d", v, password.Default.MemoryKiB, password.Default.Time, password.Default.Threads)
 		}
 	}
 	c.MaxFailures = 5

@@ -29,7 +29,6 @@ import (
 	"github.com/guichet/guichet/shared/mfa"
 	"github.com/guichet/guichet/shared/organization"
 	"github.com/guichet/guichet/shared/outbox"
-	"github.com/guichet/guichet/shared/password"
 	"github.com/guichet/guichet/shared/permission"
 	"github.com/guichet/guichet/shared/principal"
 	"github.com/guichet/guichet/shared/problem"
@@ -215,7 +214,7 @@ func (s *Stack) Close() {
 // and password unless it exists. It returns the organization created, or
 // created=false when it was there already.
 func (s *Stack) Seed(ctx context.Context, name, code, email, pw string) (organization.Created, bool, error) {
-	svc := organization.New(s.Store, password.Default, time.Now)
+	svc := organization.New(s.Store, s.Config.Password, time.Now)
 	c, err := svc.Create(ctx, organization.CreateInput{Name: name, Code: code, OwnerEmail: email, OwnerPassword: pw})
 	if p, ok := problem.As(err); ok && p.Code == "already_exists" {
 		return c, false, nil

@@ -72,7 +72,7 @@ func lastEvent(t testing.TB, e *apitest.Env, token string) auditEvent {
 // attribute comes back corrupted from the embedded DynamoDB.
 func addUser(t testing.TB, e *apitest.Env, email, role string, units ...string) string {
 	t.Helper()
-	hash, err := password.Hash(apitest.UserPassword, password.Default)
+	hash, err := password.Hash(apitest.UserPassword, password.Cheap)
 	if err != nil {
 		t.Fatal(err)
 	}

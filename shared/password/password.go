@@ -34,6 +34,24 @@ type Params struct {
 // Default is at least OWASP's recommendation for argon2id (19 MiB, t=2, p=1).
 var Default = Params{MemoryKiB: 19 * 1024, Time: 2, Threads: 1, SaltLen: 16, KeyLen: 32}
 
+// Cheap are parameters for tests only: a hash in microseconds. A
+// deployment never uses them (config refuses PASSWORD_HASH below Default).
+var Cheap = Params{MemoryKiB: 64, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}
+
+// ParseParams reads parameters written as in a PHC string, "m=19456,t=2,p=1".
+func ParseParams(s string) (Params, error) {
+	p := Default
+	if _, err := fmt.Sscanf(s, "m=%d,t=%d,p=%d", &p.MemoryKiB, &p.Time, &p.Threads); err != nil {
+		return p, fmt.Errorf("password: want m=<KiB>,t=<passes>,p=<threads>, got %q", s)
+	}
+	return p, nil
+}
+
+// Weaker reports whether p is below q in memory, passes or threads.
+func (p Params) Weaker(q Params) bool {
+	return p.MemoryKiB < q.MemoryKiB || p.Time < q.Time || p.Threads < q.Threads
+}
+
 // ErrMalformed is returned for an encoded hash that cannot be read.
 var ErrMalformed = errors.New("password: malformed hash")
 
@@ -67,7 +85,7 @@ func Verify(pw, encoded string, p Params) (ok, rehash bool, err error) {
 	}
 	key := argon2.IDKey([]byte(pw), got.salt, got.Time, got.MemoryKiB, got.Threads, uint32(len(got.key)))
 	ok = subtle.ConstantTimeCompare(key, got.key) == 1
-	rehash = got.MemoryKiB < p.MemoryKiB || got.Time < p.Time || got.Threads < p.Threads
+	rehash = got.Params.Weaker(p)
 	return ok, rehash, nil
 }
 
