@@ -2,7 +2,7 @@
 GO        ?= go
 FUNCTIONS := $(notdir $(patsubst %/,%,$(dir $(wildcard functions/*/main.go))))
 PORT      ?= 8080
-# The npm tools (CDK CLI, Redocly), installed from infra/package-lock.json.
+# The npm tools (CDK CLI, Redocly, Spectral), installed from infra/package-lock.json.
 CDK       := infra/node_modules/.bin/cdk
 
 .PHONY: all build run test test-go bench lint lint-openapi fuzz openapi clean
@@ -44,9 +44,11 @@ fuzz:
 openapi:
 	$(GO) run ./cmd/guichet openapi > shared/openapi/openapi.json
 
-## lint-openapi: the API description passes Redocly's recommended rules (CLI pinned in infra/package.json)
+## lint-openapi: the API description passes Redocly's recommended rules and Spectral's oas ruleset
+## (.spectral.yaml) without a warning (both CLIs pinned in infra/package.json)
 lint-openapi: $(CDK)
 	infra/node_modules/.bin/redocly lint --format=stylish shared/openapi/openapi.json
+	infra/node_modules/.bin/spectral lint --fail-severity=warn shared/openapi/openapi.json
 
 ## lint: gofmt must list nothing; go vet must pass
 lint:
