@@ -49,15 +49,17 @@ var (
 	ErrCodeUsed    = errors.New("mfa: code already used")
 )
 
-// CodeProblem is the problem of a code check's error, with status for a
-// wrong code (401 at login, 403 for a signed-in user); other errors are
-// returned as they are.
-func CodeProblem(err error, status int) error {
+// CodeProblem is the problem of a code check's error: 403 for a wrong or
+// used code, at login as for a signed-in user. The credential that reached
+// the route (a challenge token, a session) is valid: 401 would tell the
+// client to authenticate again, when it only has to type the code again.
+// Other errors are returned as they are.
+func CodeProblem(err error) error {
 	switch {
 	case errors.Is(err, ErrInvalidCode):
-		return problem.New(status, "invalid_code", "The code is wrong.")
+		return problem.New(http.StatusForbidden, "invalid_code", "The code is wrong.")
 	case errors.Is(err, ErrCodeUsed):
-		return problem.New(status, "code_used", "This code was used already; wait for the next one.")
+		return problem.New(http.StatusForbidden, "code_used", "This code was used already; wait for the next one.")
 	}
 	return err
 }

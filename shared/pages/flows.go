@@ -270,7 +270,7 @@ func (s *Service) loginStep(w http.ResponseWriter, r *http.Request, v *view) err
 		v.invalid(p)
 		return s.showStep(w, r, v, p.Status, name, tok)
 	}
-	if p, ok := problem.As(err); ok && p.Status == http.StatusUnauthorized && name == "mfa" {
+	if p, ok := problem.As(err); ok && (p.Code == "invalid_code" || p.Code == "code_used") && name == "mfa" {
 		// A wrong or used code: the same step again, saying so.
 		v.Alert = v.T("err.code")
 		return s.showStep(w, r, v, p.Status, name, tok)

@@ -69,7 +69,7 @@ func (s *Service) handleConfirmTOTP(w http.ResponseWriter, r *http.Request) erro
 	codes, err := s.mfa.Confirm(r.Context(), uc.User, uc.Counters[mfa.CounterKey(p.User)], req.Code,
 		event(p, s.now(), "", p.User, nil), store.MFAWrite{})
 	if err != nil {
-		return mfa.CodeProblem(err, http.StatusForbidden)
+		return mfa.CodeProblem(err)
 	}
 	return httpapi.JSON(w, http.StatusOK, RecoveryCodes{RecoveryCodes: codes})
 }
@@ -112,7 +112,7 @@ func (s *Service) handleDisableTOTP(w http.ResponseWriter, r *http.Request) erro
 	}
 	proof, err := s.mfa.Check(u, req.Code)
 	if errors.Is(err, mfa.ErrInvalidCode) || errors.Is(err, mfa.ErrCodeUsed) {
-		return mfa.CodeProblem(s.mfa.Fail(ctx, u.ID, fails, err), http.StatusForbidden)
+		return mfa.CodeProblem(s.mfa.Fail(ctx, u.ID, fails, err))
 	}
 	if err != nil {
 		return err
@@ -121,7 +121,7 @@ func (s *Service) handleDisableTOTP(w http.ResponseWriter, r *http.Request) erro
 	proof.Apply(&wr)
 	err = s.store.WriteMFA(ctx, wr)
 	if store.ConflictPart(err) == store.MFAPartCode {
-		return mfa.CodeProblem(s.mfa.Fail(ctx, u.ID, fails, mfa.Lost(err, proof)), http.StatusForbidden)
+		return mfa.CodeProblem(s.mfa.Fail(ctx, u.ID, fails, mfa.Lost(err, proof)))
 	}
 	if err != nil {
 		return err

@@ -111,7 +111,7 @@ func TestTOTPEnrollment(t *testing.T) {
 	})
 	t.Run("a code cannot be used twice", func(t *testing.T) {
 		c := login(t, e, u.Email, apitest.UserPassword)
-		if p := answer(e, c.ChallengeToken, code(e, st.Secret)).Problem(t, 401); p.Code != "code_used" {
+		if p := answer(e, c.ChallengeToken, code(e, st.Secret)).Problem(t, 403); p.Code != "code_used" {
 			t.Fatal(p.Code)
 		}
 		nextStep(e)
@@ -125,7 +125,7 @@ func TestTOTPEnrollment(t *testing.T) {
 			t.Fatalf("%d %s", r.Status, r.Body)
 		}
 		c = login(t, e, u.Email, apitest.UserPassword)
-		if p := answer(e, c.ChallengeToken, codes[0]).Problem(t, 401); p.Code != "invalid_code" {
+		if p := answer(e, c.ChallengeToken, codes[0]).Problem(t, 403); p.Code != "invalid_code" {
 			t.Fatal(p.Code)
 		}
 		if r := answer(e, c.ChallengeToken, codes[1]); r.Status != 200 {
@@ -136,7 +136,7 @@ func TestTOTPEnrollment(t *testing.T) {
 		e.Clock.Advance(16 * time.Minute) // a fresh window: one code was wrong above
 		c := login(t, e, u.Email, apitest.UserPassword)
 		for i := range 5 {
-			if p := answer(e, c.ChallengeToken, "12345"+string(rune('0'+i))).Problem(t, 401); p.Code != "invalid_code" && p.Code != "code_used" {
+			if p := answer(e, c.ChallengeToken, "12345"+string(rune('0'+i))).Problem(t, 403); p.Code != "invalid_code" && p.Code != "code_used" {
 				t.Fatal(p.Code)
 			}
 		}
@@ -272,7 +272,7 @@ func TestOrganizationRequiresMFA(t *testing.T) {
 		if wrong == code(e, st.Secret) {
 			wrong = "111111"
 		}
-		e.Do("POST", "/v1/auth/mfa/enroll/confirm", "", map[string]string{"challenge_token": c.ChallengeToken, "code": wrong}).Problem(t, 401)
+		e.Do("POST", "/v1/auth/mfa/enroll/confirm", "", map[string]string{"challenge_token": c.ChallengeToken, "code": wrong}).Problem(t, 403)
 	})
 	t.Run("confirming gives recovery codes and tokens", func(t *testing.T) {
 		r := e.Do("POST", "/v1/auth/mfa/enroll/confirm", "", map[string]string{"challenge_token": c.ChallengeToken, "code": code(e, st.Secret)})

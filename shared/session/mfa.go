@@ -3,7 +3,6 @@ package session
 import (
 	"context"
 	"errors"
-	"net/http"
 
 	"github.com/guichet/guichet/shared/mfa"
 	"github.com/guichet/guichet/shared/store"
@@ -29,7 +28,7 @@ func (s *Service) AnswerMFA(ctx context.Context, challengeToken, code string, c 
 	}
 	proof, err := s.mfa.Check(u, code)
 	if errors.Is(err, mfa.ErrInvalidCode) || errors.Is(err, mfa.ErrCodeUsed) {
-		return nil, mfa.CodeProblem(s.mfa.Fail(ctx, u.ID, fails, err), http.StatusUnauthorized)
+		return nil, mfa.CodeProblem(s.mfa.Fail(ctx, u.ID, fails, err))
 	}
 	if err != nil {
 		return nil, err
@@ -56,7 +55,7 @@ func (s *Service) AnswerMFA(ctx context.Context, challengeToken, code string, c 
 	case store.MFAPartChallenge:
 		return nil, invalidToken()
 	case store.MFAPartCode:
-		return nil, mfa.CodeProblem(s.mfa.Fail(ctx, u.ID, fails, mfa.Lost(err, proof)), http.StatusUnauthorized)
+		return nil, mfa.CodeProblem(s.mfa.Fail(ctx, u.ID, fails, mfa.Lost(err, proof)))
 	}
 	if err != nil {
 		return nil, err
@@ -112,7 +111,7 @@ func (s *Service) ConfirmEnrollment(ctx context.Context, challengeToken, code st
 	case errors.Is(err, store.ErrConflict):
 		return Enrolled{}, invalidToken() // the user changed meanwhile: log in again
 	case err != nil:
-		return Enrolled{}, mfa.CodeProblem(err, http.StatusUnauthorized)
+		return Enrolled{}, mfa.CodeProblem(err)
 	}
 	return Enrolled{RecoveryCodes: codes, Tokens: n.Tokens}, nil
 }
