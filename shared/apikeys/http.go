@@ -109,6 +109,9 @@ func decodeOptional(r *http.Request, v any) error {
 	if len(body) > httpapi.MaxBody {
 		return problem.New(http.StatusRequestEntityTooLarge, "body_too_large", "The request body is too large.")
 	}
+	if err := httpapi.JSONContent(r, body); err != nil {
+		return err
+	}
 	return httpapi.DecodeBytes(body, v)
 }
 

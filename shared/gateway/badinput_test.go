@@ -18,6 +18,8 @@ type malformed struct {
 	name, method, path string
 	body               string
 	token              string
+	// contentType, when set, replaces application/json.
+	contentType string
 }
 
 // schemas returns the OpenAPI description's component schemas and its
@@ -97,6 +99,8 @@ func corpus(t *testing.T, paths map[string]string, token string) []malformed {
 		obj := resolve(s, components)
 		props, _ := obj["properties"].(map[string]any)
 		names := slices.Sorted(maps.Keys(props))
+		out = append(out, malformed{name: rt.Key() + ": JSON sent as text/plain", method: rt.Method, path: path,
+			body: `{}`, token: tok, contentType: "text/plain"})
 		add("not JSON", `{"`)
 		add("an array", `[]`)
 		add("null", `null`)
@@ -156,7 +160,18 @@ func TestMalformedRequestsAreRefused(t *testing.T) {
 	before := e.Scan(t)
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			r := e.Do(c.method, c.path, c.token, c.body)
+			var r *apitest.Response
+			if c.contentType == "" {
+				r = e.Do(c.method, c.path, c.token, c.body)
+			} else {
+				h := map[string]string{"Content-Type": c.contentType, "User-Agent": "apitest"}
+				if c.token != "" {
+					h["Authorization"] = "Bearer " + c.token
+				}
+				if r = e.DoHeader(c.method, c.path, h, c.body); r.Status != 415 {
+					t.Fatalf("status %d, want 415: %.300s", r.Status, r.Body)
+				}
+			}
 			if r.Status < 400 || r.Status >= 500 {
 				t.Fatalf("status %d: %.300s", r.Status, r.Body)
 			}

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"mime"
 	"net"
 	"net/http"
 	"strconv"
@@ -91,7 +92,8 @@ func write(w http.ResponseWriter, contentType string, status int, v any) {
 }
 
 // Decode reads r's body into dst strictly: at most MaxBody bytes (413),
-// valid UTF-8, one JSON object, no unknown and no duplicate fields (400).
+// sent as application/json (415), valid UTF-8, one JSON object, no unknown
+// and no duplicate fields (400).
 func Decode(r *http.Request, dst any) error {
 	body, err := io.ReadAll(io.LimitReader(r.Body, MaxBody+1))
 	if err != nil {
@@ -101,7 +103,25 @@ func Decode(r *http.Request, dst any) error {
 		return problem.New(http.StatusRequestEntityTooLarge, "body_too_large",
 			fmt.Sprintf("The request body exceeds %d bytes.", MaxBody))
 	}
+	if err := JSONContent(r, body); err != nil {
+		return err
+	}
 	return DecodeBytes(body, dst)
+}
+
+// JSONContent refuses a body that r does not send as application/json
+// (charset and other parameters allowed) with 415. An empty body is left
+// to the decoder, which says a JSON object is expected.
+func JSONContent(r *http.Request, body []byte) error {
+	if len(body) == 0 {
+		return nil
+	}
+	ct := r.Header.Get("Content-Type")
+	if mt, _, err := mime.ParseMediaType(ct); err == nil && mt == "application/json" {
+		return nil
+	}
+	return problem.New(http.StatusUnsupportedMediaType, "unsupported_media_type",
+		"The request body must be sent as Content-Type: application/json.")
 }
 
 // DecodeBytes is Decode on a body already read.

@@ -20,30 +20,43 @@ type sample struct {
 
 func TestDecode(t *testing.T) {
 	cases := []struct {
-		name, body string
-		status     int // 0: accepted
+		name, body  string
+		status      int    // 0: accepted
+		contentType string // Content-Type; application/json when empty
 	}{
-		{"a plain object is accepted", `{"name":"a","count":2,"tags":["x"],"inner":{"a":"b"}}`, 0},
-		{"the same key in two objects is accepted", `{"name":"a","inner":{"a":"b"},"tags":["a","a"]}`, 0},
-		{"an empty body is refused", ``, 400},
-		{"a truncated object is refused", `{"name":`, 400},
-		{"an unknown field is refused", `{"nam":"a"}`, 400},
-		{"a duplicate key is refused", `{"name":"a","name":"b"}`, 400},
-		{"a duplicate key in a nested object is refused", `{"inner":{"a":"b","a":"c"}}`, 400},
-		{"a wrong type is refused", `{"count":"2"}`, 400},
-		{"a number out of range is refused", `{"count":1e400}`, 400},
-		{"a fraction for an integer is refused", `{"count":1.5}`, 400},
-		{"invalid UTF-8 is refused", "{\"name\":\"\xff\"}", 400},
-		{"two objects are refused", `{} {}`, 400},
-		{"an array is refused", `[]`, 400},
-		{"null is refused", `null`, 400},
-		{"a bare string is refused", `"x"`, 400},
-		{"a body over the limit is refused", `{"name":"` + strings.Repeat("a", MaxBody) + `"}`, 413},
+		{"a plain object is accepted", `{"name":"a","count":2,"tags":["x"],"inner":{"a":"b"}}`, 0, ""},
+		{"the same key in two objects is accepted", `{"name":"a","inner":{"a":"b"},"tags":["a","a"]}`, 0, ""},
+		{"an empty body is refused", ``, 400, ""},
+		{"a truncated object is refused", `{"name":`, 400, ""},
+		{"an unknown field is refused", `{"nam":"a"}`, 400, ""},
+		{"a duplicate key is refused", `{"name":"a","name":"b"}`, 400, ""},
+		{"a duplicate key in a nested object is refused", `{"inner":{"a":"b","a":"c"}}`, 400, ""},
+		{"a wrong type is refused", `{"count":"2"}`, 400, ""},
+		{"a number out of range is refused", `{"count":1e400}`, 400, ""},
+		{"a fraction for an integer is refused", `{"count":1.5}`, 400, ""},
+		{"invalid UTF-8 is refused", "{\"name\":\"\xff\"}", 400, ""},
+		{"two objects are refused", `{} {}`, 400, ""},
+		{"an array is refused", `[]`, 400, ""},
+		{"null is refused", `null`, 400, ""},
+		{"a bare string is refused", `"x"`, 400, ""},
+		{"a body over the limit is refused", `{"name":"` + strings.Repeat("a", MaxBody) + `"}`, 413, ""},
+		{"a charset is accepted", `{"name":"a"}`, 0, "application/json; charset=utf-8"},
+		{"text/plain is refused", `{"name":"a"}`, 415, "text/plain"},
+		{"a form is refused", `{"name":"a"}`, 415, "application/x-www-form-urlencoded"},
+		{"no Content-Type is refused", `{"name":"a"}`, 415, "-"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			var v sample
-			err := Decode(httptest.NewRequest("POST", "/", strings.NewReader(c.body)), &v)
+			r := httptest.NewRequest("POST", "/", strings.NewReader(c.body))
+			switch c.contentType {
+			case "":
+				r.Header.Set("Content-Type", "application/json")
+			case "-":
+			default:
+				r.Header.Set("Content-Type", c.contentType)
+			}
+			err := Decode(r, &v)
 			if c.status == 0 {
 				if err != nil {
 					t.Fatal(err)

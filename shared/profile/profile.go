@@ -320,6 +320,9 @@ func (s *Service) handleUpdate(w http.ResponseWriter, r *http.Request) error {
 	if len(body) > httpapi.MaxBody {
 		return problem.New(http.StatusRequestEntityTooLarge, "body_too_large", "The request body is too large.")
 	}
+	if err := httpapi.JSONContent(r, body); err != nil {
+		return err
+	}
 	var req UpdateMeRequest
 	if err := httpapi.DecodeBytes(body, &req); err != nil {
 		return err
