@@ -116,7 +116,7 @@ Guichet is running at %[1]s
 Demo organization "demo":
 %[2]s
 Try it:
-  curl -s %[1]s/v1/auth/login -d '{"login":"%[3]s","password":"%[4]s"}'
+  curl -s %[1]s/v1/auth/login -H "Content-Type: application/json" -d '{"login":"%[3]s","password":"%[4]s"}'
   curl -s %[1]s/v1/me -H "Authorization: Bearer <access_token>"
 Sign in on the hosted pages: %[1]s/login (forgot password: %[1]s/forgot)
 Mail sent by the API: %[1]s/_local/mail
