@@ -60,18 +60,25 @@ func Build(ops router.Operations) ([]byte, error) {
 	if _, err := b.schema(reflect.TypeOf(problem.Problem{})); err != nil {
 		return nil, err
 	}
+	var tags []any
+	for _, t := range route.Tags {
+		tags = append(tags, object{"name": t.Name, "description": t.Description})
+	}
 	doc := object{
 		"openapi": "3.1.0",
 		"info": object{
 			"title":   "Guichet API",
 			"version": Version,
 			"summary": "Organizations, users, roles, invitations, sessions and API keys for B2B applications.",
-			"description": "Errors are application/problem+json (RFC 9457) with a stable `code`. " +
-				"Authorized routes take `Authorization: Bearer <token>`: a session access token (gsn_…) " +
-				"or an API key (gky_…). The permission a route needs is listed as the scope of its security requirement.",
+			"description": "Errors are application/problem+json (RFC 9457) with a stable `code`; each operation lists " +
+				"the codes it may answer, by status. Authorized routes take `Authorization: Bearer <token>`: " +
+				"a session access token (gsn_…) or an API key (gky_…), as each operation's security says. " +
+				"The permission a route needs is in its description.",
+			"contact": object{"name": "Guichet", "url": "https://github.com/guichet/guichet"},
 			"license": object{"name": "Proprietary", "identifier": "LicenseRef-Proprietary"},
 		},
 		"servers": []any{object{"url": "/", "description": "This deployment"}},
+		"tags":    tags,
 		"paths":   paths,
 		"components": object{
 			"schemas": b.schemas,
@@ -81,16 +88,11 @@ func Build(ops router.Operations) ([]byte, error) {
 				"apiKey": object{"type": "http", "scheme": "bearer", "bearerFormat": "gky_ key",
 					"description": "A scoped API key; its scopes are permissions."},
 			},
-			"responses": object{
-				"Problem": object{
-					"description": "An error, as an RFC 9457 problem.",
-					"content": object{problem.ContentType: object{
-						"schema": ref("Problem"),
-						"example": object{"type": "urn:guichet:problem:validation_failed", "title": "Unprocessable Entity",
-							"status": 422, "code": "validation_failed", "detail": "The request has invalid fields.",
-							"errors": []any{object{"field": "password", "message": "is required"}}},
-					}},
-				},
+			"headers": object{
+				"RetryAfter": object{"description": "Seconds to wait before retrying.",
+					"schema": object{"type": "integer", "minimum": 1}},
+				"Allow": object{"description": "The methods the path takes, comma-separated.",
+					"schema": object{"type": "string"}, "example": "GET, PATCH"},
 			},
 		},
 	}
@@ -105,10 +107,15 @@ type builder struct {
 }
 
 func (b *builder) operation(rt route.Route, op router.Op) (object, error) {
-	o := object{"operationId": rt.Operation, "summary": rt.Summary, "tags": []any{rt.Function}}
+	o := object{"operationId": rt.Operation, "summary": rt.Summary, "description": describe(rt),
+		"tags": []any{rt.Function}}
 	var params []any
 	for _, name := range pathParams(rt.Path) {
-		params = append(params, object{"name": name, "in": "path", "required": true, "schema": object{"type": "string"}})
+		p := object{"name": name, "in": "path", "required": true, "schema": object{"type": "string"}}
+		if ex := pathExample(rt.Path, name); ex != "" {
+			p["example"] = ex
+		}
+		params = append(params, p)
 	}
 	for _, q := range op.Query {
 		s := object{"type": "string"}
@@ -130,7 +137,7 @@ func (b *builder) operation(rt route.Route, op router.Op) (object, error) {
 	if len(op.RequestTypes) > 0 {
 		content := object{}
 		for _, ct := range op.RequestTypes {
-			content[ct] = object{"schema": object{"type": "string", "contentMediaType": ct}}
+			content[ct] = object{"schema": binary(ct)}
 		}
 		o["requestBody"] = object{"required": true, "content": content}
 	}
@@ -149,25 +156,101 @@ func (b *builder) operation(rt route.Route, op router.Op) (object, error) {
 	if len(op.ContentTypes) > 0 {
 		content := object{}
 		for _, ct := range op.ContentTypes {
-			content[ct] = object{"schema": object{"type": "string", "contentMediaType": ct}}
+			content[ct] = object{"schema": binary(ct)}
 		}
 		success["content"] = content
 	}
-	problemRef := object{"$ref": "#/components/responses/Problem"}
-	o["responses"] = object{fmt.Sprint(status): success, "4XX": problemRef, "5XX": problemRef}
-	if rt.Public {
+	responses := object{fmt.Sprint(status): success}
+	for st, codes := range problems(rt) {
+		responses[fmt.Sprint(st)] = problemResponse(st, codes)
+	}
+	o["responses"] = responses
+	switch {
+	case rt.Public:
 		o["security"] = []any{}
-	} else {
-		scopes := []any{}
-		if rt.Permission != "" {
-			scopes = append(scopes, string(rt.Permission))
-		}
-		o["security"] = []any{object{"session": scopes}, object{"apiKey": scopes}}
-		if rt.Permission != "" {
-			o["description"] = fmt.Sprintf("Needs the `%s` permission.", rt.Permission)
-		}
+	case rt.Session:
+		o["security"] = []any{object{"session": []any{}}}
+	default:
+		o["security"] = []any{object{"session": []any{}}, object{"apiKey": []any{}}}
 	}
 	return o, nil
+}
+
+// binary is the schema of a body of media type ct that is not JSON: its
+// bytes as they are.
+func binary(ct string) object { return object{"type": "string", "contentMediaType": ct} }
+
+// describe says who may call the route: its credentials, permission and
+// kind of principal.
+func describe(rt route.Route) string {
+	if rt.Public {
+		return "Public: no credential is needed."
+	}
+	var out []string
+	if rt.Session {
+		out = append(out, "Takes a signed-in session only: an API key is refused.")
+	} else {
+		out = append(out, "Takes a session or an API key.")
+	}
+	if rt.Permission != "" {
+		out = append(out, fmt.Sprintf("Needs the `%s` permission.", rt.Permission))
+	} else {
+		out = append(out, "Needs no permission.")
+	}
+	if rt.People {
+		out = append(out, "For persons only: service users are refused.")
+	}
+	return strings.Join(out, " ")
+}
+
+// problems groups by status the problem codes the route may answer, with
+// the 405 every path answers to a method it does not take.
+func problems(rt route.Route) map[int][]string {
+	out := map[int][]string{http.StatusMethodNotAllowed: {"method_not_allowed"}}
+	for _, code := range rt.Problems() {
+		st := route.ProblemStatus(code)
+		out[st] = append(out[st], code)
+	}
+	return out
+}
+
+// problemResponse is the answer of status st, a problem whose code is one
+// of codes; 429 and 503 say when to retry, 405 which methods the path takes.
+func problemResponse(st int, codes []string) object {
+	schema := object{"allOf": []any{ref("Problem")},
+		"properties": object{"code": object{"type": "string", "enum": codes}}}
+	r := object{"description": http.StatusText(st),
+		"content": object{problem.ContentType: object{"schema": schema}}}
+	switch st {
+	case http.StatusTooManyRequests, http.StatusServiceUnavailable:
+		r["headers"] = object{"Retry-After": object{"$ref": "#/components/headers/RetryAfter"}}
+	case http.StatusMethodNotAllowed:
+		r["description"] = "The path does not take the request's method."
+		r["headers"] = object{"Allow": object{"$ref": "#/components/headers/Allow"}}
+	}
+	return r
+}
+
+// idExamples are examples of the ids a path's {id} names, by the
+// collection before it.
+var idExamples = map[string]string{
+	"users":       "usr_ujuebpwiea7igkx2",
+	"roles":       "rol_3zlieqdby5kwk7pc",
+	"units":       "unt_fli26ix44ho7t74h",
+	"invitations": "inv_4a4s4n6v4uiye44v",
+	"api-keys":    "key_zxl5k7dlr7zf7fh2",
+	"sessions":    "ses_fjqwx53b2aqwjnmy",
+}
+
+// pathExample returns an example of path parameter name in path.
+func pathExample(path, name string) string {
+	segs := strings.Split(path, "/")
+	for i, seg := range segs {
+		if seg == "{"+name+"}" && i > 0 {
+			return idExamples[segs[i-1]]
+		}
+	}
+	return ""
 }
 
 // response is the schema of a success body: one type, or one of several.
@@ -241,16 +324,35 @@ func (b *builder) schema(t reflect.Type) (object, error) {
 	return nil, fmt.Errorf("openapi: cannot describe %s", t)
 }
 
+// Namer is a type that names its schema itself, when its Go name alone
+// would not say what it is (users.Page is a UserPage).
+type Namer interface{ SchemaName() string }
+
+var namerType = reflect.TypeOf((*Namer)(nil)).Elem()
+
 func (b *builder) structSchema(t reflect.Type) (object, error) {
+	return b.named(t, false)
+}
+
+// named registers the schema of struct t as a component and returns its
+// reference. partial is the variant of a PATCH, whose fields are all
+// optional: it is named with Patch after the type's name.
+func (b *builder) named(t reflect.Type, partial bool) (object, error) {
 	name := t.Name()
 	if name == "" {
-		return b.fields(t)
+		return b.fields(t, partial)
+	}
+	if t.Implements(namerType) {
+		name = reflect.Zero(t).Interface().(Namer).SchemaName()
 	}
 	if prev, ok := b.names[name]; ok && prev != t {
 		// Two packages use one name: the later one is qualified by its
 		// package (routes are walked in table order, so names are stable).
 		pkg := path.Base(t.PkgPath())
 		name = strings.ToUpper(pkg[:1]) + pkg[1:] + name
+	}
+	if partial {
+		name += "Patch"
 	}
 	if prev, ok := b.names[name]; ok {
 		if prev != t {
@@ -259,7 +361,7 @@ func (b *builder) structSchema(t reflect.Type) (object, error) {
 		return ref(name), nil
 	}
 	b.names[name] = t
-	s, err := b.fields(t)
+	s, err := b.fields(t, partial)
 	if err != nil {
 		return nil, err
 	}
@@ -268,11 +370,22 @@ func (b *builder) structSchema(t reflect.Type) (object, error) {
 }
 
 // fields describes a struct's JSON fields. Fields without omitempty are
-// required; no other property is allowed, as the decoder refuses unknown
-// fields and the contract tests must catch undocumented ones.
-func (b *builder) fields(t reflect.Type) (object, error) {
+// required (none is when partial); no other property is allowed, as the
+// decoder refuses unknown fields and the contract tests must catch
+// undocumented ones. Tags refine a field's schema:
+//
+//   - doc:"…" describes it and enum:"a|b" lists its values;
+//   - nullable:"true" allows null (a pointer the server reads null from,
+//     such as null removing an address);
+//   - partial:"true" describes a struct field with all its fields optional
+//     (a PATCH that changes only the parts given);
+//   - required:"kind!=service" makes an omitempty field required, and not
+//     empty, unless the field kind is service (absent counts as not
+//     service).
+func (b *builder) fields(t reflect.Type, partial bool) (object, error) {
 	props := object{}
 	var required []string
+	unless := map[string][]string{} // condition "field=value" -> fields required unless it holds
 	var walk func(t reflect.Type) error
 	walk = func(t reflect.Type) error {
 		for i := range t.NumField() {
@@ -300,17 +413,27 @@ func (b *builder) fields(t reflect.Type) (object, error) {
 			if name == "" {
 				name = f.Name
 			}
-			s, err := b.schema(f.Type)
+			var s object
+			var err error
+			if ft := deref(f.Type); f.Tag.Get("partial") == "true" && ft.Kind() == reflect.Struct {
+				s, err = b.named(ft, true)
+			} else {
+				s, err = b.schema(f.Type)
+			}
 			if err != nil {
 				return fmt.Errorf("%s.%s: %w", t, f.Name, err)
 			}
 			s = annotate(s, f.Tag.Get("doc"), f.Tag.Get("enum"))
 			omit := strings.Contains(opts, "omitempty") || strings.Contains(opts, "omitzero")
-			if f.Type.Kind() == reflect.Pointer && !omit {
-				s = object{"anyOf": []any{s, object{"type": "null"}}}
+			if (f.Type.Kind() == reflect.Pointer && !omit) || f.Tag.Get("nullable") == "true" {
+				s = nullable(s)
 			}
 			props[name] = s
-			if !omit {
+			switch cond := f.Tag.Get("required"); {
+			case partial:
+			case cond != "":
+				unless[cond] = append(unless[cond], name)
+			case !omit:
 				required = append(required, name)
 			}
 		}
@@ -324,7 +447,41 @@ func (b *builder) fields(t reflect.Type) (object, error) {
 		sort.Strings(required)
 		s["required"] = required
 	}
+	for cond, names := range unless {
+		field, value, ok := strings.Cut(cond, "!=")
+		if !ok || len(unless) > 1 {
+			return nil, fmt.Errorf("openapi: %s: one required:\"field!=value\" condition is supported, not %q", t, cond)
+		}
+		sort.Strings(names)
+		present := object{}
+		for _, n := range names {
+			present[n] = object{"minLength": 1}
+		}
+		s["if"] = object{"properties": object{field: object{"const": value}}, "required": []any{field}}
+		s["else"] = object{"properties": present, "required": names}
+	}
 	return s, nil
+}
+
+func deref(t reflect.Type) reflect.Type {
+	if t.Kind() == reflect.Pointer {
+		return t.Elem()
+	}
+	return t
+}
+
+// nullable allows null besides what s allows: a type list for an inline
+// schema, anyOf for a reference.
+func nullable(s object) object {
+	if typ, ok := s["type"].(string); ok {
+		out := object{}
+		for k, v := range s {
+			out[k] = v
+		}
+		out["type"] = []any{typ, "null"}
+		return out
+	}
+	return object{"anyOf": []any{s, object{"type": "null"}}}
 }
 
 // annotate adds a field's description (tag doc) and allowed values (tag

@@ -54,17 +54,60 @@ func TestTheDescriptionIsValidOpenAPI31(t *testing.T) {
 			t.Fatalf("described %v\nrouted    %v", described, routed)
 		}
 	})
-	t.Run("authorized routes name their permission as scope of both schemes", func(t *testing.T) {
+	t.Run("each route's security names exactly the credentials it takes, without scopes", func(t *testing.T) {
 		for _, rt := range route.All() {
 			if rt.Page {
 				continue
 			}
 			op := doc.Paths.Find(rt.Path).GetOperation(rt.Method)
-			if rt.Public != (op.Security != nil && len(*op.Security) == 0) {
-				t.Errorf("%s: security %v", rt.Key(), op.Security)
+			var schemes []string
+			for _, req := range *op.Security {
+				for name, scopes := range req {
+					schemes = append(schemes, name)
+					if len(scopes) != 0 {
+						t.Errorf("%s: scopes %v", rt.Key(), scopes)
+					}
+				}
 			}
-			if !rt.Public && (len(*op.Security) != 2 || (rt.Permission != "" && (*op.Security)[0]["session"][0] != string(rt.Permission))) {
-				t.Errorf("%s: security %v", rt.Key(), *op.Security)
+			want := []string{"session", "apiKey"}
+			switch {
+			case rt.Public:
+				want = nil
+			case rt.Session:
+				want = []string{"session"}
+			}
+			if op.Security == nil || !slices.Equal(schemes, want) {
+				t.Errorf("%s: security %v, want %v", rt.Key(), op.Security, want)
+			}
+			if rt.Permission != "" && !strings.Contains(op.Description, "`"+string(rt.Permission)+"`") {
+				t.Errorf("%s: the description does not name the permission: %q", rt.Key(), op.Description)
+			}
+		}
+	})
+	t.Run("each operation lists the problem codes it answers, by status", func(t *testing.T) {
+		for _, rt := range route.All() {
+			if rt.Page {
+				continue
+			}
+			op := doc.Paths.Find(rt.Path).GetOperation(rt.Method)
+			for _, code := range rt.Problems() {
+				st := route.ProblemStatus(code)
+				if st == 0 {
+					t.Fatalf("%s: code %s has no status", rt.Key(), code)
+				}
+				res := op.Responses.Status(st)
+				if res == nil {
+					t.Fatalf("%s: no %d response for %s", rt.Key(), st, code)
+				}
+				enum := res.Value.Content.Get("application/problem+json").Schema.Value.Properties["code"].Value.Enum
+				if !slices.Contains(enum, any(code)) {
+					t.Errorf("%s: %d does not list %s: %v", rt.Key(), st, code, enum)
+				}
+			}
+			for st, header := range map[int]string{429: "Retry-After", 503: "Retry-After", 405: "Allow"} {
+				if res := op.Responses.Status(st); res != nil && res.Value.Headers[header] == nil {
+					t.Errorf("%s: %d does not declare %s", rt.Key(), st, header)
+				}
 			}
 		}
 	})

@@ -13,10 +13,9 @@ func (s *Service) Operations() router.Operations {
 		"getOrganization": {Handle: s.handleGetOrganization, Response: Organization{}},
 		"updateOrganization": {Handle: s.handleUpdateOrganization,
 			Request: UpdateOrganizationRequest{}, Response: Organization{}},
-		// The logo travels as raw image bytes, not JSON: the request body and
-		// the image answer are described by the route's summary.
-		"putLogo": {Handle: s.handlePutLogo, Response: LogoInfo{}},
-		"getLogo": {Handle: s.handleGetLogo},
+		// The logo travels as raw image bytes, not JSON.
+		"putLogo": {Handle: s.handlePutLogo, RequestTypes: logoTypes, Response: LogoInfo{}},
+		"getLogo": {Handle: s.handleGetLogo, ContentTypes: logoTypes},
 		"listUnits": {Handle: s.handleListUnits, Response: UnitPage{}, Query: []router.Param{
 			cursor, {Name: "limit", Description: "Units per page, 1 to 1000 (default 1000)"}}},
 		"createUnit": {Handle: s.handleCreateUnit, Request: CreateUnitRequest{}, Response: Unit{},

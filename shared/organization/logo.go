@@ -29,6 +29,9 @@ const (
 	svgType  = "image/svg+xml"
 )
 
+// logoTypes are the media types of a logo, uploaded and served.
+var logoTypes = []string{pngType, jpegType, svgType}
+
 // svgCSP forbids an SVG logo opened directly in a browser from running or
 // loading anything; inline styles are all it needs.
 const svgCSP = "default-src 'none'; style-src 'unsafe-inline'; sandbox"

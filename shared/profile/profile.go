@@ -149,9 +149,9 @@ type UpdateMeRequest struct {
 	FirstName    *string       `json:"first_name,omitempty"`
 	LastName     *string       `json:"last_name,omitempty"`
 	Language     *string       `json:"language,omitempty" enum:"fr|en|nl"`
-	StartAddress *Address      `json:"start_address,omitempty" doc:"null removes it"`
-	DefaultRoute *Route        `json:"default_route,omitempty" doc:"null removes it"`
-	WorkingHours *WorkingHours `json:"working_hours,omitempty" doc:"Replaces the whole week; a day left out has no hours"`
+	StartAddress *Address      `json:"start_address,omitempty" nullable:"true" doc:"null removes it"`
+	DefaultRoute *Route        `json:"default_route,omitempty" nullable:"true" doc:"null removes it"`
+	WorkingHours *WorkingHours `json:"working_hours,omitempty" partial:"true" doc:"Replaces the whole week; a day left out has no hours"`
 	// Notifications changes the switches of the event types named; the
 	// others keep theirs.
 	Notifications map[string]Notification `json:"notifications,omitempty" doc:"Switches to change, by event type; others keep theirs"`

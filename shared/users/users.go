@@ -90,8 +90,8 @@ type CreateRequest struct {
 	UserCode              string   `json:"user_code,omitempty" doc:"A service user's code: 6 to 10 letters or digits, unique in the organization."`
 	Client                string   `json:"client,omitempty" doc:"A service user's client application (see GET /v1/clients)."`
 	Status                string   `json:"status,omitempty" enum:"active|inactive"`
-	FirstName             string   `json:"first_name,omitempty"`
-	LastName              string   `json:"last_name,omitempty"`
+	FirstName             string   `json:"first_name,omitempty" required:"kind!=service" doc:"Required of a person; optional for a service user."`
+	LastName              string   `json:"last_name,omitempty" required:"kind!=service" doc:"Required of a person; optional for a service user."`
 	Language              string   `json:"language,omitempty" enum:"fr|en|nl"`
 	Role                  string   `json:"role"`
 	Units                 []string `json:"units,omitempty"`
