@@ -126,7 +126,7 @@ func (e *Env) DoHeader(method, path string, header map[string]string, body any) 
 	w := httptest.NewRecorder()
 	e.handler.ServeHTTP(w, req)
 	res := &Response{Status: w.Code, Header: w.Header(), Body: w.Body.Bytes()}
-	if err := e.contract.check(req, res); err != nil {
+	if err := e.contract.check(req, raw, res); err != nil {
 		e.t.Errorf("%s %s answered %d outside the API description: %v\n%s", method, path, res.Status, err, res.Body)
 	}
 	return res

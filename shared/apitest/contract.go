@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 
@@ -35,7 +36,7 @@ type contract struct {
 
 func newContract() (*contract, error) {
 	// Bodies that are not JSON are checked for their media type only.
-	for _, ct := range []string{"application/pdf", "image/png", "image/jpeg", "image/svg+xml", "application/x-ndjson"} {
+	for _, ct := range []string{"application/pdf", "image/png", "image/jpeg", "image/svg+xml", "application/x-ndjson", "text/csv"} {
 		openapi3filter.RegisterBodyDecoder(ct, openapi3filter.FileBodyDecoder)
 	}
 	raw, err := app.OpenAPI(app.Deps{})
@@ -58,9 +59,12 @@ func newContract() (*contract, error) {
 	return &contract{router: r}, nil
 }
 
-// check validates res, the answer to req. Requests that no route matches
-// are the gateway's 404 and 405, which have no operation to check against.
-func (c *contract) check(req *http.Request, res *Response) error {
+// check validates res, the answer to req (whose body was body), and, when
+// the server accepted req, req itself: a request the server takes must be
+// one the description allows, or a client (or a validating proxy) held to
+// the description could not send it. Requests that no route matches are
+// the gateway's 404 and 405, which have no operation to check against.
+func (c *contract) check(req *http.Request, body []byte, res *Response) error {
 	if page(req) {
 		return nil // the hosted pages are HTML for people, outside the API description
 	}
@@ -73,6 +77,17 @@ func (c *contract) check(req *http.Request, res *Response) error {
 	}
 	if err != nil {
 		return err
+	}
+	if res.Status < 400 {
+		accepted := req.Clone(context.Background())
+		accepted.Body = io.NopCloser(bytes.NewReader(body))
+		err := openapi3filter.ValidateRequest(context.Background(), &openapi3filter.RequestValidationInput{
+			Request: accepted, PathParams: params, Route: route,
+			Options: &openapi3filter.Options{AuthenticationFunc: openapi3filter.NoopAuthenticationFunc},
+		})
+		if err != nil {
+			return fmt.Errorf("the server accepted a request the description refuses: %w", err)
+		}
 	}
 	in := &openapi3filter.ResponseValidationInput{
 		RequestValidationInput: &openapi3filter.RequestValidationInput{

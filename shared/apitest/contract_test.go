@@ -31,7 +31,7 @@ func TestContractCatchesResponsesOutsideTheDescription(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			err := c.check(httptest.NewRequest(tc.method, tc.path, nil), &tc.res)
+			err := c.check(httptest.NewRequest(tc.method, tc.path, nil), nil, &tc.res)
 			if (err == nil) != tc.ok {
 				t.Fatalf("check = %v", err)
 			}

@@ -132,7 +132,8 @@ func (b *builder) operation(rt route.Route, op router.Op) (object, error) {
 		if err != nil {
 			return nil, err
 		}
-		o["requestBody"] = object{"required": true, "content": object{"application/json": object{"schema": s}}}
+		_, optional := op.Request.(OptionalBody)
+		o["requestBody"] = object{"required": !optional, "content": object{"application/json": object{"schema": s}}}
 	}
 	if len(op.RequestTypes) > 0 {
 		content := object{}
@@ -329,6 +330,10 @@ func (b *builder) schema(t reflect.Type) (object, error) {
 type Namer interface{ SchemaName() string }
 
 var namerType = reflect.TypeOf((*Namer)(nil)).Elem()
+
+// OptionalBody is a request type whose body may be left out: an empty
+// body is taken as the type's zero value.
+type OptionalBody interface{ OptionalBody() }
 
 func (b *builder) structSchema(t reflect.Type) (object, error) {
 	return b.named(t, false)
