@@ -104,3 +104,47 @@ func TestEveryAuthorizedRouteRefusesWhomItMust(t *testing.T) {
 		}
 	}
 }
+
+// TestEachRouteTakesTheCredentialsItsSecuritySays holds the route table's
+// Session flag, which the description's security requirements follow, to
+// what the handlers do: with an API key holding every permission (but
+// users:export, which its client may not have), a
+// session-only route refuses it, and every other authorized route does not.
+func TestEachRouteTakesTheCredentialsItsSecuritySays(t *testing.T) {
+	e := apitest.New(t)
+	owner := e.LoginOwner(t).AccessToken
+	var scopes []permission.Permission
+	for _, p := range permission.Catalog() {
+		if p != permission.UsersExport { // not allowed to the internal client
+			scopes = append(scopes, p)
+		}
+	}
+	key := created(t, e, owner, "/v1/me/api-keys", map[string]any{"name": "All", "client": "internal",
+		"scopes": permission.Strings(scopes)})["key"].(string)
+	refusals := []string{"session_required", "not_a_session", "forbidden"}
+	// Bodies valid enough to reach the check of the credential.
+	bodies := map[string]string{
+		"/v1/me/password": `{"current_password":"` + apitest.OwnerPassword + `","new_password":"another-password-42"}`,
+		"/v1/me/email":    `{"new_email":"new.owner@example.com","password":"` + apitest.OwnerPassword + `"}`,
+	}
+	for _, rt := range route.All() {
+		if rt.Public {
+			continue
+		}
+		t.Run(rt.Key(), func(t *testing.T) {
+			body, ok := bodies[rt.Path]
+			if !ok {
+				body = "{}"
+			}
+			r := e.Do(rt.Method, concrete(rt.Path), key, body)
+			var p struct{ Code string }
+			if r.Status >= 400 {
+				r.Decode(t, &p)
+			}
+			refused := r.Status >= 400 && r.Status < 500 && slices.Contains(refusals, p.Code)
+			if rt.Session != refused {
+				t.Fatalf("session-only %v, but an API key gets %d %s", rt.Session, r.Status, p.Code)
+			}
+		})
+	}
+}
