@@ -16,6 +16,7 @@ var problems = map[string][]string{
 	"refresh":                  {"body_too_large", "conflict", "invalid_json", "invalid_token", "token_reused", "unreadable_body", "unsupported_media_type", "validation_failed"},
 	"logout":                   {"not_a_session"},
 	"getMe":                    {"not_found"},
+	"openapi":                  nil,
 	"serviceToken":             {"account_inactive", "body_too_large", "invalid_credentials", "invalid_json", "login_locked", "unreadable_body", "unsupported_media_type", "validation_failed"},
 	"passwordChange":           {"body_too_large", "conflict", "invalid_json", "invalid_token", "unreadable_body", "unsupported_media_type", "validation_failed"},
 	"transferOwnership":        {"body_too_large", "conflict", "forbidden", "invalid_json", "not_found", "unreadable_body", "unsupported_media_type", "validation_failed"},
