@@ -7,7 +7,9 @@ import (
 // problems lists, by operation, the problem codes its handler and what it
 // calls can answer. They were collected from the code: the problem
 // constructors (shared/problem) and errors (store.ErrConflict) reachable
-// from each operation's handler through its call graph. The codes every
+// from each operation's handler through its call graph;
+// TestProblemsHoldEveryCodeTheCodeAnswers fails when the code can answer
+// one this table misses. The codes every
 // authorized route may answer (missing_token, invalid_token, forbidden,
 // service_user) and every route's internal and unavailable are added by
 // Problems from the route itself.
