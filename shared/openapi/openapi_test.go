@@ -3,6 +3,7 @@ package openapi_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"os"
 	"slices"
 	"strings"
@@ -128,5 +129,42 @@ func TestTheDescriptionIsServed(t *testing.T) {
 	r := e.Do("GET", "/v1/openapi.json", "", nil)
 	if r.Status != 200 || !bytes.Equal(bytes.TrimSpace(r.Body), bytes.TrimSpace(build(t))) {
 		t.Fatalf("status %d", r.Status)
+	}
+}
+
+// TestTheRequestSchemasTakeWhatTheServerTakes checks bodies the server
+// accepts (and refuses) against the description's request schemas, as a
+// validating proxy would.
+func TestTheRequestSchemasTakeWhatTheServerTakes(t *testing.T) {
+	doc, err := openapi3.NewLoader().LoadFromData(build(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	address := `{"line1":"1 rue de la Paix","postal_code":"75002","city":"Paris","country":"FR"}`
+	for _, c := range []struct {
+		name, method, path, body string
+		ok                       bool
+	}{
+		{"a part of the week's working hours", "PATCH", "/v1/me", `{"working_hours":{"mon":[{"start":"09:00","end":"17:00"}]}}`, true},
+		{"null removing the start address", "PATCH", "/v1/me", `{"start_address":null}`, true},
+		{"null removing the default route", "PATCH", "/v1/me", `{"default_route":null}`, true},
+		{"a start address", "PATCH", "/v1/me", `{"start_address":` + address + `}`, true},
+		{"null for a name", "PATCH", "/v1/me", `{"first_name":null}`, false},
+		{"a person with names", "POST", "/v1/users", `{"email":"a@example.com","first_name":"A","last_name":"B","role":"member"}`, true},
+		{"a person without names", "POST", "/v1/users", `{"email":"a@example.com","role":"member"}`, false},
+		{"a person with an empty name", "POST", "/v1/users", `{"kind":"person","email":"a@example.com","first_name":"","last_name":"B","role":"member"}`, false},
+		{"a service user without names", "POST", "/v1/users", `{"kind":"service","user_code":"SVC0001","client":"internal","role":"admin"}`, true},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			var v any
+			if err := json.Unmarshal([]byte(c.body), &v); err != nil {
+				t.Fatal(err)
+			}
+			s := doc.Paths.Find(c.path).GetOperation(c.method).RequestBody.Value.Content.Get("application/json").Schema.Value
+			err := s.VisitJSON(v, openapi3.EnableJSONSchema2020())
+			if (err == nil) != c.ok {
+				t.Fatalf("valid %v, want %v: %v", err == nil, c.ok, err)
+			}
+		})
 	}
 }
