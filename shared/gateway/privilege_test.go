@@ -142,8 +142,8 @@ func TestEachRouteTakesTheCredentialsItsSecuritySays(t *testing.T) {
 				r.Decode(t, &p)
 			}
 			refused := r.Status >= 400 && r.Status < 500 && slices.Contains(refusals, p.Code)
-			if rt.Session != refused {
-				t.Fatalf("session-only %v, but an API key gets %d %s", rt.Session, r.Status, p.Code)
+			if rt.SessionOnly() != refused {
+				t.Fatalf("session-only %v, but an API key gets %d %s", rt.SessionOnly(), r.Status, p.Code)
 			}
 		})
 	}

@@ -169,7 +169,7 @@ func (b *builder) operation(rt route.Route, op router.Op) (object, error) {
 	switch {
 	case rt.Public:
 		o["security"] = []any{}
-	case rt.Session:
+	case rt.SessionOnly():
 		o["security"] = []any{object{"session": []any{}}}
 	default:
 		o["security"] = []any{object{"session": []any{}}, object{"apiKey": []any{}}}
@@ -188,7 +188,7 @@ func describe(rt route.Route) string {
 		return "Public: no credential is needed."
 	}
 	var out []string
-	if rt.Session {
+	if rt.SessionOnly() {
 		out = append(out, "Takes a signed-in session only: an API key is refused.")
 	} else {
 		out = append(out, "Takes a session or an API key.")

@@ -74,7 +74,7 @@ func TestTheDescriptionIsValidOpenAPI31(t *testing.T) {
 			switch {
 			case rt.Public:
 				want = nil
-			case rt.Session:
+			case rt.SessionOnly():
 				want = []string{"session"}
 			}
 			if op.Security == nil || !slices.Equal(schemes, want) {

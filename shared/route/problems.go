@@ -152,7 +152,7 @@ var statuses = map[string]int{
 // sorted: its own, those of its authentication, permission and kind of
 // principal, and every route's internal and unavailable.
 func (r Route) Problems() []string {
-	out := append([]string{"internal", "unavailable"}, problems[r.Operation]...)
+	out := append([]string{"internal", "unavailable"}, problems[string(r.Operation)]...)
 	if !r.Public {
 		out = append(out, "missing_token", "invalid_token")
 	}

@@ -9,7 +9,7 @@ func TestEveryRouteDeclaresItsProblems(t *testing.T) {
 		if rt.Page {
 			continue
 		}
-		if _, ok := problems[rt.Operation]; !ok {
+		if _, ok := problems[string(rt.Operation)]; !ok {
 			t.Errorf("%s: operation %s has no entry in problems", rt.Key(), rt.Operation)
 		}
 		for _, code := range rt.Problems() {
@@ -21,7 +21,7 @@ func TestEveryRouteDeclaresItsProblems(t *testing.T) {
 	for op := range problems {
 		found := false
 		for _, rt := range All() {
-			found = found || rt.Operation == op
+			found = found || string(rt.Operation) == op
 		}
 		if !found {
 			t.Errorf("problems lists %s, which no route has", op)

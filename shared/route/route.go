@@ -48,11 +48,6 @@ type Route struct {
 	// e-mail, two-step verification, keys): service users, which are
 	// API-only, are refused.
 	People bool
-	// Session routes take a signed-in session's token only: an API key is
-	// refused (a password, an e-mail, a second factor, API keys and
-	// ownership are not an integration's business). The description's
-	// security requirement then names the session scheme alone.
-	Session bool
 }
 
 // Key is the route key API Gateway uses: "METHOD /path".
@@ -73,7 +68,7 @@ func All() []Route {
 			Summary: "Log in with a login name and password"},
 		{Method: "POST", Path: "/v1/auth/refresh", Function: Auth, Operation: "refresh", Public: true,
 			Summary: "Exchange a refresh token for new tokens (rotation)"},
-		{Method: "POST", Path: "/v1/auth/logout", Function: Auth, Operation: "logout", Session: true,
+		{Method: "POST", Path: "/v1/auth/logout", Function: Auth, Operation: "logout",
 			Summary: "End the current session"},
 		{Method: "GET", Path: "/v1/me", Function: Profile, Operation: "getMe",
 			Summary: "The caller's own user"},
@@ -100,7 +95,7 @@ func All() []Route {
 			Permission: permission.OrganizationWrite, Summary: "Change a unit"},
 		{Method: "DELETE", Path: "/v1/organization/units/{id}", Function: Organization, Operation: "deleteUnit",
 			Permission: permission.OrganizationWrite, Summary: "Delete a unit no user is assigned to"},
-		{Method: "POST", Path: "/v1/organization/owner", Function: Organization, Operation: "transferOwnership", Session: true,
+		{Method: "POST", Path: "/v1/organization/owner", Function: Organization, Operation: "transferOwnership",
 			Permission: permission.OrganizationWrite, Summary: "Hand ownership to another active user with an e-mail (owner only)"},
 		{Method: "GET", Path: "/v1/audit", Function: Organization, Operation: "listAudit",
 			Permission: permission.AuditRead, Summary: "The organization's audit trail, newest first"},
@@ -142,9 +137,9 @@ func All() []Route {
 			Summary: "Confirm the authenticator of an mfa_enrollment challenge with a code: recovery codes and tokens"},
 		{Method: "PATCH", Path: "/v1/me", Function: Profile, Operation: "updateMe", People: true,
 			Summary: "Change one's own names, language, addresses, working hours and notifications"},
-		{Method: "POST", Path: "/v1/me/password", Function: Profile, Operation: "changeMyPassword", Session: true, People: true,
+		{Method: "POST", Path: "/v1/me/password", Function: Profile, Operation: "changeMyPassword", People: true,
 			Summary: "Change one's password; ends every other session"},
-		{Method: "POST", Path: "/v1/me/email", Function: Profile, Operation: "requestEmailChange", Session: true, People: true,
+		{Method: "POST", Path: "/v1/me/email", Function: Profile, Operation: "requestEmailChange", People: true,
 			Summary: "Ask to change one's e-mail (login name): a link goes to the new address"},
 		{Method: "POST", Path: "/v1/me/email/confirm", Function: Profile, Operation: "confirmEmailChange", Public: true,
 			Summary: "Confirm an e-mail change with the token of its link"},
@@ -154,11 +149,11 @@ func All() []Route {
 			Summary: "End one of one's sessions"},
 		{Method: "DELETE", Path: "/v1/me/sessions", Function: Profile, Operation: "endMyOtherSessions",
 			Summary: "End every session but the current one"},
-		{Method: "POST", Path: "/v1/me/mfa/totp", Function: Profile, Operation: "startTOTP", Session: true, People: true,
+		{Method: "POST", Path: "/v1/me/mfa/totp", Function: Profile, Operation: "startTOTP", People: true,
 			Summary: "Start enrolling an authenticator app: secret, otpauth URI and QR code"},
-		{Method: "POST", Path: "/v1/me/mfa/totp/confirm", Function: Profile, Operation: "confirmTOTP", Session: true, People: true,
+		{Method: "POST", Path: "/v1/me/mfa/totp/confirm", Function: Profile, Operation: "confirmTOTP", People: true,
 			Summary: "Confirm the authenticator with a code; returns recovery codes once"},
-		{Method: "DELETE", Path: "/v1/me/mfa/totp", Function: Profile, Operation: "disableTOTP", Session: true, People: true,
+		{Method: "DELETE", Path: "/v1/me/mfa/totp", Function: Profile, Operation: "disableTOTP", People: true,
 			Summary: "Turn two-step verification off (password and code)"},
 
 		{Method: "POST", Path: "/v1/invitations", Function: Invitations, Operation: "createInvitation",
@@ -210,13 +205,13 @@ func All() []Route {
 
 		{Method: "GET", Path: "/v1/clients", Function: APIKeys, Operation: "listClients",
 			Summary: "The client applications API keys are made for"},
-		{Method: "POST", Path: "/v1/me/api-keys", Function: APIKeys, Operation: "createAPIKey", Session: true, People: true,
+		{Method: "POST", Path: "/v1/me/api-keys", Function: APIKeys, Operation: "createAPIKey", People: true,
 			Summary: "Create an API key; the key is shown once"},
 		{Method: "GET", Path: "/v1/me/api-keys", Function: APIKeys, Operation: "listMyAPIKeys", People: true,
 			Summary: "One's API keys (never the keys themselves)"},
 		{Method: "DELETE", Path: "/v1/me/api-keys/{id}", Function: APIKeys, Operation: "revokeMyAPIKey", People: true,
 			Summary: "Revoke one of one's API keys"},
-		{Method: "POST", Path: "/v1/me/api-keys/{id}/rotate", Function: APIKeys, Operation: "rotateMyAPIKey", Session: true, People: true,
+		{Method: "POST", Path: "/v1/me/api-keys/{id}/rotate", Function: APIKeys, Operation: "rotateMyAPIKey", People: true,
 			Summary: "Replace one of one's API keys by a new one"},
 		{Method: "GET", Path: "/v1/api-keys", Function: APIKeys, Operation: "listAPIKeys",
 			Permission: permission.APIKeysRead, Summary: "Every API key of the organization"},
