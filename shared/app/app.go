@@ -49,8 +49,9 @@ type Deps struct {
 func FromEnv(ctx context.Context) (Deps, error) { return LoadWith(ctx, os.Getenv, config.AWS) }
 
 // FromEnvWithMail is FromEnv for a function that sends mail: it adds the
-// SES client when MAIL_FROM is set. Only these functions link SES and the
-// mail templates.
+// SES client when MAIL_FROM is set. Only these functions build an SES
+// client (and only they get SES permissions in the stack); every binary
+// still links the SES package, through this one.
 func FromEnvWithMail(ctx context.Context) (Deps, error) {
 	d, err := FromEnv(ctx)
 	if err != nil {
@@ -267,7 +268,8 @@ func Lambda(fn string, ops func(Deps) router.Operations) lambdahttp.Handler {
 }
 
 // LambdaWithMail is Lambda for a function that sends mail. The two are
-// apart so that only these functions link SES and the mail templates.
+// apart so that only these functions build an SES client; the choice is
+// checked against the function's spec at start.
 func LambdaWithMail(fn string, ops func(Deps) router.Operations) lambdahttp.Handler {
 	return lambdaHandler(fn, true, FromEnvWithMail, ops)
 }

@@ -82,7 +82,7 @@ func (a *Authorizer) Resolve(ctx context.Context, authorization string) (princip
 	case kind == token.APIKey && cred.Kind == store.APIKey:
 		// The key's hash and last use let the function serving the request
 		// record its use, at most once a minute, without a read: this
-		// function only reads (DESIGN §4).
+		// function only reads.
 		p.Credential, p.CredentialID = principal.APIKey, cred.KeyID
 		p.KeyHash, p.LastUsed = hash, cred.LastUsed
 	default:

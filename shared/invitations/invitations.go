@@ -9,10 +9,10 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"slices"
 	"strings"
 	"time"
 
+	"github.com/guichet/guichet/shared/language"
 	"github.com/guichet/guichet/shared/mail"
 	"github.com/guichet/guichet/shared/password"
 	"github.com/guichet/guichet/shared/permission"
@@ -109,7 +109,7 @@ func (s *Service) Create(ctx context.Context, p principal.Principal, in CreateRe
 			break
 		}
 	}
-	if in.Language != "" && !slices.Contains(mail.Languages(), in.Language) {
+	if in.Language != "" && !language.Valid(in.Language) {
 		v.Add("language", "must be one of fr, en, nl")
 	}
 	if err := s.checkRole(ctx, p, in.Role, &v); err != nil {

@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"time"
 
+	"github.com/guichet/guichet/shared/language"
 	"github.com/guichet/guichet/shared/password"
 	"github.com/guichet/guichet/shared/permission"
 	"github.com/guichet/guichet/shared/problem"
@@ -48,7 +49,6 @@ type Created struct {
 var codePattern = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{1,31}$`)
 
 // Languages the product speaks.
-var languages = map[string]bool{"fr": true, "en": true, "nl": true}
 
 // CheckNew validates a new organization's name, code, language (English
 // when empty) and owner e-mail, and returns the e-mail normalized.
@@ -60,7 +60,7 @@ func CheckNew(v *validate.Errors, in *CreateInput) string {
 	if in.Language == "" {
 		in.Language = "en"
 	}
-	if !languages[in.Language] {
+	if !language.Valid(in.Language) {
 		v.Add("language", "must be one of fr, en, nl")
 	}
 	email, _ := v.Email("owner_email", in.OwnerEmail)

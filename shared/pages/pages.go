@@ -25,6 +25,7 @@ import (
 
 	"github.com/guichet/guichet/shared/httpapi"
 	"github.com/guichet/guichet/shared/invitations"
+	"github.com/guichet/guichet/shared/language"
 	"github.com/guichet/guichet/shared/passwordreset"
 	"github.com/guichet/guichet/shared/problem"
 	"github.com/guichet/guichet/shared/profile"
@@ -222,7 +223,7 @@ type field struct {
 }
 
 func (s *Service) newView(r *http.Request) *view {
-	return &view{Lang: language(r), values: r.PostForm, errors: map[string]string{}, path: r.URL.Path, self: url.Values{}}
+	return &view{Lang: pageLanguage(r), values: r.PostForm, errors: map[string]string{}, path: r.URL.Path, self: url.Values{}}
 }
 
 // T translates key into the page's language.
@@ -295,7 +296,7 @@ func (s *Service) form(w http.ResponseWriter, r *http.Request, v *view, status i
 	if base == "/login/step" {
 		base = "/login" // a step is not a page to load again
 	}
-	for _, l := range Languages {
+	for _, l := range language.Supported() {
 		q := url.Values{}
 		for k, vs := range v.self {
 			q[k] = vs

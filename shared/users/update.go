@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/guichet/guichet/shared/language"
 	"github.com/guichet/guichet/shared/password"
 	"github.com/guichet/guichet/shared/permission"
 	"github.com/guichet/guichet/shared/principal"
@@ -67,7 +68,7 @@ func (s *Service) Update(ctx context.Context, p principal.Principal, id string, 
 	set("first_name", &u.FirstName, in.FirstName, 100)
 	set("last_name", &u.LastName, in.LastName, 100)
 	set("language", &u.Language, in.Language, 2)
-	if !slices.Contains(languages, u.Language) {
+	if !language.Valid(u.Language) {
 		v.Add("language", "must be one of fr, en, nl")
 	}
 	if in.Units != nil && !slices.Equal(*in.Units, u.Units) {

@@ -9,11 +9,11 @@ import (
 	"fmt"
 	"net/http"
 	"regexp"
-	"slices"
 	"strings"
 	"time"
 
 	"github.com/guichet/guichet/shared/clients"
+	"github.com/guichet/guichet/shared/language"
 	"github.com/guichet/guichet/shared/password"
 	"github.com/guichet/guichet/shared/permission"
 	"github.com/guichet/guichet/shared/principal"
@@ -73,7 +73,6 @@ func view(u store.User) User {
 }
 
 // Languages the product speaks.
-var languages = []string{"fr", "en", "nl"}
 
 var (
 	usernamePattern = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{2,31}$`)
@@ -194,7 +193,7 @@ func build(org store.Org, d draft, catalog clients.Catalog, v *validate.Errors) 
 	if u.Language == "" {
 		u.Language = org.Language
 	}
-	if !slices.Contains(languages, u.Language) {
+	if !language.Valid(u.Language) {
 		v.Add("language", "must be one of fr, en, nl")
 	}
 	v.Optional("first_name", in.FirstName, 100)
