@@ -207,6 +207,7 @@ func (d Deps) Pages() router.Operations {
 		pages.Deps{
 			Invitations: invitations.New(d.Store, sessions, d.Mail, d.Config.PublicURL, d.SessionConfig().Password, d.Now),
 			Resets:      d.Resets(), Sessions: sessions, Profile: d.Profile(), Store: d.Store, Log: d.Log, Now: d.Now,
+			Authorizer: authorizer.New(d.Store, d.Log, d.Now),
 		}).Operations()
 	ops["openapi"] = router.Op{Handle: openapi.Serve, Response: map[string]any{}}
 	return ops

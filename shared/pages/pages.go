@@ -23,6 +23,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/guichet/guichet/shared/authorizer"
 	"github.com/guichet/guichet/shared/httpapi"
 	"github.com/guichet/guichet/shared/invitations"
 	"github.com/guichet/guichet/shared/language"
@@ -62,10 +63,12 @@ type Deps struct {
 	Sessions    *session.Service
 	// Profile confirms e-mail changes.
 	Profile *profile.Service
-	// Store reads the credential and user of a session cookie.
-	Store *store.Store
-	Log   *slog.Logger
-	Now   func() time.Time
+	// Authorizer resolves a session cookie as the API resolves a bearer
+	// token; Store then reads its user's name.
+	Authorizer *authorizer.Authorizer
+	Store      *store.Store
+	Log        *slog.Logger
+	Now        func() time.Time
 }
 
 // Service serves the pages.
@@ -378,18 +381,11 @@ type account struct {
 
 // whoIs returns the live session an access token names and who it is.
 func (s *Service) whoIs(ctx context.Context, access string) (account, bool, error) {
-	_, hash, ok := token.Parse(access, token.Access)
-	if !ok {
-		return account{}, false, nil
-	}
-	c, err := s.Store.GetCredential(ctx, hash)
-	if errors.Is(err, store.ErrNotFound) || (err == nil && (c.Kind != store.AccessToken || !c.Valid(s.Now()))) {
-		return account{}, false, nil
-	}
-	if err != nil {
+	p, ok, err := s.Authorizer.Principal(ctx, access, token.Access)
+	if err != nil || !ok {
 		return account{}, false, err
 	}
-	u, err := s.Store.GetUser(ctx, c.Org, c.User)
+	u, err := s.Store.GetUser(ctx, p.Org, p.User)
 	if errors.Is(err, store.ErrNotFound) {
 		return account{}, false, nil
 	}
@@ -406,7 +402,7 @@ func (s *Service) whoIs(ctx context.Context, access string) (account, bool, erro
 	} else {
 		name = fmt.Sprintf("%s (%s)", name, login)
 	}
-	return account{session: c.Session, name: name}, true, nil
+	return account{session: p.CredentialID, name: name}, true, nil
 }
 
 // endCookieSession ends the session of the request's session cookie, if
