@@ -2,6 +2,7 @@ package invitations
 
 import (
 	"context"
+	"errors"
 
 	"github.com/guichet/guichet/shared/mail"
 	"github.com/guichet/guichet/shared/organization"
@@ -34,15 +35,13 @@ func (s *Service) CreateOrganization(ctx context.Context, in organization.Create
 	cred.Ref = inv.ID
 	a := store.Audit{Time: now, Actor: "system", Via: "cli", Action: "organization.create",
 		Target: "organization:" + o.ID, Fields: []string{"name", "code", "language", "owner_invitation"}}
-	switch err := s.store.CreateOrgInvited(ctx, o, inv, cred, a); store.FailedItem(err) {
-	case -1:
-		if err != nil {
-			return store.Org{}, WithLink{}, err
-		}
-	case 0:
+	switch err := s.store.CreateOrgInvited(ctx, o, inv, cred, a); {
+	case store.Lost(err, store.UserExists):
 		return store.Org{}, WithLink{}, problem.Conflict("already_exists", "The owner's e-mail is already a user's login.")
-	default:
+	case errors.Is(err, store.ErrConflict):
 		return store.Org{}, WithLink{}, problem.Conflict("already_exists", "The organization code is already taken.")
+	case err != nil:
+		return store.Org{}, WithLink{}, err
 	}
 	link := s.link(secret)
 	sent := s.mail.Notify(ctx, mail.Invitation, inv.Language, inv.Email, inviteData(o, inv, o.Name, link))
