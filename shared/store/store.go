@@ -3,21 +3,8 @@
 // single TransactWriteItems calls with conditions, so a failure writes
 // nothing and a race has exactly one winner.
 //
-// Layout (pk, sk; gsi1 = gsi1pk, gsi1sk; TTL attribute "expires"):
-//
-//	ORG#<org>              ORG                organization
-//	ORGCODE#<code>         ORGCODE            organization code guard
-//	ORG#<org>              USER#<user>        user (password hash inside)
-//	LOGIN#<login key>      LOGIN              login name guard → org, user
-//	CRED#<sha256>          CRED               access/refresh token, key, link token; gsi1 USER#<user>
-//	ORG#<org>              APIKEY#<id>        API key entry: hash, user, no secret (apikey.go)
-//	SESSION#<session>      SESSION            session family; gsi1 USER#<user>
-//	RL#<key>               RL                 failure counter for lockouts, expires
-//	ORG#<org>              EMAILCHANGE#<user> the user's live e-mail change link (hash)
-//	MFARC#<sha256>         MFARC              an unused recovery code (sha256 of user:code)
-//
-// A user's TOTP secret (sealed), last accepted time step and recovery code
-// hashes are attributes of the user item (mfa.go).
+// Every kind of item, with its keys and its file, is listed by Layout
+// (layout.go), which a test checks against the table; README.md prints it.
 package store
 
 import (
