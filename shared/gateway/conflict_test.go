@@ -2,10 +2,15 @@ package gateway_test
 
 import (
 	"context"
+	"log/slog"
 	"net/http"
 	"testing"
+	"time"
 
 	"github.com/guichet/guichet/shared/apitest"
+	"github.com/guichet/guichet/shared/app"
+	"github.com/guichet/guichet/shared/organization"
+	"github.com/guichet/guichet/shared/problem"
 	"github.com/guichet/guichet/shared/store"
 )
 
@@ -55,4 +60,59 @@ func TestARaceLoserGetsTheDocumented409(t *testing.T) {
 			t.Fatalf("%d %s", r.Status, r.Body)
 		}
 	})
+}
+
+// TestEveryNamedConflictHasItsDocumentedAnswer reaches, through the API,
+// the answers of lost conditions that other tests do not.
+func TestEveryNamedConflictHasItsDocumentedAnswer(t *testing.T) {
+	e := apitest.New(t)
+	owner := e.LoginOwner(t).AccessToken
+	must := func(r *apitest.Response, status int) map[string]any {
+		t.Helper()
+		if r.Status != status {
+			t.Fatalf("%d, want %d: %.400s", r.Status, status, r.Body)
+		}
+		var v map[string]any
+		r.Decode(t, &v)
+		return v
+	}
+	t.Run("a role named as another answers 409 role_name_taken", func(t *testing.T) {
+		must(e.Do("POST", "/v1/roles", owner, map[string]any{"name": "Clerks", "permissions": []string{}}), http.StatusCreated)
+		r := e.Do("POST", "/v1/roles", owner, map[string]any{"name": "clerks", "permissions": []string{}})
+		if p := r.Problem(t, http.StatusConflict); p.Code != "role_name_taken" {
+			t.Fatalf("%s", r.Body)
+		}
+	})
+	t.Run("a role renamed as another answers 409 role_name_taken", func(t *testing.T) {
+		role := must(e.Do("POST", "/v1/roles", owner, map[string]any{"name": "Tellers", "permissions": []string{}}), http.StatusCreated)
+		r := e.Do("PATCH", "/v1/roles/"+role["id"].(string), owner, map[string]any{"name": "Clerks"})
+		if p := r.Problem(t, http.StatusConflict); p.Code != "role_name_taken" {
+			t.Fatalf("%s", r.Body)
+		}
+	})
+	t.Run("an invitation accepted after its unit was deleted answers 409 unit_gone", func(t *testing.T) {
+		unit := must(e.Do("POST", "/v1/organization/units", owner, map[string]any{"name": "Kiosk", "kind": "site"}), http.StatusCreated)
+		inv := must(e.Do("POST", "/v1/invitations", owner, map[string]any{"email": "late@example.com", "role": "member", "units": []any{unit["id"]}}), http.StatusCreated)
+		if r := e.Do("DELETE", "/v1/organization/units/"+unit["id"].(string), owner, nil); r.Status != http.StatusNoContent {
+			t.Fatalf("%d %s", r.Status, r.Body)
+		}
+		r := e.Do("POST", "/v1/invitations/accept", "", map[string]string{"token": linkToken(t, inv["link"].(string)),
+			"password": "a-fine-password-7", "first_name": "L", "last_name": "Ate"})
+		if p := r.Problem(t, http.StatusConflict); p.Code != "unit_gone" {
+			t.Fatalf("%s", r.Body)
+		}
+	})
+	for _, c := range []struct{ name, code, email string }{
+		{"a taken code", "acme", "new.owner@example.com"},
+		{"a first owner who is a user", "gamma", "owner@acme.example"},
+	} {
+		t.Run("an organization created with "+c.name+" is already_exists", func(t *testing.T) {
+			d := app.New(e.Config, e.DB, slog.New(slog.DiscardHandler), time.Now)
+			_, _, err := d.Invitations().CreateOrganization(context.Background(),
+				organization.CreateInput{Name: "New", Code: c.code, Language: "en", OwnerEmail: c.email})
+			if p, ok := problem.As(err); !ok || p.Status != http.StatusConflict || p.Code != "already_exists" {
+				t.Fatalf("%v", err)
+			}
+		})
+	}
 }

@@ -146,7 +146,7 @@ func (s *Service) Create(ctx context.Context, p principal.Principal, in CreateRe
 	switch {
 	case store.Lost(err, store.UserExists):
 		return WithLink{}, problem.Conflict("user_exists", "A user with this e-mail address already exists.")
-	case errors.Is(err, store.ErrConflict):
+	case store.Lost(err, store.InvitationPending):
 		return WithLink{}, problem.Conflict("invitation_pending", "A pending invitation to this address exists; renew or resend it.")
 	case err != nil:
 		return WithLink{}, err

@@ -2,7 +2,6 @@ package invitations
 
 import (
 	"context"
-	"errors"
 
 	"github.com/guichet/guichet/shared/mail"
 	"github.com/guichet/guichet/shared/organization"
@@ -38,7 +37,7 @@ func (s *Service) CreateOrganization(ctx context.Context, in organization.Create
 	switch err := s.store.CreateOrgInvited(ctx, o, inv, cred, a); {
 	case store.Lost(err, store.UserExists):
 		return store.Org{}, WithLink{}, problem.Conflict("already_exists", "The owner's e-mail is already a user's login.")
-	case errors.Is(err, store.ErrConflict):
+	case store.Lost(err, store.OrgCodeTaken):
 		return store.Org{}, WithLink{}, problem.Conflict("already_exists", "The organization code is already taken.")
 	case err != nil:
 		return store.Org{}, WithLink{}, err
