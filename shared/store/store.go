@@ -1,7 +1,10 @@
 // Package store keeps Guichet's state in one DynamoDB table. Each file holds
 // the items of one kind and their access patterns; multi-item changes are
 // single TransactWriteItems calls with conditions, so a failure writes
-// nothing and a race has exactly one winner.
+// nothing and a race has exactly one winner. Each condition is named by a
+// Part, and a lost one comes back as a *Conflict naming it (tx.go); the
+// store's errors are kinds (ErrNotFound, ErrConflict, ErrUnavailable) that
+// the edge maps to HTTP (httpapi.StoreProblem).
 //
 // Every kind of item, with its keys and its file, is listed by Layout
 // (layout.go), which a test checks against the table; README.md prints it.
