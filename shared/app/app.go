@@ -18,6 +18,7 @@ import (
 	"github.com/guichet/guichet/shared/apikeys"
 	"github.com/guichet/guichet/shared/authorizer"
 	"github.com/guichet/guichet/shared/config"
+	"github.com/guichet/guichet/shared/httpapi"
 	"github.com/guichet/guichet/shared/invitations"
 	"github.com/guichet/guichet/shared/lambdahttp"
 	"github.com/guichet/guichet/shared/logging"
@@ -238,7 +239,7 @@ func OpenAPI(d Deps) ([]byte, error) {
 func Function(fn string, d Deps, ops router.Operations) (lambdahttp.Handler, error) {
 	// Every function records the use of the API keys it is called with
 	// (at most once a minute per key): the authorizer only reads.
-	h, err := router.New(fn, ops, d.Log, store.Problem, router.WithKeyUse(d.APIKeys().RecordUse))
+	h, err := router.New(fn, ops, d.Log, httpapi.StoreProblem, router.WithKeyUse(d.APIKeys().RecordUse))
 	if err != nil {
 		return nil, err
 	}

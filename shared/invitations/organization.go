@@ -29,15 +29,13 @@ func (s *Service) CreateOrganization(ctx context.Context, in organization.Create
 		Language: o.Language, Status: store.Pending, InvitedBy: "system", TokenHash: hash, Created: now, ExpiresAt: now.Add(TTL)}
 	cred := store.NewCredential(hash, store.InviteToken, o.ID, "", now, inv.ExpiresAt)
 	cred.Ref = inv.ID
-	switch err := s.store.CreateOrgInvited(ctx, o, inv, cred, a); store.FailedItem(err) {
-	case -1:
-		if err != nil {
-			return store.Org{}, WithLink{}, err
-		}
-	case 0:
+	switch err := s.store.CreateOrgInvited(ctx, o, inv, cred, a); {
+	case store.Lost(err, store.UserExists):
 		return store.Org{}, WithLink{}, problem.Conflict("already_exists", "The owner's e-mail is already a user's login.")
-	default:
+	case store.Lost(err, store.OrgCodeTaken):
 		return store.Org{}, WithLink{}, problem.Conflict("already_exists", "The organization code is already taken.")
+	case err != nil:
+		return store.Org{}, WithLink{}, err
 	}
 	link := s.link(secret)
 	sent := s.mail.Notify(ctx, mail.Invitation, inv.Language, inv.Email, inviteData(o, inv, o.Name, link))

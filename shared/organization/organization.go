@@ -106,7 +106,7 @@ func (s *Service) Create(ctx context.Context, in CreateInput) (Created, error) {
 	now := o.Created
 	perms, _ := permission.BuiltIn(permission.RoleOwner)
 	owner := store.User{ID: store.NewID("usr_"), Kind: store.Person, Email: email,
-		Language: in.Language, Role: permission.RoleOwner, AllUnits: true,
+		Language: o.Language, Role: permission.RoleOwner, AllUnits: true,
 		Permissions: permission.Strings(perms),
 		Status:      store.Active, PasswordHash: hash, Created: now, Updated: now}
 	o.OwnerID = owner.ID

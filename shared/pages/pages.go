@@ -317,7 +317,7 @@ func (s *Service) form(w http.ResponseWriter, r *http.Request, v *view, status i
 func (s *Service) fail(w http.ResponseWriter, r *http.Request, v *view, err error) {
 	p, ok := problem.As(err)
 	if !ok {
-		if mapped, isStore := store.Problem(err); isStore {
+		if mapped, isStore := httpapi.StoreProblem(err); isStore {
 			p, ok = mapped, true
 			s.Log.WarnContext(r.Context(), "page failed", "path", r.URL.Path, "err", err)
 		}

@@ -138,15 +138,15 @@ func withPermissions(creds []store.Credential, u store.User) []store.Credential 
 }
 
 // changeProblem explains a lost condition of ChangeUser: the user changed
-// meanwhile (item 0), or a unit or role it gains is gone.
+// meanwhile, or a unit or role it gains is gone.
 func (s *Service) changeProblem(err error) error {
-	switch i := store.FailedItem(err); {
-	case i < 0:
-		return err
-	case i == 0:
+	switch {
+	case store.Lost(err, store.VersionChanged):
 		return conflictChanged()
+	case store.Lost(err, store.UnitGone), store.Lost(err, store.RoleGone):
+		return problem.Invalid(problem.FieldError{Field: "units", Message: "lists a unit (or a role) that does not exist"})
 	}
-	return problem.Invalid(problem.FieldError{Field: "units", Message: "lists a unit (or a role) that does not exist"})
+	return err
 }
 
 // protect refuses actions on the owner, and on oneself, that would leave
