@@ -78,7 +78,7 @@ func checkNew(v *validate.Errors, in *CreateInput) string {
 		v.Add("code", "must be 2 to 32 lower-case letters, digits or hyphens, starting with a letter or digit")
 	}
 	if in.Language == "" {
-		in.Language = "en"
+		in.Language = language.Fallback
 	}
 	if !language.Valid(in.Language) {
 		v.Add("language", "must be one of fr, en, nl")
