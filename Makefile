@@ -50,11 +50,20 @@ lint-openapi: $(CDK)
 	infra/node_modules/.bin/redocly lint --format=stylish shared/openapi/openapi.json
 	infra/node_modules/.bin/spectral lint --fail-severity=warn shared/openapi/openapi.json
 
-## lint: gofmt must list nothing; go vet must pass
+## lint: gofmt lists nothing; go vet, go mod tidy, staticcheck and deadcode find nothing (tools pinned here)
+STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
+DEADCODE    := golang.org/x/tools/cmd/deadcode@v0.52.0
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
+	$(GO) mod tidy -diff
+	cd infra && $(GO) mod tidy -diff
+	$(GO) run $(STATICCHECK) ./...
+	@# deadcode sees infra/ too (it uses shared/route), through a throwaway workspace.
+	@work=$$(mktemp -d)/go.work; printf 'go 1.26.8\nuse (\n\t%s\n\t%s/infra\n)\n' "$$PWD" "$$PWD" > $$work; \
+	out=$$(GOWORK=$$work $(GO) run $(DEADCODE) -test ./... ./infra/...); rm -f $$work; \
+	if [ -n "$$out" ]; then echo "dead code:"; echo "$$out"; exit 1; fi
 
 clean:
 	rm -rf build cdk.out

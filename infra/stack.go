@@ -30,7 +30,7 @@ import (
 
 // Names inside the table and the template that code outside infra relies on.
 const (
-	// IndexName is the table's one global secondary index (DESIGN §3).
+	// IndexName is the table's one global secondary index.
 	IndexName = "gsi1"
 	// TableLogicalID is fixed so that refactoring the construct tree can never
 	// make CloudFormation replace (and so empty) the table.
@@ -38,7 +38,7 @@ const (
 	// authorizerID names the API Gateway authorizer and its construct.
 	authorizerID = "Authorizer"
 	// credentialKeyPrefix starts the partition key of every credential item;
-	// the authorizer may write those items only (DESIGN §4).
+	// the authorizer may write those items only.
 	credentialKeyPrefix = "CRED#"
 )
 
@@ -66,7 +66,7 @@ type GuichetStackProps struct {
 	ThrottleBurstLimit float64
 	// AuthorizerCacheTTLSeconds caches authorizer results per Authorization
 	// header. 0 (the default) makes every request re-check its credential, so
-	// revocation takes effect at once (DESIGN §4).
+	// revocation takes effect at once.
 	AuthorizerCacheTTLSeconds int
 	// LogRetentionDays applies to every function's logs and the access logs.
 	// It must be a value CloudWatch Logs accepts (1, 3, 5, 7, 14, 30, ...).

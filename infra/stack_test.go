@@ -84,7 +84,7 @@ func synthesizeAndRun(m *testing.M) (int, error) {
 
 // variantSpecs is route.Specs() with the cases the table may not have yet,
 // so their grants are exercised either way: one route-serving function sends
-// mail, and the authorizer records API key use with UpdateItem (DESIGN §4).
+// mail, and the authorizer records API key use with UpdateItem.
 func variantSpecs() []route.Spec {
 	specs := route.Specs()
 	if !slices.ContainsFunc(specs, func(s route.Spec) bool { return s.SendsMail }) {

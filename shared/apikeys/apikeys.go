@@ -182,10 +182,10 @@ func (s *Service) issue(ctx context.Context, p principal.Principal, now time.Tim
 		rotated := s.audit(p, now, "apikey.rotate", old.entry.ID, "expires_at")
 		err = s.store.RotateAPIKey(ctx, old.entry, old.until, now, cred, entry, rotated, created)
 	}
-	switch i := store.FailedItem(err); {
-	case i == store.KeyItemUser:
+	switch {
+	case store.Lost(err, store.UserChanged):
 		return NewAPIKey{}, problem.Conflict("conflict", "Your account changed meanwhile; sign in again and retry.")
-	case old != nil && i == store.KeyItemOld:
+	case old != nil && store.Lost(err, store.KeyGone):
 		return NewAPIKey{}, notFound()
 	case err != nil:
 		return NewAPIKey{}, err

@@ -72,7 +72,6 @@ func ids[T any](xs []T, id func(T) string) []string {
 	return out
 }
 
-func keyID(k apikeys.APIKey) string       { return k.ID }
 func orgKeyID(k apikeys.OrgAPIKey) string { return k.ID }
 
 // works reports whether the key is accepted (GET /v1/me answers 200);

@@ -18,6 +18,7 @@ import (
 	"github.com/guichet/guichet/shared/apikeys"
 	"github.com/guichet/guichet/shared/authorizer"
 	"github.com/guichet/guichet/shared/config"
+	"github.com/guichet/guichet/shared/httpapi"
 	"github.com/guichet/guichet/shared/invitations"
 	"github.com/guichet/guichet/shared/lambdahttp"
 	"github.com/guichet/guichet/shared/logging"
@@ -49,8 +50,9 @@ type Deps struct {
 func FromEnv(ctx context.Context) (Deps, error) { return LoadWith(ctx, os.Getenv, config.AWS) }
 
 // FromEnvWithMail is FromEnv for a function that sends mail: it adds the
-// SES client when MAIL_FROM is set. Only these functions link SES and the
-// mail templates.
+// SES client when MAIL_FROM is set. Only these functions build an SES
+// client (and only they get SES permissions in the stack); every binary
+// still links the SES package, through this one.
 func FromEnvWithMail(ctx context.Context) (Deps, error) {
 	d, err := FromEnv(ctx)
 	if err != nil {
@@ -206,6 +208,7 @@ func (d Deps) Pages() router.Operations {
 		pages.Deps{
 			Invitations: invitations.New(d.Store, sessions, d.Mail, d.Config.PublicURL, d.SessionConfig().Password, d.Now),
 			Resets:      d.Resets(), Sessions: sessions, Profile: d.Profile(), Store: d.Store, Log: d.Log, Now: d.Now,
+			Authorizer: authorizer.New(d.Store, d.Log, d.Now),
 		}).Operations()
 	ops["openapi"] = router.Op{Handle: openapi.Serve, Response: map[string]any{}}
 	return ops
@@ -236,7 +239,7 @@ func OpenAPI(d Deps) ([]byte, error) {
 func Function(fn string, d Deps, ops router.Operations) (lambdahttp.Handler, error) {
 	// Every function records the use of the API keys it is called with
 	// (at most once a minute per key): the authorizer only reads.
-	h, err := router.New(fn, ops, d.Log, store.Problem, router.WithKeyUse(d.APIKeys().RecordUse))
+	h, err := router.New(fn, ops, d.Log, httpapi.StoreProblem, router.WithKeyUse(d.APIKeys().RecordUse))
 	if err != nil {
 		return nil, err
 	}
@@ -267,7 +270,8 @@ func Lambda(fn string, ops func(Deps) router.Operations) lambdahttp.Handler {
 }
 
 // LambdaWithMail is Lambda for a function that sends mail. The two are
-// apart so that only these functions link SES and the mail templates.
+// apart so that only these functions build an SES client; the choice is
+// checked against the function's spec at start.
 func LambdaWithMail(fn string, ops func(Deps) router.Operations) lambdahttp.Handler {
 	return lambdaHandler(fn, true, FromEnvWithMail, ops)
 }

@@ -54,41 +54,56 @@ func (a *Authorizer) Resolve(ctx context.Context, authorization string) (princip
 	if !ok {
 		return principal.Anonymous("invalid_token"), nil
 	}
-	kind, hash, ok := token.Parse(secret, token.Access, token.APIKey)
+	p, ok, err := a.Principal(ctx, secret, token.Access, token.APIKey)
+	if err != nil {
+		return nil, err
+	}
 	if !ok {
 		return principal.Anonymous("invalid_token"), nil
+	}
+	return p.Encode(), nil
+}
+
+// Principal returns who a secret of one of kinds (session access tokens,
+// API keys) names; ok is false when it names nobody: unknown, expired,
+// revoked, or of another kind. The API's authorizer and the hosted pages'
+// session cookie both resolve through it.
+func (a *Authorizer) Principal(ctx context.Context, secret string, kinds ...token.Kind) (p principal.Principal, ok bool, err error) {
+	kind, hash, ok := token.Parse(secret, kinds...)
+	if !ok {
+		return p, false, nil
 	}
 	// One GetItem decides: revoking a key or a session, and deactivating or
 	// deleting a user, delete the credential item; expiry is checked here
 	// because TTL deletes late.
 	cred, err := a.store.GetCredential(ctx, hash)
 	if errors.Is(err, store.ErrNotFound) {
-		return principal.Anonymous("invalid_token"), nil
+		return p, false, nil
 	}
 	if err != nil {
-		return nil, err
+		return p, false, err
 	}
 	if !cred.Valid(a.now()) {
-		return principal.Anonymous("invalid_token"), nil
+		return p, false, nil
 	}
 	perms := make([]permission.Permission, len(cred.Permissions))
 	for i, p := range cred.Permissions {
 		perms[i] = permission.Permission(p)
 	}
-	p := principal.Principal{Org: cred.Org, User: cred.User, Kind: cred.UserKind, Role: cred.Role, Permissions: perms}
+	p = principal.Principal{Org: cred.Org, User: cred.User, Kind: cred.UserKind, Role: cred.Role, Permissions: perms}
 	switch {
 	case kind == token.Access && cred.Kind == store.AccessToken:
 		p.Credential, p.CredentialID = principal.Session, cred.Session
 	case kind == token.APIKey && cred.Kind == store.APIKey:
 		// The key's hash and last use let the function serving the request
 		// record its use, at most once a minute, without a read: this
-		// function only reads (DESIGN §4).
+		// function only reads.
 		p.Credential, p.CredentialID = principal.APIKey, cred.KeyID
 		p.KeyHash, p.LastUsed = hash, cred.LastUsed
 	default:
-		return principal.Anonymous("invalid_token"), nil
+		return principal.Principal{}, false, nil
 	}
-	return p.Encode(), nil
+	return p, true, nil
 }
 
 // header finds a header by its lower-case name; API Gateway lower-cases

@@ -5,7 +5,6 @@ package config
 import (
 	"encoding/base64"
 	"fmt"
-	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -47,11 +46,6 @@ type Config struct {
 	// "m=19456,t=2,p=1" (the default); never below that default. Tests set
 	// the field to password.Cheap directly.
 	Password password.Params
-}
-
-// FromEnv reads the configuration, with defaults for what is unset.
-func FromEnv() (Config, error) {
-	return Parse(os.Getenv)
 }
 
 // Parse reads the configuration through getenv.

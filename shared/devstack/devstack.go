@@ -100,7 +100,7 @@ func Start(ctx context.Context, opts Options) (*Stack, error) {
 	s := &Stack{Counters: map[string]*store.Counter{}}
 	if cfg.DynamoDBEndpoint == "" {
 		s.DynamoDB = miniserver.NewServer()
-		s.Faults = &Faults{next: s.DynamoDB, failing: map[string]bool{}}
+		s.Faults = NewFaults(s.DynamoDB)
 		url, err := s.serve(s.Faults)
 		if err != nil {
 			return nil, err

@@ -1,6 +1,7 @@
 package devstack
 
 import (
+	"encoding/json"
 	"net/http"
 	"strings"
 	"sync"
@@ -9,13 +10,36 @@ import (
 // Faults sits in front of the embedded DynamoDB and fails chosen
 // operations as DynamoDB does when it has an internal error (HTTP 500,
 // InternalServerError), so that tests can fail the writes of a request
-// after its reads succeeded. It also counts HTTP attempts, retries
-// included. It is safe for concurrent use.
+// after its reads succeeded. It also cancels transactions as DynamoDB
+// cancels one racing another, which the embedded DynamoDB never does. It
+// counts HTTP attempts, retries included. It is safe for concurrent use.
 type Faults struct {
 	next     http.Handler
 	mu       sync.Mutex
 	failing  map[string]bool
 	attempts int
+	// conflicts is how many transactions to cancel still (< 0: all).
+	conflicts int
+	// meanwhile runs before the first cancellation is answered.
+	meanwhile func()
+}
+
+// NewFaults returns a Faults in front of next, failing nothing yet.
+func NewFaults(next http.Handler) *Faults {
+	return &Faults{next: next, failing: map[string]bool{}}
+}
+
+// ConflictTransactions cancels the next n TransactWriteItems calls (every
+// one until Clear when n < 0) as DynamoDB cancels a transaction that
+// raced another on one of its items: TransactionCanceledException with
+// the reason TransactionConflict, nothing written. meanwhile, when set,
+// runs once before the first cancellation is answered (and after it was
+// counted): the race's winner writing. With n = 1 its own transactions go
+// through.
+func (f *Faults) ConflictTransactions(n int, meanwhile func()) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.conflicts, f.meanwhile = n, meanwhile
 }
 
 // Fail makes the named operations (e.g. "TransactWriteItems") fail until
@@ -32,6 +56,7 @@ func (f *Faults) Fail(ops ...string) {
 func (f *Faults) Clear() {
 	f.mu.Lock()
 	f.failing = map[string]bool{}
+	f.conflicts, f.meanwhile = 0, nil
 	f.mu.Unlock()
 }
 
@@ -48,7 +73,22 @@ func (f *Faults) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	f.mu.Lock()
 	f.attempts++
 	fail := f.failing[op]
+	cancel := op == "TransactWriteItems" && f.conflicts != 0
+	var meanwhile func()
+	if cancel {
+		if f.conflicts > 0 {
+			f.conflicts--
+		}
+		meanwhile, f.meanwhile = f.meanwhile, nil
+	}
 	f.mu.Unlock()
+	if cancel && !fail {
+		if meanwhile != nil {
+			meanwhile()
+		}
+		cancelTransaction(w, r)
+		return
+	}
 	if fail {
 		w.Header().Set("Content-Type", "application/x-amz-json-1.0")
 		w.Header().Set("X-Amzn-Errortype", "InternalServerError")
@@ -57,4 +97,28 @@ func (f *Faults) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	f.next.ServeHTTP(w, r)
+}
+
+// cancelTransaction answers a TransactWriteItems call as DynamoDB does
+// when another transaction was working on its first item.
+func cancelTransaction(w http.ResponseWriter, r *http.Request) {
+	var in struct{ TransactItems []json.RawMessage }
+	_ = json.NewDecoder(r.Body).Decode(&in)
+	type reason struct {
+		Code    string
+		Message string `json:",omitempty"`
+	}
+	reasons := make([]reason, max(len(in.TransactItems), 1))
+	for i := range reasons {
+		reasons[i] = reason{Code: "None"}
+	}
+	reasons[0] = reason{Code: "TransactionConflict", Message: "Transaction is ongoing for the item (injected)"}
+	w.Header().Set("Content-Type", "application/x-amz-json-1.0")
+	w.Header().Set("X-Amzn-Errortype", "TransactionCanceledException")
+	w.WriteHeader(http.StatusBadRequest)
+	json.NewEncoder(w).Encode(map[string]any{
+		"__type":              "com.amazonaws.dynamodb.v20120810#TransactionCanceledException",
+		"message":             "Transaction cancelled, please refer cancellation reasons for specific reasons [TransactionConflict]",
+		"CancellationReasons": reasons,
+	})
 }

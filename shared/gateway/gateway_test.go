@@ -127,8 +127,9 @@ func TestTheTableHoldsNoSecretInClear(t *testing.T) {
 			t.Fatalf("secret %s… found in the table", s[:8])
 		}
 	}
-	if !strings.Contains(dump, "$argon2id$v=19$m=19456,t=2,p=1$") {
-		t.Fatal("no argon2id hash with OWASP parameters in the table")
+	pp := e.Config.Password
+	if want := fmt.Sprintf("$argon2id$v=19$m=%d,t=%d,p=%d$", pp.MemoryKiB, pp.Time, pp.Threads); !strings.Contains(dump, want) {
+		t.Fatalf("no argon2id hash with the configured parameters (%s) in the table", want)
 	}
 }
 

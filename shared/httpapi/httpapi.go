@@ -146,6 +146,14 @@ func DecodeBytes(body []byte, dst any) error {
 	return nil
 }
 
+// duplicateField is a key that appears twice in one JSON object; its
+// message is the problem detail clients see.
+type duplicateField string
+
+func (f duplicateField) Error() string {
+	return fmt.Sprintf("Field %q appears more than once.", string(f))
+}
+
 // describe turns a decoding error into a message fit for clients.
 func describe(err error) string {
 	var syn *json.SyntaxError
@@ -195,7 +203,7 @@ func checkDuplicates(body []byte) error {
 		if top != nil && top.object && top.expect {
 			if key, ok := tok.(string); ok {
 				if top.keys[key] {
-					return fmt.Errorf("Field %q appears more than once.", key)
+					return duplicateField(key)
 				}
 				top.keys[key] = true
 				top.expect = false

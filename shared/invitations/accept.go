@@ -150,14 +150,14 @@ func (s *Service) Accept(ctx context.Context, in AcceptRequest, client session.C
 	a := store.Audit{Org: inv.Org, Time: now, Actor: u.ID, Via: "invitation:" + inv.ID, Action: "invitation.accept",
 		Target: "user:" + u.ID, Fields: []string{"email", "names", "role", "units"}}
 	err = s.store.AcceptInvitation(ctx, inv, u, n.Session, n.Access, n.Refresh, a)
-	switch i := store.FailedItem(err); {
-	case i == 0:
+	switch {
+	case store.Lost(err, store.LinkUsed):
 		return session.Tokens{}, errUsedLink()
-	case i == 1 || i == 2:
+	case store.Lost(err, store.InvitationChanged):
 		return session.Tokens{}, errUnknownLink()
-	case i == 3 || i == 4:
+	case store.Lost(err, store.LoginTaken):
 		return session.Tokens{}, problem.Conflict("user_exists", "A user with this e-mail address already exists.")
-	case i > 4:
+	case store.Lost(err, store.UnitGone), store.Lost(err, store.RoleGone):
 		return session.Tokens{}, problem.Conflict("unit_gone", "A unit or role of the invitation no longer exists; ask for a new invitation.")
 	case err != nil:
 		return session.Tokens{}, err

@@ -9,10 +9,10 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"slices"
 	"strings"
 	"time"
 
+	"github.com/guichet/guichet/shared/language"
 	"github.com/guichet/guichet/shared/mail"
 	"github.com/guichet/guichet/shared/password"
 	"github.com/guichet/guichet/shared/permission"
@@ -109,7 +109,7 @@ func (s *Service) Create(ctx context.Context, p principal.Principal, in CreateRe
 			break
 		}
 	}
-	if in.Language != "" && !slices.Contains(mail.Languages(), in.Language) {
+	if in.Language != "" && !language.Valid(in.Language) {
 		v.Add("language", "must be one of fr, en, nl")
 	}
 	if err := s.checkRole(ctx, p, in.Role, &v); err != nil {
@@ -143,10 +143,10 @@ func (s *Service) Create(ctx context.Context, p principal.Principal, in CreateRe
 	cred := store.NewCredential(hash, store.InviteToken, p.Org, "", now, inv.ExpiresAt)
 	cred.Ref = inv.ID
 	err = s.store.CreateInvitation(ctx, inv, cred, ic.Pending, auditOf(p, now, "invitation.create", inv.ID, "email", "role", "units"))
-	switch i := store.FailedItem(err); {
-	case i == 0:
+	switch {
+	case store.Lost(err, store.UserExists):
 		return WithLink{}, problem.Conflict("user_exists", "A user with this e-mail address already exists.")
-	case i > 0:
+	case store.Lost(err, store.InvitationPending):
 		return WithLink{}, problem.Conflict("invitation_pending", "A pending invitation to this address exists; renew or resend it.")
 	case err != nil:
 		return WithLink{}, err

@@ -9,7 +9,6 @@ import (
 	"github.com/guichet/guichet/shared/problem"
 	"github.com/guichet/guichet/shared/store"
 	"github.com/guichet/guichet/shared/token"
-	"github.com/guichet/guichet/shared/validate"
 )
 
 // CreateOrganization makes an organization whose first owner is invited:
@@ -17,13 +16,11 @@ import (
 // organization and the owner's invitation with its link (mailed when mail
 // is configured).
 func (s *Service) CreateOrganization(ctx context.Context, in organization.CreateInput) (store.Org, WithLink, error) {
-	var v validate.Errors
-	email := organization.CheckNew(&v, &in)
-	if err := v.Err(); err != nil {
+	o, email, a, err := organization.Draft(in, false, s.now(), "owner_invitation")
+	if err != nil {
 		return store.Org{}, WithLink{}, err
 	}
-	now := s.now().UTC()
-	o := store.Org{ID: store.NewID("org_"), Name: in.Name, Code: in.Code, Language: in.Language, Created: now, Updated: now}
+	now := o.Created
 	secret, hash, err := token.New(token.Invite)
 	if err != nil {
 		return store.Org{}, WithLink{}, err
@@ -32,17 +29,13 @@ func (s *Service) CreateOrganization(ctx context.Context, in organization.Create
 		Language: o.Language, Status: store.Pending, InvitedBy: "system", TokenHash: hash, Created: now, ExpiresAt: now.Add(TTL)}
 	cred := store.NewCredential(hash, store.InviteToken, o.ID, "", now, inv.ExpiresAt)
 	cred.Ref = inv.ID
-	a := store.Audit{Time: now, Actor: "system", Via: "cli", Action: "organization.create",
-		Target: "organization:" + o.ID, Fields: []string{"name", "code", "language", "owner_invitation"}}
-	switch err := s.store.CreateOrgInvited(ctx, o, inv, cred, a); store.FailedItem(err) {
-	case -1:
-		if err != nil {
-			return store.Org{}, WithLink{}, err
-		}
-	case 0:
+	switch err := s.store.CreateOrgInvited(ctx, o, inv, cred, a); {
+	case store.Lost(err, store.UserExists):
 		return store.Org{}, WithLink{}, problem.Conflict("already_exists", "The owner's e-mail is already a user's login.")
-	default:
+	case store.Lost(err, store.OrgCodeTaken):
 		return store.Org{}, WithLink{}, problem.Conflict("already_exists", "The organization code is already taken.")
+	case err != nil:
+		return store.Org{}, WithLink{}, err
 	}
 	link := s.link(secret)
 	sent := s.mail.Notify(ctx, mail.Invitation, inv.Language, inv.Email, inviteData(o, inv, o.Name, link))

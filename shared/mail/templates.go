@@ -9,6 +9,8 @@ import (
 	"log/slog"
 	"strings"
 	texttemplate "text/template"
+
+	"github.com/guichet/guichet/shared/language"
 )
 
 // Kinds of messages, each a template in every language.
@@ -19,10 +21,6 @@ const (
 	EmailChanged    = "email_changed"
 	PasswordChanged = "password_changed"
 )
-
-// Languages returns the languages the templates are written in; English
-// is the fallback.
-func Languages() []string { return []string{"fr", "en", "nl"} }
 
 //go:embed templates/*.tmpl
 var templateFiles embed.FS
@@ -59,7 +57,7 @@ a.button{display:inline-block;background:#0b5cad;color:#fff;padding:.6rem 1.2rem
 func LoadTemplates() (*Templates, error) {
 	t := &Templates{text: map[string]*texttemplate.Template{}, html: map[string]*htmltemplate.Template{}}
 	for _, kind := range []string{Invitation, PasswordReset, EmailChange, EmailChanged, PasswordChanged} {
-		for _, lang := range Languages() {
+		for _, lang := range language.Supported() {
 			name := kind + "." + lang
 			src, err := templateFiles.ReadFile("templates/" + name + ".tmpl")
 			if err != nil {

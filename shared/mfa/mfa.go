@@ -147,7 +147,7 @@ func (s *Service) Check(u store.User, code string) (Proof, error) {
 // Lost is the error of a write whose proof lost its condition: the code
 // was used meanwhile (by a concurrent request) or never existed.
 func Lost(err error, p Proof) error {
-	if store.ConflictPart(err) != store.MFAPartCode {
+	if !store.Lost(err, store.CodeUsed) {
 		return err
 	}
 	if p.Recovery != "" {

@@ -511,12 +511,11 @@ func annotate(s object, doc, enum string) object {
 	return out
 }
 
+// document is the committed description (openapi.json beside this file,
+// written by make openapi; a test fails when it differs from Build's).
+//
 //go:embed openapi.json
 var document []byte
-
-// Document is the committed description (openapi.json beside this file,
-// written by make openapi; a test fails when it differs from Build's).
-func Document() []byte { return document }
 
 // Serve answers GET /v1/openapi.json with the committed description.
 func Serve(w http.ResponseWriter, r *http.Request) error {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"slices"
 	"strings"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/guichet/guichet/shared/apitest"
 	"github.com/guichet/guichet/shared/app"
+	"github.com/guichet/guichet/shared/language"
 	"github.com/guichet/guichet/shared/route"
 )
 
@@ -166,5 +168,45 @@ func TestTheRequestSchemasTakeWhatTheServerTakes(t *testing.T) {
 				t.Fatalf("valid %v, want %v: %v", err == nil, c.ok, err)
 			}
 		})
+	}
+}
+
+func TestEveryLanguageFieldListsTheSupportedLanguages(t *testing.T) {
+	var doc any
+	if err := json.Unmarshal(build(t), &doc); err != nil {
+		t.Fatal(err)
+	}
+	want := language.Supported()
+	slices.Sort(want)
+	found := 0
+	var walk func(path string, v any)
+	walk = func(path string, v any) {
+		switch x := v.(type) {
+		case map[string]any:
+			if props, ok := x["properties"].(map[string]any); ok {
+				if l, ok := props["language"].(map[string]any); ok {
+					found++
+					var got []string
+					for _, e := range l["enum"].([]any) {
+						got = append(got, e.(string))
+					}
+					slices.Sort(got)
+					if !slices.Equal(got, want) {
+						t.Errorf("%s.language: enum %v, want %v", path, got, want)
+					}
+				}
+			}
+			for k, c := range x {
+				walk(path+"/"+k, c)
+			}
+		case []any:
+			for i, c := range x {
+				walk(fmt.Sprint(path, "/", i), c)
+			}
+		}
+	}
+	walk("#", doc)
+	if found < 5 {
+		t.Fatalf("only %d language fields described", found)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"time"
 
+	"github.com/guichet/guichet/shared/language"
 	"github.com/guichet/guichet/shared/password"
 	"github.com/guichet/guichet/shared/permission"
 	"github.com/guichet/guichet/shared/problem"
@@ -47,20 +48,39 @@ type Created struct {
 
 var codePattern = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{1,31}$`)
 
-// Languages the product speaks.
-var languages = map[string]bool{"fr": true, "en": true, "nl": true}
+// Draft is the one rule of a new organization, whatever makes it (the
+// admin command, which invites its owner, or the local stack's seed, which
+// gives it one): it validates in, with the owner's password when
+// withPassword, and returns the organization to write, the owner's
+// e-mail normalized, and the audit event naming fields.
+func Draft(in CreateInput, withPassword bool, now time.Time, fields ...string) (store.Org, string, store.Audit, error) {
+	var v validate.Errors
+	email := checkNew(&v, &in)
+	if withPassword && in.OwnerPassword != "" && len(in.OwnerPassword) < 10 {
+		v.Add("owner_password", "must be at least 10 characters")
+	}
+	if err := v.Err(); err != nil {
+		return store.Org{}, "", store.Audit{}, err
+	}
+	now = now.UTC()
+	o := store.Org{ID: store.NewID("org_"), Name: in.Name, Code: in.Code, Language: in.Language,
+		Created: now, Updated: now}
+	a := store.Audit{Time: now, Actor: "system", Via: "cli", Action: "organization.create",
+		Target: "organization:" + o.ID, Fields: append([]string{"name", "code", "language"}, fields...)}
+	return o, email, a, nil
+}
 
-// CheckNew validates a new organization's name, code, language (English
+// checkNew validates a new organization's name, code, language (English
 // when empty) and owner e-mail, and returns the e-mail normalized.
-func CheckNew(v *validate.Errors, in *CreateInput) string {
+func checkNew(v *validate.Errors, in *CreateInput) string {
 	v.Required("name", in.Name, 200)
 	if !codePattern.MatchString(in.Code) {
 		v.Add("code", "must be 2 to 32 lower-case letters, digits or hyphens, starting with a letter or digit")
 	}
 	if in.Language == "" {
-		in.Language = "en"
+		in.Language = language.Fallback
 	}
-	if !languages[in.Language] {
+	if !language.Valid(in.Language) {
 		v.Add("language", "must be one of fr, en, nl")
 	}
 	email, _ := v.Email("owner_email", in.OwnerEmail)
@@ -69,17 +89,12 @@ func CheckNew(v *validate.Errors, in *CreateInput) string {
 
 // Create makes an organization and its owner in one transaction.
 func (s *Service) Create(ctx context.Context, in CreateInput) (Created, error) {
-	var v validate.Errors
-	email := CheckNew(&v, &in)
-	if in.OwnerPassword != "" && len(in.OwnerPassword) < 10 {
-		v.Add("owner_password", "must be at least 10 characters")
-	}
-	if err := v.Err(); err != nil {
+	o, email, a, err := Draft(in, true, s.now(), "owner")
+	if err != nil {
 		return Created{}, err
 	}
 	pw := in.OwnerPassword
 	if pw == "" {
-		var err error
 		if pw, err = password.Generate(20); err != nil {
 			return Created{}, err
 		}
@@ -88,17 +103,13 @@ func (s *Service) Create(ctx context.Context, in CreateInput) (Created, error) {
 	if err != nil {
 		return Created{}, err
 	}
-	now := s.now().UTC()
-	o := store.Org{ID: store.NewID("org_"), Name: in.Name, Code: in.Code, Language: in.Language,
-		Created: now, Updated: now}
+	now := o.Created
 	perms, _ := permission.BuiltIn(permission.RoleOwner)
 	owner := store.User{ID: store.NewID("usr_"), Kind: store.Person, Email: email,
-		Language: in.Language, Role: permission.RoleOwner, AllUnits: true,
+		Language: o.Language, Role: permission.RoleOwner, AllUnits: true,
 		Permissions: permission.Strings(perms),
 		Status:      store.Active, PasswordHash: hash, Created: now, Updated: now}
 	o.OwnerID = owner.ID
-	a := store.Audit{Time: now, Actor: "system", Via: "cli", Action: "organization.create",
-		Target: "organization:" + o.ID, Fields: []string{"name", "code", "language", "owner"}}
 	if err := s.store.CreateOrg(ctx, o, owner, a); err != nil {
 		if errors.Is(err, store.ErrConflict) {
 			return Created{}, problem.Conflict("already_exists",

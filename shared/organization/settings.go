@@ -8,23 +8,15 @@ import (
 	"slices"
 	"time"
 
+	"github.com/guichet/guichet/shared/address"
 	"github.com/guichet/guichet/shared/httpapi"
+	"github.com/guichet/guichet/shared/language"
 	"github.com/guichet/guichet/shared/permission"
 	"github.com/guichet/guichet/shared/principal"
 	"github.com/guichet/guichet/shared/problem"
 	"github.com/guichet/guichet/shared/store"
 	"github.com/guichet/guichet/shared/validate"
 )
-
-// Address is a postal address.
-type Address struct {
-	Line1      string `json:"line1"`
-	Line2      string `json:"line2,omitempty"`
-	PostalCode string `json:"postal_code"`
-	City       string `json:"city"`
-	Region     string `json:"region,omitempty"`
-	Country    string `json:"country" doc:"ISO 3166-1 alpha-2 code, upper-case, such as FR"`
-}
 
 // Contact is the organization's referent: the person to reach about it.
 type Contact struct {
@@ -44,14 +36,14 @@ type LogoInfo struct {
 
 // Organization is the caller's organization.
 type Organization struct {
-	ID         string    `json:"id"`
-	Name       string    `json:"name"`
-	Code       string    `json:"code" doc:"Chosen at creation; immutable"`
-	Language   string    `json:"language" enum:"fr|en|nl" doc:"Default language"`
-	OwnerID    string    `json:"owner_id" doc:"The owner (referent) user"`
-	Contact    *Contact  `json:"contact,omitempty"`
-	HeadOffice *Address  `json:"head_office,omitempty"`
-	Logo       *LogoInfo `json:"logo,omitempty"`
+	ID         string           `json:"id"`
+	Name       string           `json:"name"`
+	Code       string           `json:"code" doc:"Chosen at creation; immutable"`
+	Language   string           `json:"language" enum:"fr|en|nl" doc:"Default language"`
+	OwnerID    string           `json:"owner_id" doc:"The owner (referent) user"`
+	Contact    *Contact         `json:"contact,omitempty"`
+	HeadOffice *address.Address `json:"head_office,omitempty"`
+	Logo       *LogoInfo        `json:"logo,omitempty"`
 	// MFARequiredFor lists the roles whose users must use two-step
 	// verification: at login, such a user without it must enroll first.
 	MFARequiredFor []string  `json:"mfa_required_for" doc:"Roles (ids) whose users must use two-step verification"`
@@ -65,9 +57,9 @@ type UpdateOrganizationRequest struct {
 	Name     *string `json:"name,omitempty"`
 	Language *string `json:"language,omitempty" enum:"fr|en|nl"`
 	// Code is accepted only to be refused with a clear message.
-	Code       *string  `json:"code,omitempty" doc:"Immutable: a request naming it is refused (422)"`
-	Contact    *Contact `json:"contact,omitempty"`
-	HeadOffice *Address `json:"head_office,omitempty"`
+	Code       *string          `json:"code,omitempty" doc:"Immutable: a request naming it is refused (422)"`
+	Contact    *Contact         `json:"contact,omitempty"`
+	HeadOffice *address.Address `json:"head_office,omitempty"`
 	// MFARequiredFor replaces the roles requiring two-step verification.
 	MFARequiredFor *[]string `json:"mfa_required_for,omitempty" doc:"Roles (built-in or custom ids) whose users must use two-step verification; [] requires it of nobody"`
 }
@@ -78,32 +70,11 @@ func orgView(o store.Org) Organization {
 	if o.Contact != nil {
 		v.Contact = &Contact{Name: o.Contact.Name, Email: o.Contact.Email, Phone: o.Contact.Phone}
 	}
-	v.HeadOffice = addressView(o.HeadOffice)
+	v.HeadOffice = address.View(o.HeadOffice)
 	if o.Logo != nil {
 		v.Logo = &LogoInfo{ContentType: o.Logo.ContentType, Size: o.Logo.Size, ETag: o.Logo.ETag, Updated: o.Logo.Updated}
 	}
 	return v
-}
-
-func addressView(a *store.Address) *Address {
-	if a == nil {
-		return nil
-	}
-	return &Address{Line1: a.Line1, Line2: a.Line2, PostalCode: a.PostalCode, City: a.City, Region: a.Region, Country: a.Country}
-}
-
-// checkAddress validates a (named field) and returns it as stored.
-func checkAddress(v *validate.Errors, field string, a Address) store.Address {
-	v.Required(field+".line1", a.Line1, 200)
-	v.Optional(field+".line2", a.Line2, 200)
-	v.Required(field+".postal_code", a.PostalCode, 20)
-	v.Required(field+".city", a.City, 100)
-	v.Optional(field+".region", a.Region, 100)
-	if !validCountry(a.Country) {
-		v.Add(field+".country", "must be an ISO 3166-1 alpha-2 code in upper case, such as FR or BE")
-	}
-	return store.Address{Line1: a.Line1, Line2: a.Line2, PostalCode: a.PostalCode, City: a.City,
-		Region: a.Region, Country: a.Country}
 }
 
 var phonePattern = regexp.MustCompile(`^\+?[0-9 ().-]{6,32}$`)
@@ -145,7 +116,7 @@ func (s *Service) handleUpdateOrganization(w http.ResponseWriter, r *http.Reques
 	if req.Name != nil {
 		v.Required("name", *req.Name, 200)
 	}
-	if req.Language != nil && !languages[*req.Language] {
+	if req.Language != nil && !language.Valid(*req.Language) {
 		v.Add("language", "must be one of fr, en, nl")
 	}
 	var contact store.Contact
@@ -154,7 +125,7 @@ func (s *Service) handleUpdateOrganization(w http.ResponseWriter, r *http.Reques
 	}
 	var office store.Address
 	if req.HeadOffice != nil {
-		office = checkAddress(&v, "head_office", *req.HeadOffice)
+		office = address.Check(&v, "head_office", *req.HeadOffice)
 	}
 	if req.MFARequiredFor != nil {
 		if err := s.checkRoles(r, &v, p.Org, *req.MFARequiredFor); err != nil {

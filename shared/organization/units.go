@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/guichet/guichet/shared/address"
 	"github.com/guichet/guichet/shared/cursor"
 	"github.com/guichet/guichet/shared/httpapi"
 	"github.com/guichet/guichet/shared/principal"
@@ -19,16 +20,16 @@ import (
 // Unit is a company, establishment, site or structure level of the
 // organization. Units form a tree through their parent.
 type Unit struct {
-	ID        string    `json:"id"`
-	Name      string    `json:"name"`
-	Kind      string    `json:"kind" enum:"company|establishment|site|level"`
-	Parent    string    `json:"parent,omitempty" doc:"The parent unit's id; absent for a top-level unit"`
-	Address   *Address  `json:"address,omitempty"`
-	Latitude  *float64  `json:"latitude,omitempty" doc:"Degrees, -90 to 90; given with longitude"`
-	Longitude *float64  `json:"longitude,omitempty" doc:"Degrees, -180 to 180; given with latitude"`
-	UserCount int       `json:"user_count" doc:"Users assigned to the unit (read-only)"`
-	Created   time.Time `json:"created"`
-	Updated   time.Time `json:"updated"`
+	ID        string           `json:"id"`
+	Name      string           `json:"name"`
+	Kind      string           `json:"kind" enum:"company|establishment|site|level"`
+	Parent    string           `json:"parent,omitempty" doc:"The parent unit's id; absent for a top-level unit"`
+	Address   *address.Address `json:"address,omitempty"`
+	Latitude  *float64         `json:"latitude,omitempty" doc:"Degrees, -90 to 90; given with longitude"`
+	Longitude *float64         `json:"longitude,omitempty" doc:"Degrees, -180 to 180; given with latitude"`
+	UserCount int              `json:"user_count" doc:"Users assigned to the unit (read-only)"`
+	Created   time.Time        `json:"created"`
+	Updated   time.Time        `json:"updated"`
 }
 
 // UnitPage is a page of units.
@@ -39,23 +40,23 @@ type UnitPage struct {
 
 // CreateUnitRequest is the body of POST /v1/organization/units.
 type CreateUnitRequest struct {
-	Name      string   `json:"name"`
-	Kind      string   `json:"kind" enum:"company|establishment|site|level"`
-	Parent    string   `json:"parent,omitempty" doc:"A unit of the organization; absent for a top-level unit"`
-	Address   *Address `json:"address,omitempty"`
-	Latitude  *float64 `json:"latitude,omitempty"`
-	Longitude *float64 `json:"longitude,omitempty"`
+	Name      string           `json:"name"`
+	Kind      string           `json:"kind" enum:"company|establishment|site|level"`
+	Parent    string           `json:"parent,omitempty" doc:"A unit of the organization; absent for a top-level unit"`
+	Address   *address.Address `json:"address,omitempty"`
+	Latitude  *float64         `json:"latitude,omitempty"`
+	Longitude *float64         `json:"longitude,omitempty"`
 }
 
 // UpdateUnitRequest is the body of PATCH /v1/organization/units/{id}:
 // only the fields present change; the address is replaced whole.
 type UpdateUnitRequest struct {
-	Name      *string  `json:"name,omitempty"`
-	Kind      *string  `json:"kind,omitempty" enum:"company|establishment|site|level"`
-	Parent    *string  `json:"parent,omitempty" doc:"A unit of the organization that is not this unit nor below it; \"\" moves the unit to the top level"`
-	Address   *Address `json:"address,omitempty"`
-	Latitude  *float64 `json:"latitude,omitempty"`
-	Longitude *float64 `json:"longitude,omitempty"`
+	Name      *string          `json:"name,omitempty"`
+	Kind      *string          `json:"kind,omitempty" enum:"company|establishment|site|level"`
+	Parent    *string          `json:"parent,omitempty" doc:"A unit of the organization that is not this unit nor below it; \"\" moves the unit to the top level"`
+	Address   *address.Address `json:"address,omitempty"`
+	Latitude  *float64         `json:"latitude,omitempty"`
+	Longitude *float64         `json:"longitude,omitempty"`
 }
 
 var unitKinds = map[string]bool{"company": true, "establishment": true, "site": true, "level": true}
@@ -72,7 +73,7 @@ const (
 )
 
 func unitView(u store.Unit) Unit {
-	return Unit{ID: u.ID, Name: u.Name, Kind: u.Kind, Parent: u.Parent, Address: addressView(u.Address),
+	return Unit{ID: u.ID, Name: u.Name, Kind: u.Kind, Parent: u.Parent, Address: address.View(u.Address),
 		Latitude: u.Latitude, Longitude: u.Longitude, UserCount: u.Refs, Created: u.Created, Updated: u.Updated}
 }
 
@@ -155,7 +156,7 @@ func (s *Service) handleCreateUnit(w http.ResponseWriter, r *http.Request) error
 		fields = append(fields, "parent")
 	}
 	if req.Address != nil {
-		a := checkAddress(&v, "address", *req.Address)
+		a := address.Check(&v, "address", *req.Address)
 		u.Address = &a
 		fields = append(fields, "address")
 	}
@@ -202,7 +203,7 @@ func (s *Service) handleUpdateUnit(w http.ResponseWriter, r *http.Request) error
 	}
 	var addr store.Address
 	if req.Address != nil {
-		addr = checkAddress(&v, "address", *req.Address)
+		addr = address.Check(&v, "address", *req.Address)
 	}
 	if err := v.Err(); err != nil {
 		return err

@@ -3,20 +3,18 @@ package pages
 import (
 	"fmt"
 	"net/http"
-	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/guichet/guichet/shared/language"
 )
 
-// Languages are the languages of the pages, the default first.
-var Languages = []string{"en", "fr", "nl"}
-
-// language picks the page's language: a supported ?lang= (or the form's
+// pageLanguage picks the page's language: a supported ?lang= (or the form's
 // lang field on a post, parsed already), else the best supported language
 // of Accept-Language, else English.
-func language(r *http.Request) string {
+func pageLanguage(r *http.Request) string {
 	for _, l := range []string{r.PostForm.Get("lang"), r.URL.Query().Get("lang")} {
-		if l = strings.ToLower(strings.TrimSpace(l)); slices.Contains(Languages, l) {
+		if l = strings.ToLower(strings.TrimSpace(l)); language.Valid(l) {
 			return l
 		}
 	}
@@ -26,7 +24,7 @@ func language(r *http.Request) string {
 // fromAcceptLanguage returns the supported language of highest quality in
 // an Accept-Language header ("fr-BE,fr;q=0.9,en;q=0.5"), or English.
 func fromAcceptLanguage(h string) string {
-	best, bestQ := Languages[0], 0.0
+	best, bestQ := language.Fallback, 0.0
 	for _, part := range strings.Split(h, ",") {
 		tag, params, _ := strings.Cut(strings.TrimSpace(part), ";")
 		q := 1.0
@@ -38,7 +36,7 @@ func fromAcceptLanguage(h string) string {
 			q = f
 		}
 		primary, _, _ := strings.Cut(strings.ToLower(tag), "-")
-		if slices.Contains(Languages, primary) && q > bestQ {
+		if language.Valid(primary) && q > bestQ {
 			best, bestQ = primary, q
 		}
 	}

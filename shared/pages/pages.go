@@ -23,8 +23,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/guichet/guichet/shared/authorizer"
 	"github.com/guichet/guichet/shared/httpapi"
 	"github.com/guichet/guichet/shared/invitations"
+	"github.com/guichet/guichet/shared/language"
 	"github.com/guichet/guichet/shared/passwordreset"
 	"github.com/guichet/guichet/shared/problem"
 	"github.com/guichet/guichet/shared/profile"
@@ -61,10 +63,12 @@ type Deps struct {
 	Sessions    *session.Service
 	// Profile confirms e-mail changes.
 	Profile *profile.Service
-	// Store reads the credential and user of a session cookie.
-	Store *store.Store
-	Log   *slog.Logger
-	Now   func() time.Time
+	// Authorizer resolves a session cookie as the API resolves a bearer
+	// token; Store then reads its user's name.
+	Authorizer *authorizer.Authorizer
+	Store      *store.Store
+	Log        *slog.Logger
+	Now        func() time.Time
 }
 
 // Service serves the pages.
@@ -222,7 +226,7 @@ type field struct {
 }
 
 func (s *Service) newView(r *http.Request) *view {
-	return &view{Lang: language(r), values: r.PostForm, errors: map[string]string{}, path: r.URL.Path, self: url.Values{}}
+	return &view{Lang: pageLanguage(r), values: r.PostForm, errors: map[string]string{}, path: r.URL.Path, self: url.Values{}}
 }
 
 // T translates key into the page's language.
@@ -295,7 +299,7 @@ func (s *Service) form(w http.ResponseWriter, r *http.Request, v *view, status i
 	if base == "/login/step" {
 		base = "/login" // a step is not a page to load again
 	}
-	for _, l := range Languages {
+	for _, l := range language.Supported() {
 		q := url.Values{}
 		for k, vs := range v.self {
 			q[k] = vs
@@ -313,7 +317,7 @@ func (s *Service) form(w http.ResponseWriter, r *http.Request, v *view, status i
 func (s *Service) fail(w http.ResponseWriter, r *http.Request, v *view, err error) {
 	p, ok := problem.As(err)
 	if !ok {
-		if mapped, isStore := store.Problem(err); isStore {
+		if mapped, isStore := httpapi.StoreProblem(err); isStore {
 			p, ok = mapped, true
 			s.Log.WarnContext(r.Context(), "page failed", "path", r.URL.Path, "err", err)
 		}
@@ -377,18 +381,11 @@ type account struct {
 
 // whoIs returns the live session an access token names and who it is.
 func (s *Service) whoIs(ctx context.Context, access string) (account, bool, error) {
-	_, hash, ok := token.Parse(access, token.Access)
-	if !ok {
-		return account{}, false, nil
-	}
-	c, err := s.Store.GetCredential(ctx, hash)
-	if errors.Is(err, store.ErrNotFound) || (err == nil && (c.Kind != store.AccessToken || !c.Valid(s.Now()))) {
-		return account{}, false, nil
-	}
-	if err != nil {
+	p, ok, err := s.Authorizer.Principal(ctx, access, token.Access)
+	if err != nil || !ok {
 		return account{}, false, err
 	}
-	u, err := s.Store.GetUser(ctx, c.Org, c.User)
+	u, err := s.Store.GetUser(ctx, p.Org, p.User)
 	if errors.Is(err, store.ErrNotFound) {
 		return account{}, false, nil
 	}
@@ -405,7 +402,7 @@ func (s *Service) whoIs(ctx context.Context, access string) (account, bool, erro
 	} else {
 		name = fmt.Sprintf("%s (%s)", name, login)
 	}
-	return account{session: c.Session, name: name}, true, nil
+	return account{session: p.CredentialID, name: name}, true, nil
 }
 
 // endCookieSession ends the session of the request's session cookie, if

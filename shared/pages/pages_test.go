@@ -13,6 +13,7 @@ import (
 
 	"github.com/guichet/guichet/shared/apitest"
 	"github.com/guichet/guichet/shared/config"
+	"github.com/guichet/guichet/shared/language"
 	"github.com/guichet/guichet/shared/pages"
 	"github.com/guichet/guichet/shared/route"
 )
@@ -234,7 +235,7 @@ func TestPagesSpeakTheVisitorsLanguage(t *testing.T) {
 }
 
 func TestTheCatalogIsComplete(t *testing.T) {
-	for _, lang := range pages.Languages {
+	for _, lang := range language.Supported() {
 		for _, key := range pages.CatalogKeys() {
 			if !pages.Translated(lang, key) {
 				t.Errorf("%s lacks %q", lang, key)

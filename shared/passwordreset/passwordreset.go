@@ -210,14 +210,12 @@ func (s *Service) Complete(ctx context.Context, secret, pw string) error {
 		Revoke: store.Revoke(sessionCreds, sessions),
 		Audit: store.Audit{Org: u.Org, Time: now, Actor: u.ID, Via: "reset", Action: "user.password_reset",
 			Target: "user:" + u.ID, Fields: fields}})
-	switch store.FailedItem(err) {
-	case -1:
-	case 0:
+	switch {
+	case store.Lost(err, store.LinkUsed):
 		return problem.New(http.StatusGone, "link_used", "This link was already used.")
-	default:
+	case errors.Is(err, store.ErrConflict):
 		return problem.Conflict("conflict", "The account changed meanwhile; try again.")
-	}
-	if err != nil {
+	case err != nil:
 		return err
 	}
 	org, err := s.store.GetOrg(ctx, u.Org)

@@ -137,16 +137,14 @@ func (s *Service) ConfirmEmailChange(ctx context.Context, secret string) (EmailC
 	err = s.store.ChangeLogin(ctx, store.UserChange{Old: u, New: &next, Consume: hash, At: now,
 		Audit: store.Audit{Org: u.Org, Time: now, Actor: u.ID, Via: "link", Action: "user.email_change",
 			Target: "user:" + u.ID, Fields: []string{"email"}}})
-	switch store.ConflictPart(err) {
-	case "":
-	case store.LoginPartToken:
+	switch {
+	case store.Lost(err, store.LinkUsed):
 		return EmailChanged{}, usedLink()
-	case store.LoginPartLogin:
+	case store.Lost(err, store.LoginTaken):
 		return EmailChanged{}, problem.Conflict("email_taken", "This address became the login of another account meanwhile.")
-	default:
+	case errors.Is(err, store.ErrConflict):
 		return EmailChanged{}, problem.Conflict("conflict", "The account changed meanwhile; try again.")
-	}
-	if err != nil {
+	case err != nil:
 		return EmailChanged{}, err
 	}
 	// Always sent, whatever the settings: the old address is where the

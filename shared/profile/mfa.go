@@ -120,7 +120,7 @@ func (s *Service) handleDisableTOTP(w http.ResponseWriter, r *http.Request) erro
 	wr := mfa.Off(u, s.now(), event(p, s.now(), "", p.User, nil))
 	proof.Apply(&wr)
 	err = s.store.WriteMFA(ctx, wr)
-	if store.ConflictPart(err) == store.MFAPartCode {
+	if store.Lost(err, store.CodeUsed) {
 		return mfa.CodeProblem(s.mfa.Fail(ctx, u.ID, fails, mfa.Lost(err, proof)))
 	}
 	if err != nil {

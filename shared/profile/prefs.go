@@ -5,24 +5,15 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/guichet/guichet/shared/address"
 	"github.com/guichet/guichet/shared/store"
 	"github.com/guichet/guichet/shared/validate"
 )
 
-// Address is a postal address of one's own (start address, route ends).
-type Address struct {
-	Line1      string `json:"line1"`
-	Line2      string `json:"line2,omitempty"`
-	PostalCode string `json:"postal_code"`
-	City       string `json:"city"`
-	Region     string `json:"region,omitempty"`
-	Country    string `json:"country" doc:"ISO 3166-1 alpha-2 code, upper-case, such as FR"`
-}
-
 // Route is one's usual trip, from one address to another.
 type Route struct {
-	From Address `json:"from"`
-	To   Address `json:"to"`
+	From address.Address `json:"from"`
+	To   address.Address `json:"to"`
 }
 
 // Range is a span of working time within a day, "HH:MM" to "HH:MM" (end
@@ -224,26 +215,4 @@ func checkHours(v *validate.Errors, w WorkingHours) {
 			prevEnd = max(prevEnd, end)
 		}
 	}
-}
-
-// checkAddress validates an address (named field) and returns it as stored.
-func checkAddress(v *validate.Errors, field string, a Address) store.Address {
-	v.Required(field+".line1", a.Line1, 200)
-	v.Optional(field+".line2", a.Line2, 200)
-	v.Required(field+".postal_code", a.PostalCode, 20)
-	v.Required(field+".city", a.City, 100)
-	v.Optional(field+".region", a.Region, 100)
-	if len(a.Country) != 2 || strings.ToUpper(a.Country) != a.Country || strings.ContainsFunc(a.Country, func(r rune) bool { return r < 'A' || r > 'Z' }) {
-		v.Add(field+".country", "must be an ISO 3166-1 alpha-2 code in upper case, such as FR or BE")
-	}
-	return store.Address{Line1: strings.TrimSpace(a.Line1), Line2: strings.TrimSpace(a.Line2),
-		PostalCode: strings.TrimSpace(a.PostalCode), City: strings.TrimSpace(a.City),
-		Region: strings.TrimSpace(a.Region), Country: a.Country}
-}
-
-func addressView(a *store.Address) *Address {
-	if a == nil {
-		return nil
-	}
-	return &Address{Line1: a.Line1, Line2: a.Line2, PostalCode: a.PostalCode, City: a.City, Region: a.Region, Country: a.Country}
 }

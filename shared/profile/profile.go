@@ -9,11 +9,12 @@ import (
 	"errors"
 	"io"
 	"net/http"
-	"slices"
 	"strings"
 	"time"
 
+	"github.com/guichet/guichet/shared/address"
 	"github.com/guichet/guichet/shared/httpapi"
+	"github.com/guichet/guichet/shared/language"
 	"github.com/guichet/guichet/shared/mail"
 	"github.com/guichet/guichet/shared/mfa"
 	"github.com/guichet/guichet/shared/password"
@@ -87,7 +88,7 @@ type Me struct {
 	Role          string                  `json:"role"`
 	Status        string                  `json:"status"`
 	Organization  OrgRef                  `json:"organization"`
-	StartAddress  *Address                `json:"start_address,omitempty" doc:"Default start address"`
+	StartAddress  *address.Address        `json:"start_address,omitempty" doc:"Default start address"`
 	DefaultRoute  *Route                  `json:"default_route,omitempty"`
 	WorkingHours  WorkingHours            `json:"working_hours"`
 	Notifications map[string]Notification `json:"notifications" doc:"Every event type of the catalog with its switches"`
@@ -115,9 +116,9 @@ func view(u store.User, o store.Org) Me {
 		MFA:           MFAStatus{Enabled: u.MFAEnabled(), Since: u.MFASince, Required: mfa.Required(o, u)},
 	}
 	if p := u.Prefs; p != nil {
-		me.StartAddress = addressView(p.StartAddress)
+		me.StartAddress = address.View(p.StartAddress)
 		if p.RouteFrom != nil && p.RouteTo != nil {
-			me.DefaultRoute = &Route{From: *addressView(p.RouteFrom), To: *addressView(p.RouteTo)}
+			me.DefaultRoute = &Route{From: *address.View(p.RouteFrom), To: *address.View(p.RouteTo)}
 		}
 		me.WorkingHours = decodeHours(p.Hours)
 	}
@@ -146,19 +147,18 @@ func (s *Service) Get(ctx context.Context, p principal.Principal) (Me, error) {
 // UpdateMeRequest is the body of PATCH /v1/me: only the fields present
 // change.
 type UpdateMeRequest struct {
-	FirstName    *string       `json:"first_name,omitempty"`
-	LastName     *string       `json:"last_name,omitempty"`
-	Language     *string       `json:"language,omitempty" enum:"fr|en|nl"`
-	StartAddress *Address      `json:"start_address,omitempty" nullable:"true" doc:"null removes it"`
-	DefaultRoute *Route        `json:"default_route,omitempty" nullable:"true" doc:"null removes it"`
-	WorkingHours *WorkingHours `json:"working_hours,omitempty" partial:"true" doc:"Replaces the whole week; a day left out has no hours"`
+	FirstName    *string          `json:"first_name,omitempty"`
+	LastName     *string          `json:"last_name,omitempty"`
+	Language     *string          `json:"language,omitempty" enum:"fr|en|nl"`
+	StartAddress *address.Address `json:"start_address,omitempty" nullable:"true" doc:"null removes it"`
+	DefaultRoute *Route           `json:"default_route,omitempty" nullable:"true" doc:"null removes it"`
+	WorkingHours *WorkingHours    `json:"working_hours,omitempty" partial:"true" doc:"Replaces the whole week; a day left out has no hours"`
 	// Notifications changes the switches of the event types named; the
 	// others keep theirs.
 	Notifications map[string]Notification `json:"notifications,omitempty" doc:"Switches to change, by event type; others keep theirs"`
 }
 
 // languages are the languages of e-mails.
-var languages = []string{"fr", "en", "nl"}
 
 // Update changes the fields of req present in the body (cleared lists the
 // fields sent as null). Every field is validated before anything is
@@ -176,16 +176,16 @@ func (s *Service) Update(ctx context.Context, p principal.Principal, req UpdateM
 	if req.LastName != nil {
 		v.Required("last_name", *req.LastName, 100)
 	}
-	if req.Language != nil && !slices.Contains(languages, *req.Language) {
+	if req.Language != nil && !language.Valid(*req.Language) {
 		v.Add("language", "must be one of fr, en, nl")
 	}
 	var start, from, to store.Address
 	if req.StartAddress != nil {
-		start = checkAddress(&v, "start_address", *req.StartAddress)
+		start = address.Check(&v, "start_address", *req.StartAddress)
 	}
 	if req.DefaultRoute != nil {
-		from = checkAddress(&v, "default_route.from", req.DefaultRoute.From)
-		to = checkAddress(&v, "default_route.to", req.DefaultRoute.To)
+		from = address.Check(&v, "default_route.from", req.DefaultRoute.From)
+		to = address.Check(&v, "default_route.to", req.DefaultRoute.To)
 	}
 	if req.WorkingHours != nil {
 		checkHours(&v, *req.WorkingHours)

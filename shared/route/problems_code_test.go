@@ -22,7 +22,8 @@ const module = "github.com/guichet/guichet/"
 
 // TestProblemsHoldEveryCodeTheCodeAnswers collects, from the source, the
 // problem codes reachable from each operation's handler (the constructors
-// of shared/problem called with a constant code, and store.ErrConflict,
+// of shared/problem called with a constant code, and store.ErrConflict or
+// a store.Conflict, which answer 409 conflict,
 // through every function and method the handler refers to) and checks
 // that the operation's entry in problems lists each of them. Codes built
 // at run time (invitation_<state>) are declared by hand.
@@ -184,6 +185,11 @@ func (a *analysis) walk(info *types.Info, node ast.Node, locals map[*types.Var]a
 		case *ast.CallExpr:
 			if code := problemCode(info, n); code != "" {
 				codes[code] = true
+			}
+		case *ast.CompositeLit: // &store.Conflict{…}, a lost condition
+			if named, ok := info.Types[n].Type.(*types.Named); ok && named.Obj().Pkg() != nil &&
+				named.Obj().Pkg().Path() == module+"shared/store" && named.Obj().Name() == "Conflict" {
+				codes["conflict"] = true
 			}
 		case *ast.Ident:
 			switch o := info.Uses[n].(type) {

@@ -50,14 +50,12 @@ func (s *Service) AnswerMFA(ctx context.Context, challengeToken, code string, c 
 		out, w.Next = n.Tokens, store.Next{Session: &n.Session, Access: n.Access, Refresh: n.Refresh}
 	}
 	err = s.store.WriteMFA(ctx, w)
-	switch store.ConflictPart(err) {
-	case "":
-	case store.MFAPartChallenge:
+	switch {
+	case store.Lost(err, store.ChallengeGone):
 		return nil, invalidToken()
-	case store.MFAPartCode:
+	case store.Lost(err, store.CodeUsed):
 		return nil, mfa.CodeProblem(s.mfa.Fail(ctx, u.ID, fails, mfa.Lost(err, proof)))
-	}
-	if err != nil {
+	case err != nil:
 		return nil, err
 	}
 	s.mfa.Clear(ctx, u.ID, fails)
@@ -106,7 +104,7 @@ func (s *Service) ConfirmEnrollment(ctx context.Context, challengeToken, code st
 	w := store.MFAWrite{Challenge: ch.Hash(), Next: store.Next{Session: &n.Session, Access: n.Access, Refresh: n.Refresh}}
 	codes, err := s.mfa.Confirm(ctx, u, uc.Counters[mfa.CounterKey(u.ID)], code, a, w)
 	switch {
-	case store.ConflictPart(err) == store.MFAPartChallenge:
+	case store.Lost(err, store.ChallengeGone):
 		return Enrolled{}, invalidToken()
 	case errors.Is(err, store.ErrConflict):
 		return Enrolled{}, invalidToken() // the user changed meanwhile: log in again

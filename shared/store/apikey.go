@@ -112,44 +112,24 @@ func (s *Store) activeUser(org, user, role string) types.TransactWriteItem {
 	}}
 }
 
-// Items of CreateAPIKey and RotateAPIKey, for FailedItem.
-const (
-	// KeyItemUser is the check that the key's user is active in its role.
-	KeyItemUser = 2
-	// KeyItemOld is the key being rotated (after the two audit events).
-	KeyItemOld = 5
-)
-
 // CreateAPIKey writes a key's credential and entry with its audit event,
 // on the condition that its user is still active in the role the key's
-// permissions come from (else ErrConflict on item KeyItemUser).
+// permissions come from (else a Conflict on UserChanged).
 func (s *Store) CreateAPIKey(ctx context.Context, c Credential, e KeyEntry, a Audit) error {
-	items, err := s.newKeyItems(c, e, []Audit{a})
-	if err != nil {
-		return fmt.Errorf("create api key: %w", err)
-	}
-	if err := s.transact(ctx, items...); err != nil {
+	if err := s.transact(ctx, s.newKeyItems(c, e, a)); err != nil {
 		return fmt.Errorf("create api key: %w", err)
 	}
 	return nil
 }
 
 // newKeyItems are the items writing a new key: credential, entry, user
-// check (item KeyItemUser), then the audit events.
-func (s *Store) newKeyItems(c Credential, e KeyEntry, events []Audit) ([]types.TransactWriteItem, error) {
-	items, err := s.puts(true, c, e)
-	if err != nil {
-		return nil, err
-	}
-	items = append(items, s.activeUser(c.Org, c.User, c.Role))
+// check, then the audit events.
+func (s *Store) newKeyItems(c Credential, e KeyEntry, events ...Audit) *tx {
+	t := s.tx().put(IDTaken, c, e).add(UserChanged, s.activeUser(c.Org, c.User, c.Role))
 	for _, a := range events {
-		ev, err := s.audit(a)
-		if err != nil {
-			return nil, err
-		}
-		items = append(items, ev)
+		t.audit(a)
 	}
-	return items, nil
+	return t
 }
 
 // GetKeyEntry reads the entry of an organization's key.
@@ -162,17 +142,12 @@ func (s *Store) GetKeyEntry(ctx context.Context, org, id string) (KeyEntry, erro
 }
 
 // RevokeAPIKey deletes a key's credential and entry with the audit event.
-// ErrConflict means the key was revoked meanwhile.
+// A Conflict on KeyGone means the key was revoked meanwhile.
 func (s *Store) RevokeAPIKey(ctx context.Context, e KeyEntry, a Audit) error {
-	ev, err := s.audit(a)
-	if err != nil {
-		return fmt.Errorf("revoke api key: %w", err)
-	}
-	err = s.transact(ctx,
-		types.TransactWriteItem{Delete: &types.Delete{TableName: &s.table, Key: e.key.av(),
-			ConditionExpression: aws.String("attribute_exists(pk)")}},
-		s.del(credKey(e.Hash)), ev)
-	if err != nil {
+	t := s.tx().add(KeyGone, types.TransactWriteItem{Delete: &types.Delete{TableName: &s.table, Key: e.key.av(),
+		ConditionExpression: aws.String("attribute_exists(pk)")}}).
+		del(credKey(e.Hash)).audit(a)
+	if err := s.transact(ctx, t); err != nil {
 		return fmt.Errorf("revoke api key: %w", err)
 	}
 	return nil
@@ -180,20 +155,15 @@ func (s *Store) RevokeAPIKey(ctx context.Context, e KeyEntry, a Audit) error {
 
 // RotateAPIKey writes a new key (as CreateAPIKey) in place of old, with the
 // audit events of both, in one transaction: old ends at until, or is
-// deleted when until is not after now. ErrConflict on item KeyItemOld
-// means old was revoked or rotated meanwhile; on KeyItemUser, that the
-// user changed.
+// deleted when until is not after now. A Conflict on KeyGone means old was
+// revoked or rotated meanwhile; on UserChanged, that the user changed.
 func (s *Store) RotateAPIKey(ctx context.Context, old KeyEntry, until, now time.Time, c Credential, e KeyEntry, rotated, created Audit) error {
-	items, err := s.newKeyItems(c, e, []Audit{rotated, created})
-	if err != nil {
-		return fmt.Errorf("rotate api key: %w", err)
-	}
+	t := s.newKeyItems(c, e, rotated, created)
 	unrotated := aws.String("attribute_exists(pk) AND attribute_not_exists(rotated)")
 	if !until.After(now) {
-		items = append(items,
-			types.TransactWriteItem{Delete: &types.Delete{TableName: &s.table, Key: old.key.av(),
-				ConditionExpression: unrotated}},
-			s.del(credKey(old.Hash)))
+		t.add(KeyGone, types.TransactWriteItem{Delete: &types.Delete{TableName: &s.table, Key: old.key.av(),
+			ConditionExpression: unrotated}}).
+			del(credKey(old.Hash))
 	} else {
 		set := func(k key, cond *string) types.TransactWriteItem {
 			return types.TransactWriteItem{Update: &types.Update{
@@ -204,9 +174,9 @@ func (s *Store) RotateAPIKey(ctx context.Context, old KeyEntry, until, now time.
 				},
 			}}
 		}
-		items = append(items, set(old.key, unrotated), set(credKey(old.Hash), aws.String("attribute_exists(pk)")))
+		t.add(KeyGone, set(old.key, unrotated), set(credKey(old.Hash), aws.String("attribute_exists(pk)")))
 	}
-	if err := s.transact(ctx, items...); err != nil {
+	if err := s.transact(ctx, t); err != nil {
 		return fmt.Errorf("rotate api key: %w", err)
 	}
 	return nil
@@ -303,10 +273,10 @@ func (s *Store) RecordKeyUse(ctx context.Context, hash string, now time.Time) (b
 			":now": num(epoch(now)), ":minuteAgo": num(epoch(now) - 59),
 		},
 	})
-	if err := conflict(err); err != nil {
-		if FailedItem(err) >= 0 {
-			return false, nil
-		}
+	if conditionFailed(err) {
+		return false, nil
+	}
+	if err != nil {
 		return false, fmt.Errorf("record api key use: %w", err)
 	}
 	return true, nil

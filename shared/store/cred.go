@@ -112,24 +112,20 @@ func sessionKey(id string) key { return key{"SESSION#" + id, "SESSION"} }
 
 // CreateSession writes a session and its two tokens in one transaction.
 func (s *Store) CreateSession(ctx context.Context, sess Session, access, refresh Credential) error {
-	items, err := s.sessionItems(sess, access, refresh)
-	if err != nil {
-		return err
-	}
-	if err := s.transact(ctx, items...); err != nil {
+	if err := s.transact(ctx, s.tx().session(sess, access, refresh)); err != nil {
 		return fmt.Errorf("create session: %w", err)
 	}
 	return nil
 }
 
-// sessionItems returns the puts of a new session and its two tokens.
-func (s *Store) sessionItems(sess Session, access, refresh Credential) ([]types.TransactWriteItem, error) {
+// session adds the puts of a new session and its two tokens.
+func (t *tx) session(sess Session, access, refresh Credential) *tx {
 	sess.key = sessionKey(sess.ID)
 	sess.GSI1PK, sess.GSI1SK = "USER#"+sess.User, "SESSION#"+sess.ID
 	sess.AccessHash, sess.RefreshHash = access.Hash(), refresh.Hash()
 	sess.Expires = refresh.Expires
 	refresh.Pair = access.Hash()
-	return s.puts(true, sess, access, refresh)
+	return t.put(IDTaken, sess, access, refresh)
 }
 
 // GetSession reads a session.
@@ -142,17 +138,13 @@ func (s *Store) GetSession(ctx context.Context, id string) (Session, error) {
 }
 
 // RotateSession replaces a session's tokens by access and refresh, marking
-// the old refresh token rotated. It returns ErrConflict when the old refresh
-// token was rotated meanwhile or is no longer the session's: of concurrent
-// rotations of one token, exactly one wins.
+// the old refresh token rotated. It returns a Conflict on TokenRotated
+// when the old refresh token was rotated meanwhile or is no longer the
+// session's: of concurrent rotations of one token, exactly one wins.
 func (s *Store) RotateSession(ctx context.Context, old Credential, access, refresh Credential, now time.Time) error {
 	sk := sessionKey(old.Session)
 	refresh.Pair = access.Hash()
-	items, err := s.puts(true, access, refresh)
-	if err != nil {
-		return err
-	}
-	items = append(items,
+	t := s.tx().put(IDTaken, access, refresh).add(TokenRotated,
 		types.TransactWriteItem{Update: &types.Update{
 			TableName: &s.table, Key: old.av(),
 			ConditionExpression:       aws.String("attribute_exists(pk) AND attribute_not_exists(rotated)"),
@@ -168,9 +160,8 @@ func (s *Store) RotateSession(ctx context.Context, old Credential, access, refre
 				":now": str(now.UTC().Format(time.RFC3339Nano)), ":exp": num(refresh.Expires),
 			},
 		}},
-		s.del(credKey(old.Pair)),
-	)
-	if err := s.transact(ctx, items...); err != nil {
+	).del(credKey(old.Pair))
+	if err := s.transact(ctx, t); err != nil {
 		return fmt.Errorf("rotate session: %w", err)
 	}
 	return nil
@@ -184,8 +175,7 @@ func (s *Store) DeleteSession(ctx context.Context, id string) error {
 	if err != nil {
 		return fmt.Errorf("delete session: %w", err)
 	}
-	err = s.transact(ctx, s.del(sess.key), s.del(credKey(sess.AccessHash)), s.del(credKey(sess.RefreshHash)))
-	if err != nil {
+	if err := s.transact(ctx, s.tx().del(sess.key, credKey(sess.AccessHash), credKey(sess.RefreshHash))); err != nil {
 		return fmt.Errorf("delete session: %w", err)
 	}
 	return nil
@@ -203,28 +193,21 @@ func (s *Store) PutCredential(ctx context.Context, c Credential) error {
 	_, err = s.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: &s.table, Item: item,
 		ConditionExpression: aws.String("attribute_not_exists(pk)")})
 	if err != nil {
-		return fmt.Errorf("put credential: %w", conflict(err))
+		return fmt.Errorf("put credential: %w", lost(IDTaken, err))
 	}
 	return nil
 }
 
 // CompletePasswordChange consumes a password challenge: the user's new
 // password, the challenge's deletion and what comes next (a new session, or
-// an enrollment challenge), in one transaction. ErrConflict means the
-// challenge was used (item 0) or the user changed meanwhile.
+// an enrollment challenge), in one transaction. A Conflict on
+// ChallengeGone means the challenge was used; on VersionChanged, that the
+// user changed meanwhile.
 func (s *Store) CompletePasswordChange(ctx context.Context, challenge string, change UserChange, next Next) error {
-	first, rest, err := s.changeItems(change)
-	if err != nil {
-		return err
-	}
-	puts, err := s.nextItems(next)
-	if err != nil {
-		return err
-	}
-	consume := types.TransactWriteItem{Delete: &types.Delete{TableName: &s.table, Key: credKey(challenge).av(),
-		ConditionExpression: aws.String("attribute_exists(pk)")}}
-	items := append(append([]types.TransactWriteItem{consume}, first...), puts...)
-	return s.commit(ctx, items, rest)
+	first, rest := s.changeItems(change)
+	t := s.tx().add(ChallengeGone, types.TransactWriteItem{Delete: &types.Delete{TableName: &s.table,
+		Key: credKey(challenge).av(), ConditionExpression: aws.String("attribute_exists(pk)")}})
+	return s.commit(ctx, t.join(first).next(next), rest)
 }
 
 // Perms is a list of permissions stored as one space-separated string, so

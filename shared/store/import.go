@@ -2,10 +2,8 @@ package store
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"slices"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
@@ -71,33 +69,19 @@ func GroupUsers(users []NewUser) [][]NewUser {
 // transaction: each user with its login guard (and its link), and one
 // reference count change per unit and custom role for the whole group,
 // since a transaction may not touch one item twice. Either every user of
-// the group is written or none is. ErrConflict means a login is taken or a
-// unit or role is gone; FailedUser tells which user, when it is the user's
-// own item. A transaction cancelled because another one touched the same
-// counter meanwhile is retried a few times.
+// the group is written or none is. A Conflict on LoginTaken means a login
+// is taken; on UnitGone or RoleGone, that a unit or role is gone.
 func (s *Store) CreateUsers(ctx context.Context, users []NewUser) error {
-	var items []types.TransactWriteItem
+	t := s.tx()
 	deltas := map[key]int{}
 	var order []key
 	for _, n := range users {
 		u := n.User
 		u.key = userKey(u.Org, u.ID)
 		u.Search = u.searchText()
-		its, err := s.puts(true, u, loginGuardFor(u))
-		if err != nil {
-			return err
-		}
-		items = append(items, its...)
+		t.put(IDTaken, u).put(LoginTaken, loginGuardFor(u))
 		if n.Link != nil {
-			its, err := s.puts(false, resetPointer{resetPointerKey(u.LoginKey()), n.Link.Hash()})
-			if err != nil {
-				return err
-			}
-			put, err := s.put(*n.Link, true)
-			if err != nil {
-				return err
-			}
-			items = append(items, its[0], put)
+			t.set(resetPointer{resetPointerKey(u.LoginKey()), n.Link.Hash()}).put(IDTaken, *n.Link)
 		}
 		for _, k := range refsOf(u) {
 			if _, seen := deltas[k]; !seen {
@@ -107,68 +91,15 @@ func (s *Store) CreateUsers(ctx context.Context, users []NewUser) error {
 		}
 	}
 	for _, k := range order {
-		items = append(items, s.refs(k, deltas[k]))
+		t.ref(k, deltas[k])
 	}
-	if len(items) > maxTransact {
-		return fmt.Errorf("create users: %d items in one transaction", len(items))
+	if len(t.items) > maxTransact {
+		return fmt.Errorf("create users: %d items in one transaction", len(t.items))
 	}
-	var err error
-	for attempt := range 5 {
-		if err = s.transact(ctx, items...); !transactionConflict(err) {
-			break
-		}
-		time.Sleep(time.Duration(20<<attempt) * time.Millisecond)
-	}
-	if err != nil {
-		return &UsersError{cause: fmt.Errorf("create users: %w", err), items: items, users: users}
+	if err := s.transact(ctx, t); err != nil {
+		return fmt.Errorf("create users: %w", err)
 	}
 	return nil
-}
-
-// UsersError is a failed CreateUsers.
-type UsersError struct {
-	cause error
-	items []types.TransactWriteItem
-	users []NewUser
-}
-
-func (e *UsersError) Error() string { return e.cause.Error() }
-func (e *UsersError) Unwrap() error { return e.cause }
-
-// FailedUser returns, for a lost condition of CreateUsers, the index of the
-// user whose own item (user, login guard, link) failed and whether it was
-// the login guard; -1 when the failed item is a shared counter or err is
-// not a conflict of CreateUsers.
-func FailedUser(err error) (user int, login bool) {
-	var ue *UsersError
-	i := FailedItem(err)
-	if i < 0 || !errors.As(err, &ue) {
-		return -1, false
-	}
-	at := 0
-	for u, n := range ue.users {
-		if i < at+n.items() {
-			return u, i == at+1
-		}
-		at += n.items()
-	}
-	return -1, false
-}
-
-// transactionConflict reports whether a transaction was cancelled because
-// another one was working on one of its items: nothing was written and it
-// may simply be tried again.
-func transactionConflict(err error) bool {
-	var tc *types.TransactionCanceledException
-	if !errors.As(err, &tc) {
-		return false
-	}
-	for _, r := range tc.CancellationReasons {
-		if aws.ToString(r.Code) == "TransactionConflict" {
-			return true
-		}
-	}
-	return false
 }
 
 // TakenLogins returns which of the login keys already name a user: one
@@ -223,11 +154,7 @@ func (s *Store) EachUser(ctx context.Context, org string, f func([]User) error) 
 // AddAudit writes an audit event on its own, for an action made of many
 // transactions (an import) or of none (an export): one TransactWriteItems.
 func (s *Store) AddAudit(ctx context.Context, a Audit) error {
-	ev, err := s.audit(a)
-	if err != nil {
-		return err
-	}
-	if err := s.transact(ctx, ev); err != nil {
+	if err := s.transact(ctx, s.tx().audit(a)); err != nil {
 		return fmt.Errorf("add audit: %w", err)
 	}
 	return nil

@@ -138,16 +138,12 @@ func (s *Store) GetInvitation(ctx context.Context, org, id string) (Invitation, 
 }
 
 // CreateInvitation writes an invitation, its link's token and its guard,
-// on the conditions that the address is no user's login and has no other
-// pending invitation (replaced, when given, must be an expired one, which
-// is then closed). ErrConflict item 0: a user has this login; item 1: an
-// invitation is pending.
+// on the conditions that the address is no user's login (UserExists) and
+// has no other pending invitation (InvitationPending; replaced, when
+// given, must be an expired one, which is then closed).
 func (s *Store) CreateInvitation(ctx context.Context, inv Invitation, cred Credential, replaced *Invitation, a Audit) error {
 	inv.key = inviteKey(inv.Org, inv.ID)
-	items := []types.TransactWriteItem{{ConditionCheck: &types.ConditionCheck{
-		TableName: &s.table, Key: loginKey(EmailLogin(inv.Email)).av(),
-		ConditionExpression: aws.String("attribute_not_exists(pk)"),
-	}}}
+	t := s.tx().add(UserExists, s.noLogin(inv.Email))
 	guard, err := marshal(inviteGuard{inviteGuardKey(inv.Org, inv.Email), inv.ID})
 	if err != nil {
 		return err
@@ -157,23 +153,22 @@ func (s *Store) CreateInvitation(ctx context.Context, inv Invitation, cred Crede
 		put.ConditionExpression = aws.String("invitation = :old")
 		put.ExpressionAttributeValues = map[string]types.AttributeValue{":old": str(replaced.ID)}
 	}
-	items = append(items, types.TransactWriteItem{Put: put})
-	more, err := s.puts(true, inv, cred)
-	if err != nil {
-		return err
-	}
-	items = append(items, more...)
+	t.add(InvitationPending, types.TransactWriteItem{Put: put}).put(IDTaken, inv, cred)
 	if replaced != nil {
-		items = append(items, s.del(credKey(replaced.TokenHash)))
+		t.del(credKey(replaced.TokenHash))
 	}
-	ev, err := s.audit(a)
-	if err != nil {
-		return err
-	}
-	if err := s.transact(ctx, append(items, ev)...); err != nil {
+	if err := s.transact(ctx, t.audit(a)); err != nil {
 		return fmt.Errorf("create invitation: %w", err)
 	}
 	return nil
+}
+
+// noLogin is the check that an e-mail address is no user's login.
+func (s *Store) noLogin(email string) types.TransactWriteItem {
+	return types.TransactWriteItem{ConditionCheck: &types.ConditionCheck{
+		TableName: &s.table, Key: loginKey(EmailLogin(email)).av(),
+		ConditionExpression: aws.String("attribute_not_exists(pk)"),
+	}}
 }
 
 // ListInvitations returns a page of an organization's invitations, oldest
@@ -192,7 +187,7 @@ func (s *Store) ListInvitations(ctx context.Context, org, start string, limit in
 }
 
 // pendingUpdate returns the item updating an invitation that must still
-// be pending with its current token.
+// be pending with its current token (InvitationChanged).
 func (s *Store) pendingUpdate(inv Invitation, expr string, values map[string]types.AttributeValue) types.TransactWriteItem {
 	values[":pending"] = str(Pending)
 	values[":hash"] = str(inv.TokenHash)
@@ -206,16 +201,12 @@ func (s *Store) pendingUpdate(inv Invitation, expr string, values map[string]typ
 }
 
 // RevokeInvitation closes a pending invitation: its token and guard go.
-// ErrConflict: it is no longer pending (or its link changed meanwhile).
+// A Conflict on InvitationChanged: it is no longer pending (or its link
+// changed meanwhile).
 func (s *Store) RevokeInvitation(ctx context.Context, inv Invitation, a Audit) error {
-	ev, err := s.audit(a)
-	if err != nil {
-		return err
-	}
-	err = s.transact(ctx,
-		s.pendingUpdate(inv, "SET #st = :revoked", map[string]types.AttributeValue{":revoked": str(Revoked)}),
-		s.del(credKey(inv.TokenHash)), s.del(inviteGuardKey(inv.Org, inv.Email)), ev)
-	if err != nil {
+	t := s.tx().add(InvitationChanged, s.pendingUpdate(inv, "SET #st = :revoked", map[string]types.AttributeValue{":revoked": str(Revoked)})).
+		del(credKey(inv.TokenHash), inviteGuardKey(inv.Org, inv.Email)).audit(a)
+	if err := s.transact(ctx, t); err != nil {
 		return fmt.Errorf("revoke invitation: %w", err)
 	}
 	return nil
@@ -223,21 +214,12 @@ func (s *Store) RevokeInvitation(ctx context.Context, inv Invitation, a Audit) e
 
 // RenewInvitation gives a pending invitation a new link: the new token
 // replaces the old, which stops working, and the expiry moves.
+// A Conflict on InvitationChanged: it is no longer pending as read.
 func (s *Store) RenewInvitation(ctx context.Context, inv Invitation, cred Credential, expires time.Time, a Audit) error {
-	put, err := s.put(cred, true)
-	if err != nil {
-		return err
-	}
-	ev, err := s.audit(a)
-	if err != nil {
-		return err
-	}
-	err = s.transact(ctx,
-		s.pendingUpdate(inv, "SET token_hash = :new, expires_at = :exp", map[string]types.AttributeValue{
-			":new": str(cred.Hash()), ":exp": str(expires.UTC().Format(time.RFC3339Nano)),
-		}),
-		s.del(credKey(inv.TokenHash)), put, ev)
-	if err != nil {
+	t := s.tx().add(InvitationChanged, s.pendingUpdate(inv, "SET token_hash = :new, expires_at = :exp", map[string]types.AttributeValue{
+		":new": str(cred.Hash()), ":exp": str(expires.UTC().Format(time.RFC3339Nano)),
+	})).del(credKey(inv.TokenHash)).put(IDTaken, cred).audit(a)
+	if err := s.transact(ctx, t); err != nil {
 		return fmt.Errorf("renew invitation: %w", err)
 	}
 	return nil
@@ -246,43 +228,32 @@ func (s *Store) RenewInvitation(ctx context.Context, inv Invitation, cred Creden
 // AcceptInvitation turns an invitation into a user and its first session,
 // in one transaction: the token is marked used (exactly one accept wins),
 // the invitation accepted, its guard removed, and the user, its login
-// guard, its references, the session and its tokens written.
-// ErrConflict item 0: the token was used meanwhile; item 1: the invitation
-// changed; item 3: the address became a user's login.
+// guard, its references, the session and its tokens written. A Conflict
+// on LinkUsed: the token was used meanwhile; InvitationChanged: the
+// invitation changed; LoginTaken: the address became a user's login;
+// UnitGone or RoleGone: a unit or role of the invitation is gone;
+// OwnerChanged: the organization has an owner already.
 func (s *Store) AcceptInvitation(ctx context.Context, inv Invitation, u User, sess Session, access, refresh Credential, a Audit) error {
 	now := u.Created
-	used := s.consume(inv.TokenHash, now)
 	accept := s.pendingUpdate(inv, "SET #st = :accepted, accepted = :at, #u = :user", map[string]types.AttributeValue{
 		":accepted": str(Accepted), ":at": str(now.UTC().Format(time.RFC3339Nano)), ":user": str(u.ID),
 	})
 	accept.Update.ExpressionAttributeNames["#u"] = "user"
 	u.key = userKey(u.Org, u.ID)
 	u.Search = u.searchText()
-	users, err := s.puts(true, u, loginGuardFor(u))
-	if err != nil {
-		return err
-	}
-	sessionItems, err := s.sessionItems(sess, access, refresh)
-	if err != nil {
-		return err
-	}
-	ev, err := s.audit(a)
-	if err != nil {
-		return err
-	}
-	items := append([]types.TransactWriteItem{used, accept, s.del(inviteGuardKey(inv.Org, inv.Email))}, users...)
+	t := s.tx().add(LinkUsed, s.consume(inv.TokenHash, now)).add(InvitationChanged, accept).
+		del(inviteGuardKey(inv.Org, inv.Email)).put(IDTaken, u).put(LoginTaken, loginGuardFor(u))
 	if u.Role == permission.RoleOwner {
 		// The first owner of an organization created by invitation.
-		items = append(items, types.TransactWriteItem{Update: &types.Update{
+		t.add(OwnerChanged, types.TransactWriteItem{Update: &types.Update{
 			TableName: &s.table, Key: orgKey(u.Org).av(),
 			ConditionExpression:       aws.String("attribute_not_exists(owner_id) OR owner_id = :none"),
 			UpdateExpression:          aws.String("SET owner_id = :u"),
 			ExpressionAttributeValues: map[string]types.AttributeValue{":none": str(""), ":u": str(u.ID)},
 		}})
 	}
-	items = append(items, s.refItems(u.Org, u.Role, u.Units, 1)...)
-	items = append(append(items, sessionItems...), ev)
-	if err := s.transact(ctx, items...); err != nil {
+	t.refs(u.Org, u.Role, u.Units, 1).session(sess, access, refresh).audit(a)
+	if err := s.transact(ctx, t); err != nil {
 		return fmt.Errorf("accept invitation: %w", err)
 	}
 	return nil
@@ -308,26 +279,17 @@ func (s *Store) InvitationOf(ctx context.Context, org, id string) (Invitation, O
 
 // CreateOrgInvited writes an organization without an owner yet, with the
 // invitation of its first owner, in one transaction: the organization and
-// its code guard, the invitation, its guard and its token. ErrConflict
-// item 0: the owner's e-mail is a user's login; item 2: the code is taken.
+// its code guard, the invitation, its guard and its token. A Conflict on
+// UserExists: the owner's e-mail is a user's login; OrgCodeTaken: the code
+// is taken.
 func (s *Store) CreateOrgInvited(ctx context.Context, o Org, inv Invitation, cred Credential, a Audit) error {
 	o.key = orgKey(o.ID)
 	inv.key = inviteKey(o.ID, inv.ID)
-	items := []types.TransactWriteItem{{ConditionCheck: &types.ConditionCheck{
-		TableName: &s.table, Key: loginKey(EmailLogin(inv.Email)).av(),
-		ConditionExpression: aws.String("attribute_not_exists(pk)"),
-	}}}
-	puts, err := s.puts(true, o, orgCode{orgCodeKey(o.Code), o.ID}, inv,
-		inviteGuard{inviteGuardKey(o.ID, inv.Email), inv.ID}, cred)
-	if err != nil {
-		return err
-	}
 	a.Org = o.ID
-	ev, err := s.audit(a)
-	if err != nil {
-		return err
-	}
-	if err := s.transact(ctx, append(append(items, puts...), ev)...); err != nil {
+	t := s.tx().add(UserExists, s.noLogin(inv.Email)).
+		put(IDTaken, o).put(OrgCodeTaken, orgCode{orgCodeKey(o.Code), o.ID}).put(IDTaken, inv).
+		put(InvitationPending, inviteGuard{inviteGuardKey(o.ID, inv.Email), inv.ID}).put(IDTaken, cred).audit(a)
+	if err := s.transact(ctx, t); err != nil {
 		return fmt.Errorf("create organization %s: %w", o.Code, err)
 	}
 	return nil

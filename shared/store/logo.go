@@ -28,25 +28,14 @@ type LogoRef struct {
 func logoKey(org string) key { return key{"ORG#" + org, "LOGO"} }
 
 // PutLogo replaces an organization's logo, records it on the organization
-// item and writes the audit event, in one transaction. It returns
-// ErrConflict when the organization does not exist.
+// item and writes the audit event, in one transaction. It returns a
+// Conflict on OrgGone when the organization does not exist.
 func (s *Store) PutLogo(ctx context.Context, org string, l Logo, a Audit) error {
 	l.key = logoKey(org)
-	put, err := s.put(l, false)
-	if err != nil {
-		return err
-	}
 	ref := LogoRef{ContentType: l.ContentType, Size: len(l.Data), ETag: l.ETag, Updated: l.Updated}
 	up, err := s.update(orgKey(org), map[string]any{"logo": ref, "updated": l.Updated}, nil, exists)
-	if err != nil {
-		return err
-	}
 	a.Org = org
-	ev, err := s.audit(a)
-	if err != nil {
-		return err
-	}
-	if err := s.transact(ctx, put, up, ev); err != nil {
+	if err := s.transact(ctx, s.tx().set(l).addErr(OrgGone, up, err).audit(a)); err != nil {
 		return fmt.Errorf("put logo: %w", err)
 	}
 	return nil

@@ -68,14 +68,14 @@ type Next struct {
 	Challenge       *Credential
 }
 
-func (s *Store) nextItems(n Next) ([]types.TransactWriteItem, error) {
+func (t *tx) next(n Next) *tx {
 	switch {
 	case n.Session != nil:
-		return s.sessionItems(*n.Session, n.Access, n.Refresh)
+		t.session(*n.Session, n.Access, n.Refresh)
 	case n.Challenge != nil:
-		return s.puts(true, *n.Challenge)
+		t.put(IDTaken, *n.Challenge)
 	}
-	return nil, nil
+	return t
 }
 
 // MFAWrite is one transaction of two-step verification: answering a
@@ -100,34 +100,20 @@ type MFAWrite struct {
 	Next      Next
 }
 
-// Parts of an MFAWrite whose condition may fail.
-const (
-	MFAPartChallenge = "challenge" // answered or expired meanwhile
-	MFAPartCode      = "code"      // the time step was used, or the recovery code
-	MFAPartUser      = "user"      // the user changed meanwhile
-)
-
-// WriteMFA runs w as one transaction. A lost condition is a *PartConflict
-// naming the part.
+// WriteMFA runs w as one transaction. A lost condition is a Conflict on
+// ChallengeGone, CodeUsed, or VersionChanged (the user changed meanwhile).
 func (s *Store) WriteMFA(ctx context.Context, w MFAWrite) error {
-	var items []types.TransactWriteItem
-	parts := map[int]string{}
-	add := func(part string, it ...types.TransactWriteItem) {
-		for _, x := range it {
-			parts[len(items)] = part
-			items = append(items, x)
-		}
-	}
+	t := s.tx()
 	if w.Challenge != "" {
-		add(MFAPartChallenge, types.TransactWriteItem{Delete: &types.Delete{TableName: &s.table,
+		t.add(ChallengeGone, types.TransactWriteItem{Delete: &types.Delete{TableName: &s.table,
 			Key: credKey(w.Challenge).av(), ConditionExpression: aws.String("attribute_exists(pk)")}})
 	}
 	if w.UseCode != "" {
-		add(MFAPartCode, types.TransactWriteItem{Delete: &types.Delete{TableName: &s.table,
+		t.add(CodeUsed, types.TransactWriteItem{Delete: &types.Delete{TableName: &s.table,
 			Key: recoveryKey(w.UseCode).av(), ConditionExpression: aws.String("attribute_exists(pk)")}})
 	}
 	if w.Step != nil {
-		add(MFAPartCode, types.TransactWriteItem{Update: &types.Update{
+		t.add(CodeUsed, types.TransactWriteItem{Update: &types.Update{
 			TableName: &s.table, Key: userKey(w.Step.Org, w.Step.User).av(),
 			ConditionExpression: aws.String("mfa_secret = :sec AND mfa_step < :step"),
 			// The version moves too, so that a change of the user made from
@@ -138,36 +124,21 @@ func (s *Store) WriteMFA(ctx context.Context, w MFAWrite) error {
 			},
 		}})
 	}
-	var rest []types.TransactWriteItem
+	rest := s.tx()
 	if w.Change != nil {
-		first, more, err := s.changeItems(*w.Change)
-		if err != nil {
-			return err
-		}
-		add(MFAPartUser, first...)
-		rest = more
+		var first *tx
+		first, rest = s.changeItems(*w.Change)
+		t.join(first)
 	}
 	for _, h := range w.AddCodes {
-		it, err := s.put(recoveryCode{recoveryKey(h), w.AddFor.Org, w.AddFor.ID}, false)
-		if err != nil {
-			return err
-		}
-		add(MFAPartUser, it)
+		t.set(recoveryCode{recoveryKey(h), w.AddFor.Org, w.AddFor.ID})
 	}
 	for _, h := range w.DropCodes {
 		if h != w.UseCode && !slices.Contains(w.AddCodes, h) {
-			add(MFAPartUser, s.del(recoveryKey(h)))
+			t.del(recoveryKey(h))
 		}
 	}
-	next, err := s.nextItems(w.Next)
-	if err != nil {
-		return err
-	}
-	add(MFAPartUser, next...)
-	if err := s.commit(ctx, items, rest); err != nil {
-		if i := FailedItem(err); i >= 0 {
-			return &PartConflict{Part: parts[i], err: err}
-		}
+	if err := s.commit(ctx, t.next(w.Next), rest); err != nil {
 		return fmt.Errorf("write mfa: %w", err)
 	}
 	return nil

@@ -75,22 +75,17 @@ type orgCode struct {
 
 // CreateOrg writes an organization with its owner in one transaction: the
 // organization, its code guard, the owner and the owner's login guard. It
-// returns ErrConflict when the code or the owner's login is taken.
+// returns a Conflict on OrgCodeTaken or LoginTaken when the code or the
+// owner's login is taken.
 func (s *Store) CreateOrg(ctx context.Context, o Org, owner User, a Audit) error {
 	o.key = orgKey(o.ID)
 	owner.key = userKey(o.ID, owner.ID)
 	owner.Org, owner.OrgCode = o.ID, o.Code
 	owner.Search = owner.searchText()
 	a.Org = o.ID
-	items, err := s.puts(true, o, orgCode{orgCodeKey(o.Code), o.ID}, owner, loginGuardFor(owner))
-	if err != nil {
-		return err
-	}
-	ev, err := s.audit(a)
-	if err != nil {
-		return err
-	}
-	if err := s.transact(ctx, append(items, ev)...); err != nil {
+	t := s.tx().put(IDTaken, o).put(OrgCodeTaken, orgCode{orgCodeKey(o.Code), o.ID}).
+		put(IDTaken, owner).put(LoginTaken, loginGuardFor(owner)).audit(a)
+	if err := s.transact(ctx, t); err != nil {
 		return fmt.Errorf("create organization %s: %w", o.Code, err)
 	}
 	return nil
@@ -108,7 +103,8 @@ func (s *Store) GetOrg(ctx context.Context, id string) (Org, error) {
 // UpdateOrg sets the changed settings of an existing organization and
 // writes the audit event, in one transaction. Only the attributes named
 // change, so a concurrent change of other attributes (the owner, the logo)
-// is kept. It returns ErrConflict when the organization does not exist.
+// is kept. It returns a Conflict on OrgGone when the organization does not
+// exist.
 func (s *Store) UpdateOrg(ctx context.Context, id string, c OrgChanges, a Audit) error {
 	set := map[string]any{"updated": c.Updated}
 	if c.Name != nil {
@@ -127,15 +123,8 @@ func (s *Store) UpdateOrg(ctx context.Context, id string, c OrgChanges, a Audit)
 		set["mfa_required_for"] = Perms(*c.MFARequiredFor)
 	}
 	up, err := s.update(orgKey(id), set, nil, exists)
-	if err != nil {
-		return err
-	}
 	a.Org = id
-	ev, err := s.audit(a)
-	if err != nil {
-		return err
-	}
-	if err := s.transact(ctx, up, ev); err != nil {
+	if err := s.transact(ctx, s.tx().addErr(OrgGone, up, err).audit(a)); err != nil {
 		return fmt.Errorf("update organization: %w", err)
 	}
 	return nil

@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"slices"
 
@@ -108,12 +107,12 @@ func (s *Store) UserSessions(ctx context.Context, user string) ([]Session, error
 // transactions as fit (33 sessions each). Sessions gone meanwhile are no
 // error.
 func (s *Store) EndSessions(ctx context.Context, sessions []Session) error {
-	var items []types.TransactWriteItem
+	t := s.tx()
 	for _, ss := range sessions {
-		items = append(items, s.del(sessionKey(ss.ID)), s.del(credKey(ss.AccessHash)), s.del(credKey(ss.RefreshHash)))
+		t.del(sessionKey(ss.ID), credKey(ss.AccessHash), credKey(ss.RefreshHash))
 	}
-	for chunk := range slices.Chunk(items, maxTransact-maxTransact%3) {
-		if err := s.transact(ctx, chunk...); err != nil {
+	for chunk := range slices.Chunk(t.items, maxTransact-maxTransact%3) {
+		if err := s.transact(ctx, &tx{s: s, items: chunk}); err != nil {
 			return fmt.Errorf("end sessions: %w", err)
 		}
 	}
@@ -161,83 +160,30 @@ func (s *Store) EmailChangeContextOf(ctx context.Context, org, user, newLogin st
 // CreateEmailChange writes an e-mail change link's token, replacing (and
 // ending) the user's previous one.
 func (s *Store) CreateEmailChange(ctx context.Context, cred Credential, previous string) error {
-	items, err := s.puts(false, emailChangePointer{emailChangeKey(cred.Org, cred.User), cred.Hash()})
-	if err != nil {
-		return err
-	}
-	put, err := s.put(cred, true)
-	if err != nil {
-		return err
-	}
-	items = append(items, put)
+	t := s.tx().set(emailChangePointer{emailChangeKey(cred.Org, cred.User), cred.Hash()}).put(IDTaken, cred)
 	if previous != "" && previous != cred.Hash() {
-		items = append(items, s.del(credKey(previous)))
+		t.del(credKey(previous))
 	}
-	if err := s.transact(ctx, items...); err != nil {
+	if err := s.transact(ctx, t); err != nil {
 		return fmt.Errorf("create e-mail change: %w", err)
 	}
 	return nil
 }
 
-// Parts of a ChangeLogin transaction whose condition may fail.
-const (
-	LoginPartToken = "token" // the link was used meanwhile
-	LoginPartUser  = "user"  // the user changed meanwhile
-	LoginPartLogin = "login" // the new login is taken
-)
-
 // ChangeLogin switches a user's login name: the one-time token marked used
 // (change.Consume), the user (version-conditioned) with its audit event,
 // the old login guard deleted and the new one created on the condition
 // that it does not exist, in one transaction. A lost condition is a
-// *LoginConflict naming the part.
+// Conflict on LinkUsed, VersionChanged or LoginTaken.
 func (s *Store) ChangeLogin(ctx context.Context, change UserChange) error {
 	if change.New == nil || change.Consume == "" {
 		return fmt.Errorf("change login: a new user and a token are needed")
 	}
-	first, _, err := s.changeItems(change)
-	if err != nil {
-		return err
-	}
-	guard, err := s.put(loginGuardFor(*change.New), true)
-	if err != nil {
-		return err
-	}
-	guardAt := len(first)
-	first = append(first, guard, s.del(loginGuardFor(change.Old).key), s.del(emailChangeKey(change.Old.Org, change.Old.ID)))
-	err = s.transact(ctx, first...)
-	switch i := FailedItem(err); {
-	case i < 0:
-	case i == 0:
-		return &PartConflict{Part: LoginPartToken, err: err}
-	case i == guardAt:
-		return &PartConflict{Part: LoginPartLogin, err: err}
-	default:
-		return &PartConflict{Part: LoginPartUser, err: err}
-	}
-	if err != nil {
+	first, _ := s.changeItems(change)
+	first.put(LoginTaken, loginGuardFor(*change.New)).
+		del(loginGuardFor(change.Old).key, emailChangeKey(change.Old.Org, change.Old.ID))
+	if err := s.transact(ctx, first); err != nil {
 		return fmt.Errorf("change login: %w", err)
 	}
 	return nil
-}
-
-// PartConflict is a lost condition of a transaction whose parts callers
-// tell apart; it is ErrConflict for errors.Is.
-type PartConflict struct {
-	Part string
-	err  error
-}
-
-func (e *PartConflict) Error() string { return "store: conflict on " + e.Part + ": " + e.err.Error() }
-
-// Unwrap makes a PartConflict match ErrConflict.
-func (e *PartConflict) Unwrap() error { return e.err }
-
-// ConflictPart returns the part of a PartConflict, or "".
-func ConflictPart(err error) string {
-	var p *PartConflict
-	if errors.As(err, &p) {
-		return p.Part
-	}
-	return ""
 }

@@ -65,26 +65,14 @@ func (s *Store) ResetContextOf(ctx context.Context, login string, counters ...st
 // CreateReset writes a reset link's token for a login, replacing (and
 // ending) the previous one, with its audit event when a is given.
 func (s *Store) CreateReset(ctx context.Context, login string, cred Credential, previous string, a *Audit) error {
-	items, err := s.puts(false, resetPointer{resetPointerKey(login), cred.Hash()})
-	if err != nil {
-		return err
-	}
-	put, err := s.put(cred, true)
-	if err != nil {
-		return err
-	}
-	items = append(items, put)
+	t := s.tx().set(resetPointer{resetPointerKey(login), cred.Hash()}).put(IDTaken, cred)
 	if previous != "" {
-		items = append(items, s.del(credKey(previous)))
+		t.del(credKey(previous))
 	}
 	if a != nil {
-		ev, err := s.audit(*a)
-		if err != nil {
-			return err
-		}
-		items = append(items, ev)
+		t.audit(*a)
 	}
-	if err := s.transact(ctx, items...); err != nil {
+	if err := s.transact(ctx, t); err != nil {
 		return fmt.Errorf("create reset: %w", err)
 	}
 	return nil

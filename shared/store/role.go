@@ -71,26 +71,19 @@ func (s *Store) ListRoles(ctx context.Context, org string) ([]Role, error) {
 }
 
 // CreateRole writes a custom role with its name guard and audit event.
-// ErrConflict means the name is taken.
+// A Conflict on RoleNameTaken means the name is taken.
 func (s *Store) CreateRole(ctx context.Context, r Role, a Audit) error {
 	r.key = roleKey(r.Org, r.ID)
-	items, err := s.puts(true, r, roleName{roleNameKey(r.Org, r.Name), r.ID})
-	if err != nil {
-		return err
-	}
-	ev, err := s.audit(a)
-	if err != nil {
-		return err
-	}
-	if err := s.transact(ctx, append(items, ev)...); err != nil {
+	t := s.tx().put(IDTaken, r).put(RoleNameTaken, roleName{roleNameKey(r.Org, r.Name), r.ID}).audit(a)
+	if err := s.transact(ctx, t); err != nil {
 		return fmt.Errorf("create role: %w", err)
 	}
 	return nil
 }
 
 // UpdateRole replaces a custom role as read (old), moving its name guard
-// when the name changes. ErrConflict means it changed meanwhile (item 0)
-// or the new name is taken (item 1).
+// when the name changes. A Conflict on RoleChanged means it changed
+// meanwhile; on RoleNameTaken, that the new name is taken.
 func (s *Store) UpdateRole(ctx context.Context, old, next Role, a Audit) error {
 	next.key = roleKey(next.Org, next.ID)
 	next.Refs = old.Refs
@@ -100,43 +93,29 @@ func (s *Store) UpdateRole(ctx context.Context, old, next Role, a Audit) error {
 	}
 	// Refs may move while the role is edited; the condition is on what the
 	// edit replaces.
-	items := []types.TransactWriteItem{{Put: &types.Put{
+	t := s.tx().add(RoleChanged, types.TransactWriteItem{Put: &types.Put{
 		TableName: &s.table, Item: item,
 		ConditionExpression:       aws.String("updated = :u"),
 		ExpressionAttributeValues: map[string]types.AttributeValue{":u": str(old.Updated.UTC().Format(time.RFC3339Nano))},
-	}}}
+	}})
 	if !strings.EqualFold(strings.TrimSpace(old.Name), strings.TrimSpace(next.Name)) {
-		guard, err := s.put(roleName{roleNameKey(next.Org, next.Name), next.ID}, true)
-		if err != nil {
-			return err
-		}
-		items = append(items, guard, s.del(roleNameKey(old.Org, old.Name)))
+		t.put(RoleNameTaken, roleName{roleNameKey(next.Org, next.Name), next.ID}).del(roleNameKey(old.Org, old.Name))
 	}
-	ev, err := s.audit(a)
-	if err != nil {
-		return err
-	}
-	if err := s.transact(ctx, append(items, ev)...); err != nil {
+	if err := s.transact(ctx, t.audit(a)); err != nil {
 		return fmt.Errorf("update role: %w", err)
 	}
 	return nil
 }
 
-// DeleteRole deletes a custom role that nobody holds. ErrConflict means it
-// is held (or changed meanwhile).
+// DeleteRole deletes a custom role that nobody holds. A Conflict on
+// RoleInUse means it is held (or gone).
 func (s *Store) DeleteRole(ctx context.Context, r Role, a Audit) error {
-	ev, err := s.audit(a)
-	if err != nil {
-		return err
-	}
-	err = s.transact(ctx,
-		types.TransactWriteItem{Delete: &types.Delete{
-			TableName: &s.table, Key: roleKey(r.Org, r.ID).av(),
-			ConditionExpression:       aws.String("refs = :zero"),
-			ExpressionAttributeValues: map[string]types.AttributeValue{":zero": num(0)},
-		}},
-		s.del(roleNameKey(r.Org, r.Name)), ev)
-	if err != nil {
+	t := s.tx().add(RoleInUse, types.TransactWriteItem{Delete: &types.Delete{
+		TableName: &s.table, Key: roleKey(r.Org, r.ID).av(),
+		ConditionExpression:       aws.String("refs = :zero"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":zero": num(0)},
+	}}).del(roleNameKey(r.Org, r.Name)).audit(a)
+	if err := s.transact(ctx, t); err != nil {
 		return fmt.Errorf("delete role: %w", err)
 	}
 	return nil

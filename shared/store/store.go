@@ -1,30 +1,19 @@
 // Package store keeps Guichet's state in one DynamoDB table. Each file holds
 // the items of one kind and their access patterns; multi-item changes are
 // single TransactWriteItems calls with conditions, so a failure writes
-// nothing and a race has exactly one winner.
+// nothing and a race has exactly one winner. Each condition is named by a
+// Part, and a lost one comes back as a *Conflict naming it (tx.go); the
+// store's errors are kinds (ErrNotFound, ErrConflict, ErrUnavailable) that
+// the edge maps to HTTP (httpapi.StoreProblem).
 //
-// Layout (pk, sk; gsi1 = gsi1pk, gsi1sk; TTL attribute "expires"):
-//
-//	ORG#<org>              ORG                organization
-//	ORGCODE#<code>         ORGCODE            organization code guard
-//	ORG#<org>              USER#<user>        user (password hash inside)
-//	LOGIN#<login key>      LOGIN              login name guard → org, user
-//	CRED#<sha256>          CRED               access/refresh token, key, link token; gsi1 USER#<user>
-//	ORG#<org>              APIKEY#<id>        API key entry: hash, user, no secret (apikey.go)
-//	SESSION#<session>      SESSION            session family; gsi1 USER#<user>
-//	RL#<key>               RL                 failure counter for lockouts, expires
-//	ORG#<org>              EMAILCHANGE#<user> the user's live e-mail change link (hash)
-//	MFARC#<sha256>         MFARC              an unused recovery code (sha256 of user:code)
-//
-// A user's TOTP secret (sealed), last accepted time step and recovery code
-// hashes are attributes of the user item (mfa.go).
+// Every kind of item, with its keys and its file, is listed by Layout
+// (layout.go), which a test checks against the table; README.md prints it.
 package store
 
 import (
 	"context"
 	"crypto/rand"
 	"encoding/base32"
-	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -33,31 +22,21 @@ import (
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
-	"github.com/aws/smithy-go"
-
-	"github.com/guichet/guichet/shared/problem"
 )
 
 // Store reads and writes the table.
 type Store struct {
-	db    *dynamodb.Client
+	db    dynamo
 	table string
 }
 
 // New returns a store of table through db.
 func New(db *dynamodb.Client, table string) *Store {
-	return &Store{db: db, table: table}
+	return &Store{db: dynamo{db}, table: table}
 }
 
 // Table is the table's name.
 func (s *Store) Table() string { return s.table }
-
-// ErrNotFound is returned when an item does not exist.
-var ErrNotFound = errors.New("store: not found")
-
-// ErrConflict is returned when a conditional write loses: the item exists
-// already, or changed since it was read.
-var ErrConflict = errors.New("store: conflict")
 
 // key is an item's primary key.
 type key struct {
@@ -102,84 +81,6 @@ func (s *Store) put(v any, mustBeNew bool) (types.TransactWriteItem, error) {
 
 func (s *Store) del(k key) types.TransactWriteItem {
 	return types.TransactWriteItem{Delete: &types.Delete{TableName: &s.table, Key: k.av()}}
-}
-
-// transact runs items as one transaction. A lost condition is ErrConflict.
-func (s *Store) transact(ctx context.Context, items ...types.TransactWriteItem) error {
-	_, err := s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items})
-	return conflict(err)
-}
-
-// ConflictError is a lost condition. Item is the index, in the
-// transaction, of the first item whose condition failed (0 for a single
-// write); it is ErrConflict for errors.Is.
-type ConflictError struct {
-	Item  int
-	cause error
-}
-
-func (e *ConflictError) Error() string {
-	return fmt.Sprintf("store: conflict on item %d: %v", e.Item, e.cause)
-}
-
-// Unwrap makes a ConflictError match ErrConflict.
-func (e *ConflictError) Unwrap() error { return ErrConflict }
-
-// FailedItem returns the index of the transaction item whose condition
-// failed, or -1 when err is not a conflict.
-func FailedItem(err error) int {
-	var c *ConflictError
-	if errors.As(err, &c) {
-		return c.Item
-	}
-	return -1
-}
-
-// conflict turns a lost condition into a *ConflictError, keeping other errors.
-func conflict(err error) error {
-	var cc *types.ConditionalCheckFailedException
-	var tc *types.TransactionCanceledException
-	switch {
-	case err == nil:
-		return nil
-	case errors.As(err, &cc):
-		return &ConflictError{Item: 0, cause: err}
-	case errors.As(err, &tc):
-		for i, r := range tc.CancellationReasons {
-			if aws.ToString(r.Code) == "ConditionalCheckFailed" {
-				return &ConflictError{Item: i, cause: err}
-			}
-		}
-	}
-	return err
-}
-
-// Problem maps a store failure to the problem clients see: a lost race is
-// a 409, an outage or throttling a 503 with Retry-After. It returns false
-// for errors that are not the store's.
-func Problem(err error) (*problem.Problem, bool) {
-	if errors.Is(err, ErrConflict) {
-		return problem.Conflict("conflict", "The resource changed meanwhile; read it again and retry."), true
-	}
-	if errors.Is(err, context.DeadlineExceeded) {
-		return problem.Unavailable(), true
-	}
-	var api smithy.APIError
-	if errors.As(err, &api) {
-		switch api.ErrorCode() {
-		case "InternalServerError", "ServiceUnavailable", "ThrottlingException",
-			"ProvisionedThroughputExceededException", "RequestLimitExceeded",
-			"TransactionConflictException", "TransactionCanceledException",
-			"TransactionInProgressException":
-			return problem.Unavailable(), true
-		}
-		return nil, false
-	}
-	var op *smithy.OperationError
-	if errors.As(err, &op) {
-		return problem.Unavailable(), true // the call never got an answer
-	}
-	return nil, false
 }
 
 // epoch is the TTL form of t.

@@ -80,25 +80,17 @@ func (s *Store) children(org, parent string, delta int) types.TransactWriteItem 
 }
 
 // CreateUnit writes a new unit, counts it as a child of its parent and
-// writes the audit event, in one transaction. It returns ErrConflict when
-// the parent does not exist (in the unit's organization).
+// writes the audit event, in one transaction. It returns a Conflict on
+// UnitGone when the parent does not exist (in the unit's organization).
 func (s *Store) CreateUnit(ctx context.Context, u Unit, a Audit) error {
 	u.key = unitKey(u.Org, u.ID)
 	u.Refs, u.Children = 0, 0
-	put, err := s.put(u, true)
-	if err != nil {
-		return err
-	}
-	items := []types.TransactWriteItem{put}
+	t := s.tx().put(IDTaken, u)
 	if u.Parent != "" {
-		items = append(items, s.children(u.Org, u.Parent, 1))
+		t.add(UnitGone, s.children(u.Org, u.Parent, 1))
 	}
 	a.Org = u.Org
-	ev, err := s.audit(a)
-	if err != nil {
-		return err
-	}
-	if err := s.transact(ctx, append(items, ev)...); err != nil {
+	if err := s.transact(ctx, t.audit(a)); err != nil {
 		return fmt.Errorf("create unit: %w", err)
 	}
 	return nil
@@ -183,8 +175,9 @@ type UnitMove struct {
 // event in one transaction; a move also moves the child count from the old
 // parent to the new and bumps the tree version. Only the attributes named
 // change, so the reference count users keep is never overwritten. It
-// returns ErrConflict when the unit is gone, the new parent does not exist,
-// or another move (or this unit's) happened since the tree was read.
+// returns a Conflict on UnitChanged when the unit is gone (or was moved
+// meanwhile), on UnitGone when a parent does not exist, on TreeChanged
+// when another move happened since the tree was read.
 func (s *Store) UpdateUnit(ctx context.Context, org, id string, c UnitChanges, a Audit) error {
 	set := map[string]any{"updated": c.Updated}
 	var remove []string
@@ -204,20 +197,20 @@ func (s *Store) UpdateUnit(ctx context.Context, org, id string, c UnitChanges, a
 		set["lng"] = *c.Longitude
 	}
 	cond := exists
-	var items []types.TransactWriteItem
+	more := s.tx()
 	if m := c.Move; m != nil {
 		if m.To == "" {
 			remove = append(remove, "parent")
 		} else {
 			set["parent"] = m.To
-			items = append(items, s.children(org, m.To, 1))
+			more.add(UnitGone, s.children(org, m.To, 1))
 		}
 		if m.From == "" {
 			cond = condition{expr: "attribute_exists(pk) AND attribute_not_exists(#p)", names: map[string]string{"#p": "parent"}}
 		} else {
 			cond = condition{expr: "attribute_exists(pk) AND #p = :from", names: map[string]string{"#p": "parent"},
 				values: map[string]types.AttributeValue{":from": str(m.From)}}
-			items = append(items, s.children(org, m.From, -1))
+			more.add(UnitGone, s.children(org, m.From, -1))
 		}
 		tree := condition{expr: "attribute_not_exists(#v)", names: map[string]string{"#v": "version"}}
 		if m.TreeVersion != 0 {
@@ -225,21 +218,11 @@ func (s *Store) UpdateUnit(ctx context.Context, org, id string, c UnitChanges, a
 				values: map[string]types.AttributeValue{":v": num(m.TreeVersion)}}
 		}
 		bump, err := s.update(unitTreeKey(org), map[string]any{"version": m.TreeVersion + 1}, nil, tree)
-		if err != nil {
-			return err
-		}
-		items = append(items, bump)
+		more.addErr(TreeChanged, bump, err)
 	}
 	up, err := s.update(unitKey(org, id), set, remove, cond)
-	if err != nil {
-		return err
-	}
 	a.Org = org
-	ev, err := s.audit(a)
-	if err != nil {
-		return err
-	}
-	if err := s.transact(ctx, append(append([]types.TransactWriteItem{up}, items...), ev)...); err != nil {
+	if err := s.transact(ctx, s.tx().addErr(UnitChanged, up, err).join(more).audit(a)); err != nil {
 		return fmt.Errorf("update unit: %w", err)
 	}
 	return nil
@@ -249,7 +232,8 @@ func (s *Store) UpdateUnit(ctx context.Context, org, id string, c UnitChanges, a
 // units, uncounts it from its parent and writes the audit event, in one
 // transaction. The conditions on the counts make a concurrent assignment
 // or child creation either land before (and the delete fails) or fail
-// itself. It returns ErrConflict when the unit is gone or in use.
+// itself. It returns a Conflict on UnitInUse when the unit is gone or in
+// use.
 func (s *Store) DeleteUnit(ctx context.Context, u Unit, a Audit) error {
 	del := types.TransactWriteItem{Delete: &types.Delete{
 		TableName:                 &s.table,
@@ -258,16 +242,12 @@ func (s *Store) DeleteUnit(ctx context.Context, u Unit, a Audit) error {
 		ExpressionAttributeNames:  map[string]string{"#r": "refs", "#c": "children"},
 		ExpressionAttributeValues: map[string]types.AttributeValue{":zero": num(0)},
 	}}
-	items := []types.TransactWriteItem{del}
+	t := s.tx().add(UnitInUse, del)
 	if u.Parent != "" {
-		items = append(items, s.children(u.Org, u.Parent, -1))
+		t.add(UnitGone, s.children(u.Org, u.Parent, -1))
 	}
 	a.Org = u.Org
-	ev, err := s.audit(a)
-	if err != nil {
-		return err
-	}
-	if err := s.transact(ctx, append(items, ev)...); err != nil {
+	if err := s.transact(ctx, t.audit(a)); err != nil {
 		return fmt.Errorf("delete unit: %w", err)
 	}
 	return nil

@@ -91,33 +91,36 @@ func (u User) searchText() string {
 
 // CreateUser writes a user, its login guard, the reference counts of its
 // units and custom role, and the audit event, in one transaction. It
-// returns ErrConflict when the login is taken or a unit or role is gone.
+// returns a Conflict on LoginTaken when the login is taken, on UnitGone
+// or RoleGone when a unit or role is gone.
 func (s *Store) CreateUser(ctx context.Context, u User, a Audit) error {
 	u.key = userKey(u.Org, u.ID)
 	u.Search = u.searchText()
-	items, err := s.puts(true, u, loginGuardFor(u))
-	if err != nil {
-		return err
-	}
-	items = append(items, s.refItems(u.Org, u.Role, u.Units, 1)...)
-	ev, err := s.audit(a)
-	if err != nil {
-		return err
-	}
-	if err := s.transact(ctx, append(items, ev)...); err != nil {
+	t := s.tx().put(IDTaken, u).put(LoginTaken, loginGuardFor(u))
+	t.refs(u.Org, u.Role, u.Units, 1)
+	if err := s.transact(ctx, t.audit(a)); err != nil {
 		return fmt.Errorf("create user: %w", err)
 	}
 	return nil
 }
 
-// refItems returns the reference count changes for a user holding role
-// and units; built-in roles are not counted.
-func (s *Store) refItems(org, role string, units []string, delta int) []types.TransactWriteItem {
-	var out []types.TransactWriteItem
+// refs adds the reference count changes for a user holding role and
+// units; built-in roles are not counted.
+func (t *tx) refs(org, role string, units []string, delta int) *tx {
 	for _, k := range refKeys(org, role, units) {
-		out = append(out, s.refs(k, delta))
+		t.ref(k, delta)
 	}
-	return out
+	return t
+}
+
+// ref adds delta to the reference count of a unit or custom role, which
+// must exist (UnitGone, RoleGone).
+func (t *tx) ref(k key, delta int) *tx {
+	p := UnitGone
+	if strings.HasPrefix(k.SK, "ROLE#") {
+		p = RoleGone
+	}
+	return t.add(p, t.s.refs(k, delta))
 }
 
 // refKeys returns the keys of the items counting a user holding role and
@@ -152,23 +155,11 @@ func (s *Store) GetUser(ctx context.Context, org, id string) (User, error) {
 	return u, nil
 }
 
-// puts returns transaction puts of items.
-func (s *Store) puts(mustBeNew bool, vs ...any) ([]types.TransactWriteItem, error) {
-	out := make([]types.TransactWriteItem, 0, len(vs))
-	for _, v := range vs {
-		it, err := s.put(v, mustBeNew)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, it)
-	}
-	return out, nil
-}
-
 // ReplacePasswordHash swaps a user's password hash for another hash of the
 // same password (a re-hash at login): one UpdateItem, conditional on the
-// hash being still old, so a concurrent password change wins. It leaves
-// the version alone: the password does not change, and a concurrent admin
+// hash being still old, so a concurrent password change wins (a Conflict
+// on PasswordChanged). It leaves the version alone: the password does not
+// change, and a concurrent admin
 // change (conditional on the version) should not fail because of it.
 func (s *Store) ReplacePasswordHash(ctx context.Context, org, id, old, next string) error {
 	_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
@@ -182,7 +173,7 @@ func (s *Store) ReplacePasswordHash(ctx context.Context, org, id, old, next stri
 		},
 	})
 	if err != nil {
-		return fmt.Errorf("replace password hash: %w", conflict(err))
+		return fmt.Errorf("replace password hash: %w", lost(PasswordChanged, err))
 	}
 	return nil
 }

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -70,8 +71,8 @@ type UserChange struct {
 	// Audit is the event of the change.
 	Audit Audit
 	// Consume, when set, is the hash of the one-time link token the change
-	// uses: it is marked used in the same transaction, as its item 0 (the
-	// user is then item 1), on the condition that it was not used yet.
+	// uses: it is marked used in the same transaction, on the condition
+	// that it was not used yet (LinkUsed).
 	Consume string
 	// At is when Consume is used.
 	At time.Time
@@ -97,33 +98,29 @@ func Revoke(creds []Credential, sessions []Session) []key {
 // login guard), the reference counts of units and custom roles it gains or
 // loses, the credentials it revokes or regrants, and the audit event. The
 // first transaction holds the user and its audit event and is conditional
-// on the user's version: a concurrent change makes it fail with
-// ErrConflict (item 0), and then nothing is written. Credentials beyond one
+// on the user's version: a concurrent change makes it fail with a Conflict
+// on VersionChanged, and then nothing is written. Credentials beyond one
 // transaction's size follow in further transactions.
 func (s *Store) ChangeUser(ctx context.Context, c UserChange) error {
-	first, rest, err := s.changeItems(c)
-	if err != nil {
-		return err
-	}
+	first, rest := s.changeItems(c)
 	return s.commit(ctx, first, rest)
 }
 
 // changeItems returns the items that must be written together (the user,
 // its references, the audit event) and those that may follow (credentials).
-func (s *Store) changeItems(c UserChange) (first, rest []types.TransactWriteItem, err error) {
+func (s *Store) changeItems(c UserChange) (first, rest *tx) {
 	old := c.Old
 	version := map[string]types.AttributeValue{":v": num(int64(old.Version))}
+	first, rest = s.tx(), s.tx()
 	if c.Consume != "" {
-		first = append(first, s.consume(c.Consume, c.At))
+		first.add(LinkUsed, s.consume(c.Consume, c.At))
 	}
 	if c.New == nil {
-		first = append(first,
-			types.TransactWriteItem{Delete: &types.Delete{
-				TableName: &s.table, Key: userKey(old.Org, old.ID).av(),
-				ConditionExpression: aws.String("version = :v"), ExpressionAttributeValues: version,
-			}},
-			s.del(loginGuardFor(old).key))
-		first = append(first, s.refItems(old.Org, old.Role, old.Units, -1)...)
+		first.add(VersionChanged, types.TransactWriteItem{Delete: &types.Delete{
+			TableName: &s.table, Key: userKey(old.Org, old.ID).av(),
+			ConditionExpression: aws.String("version = :v"), ExpressionAttributeValues: version,
+		}}).del(loginGuardFor(old).key)
+		first.refs(old.Org, old.Role, old.Units, -1)
 	} else {
 		u := *c.New
 		u.key = userKey(u.Org, u.ID)
@@ -131,24 +128,18 @@ func (s *Store) changeItems(c UserChange) (first, rest []types.TransactWriteItem
 		u.Version = old.Version + 1
 		item, err := marshal(u)
 		if err != nil {
-			return nil, nil, fmt.Errorf("change user: %w", err)
+			first.fail(fmt.Errorf("change user: %w", err))
 		}
-		first = append(first, types.TransactWriteItem{Put: &types.Put{
+		first.add(VersionChanged, types.TransactWriteItem{Put: &types.Put{
 			TableName: &s.table, Item: item,
 			ConditionExpression: aws.String("version = :v"), ExpressionAttributeValues: version,
 		}})
-		first = append(first, s.refDiff(old, u)...)
+		s.refDiff(first, old, u)
 	}
-	ev, err := s.audit(c.Audit)
-	if err != nil {
-		return nil, nil, err
-	}
-	first = append(first, ev)
-	for _, k := range c.Revoke {
-		rest = append(rest, s.del(k))
-	}
+	first.audit(c.Audit)
+	rest.del(c.Revoke...)
 	for _, cr := range c.Grant {
-		rest = append(rest, types.TransactWriteItem{Update: &types.Update{
+		rest.add(CredentialGone, types.TransactWriteItem{Update: &types.Update{
 			TableName: &s.table, Key: cr.key.av(),
 			ConditionExpression:      aws.String("attribute_exists(pk)"),
 			UpdateExpression:         aws.String("SET #r = :r, #p = :p"),
@@ -158,21 +149,24 @@ func (s *Store) changeItems(c UserChange) (first, rest []types.TransactWriteItem
 			},
 		}})
 	}
-	return first, rest, nil
+	return first, rest
 }
 
 // commit writes first and as much of rest as fits in one transaction, then
 // the rest of rest in further ones.
-func (s *Store) commit(ctx context.Context, first, rest []types.TransactWriteItem) error {
-	n := min(len(rest), maxTransact-len(first))
-	if err := s.transact(ctx, append(first, rest[:n]...)...); err != nil {
+func (s *Store) commit(ctx context.Context, first, rest *tx) error {
+	if rest.err != nil {
+		return rest.err
+	}
+	n := min(len(rest.items), maxTransact-len(first.items))
+	if err := s.transact(ctx, first.join(&tx{items: rest.items[:n]})); err != nil {
 		return fmt.Errorf("change user: %w", err)
 	}
-	for chunk := range slices.Chunk(rest[n:], maxTransact) {
-		if err := s.transact(ctx, chunk...); err != nil {
+	for chunk := range slices.Chunk(rest.items[n:], maxTransact) {
+		if err := s.transact(ctx, &tx{s: s, items: chunk}); err != nil {
 			// A credential that vanished meanwhile (expired, logged out)
 			// is no reason to fail: the user's change is written.
-			if FailedItem(err) < 0 {
+			if !errors.Is(err, ErrConflict) {
 				return fmt.Errorf("change user: credentials: %w", err)
 			}
 		}
@@ -184,15 +178,9 @@ func (s *Store) commit(ctx context.Context, first, rest []types.TransactWriteIte
 // organization's owner (conditional on the current one) and both users'
 // changes, in one transaction.
 func (s *Store) TransferOwnership(ctx context.Context, org Org, newOwner string, from, to UserChange) error {
-	f1, r1, err := s.changeItems(from)
-	if err != nil {
-		return err
-	}
-	f2, r2, err := s.changeItems(to)
-	if err != nil {
-		return err
-	}
-	first := []types.TransactWriteItem{{Update: &types.Update{
+	f1, r1 := s.changeItems(from)
+	f2, r2 := s.changeItems(to)
+	first := s.tx().add(OwnerChanged, types.TransactWriteItem{Update: &types.Update{
 		TableName: &s.table, Key: orgKey(org.ID).av(),
 		ConditionExpression: aws.String("owner_id = :from"),
 		UpdateExpression:    aws.String("SET owner_id = :to, updated = :now"),
@@ -200,30 +188,30 @@ func (s *Store) TransferOwnership(ctx context.Context, org Org, newOwner string,
 			":from": str(org.OwnerID), ":to": str(newOwner),
 			":now": str(to.Audit.Time.UTC().Format(time.RFC3339Nano)),
 		},
-	}}}
-	first = append(append(first, f1...), f2...)
-	return s.commit(ctx, first, append(r1, r2...))
+	}})
+	return s.commit(ctx, first.join(f1).join(f2), r1.join(r2))
 }
 
-// refDiff returns the reference count changes between a user's old and
+// refDiff adds to t the reference count changes between a user's old and
 // new role and units.
-func (s *Store) refDiff(old, next User) []types.TransactWriteItem {
-	var out []types.TransactWriteItem
+func (s *Store) refDiff(t *tx, old, next User) {
 	if old.Role != next.Role {
-		out = append(out, s.refItems(old.Org, old.Role, nil, -1)...)
-		out = append(out, s.refItems(old.Org, next.Role, nil, 1)...)
+		t.refs(old.Org, old.Role, nil, -1)
+		t.refs(old.Org, next.Role, nil, 1)
 	}
+	var gone, added []string
 	for _, u := range old.Units {
 		if !slices.Contains(next.Units, u) {
-			out = append(out, s.refs(unitKey(old.Org, u), -1))
+			gone = append(gone, u)
 		}
 	}
 	for _, u := range next.Units {
 		if !slices.Contains(old.Units, u) {
-			out = append(out, s.refs(unitKey(old.Org, u), 1))
+			added = append(added, u)
 		}
 	}
-	return out
+	t.refs(old.Org, "", gone, -1)
+	t.refs(old.Org, "", added, 1)
 }
 
 // UserFilter narrows a user listing. Empty fields do not filter.

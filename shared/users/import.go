@@ -399,11 +399,10 @@ func (s *Service) writeGroup(ctx context.Context, group []store.NewUser, rows []
 	}
 	for i, n := range group {
 		err := s.store.CreateUsers(ctx, []store.NewUser{n})
-		_, login := store.FailedUser(err)
 		switch {
 		case err == nil:
 			rows[i].written = true
-		case login:
+		case store.Lost(err, store.LoginTaken):
 			field, _ := loginOf(n.User)
 			reasons[i] = &RejectedRow{Field: field, Reason: takenReason(field)}
 		case errors.Is(err, store.ErrConflict):

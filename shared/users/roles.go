@@ -173,10 +173,10 @@ func (s *Service) UpdateRole(ctx context.Context, p principal.Principal, id stri
 	a := store.Audit{Org: p.Org, Time: r.Updated, Actor: p.User, Via: p.Credential + ":" + p.CredentialID,
 		Action: "role.update", Target: "role:" + r.ID, Fields: fields}
 	if err := s.store.UpdateRole(ctx, old, r, a); err != nil {
-		switch store.FailedItem(err) {
-		case 0:
+		switch {
+		case store.Lost(err, store.RoleChanged):
 			return Role{}, problem.Conflict("conflict", "The role changed meanwhile; read it again and retry.")
-		case 1:
+		case store.Lost(err, store.RoleNameTaken):
 			return Role{}, problem.Conflict("role_name_taken", "A role with this name already exists.")
 		}
 		return Role{}, err

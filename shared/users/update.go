@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/guichet/guichet/shared/language"
 	"github.com/guichet/guichet/shared/password"
 	"github.com/guichet/guichet/shared/permission"
 	"github.com/guichet/guichet/shared/principal"
@@ -67,7 +68,7 @@ func (s *Service) Update(ctx context.Context, p principal.Principal, id string, 
 	set("first_name", &u.FirstName, in.FirstName, 100)
 	set("last_name", &u.LastName, in.LastName, 100)
 	set("language", &u.Language, in.Language, 2)
-	if !slices.Contains(languages, u.Language) {
+	if !language.Valid(u.Language) {
 		v.Add("language", "must be one of fr, en, nl")
 	}
 	if in.Units != nil && !slices.Equal(*in.Units, u.Units) {
@@ -137,15 +138,15 @@ func withPermissions(creds []store.Credential, u store.User) []store.Credential 
 }
 
 // changeProblem explains a lost condition of ChangeUser: the user changed
-// meanwhile (item 0), or a unit or role it gains is gone.
+// meanwhile, or a unit or role it gains is gone.
 func (s *Service) changeProblem(err error) error {
-	switch i := store.FailedItem(err); {
-	case i < 0:
-		return err
-	case i == 0:
+	switch {
+	case store.Lost(err, store.VersionChanged):
 		return conflictChanged()
+	case store.Lost(err, store.UnitGone), store.Lost(err, store.RoleGone):
+		return problem.Invalid(problem.FieldError{Field: "units", Message: "lists a unit (or a role) that does not exist"})
 	}
-	return problem.Invalid(problem.FieldError{Field: "units", Message: "lists a unit (or a role) that does not exist"})
+	return err
 }
 
 // protect refuses actions on the owner, and on oneself, that would leave

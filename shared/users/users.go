@@ -9,11 +9,11 @@ import (
 	"fmt"
 	"net/http"
 	"regexp"
-	"slices"
 	"strings"
 	"time"
 
 	"github.com/guichet/guichet/shared/clients"
+	"github.com/guichet/guichet/shared/language"
 	"github.com/guichet/guichet/shared/password"
 	"github.com/guichet/guichet/shared/permission"
 	"github.com/guichet/guichet/shared/principal"
@@ -73,7 +73,6 @@ func view(u store.User) User {
 }
 
 // Languages the product speaks.
-var languages = []string{"fr", "en", "nl"}
 
 var (
 	usernamePattern = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{2,31}$`)
@@ -194,7 +193,7 @@ func build(org store.Org, d draft, catalog clients.Catalog, v *validate.Errors) 
 	if u.Language == "" {
 		u.Language = org.Language
 	}
-	if !slices.Contains(languages, u.Language) {
+	if !language.Valid(u.Language) {
 		v.Add("language", "must be one of fr, en, nl")
 	}
 	v.Optional("first_name", in.FirstName, 100)
@@ -356,12 +355,10 @@ func (s *Service) Create(ctx context.Context, p principal.Principal, in CreateRe
 }
 
 // writeProblem explains a lost condition of a user write: the login is
-// taken (item 1 of CreateUser) or a unit or role is gone.
+// taken or a unit or role is gone.
 func (s *Service) writeProblem(err error, u store.User) error {
-	switch i := store.FailedItem(err); {
-	case i < 0:
-		return err
-	case i == 1:
+	switch {
+	case store.Lost(err, store.LoginTaken):
 		switch {
 		case u.Email != "":
 			return problem.Conflict("email_taken", "A user with this e-mail address already exists.")
@@ -369,9 +366,10 @@ func (s *Service) writeProblem(err error, u store.User) error {
 			return problem.Conflict("user_code_taken", "This user code is already used in the organization.")
 		}
 		return problem.Conflict("username_taken", "This username is already used in the organization.")
-	default:
+	case store.Lost(err, store.UnitGone), store.Lost(err, store.RoleGone):
 		return problem.Invalid(problem.FieldError{Field: "units", Message: "lists a unit (or a role) that does not exist"})
 	}
+	return err
 }
 
 // auditOf is the audit event of an action of p on a user.
