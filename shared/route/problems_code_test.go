@@ -194,7 +194,7 @@ func (a *analysis) walk(info *types.Info, node ast.Node, locals map[*types.Var]a
 		case *ast.Ident:
 			switch o := info.Uses[n].(type) {
 			case *types.Func:
-				name := o.FullName()
+				name := o.Origin().FullName() // a generic function's declaration
 				if seen[name] || strings.HasPrefix(name, module+"shared/problem.") {
 					return true
 				}
