@@ -38,7 +38,7 @@ func newContract() (*contract, error) {
 	for _, ct := range []string{"application/pdf", "image/png", "image/jpeg", "image/svg+xml", "application/x-ndjson"} {
 		openapi3filter.RegisterBodyDecoder(ct, openapi3filter.FileBodyDecoder)
 	}
-	raw, err := app.OpenAPI(app.Deps{})
+	raw, err := app.OpenAPI()
 	if err != nil {
 		return nil, err
 	}

@@ -31,7 +31,7 @@ type object = map[string]any
 func Build(ops router.Operations) ([]byte, error) {
 	b := builder{schemas: object{}, names: map[string]reflect.Type{}}
 	paths := object{}
-	used := map[string]bool{}
+	used := map[route.OperationID]bool{}
 	for _, rt := range route.All() {
 		op, ok := ops[rt.Operation]
 		if !ok {
@@ -111,11 +111,7 @@ func (b *builder) operation(rt route.Route, op router.Op) (object, error) {
 		params = append(params, object{"name": name, "in": "path", "required": true, "schema": object{"type": "string"}})
 	}
 	for _, q := range op.Query {
-		s := object{"type": "string"}
-		if len(q.Enum) > 0 {
-			s["enum"] = q.Enum
-		}
-		params = append(params, object{"name": q.Name, "in": "query", "description": q.Description, "schema": s})
+		params = append(params, queryParam(q))
 	}
 	if params != nil {
 		o["parameters"] = params
@@ -168,6 +164,25 @@ func (b *builder) operation(rt route.Route, op router.Op) (object, error) {
 		}
 	}
 	return o, nil
+}
+
+// queryParam describes a query parameter with the type of its value.
+func queryParam(q router.Param) object {
+	s := object{"type": "string"}
+	if q.Type != "" {
+		s["type"] = q.Type
+	}
+	if len(q.Enum) > 0 {
+		s["enum"] = q.Enum
+	}
+	if q.Maximum > 0 {
+		s["minimum"], s["maximum"], s["default"] = q.Minimum, q.Maximum, q.Default
+	}
+	p := object{"name": q.Name, "in": "query", "description": q.Description, "schema": s}
+	if q.Required {
+		p["required"] = true
+	}
+	return p
 }
 
 // response is the schema of a success body: one type, or one of several.
