@@ -45,7 +45,7 @@ func runWith(ctx context.Context, args []string, out, errOut io.Writer, getenv f
 		return usersCommand(ctx, args[1], args[2:], out, errOut, getenv)
 	}
 	if len(args) == 1 && args[0] == "openapi" {
-		doc, err := app.OpenAPI(app.Deps{})
+		doc, err := app.OpenAPI()
 		if err != nil {
 			return err
 		}

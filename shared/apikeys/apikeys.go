@@ -18,9 +18,11 @@ import (
 	"time"
 
 	"github.com/guichet/guichet/shared/clients"
+	"github.com/guichet/guichet/shared/cursor"
 	"github.com/guichet/guichet/shared/permission"
 	"github.com/guichet/guichet/shared/principal"
 	"github.com/guichet/guichet/shared/problem"
+	"github.com/guichet/guichet/shared/router"
 	"github.com/guichet/guichet/shared/store"
 	"github.com/guichet/guichet/shared/token"
 	"github.com/guichet/guichet/shared/validate"
@@ -325,4 +327,49 @@ func (s *Service) RecordUse(ctx context.Context, p principal.Principal) error {
 	}
 	_, err := s.store.RecordKeyUse(ctx, p.KeyHash, now)
 	return err
+}
+
+// Clients returns the catalog of client applications.
+func (s *Service) Clients() ClientList {
+	out := ClientList{Items: []clients.Client{}}
+	for _, c := range s.clients {
+		if c.Scopes == nil {
+			c.Scopes = []permission.Permission{}
+		}
+		out.Items = append(out.Items, c)
+	}
+	return out
+}
+
+// List returns a page of the organization's live keys, with their users
+// and last use: one Query and one BatchGetItem.
+func (s *Service) List(ctx context.Context, p principal.Principal, pg router.Page) (APIKeyPage, error) {
+	start, err := cursor.DecodePrefix(p.Org, cursorList, "APIKEY#", pg.Cursor)
+	if err != nil {
+		return APIKeyPage{}, err
+	}
+	entries, next, err := s.store.ListAPIKeys(ctx, p.Org, start, pg.Limit)
+	if err != nil {
+		return APIKeyPage{}, err
+	}
+	now := s.now().Unix()
+	var hashes []string
+	for _, e := range entries {
+		if e.Expires > now {
+			hashes = append(hashes, e.Hash)
+		}
+	}
+	used := map[string]int64{}
+	if len(hashes) > 0 {
+		if used, err = s.store.KeysLastUsed(ctx, hashes); err != nil {
+			return APIKeyPage{}, err
+		}
+	}
+	page := APIKeyPage{Items: []OrgAPIKey{}, NextCursor: cursor.Encode(p.Org, cursorList, next)}
+	for _, e := range entries {
+		if e.Expires > now { // an expired key awaits TTL
+			page.Items = append(page.Items, OrgAPIKey{APIKey: entryView(e, used[e.Hash]), UserID: e.User})
+		}
+	}
+	return page, nil
 }

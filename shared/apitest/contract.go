@@ -39,7 +39,7 @@ func newContract() (*contract, error) {
 	for _, ct := range []string{"application/pdf", "image/png", "image/jpeg", "image/svg+xml", "application/x-ndjson", "text/csv"} {
 		openapi3filter.RegisterBodyDecoder(ct, openapi3filter.FileBodyDecoder)
 	}
-	raw, err := app.OpenAPI(app.Deps{})
+	raw, err := app.OpenAPI()
 	if err != nil {
 		return nil, err
 	}

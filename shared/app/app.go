@@ -135,32 +135,45 @@ func (d Deps) MFA() *mfa.Service {
 	return mfa.New(d.Store, d.Config.MFAKey, mfa.DefaultConfig(), d.Now)
 }
 
-// Operations returns the operations of function fn. A Lambda's main calls
-// the one constructor it needs instead (d.Users().Operations(), …) so that
-// its binary links only its own feature packages; the local gateway and
-// the API description use this.
-func (d Deps) Operations(fn string) (router.Operations, error) {
+// Operations returns the operations of function fn, served by d's
+// services. A Lambda's main calls the one constructor it needs instead
+// (d.Users().Operations(), …) so that its binary links only its own
+// feature packages; the local gateway uses this.
+func (d Deps) Operations(fn string) (router.Operations, error) { return d.operations(fn, true) }
+
+// operations returns function fn's operations table; with serve false its
+// services are nil pointers, whose methods only serving would call, so the
+// table describes the operations without building anything behind them.
+func (d Deps) operations(fn string, serve bool) (router.Operations, error) {
 	switch fn {
 	case route.Auth:
-		return d.Sessions().Operations(), nil
+		return service(serve, d.Sessions).Operations(), nil
 	case route.Profile:
-		return d.Profile().Operations(), nil
+		return service(serve, d.Profile).Operations(), nil
 	case route.Organization:
-		return d.Organizations().Operations(), nil
+		return service(serve, d.Organizations).Operations(), nil
 	case route.Users:
-		return d.Users().Operations(), nil
+		return service(serve, d.Users).Operations(), nil
 	case route.Bulk:
-		return d.Bulk().BulkOperations(), nil
+		return service(serve, d.Bulk).BulkOperations(), nil
 	case route.Invitations:
-		return d.Invitations().Operations(), nil
+		return service(serve, d.Invitations).Operations(), nil
 	case route.PasswordReset:
-		return d.Resets().Operations(), nil
+		return service(serve, d.Resets).Operations(), nil
 	case route.APIKeys:
-		return d.APIKeys().Operations(), nil
+		return service(serve, d.APIKeys).Operations(), nil
 	case route.Pages:
-		return d.Pages(), nil
+		return pagesOperations(service(serve, d.pages)), nil
 	}
 	return nil, fmt.Errorf("app: unknown function %q", fn)
+}
+
+// service is build's service when serving, else nil.
+func service[S any](serve bool, build func() *S) *S {
+	if !serve {
+		return nil
+	}
+	return build()
 }
 
 // Sessions returns the session service (function auth).
@@ -202,26 +215,33 @@ func (d Deps) APIKeys() *apikeys.Service { return apikeys.New(d.Store, d.Config.
 // Pages returns the operations of the pages function: the hosted pages and
 // the API description (the committed one, embedded: a test keeps it equal
 // to what OpenAPI builds).
-func (d Deps) Pages() router.Operations {
+func (d Deps) Pages() router.Operations { return pagesOperations(d.pages()) }
+
+func (d Deps) pages() *pages.Service {
 	sessions := d.Sessions()
-	ops := pages.New(pages.Config{PublicURL: d.Config.PublicURL, AppURL: d.Config.AppURL},
+	return pages.New(pages.Config{PublicURL: d.Config.PublicURL, AppURL: d.Config.AppURL},
 		pages.Deps{
 			Invitations: invitations.New(d.Store, sessions, d.Mail, d.Config.PublicURL, d.SessionConfig().Password, d.Now),
 			Resets:      d.Resets(), Sessions: sessions, Profile: d.Profile(), Store: d.Store, Log: d.Log, Now: d.Now,
 			Authorizer: authorizer.New(d.Store, d.Log, d.Now),
-		}).Operations()
-	ops["openapi"] = router.Op{Handle: openapi.Serve, Response: map[string]any{}}
+		})
+}
+
+func pagesOperations(s *pages.Service) router.Operations {
+	ops := s.Operations()
+	ops[route.OpOpenAPI] = router.Op{Handle: openapi.Serve, Response: map[string]any{}}
 	return ops
 }
 
-// OpenAPI builds the API's description from every function's operations.
-func OpenAPI(d Deps) ([]byte, error) {
+// OpenAPI builds the API's description from every function's operations
+// table, with no service, store or configuration behind them.
+func OpenAPI() ([]byte, error) {
 	all := router.Operations{}
 	for _, fn := range route.Functions() {
 		if fn == route.Authorizer {
 			continue
 		}
-		ops, err := d.Operations(fn)
+		ops, err := Deps{}.operations(fn, false)
 		if err != nil {
 			return nil, err
 		}

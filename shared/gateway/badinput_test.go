@@ -25,7 +25,7 @@ type malformed struct {
 // schemas returns the OpenAPI description's component schemas and its
 // operations' request schemas, by route key.
 func requestSchemas(t *testing.T) (map[string]map[string]any, map[string]any) {
-	raw, err := app.OpenAPI(app.Deps{})
+	raw, err := app.OpenAPI()
 	if err != nil {
 		t.Fatal(err)
 	}

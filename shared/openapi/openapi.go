@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"path"
 	"reflect"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -31,7 +32,7 @@ type object = map[string]any
 func Build(ops router.Operations) ([]byte, error) {
 	b := builder{schemas: object{}, names: map[string]reflect.Type{}}
 	paths := object{}
-	used := map[string]bool{}
+	used := map[route.OperationID]bool{}
 	for _, rt := range route.All() {
 		op, ok := ops[rt.Operation]
 		if !ok {
@@ -118,11 +119,7 @@ func (b *builder) operation(rt route.Route, op router.Op) (object, error) {
 		params = append(params, p)
 	}
 	for _, q := range op.Query {
-		s := object{"type": "string"}
-		if len(q.Enum) > 0 {
-			s["enum"] = q.Enum
-		}
-		params = append(params, object{"name": q.Name, "in": "query", "description": q.Description, "schema": s})
+		params = append(params, queryParam(q))
 	}
 	if params != nil {
 		o["parameters"] = params
@@ -132,8 +129,7 @@ func (b *builder) operation(rt route.Route, op router.Op) (object, error) {
 		if err != nil {
 			return nil, err
 		}
-		_, optional := op.Request.(OptionalBody)
-		o["requestBody"] = object{"required": !optional, "content": object{"application/json": object{"schema": s}}}
+		o["requestBody"] = object{"required": !op.RequestOptional, "content": object{"application/json": object{"schema": s}}}
 	}
 	if len(op.RequestTypes) > 0 {
 		content := object{}
@@ -162,7 +158,7 @@ func (b *builder) operation(rt route.Route, op router.Op) (object, error) {
 		success["content"] = content
 	}
 	responses := object{fmt.Sprint(status): success}
-	for st, codes := range problems(rt) {
+	for st, codes := range problems(rt, op) {
 		responses[fmt.Sprint(st)] = problemResponse(st, codes)
 	}
 	o["responses"] = responses
@@ -204,11 +200,20 @@ func describe(rt route.Route) string {
 	return strings.Join(out, " ")
 }
 
-// problems groups by status the problem codes the route may answer, with
-// the 405 every path answers to a method it does not take.
-func problems(rt route.Route) map[int][]string {
+// problems groups by status the problem codes the route may answer (its
+// own, and the router's for the operation's input), with the 405 every
+// path answers to a method it does not take.
+func problems(rt route.Route, op router.Op) map[int][]string {
+	codes := rt.Problems()
+	if op.Request != nil {
+		codes = append(codes, "unreadable_body", "body_too_large", "unsupported_media_type", "invalid_json", "validation_failed")
+	}
+	if len(op.Query) > 0 {
+		codes = append(codes, "validation_failed")
+	}
+	slices.Sort(codes)
 	out := map[int][]string{http.StatusMethodNotAllowed: {"method_not_allowed"}}
-	for _, code := range rt.Problems() {
+	for _, code := range slices.Compact(codes) {
 		st := route.ProblemStatus(code)
 		out[st] = append(out[st], code)
 	}
@@ -252,6 +257,25 @@ func pathExample(path, name string) string {
 		}
 	}
 	return ""
+}
+
+// queryParam describes a query parameter with the type of its value.
+func queryParam(q router.Param) object {
+	s := object{"type": "string"}
+	if q.Type != "" {
+		s["type"] = q.Type
+	}
+	if len(q.Enum) > 0 {
+		s["enum"] = q.Enum
+	}
+	if q.Maximum > 0 {
+		s["minimum"], s["maximum"], s["default"] = q.Minimum, q.Maximum, q.Default
+	}
+	p := object{"name": q.Name, "in": "query", "description": q.Description, "schema": s}
+	if q.Required {
+		p["required"] = true
+	}
+	return p
 }
 
 // response is the schema of a success body: one type, or one of several.
@@ -330,10 +354,6 @@ func (b *builder) schema(t reflect.Type) (object, error) {
 type Namer interface{ SchemaName() string }
 
 var namerType = reflect.TypeOf((*Namer)(nil)).Elem()
-
-// OptionalBody is a request type whose body may be left out: an empty
-// body is taken as the type's zero value.
-type OptionalBody interface{ OptionalBody() }
 
 func (b *builder) structSchema(t reflect.Type) (object, error) {
 	return b.named(t, false)

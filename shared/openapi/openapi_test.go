@@ -20,7 +20,7 @@ import (
 
 func build(t *testing.T) []byte {
 	t.Helper()
-	doc, err := app.OpenAPI(app.Deps{})
+	doc, err := app.OpenAPI()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,13 +1,12 @@
 package organization
 
 import (
-	"net/http"
+	"context"
 	"time"
 
 	"github.com/guichet/guichet/shared/cursor"
-	"github.com/guichet/guichet/shared/httpapi"
 	"github.com/guichet/guichet/shared/principal"
-	"github.com/guichet/guichet/shared/validate"
+	"github.com/guichet/guichet/shared/router"
 )
 
 // AuditEvent is one entry of the organization's audit trail.
@@ -33,23 +32,17 @@ const (
 	auditMaxLimit     = 100
 )
 
-// handleListAudit returns a page of the audit trail: one Query. A page may
+// ListAudit returns a page of the audit trail: one Query. A page may
 // carry a next_cursor whose page is empty, when the trail ends exactly at
 // the limit.
-func (s *Service) handleListAudit(w http.ResponseWriter, r *http.Request) error {
-	p, _ := principal.From(r.Context())
-	var v validate.Errors
-	n := limit(&v, r, auditDefaultLimit, auditMaxLimit)
-	if err := v.Err(); err != nil {
-		return err
-	}
-	after, err := cursor.Decode(p.Org, "audit", r.URL.Query().Get("cursor"))
+func (s *Service) ListAudit(ctx context.Context, p principal.Principal, pg router.Page) (AuditPage, error) {
+	after, err := cursor.Decode(p.Org, "audit", pg.Cursor)
 	if err != nil {
-		return err
+		return AuditPage{}, err
 	}
-	events, next, err := s.store.ListAudit(r.Context(), p.Org, after, n)
+	events, next, err := s.store.ListAudit(ctx, p.Org, after, pg.Limit)
 	if err != nil {
-		return err
+		return AuditPage{}, err
 	}
 	page := AuditPage{Items: make([]AuditEvent, len(events)), NextCursor: cursor.Encode(p.Org, "audit", next)}
 	for i, e := range events {
@@ -60,5 +53,5 @@ func (s *Service) handleListAudit(w http.ResponseWriter, r *http.Request) error 
 		page.Items[i] = AuditEvent{ID: e.ID, Time: e.Time, Actor: e.Actor, Via: e.Via, Action: e.Action,
 			Target: e.Target, Fields: fields, Counts: e.Counts}
 	}
-	return httpapi.JSON(w, http.StatusOK, page)
+	return page, nil
 }

@@ -2,6 +2,7 @@ package organization
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -13,9 +14,9 @@ import (
 	"mime"
 	"net/http"
 
-	"github.com/guichet/guichet/shared/httpapi"
 	"github.com/guichet/guichet/shared/principal"
 	"github.com/guichet/guichet/shared/problem"
+	"github.com/guichet/guichet/shared/router"
 	"github.com/guichet/guichet/shared/store"
 )
 
@@ -66,57 +67,51 @@ func checkLogo(declared string, data []byte) error {
 	return unsupported("The Content-Type must be image/png, image/jpeg or image/svg+xml.")
 }
 
-// handlePutLogo replaces the logo: one TransactWriteItems (the logo item,
+// PutLogo replaces the logo with b, read within MaxLogo: one TransactWriteItems (the logo item,
 // the organization's record of it, the audit event) and no read.
-func (s *Service) handlePutLogo(w http.ResponseWriter, r *http.Request) error {
-	p, _ := principal.From(r.Context())
-	declared, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+func (s *Service) PutLogo(ctx context.Context, p principal.Principal, b router.Body) (LogoInfo, error) {
+	declared, _, err := mime.ParseMediaType(b.ContentType)
 	if err != nil || (declared != pngType && declared != jpegType && declared != svgType) {
-		return unsupported("The Content-Type must be image/png, image/jpeg or image/svg+xml.")
+		return LogoInfo{}, unsupported("The Content-Type must be image/png, image/jpeg or image/svg+xml.")
 	}
-	data, err := io.ReadAll(io.LimitReader(r.Body, MaxLogo+1))
+	data, err := io.ReadAll(io.LimitReader(b, MaxLogo+1))
 	if err != nil {
-		return problem.BadRequest("unreadable_body", "The request body could not be read.")
+		return LogoInfo{}, problem.BadRequest("unreadable_body", "The request body could not be read.")
 	}
 	if len(data) > MaxLogo {
-		return problem.New(http.StatusRequestEntityTooLarge, "logo_too_large",
+		return LogoInfo{}, problem.New(http.StatusRequestEntityTooLarge, "logo_too_large",
 			fmt.Sprintf("The logo exceeds %d KiB.", MaxLogo>>10))
 	}
 	if err := checkLogo(declared, data); err != nil {
-		return err
+		return LogoInfo{}, err
 	}
 	sum := sha256.Sum256(data)
 	now := s.now().UTC()
 	l := store.Logo{ContentType: declared, Data: data, ETag: `"` + hex.EncodeToString(sum[:]) + `"`, Updated: now}
 	a := s.event(p, now, "organization.logo", "organization:"+p.Org, []string{"logo"})
-	if err := s.store.PutLogo(r.Context(), p.Org, l, a); err != nil {
+	if err := s.store.PutLogo(ctx, p.Org, l, a); err != nil {
 		if errors.Is(err, store.ErrConflict) {
-			return problem.NotFound("The organization no longer exists.")
+			return LogoInfo{}, problem.NotFound("The organization no longer exists.")
 		}
-		return err
+		return LogoInfo{}, err
 	}
-	return httpapi.JSON(w, http.StatusOK, LogoInfo{ContentType: l.ContentType, Size: len(data), ETag: l.ETag, Updated: now})
+	return LogoInfo{ContentType: l.ContentType, Size: len(data), ETag: l.ETag, Updated: now}, nil
 }
 
-// handleGetLogo returns the logo's bytes: one GetItem.
-func (s *Service) handleGetLogo(w http.ResponseWriter, r *http.Request) error {
-	p, _ := principal.From(r.Context())
-	l, err := s.store.GetLogo(r.Context(), p.Org)
+// Logo returns the logo's bytes: one GetItem.
+func (s *Service) Logo(ctx context.Context, p principal.Principal) (router.File, error) {
+	l, err := s.store.GetLogo(ctx, p.Org)
 	if errors.Is(err, store.ErrNotFound) {
-		return problem.NotFound("The organization has no logo.")
+		return router.File{}, problem.NotFound("The organization has no logo.")
 	}
 	if err != nil {
-		return err
+		return router.File{}, err
 	}
-	h := w.Header()
-	h.Set("Content-Type", l.ContentType)
+	h := http.Header{}
 	h.Set("ETag", l.ETag)
 	h.Set("Cache-Control", "private, no-cache")
-	h.Set("X-Content-Type-Options", "nosniff")
 	if l.ContentType == svgType {
 		h.Set("Content-Security-Policy", svgCSP)
 	}
-	w.WriteHeader(http.StatusOK)
-	w.Write(l.Data) // a failed write is the client gone; nothing to answer
-	return nil
+	return router.File{ContentType: l.ContentType, Header: h, Data: l.Data}, nil
 }

@@ -3,13 +3,10 @@ package organization
 import (
 	"context"
 	"errors"
-	"net/http"
 
-	"github.com/guichet/guichet/shared/httpapi"
 	"github.com/guichet/guichet/shared/permission"
 	"github.com/guichet/guichet/shared/principal"
 	"github.com/guichet/guichet/shared/problem"
-	"github.com/guichet/guichet/shared/router"
 	"github.com/guichet/guichet/shared/store"
 )
 
@@ -82,20 +79,4 @@ func (s *Service) TransferOwnership(ctx context.Context, p principal.Principal, 
 		return Owner{}, err
 	}
 	return Owner{OwnerID: next.ID, PreviousOwner: from.ID}, nil
-}
-
-// transferOwnershipOp is POST /v1/organization/owner.
-func (s *Service) transferOwnershipOp() router.Op {
-	return router.Op{Request: OwnerRequest{}, Response: Owner{}, Handle: func(w http.ResponseWriter, r *http.Request) error {
-		p, _ := principal.From(r.Context())
-		var in OwnerRequest
-		if err := httpapi.Decode(r, &in); err != nil {
-			return err
-		}
-		o, err := s.TransferOwnership(r.Context(), p, in.UserID)
-		if err != nil {
-			return err
-		}
-		return httpapi.JSON(w, http.StatusOK, o)
-	}}
 }

@@ -1,15 +1,14 @@
 package organization
 
 import (
+	"context"
 	"errors"
 	"fmt"
-	"net/http"
 	"regexp"
 	"slices"
 	"time"
 
 	"github.com/guichet/guichet/shared/address"
-	"github.com/guichet/guichet/shared/httpapi"
 	"github.com/guichet/guichet/shared/language"
 	"github.com/guichet/guichet/shared/permission"
 	"github.com/guichet/guichet/shared/principal"
@@ -88,27 +87,22 @@ func checkContact(v *validate.Errors, c Contact) store.Contact {
 	return store.Contact{Name: c.Name, Email: email, Phone: c.Phone}
 }
 
-func (s *Service) handleGetOrganization(w http.ResponseWriter, r *http.Request) error {
-	p, _ := principal.From(r.Context())
-	o, err := s.store.GetOrg(r.Context(), p.Org)
+// Get returns p's organization: one GetItem.
+func (s *Service) Get(ctx context.Context, p principal.Principal) (Organization, error) {
+	o, err := s.store.GetOrg(ctx, p.Org)
 	if errors.Is(err, store.ErrNotFound) {
-		return problem.NotFound("The organization no longer exists.")
+		return Organization{}, problem.NotFound("The organization no longer exists.")
 	}
 	if err != nil {
-		return err
+		return Organization{}, err
 	}
-	return httpapi.JSON(w, http.StatusOK, orgView(o))
+	return orgView(o), nil
 }
 
-// handleUpdateOrganization validates every field, then reads the
+// Update validates every field, then reads the
 // organization and writes only what differs: one GetItem, then one
 // TransactWriteItems when something changed (none otherwise).
-func (s *Service) handleUpdateOrganization(w http.ResponseWriter, r *http.Request) error {
-	p, _ := principal.From(r.Context())
-	var req UpdateOrganizationRequest
-	if err := httpapi.Decode(r, &req); err != nil {
-		return err
-	}
+func (s *Service) Update(ctx context.Context, p principal.Principal, req UpdateOrganizationRequest) (Organization, error) {
 	var v validate.Errors
 	if req.Code != nil {
 		v.Add("code", "is immutable: an organization keeps the code it was created with")
@@ -128,20 +122,20 @@ func (s *Service) handleUpdateOrganization(w http.ResponseWriter, r *http.Reques
 		office = address.Check(&v, "head_office", *req.HeadOffice)
 	}
 	if req.MFARequiredFor != nil {
-		if err := s.checkRoles(r, &v, p.Org, *req.MFARequiredFor); err != nil {
-			return err
+		if err := s.checkRoles(ctx, &v, p.Org, *req.MFARequiredFor); err != nil {
+			return Organization{}, err
 		}
 	}
 	if err := v.Err(); err != nil {
-		return err
+		return Organization{}, err
 	}
 
-	o, err := s.store.GetOrg(r.Context(), p.Org)
+	o, err := s.store.GetOrg(ctx, p.Org)
 	if errors.Is(err, store.ErrNotFound) {
-		return problem.NotFound("The organization no longer exists.")
+		return Organization{}, problem.NotFound("The organization no longer exists.")
 	}
 	if err != nil {
-		return err
+		return Organization{}, err
 	}
 	var c store.OrgChanges
 	var fields []string
@@ -167,18 +161,18 @@ func (s *Service) handleUpdateOrganization(w http.ResponseWriter, r *http.Reques
 		fields = append(fields, "mfa_required_for")
 	}
 	if len(fields) == 0 {
-		return httpapi.JSON(w, http.StatusOK, orgView(o))
+		return orgView(o), nil
 	}
 	now := s.now().UTC()
 	c.Updated, o.Updated = now, now
 	a := s.event(p, now, "organization.update", "organization:"+o.ID, fields)
-	if err := s.store.UpdateOrg(r.Context(), o.ID, c, a); err != nil {
+	if err := s.store.UpdateOrg(ctx, o.ID, c, a); err != nil {
 		if errors.Is(err, store.ErrConflict) {
-			return problem.NotFound("The organization no longer exists.")
+			return Organization{}, problem.NotFound("The organization no longer exists.")
 		}
-		return fmt.Errorf("update organization: %w", err)
+		return Organization{}, fmt.Errorf("update organization: %w", err)
 	}
-	return httpapi.JSON(w, http.StatusOK, orgView(o))
+	return orgView(o), nil
 }
 
 // event is the audit event of an action the principal p did at now.
@@ -189,7 +183,7 @@ func (s *Service) event(p principal.Principal, now time.Time, action, target str
 
 // checkRoles validates a list of role ids: built-in roles, or custom roles
 // of org (one read each; organizations have few).
-func (s *Service) checkRoles(r *http.Request, v *validate.Errors, org string, roles []string) error {
+func (s *Service) checkRoles(ctx context.Context, v *validate.Errors, org string, roles []string) error {
 	seen := map[string]bool{}
 	for i, id := range roles {
 		field := fmt.Sprintf("mfa_required_for[%d]", i)
@@ -204,7 +198,7 @@ func (s *Service) checkRoles(r *http.Request, v *validate.Errors, org string, ro
 		if !v.Required(field, id, 64) {
 			continue
 		}
-		_, err := s.store.GetRole(r.Context(), org, id)
+		_, err := s.store.GetRole(ctx, org, id)
 		if errors.Is(err, store.ErrNotFound) {
 			v.Add(field, "is not a role of the organization")
 			continue

@@ -1,18 +1,17 @@
 package organization
 
 import (
+	"context"
 	"errors"
 	"fmt"
-	"net/http"
 	"regexp"
-	"strconv"
 	"time"
 
 	"github.com/guichet/guichet/shared/address"
 	"github.com/guichet/guichet/shared/cursor"
-	"github.com/guichet/guichet/shared/httpapi"
 	"github.com/guichet/guichet/shared/principal"
 	"github.com/guichet/guichet/shared/problem"
+	"github.com/guichet/guichet/shared/router"
 	"github.com/guichet/guichet/shared/store"
 	"github.com/guichet/guichet/shared/validate"
 )
@@ -95,51 +94,26 @@ func checkCoordinates(v *validate.Errors, lat, lng *float64) {
 	}
 }
 
-// limit reads the limit query parameter: def when absent, else 1..max.
-func limit(v *validate.Errors, r *http.Request, def, max int) int {
-	s := r.URL.Query().Get("limit")
-	if s == "" {
-		return def
-	}
-	n, err := strconv.Atoi(s)
-	if err != nil || n < 1 || n > max {
-		v.Add("limit", "must be a whole number from 1 to %d", max)
-		return def
-	}
-	return n
-}
-
-// handleListUnits returns a page of units: one Query.
-func (s *Service) handleListUnits(w http.ResponseWriter, r *http.Request) error {
-	p, _ := principal.From(r.Context())
-	var v validate.Errors
-	n := limit(&v, r, unitsDefaultLimit, unitsMaxLimit)
-	if err := v.Err(); err != nil {
-		return err
-	}
-	after, err := cursor.DecodePrefix(p.Org, "units", store.UnitSortKeyPrefix, r.URL.Query().Get("cursor"))
+// ListUnits returns a page of units: one Query.
+func (s *Service) ListUnits(ctx context.Context, p principal.Principal, pg router.Page) (UnitPage, error) {
+	after, err := cursor.DecodePrefix(p.Org, "units", store.UnitSortKeyPrefix, pg.Cursor)
 	if err != nil {
-		return err
+		return UnitPage{}, err
 	}
-	units, next, err := s.store.ListUnits(r.Context(), p.Org, after, n)
+	units, next, err := s.store.ListUnits(ctx, p.Org, after, pg.Limit)
 	if err != nil {
-		return err
+		return UnitPage{}, err
 	}
 	page := UnitPage{Items: make([]Unit, len(units)), NextCursor: cursor.Encode(p.Org, "units", next)}
 	for i, u := range units {
 		page.Items[i] = unitView(u)
 	}
-	return httpapi.JSON(w, http.StatusOK, page)
+	return page, nil
 }
 
-// handleCreateUnit adds a unit: one TransactWriteItems, which also counts
+// CreateUnit adds a unit: one TransactWriteItems, which also counts
 // the unit as a child of its parent, on condition that the parent exists.
-func (s *Service) handleCreateUnit(w http.ResponseWriter, r *http.Request) error {
-	p, _ := principal.From(r.Context())
-	var req CreateUnitRequest
-	if err := httpapi.Decode(r, &req); err != nil {
-		return err
-	}
+func (s *Service) CreateUnit(ctx context.Context, p principal.Principal, req CreateUnitRequest) (Unit, error) {
 	var v validate.Errors
 	v.Required("name", req.Name, 200)
 	if !unitKinds[req.Kind] {
@@ -165,31 +139,25 @@ func (s *Service) handleCreateUnit(w http.ResponseWriter, r *http.Request) error
 		fields = append(fields, "latitude", "longitude")
 	}
 	if err := v.Err(); err != nil {
-		return err
+		return Unit{}, err
 	}
 	a := s.event(p, now, "unit.create", "unit:"+u.ID, fields)
-	if err := s.store.CreateUnit(r.Context(), u, a); err != nil {
+	if err := s.store.CreateUnit(ctx, u, a); err != nil {
 		if errors.Is(err, store.ErrConflict) && u.Parent != "" {
-			return problem.Invalid(problem.FieldError{Field: "parent", Message: "is not a unit of the organization"})
+			return Unit{}, problem.Invalid(problem.FieldError{Field: "parent", Message: "is not a unit of the organization"})
 		}
-		return err
+		return Unit{}, err
 	}
-	return httpapi.JSON(w, http.StatusCreated, unitView(u))
+	return unitView(u), nil
 }
 
-// handleUpdateUnit changes a unit. Without a parent in the request it reads
+// UpdateUnit changes a unit. Without a parent in the request it reads
 // the unit (one GetItem); with one it reads the tree version (one GetItem)
 // and every unit (one Query per MB) to refuse a cycle. Then one
 // TransactWriteItems when something changed.
-func (s *Service) handleUpdateUnit(w http.ResponseWriter, r *http.Request) error {
-	p, _ := principal.From(r.Context())
-	id := r.PathValue("id")
+func (s *Service) UpdateUnit(ctx context.Context, p principal.Principal, id string, req UpdateUnitRequest) (Unit, error) {
 	if !unitID.MatchString(id) {
-		return noSuchUnit()
-	}
-	var req UpdateUnitRequest
-	if err := httpapi.Decode(r, &req); err != nil {
-		return err
+		return Unit{}, noSuchUnit()
 	}
 	var v validate.Errors
 	if req.Name != nil {
@@ -206,7 +174,7 @@ func (s *Service) handleUpdateUnit(w http.ResponseWriter, r *http.Request) error
 		addr = address.Check(&v, "address", *req.Address)
 	}
 	if err := v.Err(); err != nil {
-		return err
+		return Unit{}, err
 	}
 
 	var (
@@ -216,11 +184,11 @@ func (s *Service) handleUpdateUnit(w http.ResponseWriter, r *http.Request) error
 		err     error
 	)
 	if req.Parent != nil {
-		if version, err = s.store.UnitTreeVersion(r.Context(), p.Org); err != nil {
-			return err
+		if version, err = s.store.UnitTreeVersion(ctx, p.Org); err != nil {
+			return Unit{}, err
 		}
-		if all, err = s.store.AllUnits(r.Context(), p.Org); err != nil {
-			return err
+		if all, err = s.store.AllUnits(ctx, p.Org); err != nil {
+			return Unit{}, err
 		}
 		found := false
 		for _, x := range all {
@@ -229,15 +197,15 @@ func (s *Service) handleUpdateUnit(w http.ResponseWriter, r *http.Request) error
 			}
 		}
 		if !found {
-			return noSuchUnit()
+			return Unit{}, noSuchUnit()
 		}
 	} else {
-		u, err = s.store.GetUnit(r.Context(), p.Org, id)
+		u, err = s.store.GetUnit(ctx, p.Org, id)
 		if errors.Is(err, store.ErrNotFound) {
-			return noSuchUnit()
+			return Unit{}, noSuchUnit()
 		}
 		if err != nil {
-			return err
+			return Unit{}, err
 		}
 	}
 
@@ -272,21 +240,21 @@ func (s *Service) handleUpdateUnit(w http.ResponseWriter, r *http.Request) error
 		}
 	}
 	if err := v.Err(); err != nil {
-		return err
+		return Unit{}, err
 	}
 	if len(fields) == 0 {
-		return httpapi.JSON(w, http.StatusOK, unitView(u))
+		return unitView(u), nil
 	}
 	now := s.now().UTC()
 	c.Updated, u.Updated = now, now
 	a := s.event(p, now, "unit.update", "unit:"+id, fields)
-	if err := s.store.UpdateUnit(r.Context(), p.Org, id, c, a); err != nil {
+	if err := s.store.UpdateUnit(ctx, p.Org, id, c, a); err != nil {
 		if errors.Is(err, store.ErrConflict) {
-			return problem.Conflict("conflict", "The unit, its parent or the tree of units changed meanwhile; read them again and retry.")
+			return Unit{}, problem.Conflict("conflict", "The unit, its parent or the tree of units changed meanwhile; read them again and retry.")
 		}
-		return err
+		return Unit{}, err
 	}
-	return httpapi.JSON(w, http.StatusOK, unitView(u))
+	return unitView(u), nil
 }
 
 // checkParent records an error unless moving unit id under parent keeps
@@ -315,24 +283,22 @@ func checkParent(v *validate.Errors, all []store.Unit, id, parent string) error 
 	return nil
 }
 
-// handleDeleteUnit deletes a unit no user is assigned to and with no child
+// DeleteUnit deletes a unit no user is assigned to and with no child
 // unit: one GetItem to explain a refusal, then one TransactWriteItems whose
 // conditions on the counts decide.
-func (s *Service) handleDeleteUnit(w http.ResponseWriter, r *http.Request) error {
-	p, _ := principal.From(r.Context())
-	id := r.PathValue("id")
+func (s *Service) DeleteUnit(ctx context.Context, p principal.Principal, id string) error {
 	if !unitID.MatchString(id) {
 		return noSuchUnit()
 	}
-	u, err := s.deletable(r, p.Org, id)
+	u, err := s.deletable(ctx, p.Org, id)
 	if err != nil {
 		return err
 	}
 	a := s.event(p, s.now().UTC(), "unit.delete", "unit:"+id, nil)
-	err = s.store.DeleteUnit(r.Context(), u, a)
+	err = s.store.DeleteUnit(ctx, u, a)
 	if errors.Is(err, store.ErrConflict) {
 		// A user was assigned or a child added meanwhile: say which.
-		if _, err := s.deletable(r, p.Org, id); err != nil {
+		if _, err := s.deletable(ctx, p.Org, id); err != nil {
 			return err
 		}
 		return problem.Conflict("conflict", "The unit changed meanwhile; read it again and retry.")
@@ -340,12 +306,12 @@ func (s *Service) handleDeleteUnit(w http.ResponseWriter, r *http.Request) error
 	if err != nil {
 		return err
 	}
-	return httpapi.NoContent(w)
+	return nil
 }
 
 // deletable reads a unit and returns the problem that forbids deleting it.
-func (s *Service) deletable(r *http.Request, org, id string) (store.Unit, error) {
-	u, err := s.store.GetUnit(r.Context(), org, id)
+func (s *Service) deletable(ctx context.Context, org, id string) (store.Unit, error) {
+	u, err := s.store.GetUnit(ctx, org, id)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 		return u, noSuchUnit()

@@ -30,6 +30,7 @@ import (
 	"github.com/guichet/guichet/shared/passwordreset"
 	"github.com/guichet/guichet/shared/problem"
 	"github.com/guichet/guichet/shared/profile"
+	"github.com/guichet/guichet/shared/route"
 	"github.com/guichet/guichet/shared/router"
 	"github.com/guichet/guichet/shared/session"
 	"github.com/guichet/guichet/shared/store"
@@ -94,24 +95,26 @@ func New(cfg Config, d Deps) *Service {
 	return s
 }
 
-// Operations returns the handlers of the pages' routes.
+// Operations returns the handlers of the pages' routes: HTML for people,
+// which the API description leaves out, so they keep the handler shape of
+// this package (pageFunc). It reads nothing of s, which may be nil.
 func (s *Service) Operations() router.Operations {
 	html := []string{"text/html"}
 	op := func(h pageFunc) router.Op { return router.Op{Handle: s.page(h), ContentTypes: html} }
-	token := []router.Param{{Name: "token", Description: "The token of the link."}}
+	token := []router.Param{{Name: "token", Description: "The token of the link.", Required: true}}
 	return router.Operations{
-		"invitePage":        {Handle: s.page(s.invitePage), ContentTypes: html, Query: token},
-		"acceptInvitePage":  op(s.acceptInvite),
-		"resetPage":         {Handle: s.page(s.resetPage), ContentTypes: html, Query: token},
-		"completeResetPage": op(s.completeReset),
-		"forgotPage":        op(s.forgotPage),
-		"requestResetPage":  op(s.requestReset),
-		"loginPage":         op(s.loginPage),
-		"loginSubmitPage":   op(s.login),
-		"loginStepPage":     op(s.loginStep),
-		"emailConfirmPage":  {Handle: s.page(s.emailConfirmPage), ContentTypes: html, Query: token},
-		"confirmEmailPage":  op(s.confirmEmail),
-		"pagesStylesheet":   {Handle: stylesheet, ContentTypes: []string{"text/css"}},
+		route.OpInvitePage:        {Handle: s.page(s.invitePage), ContentTypes: html, Query: token},
+		route.OpAcceptInvitePage:  op(s.acceptInvite),
+		route.OpResetPage:         {Handle: s.page(s.resetPage), ContentTypes: html, Query: token},
+		route.OpCompleteResetPage: op(s.completeReset),
+		route.OpForgotPage:        op(s.forgotPage),
+		route.OpRequestResetPage:  op(s.requestReset),
+		route.OpLoginPage:         op(s.loginPage),
+		route.OpLoginSubmitPage:   op(s.login),
+		route.OpLoginStepPage:     op(s.loginStep),
+		route.OpEmailConfirmPage:  {Handle: s.page(s.emailConfirmPage), ContentTypes: html, Query: token},
+		route.OpConfirmEmailPage:  op(s.confirmEmail),
+		route.OpPagesStylesheet:   {Handle: stylesheet, ContentTypes: []string{"text/css"}},
 	}
 }
 

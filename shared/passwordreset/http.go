@@ -1,13 +1,12 @@
 package passwordreset
 
 import (
+	"context"
 	"net/http"
 
-	"github.com/guichet/guichet/shared/httpapi"
 	"github.com/guichet/guichet/shared/permission"
-	"github.com/guichet/guichet/shared/principal"
+	"github.com/guichet/guichet/shared/route"
 	"github.com/guichet/guichet/shared/router"
-	"github.com/guichet/guichet/shared/validate"
 )
 
 func permissionOf(s string) permission.Permission { return permission.Permission(s) }
@@ -34,56 +33,18 @@ type AdminBody struct {
 	SendEmail bool `json:"send_email,omitempty" doc:"Also mail the link (default false)."`
 }
 
-const acceptedMessage = "If this address has an account, a reset link is on its way. It works once, for one hour."
-
-// Operations returns the handlers of the passwordreset function's routes.
+// Operations returns the passwordreset function's operations. It reads
+// nothing of s, which may be nil when only the API description is wanted.
 func (s *Service) Operations() router.Operations {
 	return router.Operations{
-		"requestPasswordReset": {Request: RequestBody{}, Response: Accepted{}, Status: http.StatusAccepted,
-			Handle: func(w http.ResponseWriter, r *http.Request) error {
-				var in RequestBody
-				if err := httpapi.Decode(r, &in); err != nil {
-					return err
-				}
-				var v validate.Errors
-				email, _ := v.Email("email", in.Email)
-				if err := v.Err(); err != nil {
-					return err
-				}
-				if err := s.Forgot(r.Context(), email, r.RemoteAddr); err != nil {
-					return err
-				}
-				return httpapi.JSON(w, http.StatusAccepted, Accepted{Message: acceptedMessage})
-			}},
-		"completePasswordReset": {Request: CompleteBody{}, Status: http.StatusNoContent,
-			Handle: func(w http.ResponseWriter, r *http.Request) error {
-				var in CompleteBody
-				if err := httpapi.Decode(r, &in); err != nil {
-					return err
-				}
-				var v validate.Errors
-				v.Required("token", in.Token, 128)
-				v.Required("password", in.Password, 1024)
-				if err := v.Err(); err != nil {
-					return err
-				}
-				if err := s.Complete(r.Context(), in.Token, in.Password); err != nil {
-					return s.links.Judge(r.Context(), r.RemoteAddr, err)
-				}
-				return httpapi.NoContent(w)
-			}},
-		"adminPasswordReset": {Request: AdminBody{}, Response: AdminLink{},
-			Handle: func(w http.ResponseWriter, r *http.Request) error {
-				p, _ := principal.From(r.Context())
-				var in AdminBody
-				if err := httpapi.Decode(r, &in); err != nil {
-					return err
-				}
-				out, err := s.ForUser(r.Context(), p, r.PathValue("id"), in.SendEmail)
-				if err != nil {
-					return err
-				}
-				return httpapi.JSON(w, http.StatusOK, out)
-			}},
+		route.OpRequestPasswordReset: router.JSON(http.StatusAccepted, func(ctx context.Context, c router.Call, in RequestBody) (Accepted, error) {
+			return s.Ask(ctx, in, c.RemoteAddr)
+		}),
+		route.OpCompletePasswordReset: router.NoContent(func(ctx context.Context, c router.Call, in CompleteBody) error {
+			return s.CompleteLink(ctx, in, c.RemoteAddr)
+		}),
+		route.OpAdminPasswordReset: router.JSON(http.StatusOK, func(ctx context.Context, c router.Call, in AdminBody) (AdminLink, error) {
+			return s.ForUser(ctx, c.Principal, c.ID, in.SendEmail)
+		}),
 	}
 }

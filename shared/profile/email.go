@@ -8,7 +8,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/guichet/guichet/shared/httpapi"
 	"github.com/guichet/guichet/shared/mail"
 	"github.com/guichet/guichet/shared/principal"
 	"github.com/guichet/guichet/shared/problem"
@@ -155,38 +154,28 @@ func (s *Service) ConfirmEmailChange(ctx context.Context, secret string) (EmailC
 	return EmailChanged{Email: next.Email}, nil
 }
 
-func (s *Service) handleEmail(w http.ResponseWriter, r *http.Request) error {
-	p, _ := principal.From(r.Context())
-	var req EmailRequest
-	if err := httpapi.Decode(r, &req); err != nil {
-		return err
-	}
+// AskEmailChange is RequestEmailChange for a request's fields.
+func (s *Service) AskEmailChange(ctx context.Context, p principal.Principal, req EmailRequest) (EmailAccepted, error) {
 	var v validate.Errors
 	v.Required("new_email", req.NewEmail, 254)
 	v.Required("password", req.Password, 1024)
 	if err := v.Err(); err != nil {
-		return err
+		return EmailAccepted{}, err
 	}
-	out, err := s.RequestEmailChange(r.Context(), p, req.NewEmail, req.Password)
-	if err != nil {
-		return err
-	}
-	return httpapi.JSON(w, http.StatusAccepted, out)
+	return s.RequestEmailChange(ctx, p, req.NewEmail, req.Password)
 }
 
-func (s *Service) handleEmailConfirm(w http.ResponseWriter, r *http.Request) error {
-	var req EmailConfirmRequest
-	if err := httpapi.Decode(r, &req); err != nil {
-		return err
-	}
+// ConfirmEmailLink is ConfirmEmailChange for a client at remoteAddr: an
+// unknown link counts against the client's allowance of guesses.
+func (s *Service) ConfirmEmailLink(ctx context.Context, req EmailConfirmRequest, remoteAddr string) (EmailChanged, error) {
 	var v validate.Errors
 	v.Required("token", req.Token, 128)
 	if err := v.Err(); err != nil {
-		return err
+		return EmailChanged{}, err
 	}
-	out, err := s.ConfirmEmailChange(r.Context(), req.Token)
+	out, err := s.ConfirmEmailChange(ctx, req.Token)
 	if err != nil {
-		return s.links.Judge(r.Context(), r.RemoteAddr, err)
+		return EmailChanged{}, s.links.Judge(ctx, remoteAddr, err)
 	}
-	return httpapi.JSON(w, http.StatusOK, out)
+	return out, nil
 }

@@ -1,10 +1,9 @@
 package profile
 
 import (
+	"context"
 	"errors"
-	"net/http"
 
-	"github.com/guichet/guichet/shared/httpapi"
 	"github.com/guichet/guichet/shared/mfa"
 	"github.com/guichet/guichet/shared/principal"
 	"github.com/guichet/guichet/shared/problem"
@@ -28,62 +27,51 @@ type DisableRequest struct {
 	Code     string `json:"code" doc:"A code of the authenticator app, or a recovery code"`
 }
 
-// handleStartTOTP makes a new authenticator secret, kept pending until a
-// code of it confirms it.
-func (s *Service) handleStartTOTP(w http.ResponseWriter, r *http.Request) error {
-	p, _ := principal.From(r.Context())
+// StartTOTP makes a new authenticator secret, kept pending until a code of
+// it confirms it.
+func (s *Service) StartTOTP(ctx context.Context, p principal.Principal) (mfa.TOTPSetup, error) {
 	if err := sessionOnly(p); err != nil {
-		return err
+		return mfa.TOTPSetup{}, err
 	}
-	uc, err := s.context(r.Context(), p)
+	uc, err := s.context(ctx, p)
 	if err != nil {
-		return err
+		return mfa.TOTPSetup{}, err
 	}
-	st, err := s.mfa.Start(r.Context(), uc.User, event(p, s.now(), "", p.User, nil))
+	st, err := s.mfa.Start(ctx, uc.User, event(p, s.now(), "", p.User, nil))
 	if err != nil {
-		return err
+		return mfa.TOTPSetup{}, err
 	}
-	return httpapi.JSON(w, http.StatusOK, mfa.SetupView(st))
+	return mfa.SetupView(st), nil
 }
 
-// handleConfirmTOTP turns two-step verification on with a code of the
-// pending authenticator and returns the recovery codes.
-func (s *Service) handleConfirmTOTP(w http.ResponseWriter, r *http.Request) error {
-	p, _ := principal.From(r.Context())
+// ConfirmTOTP turns two-step verification on with a code of the pending
+// authenticator and returns the recovery codes.
+func (s *Service) ConfirmTOTP(ctx context.Context, p principal.Principal, req CodeRequest) (RecoveryCodes, error) {
 	if err := sessionOnly(p); err != nil {
-		return err
-	}
-	var req CodeRequest
-	if err := httpapi.Decode(r, &req); err != nil {
-		return err
+		return RecoveryCodes{}, err
 	}
 	var v validate.Errors
 	v.Required("code", req.Code, 32)
 	if err := v.Err(); err != nil {
-		return err
+		return RecoveryCodes{}, err
 	}
-	uc, err := s.context(r.Context(), p, mfa.CounterKey(p.User))
+	uc, err := s.context(ctx, p, mfa.CounterKey(p.User))
 	if err != nil {
-		return err
+		return RecoveryCodes{}, err
 	}
-	codes, err := s.mfa.Confirm(r.Context(), uc.User, uc.Counters[mfa.CounterKey(p.User)], req.Code,
+	codes, err := s.mfa.Confirm(ctx, uc.User, uc.Counters[mfa.CounterKey(p.User)], req.Code,
 		event(p, s.now(), "", p.User, nil), store.MFAWrite{})
 	if err != nil {
-		return mfa.CodeProblem(err)
+		return RecoveryCodes{}, mfa.CodeProblem(err)
 	}
-	return httpapi.JSON(w, http.StatusOK, RecoveryCodes{RecoveryCodes: codes})
+	return RecoveryCodes{RecoveryCodes: codes}, nil
 }
 
-// handleDisableTOTP turns two-step verification off, given the password
-// and a code (TOTP or recovery), unless the organization requires it of
-// the user's role. The unused recovery codes are deleted.
-func (s *Service) handleDisableTOTP(w http.ResponseWriter, r *http.Request) error {
-	p, _ := principal.From(r.Context())
+// DisableTOTP turns two-step verification off, given the password and a
+// code (TOTP or recovery), unless the organization requires it of the
+// user's role. The unused recovery codes are deleted.
+func (s *Service) DisableTOTP(ctx context.Context, p principal.Principal, req DisableRequest) error {
 	if err := sessionOnly(p); err != nil {
-		return err
-	}
-	var req DisableRequest
-	if err := httpapi.Decode(r, &req); err != nil {
 		return err
 	}
 	var v validate.Errors
@@ -92,7 +80,6 @@ func (s *Service) handleDisableTOTP(w http.ResponseWriter, r *http.Request) erro
 	if err := v.Err(); err != nil {
 		return err
 	}
-	ctx := r.Context()
 	uc, err := s.context(ctx, p, passwordCounter(p.User), mfa.CounterKey(p.User))
 	if err != nil {
 		return err
@@ -127,5 +114,5 @@ func (s *Service) handleDisableTOTP(w http.ResponseWriter, r *http.Request) erro
 		return err
 	}
 	s.mfa.Clear(ctx, u.ID, fails)
-	return httpapi.NoContent(w)
+	return nil
 }

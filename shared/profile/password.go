@@ -7,7 +7,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/guichet/guichet/shared/httpapi"
 	"github.com/guichet/guichet/shared/mail"
 	"github.com/guichet/guichet/shared/password"
 	"github.com/guichet/guichet/shared/principal"
@@ -106,20 +105,13 @@ func (s *Service) ChangePassword(ctx context.Context, p principal.Principal, cur
 	return nil
 }
 
-func (s *Service) handlePassword(w http.ResponseWriter, r *http.Request) error {
-	p, _ := principal.From(r.Context())
-	var req PasswordRequest
-	if err := httpapi.Decode(r, &req); err != nil {
-		return err
-	}
+// ChangePasswordTo is ChangePassword for a request's fields.
+func (s *Service) ChangePasswordTo(ctx context.Context, p principal.Principal, req PasswordRequest) error {
 	var v validate.Errors
 	v.Required("current_password", req.CurrentPassword, 1024)
 	v.Required("new_password", req.NewPassword, 1024)
 	if err := v.Err(); err != nil {
 		return err
 	}
-	if err := s.ChangePassword(r.Context(), p, req.CurrentPassword, req.NewPassword); err != nil {
-		return err
-	}
-	return httpapi.NoContent(w)
+	return s.ChangePassword(ctx, p, req.CurrentPassword, req.NewPassword)
 }

@@ -5,15 +5,12 @@ package profile
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
-	"io"
 	"net/http"
 	"strings"
 	"time"
 
 	"github.com/guichet/guichet/shared/address"
-	"github.com/guichet/guichet/shared/httpapi"
 	"github.com/guichet/guichet/shared/language"
 	"github.com/guichet/guichet/shared/mail"
 	"github.com/guichet/guichet/shared/mfa"
@@ -21,7 +18,6 @@ import (
 	"github.com/guichet/guichet/shared/principal"
 	"github.com/guichet/guichet/shared/problem"
 	"github.com/guichet/guichet/shared/ratelimit"
-	"github.com/guichet/guichet/shared/router"
 	"github.com/guichet/guichet/shared/store"
 	"github.com/guichet/guichet/shared/validate"
 )
@@ -283,67 +279,6 @@ func sessionOnly(p principal.Principal) error {
 		return problem.New(http.StatusForbidden, "session_required", "Only a signed-in session may do this, not an API key.")
 	}
 	return nil
-}
-
-// Operations returns the handlers of the profile function's routes.
-func (s *Service) Operations() router.Operations {
-	return router.Operations{
-		"getMe":              {Handle: s.handleGet, Response: Me{}},
-		"updateMe":           {Handle: s.handleUpdate, Request: UpdateMeRequest{}, Response: Me{}},
-		"changeMyPassword":   {Handle: s.handlePassword, Request: PasswordRequest{}, Status: http.StatusNoContent},
-		"requestEmailChange": {Handle: s.handleEmail, Request: EmailRequest{}, Response: EmailAccepted{}, Status: http.StatusAccepted},
-		"confirmEmailChange": {Handle: s.handleEmailConfirm, Request: EmailConfirmRequest{}, Response: EmailChanged{}},
-		"listMySessions":     {Handle: s.handleSessions, Response: SessionList{}},
-		"endMySession":       {Handle: s.handleEndSession, Status: http.StatusNoContent},
-		"endMyOtherSessions": {Handle: s.handleEndOthers, Response: Ended{}},
-		"startTOTP":          {Handle: s.handleStartTOTP, Response: mfa.TOTPSetup{}},
-		"confirmTOTP":        {Handle: s.handleConfirmTOTP, Request: CodeRequest{}, Response: RecoveryCodes{}},
-		"disableTOTP":        {Handle: s.handleDisableTOTP, Request: DisableRequest{}, Status: http.StatusNoContent},
-	}
-}
-
-func (s *Service) handleGet(w http.ResponseWriter, r *http.Request) error {
-	p, _ := principal.From(r.Context())
-	me, err := s.Get(r.Context(), p)
-	if err != nil {
-		return err
-	}
-	return httpapi.JSON(w, http.StatusOK, me)
-}
-
-func (s *Service) handleUpdate(w http.ResponseWriter, r *http.Request) error {
-	p, _ := principal.From(r.Context())
-	body, err := io.ReadAll(io.LimitReader(r.Body, httpapi.MaxBody+1))
-	if err != nil {
-		return problem.BadRequest("unreadable_body", "The request body could not be read.")
-	}
-	if len(body) > httpapi.MaxBody {
-		return problem.New(http.StatusRequestEntityTooLarge, "body_too_large", "The request body is too large.")
-	}
-	if err := httpapi.JSONContent(r, body); err != nil {
-		return err
-	}
-	var req UpdateMeRequest
-	if err := httpapi.DecodeBytes(body, &req); err != nil {
-		return err
-	}
-	// A field sent as null decodes like one left out; null means "remove"
-	// for the optional settings, so it is told apart here.
-	var present map[string]json.RawMessage
-	if err := json.Unmarshal(body, &present); err != nil {
-		return problem.BadRequest("invalid_json", "The request body must be a JSON object.")
-	}
-	cleared := map[string]bool{}
-	for k, raw := range present {
-		if string(raw) == "null" {
-			cleared[k] = true
-		}
-	}
-	me, err := s.Update(r.Context(), p, req, cleared)
-	if err != nil {
-		return err
-	}
-	return httpapi.JSON(w, http.StatusOK, me)
 }
 
 // notFound is the answer for a user gone meanwhile.

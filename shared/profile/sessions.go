@@ -2,12 +2,11 @@ package profile
 
 import (
 	"cmp"
+	"context"
 	"errors"
-	"net/http"
 	"slices"
 	"time"
 
-	"github.com/guichet/guichet/shared/httpapi"
 	"github.com/guichet/guichet/shared/principal"
 	"github.com/guichet/guichet/shared/problem"
 	"github.com/guichet/guichet/shared/store"
@@ -33,11 +32,11 @@ type Ended struct {
 	Ended int `json:"ended"`
 }
 
-func (s *Service) handleSessions(w http.ResponseWriter, r *http.Request) error {
-	p, _ := principal.From(r.Context())
-	sessions, err := s.store.UserSessions(r.Context(), p.User)
+// Sessions returns one's sessions of p's organization: one Query.
+func (s *Service) Sessions(ctx context.Context, p principal.Principal) (SessionList, error) {
+	sessions, err := s.store.UserSessions(ctx, p.User)
 	if err != nil {
-		return err
+		return SessionList{}, err
 	}
 	out := SessionList{Items: []SessionView{}}
 	for _, ss := range sessions {
@@ -48,32 +47,27 @@ func (s *Service) handleSessions(w http.ResponseWriter, r *http.Request) error {
 			IP: ss.IP, UserAgent: ss.UserAgent, Current: p.Credential == principal.Session && ss.ID == p.CredentialID})
 	}
 	slices.SortFunc(out.Items, func(a, b SessionView) int { return cmp.Compare(b.LastUsed.UnixNano(), a.LastUsed.UnixNano()) })
-	return httpapi.JSON(w, http.StatusOK, out)
+	return out, nil
 }
 
-// handleEndSession ends one of one's sessions (the current one too: that
-// is a logout). Another user's session is not found.
-func (s *Service) handleEndSession(w http.ResponseWriter, r *http.Request) error {
-	p, _ := principal.From(r.Context())
-	ss, err := s.store.GetSession(r.Context(), r.PathValue("id"))
+// EndSession ends one of one's sessions (the current one too: that is a
+// logout). Another user's session is not found.
+func (s *Service) EndSession(ctx context.Context, p principal.Principal, id string) error {
+	ss, err := s.store.GetSession(ctx, id)
 	if errors.Is(err, store.ErrNotFound) || (err == nil && (ss.User != p.User || ss.Org != p.Org)) {
 		return problem.NotFound("No such session.")
 	}
 	if err != nil {
 		return err
 	}
-	if err := s.store.EndSessions(r.Context(), []store.Session{ss}); err != nil {
-		return err
-	}
-	return httpapi.NoContent(w)
+	return s.store.EndSessions(ctx, []store.Session{ss})
 }
 
-// handleEndOthers ends every session of the caller but the current one.
-func (s *Service) handleEndOthers(w http.ResponseWriter, r *http.Request) error {
-	p, _ := principal.From(r.Context())
-	sessions, err := s.store.UserSessions(r.Context(), p.User)
+// EndOtherSessions ends every session of the caller but the current one.
+func (s *Service) EndOtherSessions(ctx context.Context, p principal.Principal) (Ended, error) {
+	sessions, err := s.store.UserSessions(ctx, p.User)
 	if err != nil {
-		return err
+		return Ended{}, err
 	}
 	var others []store.Session
 	for _, ss := range sessions {
@@ -81,8 +75,8 @@ func (s *Service) handleEndOthers(w http.ResponseWriter, r *http.Request) error 
 			others = append(others, ss)
 		}
 	}
-	if err := s.store.EndSessions(r.Context(), others); err != nil {
-		return err
+	if err := s.store.EndSessions(ctx, others); err != nil {
+		return Ended{}, err
 	}
-	return httpapi.JSON(w, http.StatusOK, Ended{Ended: len(others)})
+	return Ended{Ended: len(others)}, nil
 }

@@ -195,7 +195,11 @@ func (a *analysis) walk(info *types.Info, node ast.Node, locals map[*types.Var]a
 			switch o := info.Uses[n].(type) {
 			case *types.Func:
 				name := o.Origin().FullName() // a generic function's declaration
-				if seen[name] || strings.HasPrefix(name, module+"shared/problem.") {
+				// The router's own codes (authentication, decoding a body or a
+				// query) are the description builder's to add, from the
+				// route and its operation's input.
+				if seen[name] || strings.HasPrefix(name, module+"shared/problem.") ||
+					strings.Contains(name, module+"shared/router.") {
 					return true
 				}
 				seen[name] = true

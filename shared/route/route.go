@@ -23,6 +23,90 @@ const (
 	Bulk          = "bulk"
 )
 
+// OperationID names an operation: the handler of one route inside its
+// function, and the operationId of the API description. Each has a constant
+// below, used by the table and by the operations tables, so that finding
+// the references of one leads from its route to its handler.
+type OperationID string
+
+// The operation of every route.
+const (
+	OpFallback                 OperationID = "fallback"
+	OpLogin                    OperationID = "login"
+	OpRefresh                  OperationID = "refresh"
+	OpLogout                   OperationID = "logout"
+	OpGetMe                    OperationID = "getMe"
+	OpOpenAPI                  OperationID = "openapi"
+	OpServiceToken             OperationID = "serviceToken"
+	OpPasswordChange           OperationID = "passwordChange"
+	OpGetOrganization          OperationID = "getOrganization"
+	OpUpdateOrganization       OperationID = "updateOrganization"
+	OpPutLogo                  OperationID = "putLogo"
+	OpGetLogo                  OperationID = "getLogo"
+	OpListUnits                OperationID = "listUnits"
+	OpCreateUnit               OperationID = "createUnit"
+	OpUpdateUnit               OperationID = "updateUnit"
+	OpDeleteUnit               OperationID = "deleteUnit"
+	OpTransferOwnership        OperationID = "transferOwnership"
+	OpListAudit                OperationID = "listAudit"
+	OpListRoles                OperationID = "listRoles"
+	OpCreateRole               OperationID = "createRole"
+	OpUpdateRole               OperationID = "updateRole"
+	OpDeleteRole               OperationID = "deleteRole"
+	OpListUsers                OperationID = "listUsers"
+	OpCreateUser               OperationID = "createUser"
+	OpExportUsers              OperationID = "exportUsers"
+	OpImportUsers              OperationID = "importUsers"
+	OpGetUser                  OperationID = "getUser"
+	OpUpdateUser               OperationID = "updateUser"
+	OpDeleteUser               OperationID = "deleteUser"
+	OpSetUserStatus            OperationID = "setUserStatus"
+	OpSetUserPassword          OperationID = "setUserPassword"
+	OpPrintLetter              OperationID = "printLetter"
+	OpMFALogin                 OperationID = "mfaLogin"
+	OpMFAEnroll                OperationID = "mfaEnroll"
+	OpMFAEnrollConfirm         OperationID = "mfaEnrollConfirm"
+	OpUpdateMe                 OperationID = "updateMe"
+	OpChangeMyPassword         OperationID = "changeMyPassword"
+	OpRequestEmailChange       OperationID = "requestEmailChange"
+	OpConfirmEmailChange       OperationID = "confirmEmailChange"
+	OpListMySessions           OperationID = "listMySessions"
+	OpEndMySession             OperationID = "endMySession"
+	OpEndMyOtherSessions       OperationID = "endMyOtherSessions"
+	OpStartTOTP                OperationID = "startTOTP"
+	OpConfirmTOTP              OperationID = "confirmTOTP"
+	OpDisableTOTP              OperationID = "disableTOTP"
+	OpCreateInvitation         OperationID = "createInvitation"
+	OpListInvitations          OperationID = "listInvitations"
+	OpRevokeInvitation         OperationID = "revokeInvitation"
+	OpRegenerateInvitationLink OperationID = "regenerateInvitationLink"
+	OpResendInvitation         OperationID = "resendInvitation"
+	OpPreviewInvitation        OperationID = "previewInvitation"
+	OpAcceptInvitation         OperationID = "acceptInvitation"
+	OpRequestPasswordReset     OperationID = "requestPasswordReset"
+	OpCompletePasswordReset    OperationID = "completePasswordReset"
+	OpAdminPasswordReset       OperationID = "adminPasswordReset"
+	OpInvitePage               OperationID = "invitePage"
+	OpAcceptInvitePage         OperationID = "acceptInvitePage"
+	OpResetPage                OperationID = "resetPage"
+	OpCompleteResetPage        OperationID = "completeResetPage"
+	OpForgotPage               OperationID = "forgotPage"
+	OpRequestResetPage         OperationID = "requestResetPage"
+	OpLoginPage                OperationID = "loginPage"
+	OpLoginSubmitPage          OperationID = "loginSubmitPage"
+	OpLoginStepPage            OperationID = "loginStepPage"
+	OpEmailConfirmPage         OperationID = "emailConfirmPage"
+	OpConfirmEmailPage         OperationID = "confirmEmailPage"
+	OpPagesStylesheet          OperationID = "pagesStylesheet"
+	OpListClients              OperationID = "listClients"
+	OpCreateAPIKey             OperationID = "createAPIKey"
+	OpListMyAPIKeys            OperationID = "listMyAPIKeys"
+	OpRevokeMyAPIKey           OperationID = "revokeMyAPIKey"
+	OpRotateMyAPIKey           OperationID = "rotateMyAPIKey"
+	OpListAPIKeys              OperationID = "listAPIKeys"
+	OpRevokeAPIKey             OperationID = "revokeAPIKey"
+)
+
 // Route is one method and path of the HTTP API.
 type Route struct {
 	// Method is the HTTP method, upper case.
@@ -32,7 +116,7 @@ type Route struct {
 	// Function is the Lambda that serves the route.
 	Function string
 	// Operation names the handler inside the function; unique across the table.
-	Operation string
+	Operation OperationID
 	// Public routes skip authentication. Every other route needs a valid
 	// session token or API key.
 	Public bool
@@ -58,164 +142,164 @@ func (r Route) Pattern() string { return r.Method + " " + r.Path }
 
 // Fallback serves every request no route matches (API Gateway's $default
 // route): it answers 404 or 405 as a problem.
-var Fallback = Route{Function: Pages, Operation: "fallback", Public: true,
+var Fallback = Route{Function: Pages, Operation: OpFallback, Public: true,
 	Summary: "Answers requests that match no route"}
 
 // All returns the route table.
 func All() []Route {
 	return []Route{
-		{Method: "POST", Path: "/v1/auth/login", Function: Auth, Operation: "login", Public: true,
+		{Method: "POST", Path: "/v1/auth/login", Function: Auth, Operation: OpLogin, Public: true,
 			Summary: "Log in with a login name and password"},
-		{Method: "POST", Path: "/v1/auth/refresh", Function: Auth, Operation: "refresh", Public: true,
+		{Method: "POST", Path: "/v1/auth/refresh", Function: Auth, Operation: OpRefresh, Public: true,
 			Summary: "Exchange a refresh token for new tokens (rotation)"},
-		{Method: "POST", Path: "/v1/auth/logout", Function: Auth, Operation: "logout",
+		{Method: "POST", Path: "/v1/auth/logout", Function: Auth, Operation: OpLogout,
 			Summary: "End the current session"},
-		{Method: "GET", Path: "/v1/me", Function: Profile, Operation: "getMe",
+		{Method: "GET", Path: "/v1/me", Function: Profile, Operation: OpGetMe,
 			Summary: "The caller's own user"},
-		{Method: "GET", Path: "/v1/openapi.json", Function: Pages, Operation: "openapi", Public: true,
+		{Method: "GET", Path: "/v1/openapi.json", Function: Pages, Operation: OpOpenAPI, Public: true,
 			Summary: "This API's OpenAPI 3.1 description"},
-		{Method: "POST", Path: "/v1/auth/token", Function: Auth, Operation: "serviceToken", Public: true,
+		{Method: "POST", Path: "/v1/auth/token", Function: Auth, Operation: OpServiceToken, Public: true,
 			Summary: "Tokens for a service user (organization code, user code, password)"},
-		{Method: "POST", Path: "/v1/auth/password-change", Function: Auth, Operation: "passwordChange", Public: true,
+		{Method: "POST", Path: "/v1/auth/password-change", Function: Auth, Operation: OpPasswordChange, Public: true,
 			Summary: "Answer a password_change login challenge with a new password"},
 
-		{Method: "GET", Path: "/v1/organization", Function: Organization, Operation: "getOrganization",
+		{Method: "GET", Path: "/v1/organization", Function: Organization, Operation: OpGetOrganization,
 			Permission: permission.OrganizationRead, Summary: "The caller's organization"},
-		{Method: "PATCH", Path: "/v1/organization", Function: Organization, Operation: "updateOrganization",
+		{Method: "PATCH", Path: "/v1/organization", Function: Organization, Operation: OpUpdateOrganization,
 			Permission: permission.OrganizationWrite, Summary: "Change the organization's settings"},
-		{Method: "PUT", Path: "/v1/organization/logo", Function: Organization, Operation: "putLogo",
+		{Method: "PUT", Path: "/v1/organization/logo", Function: Organization, Operation: OpPutLogo,
 			Permission: permission.OrganizationWrite, Summary: "Upload the organization's logo (PNG, JPEG or SVG, at most 256 KiB)"},
-		{Method: "GET", Path: "/v1/organization/logo", Function: Organization, Operation: "getLogo",
+		{Method: "GET", Path: "/v1/organization/logo", Function: Organization, Operation: OpGetLogo,
 			Permission: permission.OrganizationRead, Summary: "The organization's logo"},
-		{Method: "GET", Path: "/v1/organization/units", Function: Organization, Operation: "listUnits",
+		{Method: "GET", Path: "/v1/organization/units", Function: Organization, Operation: OpListUnits,
 			Permission: permission.OrganizationRead, Summary: "The organization's units (companies, establishments, sites, structure levels)"},
-		{Method: "POST", Path: "/v1/organization/units", Function: Organization, Operation: "createUnit",
+		{Method: "POST", Path: "/v1/organization/units", Function: Organization, Operation: OpCreateUnit,
 			Permission: permission.OrganizationWrite, Summary: "Add a unit"},
-		{Method: "PATCH", Path: "/v1/organization/units/{id}", Function: Organization, Operation: "updateUnit",
+		{Method: "PATCH", Path: "/v1/organization/units/{id}", Function: Organization, Operation: OpUpdateUnit,
 			Permission: permission.OrganizationWrite, Summary: "Change a unit"},
-		{Method: "DELETE", Path: "/v1/organization/units/{id}", Function: Organization, Operation: "deleteUnit",
+		{Method: "DELETE", Path: "/v1/organization/units/{id}", Function: Organization, Operation: OpDeleteUnit,
 			Permission: permission.OrganizationWrite, Summary: "Delete a unit no user is assigned to"},
-		{Method: "POST", Path: "/v1/organization/owner", Function: Organization, Operation: "transferOwnership",
+		{Method: "POST", Path: "/v1/organization/owner", Function: Organization, Operation: OpTransferOwnership,
 			Permission: permission.OrganizationWrite, Summary: "Hand ownership to another active user with an e-mail (owner only)"},
-		{Method: "GET", Path: "/v1/audit", Function: Organization, Operation: "listAudit",
+		{Method: "GET", Path: "/v1/audit", Function: Organization, Operation: OpListAudit,
 			Permission: permission.AuditRead, Summary: "The organization's audit trail, newest first"},
 
-		{Method: "GET", Path: "/v1/roles", Function: Users, Operation: "listRoles",
+		{Method: "GET", Path: "/v1/roles", Function: Users, Operation: OpListRoles,
 			Permission: permission.UsersRead, Summary: "Built-in and custom roles"},
-		{Method: "POST", Path: "/v1/roles", Function: Users, Operation: "createRole",
+		{Method: "POST", Path: "/v1/roles", Function: Users, Operation: OpCreateRole,
 			Permission: permission.RolesWrite, Summary: "Add a custom role (user group)"},
-		{Method: "PATCH", Path: "/v1/roles/{id}", Function: Users, Operation: "updateRole",
+		{Method: "PATCH", Path: "/v1/roles/{id}", Function: Users, Operation: OpUpdateRole,
 			Permission: permission.RolesWrite, Summary: "Change a custom role"},
-		{Method: "DELETE", Path: "/v1/roles/{id}", Function: Users, Operation: "deleteRole",
+		{Method: "DELETE", Path: "/v1/roles/{id}", Function: Users, Operation: OpDeleteRole,
 			Permission: permission.RolesWrite, Summary: "Delete a custom role no user holds"},
-		{Method: "GET", Path: "/v1/users", Function: Users, Operation: "listUsers",
+		{Method: "GET", Path: "/v1/users", Function: Users, Operation: OpListUsers,
 			Permission: permission.UsersRead, Summary: "List users, filtered, a page at a time"},
-		{Method: "POST", Path: "/v1/users", Function: Users, Operation: "createUser",
+		{Method: "POST", Path: "/v1/users", Function: Users, Operation: OpCreateUser,
 			Permission: permission.UsersWrite, Summary: "Create a person (e-mail or username) or a service user"},
-		{Method: "GET", Path: "/v1/users/export", Function: Bulk, Operation: "exportUsers",
+		{Method: "GET", Path: "/v1/users/export", Function: Bulk, Operation: OpExportUsers,
 			Permission: permission.UsersRead, Summary: "Every user of the organization as CSV or JSON Lines (password hashes with users:export)"},
-		{Method: "POST", Path: "/v1/users/import", Function: Bulk, Operation: "importUsers",
+		{Method: "POST", Path: "/v1/users/import", Function: Bulk, Operation: OpImportUsers,
 			Permission: permission.UsersWrite, Summary: "Create up to 10,000 users from CSV or JSON Lines, with a report per row"},
-		{Method: "GET", Path: "/v1/users/{id}", Function: Users, Operation: "getUser",
+		{Method: "GET", Path: "/v1/users/{id}", Function: Users, Operation: OpGetUser,
 			Permission: permission.UsersRead, Summary: "One user"},
-		{Method: "PATCH", Path: "/v1/users/{id}", Function: Users, Operation: "updateUser",
+		{Method: "PATCH", Path: "/v1/users/{id}", Function: Users, Operation: OpUpdateUser,
 			Permission: permission.UsersWrite, Summary: "Change a user's names, language, role or units"},
-		{Method: "DELETE", Path: "/v1/users/{id}", Function: Users, Operation: "deleteUser",
+		{Method: "DELETE", Path: "/v1/users/{id}", Function: Users, Operation: OpDeleteUser,
 			Permission: permission.UsersWrite, Summary: "Delete a user and end all their credentials"},
-		{Method: "POST", Path: "/v1/users/{id}/status", Function: Users, Operation: "setUserStatus",
+		{Method: "POST", Path: "/v1/users/{id}/status", Function: Users, Operation: OpSetUserStatus,
 			Permission: permission.UsersWrite, Summary: "Activate or deactivate a user"},
-		{Method: "POST", Path: "/v1/users/{id}/password", Function: Users, Operation: "setUserPassword",
+		{Method: "POST", Path: "/v1/users/{id}/password", Function: Users, Operation: OpSetUserPassword,
 			Permission: permission.UsersWrite, Summary: "Set a username user's password (manual reset)"},
-		{Method: "POST", Path: "/v1/users/{id}/letter", Function: Users, Operation: "printLetter",
+		{Method: "POST", Path: "/v1/users/{id}/letter", Function: Users, Operation: OpPrintLetter,
 			Permission: permission.UsersWrite, Summary: "Reset a service user's password and get the printable PDF letter"},
 
-		{Method: "POST", Path: "/v1/auth/mfa", Function: Auth, Operation: "mfaLogin", Public: true,
+		{Method: "POST", Path: "/v1/auth/mfa", Function: Auth, Operation: OpMFALogin, Public: true,
 			Summary: "Answer an mfa login challenge with a TOTP or recovery code"},
-		{Method: "POST", Path: "/v1/auth/mfa/enroll", Function: Auth, Operation: "mfaEnroll", Public: true,
+		{Method: "POST", Path: "/v1/auth/mfa/enroll", Function: Auth, Operation: OpMFAEnroll, Public: true,
 			Summary: "Answer an mfa_enrollment login challenge: a new authenticator secret, otpauth URI and QR code"},
-		{Method: "POST", Path: "/v1/auth/mfa/enroll/confirm", Function: Auth, Operation: "mfaEnrollConfirm", Public: true,
+		{Method: "POST", Path: "/v1/auth/mfa/enroll/confirm", Function: Auth, Operation: OpMFAEnrollConfirm, Public: true,
 			Summary: "Confirm the authenticator of an mfa_enrollment challenge with a code: recovery codes and tokens"},
-		{Method: "PATCH", Path: "/v1/me", Function: Profile, Operation: "updateMe", People: true,
+		{Method: "PATCH", Path: "/v1/me", Function: Profile, Operation: OpUpdateMe, People: true,
 			Summary: "Change one's own names, language, addresses, working hours and notifications"},
-		{Method: "POST", Path: "/v1/me/password", Function: Profile, Operation: "changeMyPassword", People: true,
+		{Method: "POST", Path: "/v1/me/password", Function: Profile, Operation: OpChangeMyPassword, People: true,
 			Summary: "Change one's password; ends every other session"},
-		{Method: "POST", Path: "/v1/me/email", Function: Profile, Operation: "requestEmailChange", People: true,
+		{Method: "POST", Path: "/v1/me/email", Function: Profile, Operation: OpRequestEmailChange, People: true,
 			Summary: "Ask to change one's e-mail (login name): a link goes to the new address"},
-		{Method: "POST", Path: "/v1/me/email/confirm", Function: Profile, Operation: "confirmEmailChange", Public: true,
+		{Method: "POST", Path: "/v1/me/email/confirm", Function: Profile, Operation: OpConfirmEmailChange, Public: true,
 			Summary: "Confirm an e-mail change with the token of its link"},
-		{Method: "GET", Path: "/v1/me/sessions", Function: Profile, Operation: "listMySessions",
+		{Method: "GET", Path: "/v1/me/sessions", Function: Profile, Operation: OpListMySessions,
 			Summary: "One's sessions"},
-		{Method: "DELETE", Path: "/v1/me/sessions/{id}", Function: Profile, Operation: "endMySession",
+		{Method: "DELETE", Path: "/v1/me/sessions/{id}", Function: Profile, Operation: OpEndMySession,
 			Summary: "End one of one's sessions"},
-		{Method: "DELETE", Path: "/v1/me/sessions", Function: Profile, Operation: "endMyOtherSessions",
+		{Method: "DELETE", Path: "/v1/me/sessions", Function: Profile, Operation: OpEndMyOtherSessions,
 			Summary: "End every session but the current one"},
-		{Method: "POST", Path: "/v1/me/mfa/totp", Function: Profile, Operation: "startTOTP", People: true,
+		{Method: "POST", Path: "/v1/me/mfa/totp", Function: Profile, Operation: OpStartTOTP, People: true,
 			Summary: "Start enrolling an authenticator app: secret, otpauth URI and QR code"},
-		{Method: "POST", Path: "/v1/me/mfa/totp/confirm", Function: Profile, Operation: "confirmTOTP", People: true,
+		{Method: "POST", Path: "/v1/me/mfa/totp/confirm", Function: Profile, Operation: OpConfirmTOTP, People: true,
 			Summary: "Confirm the authenticator with a code; returns recovery codes once"},
-		{Method: "DELETE", Path: "/v1/me/mfa/totp", Function: Profile, Operation: "disableTOTP", People: true,
+		{Method: "DELETE", Path: "/v1/me/mfa/totp", Function: Profile, Operation: OpDisableTOTP, People: true,
 			Summary: "Turn two-step verification off (password and code)"},
 
-		{Method: "POST", Path: "/v1/invitations", Function: Invitations, Operation: "createInvitation",
+		{Method: "POST", Path: "/v1/invitations", Function: Invitations, Operation: OpCreateInvitation,
 			Permission: permission.InvitationsWrite, Summary: "Invite someone by e-mail; returns a link to copy"},
-		{Method: "GET", Path: "/v1/invitations", Function: Invitations, Operation: "listInvitations",
+		{Method: "GET", Path: "/v1/invitations", Function: Invitations, Operation: OpListInvitations,
 			Permission: permission.InvitationsWrite, Summary: "The organization's invitations"},
-		{Method: "DELETE", Path: "/v1/invitations/{id}", Function: Invitations, Operation: "revokeInvitation",
+		{Method: "DELETE", Path: "/v1/invitations/{id}", Function: Invitations, Operation: OpRevokeInvitation,
 			Permission: permission.InvitationsWrite, Summary: "Revoke a pending invitation"},
-		{Method: "POST", Path: "/v1/invitations/{id}/link", Function: Invitations, Operation: "regenerateInvitationLink",
+		{Method: "POST", Path: "/v1/invitations/{id}/link", Function: Invitations, Operation: OpRegenerateInvitationLink,
 			Permission: permission.InvitationsWrite, Summary: "A new link for a pending invitation; the old one stops working"},
-		{Method: "POST", Path: "/v1/invitations/{id}/resend", Function: Invitations, Operation: "resendInvitation",
+		{Method: "POST", Path: "/v1/invitations/{id}/resend", Function: Invitations, Operation: OpResendInvitation,
 			Permission: permission.InvitationsWrite, Summary: "Send a pending invitation's e-mail again, with a new link"},
-		{Method: "GET", Path: "/v1/invitations/preview", Function: Invitations, Operation: "previewInvitation", Public: true,
+		{Method: "GET", Path: "/v1/invitations/preview", Function: Invitations, Operation: OpPreviewInvitation, Public: true,
 			Summary: "What an invitation link invites to"},
-		{Method: "POST", Path: "/v1/invitations/accept", Function: Invitations, Operation: "acceptInvitation", Public: true,
+		{Method: "POST", Path: "/v1/invitations/accept", Function: Invitations, Operation: OpAcceptInvitation, Public: true,
 			Summary: "Accept an invitation: create the account and sign in"},
 
-		{Method: "POST", Path: "/v1/password-resets", Function: PasswordReset, Operation: "requestPasswordReset", Public: true,
+		{Method: "POST", Path: "/v1/password-resets", Function: PasswordReset, Operation: OpRequestPasswordReset, Public: true,
 			Summary: "Forgot password: a reset link goes to the address if it has an account"},
-		{Method: "POST", Path: "/v1/password-resets/complete", Function: PasswordReset, Operation: "completePasswordReset", Public: true,
+		{Method: "POST", Path: "/v1/password-resets/complete", Function: PasswordReset, Operation: OpCompletePasswordReset, Public: true,
 			Summary: "Set a new password with the token of a reset link"},
-		{Method: "POST", Path: "/v1/users/{id}/password-reset", Function: PasswordReset, Operation: "adminPasswordReset",
+		{Method: "POST", Path: "/v1/users/{id}/password-reset", Function: PasswordReset, Operation: OpAdminPasswordReset,
 			Permission: permission.UsersWrite, Summary: "A reset link for an e-mail user, to copy or to send"},
 
-		{Method: "GET", Path: "/invite", Function: Pages, Operation: "invitePage", Public: true, Page: true,
+		{Method: "GET", Path: "/invite", Function: Pages, Operation: OpInvitePage, Public: true, Page: true,
 			Summary: "Invitation page: what the link invites to, and the form to accept it"},
-		{Method: "POST", Path: "/invite", Function: Pages, Operation: "acceptInvitePage", Public: true, Page: true,
+		{Method: "POST", Path: "/invite", Function: Pages, Operation: OpAcceptInvitePage, Public: true, Page: true,
 			Summary: "Accept an invitation from its page and sign in"},
-		{Method: "GET", Path: "/reset", Function: Pages, Operation: "resetPage", Public: true, Page: true,
+		{Method: "GET", Path: "/reset", Function: Pages, Operation: OpResetPage, Public: true, Page: true,
 			Summary: "Password reset page: the form to choose a new password"},
-		{Method: "POST", Path: "/reset", Function: Pages, Operation: "completeResetPage", Public: true, Page: true,
+		{Method: "POST", Path: "/reset", Function: Pages, Operation: OpCompleteResetPage, Public: true, Page: true,
 			Summary: "Set the new password of a reset link"},
-		{Method: "GET", Path: "/forgot", Function: Pages, Operation: "forgotPage", Public: true, Page: true,
+		{Method: "GET", Path: "/forgot", Function: Pages, Operation: OpForgotPage, Public: true, Page: true,
 			Summary: "Forgot-password page: the form to ask for a reset link"},
-		{Method: "POST", Path: "/forgot", Function: Pages, Operation: "requestResetPage", Public: true, Page: true,
+		{Method: "POST", Path: "/forgot", Function: Pages, Operation: OpRequestResetPage, Public: true, Page: true,
 			Summary: "Ask for a reset link; the answer is the same whether or not the address has an account"},
-		{Method: "GET", Path: "/login", Function: Pages, Operation: "loginPage", Public: true, Page: true,
+		{Method: "GET", Path: "/login", Function: Pages, Operation: OpLoginPage, Public: true, Page: true,
 			Summary: "Sign-in page"},
-		{Method: "POST", Path: "/login", Function: Pages, Operation: "loginSubmitPage", Public: true, Page: true,
+		{Method: "POST", Path: "/login", Function: Pages, Operation: OpLoginSubmitPage, Public: true, Page: true,
 			Summary: "Sign in, or go on to the step the login asks for (a password change)"},
-		{Method: "POST", Path: "/login/step", Function: Pages, Operation: "loginStepPage", Public: true, Page: true,
+		{Method: "POST", Path: "/login/step", Function: Pages, Operation: OpLoginStepPage, Public: true, Page: true,
 			Summary: "Answer a sign-in step (challenge) and sign in"},
-		{Method: "GET", Path: "/email/confirm", Function: Pages, Operation: "emailConfirmPage", Public: true, Page: true,
+		{Method: "GET", Path: "/email/confirm", Function: Pages, Operation: OpEmailConfirmPage, Public: true, Page: true,
 			Summary: "E-mail change page: the button that confirms the new address"},
-		{Method: "POST", Path: "/email/confirm", Function: Pages, Operation: "confirmEmailPage", Public: true, Page: true,
+		{Method: "POST", Path: "/email/confirm", Function: Pages, Operation: OpConfirmEmailPage, Public: true, Page: true,
 			Summary: "Confirm an e-mail change: the new address becomes the login"},
-		{Method: "GET", Path: "/assets/guichet.css", Function: Pages, Operation: "pagesStylesheet", Public: true, Page: true,
+		{Method: "GET", Path: "/assets/guichet.css", Function: Pages, Operation: OpPagesStylesheet, Public: true, Page: true,
 			Summary: "The hosted pages' stylesheet"},
 
-		{Method: "GET", Path: "/v1/clients", Function: APIKeys, Operation: "listClients",
+		{Method: "GET", Path: "/v1/clients", Function: APIKeys, Operation: OpListClients,
 			Summary: "The client applications API keys are made for"},
-		{Method: "POST", Path: "/v1/me/api-keys", Function: APIKeys, Operation: "createAPIKey", People: true,
+		{Method: "POST", Path: "/v1/me/api-keys", Function: APIKeys, Operation: OpCreateAPIKey, People: true,
 			Summary: "Create an API key; the key is shown once"},
-		{Method: "GET", Path: "/v1/me/api-keys", Function: APIKeys, Operation: "listMyAPIKeys", People: true,
+		{Method: "GET", Path: "/v1/me/api-keys", Function: APIKeys, Operation: OpListMyAPIKeys, People: true,
 			Summary: "One's API keys (never the keys themselves)"},
-		{Method: "DELETE", Path: "/v1/me/api-keys/{id}", Function: APIKeys, Operation: "revokeMyAPIKey", People: true,
+		{Method: "DELETE", Path: "/v1/me/api-keys/{id}", Function: APIKeys, Operation: OpRevokeMyAPIKey, People: true,
 			Summary: "Revoke one of one's API keys"},
-		{Method: "POST", Path: "/v1/me/api-keys/{id}/rotate", Function: APIKeys, Operation: "rotateMyAPIKey", People: true,
+		{Method: "POST", Path: "/v1/me/api-keys/{id}/rotate", Function: APIKeys, Operation: OpRotateMyAPIKey, People: true,
 			Summary: "Replace one of one's API keys by a new one"},
-		{Method: "GET", Path: "/v1/api-keys", Function: APIKeys, Operation: "listAPIKeys",
+		{Method: "GET", Path: "/v1/api-keys", Function: APIKeys, Operation: OpListAPIKeys,
 			Permission: permission.APIKeysRead, Summary: "Every API key of the organization"},
-		{Method: "DELETE", Path: "/v1/api-keys/{id}", Function: APIKeys, Operation: "revokeAPIKey",
+		{Method: "DELETE", Path: "/v1/api-keys/{id}", Function: APIKeys, Operation: OpRevokeAPIKey,
 			Permission: permission.UsersWrite, Summary: "Revoke any API key of the organization"},
 	}
 }

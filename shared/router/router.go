@@ -6,6 +6,7 @@ package router
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -20,11 +21,15 @@ import (
 )
 
 // Op is one operation: its handler and what it reads and writes, for the
-// API description.
+// API description. The typed constructors (JSON, NoContent, List, Upload,
+// Download) derive what it reads and writes from their type parameters;
+// only the hosted pages and the description itself build one by hand.
 type Op struct {
 	Handle httpapi.HandlerFunc
 	// Request is the JSON body type the operation decodes (nil: none).
 	Request any
+	// RequestOptional is true when the body may be left out.
+	RequestOptional bool
 	// RequestTypes lists the media types of a request body that is not
 	// JSON (an import file).
 	RequestTypes []string
@@ -42,16 +47,37 @@ type Op struct {
 // OneOf is a Response that is one of several types.
 type OneOf []any
 
+// Either is an answer that is one of two types, A or B: Value holds it.
+type Either[A, B any] struct{ Value any }
+
+// MarshalJSON writes the value held.
+func (e Either[A, B]) MarshalJSON() ([]byte, error) { return json.Marshal(e.Value) }
+
+// Alternatives are the types the API description lists.
+func (Either[A, B]) Alternatives() OneOf {
+	var a A
+	var b B
+	return OneOf{a, b}
+}
+
 // Param is a query parameter.
 type Param struct {
 	Name        string
 	Description string
+	// Type is the JSON Schema type of its value: "string" when empty,
+	// "integer" or "boolean".
+	Type string
 	// Enum, when set, lists the values allowed.
 	Enum []string
+	// Required parameters must be given.
+	Required bool
+	// Minimum and Maximum bound an integer (when Maximum is set); Default
+	// is its value when left out.
+	Minimum, Maximum, Default int
 }
 
-// Operations maps a route's Operation to its Op.
-type Operations map[string]Op
+// Operations maps a route's operation to its Op.
+type Operations map[route.OperationID]Op
 
 // KeyUse records that an API key was used. It gets every principal that
 // presents an API key and decides itself whether to write (at most once a
@@ -80,7 +106,7 @@ func New(fn string, ops Operations, log *slog.Logger, mapErr httpapi.ErrorMapper
 		opt(&o)
 	}
 	mux := http.NewServeMux()
-	used := map[string]bool{}
+	used := map[route.OperationID]bool{}
 	for _, rt := range route.ByFunction(fn) {
 		op, ok := ops[rt.Operation]
 		if !ok {

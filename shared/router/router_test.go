@@ -26,7 +26,7 @@ func TestMatch(t *testing.T) {
 }
 
 func TestRouteTable(t *testing.T) {
-	ops := map[string]bool{}
+	ops := map[route.OperationID]bool{}
 	keys := map[string]bool{}
 	for _, rt := range route.All() {
 		t.Run(rt.Key()+" is well formed", func(t *testing.T) {

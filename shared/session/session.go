@@ -13,6 +13,7 @@ import (
 	"github.com/guichet/guichet/shared/mfa"
 	"github.com/guichet/guichet/shared/password"
 	"github.com/guichet/guichet/shared/permission"
+	"github.com/guichet/guichet/shared/principal"
 	"github.com/guichet/guichet/shared/problem"
 	"github.com/guichet/guichet/shared/store"
 	"github.com/guichet/guichet/shared/token"
@@ -401,6 +402,15 @@ func (s *Service) Refresh(ctx context.Context, refreshToken string) (Tokens, err
 // Logout ends the session the access token belongs to.
 func (s *Service) Logout(ctx context.Context, sessionID string) error {
 	return s.end(ctx, sessionID)
+}
+
+// LogoutCaller ends the caller's session. An API key has none: it is
+// revoked instead.
+func (s *Service) LogoutCaller(ctx context.Context, p principal.Principal) error {
+	if p.Credential != principal.Session {
+		return problem.BadRequest("not_a_session", "Only a session can log out; revoke API keys instead.")
+	}
+	return s.Logout(ctx, p.CredentialID)
 }
 
 // end deletes a session; one already gone is not an error.

@@ -7,10 +7,12 @@ import (
 	"io"
 	"net/http"
 	"slices"
+	"strings"
 
 	"github.com/guichet/guichet/shared/permission"
 	"github.com/guichet/guichet/shared/principal"
 	"github.com/guichet/guichet/shared/problem"
+	"github.com/guichet/guichet/shared/router"
 	"github.com/guichet/guichet/shared/store"
 )
 
@@ -73,52 +75,30 @@ func (s *Service) Export(ctx context.Context, p principal.Principal, o ExportOpt
 	return len(recs), WriteJSONL(w, recs)
 }
 
-// handleExport answers GET /v1/users/export: the format from the query
-// (format=csv|jsonl) or else from Accept.
-func (s *Service) handleExport(w http.ResponseWriter, r *http.Request) error {
-	p, _ := principal.From(r.Context())
-	q := r.URL.Query()
-	format := q.Get("format")
+// ExportFile is GET /v1/users/export: the export of q.Format, or else of
+// the format Accept asks for (CSV by default), as one file within
+// MaxExportBody.
+func (s *Service) ExportFile(ctx context.Context, p principal.Principal, q ExportQuery, accept []string) (router.File, error) {
+	format := q.Format
 	if format == "" {
 		format = CSV
-		for _, a := range r.Header.Values("Accept") {
-			if bytes.Contains([]byte(a), []byte(JSONLType)) {
+		for _, a := range accept {
+			if strings.Contains(a, JSONLType) {
 				format = JSONL
 			}
 		}
 	}
-	hashes, err := flag(q.Get("include_password_hashes"), "include_password_hashes")
-	if err != nil {
-		return err
-	}
 	var body bytes.Buffer
-	if _, err := s.Export(r.Context(), p, ExportOptions{Format: format, Hashes: hashes}, &body); err != nil {
-		return err
+	if _, err := s.Export(ctx, p, ExportOptions{Format: format, Hashes: q.IncludePasswordHashes}, &body); err != nil {
+		return router.File{}, err
 	}
 	if body.Len() > MaxExportBody {
-		return problem.New(http.StatusUnprocessableEntity, "export_too_large",
+		return router.File{}, problem.New(http.StatusUnprocessableEntity, "export_too_large",
 			fmt.Sprintf("The export exceeds %d MiB; use the admin command (guichet users export).", MaxExportBody>>20))
 	}
-	h := w.Header()
-	ct, ext := CSVType+"; charset=utf-8", "csv"
+	f := router.File{ContentType: CSVType + "; charset=utf-8", Name: "users.csv", Data: body.Bytes()}
 	if format == JSONL {
-		ct, ext = JSONLType, "jsonl"
+		f.ContentType, f.Name = JSONLType, "users.jsonl"
 	}
-	h.Set("Content-Type", ct)
-	h.Set("Content-Disposition", fmt.Sprintf(`attachment; filename="users.%s"`, ext))
-	h.Set("Cache-Control", "no-store")
-	h.Set("X-Content-Type-Options", "nosniff")
-	w.Write(body.Bytes())
-	return nil
-}
-
-// flag reads a true/false query parameter ("" is false).
-func flag(v, name string) (bool, error) {
-	switch v {
-	case "", "false":
-		return false, nil
-	case "true":
-		return true, nil
-	}
-	return false, problem.Invalid(problem.FieldError{Field: name, Message: "must be true or false"})
+	return f, nil
 }

@@ -11,10 +11,10 @@ import (
 	"sync"
 	"time"
 
-	"github.com/guichet/guichet/shared/httpapi"
 	"github.com/guichet/guichet/shared/permission"
 	"github.com/guichet/guichet/shared/principal"
 	"github.com/guichet/guichet/shared/problem"
+	"github.com/guichet/guichet/shared/router"
 	"github.com/guichet/guichet/shared/store"
 	"github.com/guichet/guichet/shared/validate"
 )
@@ -461,39 +461,26 @@ func (s *Service) invite(ctx context.Context, p principal.Principal, org store.O
 // limit, under a function's 6 MB payload.
 const MaxImportBody = 5 << 20
 
-// handleImport answers POST /v1/users/import.
-func (s *Service) handleImport(w http.ResponseWriter, r *http.Request) error {
-	p, _ := principal.From(r.Context())
+// ImportBody is POST /v1/users/import: the format from the body's media
+// type, the body read within MaxImportBody.
+func (s *Service) ImportBody(ctx context.Context, p principal.Principal, q ImportQuery, b router.Body) (ImportReport, error) {
 	format := ""
-	switch mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt {
+	switch mt, _, _ := mime.ParseMediaType(b.ContentType); mt {
 	case CSVType:
 		format = CSV
 	case JSONLType, "application/jsonl", "application/x-jsonlines":
 		format = JSONL
 	default:
-		return problem.New(http.StatusUnsupportedMediaType, "unsupported_format",
+		return ImportReport{}, problem.New(http.StatusUnsupportedMediaType, "unsupported_format",
 			"An import is text/csv (with a header row) or application/x-ndjson (JSON Lines).")
 	}
-	q := r.URL.Query()
-	dry, err := flag(q.Get("dry_run"), "dry_run")
+	body, err := io.ReadAll(io.LimitReader(b, MaxImportBody+1))
 	if err != nil {
-		return err
-	}
-	send, err := flag(q.Get("send_invitations"), "send_invitations")
-	if err != nil {
-		return err
-	}
-	body, err := io.ReadAll(io.LimitReader(r.Body, MaxImportBody+1))
-	if err != nil {
-		return problem.BadRequest("unreadable_body", "The request body could not be read.")
+		return ImportReport{}, problem.BadRequest("unreadable_body", "The request body could not be read.")
 	}
 	if len(body) > MaxImportBody {
-		return problem.New(http.StatusRequestEntityTooLarge, "body_too_large",
+		return ImportReport{}, problem.New(http.StatusRequestEntityTooLarge, "body_too_large",
 			fmt.Sprintf("An import body is at most %d MiB; split the file.", MaxImportBody>>20))
 	}
-	rep, err := s.Import(r.Context(), p, body, ImportOptions{Format: format, DryRun: dry, SendInvitations: send})
-	if err != nil {
-		return err
-	}
-	return httpapi.JSON(w, http.StatusOK, rep)
+	return s.Import(ctx, p, body, ImportOptions{Format: format, DryRun: q.DryRun, SendInvitations: q.SendInvitations})
 }

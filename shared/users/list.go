@@ -1,0 +1,47 @@
+package users
+
+import (
+	"context"
+	"strings"
+
+	"github.com/guichet/guichet/shared/cursor"
+	"github.com/guichet/guichet/shared/principal"
+	"github.com/guichet/guichet/shared/router"
+	"github.com/guichet/guichet/shared/store"
+	"github.com/guichet/guichet/shared/validate"
+)
+
+// Get returns one user of p's organization: one GetItem.
+func (s *Service) Get(ctx context.Context, p principal.Principal, id string) (User, error) {
+	u, err := s.get(ctx, p, id)
+	if err != nil {
+		return User{}, err
+	}
+	return view(u), nil
+}
+
+// List returns a page of users matching f: one Query.
+func (s *Service) List(ctx context.Context, p principal.Principal, f ListFilter, pg router.Page) (Page, error) {
+	var v validate.Errors
+	sf := store.UserFilter{Status: f.Status, Role: f.Role, Unit: f.Unit, Kind: f.Kind,
+		Text: strings.ToLower(strings.TrimSpace(f.Q))}
+	v.Optional("q", sf.Text, 100)
+	v.Optional("role", sf.Role, 64)
+	v.Optional("unit", sf.Unit, 64)
+	if err := v.Err(); err != nil {
+		return Page{}, err
+	}
+	start, err := cursor.DecodePrefix(p.Org, "users", "USER#", pg.Cursor)
+	if err != nil {
+		return Page{}, err
+	}
+	users, next, err := s.store.ListUsers(ctx, p.Org, sf, start, pg.Limit)
+	if err != nil {
+		return Page{}, err
+	}
+	page := Page{Items: make([]User, len(users)), NextCursor: cursor.Encode(p.Org, "users", next)}
+	for i, u := range users {
+		page.Items[i] = view(u)
+	}
+	return page, nil
+}
