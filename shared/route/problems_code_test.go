@@ -25,7 +25,7 @@ const module = "github.com/guichet/guichet/"
 // of shared/problem called with a constant code, and store.ErrConflict or
 // a store.Conflict, which answer 409 conflict,
 // through every function and method the handler refers to) and checks
-// that the operation's entry in problems lists each of them. Codes built
+// that the operation's entry in problems lists exactly them. Codes built
 // at run time (invitation_<state>) are declared by hand.
 func TestProblemsHoldEveryCodeTheCodeAnswers(t *testing.T) {
 	if testing.Short() {
@@ -47,6 +47,11 @@ func TestProblemsHoldEveryCodeTheCodeAnswers(t *testing.T) {
 		for _, code := range codes {
 			if !slices.Contains(problems[op], code) {
 				t.Errorf("%s may answer %s (%d), which problems does not list", op, code, ProblemStatus(code))
+			}
+		}
+		for _, code := range problems[op] {
+			if !slices.Contains(codes, code) && !strings.HasPrefix(code, "invitation_") {
+				t.Errorf("problems lists %s for %s, which its code does not answer", code, op)
 			}
 		}
 	}
