@@ -196,18 +196,12 @@ func (s *Service) Complete(ctx context.Context, secret, pw string) error {
 		next.Status = store.Active
 		fields = append(fields, "status")
 	}
-	creds, sessions, err := s.store.UserCredentials(ctx, u.ID)
+	ended, err := s.store.Ended(ctx, u.ID, store.EndSessions)
 	if err != nil {
 		return err
 	}
-	var sessionCreds []store.Credential
-	for _, cr := range creds {
-		if cr.Session != "" {
-			sessionCreds = append(sessionCreds, cr)
-		}
-	}
 	err = s.store.ChangeUser(ctx, store.UserChange{Old: u, New: &next, Consume: hash, At: now,
-		Revoke: store.Revoke(sessionCreds, sessions),
+		Revoke: ended,
 		Audit: store.Audit{Org: u.Org, Time: now, Actor: u.ID, Via: "reset", Action: "user.password_reset",
 			Target: "user:" + u.ID, Fields: fields}})
 	switch {

@@ -75,24 +75,12 @@ func (s *Service) ChangePassword(ctx context.Context, p principal.Principal, cur
 		return err
 	}
 	changed.RequirePasswordChange, changed.Updated = false, now.UTC()
-	creds, sessions, err := s.store.UserCredentials(ctx, u.ID)
+	ended, err := s.store.Ended(ctx, u.ID, store.EndSessionsBut(p.CredentialID))
 	if err != nil {
 		return err
 	}
-	var endCreds []store.Credential
-	for _, c := range creds {
-		if c.Session != "" && c.Session != p.CredentialID {
-			endCreds = append(endCreds, c)
-		}
-	}
-	var endSessions []store.Session
-	for _, ss := range sessions {
-		if ss.ID != p.CredentialID {
-			endSessions = append(endSessions, ss)
-		}
-	}
 	err = s.store.ChangeUser(ctx, store.UserChange{Old: u, New: &changed,
-		Revoke: store.Revoke(endCreds, endSessions),
+		Revoke: ended,
 		Audit:  event(p, now, "user.password_change", u.ID, []string{"password"})})
 	if err != nil {
 		return notFound(err)

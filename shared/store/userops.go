@@ -78,20 +78,52 @@ type UserChange struct {
 	At time.Time
 }
 
-// Revoke returns the keys of credentials and sessions, for UserChange.Revoke.
-// An API key's entry in its organization's list goes with its credential.
-func Revoke(creds []Credential, sessions []Session) []key {
-	out := make([]key, 0, len(creds)+len(sessions))
+// Ending says which of a user's credentials a change of the user ends: the
+// one rule that deactivation, deletion, and setting, resetting or changing
+// a password share.
+type Ending struct {
+	// Keys ends everything indexed under the user, API keys included;
+	// otherwise only sessions (their tokens and families) end.
+	Keys bool
+	// Keep is a session that stays: the caller's own, on a password change.
+	Keep string
+}
+
+var (
+	// EndAll ends every credential: deactivation and deletion.
+	EndAll = Ending{Keys: true}
+	// EndSessions ends every session: a password set or reset.
+	EndSessions = Ending{}
+)
+
+// EndSessionsBut ends every session but the one named.
+func EndSessionsBut(session string) Ending { return Ending{Keep: session} }
+
+// Ended reads the user's credentials and returns the keys of those e ends,
+// for UserChange.Revoke. An API key's entry in its organization's list goes
+// with its credential.
+func (s *Store) Ended(ctx context.Context, user string, e Ending) ([]key, error) {
+	creds, sessions, err := s.UserCredentials(ctx, user)
+	if err != nil {
+		return nil, err
+	}
+	var out []key
 	for _, c := range creds {
-		out = append(out, c.key)
-		if c.Kind == APIKey && c.KeyID != "" {
-			out = append(out, keyEntryKey(c.Org, c.KeyID))
+		switch {
+		case c.Session != "" && c.Session == e.Keep:
+		case c.Session != "" || e.Keys:
+			out = append(out, c.key)
+			if c.Kind == APIKey && c.KeyID != "" {
+				out = append(out, keyEntryKey(c.Org, c.KeyID))
+			}
 		}
 	}
 	for _, ss := range sessions {
-		out = append(out, ss.key)
+		if ss.ID != e.Keep {
+			out = append(out, ss.key)
+		}
 	}
-	return out
+	return out, nil
 }
 
 // ChangeUser writes a change of a user: the user (or its deletion with its

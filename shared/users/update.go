@@ -181,11 +181,10 @@ func (s *Service) SetStatus(ctx context.Context, p principal.Principal, id, stat
 	u.Status, u.Updated = status, s.now().UTC()
 	change := store.UserChange{Old: old, New: &u, Audit: auditOf(p, u.Updated, "user.status", u.ID, "status")}
 	if status == store.Inactive {
-		creds, sessions, err := s.store.UserCredentials(ctx, u.ID)
-		if err != nil {
+		var err error
+		if change.Revoke, err = s.store.Ended(ctx, u.ID, store.EndAll); err != nil {
 			return User{}, err
 		}
-		change.Revoke = store.Revoke(creds, sessions)
 	}
 	if err := s.store.ChangeUser(ctx, change); err != nil {
 		return User{}, s.changeProblem(err)
@@ -202,11 +201,11 @@ func (s *Service) Delete(ctx context.Context, p principal.Principal, id string) 
 	if err := protect(p, old, "deleted"); err != nil {
 		return err
 	}
-	creds, sessions, err := s.store.UserCredentials(ctx, old.ID)
+	ended, err := s.store.Ended(ctx, old.ID, store.EndAll)
 	if err != nil {
 		return err
 	}
-	err = s.store.ChangeUser(ctx, store.UserChange{Old: old, Revoke: store.Revoke(creds, sessions),
+	err = s.store.ChangeUser(ctx, store.UserChange{Old: old, Revoke: ended,
 		Audit: auditOf(p, s.now(), "user.delete", old.ID)})
 	if err != nil {
 		return s.changeProblem(err)
@@ -253,18 +252,12 @@ func (s *Service) SetPassword(ctx context.Context, p principal.Principal, id str
 
 // resetPassword writes u with its new password and ends its sessions.
 func (s *Service) resetPassword(ctx context.Context, p principal.Principal, old, u store.User, action string) error {
-	creds, sessions, err := s.store.UserCredentials(ctx, u.ID)
+	ended, err := s.store.Ended(ctx, u.ID, store.EndSessions)
 	if err != nil {
 		return err
 	}
-	var sessionCreds []store.Credential
-	for _, c := range creds {
-		if c.Session != "" {
-			sessionCreds = append(sessionCreds, c)
-		}
-	}
 	err = s.store.ChangeUser(ctx, store.UserChange{Old: old, New: &u,
-		Revoke: store.Revoke(sessionCreds, sessions),
+		Revoke: ended,
 		Audit:  auditOf(p, u.Updated, action, u.ID, "password")})
 	if err != nil {
 		return s.changeProblem(err)
