@@ -7,7 +7,7 @@ import (
 )
 
 func TestContractCatchesResponsesOutsideTheDescription(t *testing.T) {
-	c, err := newContract()
+	c, err := loadContract()
 	if err != nil {
 		t.Fatal(err)
 	}
