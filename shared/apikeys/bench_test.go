@@ -25,6 +25,7 @@ func BenchmarkAuthorizerAPIKey(b *testing.B) {
 	}
 	b.ReportMetric(float64(e.Calls())/float64(b.N), "ddb-calls/op")
 	b.ReportMetric(float64(e.Counters[route.Authorizer].Calls())/float64(b.N), "authz-calls/op")
+	e.ReportFloor(b, route.APIKeys, "GET", "/v1/clients", k, nil)
 }
 
 // BenchmarkAuthorizerAPIKeyMe is BenchmarkAuthorizerAPIKey on GET /v1/me,
@@ -43,4 +44,5 @@ func BenchmarkAuthorizerAPIKeyMe(b *testing.B) {
 	}
 	b.ReportMetric(float64(e.Calls())/float64(b.N), "ddb-calls/op")
 	b.ReportMetric(float64(e.Counters[route.Authorizer].Calls())/float64(b.N), "authz-calls/op")
+	e.ReportFloor(b, route.Profile, "GET", "/v1/me", k, nil)
 }

@@ -7,6 +7,7 @@ import (
 )
 
 func TestContractCatchesResponsesOutsideTheDescription(t *testing.T) {
+	t.Parallel()
 	c, err := loadContract()
 	if err != nil {
 		t.Fatal(err)

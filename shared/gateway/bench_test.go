@@ -30,6 +30,7 @@ func BenchmarkAuthorizer(b *testing.B) {
 		}
 	}
 	report(b, e)
+	e.ReportFloor(b, route.Profile, "GET", "/v1/me", tok.AccessToken, nil)
 }
 
 // BenchmarkLogin measures a successful login through the local gateway;
@@ -46,6 +47,7 @@ func BenchmarkLogin(b *testing.B) {
 		}
 	}
 	report(b, e)
+	e.ReportFloor(b, route.Auth, "POST", "/v1/auth/login", "", body)
 }
 
 // BenchmarkFunctions measures one representative request of each function
@@ -84,6 +86,7 @@ func BenchmarkFunctions(b *testing.B) {
 				}
 			}
 			b.ReportMetric(float64(e.Counters[c.fn].Calls())/float64(b.N), "ddb-calls/op")
+			e.ReportFloor(b, c.fn, c.method, c.path, owner, c.body)
 		})
 	}
 }

@@ -33,6 +33,7 @@ func count(statuses []int, status int) int {
 }
 
 func TestOneResetTokenUsedManyTimesHasOneWinner(t *testing.T) {
+	t.Parallel()
 	e := apitest.New(t)
 	owner := e.LoginOwner(t).AccessToken
 	u := e.AddUser(t, "racer@acme.example", "member")
@@ -62,6 +63,7 @@ func TestOneResetTokenUsedManyTimesHasOneWinner(t *testing.T) {
 }
 
 func TestOwnerTransferRacingADeactivation(t *testing.T) {
+	t.Parallel()
 	for round := range 5 {
 		e := apitest.New(t)
 		owner := e.LoginOwner(t).AccessToken

@@ -27,6 +27,7 @@ func seedUsers(t testing.TB, e *apitest.Env, n int) {
 }
 
 func TestDynamoDBCallsOfUserOperations(t *testing.T) {
+	t.Parallel()
 	e := apitest.New(t)
 	owner := e.LoginOwner(t).AccessToken
 	seedUsers(t, e, 120)
@@ -96,6 +97,7 @@ func BenchmarkCreateUser(b *testing.B) {
 		}
 	}
 	report(b, e)
+	e.ReportFloor(b, route.Users, "POST", "/v1/users", owner, map[string]any{"email": "floor@example.com", "first_name": "B", "last_name": "N", "role": "member"})
 }
 
 // BenchmarkListUsers reads pages of 50 of an organization of 1,000 users.
@@ -112,4 +114,5 @@ func BenchmarkListUsers(b *testing.B) {
 		}
 	}
 	report(b, e)
+	e.ReportFloor(b, route.Users, "GET", "/v1/users?limit=50", owner, nil)
 }

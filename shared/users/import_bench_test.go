@@ -37,6 +37,7 @@ func unit(t testing.TB, e *apitest.Env, token, name string) string {
 }
 
 func TestImportCountsReferencesOncePerGroup(t *testing.T) {
+	t.Parallel()
 	e := apitest.New(t)
 	owner := e.LoginOwner(t).AccessToken
 	u1, u2 := unit(t, e, owner, "North"), unit(t, e, owner, "South")

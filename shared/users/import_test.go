@@ -107,6 +107,7 @@ func userByLogin(t *testing.T, e *apitest.Env, login string) store.User {
 }
 
 func TestExportImportRoundTrip(t *testing.T) {
+	t.Parallel()
 	src := apitest.New(t)
 	owner := src.LoginOwner(t).AccessToken
 	bcryptPW, bcryptHash := htpasswdHash(t)
@@ -234,6 +235,7 @@ func rejectedLines(rep users.ImportReport) int {
 }
 
 func TestImportRejectsBadRows(t *testing.T) {
+	t.Parallel()
 	e := apitest.New(t)
 	owner := e.LoginOwner(t).AccessToken
 	e.AddUser(t, "existing@example.com", "member")
@@ -377,6 +379,7 @@ func TestImportRejectsBadRows(t *testing.T) {
 }
 
 func TestExport(t *testing.T) {
+	t.Parallel()
 	e := apitest.New(t)
 	owner := e.LoginOwner(t).AccessToken
 	create(t, e, owner, map[string]any{"email": "=cmd@example.com", "first_name": "=HYPERLINK(\"x\")", "last_name": "@SUM", "role": "member"})
@@ -422,6 +425,7 @@ func TestExport(t *testing.T) {
 }
 
 func TestImportedUsersWithoutPasswordGetALink(t *testing.T) {
+	t.Parallel()
 	e := apitest.New(t)
 	owner := e.LoginOwner(t).AccessToken
 	rep := importFile(t, e, owner, "?send_invitations=true", "text/csv",
