@@ -15,9 +15,7 @@ func BenchmarkAuthorizerAPIKey(b *testing.B) {
 	e := apitest.New(b)
 	owner := e.LoginOwner(b).AccessToken
 	k := createKey(b, e, owner, keyBody("Bench", "internal", "users:read")).Secret
-	e.ResetCounters()
-	b.ReportAllocs()
-	b.ResetTimer()
+	e.StartBench(b)
 	for range b.N {
 		if r := e.Do("GET", "/v1/clients", k, nil); r.Status != 200 {
 			b.Fatalf("status %d", r.Status)
@@ -34,9 +32,7 @@ func BenchmarkAuthorizerAPIKeyMe(b *testing.B) {
 	e := apitest.New(b)
 	owner := e.LoginOwner(b).AccessToken
 	k := createKey(b, e, owner, keyBody("Bench", "internal", "users:read")).Secret
-	e.ResetCounters()
-	b.ReportAllocs()
-	b.ResetTimer()
+	e.StartBench(b)
 	for range b.N {
 		if r := e.Do("GET", "/v1/me", k, nil); r.Status != 200 {
 			b.Fatalf("status %d", r.Status)

@@ -47,10 +47,18 @@ type Env struct {
 	floor   bool // a Floor: its answers are not the API's
 	mu      sync.Mutex
 	checked map[string]bool
+	// startCPU and startMallocs are the process's at StartBench.
+	startCPU     time.Duration
+	startMallocs uint64
 }
 
 // Option changes the configuration of a test stack.
 type Option func(*config.Config)
+
+// ProductionHashing hashes passwords at production cost (password.Default)
+// instead of password.Cheap: for benchmarks of requests that hash or verify
+// a password, whose cost is mostly that.
+func ProductionHashing(c *config.Config) { c.Password = password.Default }
 
 // New starts a stack for t; it stops when t ends.
 func New(t testing.TB, opts ...Option) *Env {
@@ -249,7 +257,7 @@ const UserPassword = "user-password-1234"
 // tests that need a principal of some role, and returns the user.
 func (e *Env) AddUser(t testing.TB, email, role string) store.User {
 	t.Helper()
-	hash, err := password.Hash(UserPassword, password.Cheap)
+	hash, err := password.Hash(UserPassword, e.Config.Password)
 	if err != nil {
 		t.Fatal(err)
 	}

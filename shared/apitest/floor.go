@@ -8,6 +8,7 @@ import (
 	"math"
 	"net/http"
 	"runtime"
+	"syscall"
 	"testing"
 	"time"
 
@@ -104,29 +105,90 @@ func (e *Env) ReportFloor(b *testing.B, fn, method, path, tok string, body any) 
 // ReportFloorCalls is ReportFloor with the function's calls given.
 func (e *Env) ReportFloorCalls(b *testing.B, fnCalls int, method, path, tok string, body any) {
 	b.StopTimer()
-	ours := float64(b.Elapsed().Nanoseconds()) / float64(b.N)
 	f := e.Floor(b, fnCalls)
-	do := func() {
+	e.reportFloor(b, func() {
 		if r := f.Do(method, path, tok, body); r.Status != 200 {
 			b.Fatalf("floor: %d %s", r.Status, r.Body)
 		}
+	}, f.Calls, fnCalls)
+}
+
+// ReportGetItemFloor stops b's timer and reports as floor what a handler
+// cannot do with less: one GetItem of the credential item of secret tok,
+// through a client made as the functions' are (see ReportFloor).
+func (e *Env) ReportGetItemFloor(b *testing.B, tok string) {
+	b.StopTimer()
+	c := &store.Counter{}
+	db, err := store.NewClient(context.Background(), store.ClientConfig{Endpoint: e.Config.DynamoDBEndpoint, Counter: c, MaxBackoff: e.Config.RetryMaxBackoff})
+	if err != nil {
+		b.Fatal(err)
 	}
+	in := &dynamodb.GetItemInput{TableName: &e.Config.Table, ConsistentRead: aws.Bool(true), Key: map[string]types.AttributeValue{
+		"pk": &types.AttributeValueMemberS{Value: "CRED#" + token.Hash(tok)},
+		"sk": &types.AttributeValueMemberS{Value: "CRED"},
+	}}
+	e.reportFloor(b, func() {
+		if res, err := db.GetItem(context.Background(), in); err != nil || res.Item == nil {
+			b.Fatalf("floor: %v", err)
+		}
+	}, c.Calls, 1)
+}
+
+// reportFloor measures the floor do over b.N runs, right after the
+// benchmark's, and reports it beside the benchmark's figures.
+func (e *Env) reportFloor(b *testing.B, do func(), calls func() int, perOp int) {
+	ours := float64(b.Elapsed().Nanoseconds()) / float64(b.N)
+	oursCPU := float64(cpuTime()-e.startCPU) / float64(b.N)
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	oursAllocs := float64(m.Mallocs-e.startMallocs) / float64(b.N)
 	do() // the SDK client's first call sets up its connection
-	f.ResetCounters()
+	before0 := calls()
 	var before, after runtime.MemStats
 	runtime.GC()
 	runtime.ReadMemStats(&before)
-	start := time.Now()
+	start, startCPU := time.Now(), cpuTime()
 	for range b.N {
 		do()
 	}
 	ns := float64(time.Since(start).Nanoseconds()) / float64(b.N)
+	cpu := float64(cpuTime()-startCPU) / float64(b.N)
 	runtime.ReadMemStats(&after)
-	if got, want := f.Calls(), b.N*fnCalls; got < want {
-		b.Fatalf("floor: %d DynamoDB calls for %d requests", got, b.N)
+	if got, want := calls()-before0, b.N*perOp; got < want {
+		b.Fatalf("floor: %d DynamoDB calls for %d operations", got, b.N)
 	}
+	floorAllocs := float64(after.Mallocs-before.Mallocs) / float64(b.N)
 	b.ReportMetric(ns, "floor-ns/op")
 	b.ReportMetric(float64(after.TotalAlloc-before.TotalAlloc)/float64(b.N), "floor-B/op")
-	b.ReportMetric(float64(after.Mallocs-before.Mallocs)/float64(b.N), "floor-allocs/op")
+	b.ReportMetric(floorAllocs, "floor-allocs/op")
 	b.ReportMetric(ours/ns, "ratio")
+	if e.startCPU > 0 {
+		b.ReportMetric(oursCPU, "cpu-ns/op")
+		b.ReportMetric(cpu, "floor-cpu-ns/op")
+		b.ReportMetric(oursCPU/cpu, "cpu-ratio")
+		b.ReportMetric(oursAllocs/floorAllocs, "allocs-ratio")
+	}
+}
+
+// StartBench starts b's measure: it resets the DynamoDB call counters and
+// b's timer, reports allocations, and notes the process's CPU time, so
+// that ReportFloor also reports CPU time per operation (user and system,
+// of every goroutine of the process, the embedded DynamoDB's included),
+// which other processes on the machine disturb less than the wall time.
+func (e *Env) StartBench(b *testing.B) {
+	e.ResetCounters()
+	b.ReportAllocs()
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	e.startCPU, e.startMallocs = cpuTime(), m.Mallocs
+	b.ResetTimer()
+}
+
+// cpuTime is the CPU time the process has used.
+func cpuTime() time.Duration {
+	var u syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &u); err != nil {
+		return 0
+	}
+	return time.Duration(u.Utime.Nano() + u.Stime.Nano())
 }

@@ -1,9 +1,12 @@
 package gateway_test
 
 import (
+	"context"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/guichet/guichet/shared/apitest"
 	"github.com/guichet/guichet/shared/route"
@@ -21,9 +24,7 @@ func report(b *testing.B, e *apitest.Env) {
 func BenchmarkAuthorizer(b *testing.B) {
 	e := apitest.New(b)
 	tok := e.LoginOwner(b)
-	e.ResetCounters()
-	b.ReportAllocs()
-	b.ResetTimer()
+	e.StartBench(b)
 	for range b.N {
 		if r := e.Do("GET", "/v1/me", tok.AccessToken, nil); r.Status != 200 {
 			b.Fatalf("status %d", r.Status)
@@ -36,11 +37,9 @@ func BenchmarkAuthorizer(b *testing.B) {
 // BenchmarkLogin measures a successful login through the local gateway;
 // argon2id (19 MiB, t=2) dominates it by design.
 func BenchmarkLogin(b *testing.B) {
-	e := apitest.New(b)
+	e := apitest.New(b, apitest.ProductionHashing)
 	body := map[string]string{"login": "owner@acme.example", "password": apitest.OwnerPassword}
-	e.ResetCounters()
-	b.ReportAllocs()
-	b.ResetTimer()
+	e.StartBench(b)
 	for range b.N {
 		if r := e.Do("POST", "/v1/auth/login", "", body); r.Status != 200 {
 			b.Fatalf("status %d", r.Status)
@@ -74,9 +73,7 @@ func BenchmarkFunctions(b *testing.B) {
 	}
 	for _, c := range cases {
 		b.Run(c.fn, func(b *testing.B) {
-			e.ResetCounters()
-			b.ReportAllocs()
-			b.ResetTimer()
+			e.StartBench(b)
 			for range b.N {
 				if c.fn == route.PasswordReset {
 					e.Clock.Advance(time.Hour) // stay under the reset rate limit
@@ -89,4 +86,25 @@ func BenchmarkFunctions(b *testing.B) {
 			e.ReportFloor(b, c.fn, c.method, c.path, owner, c.body)
 		})
 	}
+}
+
+// BenchmarkAuthorizerHandler measures the authorizer's handler alone, as
+// lambda.Start would call it, with the event the gateway builds for
+// GET /v1/me; its floor is one GetItem of the same credential item through
+// a client made as the functions' are.
+func BenchmarkAuthorizerHandler(b *testing.B) {
+	e := apitest.New(b)
+	tok := e.LoginOwner(b).AccessToken
+	ev := events.APIGatewayV2CustomAuthorizerV2Request{Version: "2.0", Type: "REQUEST", RouteKey: "GET /v1/me", RawPath: "/v1/me",
+		Headers: map[string]string{"authorization": "Bearer " + tok, "user-agent": "apitest"}, IdentitySource: []string{"Bearer " + tok}}
+	ctx := context.Background()
+	e.StartBench(b)
+	for range b.N {
+		res, err := e.Authorizer(ctx, ev)
+		if err != nil || !res.IsAuthorized || res.Context["user"] != e.Org.Owner.ID {
+			b.Fatalf("%v %+v", err, res)
+		}
+	}
+	b.ReportMetric(float64(e.Counters[route.Authorizer].Calls())/float64(b.N), "ddb-calls/op")
+	e.ReportGetItemFloor(b, tok)
 }

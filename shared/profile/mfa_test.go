@@ -440,7 +440,7 @@ func TestProfileAndAuthCallOnlyTheActionsOfTheirSpec(t *testing.T) {
 // BenchmarkMFALogin logs a user with two-step verification in: the
 // password step and the code step, through the local gateway.
 func BenchmarkMFALogin(b *testing.B) {
-	e := apitest.New(b)
+	e := apitest.New(b, apitest.ProductionHashing)
 	u := e.AddUser(b, "bench@acme.example", "member")
 	tok := e.Login(b, u.Email, apitest.UserPassword).AccessToken
 	secret, _ := enroll(b, e, tok)

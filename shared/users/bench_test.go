@@ -87,9 +87,7 @@ func report(b *testing.B, e *apitest.Env) {
 func BenchmarkCreateUser(b *testing.B) {
 	e := apitest.New(b)
 	owner := e.LoginOwner(b).AccessToken
-	e.ResetCounters()
-	b.ReportAllocs()
-	b.ResetTimer()
+	e.StartBench(b)
 	for i := range b.N {
 		body := map[string]any{"email": fmt.Sprintf("bench%d@example.com", i), "first_name": "B", "last_name": "N", "role": "member"}
 		if r := e.Do("POST", "/v1/users", owner, body); r.Status != 201 {
@@ -105,9 +103,7 @@ func BenchmarkListUsers(b *testing.B) {
 	e := apitest.New(b)
 	owner := e.LoginOwner(b).AccessToken
 	seedUsers(b, e, 1000)
-	e.ResetCounters()
-	b.ReportAllocs()
-	b.ResetTimer()
+	e.StartBench(b)
 	for range b.N {
 		if r := e.Do("GET", "/v1/users?limit=50", owner, nil); r.Status != 200 {
 			b.Fatalf("%d %s", r.Status, r.Body)
