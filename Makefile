@@ -22,13 +22,13 @@ FORCE:
 run:
 	PORT=$(PORT) $(GO) run ./cmd/local
 
-## test: every test (Go, then the infrastructure assertions)
+## test: every test (Go, in parallel; then the infrastructure assertions)
 test: test-go test-infra
 
 test-go:
 	$(GO) test -count=1 ./...
 
-## bench: benchmarks through the local gateway, with DynamoDB calls per operation
+## bench: benchmarks through the local gateway, with DynamoDB calls per operation and each one's floor (hello-world handlers, same calls) and ratio
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./...
 

@@ -23,6 +23,7 @@ const (
 )
 
 func TestEverySampleEventIsServed(t *testing.T) {
+	t.Parallel()
 	e := apitest.New(t)
 	demo, _, err := e.Seed(context.Background(), "Demo", "demo", demoEmail, demoPassword)
 	if err != nil {

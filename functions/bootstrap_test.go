@@ -37,8 +37,10 @@ func build(t testing.TB, fn, goarch string) string {
 }
 
 func TestEveryBootstrapIsAtMost15MB(t *testing.T) {
+	t.Parallel()
 	for _, fn := range route.Functions() {
 		t.Run(fn+" for linux/arm64 is at most 15 MB", func(t *testing.T) {
+			t.Parallel()
 			info, err := os.Stat(build(t, fn, "arm64"))
 			if err != nil {
 				t.Fatal(err)
@@ -131,13 +133,15 @@ func coldStart(t testing.TB, bin string, st *devstack.Stack, event []byte) (read
 // TestColdStart runs each function's binary (built for this machine) on a
 // minimal Runtime API with its sample event: it must start and answer.
 func TestColdStart(t *testing.T) {
+	t.Parallel()
 	st, err := devstack.Start(context.Background(), devstack.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer st.Close()
+	t.Cleanup(st.Close) // after the parallel subtests
 	for _, fn := range route.Functions() {
 		t.Run(fn+" starts and answers its sample event", func(t *testing.T) {
+			t.Parallel() // -parallel 1 for the timings alone
 			event, err := os.ReadFile(filepath.Join("..", "events", fn+".json"))
 			if err != nil {
 				t.Fatal(err)

@@ -11,6 +11,7 @@ import (
 )
 
 func TestOrgCreate(t *testing.T) {
+	t.Parallel()
 	e := apitest.New(t)
 	env := map[string]string{"DYNAMODB_ENDPOINT": e.Config.DynamoDBEndpoint, "TABLE_NAME": e.Config.Table}
 	getenv := func(k string) string { return env[k] }

@@ -12,6 +12,7 @@ import (
 )
 
 func TestUsersExportImport(t *testing.T) {
+	t.Parallel()
 	e := apitest.New(t)
 	env := map[string]string{"DYNAMODB_ENDPOINT": e.Config.DynamoDBEndpoint, "TABLE_NAME": e.Config.Table}
 	getenv := func(k string) string { return env[k] }

@@ -93,6 +93,7 @@ func works(t testing.TB, e *apitest.Env, key string) bool {
 }
 
 func TestClients(t *testing.T) {
+	t.Parallel()
 	e := apitest.New(t)
 	owner := e.LoginOwner(t).AccessToken
 	t.Run("any signed-in user lists the catalog of client applications", func(t *testing.T) {
@@ -118,6 +119,7 @@ func TestClients(t *testing.T) {
 }
 
 func TestCreateAPIKey(t *testing.T) {
+	t.Parallel()
 	e := apitest.New(t)
 	owner := e.LoginOwner(t).AccessToken
 	start := e.Clock.Now()
@@ -184,6 +186,7 @@ func TestCreateAPIKey(t *testing.T) {
 }
 
 func TestCreateAPIKeyRefusals(t *testing.T) {
+	t.Parallel()
 	e := apitest.New(t)
 	owner := e.LoginOwner(t).AccessToken
 	e.AddUser(t, "member@acme.example", "member")
@@ -251,6 +254,7 @@ func TestCreateAPIKeyRefusals(t *testing.T) {
 }
 
 func TestRevokeAndExpiry(t *testing.T) {
+	t.Parallel()
 	e := apitest.New(t)
 	owner := e.LoginOwner(t).AccessToken
 	e.AddUser(t, "admin@acme.example", "admin")
@@ -313,6 +317,7 @@ func TestRevokeAndExpiry(t *testing.T) {
 }
 
 func TestUserChangesReachKeys(t *testing.T) {
+	t.Parallel()
 	e := apitest.New(t)
 	owner := e.LoginOwner(t).AccessToken
 	u := e.AddUser(t, "admin@acme.example", "admin")
@@ -394,6 +399,7 @@ func TestUserChangesReachKeys(t *testing.T) {
 }
 
 func TestRotate(t *testing.T) {
+	t.Parallel()
 	e := apitest.New(t)
 	owner := e.LoginOwner(t).AccessToken
 
@@ -476,6 +482,7 @@ func TestRotate(t *testing.T) {
 }
 
 func TestOrganizationKeys(t *testing.T) {
+	t.Parallel()
 	e := apitest.New(t)
 	owner := e.LoginOwner(t).AccessToken
 	admin := e.AddUser(t, "admin@acme.example", "admin")
@@ -560,6 +567,7 @@ func updates(e *apitest.Env) int {
 }
 
 func TestLastUsed(t *testing.T) {
+	t.Parallel()
 	e := apitest.New(t)
 	owner := e.LoginOwner(t).AccessToken
 	k := createKey(t, e, owner, keyBody("Used", "internal", "users:read"))
@@ -633,6 +641,7 @@ func equalTimes(a, b *time.Time) bool {
 }
 
 func TestAuthorizerMakesOneCallPerAPIKeyRequest(t *testing.T) {
+	t.Parallel()
 	e := apitest.New(t)
 	owner := e.LoginOwner(t).AccessToken
 	live := createKey(t, e, owner, keyBody("Live", "internal", "users:read")).Secret
@@ -671,6 +680,7 @@ func TestAuthorizerMakesOneCallPerAPIKeyRequest(t *testing.T) {
 }
 
 func TestEveryFunctionRecordsKeyUseWithinItsSpec(t *testing.T) {
+	t.Parallel()
 	e := apitest.New(t)
 	owner := e.LoginOwner(t).AccessToken
 	k := createKey(t, e, owner, keyBody("Everything", "internal", "users:read", "organization:read",

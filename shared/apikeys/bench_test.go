@@ -15,9 +15,7 @@ func BenchmarkAuthorizerAPIKey(b *testing.B) {
 	e := apitest.New(b)
 	owner := e.LoginOwner(b).AccessToken
 	k := createKey(b, e, owner, keyBody("Bench", "internal", "users:read")).Secret
-	e.ResetCounters()
-	b.ReportAllocs()
-	b.ResetTimer()
+	e.StartBench(b)
 	for range b.N {
 		if r := e.Do("GET", "/v1/clients", k, nil); r.Status != 200 {
 			b.Fatalf("status %d", r.Status)
@@ -25,6 +23,7 @@ func BenchmarkAuthorizerAPIKey(b *testing.B) {
 	}
 	b.ReportMetric(float64(e.Calls())/float64(b.N), "ddb-calls/op")
 	b.ReportMetric(float64(e.Counters[route.Authorizer].Calls())/float64(b.N), "authz-calls/op")
+	e.ReportFloor(b, route.APIKeys, "GET", "/v1/clients", k, nil)
 }
 
 // BenchmarkAuthorizerAPIKeyMe is BenchmarkAuthorizerAPIKey on GET /v1/me,
@@ -33,9 +32,7 @@ func BenchmarkAuthorizerAPIKeyMe(b *testing.B) {
 	e := apitest.New(b)
 	owner := e.LoginOwner(b).AccessToken
 	k := createKey(b, e, owner, keyBody("Bench", "internal", "users:read")).Secret
-	e.ResetCounters()
-	b.ReportAllocs()
-	b.ResetTimer()
+	e.StartBench(b)
 	for range b.N {
 		if r := e.Do("GET", "/v1/me", k, nil); r.Status != 200 {
 			b.Fatalf("status %d", r.Status)
@@ -43,4 +40,5 @@ func BenchmarkAuthorizerAPIKeyMe(b *testing.B) {
 	}
 	b.ReportMetric(float64(e.Calls())/float64(b.N), "ddb-calls/op")
 	b.ReportMetric(float64(e.Counters[route.Authorizer].Calls())/float64(b.N), "authz-calls/op")
+	e.ReportFloor(b, route.Profile, "GET", "/v1/me", k, nil)
 }

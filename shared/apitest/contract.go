@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"sync"
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/openapi3filter"
@@ -32,6 +33,19 @@ func page(req *http.Request) bool {
 // kin-openapi, a validator independent of the code that writes it.
 type contract struct {
 	router routers.Router
+}
+
+// The description is loaded, validated and routed once per test binary:
+// every stack of the process shares the contract (it is read-only).
+var shared struct {
+	once     sync.Once
+	contract *contract
+	err      error
+}
+
+func loadContract() (*contract, error) {
+	shared.once.Do(func() { shared.contract, shared.err = newContract() })
+	return shared.contract, shared.err
 }
 
 func newContract() (*contract, error) {

@@ -7,7 +7,8 @@ import (
 )
 
 func TestContractCatchesResponsesOutsideTheDescription(t *testing.T) {
-	c, err := newContract()
+	t.Parallel()
+	c, err := loadContract()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,6 +12,7 @@ import (
 func raw(s string) string { return base64.RawURLEncoding.EncodeToString([]byte(s)) }
 
 func TestACursorRoundTrips(t *testing.T) {
+	t.Parallel()
 	for _, sk := range []string{"UNIT#unt_abc", "UNIT#é#€", "2026-01-02T03:04:05.000000000Z#aud_x"} {
 		t.Run("the sort key "+sk+" comes back as it went", func(t *testing.T) {
 			prefix := ""
@@ -39,6 +40,7 @@ func TestACursorRoundTrips(t *testing.T) {
 }
 
 func TestDecodeRefusesCursorsNotMadeForTheList(t *testing.T) {
+	t.Parallel()
 	good := cursor.Encode("org_a", "units", "UNIT#unt_1")
 	cases := []struct {
 		name, org, list, prefix, cursor string
@@ -75,6 +77,7 @@ func TestDecodeRefusesCursorsNotMadeForTheList(t *testing.T) {
 }
 
 func TestDecodeWithoutPrefixAcceptsAnyNonEmptyKey(t *testing.T) {
+	t.Parallel()
 	c := cursor.Encode("org_a", "audit", "2026-01-02T03:04:05.000000000Z#aud_1")
 	if sk, err := cursor.Decode("org_a", "audit", c); err != nil || sk != "2026-01-02T03:04:05.000000000Z#aud_1" {
 		t.Fatalf("Decode = %q, %v", sk, err)

@@ -128,6 +128,7 @@ func corpus(t *testing.T, paths map[string]string, token string) []malformed {
 }
 
 func TestMalformedRequestsAreRefused(t *testing.T) {
+	t.Parallel()
 	e := apitest.New(t)
 	owner := e.LoginOwner(t).AccessToken
 	user := created(t, e, owner, "/v1/users", map[string]any{"email": "target@example.com", "first_name": "T", "last_name": "G", "role": "member"})

@@ -45,6 +45,7 @@ type step struct {
 }
 
 func TestEveryEndpointKeepsItsDynamoDBBudget(t *testing.T) {
+	t.Parallel()
 	e := apitest.New(t)
 	tok := e.LoginOwner(t)
 	owner := tok.AccessToken

@@ -38,6 +38,7 @@ func linkToken(t *testing.T, link string) string {
 // each answers 503 with Retry-After, and once the failure is cleared the
 // table is exactly as before the call.
 func TestWritesFailWhole(t *testing.T) {
+	t.Parallel()
 	e := apitest.New(t)
 	tok := e.LoginOwner(t)
 	owner := tok.AccessToken
@@ -106,6 +107,7 @@ func TestWritesFailWhole(t *testing.T) {
 }
 
 func TestTheTableFailingWholeIsA503(t *testing.T) {
+	t.Parallel()
 	e := apitest.New(t)
 	owner := e.LoginOwner(t).AccessToken
 	e.Faults.Fail("GetItem", "BatchGetItem", "Query", "PutItem", "UpdateItem", "DeleteItem", "TransactWriteItems")
@@ -121,6 +123,7 @@ func TestTheTableFailingWholeIsA503(t *testing.T) {
 }
 
 func TestMailFailingKeepsTheLinks(t *testing.T) {
+	t.Parallel()
 	e := apitest.New(t)
 	owner := e.LoginOwner(t).AccessToken
 	e.Outbox.Fail(true)

@@ -17,6 +17,7 @@ import (
 // another organization on this one's ids, and as a service user on the
 // routes for persons: each is refused.
 func TestEveryAuthorizedRouteRefusesWhomItMust(t *testing.T) {
+	t.Parallel()
 	e := apitest.New(t)
 	owner := e.LoginOwner(t).AccessToken
 	e.AddUser(t, "member@acme.example", "member")

@@ -19,6 +19,7 @@ type sample struct {
 }
 
 func TestDecode(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		name, body  string
 		status      int    // 0: accepted
@@ -72,6 +73,7 @@ func TestDecode(t *testing.T) {
 }
 
 func TestProblemResponse(t *testing.T) {
+	t.Parallel()
 	w := httptest.NewRecorder()
 	Problem(w, problem.TooManyRequests("slow_down", "Wait.", 30))
 	var got map[string]any

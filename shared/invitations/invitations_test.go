@@ -39,6 +39,7 @@ func accept(e *apitest.Env, token string) *apitest.Response {
 }
 
 func TestInvitationLifecycle(t *testing.T) {
+	t.Parallel()
 	e := apitest.New(t)
 	owner := e.LoginOwner(t).AccessToken
 	w := invite(t, e, owner, map[string]any{"email": "Grace@Example.com", "role": "admin", "all_units": true, "language": "fr"})
@@ -125,6 +126,7 @@ func TestInvitationLifecycle(t *testing.T) {
 }
 
 func TestInvitationExpiryAndRevocation(t *testing.T) {
+	t.Parallel()
 	e := apitest.New(t)
 	owner := e.LoginOwner(t).AccessToken
 	w := invite(t, e, owner, map[string]any{"email": "late@example.com", "role": "member"})
@@ -155,6 +157,7 @@ func TestInvitationExpiryAndRevocation(t *testing.T) {
 }
 
 func TestConcurrentAcceptsMakeOneAccount(t *testing.T) {
+	t.Parallel()
 	e := apitest.New(t)
 	owner := e.LoginOwner(t).AccessToken
 	w := invite(t, e, owner, map[string]any{"email": "race@example.com", "role": "member"})
@@ -185,6 +188,7 @@ func TestConcurrentAcceptsMakeOneAccount(t *testing.T) {
 }
 
 func TestInvitationRules(t *testing.T) {
+	t.Parallel()
 	e := apitest.New(t)
 	owner := e.LoginOwner(t).AccessToken
 	e.AddUser(t, "member@acme.example", "member")

@@ -11,6 +11,7 @@ import (
 )
 
 func TestAdapter(t *testing.T) {
+	t.Parallel()
 	var seen *http.Request
 	var body []byte
 	h := New(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -63,6 +64,7 @@ func TestAdapter(t *testing.T) {
 }
 
 func TestTextBodiesStayText(t *testing.T) {
+	t.Parallel()
 	h := New(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/problem+json")
 		w.Write([]byte(`{"a":"é"}`))

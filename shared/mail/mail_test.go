@@ -32,6 +32,7 @@ func newOutbox(t *testing.T) (*outbox.Outbox, *sesv2.Client) {
 }
 
 func TestSenderSend(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name      string
 		msg       mail.Message
@@ -79,6 +80,7 @@ func TestSenderSend(t *testing.T) {
 }
 
 func TestSenderNotConfigured(t *testing.T) {
+	t.Parallel()
 	_, client := newOutbox(t)
 	tests := []struct {
 		name   string
@@ -107,6 +109,7 @@ func TestSenderNotConfigured(t *testing.T) {
 }
 
 func TestSenderErrors(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name string
 		msg  mail.Message

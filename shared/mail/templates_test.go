@@ -8,6 +8,7 @@ import (
 )
 
 func TestEveryTemplateRendersInEveryLanguage(t *testing.T) {
+	t.Parallel()
 	tm, err := LoadTemplates()
 	if err != nil {
 		t.Fatal(err)

@@ -12,6 +12,7 @@ import (
 )
 
 func TestSealedSecretsOpenOnlyForTheirUserAndKey(t *testing.T) {
+	t.Parallel()
 	s, err := mfa.NewSealer(mfa.NewKey())
 	if err != nil {
 		t.Fatal(err)
@@ -40,6 +41,7 @@ func TestSealedSecretsOpenOnlyForTheirUserAndKey(t *testing.T) {
 }
 
 func TestCodesMatchAnIndependentImplementation(t *testing.T) {
+	t.Parallel()
 	st, err := mfa.NewSetup("ada@example.com")
 	if err != nil {
 		t.Fatal(err)
@@ -66,6 +68,7 @@ func TestCodesMatchAnIndependentImplementation(t *testing.T) {
 }
 
 func TestRecoveryCodes(t *testing.T) {
+	t.Parallel()
 	codes, err := mfa.NewRecoveryCodes(10)
 	if err != nil || len(codes) != 10 {
 		t.Fatal(err)
@@ -87,6 +90,7 @@ func TestRecoveryCodes(t *testing.T) {
 }
 
 func TestTheEncryptionKeyComesFromConfiguration(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		name, value string
 		ok          bool

@@ -28,6 +28,7 @@ func build(t *testing.T) []byte {
 }
 
 func TestTheDescriptionIsValidOpenAPI31(t *testing.T) {
+	t.Parallel()
 	raw := build(t)
 	doc, err := openapi3.NewLoader().LoadFromData(raw)
 	if err != nil {
@@ -117,6 +118,7 @@ func TestTheDescriptionIsValidOpenAPI31(t *testing.T) {
 }
 
 func TestTheCommittedDescriptionIsCurrent(t *testing.T) {
+	t.Parallel()
 	committed, err := os.ReadFile("openapi.json")
 	if err != nil {
 		t.Fatal(err)
@@ -127,6 +129,7 @@ func TestTheCommittedDescriptionIsCurrent(t *testing.T) {
 }
 
 func TestTheDescriptionIsServed(t *testing.T) {
+	t.Parallel()
 	e := apitest.New(t)
 	r := e.Do("GET", "/v1/openapi.json", "", nil)
 	if r.Status != 200 || !bytes.Equal(bytes.TrimSpace(r.Body), bytes.TrimSpace(build(t))) {

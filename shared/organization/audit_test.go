@@ -11,6 +11,7 @@ import (
 )
 
 func TestTheAuditTrailIsListedNewestFirstAPageAtATime(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	tok := e.LoginOwner(t).AccessToken
 	for i := range 7 {
@@ -102,6 +103,7 @@ func TestTheAuditTrailIsListedNewestFirstAPageAtATime(t *testing.T) {
 // The same check as the gateway's: after exercising every route of the
 // organization function, it has called only the actions of its spec.
 func TestTheOrganizationFunctionCallsOnlyTheActionsOfItsSpec(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	tok := e.LoginOwner(t).AccessToken
 	e.ResetCounters()

@@ -52,6 +52,7 @@ func svg(inner string) string {
 }
 
 func TestALogoCanBeUploadedAndRead(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	tok := e.LoginOwner(t).AccessToken
 	cases := []struct {
@@ -111,6 +112,7 @@ func TestALogoCanBeUploadedAndRead(t *testing.T) {
 }
 
 func TestAnOrganizationWithoutLogoAnswers404(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	if p := e.Do("GET", "/v1/organization/logo", e.LoginOwner(t).AccessToken, nil).Problem(t, 404); p.Code != "not_found" {
 		t.Fatalf("code %q", p.Code)
@@ -118,6 +120,7 @@ func TestAnOrganizationWithoutLogoAnswers404(t *testing.T) {
 }
 
 func TestABadLogoIsRefusedAndWritesNothing(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	tok := e.LoginOwner(t).AccessToken
 	png, jpg := pngImage(t), jpegImage(t)

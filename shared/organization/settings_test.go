@@ -12,6 +12,7 @@ import (
 )
 
 func TestTheOrganizationCanBeReadAndChanged(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	tok := e.LoginOwner(t).AccessToken
 
@@ -92,6 +93,7 @@ func TestTheOrganizationCanBeReadAndChanged(t *testing.T) {
 }
 
 func TestABadOrganizationPatchIsRefusedAndWritesNothing(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	tok := e.LoginOwner(t).AccessToken
 	office := func(change func(map[string]any)) map[string]any {
@@ -144,6 +146,7 @@ func TestABadOrganizationPatchIsRefusedAndWritesNothing(t *testing.T) {
 // The router refuses by permission; this checks the route table gives
 // every organization route one that a member lacks.
 func TestAMemberIsRefusedEveryOrganizationRoute(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	tok := memberToken(t, e)
 	var me struct{ Role string }
@@ -173,6 +176,7 @@ func TestAMemberIsRefusedEveryOrganizationRoute(t *testing.T) {
 }
 
 func TestAnAdminSeesOnlyTheirOwnOrganization(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	other, _, err := e.Seed(t.Context(), "Other", "other", "boss@other.example", "other-password-123")
 	if err != nil {

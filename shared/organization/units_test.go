@@ -37,6 +37,7 @@ func listUnits(t testing.TB, e *apitest.Env, tok, query string) organization.Uni
 }
 
 func TestUnitsCanBeCreatedListedChangedAndDeleted(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	tok := e.LoginOwner(t).AccessToken
 	var company, site organization.Unit
@@ -145,6 +146,7 @@ func TestUnitsCanBeCreatedListedChangedAndDeleted(t *testing.T) {
 }
 
 func TestUnitsFormATree(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	tok := e.LoginOwner(t).AccessToken
 	a := createUnit(t, e, tok, map[string]any{"name": "A", "kind": "company"})
@@ -189,6 +191,7 @@ func TestUnitsFormATree(t *testing.T) {
 }
 
 func TestTwoConcurrentMovesCannotCloseACycle(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	tok := e.LoginOwner(t).AccessToken
 	for round := range 5 {
@@ -216,6 +219,7 @@ func TestTwoConcurrentMovesCannotCloseACycle(t *testing.T) {
 }
 
 func TestAUnitInUseCannotBeDeleted(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	tok := e.LoginOwner(t).AccessToken
 	u := createUnit(t, e, tok, map[string]any{"name": "Paris", "kind": "site"})
@@ -246,6 +250,7 @@ func TestAUnitInUseCannotBeDeleted(t *testing.T) {
 }
 
 func TestABadUnitIsRefusedAndWritesNothing(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	tok := e.LoginOwner(t).AccessToken
 	existing := createUnit(t, e, tok, map[string]any{"name": "HQ", "kind": "company"})
@@ -293,6 +298,7 @@ func TestABadUnitIsRefusedAndWritesNothing(t *testing.T) {
 }
 
 func TestAnotherOrganizationsUnitsAreNotFound(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	tok := e.LoginOwner(t).AccessToken
 	mine := createUnit(t, e, tok, map[string]any{"name": "Acme site", "kind": "site"})
@@ -337,6 +343,7 @@ func TestAnotherOrganizationsUnitsAreNotFound(t *testing.T) {
 }
 
 func TestTheUnitsListPaginates(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	tok := e.LoginOwner(t).AccessToken
 	want := map[string]bool{}

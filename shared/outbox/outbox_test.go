@@ -61,6 +61,7 @@ func input(to, subject, text, html string) *sesv2.SendEmailInput {
 }
 
 func TestSDKRequestShape(t *testing.T) {
+	t.Parallel()
 	t.Run("the sesv2 client posts the documented REST-JSON body to the outbound-emails path", func(t *testing.T) {
 		o := outbox.New()
 		var (
@@ -124,6 +125,7 @@ func mustJSON(t *testing.T, v any) string {
 }
 
 func TestSendEmail(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name      string
 		text      string
@@ -180,6 +182,7 @@ func TestSendEmail(t *testing.T) {
 }
 
 func TestMessagesOrder(t *testing.T) {
+	t.Parallel()
 	t.Run("messages are listed newest first and reset empties the list", func(t *testing.T) {
 		o := outbox.New()
 		client := start(t, o)
@@ -203,6 +206,7 @@ func TestMessagesOrder(t *testing.T) {
 }
 
 func TestFail(t *testing.T) {
+	t.Parallel()
 	t.Run("while failing the SDK call returns an InternalFailure and nothing is captured", func(t *testing.T) {
 		o := outbox.New()
 		client := start(t, o)
@@ -230,6 +234,7 @@ func TestFail(t *testing.T) {
 }
 
 func TestServeHTTPErrors(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name       string
 		method     string
@@ -267,6 +272,7 @@ func TestServeHTTPErrors(t *testing.T) {
 }
 
 func TestListHandler(t *testing.T) {
+	t.Parallel()
 	o := outbox.New()
 	client := start(t, o)
 	list := o.ListHandler()
@@ -348,6 +354,7 @@ func TestListHandler(t *testing.T) {
 }
 
 func TestConcurrentSends(t *testing.T) {
+	t.Parallel()
 	t.Run("sends from 20 goroutines are all captured", func(t *testing.T) {
 		o := outbox.New()
 		client := start(t, o)

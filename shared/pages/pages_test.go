@@ -151,6 +151,7 @@ func mailsTo(e *apitest.Env, address string) int {
 }
 
 func TestEveryPageIsStrict(t *testing.T) {
+	t.Parallel()
 	e := apitest.New(t)
 	b := newBrowser(t, e)
 	link := invite(t, e, "strict@acme.example")
@@ -199,6 +200,7 @@ func TestEveryPageIsStrict(t *testing.T) {
 }
 
 func TestPagesSpeakTheVisitorsLanguage(t *testing.T) {
+	t.Parallel()
 	e := apitest.New(t)
 	cases := []struct {
 		name, query, accept, lang, title string
@@ -235,6 +237,7 @@ func TestPagesSpeakTheVisitorsLanguage(t *testing.T) {
 }
 
 func TestTheCatalogIsComplete(t *testing.T) {
+	t.Parallel()
 	for _, lang := range language.Supported() {
 		for _, key := range pages.CatalogKeys() {
 			if !pages.Translated(lang, key) {
@@ -245,6 +248,7 @@ func TestTheCatalogIsComplete(t *testing.T) {
 }
 
 func TestInvitationPage(t *testing.T) {
+	t.Parallel()
 	e := apitest.New(t)
 	t.Run("it shows what the link invites to", func(t *testing.T) {
 		p := newBrowser(t, e).get(invite(t, e, "preview@acme.example"))
@@ -327,6 +331,7 @@ func TestInvitationPage(t *testing.T) {
 }
 
 func TestResetPages(t *testing.T) {
+	t.Parallel()
 	e := apitest.New(t)
 	owner := e.Org.Owner.Email
 	ask := func(t *testing.T) string {
@@ -366,6 +371,7 @@ func TestResetPages(t *testing.T) {
 }
 
 func TestForgotAnswersTheSameForEveryAddress(t *testing.T) {
+	t.Parallel()
 	e := apitest.New(t)
 	ask := func(email string) *page {
 		b := newBrowser(t, e)
@@ -389,6 +395,7 @@ func TestForgotAnswersTheSameForEveryAddress(t *testing.T) {
 }
 
 func TestLoginPage(t *testing.T) {
+	t.Parallel()
 	e := apitest.New(t)
 	t.Run("signing in sets the session cookie", func(t *testing.T) {
 		b := newBrowser(t, e)
@@ -455,6 +462,7 @@ func TestLoginPage(t *testing.T) {
 }
 
 func TestFormsRefuseForgedPosts(t *testing.T) {
+	t.Parallel()
 	e := apitest.New(t)
 	b := newBrowser(t, e)
 	forgot, login := b.get("/forgot"), b.get("/login")
@@ -509,6 +517,7 @@ func maps(m map[string]string) map[string]string {
 }
 
 func TestCookiesArePlainOnLocalhost(t *testing.T) {
+	t.Parallel()
 	e := apitest.New(t, func(c *config.Config) { c.PublicURL = "http://127.0.0.1:8080" })
 	b := newBrowser(t, e)
 	b.get("/login")
@@ -528,6 +537,7 @@ func TestCookiesArePlainOnLocalhost(t *testing.T) {
 // checks that the pages function called DynamoDB only with the actions its
 // spec grants (as the gateway's test does for the API's functions).
 func TestThePagesCallOnlyTheActionsOfTheirSpec(t *testing.T) {
+	t.Parallel()
 	e := apitest.New(t)
 	e.ResetCounters()
 	link := invite(t, e, "spec@acme.example")
@@ -575,6 +585,7 @@ func TestThePagesCallOnlyTheActionsOfTheirSpec(t *testing.T) {
 }
 
 func TestEmailConfirmPage(t *testing.T) {
+	t.Parallel()
 	e := apitest.New(t)
 	tok := e.LoginOwner(t).AccessToken
 	if r := e.Do("POST", "/v1/me/email", tok, map[string]string{"new_email": "new-owner@acme.example", "password": apitest.OwnerPassword}); r.Status != 202 {

@@ -39,6 +39,7 @@ func scryptHashOf(t *testing.T, pw string, salt []byte, ln, r, p int) string {
 }
 
 func TestForeignHashes(t *testing.T) {
+	t.Parallel()
 	htpw, ht := htpasswd(t)
 	gobc, err := bcrypt.GenerateFromPassword([]byte("bcrypt-password-1"), 4)
 	if err != nil {

@@ -9,6 +9,7 @@ import (
 var fast = Params{MemoryKiB: 64, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}
 
 func TestHashAndVerify(t *testing.T) {
+	t.Parallel()
 	h, err := Hash("correct horse", fast)
 	if err != nil {
 		t.Fatal(err)
@@ -42,12 +43,14 @@ func TestHashAndVerify(t *testing.T) {
 }
 
 func TestDefaultMeetsOWASP(t *testing.T) {
+	t.Parallel()
 	if Default.MemoryKiB < 19*1024 || Default.Time < 2 || Default.Threads < 1 {
 		t.Fatalf("Default %+v is below OWASP's argon2id minimum", Default)
 	}
 }
 
 func TestVerifyRefusesMalformedHashes(t *testing.T) {
+	t.Parallel()
 	for _, h := range []string{
 		"", "plain", "$argon2i$v=19$m=64,t=1,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA",
 		"$argon2id$v=18$m=64,t=1,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA",
@@ -62,6 +65,7 @@ func TestVerifyRefusesMalformedHashes(t *testing.T) {
 }
 
 func TestCommon(t *testing.T) {
+	t.Parallel()
 	for pw, want := range map[string]bool{
 		"password": true, "Password123!": true, "AZERTYUIOP": true, "wachtwoord2026": true, "motdepasse": true,
 		"correct horse battery staple": false, "Xk9#mP2$vL": false, "1234": false, "test": true,

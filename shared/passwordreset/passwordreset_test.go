@@ -40,6 +40,7 @@ func complete(e *apitest.Env, token, pw string) *apitest.Response {
 }
 
 func TestForgotPassword(t *testing.T) {
+	t.Parallel()
 	e := apitest.New(t)
 	old := e.LoginOwner(t)
 
@@ -103,6 +104,7 @@ func TestForgotPassword(t *testing.T) {
 }
 
 func TestResetIsRateLimited(t *testing.T) {
+	t.Parallel()
 	e := apitest.New(t)
 	for range 5 {
 		if r := request(e, "someone@example.com"); r.Status != 202 {
@@ -132,6 +134,7 @@ func TestResetIsRateLimited(t *testing.T) {
 }
 
 func TestAdminResetLink(t *testing.T) {
+	t.Parallel()
 	e := apitest.New(t)
 	owner := e.LoginOwner(t).AccessToken
 	u := e.AddUser(t, "forgetful@acme.example", "member")

@@ -19,6 +19,7 @@ func confirmEmail(e *apitest.Env, token string) *apitest.Response {
 }
 
 func TestChangeMyEmail(t *testing.T) {
+	t.Parallel()
 	e := apitest.New(t)
 	u := e.AddUser(t, "old@acme.example", "member")
 	tok := e.Login(t, u.Email, apitest.UserPassword).AccessToken
@@ -100,6 +101,7 @@ func TestChangeMyEmail(t *testing.T) {
 }
 
 func TestTwoUsersClaimingOneAddressAtOnceOneWins(t *testing.T) {
+	t.Parallel()
 	e := apitest.New(t)
 	for round := range 3 {
 		target := "wanted" + string(rune('a'+round)) + "@acme.example"

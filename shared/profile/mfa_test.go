@@ -22,6 +22,7 @@ func answer(e *apitest.Env, challengeToken, code string) *apitest.Response {
 func nextStep(e *apitest.Env) { e.Clock.Advance(30 * time.Second) }
 
 func TestTOTPEnrollment(t *testing.T) {
+	t.Parallel()
 	e := apitest.New(t)
 	u := e.AddUser(t, "tess@acme.example", "member")
 	tok := e.Login(t, u.Email, apitest.UserPassword).AccessToken
@@ -192,6 +193,7 @@ func TestTOTPEnrollment(t *testing.T) {
 }
 
 func TestMFAAndPasswordChangeChallengesComeInOrder(t *testing.T) {
+	t.Parallel()
 	e := apitest.New(t)
 	u := e.AddUser(t, "order@acme.example", "member")
 	tok := e.Login(t, u.Email, apitest.UserPassword).AccessToken
@@ -227,6 +229,7 @@ func TestMFAAndPasswordChangeChallengesComeInOrder(t *testing.T) {
 }
 
 func TestOrganizationRequiresMFA(t *testing.T) {
+	t.Parallel()
 	e := apitest.New(t)
 	owner := e.LoginOwner(t).AccessToken
 	admin := e.AddUser(t, "ada@acme.example", "admin")
@@ -337,6 +340,7 @@ func TestOrganizationRequiresMFA(t *testing.T) {
 // TestDynamoDBCallsOfProfileAndMFA keeps each request's DynamoDB calls
 // within its budget, by action.
 func TestDynamoDBCallsOfProfileAndMFA(t *testing.T) {
+	t.Parallel()
 	e := apitest.New(t)
 	u := e.AddUser(t, "budget@acme.example", "member")
 	tok := e.Login(t, u.Email, apitest.UserPassword).AccessToken
@@ -397,6 +401,7 @@ func TestDynamoDBCallsOfProfileAndMFA(t *testing.T) {
 // After exercising every route of the profile function and the MFA routes
 // of the auth function, each has called only the actions of its spec.
 func TestProfileAndAuthCallOnlyTheActionsOfTheirSpec(t *testing.T) {
+	t.Parallel()
 	e := apitest.New(t)
 	u := e.AddUser(t, "spec@acme.example", "member")
 	tk := e.Login(t, u.Email, apitest.UserPassword)
@@ -435,7 +440,7 @@ func TestProfileAndAuthCallOnlyTheActionsOfTheirSpec(t *testing.T) {
 // BenchmarkMFALogin logs a user with two-step verification in: the
 // password step and the code step, through the local gateway.
 func BenchmarkMFALogin(b *testing.B) {
-	e := apitest.New(b)
+	e := apitest.New(b, apitest.ProductionHashing)
 	u := e.AddUser(b, "bench@acme.example", "member")
 	tok := e.Login(b, u.Email, apitest.UserPassword).AccessToken
 	secret, _ := enroll(b, e, tok)

@@ -15,6 +15,7 @@ func address(city string) map[string]any {
 }
 
 func TestProfileSettings(t *testing.T) {
+	t.Parallel()
 	e := apitest.New(t)
 	tok := e.LoginOwner(t).AccessToken
 
@@ -117,6 +118,7 @@ func TestProfileSettings(t *testing.T) {
 }
 
 func TestABadProfilePatchIsRefusedAndWritesNothing(t *testing.T) {
+	t.Parallel()
 	e := apitest.New(t)
 	tok := e.LoginOwner(t).AccessToken
 	span := func(s, e string) map[string]string { return map[string]string{"start": s, "end": e} }
@@ -169,6 +171,7 @@ func TestABadProfilePatchIsRefusedAndWritesNothing(t *testing.T) {
 }
 
 func TestChangeMyPassword(t *testing.T) {
+	t.Parallel()
 	e := apitest.New(t)
 	u := e.AddUser(t, "pat@acme.example", "member")
 	current := e.Login(t, u.Email, apitest.UserPassword)
@@ -235,6 +238,7 @@ func TestChangeMyPassword(t *testing.T) {
 }
 
 func TestAUsernameUserChangesItsPIN(t *testing.T) {
+	t.Parallel()
 	e := apitest.New(t)
 	owner := e.LoginOwner(t).AccessToken
 	r := e.Do("POST", "/v1/users", owner, map[string]any{"username": "jdoe", "first_name": "J", "last_name": "Doe",

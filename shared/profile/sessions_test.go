@@ -15,6 +15,7 @@ type sessionList struct {
 }
 
 func TestMySessions(t *testing.T) {
+	t.Parallel()
 	e := apitest.New(t)
 	u := e.AddUser(t, "sam@acme.example", "member")
 	a := e.Login(t, u.Email, apitest.UserPassword)

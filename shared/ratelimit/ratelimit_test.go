@@ -9,6 +9,7 @@ import (
 )
 
 func TestGuessingLinkTokensIsSlowedDown(t *testing.T) {
+	t.Parallel()
 	e := apitest.New(t)
 	forged := func(i int) string { return "giv_" + strings.Repeat(string(rune('A'+i%26)), 43) }
 	endpoints := []func(i int) *apitest.Response{

@@ -11,6 +11,7 @@ import (
 // TestTheREADMEListsEveryRoute keeps the README's API tables in step with
 // the route table: each route's path must appear there.
 func TestTheREADMEListsEveryRoute(t *testing.T) {
+	t.Parallel()
 	readme, err := os.ReadFile("../../README.md")
 	if err != nil {
 		t.Fatal(err)

@@ -17,6 +17,7 @@ import (
 )
 
 func TestKeyUse(t *testing.T) {
+	t.Parallel()
 	var calls atomic.Int32
 	failing := WithKeyUse(func(ctx context.Context, p principal.Principal) error {
 		calls.Add(1)

@@ -8,6 +8,7 @@ import (
 )
 
 func TestMatch(t *testing.T) {
+	t.Parallel()
 	for _, c := range []struct {
 		pattern, path string
 		want          bool
@@ -26,6 +27,7 @@ func TestMatch(t *testing.T) {
 }
 
 func TestRouteTable(t *testing.T) {
+	t.Parallel()
 	ops := map[route.OperationID]bool{}
 	keys := map[string]bool{}
 	for _, rt := range route.All() {

@@ -12,6 +12,7 @@ import (
 )
 
 func TestSessionLifecycle(t *testing.T) {
+	t.Parallel()
 	e := apitest.New(t)
 	tok := e.LoginOwner(t)
 	if tok.TokenType != "Bearer" || tok.ExpiresIn != 900 ||
@@ -61,6 +62,7 @@ func TestSessionLifecycle(t *testing.T) {
 }
 
 func TestRefreshReuseRevokesTheSession(t *testing.T) {
+	t.Parallel()
 	e := apitest.New(t)
 	first := e.LoginOwner(t)
 	var second apitest.Tokens
@@ -85,6 +87,7 @@ func TestRefreshReuseRevokesTheSession(t *testing.T) {
 }
 
 func TestConcurrentRefreshHasOneWinner(t *testing.T) {
+	t.Parallel()
 	e := apitest.New(t)
 	tok := e.LoginOwner(t)
 	const n = 20
@@ -123,6 +126,7 @@ func TestConcurrentRefreshHasOneWinner(t *testing.T) {
 }
 
 func TestLogin(t *testing.T) {
+	t.Parallel()
 	e := apitest.New(t)
 	t.Run("an unknown login and a wrong password get the same answer", func(t *testing.T) {
 		unknown := e.Do("POST", "/v1/auth/login", "", map[string]string{"login": "nobody@acme.example", "password": "whatever-123"})
@@ -151,6 +155,7 @@ func TestLogin(t *testing.T) {
 }
 
 func TestLockout(t *testing.T) {
+	t.Parallel()
 	e := apitest.New(t)
 	login := map[string]string{"login": "owner@acme.example", "password": "wrong-password"}
 	for i := range 5 {
@@ -189,6 +194,7 @@ func TestLockout(t *testing.T) {
 }
 
 func TestAccessTokenExpires(t *testing.T) {
+	t.Parallel()
 	e := apitest.New(t)
 	tok := e.LoginOwner(t)
 	e.Clock.Advance(16 * time.Minute)

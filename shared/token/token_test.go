@@ -6,6 +6,7 @@ import (
 )
 
 func TestNewAndParse(t *testing.T) {
+	t.Parallel()
 	s, h, err := New(APIKey)
 	if err != nil {
 		t.Fatal(err)
@@ -23,6 +24,7 @@ func TestNewAndParse(t *testing.T) {
 }
 
 func TestParseRefusesMalformedSecrets(t *testing.T) {
+	t.Parallel()
 	good, _, _ := New(Access)
 	for _, c := range []struct{ name, s string }{
 		{"empty", ""},
@@ -51,6 +53,7 @@ func TestParseRefusesMalformedSecrets(t *testing.T) {
 }
 
 func TestBearer(t *testing.T) {
+	t.Parallel()
 	for _, c := range []struct {
 		in, want string
 		ok       bool

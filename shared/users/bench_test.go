@@ -27,6 +27,7 @@ func seedUsers(t testing.TB, e *apitest.Env, n int) {
 }
 
 func TestDynamoDBCallsOfUserOperations(t *testing.T) {
+	t.Parallel()
 	e := apitest.New(t)
 	owner := e.LoginOwner(t).AccessToken
 	seedUsers(t, e, 120)
@@ -86,9 +87,7 @@ func report(b *testing.B, e *apitest.Env) {
 func BenchmarkCreateUser(b *testing.B) {
 	e := apitest.New(b)
 	owner := e.LoginOwner(b).AccessToken
-	e.ResetCounters()
-	b.ReportAllocs()
-	b.ResetTimer()
+	e.StartBench(b)
 	for i := range b.N {
 		body := map[string]any{"email": fmt.Sprintf("bench%d@example.com", i), "first_name": "B", "last_name": "N", "role": "member"}
 		if r := e.Do("POST", "/v1/users", owner, body); r.Status != 201 {
@@ -96,6 +95,7 @@ func BenchmarkCreateUser(b *testing.B) {
 		}
 	}
 	report(b, e)
+	e.ReportFloor(b, route.Users, "POST", "/v1/users", owner, map[string]any{"email": "floor@example.com", "first_name": "B", "last_name": "N", "role": "member"})
 }
 
 // BenchmarkListUsers reads pages of 50 of an organization of 1,000 users.
@@ -103,13 +103,12 @@ func BenchmarkListUsers(b *testing.B) {
 	e := apitest.New(b)
 	owner := e.LoginOwner(b).AccessToken
 	seedUsers(b, e, 1000)
-	e.ResetCounters()
-	b.ReportAllocs()
-	b.ResetTimer()
+	e.StartBench(b)
 	for range b.N {
 		if r := e.Do("GET", "/v1/users?limit=50", owner, nil); r.Status != 200 {
 			b.Fatalf("%d %s", r.Status, r.Body)
 		}
 	}
 	report(b, e)
+	e.ReportFloor(b, route.Users, "GET", "/v1/users?limit=50", owner, nil)
 }

@@ -90,6 +90,7 @@ func normalize(r Record) Record {
 }
 
 func TestParseRows(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		name, body, format string
 		want               []string // per row: field of its error, or "" when read

@@ -33,6 +33,7 @@ func person(email, role string) map[string]any {
 }
 
 func TestCreateUser(t *testing.T) {
+	t.Parallel()
 	e := apitest.New(t)
 	owner := e.LoginOwner(t).AccessToken
 
@@ -146,6 +147,7 @@ func TestCreateUser(t *testing.T) {
 }
 
 func TestConcurrentCreationOfOneEmailHasOneWinner(t *testing.T) {
+	t.Parallel()
 	e := apitest.New(t)
 	owner := e.LoginOwner(t).AccessToken
 	const n = 20
@@ -180,6 +182,7 @@ func TestConcurrentCreationOfOneEmailHasOneWinner(t *testing.T) {
 }
 
 func TestServiceUsers(t *testing.T) {
+	t.Parallel()
 	e := apitest.New(t)
 	owner := e.LoginOwner(t).AccessToken
 	c := create(t, e, owner, map[string]any{"kind": "service", "user_code": "comax01", "client": "comax",
@@ -253,6 +256,7 @@ func pdfText(t *testing.T, pdf []byte) string {
 }
 
 func TestPermissionsAndTenancy(t *testing.T) {
+	t.Parallel()
 	e := apitest.New(t)
 	owner := e.LoginOwner(t).AccessToken
 	e.AddUser(t, "member@acme.example", "member")
@@ -328,6 +332,7 @@ func TestPermissionsAndTenancy(t *testing.T) {
 }
 
 func TestStatusAndSessions(t *testing.T) {
+	t.Parallel()
 	e := apitest.New(t)
 	owner := e.LoginOwner(t).AccessToken
 	u := e.AddUser(t, "worker@acme.example", "admin")
@@ -378,6 +383,7 @@ func TestStatusAndSessions(t *testing.T) {
 }
 
 func TestUpdateUser(t *testing.T) {
+	t.Parallel()
 	e := apitest.New(t)
 	owner := e.LoginOwner(t).AccessToken
 	c := create(t, e, owner, map[string]any{"username": "kiosk1", "password": "123456", "first_name": "K", "last_name": "One", "role": "member"})
@@ -442,6 +448,7 @@ func TestUpdateUser(t *testing.T) {
 }
 
 func TestRoles(t *testing.T) {
+	t.Parallel()
 	e := apitest.New(t)
 	owner := e.LoginOwner(t).AccessToken
 	var list users.RoleList
@@ -491,6 +498,7 @@ func TestRoles(t *testing.T) {
 }
 
 func TestListUsers(t *testing.T) {
+	t.Parallel()
 	e := apitest.New(t)
 	owner := e.LoginOwner(t).AccessToken
 	for i := range 12 {
@@ -564,6 +572,7 @@ func TestListUsers(t *testing.T) {
 }
 
 func TestOwnershipTransfer(t *testing.T) {
+	t.Parallel()
 	e := apitest.New(t)
 	owner := e.LoginOwner(t).AccessToken
 	admin := e.AddUser(t, "next@acme.example", "admin")
@@ -599,6 +608,7 @@ func TestOwnershipTransfer(t *testing.T) {
 }
 
 func TestEveryChangeIsAudited(t *testing.T) {
+	t.Parallel()
 	e := apitest.New(t)
 	owner := e.LoginOwner(t).AccessToken
 	c := create(t, e, owner, person("audited@example.com", "member"))
