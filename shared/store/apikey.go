@@ -186,41 +186,14 @@ func (s *Store) RotateAPIKey(ctx context.Context, old KeyEntry, until, now time.
 // gsi1, which is eventually consistent (a key made a moment ago may be
 // missing).
 func (s *Store) UserAPIKeys(ctx context.Context, user string) ([]Credential, error) {
-	var out []Credential
-	p := dynamodb.NewQueryPaginator(s.db, &dynamodb.QueryInput{
-		TableName:              &s.table,
-		IndexName:              aws.String("gsi1"),
-		KeyConditionExpression: aws.String("gsi1pk = :pk AND begins_with(gsi1sk, :sk)"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":pk": str("USER#" + user), ":sk": str("CRED#" + APIKey + "#"),
-		},
-	})
-	for p.HasMorePages() {
-		page, err := p.NextPage(ctx)
-		if err != nil {
-			return nil, fmt.Errorf("user api keys: %w", err)
-		}
-		var cs []Credential
-		if err := attributevalue.UnmarshalListOfMaps(page.Items, &cs); err != nil {
-			return nil, fmt.Errorf("user api keys: %w", err)
-		}
-		out = append(out, cs...)
-	}
-	return out, nil
+	return queryAll[Credential](ctx, s, "user api keys", s.userIndexItems(user, "CRED#"+APIKey+"#"))
 }
 
 // ListAPIKeys returns a page of an organization's key entries, at most
 // limit, after the sort key start; next is "" after the last page.
 func (s *Store) ListAPIKeys(ctx context.Context, org, start string, limit int) ([]KeyEntry, string, error) {
-	in := &dynamodb.QueryInput{
-		TableName:              &s.table,
-		KeyConditionExpression: aws.String("pk = :pk AND begins_with(sk, :sk)"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":pk": str("ORG#" + org), ":sk": str(keyEntryPrefix),
-		},
-		Limit:          aws.Int32(int32(limit)),
-		ConsistentRead: aws.Bool(true),
-	}
+	in := s.orgItems(org, keyEntryPrefix)
+	in.Limit = aws.Int32(int32(limit))
 	return queryPage[KeyEntry](ctx, s, "list api keys", in, "ORG#"+org, start)
 }
 

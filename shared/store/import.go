@@ -4,11 +4,6 @@ import (
 	"context"
 	"fmt"
 	"slices"
-
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 )
 
 // NewUser is one user of a bulk creation (an import).
@@ -127,28 +122,7 @@ func (s *Store) TakenLogins(ctx context.Context, logins []string) (map[string]bo
 // EachUser calls f with every user of an organization, a page (one Query,
 // up to 1 MB) at a time.
 func (s *Store) EachUser(ctx context.Context, org string, f func([]User) error) error {
-	p := dynamodb.NewQueryPaginator(s.db, &dynamodb.QueryInput{
-		TableName:              &s.table,
-		KeyConditionExpression: aws.String("pk = :pk AND begins_with(sk, :sk)"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":pk": str("ORG#" + org), ":sk": str("USER#"),
-		},
-		ConsistentRead: aws.Bool(true),
-	})
-	for p.HasMorePages() {
-		page, err := p.NextPage(ctx)
-		if err != nil {
-			return fmt.Errorf("each user: %w", err)
-		}
-		var users []User
-		if err := attributevalue.UnmarshalListOfMaps(page.Items, &users); err != nil {
-			return fmt.Errorf("each user: %w", err)
-		}
-		if err := f(users); err != nil {
-			return err
-		}
-	}
-	return nil
+	return eachPage(ctx, s, "each user", s.orgItems(org, "USER#"), f)
 }
 
 // AddAudit writes an audit event on its own, for an action made of many

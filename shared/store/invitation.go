@@ -174,15 +174,8 @@ func (s *Store) noLogin(email string) types.TransactWriteItem {
 // ListInvitations returns a page of an organization's invitations, oldest
 // first, from after the sort key start.
 func (s *Store) ListInvitations(ctx context.Context, org, start string, limit int) ([]Invitation, string, error) {
-	in := &dynamodb.QueryInput{
-		TableName:              &s.table,
-		KeyConditionExpression: aws.String("pk = :pk AND begins_with(sk, :sk)"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":pk": str("ORG#" + org), ":sk": str("INVITE#"),
-		},
-		Limit:          aws.Int32(int32(limit)),
-		ConsistentRead: aws.Bool(true),
-	}
+	in := s.orgItems(org, "INVITE#")
+	in.Limit = aws.Int32(int32(limit))
 	return queryPage[Invitation](ctx, s, "list invitations", in, "ORG#"+org, start)
 }
 

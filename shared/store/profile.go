@@ -5,9 +5,7 @@ import (
 	"fmt"
 	"slices"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 )
 
@@ -80,27 +78,7 @@ func (s *Store) userContext(ctx context.Context, org, user string, extra []key, 
 // UserSessions returns a user's sessions: one Query of gsi1 (USER#<user>,
 // sort keys beginning with SESSION#). The index is eventually consistent.
 func (s *Store) UserSessions(ctx context.Context, user string) ([]Session, error) {
-	var out []Session
-	p := dynamodb.NewQueryPaginator(s.db, &dynamodb.QueryInput{
-		TableName:              &s.table,
-		IndexName:              aws.String("gsi1"),
-		KeyConditionExpression: aws.String("gsi1pk = :pk AND begins_with(gsi1sk, :sk)"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":pk": str("USER#" + user), ":sk": str("SESSION#"),
-		},
-	})
-	for p.HasMorePages() {
-		page, err := p.NextPage(ctx)
-		if err != nil {
-			return nil, fmt.Errorf("user sessions: %w", err)
-		}
-		var ss []Session
-		if err := attributevalue.UnmarshalListOfMaps(page.Items, &ss); err != nil {
-			return nil, fmt.Errorf("user sessions: %w", err)
-		}
-		out = append(out, ss...)
-	}
-	return out, nil
+	return queryAll[Session](ctx, s, "user sessions", s.userIndexItems(user, "SESSION#"))
 }
 
 // EndSessions deletes sessions and their current tokens, as few

@@ -7,8 +7,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 )
 
@@ -47,27 +45,7 @@ func (s *Store) GetRole(ctx context.Context, org, id string) (Role, error) {
 
 // ListRoles returns an organization's custom roles.
 func (s *Store) ListRoles(ctx context.Context, org string) ([]Role, error) {
-	var out []Role
-	p := dynamodb.NewQueryPaginator(s.db, &dynamodb.QueryInput{
-		TableName:              &s.table,
-		KeyConditionExpression: aws.String("pk = :pk AND begins_with(sk, :sk)"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":pk": str("ORG#" + org), ":sk": str("ROLE#"),
-		},
-		ConsistentRead: aws.Bool(true),
-	})
-	for p.HasMorePages() {
-		page, err := p.NextPage(ctx)
-		if err != nil {
-			return nil, fmt.Errorf("list roles: %w", err)
-		}
-		var rs []Role
-		if err := attributevalue.UnmarshalListOfMaps(page.Items, &rs); err != nil {
-			return nil, fmt.Errorf("list roles: %w", err)
-		}
-		out = append(out, rs...)
-	}
-	return out, nil
+	return queryAll[Role](ctx, s, "list roles", s.orgItems(org, "ROLE#"))
 }
 
 // CreateRole writes a custom role with its name guard and audit event.

@@ -137,3 +137,62 @@ func queryPage[T any](ctx context.Context, s *Store, what string, in *dynamodb.Q
 	}
 	return out, lastSK(res.LastEvaluatedKey), nil
 }
+
+// orgItems is the consistent Query of an organization's items (ORG#<org>)
+// whose sort key begins with prefix.
+func (s *Store) orgItems(org, prefix string) *dynamodb.QueryInput {
+	return &dynamodb.QueryInput{
+		TableName:              &s.table,
+		KeyConditionExpression: aws.String("pk = :pk AND begins_with(sk, :sk)"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":pk": str("ORG#" + org), ":sk": str(prefix),
+		},
+		ConsistentRead: aws.Bool(true),
+	}
+}
+
+// userIndexItems is the Query of gsi1 for a user's items (USER#<user>)
+// whose index sort key begins with prefix. The index is eventually
+// consistent.
+func (s *Store) userIndexItems(user, prefix string) *dynamodb.QueryInput {
+	return &dynamodb.QueryInput{
+		TableName:              &s.table,
+		IndexName:              aws.String("gsi1"),
+		KeyConditionExpression: aws.String("gsi1pk = :pk AND begins_with(gsi1sk, :sk)"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":pk": str("USER#" + user), ":sk": str(prefix),
+		},
+	}
+}
+
+// eachPage runs in to its last page, calling f with each page's items
+// (one Query, up to 1 MB, a call); f's error stops it and is returned as is.
+func eachPage[T any](ctx context.Context, s *Store, what string, in *dynamodb.QueryInput, f func([]T) error) error {
+	p := dynamodb.NewQueryPaginator(s.db, in)
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return fmt.Errorf("%s: %w", what, err)
+		}
+		var items []T
+		if err := attributevalue.UnmarshalListOfMaps(page.Items, &items); err != nil {
+			return fmt.Errorf("%s: %w", what, err)
+		}
+		if err := f(items); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// queryAll returns every item in answers, all pages of it.
+func queryAll[T any](ctx context.Context, s *Store, what string, in *dynamodb.QueryInput) ([]T, error) {
+	var out []T
+	if err := eachPage(ctx, s, what, in, func(items []T) error {
+		out = append(out, items...)
+		return nil
+	}); err != nil {
+		return nil, err
+	}
+	return out, nil
+}

@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 )
 
@@ -109,14 +108,7 @@ func (s *Store) GetUnit(ctx context.Context, org, id string) (Unit, error) {
 // id order, starting after the unit whose sort key is after (empty: the
 // first), and the sort key to resume after ("" at the end). One Query.
 func (s *Store) ListUnits(ctx context.Context, org, after string, limit int) ([]Unit, string, error) {
-	in := &dynamodb.QueryInput{
-		TableName:              &s.table,
-		KeyConditionExpression: aws.String("pk = :pk AND begins_with(sk, :prefix)"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":pk": str("ORG#" + org), ":prefix": str(UnitSortKeyPrefix),
-		},
-		ConsistentRead: aws.Bool(true),
-	}
+	in := s.orgItems(org, UnitSortKeyPrefix)
 	if limit > 0 {
 		in.Limit = aws.Int32(int32(limit))
 	}
