@@ -11,12 +11,9 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"slices"
 	"sync"
 	"testing"
 	"time"
-
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/guichet/guichet/shared/config"
 	"github.com/guichet/guichet/shared/devstack"
@@ -287,22 +284,10 @@ func (e *Env) AddUser(t testing.TB, email, role string) store.User {
 // to check that a refused request wrote nothing.
 func (e *Env) Scan(t testing.TB) []string {
 	t.Helper()
-	var out []string
-	p := dynamodb.NewScanPaginator(e.DB, &dynamodb.ScanInput{TableName: &e.Config.Table})
-	for p.HasMorePages() {
-		page, err := p.NextPage(context.Background())
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, item := range page.Items {
-			b, err := json.Marshal(item)
-			if err != nil {
-				t.Fatal(err)
-			}
-			out = append(out, string(b))
-		}
+	out, err := devstack.DumpTable(context.Background(), e.DB, e.Config.Table)
+	if err != nil {
+		t.Fatal(err)
 	}
-	slices.Sort(out)
 	return out
 }
 

@@ -7,10 +7,10 @@ import (
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/xlzd/gotp"
 
 	"github.com/guichet/guichet/shared/apitest"
+	"github.com/guichet/guichet/shared/devstack"
 	"github.com/guichet/guichet/shared/store"
 )
 
@@ -57,27 +57,24 @@ func TestTheTableHoldsOnlyTheKindsOfItsLayout(t *testing.T) {
 	}
 	layout := store.Layout()
 	found := make([]int, len(layout))
-	p := dynamodb.NewScanPaginator(e.DB, &dynamodb.ScanInput{TableName: &e.Config.Table})
-	for p.HasMorePages() {
-		page, err := p.NextPage(context.Background())
-		if err != nil {
+	items, err := devstack.ScanTable(context.Background(), e.DB, e.Config.Table)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, item := range items {
+		var k keys
+		if err := attributevalue.UnmarshalMap(item, &k); err != nil {
 			t.Fatal(err)
 		}
-		for _, item := range page.Items {
-			var k keys
-			if err := attributevalue.UnmarshalMap(item, &k); err != nil {
-				t.Fatal(err)
+		var kinds []string
+		for i, kind := range layout {
+			if kind.Matches(k.PK, k.SK, k.GSI1PK, k.GSI1SK) {
+				kinds = append(kinds, kind.Name)
+				found[i]++
 			}
-			var kinds []string
-			for i, kind := range layout {
-				if kind.Matches(k.PK, k.SK, k.GSI1PK, k.GSI1SK) {
-					kinds = append(kinds, kind.Name)
-					found[i]++
-				}
-			}
-			if len(kinds) != 1 {
-				t.Errorf("item %+v is of %d kinds of store.Layout: %v", k, len(kinds), kinds)
-			}
+		}
+		if len(kinds) != 1 {
+			t.Errorf("item %+v is of %d kinds of store.Layout: %v", k, len(kinds), kinds)
 		}
 	}
 	for i, kind := range layout {

@@ -2,13 +2,10 @@ package store_test
 
 import (
 	"context"
-	"encoding/json"
 	"net/http/httptest"
-	"slices"
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	miniserver "github.com/truora/minidyn/server"
 
@@ -167,21 +164,9 @@ func (e *env) renamed(u store.User) store.UserChange {
 // scan returns every item of the table as text, sorted.
 func scan(t *testing.T, e *env) []string {
 	t.Helper()
-	var out []string
-	p := dynamodb.NewScanPaginator(e.db, &dynamodb.ScanInput{TableName: aws.String(table)})
-	for p.HasMorePages() {
-		page, err := p.NextPage(bg)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, item := range page.Items {
-			b, err := json.Marshal(item)
-			if err != nil {
-				t.Fatal(err)
-			}
-			out = append(out, string(b))
-		}
+	out, err := devstack.DumpTable(bg, e.db, table)
+	if err != nil {
+		t.Fatal(err)
 	}
-	slices.Sort(out)
 	return out
 }
