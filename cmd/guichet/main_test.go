@@ -10,11 +10,18 @@ import (
 	"github.com/guichet/guichet/shared/apitest"
 )
 
-func TestOrgCreate(t *testing.T) {
-	t.Parallel()
+// newStack starts a stack for t and returns it with the environment the
+// command reads to reach the stack's table.
+func newStack(t *testing.T) (*apitest.Env, func(string) string) {
+	t.Helper()
 	e := apitest.New(t)
 	env := map[string]string{"DYNAMODB_ENDPOINT": e.Config.DynamoDBEndpoint, "TABLE_NAME": e.Config.Table}
-	getenv := func(k string) string { return env[k] }
+	return e, func(k string) string { return env[k] }
+}
+
+func TestOrgCreate(t *testing.T) {
+	t.Parallel()
+	e, getenv := newStack(t)
 	ctx := context.Background()
 
 	var out bytes.Buffer

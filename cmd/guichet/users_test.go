@@ -7,15 +7,11 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-
-	"github.com/guichet/guichet/shared/apitest"
 )
 
 func TestUsersExportImport(t *testing.T) {
 	t.Parallel()
-	e := apitest.New(t)
-	env := map[string]string{"DYNAMODB_ENDPOINT": e.Config.DynamoDBEndpoint, "TABLE_NAME": e.Config.Table}
-	getenv := func(k string) string { return env[k] }
+	e, getenv := newStack(t)
 	ctx := context.Background()
 	owner := e.LoginOwner(t).AccessToken
 	r := e.Do("POST", "/v1/users", owner, map[string]any{"username": "cli.user", "password": "274910",
