@@ -96,7 +96,7 @@ func TestEveryNamedConflictHasItsDocumentedAnswer(t *testing.T) {
 		if r := e.Do("DELETE", "/v1/organization/units/"+unit["id"].(string), owner, nil); r.Status != http.StatusNoContent {
 			t.Fatalf("%d %s", r.Status, r.Body)
 		}
-		r := e.Do("POST", "/v1/invitations/accept", "", map[string]string{"token": linkToken(t, inv["link"].(string)),
+		r := e.Do("POST", "/v1/invitations/accept", "", map[string]string{"token": apitest.LinkToken(t, inv["link"].(string)),
 			"password": "a-fine-password-7", "first_name": "L", "last_name": "Ate"})
 		if p := r.Problem(t, http.StatusConflict); p.Code != "unit_gone" {
 			t.Fatalf("%s", r.Body)

@@ -3,7 +3,6 @@ package gateway_test
 import (
 	"fmt"
 	"net/http"
-	"net/url"
 	"slices"
 	"strings"
 	"testing"
@@ -24,14 +23,6 @@ func created(t *testing.T, e *apitest.Env, token, path string, body any) map[str
 	var v map[string]any
 	r.Decode(t, &v)
 	return v
-}
-
-func linkToken(t *testing.T, link string) string {
-	u, err := url.Parse(link)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return u.Query().Get("token")
 }
 
 // TestWritesFailWhole fails DynamoDB's writes under every write endpoint:
@@ -73,9 +64,9 @@ func TestWritesFailWhole(t *testing.T) {
 		{"POST", "/v1/invitations", map[string]any{"email": "another@example.com", "role": "member"}},
 		{"POST", "/v1/invitations/" + inv["id"].(string) + "/link", nil},
 		{"DELETE", "/v1/invitations/" + inv["id"].(string), nil},
-		{"POST", "/v1/invitations/accept", map[string]string{"token": linkToken(t, inv["link"].(string)), "password": "a-fine-password-7", "first_name": "I", "last_name": "N"}},
+		{"POST", "/v1/invitations/accept", map[string]string{"token": apitest.LinkToken(t, inv["link"].(string)), "password": "a-fine-password-7", "first_name": "I", "last_name": "N"}},
 		{"POST", "/v1/password-resets", map[string]string{"email": "victim@example.com"}},
-		{"POST", "/v1/password-resets/complete", map[string]string{"token": linkToken(t, reset["link"].(string)), "password": "a-fine-password-7"}},
+		{"POST", "/v1/password-resets/complete", map[string]string{"token": apitest.LinkToken(t, reset["link"].(string)), "password": "a-fine-password-7"}},
 		{"POST", "/v1/me/api-keys", map[string]any{"name": "K2", "client": "internal", "scopes": []string{"users:read"}}},
 		{"POST", "/v1/me/api-keys/" + key["id"].(string) + "/rotate", map[string]any{}},
 		{"DELETE", "/v1/me/api-keys/" + key["id"].(string), nil},

@@ -20,8 +20,7 @@ func TestEveryAuthorizedRouteRefusesWhomItMust(t *testing.T) {
 	t.Parallel()
 	e := apitest.New(t)
 	owner := e.LoginOwner(t).AccessToken
-	e.AddUser(t, "member@acme.example", "member")
-	member := e.Login(t, "member@acme.example", apitest.UserPassword).AccessToken
+	_, member := e.AddUserLogin(t, "member@acme.example", "member")
 	user := created(t, e, owner, "/v1/users", map[string]any{"email": "target@example.com", "first_name": "T", "last_name": "G", "role": "member"})
 	pin := created(t, e, owner, "/v1/users", map[string]any{"username": "kiosk", "password": "123456", "first_name": "K", "last_name": "K", "role": "member"})
 	svc := created(t, e, owner, "/v1/users", map[string]any{"kind": "service", "user_code": "SVC0001", "client": "internal", "role": "admin", "all_units": true})

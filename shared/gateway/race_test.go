@@ -68,8 +68,7 @@ func TestOwnerTransferRacingADeactivation(t *testing.T) {
 		e := apitest.New(t)
 		owner := e.LoginOwner(t).AccessToken
 		heir := e.AddUser(t, "heir@acme.example", "admin")
-		e.AddUser(t, "other-admin@acme.example", "admin")
-		adminTok := e.Login(t, "other-admin@acme.example", apitest.UserPassword).AccessToken
+		_, adminTok := e.AddUserLogin(t, "other-admin@acme.example", "admin")
 		statuses := race(2, func(i int) *apitest.Response {
 			if i == 0 {
 				return e.Do("POST", "/v1/organization/owner", owner, map[string]any{"user_id": heir.ID})

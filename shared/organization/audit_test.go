@@ -108,16 +108,9 @@ func TestTheOrganizationFunctionCallsOnlyTheActionsOfItsSpec(t *testing.T) {
 	tok := e.LoginOwner(t).AccessToken
 	e.ResetCounters()
 	exercise(t, e, tok)
-	var spec route.Spec
-	for _, s := range route.Specs() {
-		if s.Name == route.Organization {
-			spec = s
-		}
-	}
-	for _, op := range e.Counters[route.Organization].Operations() {
-		if !slices.Contains(spec.DynamoDB, op) {
-			t.Errorf("the organization function called %s, outside its spec %v", op, spec.DynamoDB)
-		}
+	spec := apitest.SpecOf(route.Organization)
+	for _, op := range e.OutsideSpec(route.Organization) {
+		t.Errorf("the organization function called %s, outside its spec %v", op, spec.DynamoDB)
 	}
 }
 
