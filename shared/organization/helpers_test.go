@@ -9,6 +9,7 @@ import (
 	"github.com/guichet/guichet/shared/apitest"
 	"github.com/guichet/guichet/shared/password"
 	"github.com/guichet/guichet/shared/permission"
+	"github.com/guichet/guichet/shared/problem"
 	"github.com/guichet/guichet/shared/route"
 	"github.com/guichet/guichet/shared/store"
 	"github.com/guichet/guichet/shared/token"
@@ -20,6 +21,25 @@ func unchanged(t testing.TB, e *apitest.Env, before []string) {
 	if after := e.Scan(t); !slices.Equal(before, after) {
 		t.Fatalf("the table changed:\nbefore %v\nafter  %v", before, after)
 	}
+}
+
+// refused sends a request, fails t unless it is refused with status and
+// writes nothing, and returns the problem.
+func refused(t testing.TB, e *apitest.Env, method, path, tok string, body any, status int) problem.Problem {
+	t.Helper()
+	before := e.Scan(t)
+	p := e.Do(method, path, tok, body).Problem(t, status)
+	unchanged(t, e, before)
+	return p
+}
+
+// fieldsOf lists the fields a problem's errors name, in order.
+func fieldsOf(p problem.Problem) []string {
+	var out []string
+	for _, f := range p.Errors {
+		out = append(out, f.Field)
+	}
+	return out
 }
 
 // calls is the organization function's DynamoDB calls by action since the
