@@ -3,6 +3,7 @@ package apitest
 import (
 	"net/url"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/guichet/guichet/shared/route"
@@ -15,6 +16,20 @@ func (e *Env) AddUserLogin(t testing.TB, email, role string) (store.User, string
 	t.Helper()
 	u := e.AddUser(t, email, role)
 	return u, e.Login(t, email, UserPassword).AccessToken
+}
+
+// Object fails t unless the answer has status, and returns its body as a
+// JSON object (nil when the answer is not JSON).
+func (r *Response) Object(t testing.TB, status int) map[string]any {
+	t.Helper()
+	if r.Status != status {
+		t.Fatalf("%d, want %d: %.400s", r.Status, status, r.Body)
+	}
+	var v map[string]any
+	if len(r.Body) > 0 && strings.HasPrefix(r.Header.Get("Content-Type"), "application/json") {
+		r.Decode(t, &v)
+	}
+	return v
 }
 
 // LinkToken is the token a link (an invitation's, a reset's, an e-mail

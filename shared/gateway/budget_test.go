@@ -44,6 +44,14 @@ type step struct {
 	status int
 }
 
+// field is the string field name of the JSON object r answers.
+func field(t *testing.T, r *apitest.Response, name string) string {
+	t.Helper()
+	var v map[string]any
+	r.Decode(t, &v)
+	return v[name].(string)
+}
+
 func TestEveryEndpointKeepsItsDynamoDBBudget(t *testing.T) {
 	t.Parallel()
 	e := apitest.New(t)
@@ -134,9 +142,7 @@ func TestEveryEndpointKeepsItsDynamoDBBudget(t *testing.T) {
 		}, 200},
 		{"resendInvitation", func(t *testing.T) *apitest.Response {
 			r := e.Do("POST", "/v1/invitations/"+id(inv)+"/resend", owner, nil)
-			var v map[string]any
-			r.Decode(t, &v)
-			invLink = v["link"].(string)
+			invLink = field(t, r, "link")
 			return r
 		}, 200},
 		{"previewInvitation", func(t *testing.T) *apitest.Response {
@@ -154,9 +160,7 @@ func TestEveryEndpointKeepsItsDynamoDBBudget(t *testing.T) {
 			forgetful := e.AddUser(t, "forgetful@acme.example", "member")
 			e.ResetCounters()
 			r := e.Do("POST", "/v1/users/"+forgetful.ID+"/password-reset", owner, map[string]any{"send_email": false})
-			var v map[string]any
-			r.Decode(t, &v)
-			resetLink = v["link"].(string)
+			resetLink = field(t, r, "link")
 			return r
 		}, 200},
 		{"completePasswordReset", func(t *testing.T) *apitest.Response {
@@ -208,9 +212,7 @@ func TestEveryEndpointKeepsItsDynamoDBBudget(t *testing.T) {
 		}, 200},
 		{"startTOTP", func(t *testing.T) *apitest.Response {
 			r := e.Do("POST", "/v1/me/mfa/totp", owner, nil)
-			var v map[string]any
-			r.Decode(t, &v)
-			mfaSecret = v["secret"].(string)
+			mfaSecret = field(t, r, "secret")
 			return r
 		}, 200},
 		{"confirmTOTP", func(t *testing.T) *apitest.Response {
@@ -233,9 +235,7 @@ func TestEveryEndpointKeepsItsDynamoDBBudget(t *testing.T) {
 			r.Decode(t, &challenge)
 			e.ResetCounters()
 			r = e.Do("POST", "/v1/auth/mfa/enroll", "", map[string]string{"challenge_token": challenge["challenge_token"].(string)})
-			var v map[string]any
-			r.Decode(t, &v)
-			mfaSecret = v["secret"].(string)
+			mfaSecret = field(t, r, "secret")
 			return r
 		}, 200},
 		{"mfaEnrollConfirm", func(t *testing.T) *apitest.Response {

@@ -69,12 +69,7 @@ func TestEveryNamedConflictHasItsDocumentedAnswer(t *testing.T) {
 	owner := e.LoginOwner(t).AccessToken
 	must := func(r *apitest.Response, status int) map[string]any {
 		t.Helper()
-		if r.Status != status {
-			t.Fatalf("%d, want %d: %.400s", r.Status, status, r.Body)
-		}
-		var v map[string]any
-		r.Decode(t, &v)
-		return v
+		return r.Object(t, status)
 	}
 	t.Run("a role named as another answers 409 role_name_taken", func(t *testing.T) {
 		must(e.Do("POST", "/v1/roles", owner, map[string]any{"name": "Clerks", "permissions": []string{}}), http.StatusCreated)
