@@ -120,43 +120,33 @@ func (c *contextReader) str(key string) string {
 }
 
 func (c *contextReader) boolean(key string, def bool) bool {
-	switch v := c.raw(key).(type) {
-	case nil:
-		return def
-	case bool:
-		return v
-	case *bool:
-		return *v
-	case string:
-		b, err := strconv.ParseBool(strings.TrimSpace(v))
-		if err != nil {
-			c.fail(key, v, "true or false")
-			return def
-		}
-		return b
-	default:
-		c.fail(key, v, "true or false")
-		return def
-	}
+	return scalar(c, key, def, "true or false", strconv.ParseBool)
 }
 
 func (c *contextReader) number(key string, def float64) float64 {
+	return scalar(c, key, def, "a number", func(s string) (float64, error) { return strconv.ParseFloat(s, 64) })
+}
+
+// scalar reads key as a T, a *T or a string that parse reads (-c on the
+// command line gives strings); def when the key is absent or wrong, the
+// wrong value failing c as not want.
+func scalar[T bool | float64](c *contextReader, key string, def T, want string, parse func(string) (T, error)) T {
 	switch v := c.raw(key).(type) {
 	case nil:
 		return def
-	case float64:
+	case T:
 		return v
-	case *float64:
+	case *T:
 		return *v
 	case string:
-		f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+		x, err := parse(strings.TrimSpace(v))
 		if err != nil {
-			c.fail(key, v, "a number")
+			c.fail(key, v, want)
 			return def
 		}
-		return f
+		return x
 	default:
-		c.fail(key, v, "a number")
+		c.fail(key, v, want)
 		return def
 	}
 }
