@@ -139,22 +139,10 @@ func (s *Service) Update(ctx context.Context, p principal.Principal, req UpdateO
 	}
 	var c store.OrgChanges
 	var fields []string
-	if req.Name != nil && *req.Name != o.Name {
-		c.Name, o.Name = req.Name, *req.Name
-		fields = append(fields, "name")
-	}
-	if req.Language != nil && *req.Language != o.Language {
-		c.Language, o.Language = req.Language, *req.Language
-		fields = append(fields, "language")
-	}
-	if req.Contact != nil && (o.Contact == nil || *o.Contact != contact) {
-		c.Contact, o.Contact = &contact, &contact
-		fields = append(fields, "contact")
-	}
-	if req.HeadOffice != nil && (o.HeadOffice == nil || *o.HeadOffice != office) {
-		c.HeadOffice, o.HeadOffice = &office, &office
-		fields = append(fields, "head_office")
-	}
+	patchValue(&fields, "name", req.Name, &o.Name, &c.Name)
+	patchValue(&fields, "language", req.Language, &o.Language, &c.Language)
+	patchPointer(&fields, "contact", req.Contact != nil, &contact, &o.Contact, &c.Contact)
+	patchPointer(&fields, "head_office", req.HeadOffice != nil, &office, &o.HeadOffice, &c.HeadOffice)
 	if req.MFARequiredFor != nil && !slices.Equal(sorted(*req.MFARequiredFor), sorted(o.MFARequiredFor)) {
 		roles := sorted(*req.MFARequiredFor)
 		c.MFARequiredFor, o.MFARequiredFor = &roles, roles

@@ -211,26 +211,11 @@ func (s *Service) UpdateUnit(ctx context.Context, p principal.Principal, id stri
 
 	var c store.UnitChanges
 	var fields []string
-	if req.Name != nil && *req.Name != u.Name {
-		c.Name, u.Name = req.Name, *req.Name
-		fields = append(fields, "name")
-	}
-	if req.Kind != nil && *req.Kind != u.Kind {
-		c.Kind, u.Kind = req.Kind, *req.Kind
-		fields = append(fields, "kind")
-	}
-	if req.Address != nil && (u.Address == nil || *u.Address != addr) {
-		c.Address, u.Address = &addr, &addr
-		fields = append(fields, "address")
-	}
-	if req.Latitude != nil && (u.Latitude == nil || *u.Latitude != *req.Latitude) {
-		c.Latitude, u.Latitude = req.Latitude, req.Latitude
-		fields = append(fields, "latitude")
-	}
-	if req.Longitude != nil && (u.Longitude == nil || *u.Longitude != *req.Longitude) {
-		c.Longitude, u.Longitude = req.Longitude, req.Longitude
-		fields = append(fields, "longitude")
-	}
+	patchValue(&fields, "name", req.Name, &u.Name, &c.Name)
+	patchValue(&fields, "kind", req.Kind, &u.Kind, &c.Kind)
+	patchPointer(&fields, "address", req.Address != nil, &addr, &u.Address, &c.Address)
+	patchPointer(&fields, "latitude", req.Latitude != nil, req.Latitude, &u.Latitude, &c.Latitude)
+	patchPointer(&fields, "longitude", req.Longitude != nil, req.Longitude, &u.Longitude, &c.Longitude)
 	checkCoordinates(&v, u.Latitude, u.Longitude)
 	if req.Parent != nil && *req.Parent != u.Parent {
 		if err := checkParent(&v, all, id, *req.Parent); err == nil {
