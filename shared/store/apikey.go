@@ -134,11 +134,7 @@ func (s *Store) newKeyItems(c Credential, e KeyEntry, events ...Audit) *tx {
 
 // GetKeyEntry reads the entry of an organization's key.
 func (s *Store) GetKeyEntry(ctx context.Context, org, id string) (KeyEntry, error) {
-	var e KeyEntry
-	if err := s.get(ctx, keyEntryKey(org, id), &e); err != nil {
-		return e, fmt.Errorf("get api key: %w", err)
-	}
-	return e, nil
+	return getAs[KeyEntry](ctx, s, keyEntryKey(org, id), "get api key")
 }
 
 // RevokeAPIKey deletes a key's credential and entry with the audit event.

@@ -130,11 +130,7 @@ func (s *Store) getMany(ctx context.Context, keys ...key) (map[key]map[string]ty
 
 // GetInvitation reads an invitation.
 func (s *Store) GetInvitation(ctx context.Context, org, id string) (Invitation, error) {
-	var i Invitation
-	if err := s.get(ctx, inviteKey(org, id), &i); err != nil {
-		return i, fmt.Errorf("get invitation: %w", err)
-	}
-	return i, nil
+	return getAs[Invitation](ctx, s, inviteKey(org, id), "get invitation")
 }
 
 // CreateInvitation writes an invitation, its link's token and its guard,

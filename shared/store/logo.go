@@ -43,9 +43,5 @@ func (s *Store) PutLogo(ctx context.Context, org string, l Logo, a Audit) error 
 
 // GetLogo reads an organization's logo; ErrNotFound when it has none.
 func (s *Store) GetLogo(ctx context.Context, org string) (Logo, error) {
-	var l Logo
-	if err := s.get(ctx, logoKey(org), &l); err != nil {
-		return l, fmt.Errorf("get logo: %w", err)
-	}
-	return l, nil
+	return getAs[Logo](ctx, s, logoKey(org), "get logo")
 }

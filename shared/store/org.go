@@ -93,11 +93,7 @@ func (s *Store) CreateOrg(ctx context.Context, o Org, owner User, a Audit) error
 
 // GetOrg reads an organization.
 func (s *Store) GetOrg(ctx context.Context, id string) (Org, error) {
-	var o Org
-	if err := s.get(ctx, orgKey(id), &o); err != nil {
-		return o, fmt.Errorf("get organization: %w", err)
-	}
-	return o, nil
+	return getAs[Org](ctx, s, orgKey(id), "get organization")
 }
 
 // UpdateOrg sets the changed settings of an existing organization and

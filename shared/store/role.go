@@ -36,11 +36,7 @@ func roleNameKey(org, name string) key {
 
 // GetRole reads a custom role.
 func (s *Store) GetRole(ctx context.Context, org, id string) (Role, error) {
-	var r Role
-	if err := s.get(ctx, roleKey(org, id), &r); err != nil {
-		return r, fmt.Errorf("get role: %w", err)
-	}
-	return r, nil
+	return getAs[Role](ctx, s, roleKey(org, id), "get role")
 }
 
 // ListRoles returns an organization's custom roles.

@@ -65,6 +65,16 @@ func (s *Store) get(ctx context.Context, k key, out any) error {
 	return attributevalue.UnmarshalMap(res.Item, out)
 }
 
+// getAs reads one item as a T; ErrNotFound when absent, errors wrapped
+// as what.
+func getAs[T any](ctx context.Context, s *Store, k key, what string) (T, error) {
+	var v T
+	if err := s.get(ctx, k, &v); err != nil {
+		return v, fmt.Errorf("%s: %w", what, err)
+	}
+	return v, nil
+}
+
 // put returns a transaction item writing v, on the condition that no item
 // with its key exists when mustBeNew.
 func (s *Store) put(v any, mustBeNew bool) (types.TransactWriteItem, error) {

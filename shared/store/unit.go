@@ -97,11 +97,7 @@ func (s *Store) CreateUnit(ctx context.Context, u Unit, a Audit) error {
 
 // GetUnit reads a unit of an organization; ErrNotFound when absent.
 func (s *Store) GetUnit(ctx context.Context, org, id string) (Unit, error) {
-	var u Unit
-	if err := s.get(ctx, unitKey(org, id), &u); err != nil {
-		return u, fmt.Errorf("get unit: %w", err)
-	}
-	return u, nil
+	return getAs[Unit](ctx, s, unitKey(org, id), "get unit")
 }
 
 // ListUnits returns a page of at most limit units of an organization in
