@@ -114,19 +114,7 @@ func (s *Store) ListUnits(ctx context.Context, org, after string, limit int) ([]
 // AllUnits returns every unit of an organization: one Query per MB of
 // units, so one for any organization of a few thousand units.
 func (s *Store) AllUnits(ctx context.Context, org string) ([]Unit, error) {
-	var all []Unit
-	after := ""
-	for {
-		page, next, err := s.ListUnits(ctx, org, after, 0)
-		if err != nil {
-			return nil, err
-		}
-		all = append(all, page...)
-		if next == "" {
-			return all, nil
-		}
-		after = next
-	}
+	return queryAll[Unit](ctx, s, "list units", s.orgItems(org, UnitSortKeyPrefix))
 }
 
 // UnitTreeVersion reads the version of an organization's unit tree (0
