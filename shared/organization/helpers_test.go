@@ -42,6 +42,15 @@ func fieldsOf(p problem.Problem) []string {
 	return out
 }
 
+// made fails t unless the organization function has made exactly these
+// DynamoDB calls, in order, since the last ResetCounters.
+func made(t testing.TB, e *apitest.Env, want ...string) {
+	t.Helper()
+	if got := e.Counters[route.Organization].Operations(); !slices.Equal(got, want) {
+		t.Errorf("function made %v", got)
+	}
+}
+
 // calls is the organization function's DynamoDB calls by action since the
 // last ResetCounters, as "Action" repeated per call.
 func calls(e *apitest.Env) int { return e.Counters[route.Organization].Calls() }

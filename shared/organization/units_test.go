@@ -45,9 +45,7 @@ func TestUnitsCanBeCreatedListedChangedAndDeleted(t *testing.T) {
 	t.Run("a unit is created in one transaction and audited", func(t *testing.T) {
 		e.ResetCounters()
 		company = createUnit(t, e, tok, map[string]any{"name": "Acme France", "kind": "company"})
-		if got := e.Counters["organization"].Operations(); !slices.Equal(got, []string{"TransactWriteItems"}) {
-			t.Errorf("function made %v", got)
-		}
+		made(t, e, "TransactWriteItems")
 		if company.Name != "Acme France" || company.Kind != "company" || company.Parent != "" || company.UserCount != 0 {
 			t.Fatalf("unit %+v", company)
 		}
@@ -72,9 +70,7 @@ func TestUnitsCanBeCreatedListedChangedAndDeleted(t *testing.T) {
 		if len(p.Items) != 2 || p.NextCursor != "" {
 			t.Fatalf("page %+v", p)
 		}
-		if got := e.Counters["organization"].Operations(); !slices.Equal(got, []string{"Query"}) {
-			t.Errorf("function made %v", got)
-		}
+		made(t, e, "Query")
 	})
 
 	t.Run("a PATCH without parent changes only the fields present in one GetItem and one transaction", func(t *testing.T) {
@@ -86,9 +82,7 @@ func TestUnitsCanBeCreatedListedChangedAndDeleted(t *testing.T) {
 		if r.Status != 200 || u.Name != "Lyon warehouse" || u.Parent != company.ID || u.Address == nil || u.Latitude == nil {
 			t.Fatalf("status %d, unit %+v", r.Status, u)
 		}
-		if got := e.Counters["organization"].Operations(); !slices.Equal(got, []string{"GetItem", "TransactWriteItems"}) {
-			t.Errorf("function made %v", got)
-		}
+		made(t, e, "GetItem", "TransactWriteItems")
 		if ev := lastEvent(t, e, tok); ev.Action != "unit.update" || !slices.Equal(ev.Fields, []string{"name"}) {
 			t.Fatalf("audit event %+v", ev)
 		}
@@ -118,17 +112,13 @@ func TestUnitsCanBeCreatedListedChangedAndDeleted(t *testing.T) {
 		if r.Status != 200 || u.Parent != "" {
 			t.Fatalf("status %d, unit %+v", r.Status, u)
 		}
-		if got := e.Counters["organization"].Operations(); !slices.Equal(got, []string{"GetItem", "Query", "TransactWriteItems"}) {
-			t.Errorf("function made %v", got)
-		}
+		made(t, e, "GetItem", "Query", "TransactWriteItems")
 		e.Clock.Advance(time.Second)
 		e.ResetCounters()
 		if r := e.Do("DELETE", "/v1/organization/units/"+company.ID, tok, nil); r.Status != 204 {
 			t.Fatalf("delete: %d %s", r.Status, r.Body)
 		}
-		if got := e.Counters["organization"].Operations(); !slices.Equal(got, []string{"GetItem", "TransactWriteItems"}) {
-			t.Errorf("function made %v", got)
-		}
+		made(t, e, "GetItem", "TransactWriteItems")
 		if ev := lastEvent(t, e, tok); ev.Action != "unit.delete" || ev.Target != "unit:"+company.ID {
 			t.Fatalf("audit event %+v", ev)
 		}
