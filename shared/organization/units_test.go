@@ -36,6 +36,16 @@ func listUnits(t testing.TB, e *apitest.Env, tok, query string) organization.Uni
 	return p
 }
 
+// patchUnit sends a PATCH of unit id and returns the answer and the unit
+// it holds.
+func patchUnit(t testing.TB, e *apitest.Env, tok, id string, body map[string]any) (*apitest.Response, organization.Unit) {
+	t.Helper()
+	r := e.Do("PATCH", "/v1/organization/units/"+id, tok, body)
+	var u organization.Unit
+	r.Decode(t, &u)
+	return r, u
+}
+
 func TestUnitsCanBeCreatedListedChangedAndDeleted(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
@@ -76,9 +86,7 @@ func TestUnitsCanBeCreatedListedChangedAndDeleted(t *testing.T) {
 	t.Run("a PATCH without parent changes only the fields present in one GetItem and one transaction", func(t *testing.T) {
 		e.Clock.Advance(time.Second)
 		e.ResetCounters()
-		r := e.Do("PATCH", "/v1/organization/units/"+site.ID, tok, map[string]any{"name": "Lyon warehouse"})
-		var u organization.Unit
-		r.Decode(t, &u)
+		r, u := patchUnit(t, e, tok, site.ID, map[string]any{"name": "Lyon warehouse"})
 		if r.Status != 200 || u.Name != "Lyon warehouse" || u.Parent != company.ID || u.Address == nil || u.Latitude == nil {
 			t.Fatalf("status %d, unit %+v", r.Status, u)
 		}
@@ -106,9 +114,7 @@ func TestUnitsCanBeCreatedListedChangedAndDeleted(t *testing.T) {
 	t.Run("moving the child to the top level frees the parent, which can then be deleted", func(t *testing.T) {
 		e.Clock.Advance(time.Second)
 		e.ResetCounters()
-		r := e.Do("PATCH", "/v1/organization/units/"+site.ID, tok, map[string]any{"parent": ""})
-		var u organization.Unit
-		r.Decode(t, &u)
+		r, u := patchUnit(t, e, tok, site.ID, map[string]any{"parent": ""})
 		if r.Status != 200 || u.Parent != "" {
 			t.Fatalf("status %d, unit %+v", r.Status, u)
 		}
