@@ -18,6 +18,18 @@ func (e *Env) AddUserLogin(t testing.TB, email, role string) (store.User, string
 	return u, e.Login(t, email, UserPassword).AccessToken
 }
 
+// Want fails t unless the answer has status, and returns its body decoded
+// as a T; what names the request in the failure.
+func Want[T any](t testing.TB, r *Response, status int, what string) T {
+	t.Helper()
+	if r.Status != status {
+		t.Fatalf("%s: %d %s", what, r.Status, r.Body)
+	}
+	var v T
+	r.Decode(t, &v)
+	return v
+}
+
 // Object fails t unless the answer has status, and returns its body as a
 // JSON object (nil when the answer is not JSON).
 func (r *Response) Object(t testing.TB, status int) map[string]any {

@@ -82,12 +82,7 @@ type auditPage struct {
 // lastEvent returns the newest audit event of the caller's organization.
 func lastEvent(t testing.TB, e *apitest.Env, token string) auditEvent {
 	t.Helper()
-	var p auditPage
-	r := e.Do("GET", "/v1/audit?limit=1", token, nil)
-	if r.Status != 200 {
-		t.Fatalf("audit: %d %s", r.Status, r.Body)
-	}
-	r.Decode(t, &p)
+	p := apitest.Want[auditPage](t, e.Do("GET", "/v1/audit?limit=1", token, nil), 200, "audit")
 	if len(p.Items) == 0 {
 		t.Fatal("the audit trail is empty")
 	}

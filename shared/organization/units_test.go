@@ -16,24 +16,12 @@ import (
 // createUnit adds a unit, failing t unless it is created.
 func createUnit(t testing.TB, e *apitest.Env, tok string, body map[string]any) organization.Unit {
 	t.Helper()
-	r := e.Do("POST", "/v1/organization/units", tok, body)
-	if r.Status != http.StatusCreated {
-		t.Fatalf("create unit: %d %s", r.Status, r.Body)
-	}
-	var u organization.Unit
-	r.Decode(t, &u)
-	return u
+	return apitest.Want[organization.Unit](t, e.Do("POST", "/v1/organization/units", tok, body), http.StatusCreated, "create unit")
 }
 
 func listUnits(t testing.TB, e *apitest.Env, tok, query string) organization.UnitPage {
 	t.Helper()
-	r := e.Do("GET", "/v1/organization/units"+query, tok, nil)
-	if r.Status != 200 {
-		t.Fatalf("list units: %d %s", r.Status, r.Body)
-	}
-	var p organization.UnitPage
-	r.Decode(t, &p)
-	return p
+	return apitest.Want[organization.UnitPage](t, e.Do("GET", "/v1/organization/units"+query, tok, nil), 200, "list units")
 }
 
 // patchUnit sends a PATCH of unit id and returns the answer and the unit
