@@ -4,10 +4,13 @@ package principal
 
 import (
 	"context"
+	"fmt"
+	"net/http"
 	"strconv"
 	"strings"
 
 	"github.com/guichet/guichet/shared/permission"
+	"github.com/guichet/guichet/shared/problem"
 )
 
 // Credential kinds a principal may present.
@@ -42,6 +45,28 @@ type Principal struct {
 // Can reports whether the principal holds p.
 func (p Principal) Can(perm permission.Permission) bool {
 	return permission.Has(p.Permissions, perm)
+}
+
+// ActOn is the rule of every route that acts on another user's account or
+// credentials (reset links, passwords, letters, two-step verification,
+// keys, sessions): the caller may act only on a user whose role it could
+// assign. The owner is refused to anyone else (409 owner_protected), and
+// so is a holder of a permission the caller lacks (403
+// permission_escalation).
+func (p Principal) ActOn(user, role string, perms []string) error {
+	if user == p.User {
+		return nil
+	}
+	if role == permission.RoleOwner {
+		return problem.Conflict("owner_protected", "The owner's account and credentials are the owner's alone.")
+	}
+	for _, x := range perms {
+		if !p.Can(permission.Permission(x)) {
+			return problem.New(http.StatusForbidden, "permission_escalation",
+				fmt.Sprintf("You cannot act on a user holding the %q permission: you do not hold it.", x))
+		}
+	}
+	return nil
 }
 
 // Context is the authorizer context API Gateway passes from the authorizer
