@@ -1,6 +1,7 @@
 package gateway_test
 
 import (
+	"encoding/json"
 	"slices"
 	"strings"
 	"testing"
@@ -365,4 +366,39 @@ func TestInvitationsDoNotOutliveTheirInviter(t *testing.T) {
 			t.Fatalf("%d %s", r.Status, r.Body)
 		}
 	})
+}
+
+// TestAnExportHoldsNoHashOfAUserAboveTheCaller: an admin's export with
+// password hashes leaves the owner's empty (cracked offline, it would
+// take the owner's account over); the owner's export holds every hash.
+func TestAnExportHoldsNoHashOfAUserAboveTheCaller(t *testing.T) {
+	t.Parallel()
+	e := apitest.New(t)
+	owner := e.LoginOwner(t).AccessToken
+	e.AddUser(t, "exporter@acme.example", "admin")
+	admin := e.Login(t, "exporter@acme.example", apitest.UserPassword).AccessToken
+	hashes := func(tok string) map[string]string {
+		r := e.Do("GET", "/v1/users/export?include_password_hashes=true&format=jsonl", tok, nil)
+		if r.Status != 200 {
+			t.Fatalf("%d %s", r.Status, r.Body)
+		}
+		out := map[string]string{}
+		for _, line := range strings.Split(strings.TrimSpace(string(r.Body)), "\n") {
+			var rec struct {
+				Email string `json:"email"`
+				Hash  string `json:"password_hash"`
+			}
+			if err := json.Unmarshal([]byte(line), &rec); err != nil {
+				t.Fatal(err)
+			}
+			out[rec.Email] = rec.Hash
+		}
+		return out
+	}
+	if h := hashes(admin); h[e.Org.Owner.Email] != "" || h["exporter@acme.example"] == "" {
+		t.Fatalf("admin's export: %v", h)
+	}
+	if h := hashes(owner); h[e.Org.Owner.Email] == "" || h["exporter@acme.example"] == "" {
+		t.Fatalf("owner's export: %v", h)
+	}
 }

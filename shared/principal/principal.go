@@ -49,12 +49,12 @@ func (p Principal) Can(perm permission.Permission) bool {
 
 // ActOn is the rule of every route that acts on another user's account or
 // credentials (reset links, passwords, letters, two-step verification,
-// keys, sessions): the caller may act only on a user whose role it could
-// assign. The owner is refused to anyone else (409 owner_protected), and
-// so is a holder of a permission the caller lacks (403
-// permission_escalation).
+// keys, sessions, exported hashes): the caller may act only on a user
+// whose role it could assign. The owner is refused to anyone else (409
+// owner_protected), and so is a holder of a permission the caller lacks
+// (403 permission_escalation).
 func (p Principal) ActOn(user, role string, perms []string) error {
-	if user == p.User {
+	if p.MayActOn(user, role, perms) {
 		return nil
 	}
 	if role == permission.RoleOwner {
@@ -67,6 +67,22 @@ func (p Principal) ActOn(user, role string, perms []string) error {
 		}
 	}
 	return nil
+}
+
+// MayActOn reports whether ActOn lets p act on the user.
+func (p Principal) MayActOn(user, role string, perms []string) bool {
+	if user == p.User || p.Role == permission.RoleOwner {
+		return true // the owner holds every permission: it may assign any role
+	}
+	if role == permission.RoleOwner {
+		return false
+	}
+	for _, x := range perms {
+		if !p.Can(permission.Permission(x)) {
+			return false
+		}
+	}
+	return true
 }
 
 // Context is the authorizer context API Gateway passes from the authorizer
