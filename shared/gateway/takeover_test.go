@@ -402,3 +402,28 @@ func TestAnExportHoldsNoHashOfAUserAboveTheCaller(t *testing.T) {
 		t.Fatalf("owner's export: %v", h)
 	}
 }
+
+// TestANewInvitationLinkGoesOnlyToWhoCouldInvite: a user who may invite
+// but not grant admin gets no new link of an admin's invitation (whoever
+// holds the link may accept it), and nothing is written.
+func TestANewInvitationLinkGoesOnlyToWhoCouldInvite(t *testing.T) {
+	t.Parallel()
+	e := apitest.New(t)
+	owner := e.LoginOwner(t).AccessToken
+	role := created(t, e, owner, "/v1/roles", map[string]any{"name": "Recruiters", "permissions": []string{"invitations:write"}})
+	e.AddUser(t, "recruiter@acme.example", role["id"].(string))
+	recruiter := e.Login(t, "recruiter@acme.example", apitest.UserPassword).AccessToken
+	inv := created(t, e, owner, "/v1/invitations", map[string]any{"email": "future-admin@example.com", "role": "admin", "all_units": true})
+	before := e.Scan(t)
+	for _, path := range []string{"/link", "/resend"} {
+		if p := e.Do("POST", "/v1/invitations/"+inv["id"].(string)+path, recruiter, nil).Problem(t, 403); p.Code != "permission_escalation" {
+			t.Fatal(p.Code)
+		}
+	}
+	if d := diff(before, e.Scan(t)); d != "" {
+		t.Fatalf("a refusal wrote:\n%s", d)
+	}
+	if r := e.Do("POST", "/v1/invitations/"+inv["id"].(string)+"/link", owner, nil); r.Status != 200 {
+		t.Fatalf("%d %s", r.Status, r.Body)
+	}
+}
