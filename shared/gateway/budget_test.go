@@ -103,7 +103,7 @@ func TestEveryEndpointKeepsItsDynamoDBBudget(t *testing.T) {
 		}, 200},
 		{"resetUserMFA", func(t *testing.T) *apitest.Response {
 			u := e.AddUser(t, "lost-phone@acme.example", "member")
-			enrollTOTP(t, e, e.Login(t, "lost-phone@acme.example", apitest.UserPassword).AccessToken)
+			enrollTOTP(t, e, e.Login(t, "lost-phone@acme.example", apitest.UserPassword).AccessToken, apitest.UserPassword)
 			e.ResetCounters()
 			return e.Do("POST", "/v1/users/"+u.ID+"/mfa-reset", owner, nil)
 		}, 200},
@@ -219,7 +219,7 @@ func TestEveryEndpointKeepsItsDynamoDBBudget(t *testing.T) {
 			return r
 		}, 200},
 		{"confirmTOTP", func(t *testing.T) *apitest.Response {
-			return e.Do("POST", "/v1/me/mfa/totp/confirm", owner, map[string]string{"code": totp()})
+			return e.Do("POST", "/v1/me/mfa/totp/confirm", owner, map[string]string{"code": totp(), "current_password": "owner-second-pass-9"})
 		}, 200},
 		{"mfaLogin", func(t *testing.T) *apitest.Response {
 			e.Clock.Advance(31 * time.Second)

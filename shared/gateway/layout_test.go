@@ -47,7 +47,7 @@ func TestTheTableHoldsOnlyTheKindsOfItsLayout(t *testing.T) {
 	must(e.Do("POST", "/v1/me/email", owner, map[string]string{"new_email": "boss@acme.example", "password": apitest.OwnerPassword}), http.StatusAccepted)
 	secret := must(e.Do("POST", "/v1/me/mfa/totp", owner, nil), http.StatusOK)["secret"].(string)
 	code := gotp.NewDefaultTOTP(secret).At(e.Clock.Now().Unix())
-	must(e.Do("POST", "/v1/me/mfa/totp/confirm", owner, map[string]string{"code": code}), http.StatusOK)
+	must(e.Do("POST", "/v1/me/mfa/totp/confirm", owner, map[string]string{"code": code, "current_password": apitest.OwnerPassword}), http.StatusOK)
 
 	type keys struct {
 		PK     string `dynamodbav:"pk"`

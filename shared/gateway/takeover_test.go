@@ -14,14 +14,14 @@ import (
 
 // enrollTOTP turns two-step verification on for the holder of tok and
 // returns its secret.
-func enrollTOTP(t *testing.T, e *apitest.Env, tok string) string {
+func enrollTOTP(t *testing.T, e *apitest.Env, tok, pw string) string {
 	t.Helper()
 	var st struct {
 		Secret string `json:"secret"`
 	}
 	e.Do("POST", "/v1/me/mfa/totp", tok, nil).Decode(t, &st)
 	code := gotp.NewDefaultTOTP(st.Secret).At(e.Clock.Now().Unix())
-	if r := e.Do("POST", "/v1/me/mfa/totp/confirm", tok, map[string]string{"code": code}); r.Status != 200 {
+	if r := e.Do("POST", "/v1/me/mfa/totp/confirm", tok, map[string]string{"code": code, "current_password": pw}); r.Status != 200 {
 		t.Fatalf("confirm: %d %s", r.Status, r.Body)
 	}
 	return st.Secret
@@ -56,7 +56,7 @@ func TestNoAdminActsOnTheCredentialsOfAUserAboveIt(t *testing.T) {
 	admin := e.Login(t, "admin@acme.example", apitest.UserPassword).AccessToken
 	key := created(t, e, owner, "/v1/me/api-keys", map[string]any{"name": "Owner's", "client": "internal",
 		"scopes": []string{"organization:read"}, "current_password": apitest.OwnerPassword})
-	enrollTOTP(t, e, owner)
+	enrollTOTP(t, e, owner, apitest.OwnerPassword)
 	role := created(t, e, owner, "/v1/roles", map[string]any{"name": "Helpdesk", "permissions": []string{"users:write"}})
 	e.AddUser(t, "help@acme.example", role["id"].(string))
 	help := e.Login(t, "help@acme.example", apitest.UserPassword).AccessToken
@@ -98,7 +98,7 @@ func TestAnAdminResetsAUsersMFA(t *testing.T) {
 	owner := e.LoginOwner(t).AccessToken
 	u := e.AddUser(t, "lost-phone@acme.example", "member")
 	tok := e.Login(t, "lost-phone@acme.example", apitest.UserPassword).AccessToken
-	enrollTOTP(t, e, tok)
+	enrollTOTP(t, e, tok, apitest.UserPassword)
 	r := e.Do("POST", "/v1/users/"+u.ID+"/mfa-reset", owner, nil)
 	if r.Status != 200 {
 		t.Fatalf("%d %s", r.Status, r.Body)
@@ -262,7 +262,7 @@ func TestAKeyAsksForARecentAuthentication(t *testing.T) {
 		created(t, e, owner, path, map[string]any{"current_password": apitest.OwnerPassword})
 	})
 	t.Run("with two-step verification, a code works once", func(t *testing.T) {
-		secret := enrollTOTP(t, e, owner)
+		secret := enrollTOTP(t, e, owner, apitest.OwnerPassword)
 		e.Clock.Advance(30 * time.Second)
 		code := gotp.NewDefaultTOTP(secret).At(e.Clock.Now().Unix())
 		created(t, e, owner, "/v1/me/api-keys", body(map[string]any{"code": code}))
@@ -426,4 +426,24 @@ func TestANewInvitationLinkGoesOnlyToWhoCouldInvite(t *testing.T) {
 	if r := e.Do("POST", "/v1/invitations/"+inv["id"].(string)+"/link", owner, nil); r.Status != 200 {
 		t.Fatalf("%d %s", r.Status, r.Body)
 	}
+}
+
+// TestASessionAloneTiesNoAuthenticator: turning two-step verification on
+// asks for the current password, so a stolen session cannot tie the
+// account to the thief's authenticator.
+func TestASessionAloneTiesNoAuthenticator(t *testing.T) {
+	t.Parallel()
+	e := apitest.New(t)
+	e.AddUser(t, "victim@acme.example", "member")
+	tok := e.Login(t, "victim@acme.example", apitest.UserPassword).AccessToken
+	var st struct {
+		Secret string `json:"secret"`
+	}
+	e.Do("POST", "/v1/me/mfa/totp", tok, nil).Decode(t, &st)
+	code := gotp.NewDefaultTOTP(st.Secret).At(e.Clock.Now().Unix())
+	e.Do("POST", "/v1/me/mfa/totp/confirm", tok, map[string]string{"code": code}).Problem(t, 422)
+	if p := e.Do("POST", "/v1/me/mfa/totp/confirm", tok, map[string]string{"code": code, "current_password": "a-guess-1234"}).Problem(t, 403); p.Code != "invalid_password" {
+		t.Fatal(p.Code)
+	}
+	enrollTOTP(t, e, tok, apitest.UserPassword)
 }

@@ -54,7 +54,7 @@ func TestTOTPEnrollment(t *testing.T) {
 		if wrong == code(e, st.Secret) {
 			wrong = "111111"
 		}
-		if p := e.Do("POST", "/v1/me/mfa/totp/confirm", tok, map[string]string{"code": wrong}).Problem(t, 403); p.Code != "invalid_code" {
+		if p := e.Do("POST", "/v1/me/mfa/totp/confirm", tok, map[string]string{"code": wrong, "current_password": apitest.UserPassword}).Problem(t, 403); p.Code != "invalid_code" {
 			t.Fatal(p.Code)
 		}
 		if m := me(t, e, tok); m["mfa"].(map[string]any)["enabled"] != false {
@@ -63,7 +63,7 @@ func TestTOTPEnrollment(t *testing.T) {
 	})
 	var codes []string
 	t.Run("a code computed by another implementation confirms, and ten recovery codes come once", func(t *testing.T) {
-		r := e.Do("POST", "/v1/me/mfa/totp/confirm", tok, map[string]string{"code": code(e, st.Secret)})
+		r := e.Do("POST", "/v1/me/mfa/totp/confirm", tok, map[string]string{"code": code(e, st.Secret), "current_password": apitest.UserPassword})
 		if r.Status != 200 {
 			t.Fatalf("%d %s", r.Status, r.Body)
 		}
@@ -371,7 +371,7 @@ func TestDynamoDBCallsOfProfileAndMFA(t *testing.T) {
 			return r
 		}, map[string]int{"BatchGetItem": 1, "TransactWriteItems": 1}},
 		{"confirming it is one BatchGetItem and one transaction", route.Profile, func() *apitest.Response {
-			return e.Do("POST", "/v1/me/mfa/totp/confirm", tok, map[string]string{"code": code(e, secret)})
+			return e.Do("POST", "/v1/me/mfa/totp/confirm", tok, map[string]string{"code": code(e, secret), "current_password": apitest.UserPassword})
 		}, map[string]int{"BatchGetItem": 1, "TransactWriteItems": 1}},
 		{"a login asking for a code is two BatchGetItem and one PutItem", route.Auth, func() *apitest.Response {
 			nextStep(e)
@@ -412,8 +412,8 @@ func TestProfileAndAuthCallOnlyTheActionsOfTheirSpec(t *testing.T) {
 	e.Do("GET", "/v1/me/sessions", tok, nil)
 	e.Do("DELETE", "/v1/me/sessions/ses_nosuchsession", tok, nil)
 	e.Do("DELETE", "/v1/me/sessions", tok, nil)
-	secret, codes := enroll(t, e, tok)
-	e.Do("POST", "/v1/me/mfa/totp/confirm", tok, map[string]string{"code": "000000"})
+	secret, codes := enrollWith(t, e, tok, "a-brand-new-secret")
+	e.Do("POST", "/v1/me/mfa/totp/confirm", tok, map[string]string{"code": "000000", "current_password": "a-brand-new-secret"})
 	nextStep(e)
 	c := login(t, e, "spec2@acme.example", "a-brand-new-secret")
 	answer(e, c.ChallengeToken, "000000")

@@ -59,7 +59,7 @@ var problems = map[string][]string{
 	"endMySession":             {"not_found"},
 	"endMyOtherSessions":       nil,
 	"startTOTP":                {"conflict", "mfa_enabled", "not_a_person", "not_found", "session_required"},
-	"confirmTOTP":              {"code_used", "conflict", "invalid_code", "mfa_enabled", "no_enrollment", "not_found", "session_required", "too_many_codes", "validation_failed"},
+	"confirmTOTP":              {"code_used", "conflict", "invalid_code", "invalid_password", "mfa_enabled", "no_enrollment", "not_found", "session_required", "too_many_attempts", "too_many_codes", "validation_failed"},
 	"disableTOTP":              {"code_used", "conflict", "invalid_code", "invalid_password", "mfa_off", "mfa_required", "not_found", "session_required", "too_many_attempts", "too_many_codes", "validation_failed"},
 	"createInvitation":         {"invitation_pending", "permission_escalation", "user_exists", "validation_failed"},
 	"listInvitations":          {"invalid_cursor"},
