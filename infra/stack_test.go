@@ -933,14 +933,14 @@ func TestTheMFAKey(t *testing.T) {
 			}
 		})
 	}
-	t.Run("only the functions that sign in or enroll need the key", func(t *testing.T) {
+	t.Run("only the functions that sign in, enroll or check a code before making a key need the key", func(t *testing.T) {
 		var got []string
 		for _, s := range route.Specs() {
 			if s.MFAKey {
 				got = append(got, s.Name)
 			}
 		}
-		if !slices.Equal(got, []string{route.Auth, route.Profile, route.Pages}) {
+		if !slices.Equal(got, []string{route.Auth, route.Profile, route.Pages, route.APIKeys}) {
 			t.Errorf("functions with the key: %v", got)
 		}
 	})

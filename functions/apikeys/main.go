@@ -10,5 +10,5 @@ import (
 )
 
 func main() {
-	lambda.Start(app.Lambda(route.APIKeys, func(d app.Deps) router.Operations { return d.APIKeys().Operations() }))
+	lambda.Start(app.LambdaWithMail(route.APIKeys, func(d app.Deps) router.Operations { return d.APIKeys().Operations() }))
 }

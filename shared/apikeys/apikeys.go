@@ -19,9 +19,11 @@ import (
 
 	"github.com/guichet/guichet/shared/clients"
 	"github.com/guichet/guichet/shared/cursor"
+	"github.com/guichet/guichet/shared/mail"
 	"github.com/guichet/guichet/shared/permission"
 	"github.com/guichet/guichet/shared/principal"
 	"github.com/guichet/guichet/shared/problem"
+	"github.com/guichet/guichet/shared/reauth"
 	"github.com/guichet/guichet/shared/router"
 	"github.com/guichet/guichet/shared/store"
 	"github.com/guichet/guichet/shared/token"
@@ -40,14 +42,19 @@ const (
 
 // Service applies the API key rules.
 type Service struct {
-	store   *store.Store
-	clients clients.Catalog
-	now     func() time.Time
+	store     *store.Store
+	clients   clients.Catalog
+	reauth    *reauth.Checker
+	mail      *mail.Notifier
+	publicURL string
+	now       func() time.Time
 }
 
 // New returns an API key service for the client applications of catalog.
-func New(s *store.Store, catalog clients.Catalog, now func() time.Time) *Service {
-	return &Service{store: s, clients: catalog, now: now}
+// Making a key asks for a recent authentication (checked by r) and mails
+// its owner (through n; links point at publicURL).
+func New(s *store.Store, catalog clients.Catalog, r *reauth.Checker, n *mail.Notifier, publicURL string, now func() time.Time) *Service {
+	return &Service{store: s, clients: catalog, reauth: r, mail: n, publicURL: strings.TrimRight(publicURL, "/"), now: now}
 }
 
 // APIKeyRequest is the body of POST /v1/me/api-keys.
@@ -56,11 +63,13 @@ type APIKeyRequest struct {
 	Client    string   `json:"client" doc:"The client application (see GET /v1/clients)."`
 	Scopes    []string `json:"scopes" doc:"At least one; each allowed to the client application and held by the caller."`
 	ExpiresAt string   `json:"expires_at,omitempty" doc:"RFC 3339 time, in the future and at most two years ahead; absent, the key does not expire."`
+	reauth.Proof
 }
 
 // RotateAPIKeyRequest is the body of POST /v1/me/api-keys/{id}/rotate.
 type RotateAPIKeyRequest struct {
 	GraceSeconds int `json:"grace_seconds,omitempty" doc:"How long the old key keeps working, 0 (default) to 86400 seconds."`
+	reauth.Proof
 }
 
 // APIKey is an API key as listed: never the key itself.
@@ -133,7 +142,15 @@ func (s *Service) Create(ctx context.Context, p principal.Principal, in APIKeyRe
 				fmt.Sprintf("You cannot give a key the %q scope: you do not hold that permission.", sc))
 		}
 	}
-	return s.issue(ctx, p, now, name, client.ID, scopes, expires, nil)
+	uc, err := s.reauth.Recent(ctx, p.Org, p.User, in.Proof)
+	if err != nil {
+		return NewAPIKey{}, err
+	}
+	k, err := s.issue(ctx, p, now, name, client.ID, scopes, expires, nil)
+	if err == nil {
+		s.tell(ctx, uc, k)
+	}
+	return k, err
 }
 
 // checkScopes returns the scopes asked, without duplicates, in catalog
@@ -229,7 +246,28 @@ func (s *Service) Rotate(ctx context.Context, p principal.Principal, id string, 
 	if u := time.Unix(old.Expires, 0); until.After(u) {
 		until = u
 	}
-	return s.issue(ctx, p, now, old.Name, old.Client, old.Scopes, old.Expires, &rotation{entry: old, until: until})
+	uc, err := s.reauth.Recent(ctx, p.Org, p.User, in.Proof)
+	if err != nil {
+		return NewAPIKey{}, err
+	}
+	k, err := s.issue(ctx, p, now, old.Name, old.Client, old.Scopes, old.Expires, &rotation{entry: old, until: until})
+	if err == nil {
+		s.tell(ctx, uc, k)
+	}
+	return k, err
+}
+
+// tell mails the key's owner that the key was made: a session stolen
+// and re-authenticated still cannot make a key unnoticed.
+func (s *Service) tell(ctx context.Context, uc store.UserContext, k NewAPIKey) {
+	u := uc.User
+	if u.Email == "" {
+		return
+	}
+	s.mail.Notify(ctx, mail.APIKeyCreated, u.Language, u.Email, mail.Data{
+		Org: uc.Org.Name, Name: strings.TrimSpace(u.FirstName + " " + u.LastName),
+		When: k.Created.UTC().Format("2006-01-02 15:04 UTC"), Key: k.Name + " (" + k.Prefix + ")",
+		Link: s.publicURL + "/forgot"})
 }
 
 // entry returns the live key id of the principal's organization: one the
@@ -257,15 +295,38 @@ func (s *Service) own(ctx context.Context, p principal.Principal, id string, now
 	return s.entry(ctx, p, id, now, false)
 }
 
-// Revoke ends a key at once: one of the principal's own, or, when anyone,
-// any key of its organization (the admin route).
-func (s *Service) Revoke(ctx context.Context, p principal.Principal, id string, anyone bool) error {
+// Revoke ends one of the principal's own keys at once.
+func (s *Service) Revoke(ctx context.Context, p principal.Principal, id string) error {
 	now := s.now().UTC()
-	e, err := s.entry(ctx, p, id, now, anyone)
+	e, err := s.entry(ctx, p, id, now, false)
 	if err != nil {
 		return err
 	}
-	err = s.store.RevokeAPIKey(ctx, e, s.audit(p, now, "apikey.revoke", e.ID))
+	return s.revoke(ctx, p, e, now)
+}
+
+// RevokeAny ends any key of the principal's organization at once (the
+// admin route), but one of a user the principal may not act on.
+func (s *Service) RevokeAny(ctx context.Context, p principal.Principal, id string) error {
+	now := s.now().UTC()
+	e, err := s.entry(ctx, p, id, now, true)
+	if err != nil {
+		return err
+	}
+	if e.User != p.User {
+		u, err := s.store.GetUser(ctx, p.Org, e.User)
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			return err
+		}
+		if err := p.ActOn(u.ID, u.Role, u.Permissions); err != nil {
+			return err
+		}
+	}
+	return s.revoke(ctx, p, e, now)
+}
+
+func (s *Service) revoke(ctx context.Context, p principal.Principal, e store.KeyEntry, now time.Time) error {
+	err := s.store.RevokeAPIKey(ctx, e, s.audit(p, now, "apikey.revoke", e.ID))
 	if errors.Is(err, store.ErrConflict) {
 		return notFound() // revoked meanwhile
 	}

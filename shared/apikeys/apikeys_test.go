@@ -20,10 +20,34 @@ func keyBody(name, client string, scopes ...string) map[string]any {
 	return map[string]any{"name": name, "client": client, "scopes": scopes}
 }
 
+// passwordOf is the password of the holder of tok: the owner's, or that
+// of a user made by AddUser.
+func passwordOf(t testing.TB, e *apitest.Env, tok string) string {
+	t.Helper()
+	var me struct {
+		Email string `json:"email"`
+	}
+	e.Do("GET", "/v1/me", tok, nil).Decode(t, &me)
+	if me.Email == e.Org.Owner.Email {
+		return apitest.OwnerPassword
+	}
+	return apitest.UserPassword
+}
+
+// withPassword adds the current password of the holder of tok to body.
+func withPassword(t testing.TB, e *apitest.Env, tok string, body map[string]any) map[string]any {
+	t.Helper()
+	out := map[string]any{"current_password": passwordOf(t, e, tok)}
+	for k, v := range body {
+		out[k] = v
+	}
+	return out
+}
+
 // createKey makes a key with the token, failing t unless it is made.
 func createKey(t testing.TB, e *apitest.Env, tok string, body map[string]any) apikeys.NewAPIKey {
 	t.Helper()
-	r := e.Do("POST", "/v1/me/api-keys", tok, body)
+	r := e.Do("POST", "/v1/me/api-keys", tok, withPassword(t, e, tok, body))
 	if r.Status != http.StatusCreated {
 		t.Fatalf("create key %v: %d %s", body, r.Status, r.Body)
 	}
@@ -405,7 +429,7 @@ func TestRotate(t *testing.T) {
 
 	t.Run("without grace, the old key ends at once and the new one keeps name, client and scopes", func(t *testing.T) {
 		old := createKey(t, e, owner, keyBody("Comax", "comax", "users:read", "users:write"))
-		r := e.Do("POST", "/v1/me/api-keys/"+old.ID+"/rotate", owner, nil)
+		r := e.Do("POST", "/v1/me/api-keys/"+old.ID+"/rotate", owner, withPassword(t, e, owner, nil))
 		if r.Status != 201 {
 			t.Fatalf("%d %s", r.Status, r.Body)
 		}
@@ -426,7 +450,7 @@ func TestRotate(t *testing.T) {
 	})
 	t.Run("with grace, the old key works until the grace ends", func(t *testing.T) {
 		old := createKey(t, e, owner, keyBody("Graceful", "internal", "users:read"))
-		r := e.Do("POST", "/v1/me/api-keys/"+old.ID+"/rotate", owner, map[string]int{"grace_seconds": 300})
+		r := e.Do("POST", "/v1/me/api-keys/"+old.ID+"/rotate", owner, withPassword(t, e, owner, map[string]any{"grace_seconds": 300}))
 		var next apikeys.NewAPIKey
 		r.Decode(t, &next)
 		if r.Status != 201 || !works(t, e, old.Secret) || !works(t, e, next.Secret) {
@@ -437,7 +461,7 @@ func TestRotate(t *testing.T) {
 		if len(l) != 2 || i < 0 || l[i].Rotated == nil || l[i].ExpiresAt == nil {
 			t.Fatalf("%+v", l)
 		}
-		e.Do("POST", "/v1/me/api-keys/"+old.ID+"/rotate", owner, nil).Problem(t, 409)
+		e.Do("POST", "/v1/me/api-keys/"+old.ID+"/rotate", owner, withPassword(t, e, owner, nil)).Problem(t, 409)
 		e.Clock.Advance(301 * time.Second)
 		if works(t, e, old.Secret) || !works(t, e, next.Secret) {
 			t.Fatal("the old key outlives its grace, or the new one does not work")
@@ -725,7 +749,7 @@ func TestEveryFunctionRecordsKeyUseWithinItsSpec(t *testing.T) {
 		e.Do("GET", "/v1/clients", owner, nil)
 		e.Do("GET", "/v1/me/api-keys", owner, nil)
 		e.Do("GET", "/v1/api-keys", owner, nil)
-		e.Do("POST", "/v1/me/api-keys/"+k.ID+"/rotate", owner, map[string]int{"grace_seconds": 60})
+		e.Do("POST", "/v1/me/api-keys/"+k.ID+"/rotate", owner, withPassword(t, e, owner, map[string]any{"grace_seconds": 60}))
 		e.Do("DELETE", "/v1/api-keys/"+k.ID, owner, nil)
 		var spec route.Spec
 		for _, s := range route.Specs() {

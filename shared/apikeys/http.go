@@ -48,7 +48,7 @@ func (s *Service) Operations() router.Operations {
 			return APIKeyList{Items: keys}, err
 		}),
 		route.OpRevokeMyAPIKey: router.NoContent(func(ctx context.Context, c router.Call, _ router.None) error {
-			return s.Revoke(ctx, c.Principal, c.ID, false)
+			return s.Revoke(ctx, c.Principal, c.ID)
 		}),
 		// The body may be left out: the rotation keeps the key's settings.
 		route.OpRotateMyAPIKey: router.JSON(http.StatusCreated, func(ctx context.Context, c router.Call, in *RotateAPIKeyRequest) (NewAPIKey, error) {
@@ -62,7 +62,7 @@ func (s *Service) Operations() router.Operations {
 				return s.List(ctx, c.Principal, pg)
 			}),
 		route.OpRevokeAPIKey: router.NoContent(func(ctx context.Context, c router.Call, _ router.None) error {
-			return s.Revoke(ctx, c.Principal, c.ID, true)
+			return s.RevokeAny(ctx, c.Principal, c.ID)
 		}),
 	}
 }

@@ -29,6 +29,7 @@ import (
 	"github.com/guichet/guichet/shared/pages"
 	"github.com/guichet/guichet/shared/passwordreset"
 	"github.com/guichet/guichet/shared/profile"
+	"github.com/guichet/guichet/shared/reauth"
 	"github.com/guichet/guichet/shared/route"
 	"github.com/guichet/guichet/shared/router"
 	"github.com/guichet/guichet/shared/session"
@@ -210,7 +211,11 @@ func (d Deps) Resets() *passwordreset.Service {
 }
 
 // APIKeys returns the API key service (function apikeys).
-func (d Deps) APIKeys() *apikeys.Service { return apikeys.New(d.Store, d.Config.Clients, d.Now) }
+func (d Deps) APIKeys() *apikeys.Service {
+	pc := d.ProfileConfig()
+	r := reauth.New(d.Store, d.MFA(), reauth.Config{Password: pc.Password, MaxFailures: pc.MaxFailures, LockWindow: pc.LockWindow}, d.Now)
+	return apikeys.New(d.Store, d.Config.Clients, r, d.Mail, d.Config.PublicURL, d.Now)
+}
 
 // Pages returns the operations of the pages function: the hosted pages and
 // the API description (the committed one, embedded: a test keeps it equal

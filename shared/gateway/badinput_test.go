@@ -135,7 +135,7 @@ func TestMalformedRequestsAreRefused(t *testing.T) {
 	role := created(t, e, owner, "/v1/roles", map[string]any{"name": "Clerks", "permissions": []string{"users:read"}})
 	unit := created(t, e, owner, "/v1/organization/units", map[string]any{"name": "HQ", "kind": "site"})
 	inv := created(t, e, owner, "/v1/invitations", map[string]any{"email": "invitee@example.com", "role": "member"})
-	key := created(t, e, owner, "/v1/me/api-keys", map[string]any{"name": "K", "client": "internal", "scopes": []string{"users:read"}})
+	key := created(t, e, owner, "/v1/me/api-keys", map[string]any{"name": "K", "client": "internal", "current_password": apitest.OwnerPassword, "scopes": []string{"users:read"}})
 	ids := map[string]string{
 		"/v1/users/{id}":                "/v1/users/" + user["id"].(string),
 		"/v1/users/{id}/status":         "/v1/users/" + user["id"].(string) + "/status",

@@ -20,20 +20,20 @@ import (
 var budget = map[string]int{
 	"login": 3, "refresh": 3, "logout": 2, "serviceToken": 3, "passwordChange": 3,
 	"mfaLogin": 3, "mfaEnroll": 3, "mfaEnrollConfirm": 3,
-	"getMe": 1, "updateMe": 2, "changeMyPassword": 3, "requestEmailChange": 2, "confirmEmailChange": 3,
+	"getMe": 1, "updateMe": 2, "changeMyPassword": 3, "requestEmailChange": 2, "confirmEmailChange": 4,
 	"listMySessions": 1, "endMySession": 2, "endMyOtherSessions": 2,
 	"startTOTP": 2, "confirmTOTP": 2, "disableTOTP": 2,
 	"openapi":         0,
 	"getOrganization": 1, "updateOrganization": 2, "putLogo": 1, "getLogo": 1,
 	"listUnits": 1, "createUnit": 1, "updateUnit": 2, "deleteUnit": 2, "transferOwnership": 6, "listAudit": 1,
 	"listRoles": 1, "createRole": 1, "updateRole": 3, "deleteRole": 2,
-	"listUsers": 1, "createUser": 2, "getUser": 1, "updateUser": 2, "deleteUser": 3,
-	"setUserStatus": 3, "setUserPassword": 3, "printLetter": 4,
+	"listUsers": 1, "createUser": 2, "getUser": 1, "updateUser": 2, "deleteUser": 4,
+	"setUserStatus": 4, "setUserPassword": 3, "printLetter": 4, "resetUserMFA": 3,
 	"exportUsers": 2, "importUsers": 4,
 	"createInvitation": 3, "listInvitations": 1, "revokeInvitation": 2, "regenerateInvitationLink": 2,
-	"resendInvitation": 4, "previewInvitation": 2, "acceptInvitation": 3,
+	"resendInvitation": 4, "previewInvitation": 2, "acceptInvitation": 4,
 	"requestPasswordReset": 6, "completePasswordReset": 5, "adminPasswordReset": 3,
-	"listClients": 0, "createAPIKey": 1, "listMyAPIKeys": 1, "revokeMyAPIKey": 2, "rotateMyAPIKey": 2,
+	"listClients": 0, "createAPIKey": 2, "listMyAPIKeys": 1, "revokeMyAPIKey": 2, "rotateMyAPIKey": 3,
 	"listAPIKeys": 2, "revokeAPIKey": 2,
 }
 
@@ -110,6 +110,12 @@ func TestEveryEndpointKeepsItsDynamoDBBudget(t *testing.T) {
 		{"setUserStatus", func(t *testing.T) *apitest.Response {
 			return e.Do("POST", "/v1/users/"+id(user)+"/status", owner, map[string]any{"status": "inactive"})
 		}, 200},
+		{"resetUserMFA", func(t *testing.T) *apitest.Response {
+			u := e.AddUser(t, "lost-phone@acme.example", "member")
+			enrollTOTP(t, e, e.Login(t, "lost-phone@acme.example", apitest.UserPassword).AccessToken, apitest.UserPassword)
+			e.ResetCounters()
+			return e.Do("POST", "/v1/users/"+u.ID+"/mfa-reset", owner, nil)
+		}, 200},
 		{"createUser", save(&pin, call("POST", "/v1/users", map[string]any{"username": "kiosk", "password": "123456", "first_name": "K", "last_name": "K", "role": "member"})), 201},
 		{"setUserPassword", func(t *testing.T) *apitest.Response {
 			return e.Do("POST", "/v1/users/"+id(pin)+"/password", owner, map[string]any{"password": "654321"})
@@ -166,16 +172,16 @@ func TestEveryEndpointKeepsItsDynamoDBBudget(t *testing.T) {
 		{"completePasswordReset", func(t *testing.T) *apitest.Response {
 			return e.Do("POST", "/v1/password-resets/complete", "", map[string]string{"token": token(resetLink), "password": "another-password-8"})
 		}, 204},
-		{"createAPIKey", save(&key, call("POST", "/v1/me/api-keys", map[string]any{"name": "K", "client": "internal", "scopes": []string{"users:read"}})), 201},
+		{"createAPIKey", save(&key, call("POST", "/v1/me/api-keys", map[string]any{"name": "K", "client": "internal", "current_password": apitest.OwnerPassword, "scopes": []string{"users:read"}})), 201},
 		{"listMyAPIKeys", get("/v1/me/api-keys"), 200},
 		{"listAPIKeys", get("/v1/api-keys"), 200},
 		{"rotateMyAPIKey", func(t *testing.T) *apitest.Response {
-			r := e.Do("POST", "/v1/me/api-keys/"+id(key)+"/rotate", owner, map[string]any{})
+			r := e.Do("POST", "/v1/me/api-keys/"+id(key)+"/rotate", owner, map[string]any{"current_password": apitest.OwnerPassword})
 			r.Decode(t, &key2)
 			return r
 		}, 201},
 		{"revokeMyAPIKey", func(t *testing.T) *apitest.Response { return e.Do("DELETE", "/v1/me/api-keys/"+id(key2), owner, nil) }, 204},
-		{"createAPIKey", save(&key, call("POST", "/v1/me/api-keys", map[string]any{"name": "K2", "client": "internal", "scopes": []string{"users:read"}})), 201},
+		{"createAPIKey", save(&key, call("POST", "/v1/me/api-keys", map[string]any{"name": "K2", "client": "internal", "current_password": apitest.OwnerPassword, "scopes": []string{"users:read"}})), 201},
 		{"revokeAPIKey", func(t *testing.T) *apitest.Response { return e.Do("DELETE", "/v1/api-keys/"+id(key), owner, nil) }, 204},
 		{"updateMe", call("PATCH", "/v1/me", map[string]any{"first_name": "Olga"}), 200},
 		{"listMySessions", get("/v1/me/sessions"), 200},
@@ -216,7 +222,7 @@ func TestEveryEndpointKeepsItsDynamoDBBudget(t *testing.T) {
 			return r
 		}, 200},
 		{"confirmTOTP", func(t *testing.T) *apitest.Response {
-			return e.Do("POST", "/v1/me/mfa/totp/confirm", owner, map[string]string{"code": totp()})
+			return e.Do("POST", "/v1/me/mfa/totp/confirm", owner, map[string]string{"code": totp(), "current_password": "owner-second-pass-9"})
 		}, 200},
 		{"mfaLogin", func(t *testing.T) *apitest.Response {
 			e.Clock.Advance(31 * time.Second)

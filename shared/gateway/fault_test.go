@@ -37,7 +37,7 @@ func TestWritesFailWhole(t *testing.T) {
 	role := created(t, e, owner, "/v1/roles", map[string]any{"name": "Clerks", "permissions": []string{"users:read"}})
 	unit := created(t, e, owner, "/v1/organization/units", map[string]any{"name": "HQ", "kind": "site"})
 	inv := created(t, e, owner, "/v1/invitations", map[string]any{"email": "invitee@example.com", "role": "member"})
-	key := created(t, e, owner, "/v1/me/api-keys", map[string]any{"name": "K", "client": "internal", "scopes": []string{"users:read"}})
+	key := created(t, e, owner, "/v1/me/api-keys", map[string]any{"name": "K", "client": "internal", "current_password": apitest.OwnerPassword, "scopes": []string{"users:read"}})
 	reset := created(t, e, owner, "/v1/users/"+user["id"].(string)+"/password-reset", map[string]any{"send_email": false})
 	admin := e.AddUser(t, "heir@acme.example", "admin")
 
@@ -67,8 +67,8 @@ func TestWritesFailWhole(t *testing.T) {
 		{"POST", "/v1/invitations/accept", map[string]string{"token": apitest.LinkToken(t, inv["link"].(string)), "password": "a-fine-password-7", "first_name": "I", "last_name": "N"}},
 		{"POST", "/v1/password-resets", map[string]string{"email": "victim@example.com"}},
 		{"POST", "/v1/password-resets/complete", map[string]string{"token": apitest.LinkToken(t, reset["link"].(string)), "password": "a-fine-password-7"}},
-		{"POST", "/v1/me/api-keys", map[string]any{"name": "K2", "client": "internal", "scopes": []string{"users:read"}}},
-		{"POST", "/v1/me/api-keys/" + key["id"].(string) + "/rotate", map[string]any{}},
+		{"POST", "/v1/me/api-keys", map[string]any{"name": "K2", "client": "internal", "current_password": apitest.OwnerPassword, "scopes": []string{"users:read"}}},
+		{"POST", "/v1/me/api-keys/" + key["id"].(string) + "/rotate", map[string]any{"current_password": apitest.OwnerPassword}},
 		{"DELETE", "/v1/me/api-keys/" + key["id"].(string), nil},
 	}
 	for _, c := range cases {

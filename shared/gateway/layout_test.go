@@ -35,11 +35,11 @@ func TestTheTableHoldsOnlyTheKindsOfItsLayout(t *testing.T) {
 	must(e.Do("POST", "/v1/invitations", owner, map[string]any{"email": "invitee@example.com", "role": "member"}), http.StatusCreated)
 	must(e.Do("POST", "/v1/password-resets", "", map[string]string{"email": "owner@acme.example"}), http.StatusAccepted)
 	must(e.Do("POST", "/v1/auth/login", "", map[string]string{"login": "ada@example.com", "password": "a-wrong-password"}), http.StatusUnauthorized)
-	must(e.Do("POST", "/v1/me/api-keys", owner, map[string]any{"name": "K", "client": "internal", "scopes": []string{"users:read"}}), http.StatusCreated)
+	must(e.Do("POST", "/v1/me/api-keys", owner, map[string]any{"name": "K", "client": "internal", "current_password": apitest.OwnerPassword, "scopes": []string{"users:read"}}), http.StatusCreated)
 	must(e.Do("POST", "/v1/me/email", owner, map[string]string{"new_email": "boss@acme.example", "password": apitest.OwnerPassword}), http.StatusAccepted)
 	secret := must(e.Do("POST", "/v1/me/mfa/totp", owner, nil), http.StatusOK)["secret"].(string)
 	code := gotp.NewDefaultTOTP(secret).At(e.Clock.Now().Unix())
-	must(e.Do("POST", "/v1/me/mfa/totp/confirm", owner, map[string]string{"code": code}), http.StatusOK)
+	must(e.Do("POST", "/v1/me/mfa/totp/confirm", owner, map[string]string{"code": code, "current_password": apitest.OwnerPassword}), http.StatusOK)
 
 	type keys struct {
 		PK     string `dynamodbav:"pk"`

@@ -27,7 +27,7 @@ func TestEveryAuthorizedRouteRefusesWhomItMust(t *testing.T) {
 	role := created(t, e, owner, "/v1/roles", map[string]any{"name": "Clerks", "permissions": []string{"users:read"}})
 	unit := created(t, e, owner, "/v1/organization/units", map[string]any{"name": "HQ", "kind": "site"})
 	inv := created(t, e, owner, "/v1/invitations", map[string]any{"email": "invitee@example.com", "role": "member"})
-	key := created(t, e, owner, "/v1/me/api-keys", map[string]any{"name": "Reader", "client": "internal", "scopes": []string{"organization:read"}})
+	key := created(t, e, owner, "/v1/me/api-keys", map[string]any{"name": "Reader", "client": "internal", "current_password": apitest.OwnerPassword, "scopes": []string{"organization:read"}})
 	var sessions struct {
 		Items []struct {
 			ID string `json:"id"`
@@ -119,7 +119,7 @@ func TestEachRouteTakesTheCredentialsItsSecuritySays(t *testing.T) {
 			scopes = append(scopes, p)
 		}
 	}
-	key := created(t, e, owner, "/v1/me/api-keys", map[string]any{"name": "All", "client": "internal",
+	key := created(t, e, owner, "/v1/me/api-keys", map[string]any{"name": "All", "client": "internal", "current_password": apitest.OwnerPassword,
 		"scopes": permission.Strings(scopes)})["key"].(string)
 	refusals := []string{"session_required", "not_a_session", "forbidden"}
 	// Bodies valid enough to reach the check of the credential.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"slices"
 	"strings"
 
 	"github.com/guichet/guichet/shared/password"
@@ -127,6 +128,10 @@ func (s *Service) Accept(ctx context.Context, in AcceptRequest, client session.C
 	if err != nil {
 		return session.Tokens{}, err
 	}
+	inviter, err := s.inviter(ctx, inv, permList)
+	if err != nil {
+		return session.Tokens{}, err
+	}
 	var v validate.Errors
 	v.Required("first_name", in.FirstName, 100)
 	v.Required("last_name", in.LastName, 100)
@@ -149,8 +154,10 @@ func (s *Service) Accept(ctx context.Context, in AcceptRequest, client session.C
 	}
 	a := store.Audit{Org: inv.Org, Time: now, Actor: u.ID, Via: "invitation:" + inv.ID, Action: "invitation.accept",
 		Target: "user:" + u.ID, Fields: []string{"email", "names", "role", "units"}}
-	err = s.store.AcceptInvitation(ctx, inv, u, n.Session, n.Access, n.Refresh, a)
+	err = s.store.AcceptInvitation(ctx, inv, inviter, u, n.Session, n.Access, n.Refresh, a)
 	switch {
+	case store.Lost(err, store.UserChanged):
+		return session.Tokens{}, inviterGone()
 	case store.Lost(err, store.LinkUsed):
 		return session.Tokens{}, errUsedLink()
 	case store.Lost(err, store.InvitationChanged):
@@ -163,4 +170,39 @@ func (s *Service) Accept(ctx context.Context, in AcceptRequest, client session.C
 		return session.Tokens{}, err
 	}
 	return n.Tokens, nil
+}
+
+func inviterGone() *problem.Problem {
+	return problem.Conflict("inviter_gone", "Whoever sent this invitation can no longer invite; ask for a new invitation.")
+}
+
+// inviter reads the user who sent inv and checks that it may, now, grant
+// perms: it is still active and holds invitations:write and each of them.
+// An organization's first owner is invited by the system: nil, nil.
+func (s *Service) inviter(ctx context.Context, inv store.Invitation, perms []string) (*store.User, error) {
+	if !strings.HasPrefix(inv.InvitedBy, "usr_") {
+		return nil, nil
+	}
+	u, err := s.store.GetUser(ctx, inv.Org, inv.InvitedBy)
+	if errors.Is(err, store.ErrNotFound) || (err == nil && u.Status != store.Active) {
+		return nil, inviterGone()
+	}
+	if err != nil {
+		return nil, err
+	}
+	held := func(p string) bool { return slices.Contains(u.Permissions, p) }
+	if !held(string(permission.InvitationsWrite)) || (inv.Role == permission.RoleOwner && u.Role != permission.RoleOwner) {
+		return nil, inviterCannotGrant()
+	}
+	for _, p := range perms {
+		if !held(p) {
+			return nil, inviterCannotGrant()
+		}
+	}
+	return &u, nil
+}
+
+func inviterCannotGrant() *problem.Problem {
+	return problem.New(http.StatusForbidden, "inviter_cannot_grant",
+		"Whoever sent this invitation may no longer grant its role; ask for a new invitation.")
 }

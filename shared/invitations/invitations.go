@@ -237,7 +237,8 @@ func (s *Service) Revoke(ctx context.Context, p principal.Principal, id string) 
 }
 
 // Renew gives a pending or expired invitation a new link, valid TTL from
-// now; the old link stops working. With send, the e-mail goes again.
+// now; the old link stops working. With send, the e-mail goes again. The
+// caller must be able to invite with the invitation's role.
 func (s *Service) Renew(ctx context.Context, p principal.Principal, id string, send bool) (WithLink, error) {
 	inv, err := s.get(ctx, p, id)
 	if err != nil {
@@ -245,6 +246,15 @@ func (s *Service) Renew(ctx context.Context, p principal.Principal, id string, s
 	}
 	if inv.Status != store.Pending {
 		return WithLink{}, notPending(inv, s.now())
+	}
+	// Whoever holds the new link may accept it: only a caller that could
+	// invite with the invitation's role gets one.
+	perms, _, err := s.permissionsOf(ctx, p.Org, inv.Role)
+	if err != nil {
+		return WithLink{}, err
+	}
+	if err := p.ActOn("", inv.Role, perms); err != nil {
+		return WithLink{}, err
 	}
 	now := s.now().UTC()
 	secret, hash, err := token.New(token.Invite)

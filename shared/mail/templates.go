@@ -20,6 +20,8 @@ const (
 	EmailChange     = "email_change"
 	EmailChanged    = "email_changed"
 	PasswordChanged = "password_changed"
+	// APIKeyCreated tells a user that a key was made (or rotated) for them.
+	APIKeyCreated = "api_key_created"
 )
 
 //go:embed templates/*.tmpl
@@ -36,6 +38,7 @@ type Data struct {
 	When     string // when the event happened
 	OldEmail string
 	NewEmail string
+	Key      string // an API key's name and prefix
 }
 
 // Templates renders messages. It is safe for concurrent use.
@@ -56,7 +59,7 @@ a.button{display:inline-block;background:#0b5cad;color:#fff;padding:.6rem 1.2rem
 // exists in every language.
 func LoadTemplates() (*Templates, error) {
 	t := &Templates{text: map[string]*texttemplate.Template{}, html: map[string]*htmltemplate.Template{}}
-	for _, kind := range []string{Invitation, PasswordReset, EmailChange, EmailChanged, PasswordChanged} {
+	for _, kind := range []string{Invitation, PasswordReset, EmailChange, EmailChanged, PasswordChanged, APIKeyCreated} {
 		for _, lang := range language.Supported() {
 			name := kind + "." + lang
 			src, err := templateFiles.ReadFile("templates/" + name + ".tmpl")

@@ -93,7 +93,7 @@ func (s *Service) completeReset(w http.ResponseWriter, r *http.Request, v *view)
 		v.errors["confirm"], v.Alert = v.T("err.confirm"), v.T("err.form")
 		return s.showReset(w, r, v, http.StatusUnprocessableEntity, tok)
 	}
-	err := s.Resets.Complete(r.Context(), tok, f.Get("password"))
+	err := s.Resets.Complete(r.Context(), tok, f.Get("password"), true)
 	if p, ok := problem.As(err); ok && p.Code == "validation_failed" {
 		v.invalid(p)
 		return s.showReset(w, r, v, p.Status, tok)

@@ -32,7 +32,7 @@ func (s *Service) CompleteLink(ctx context.Context, in CompleteBody, remoteAddr 
 	if err := v.Err(); err != nil {
 		return err
 	}
-	if err := s.Complete(ctx, in.Token, in.Password); err != nil {
+	if err := s.Complete(ctx, in.Token, in.Password, in.RevokeAPIKeys == nil || *in.RevokeAPIKeys); err != nil {
 		return s.links.Judge(ctx, remoteAddr, err)
 	}
 	return nil

@@ -4,12 +4,9 @@ import (
 	"context"
 	"net/http"
 
-	"github.com/guichet/guichet/shared/permission"
 	"github.com/guichet/guichet/shared/route"
 	"github.com/guichet/guichet/shared/router"
 )
-
-func permissionOf(s string) permission.Permission { return permission.Permission(s) }
 
 // RequestBody is the body of POST /v1/password-resets.
 type RequestBody struct {
@@ -26,6 +23,9 @@ type Accepted struct {
 type CompleteBody struct {
 	Token    string `json:"token"`
 	Password string `json:"password"`
+	// RevokeAPIKeys is true unless false: whoever reset a password because
+	// it leaked must not keep the keys made with it.
+	RevokeAPIKeys *bool `json:"revoke_api_keys,omitempty" doc:"Also revoke every API key of the account (default true)."`
 }
 
 // AdminBody is the body of POST /v1/users/{id}/password-reset.

@@ -118,6 +118,7 @@ func (s *Service) issue(ctx context.Context, u store.User, login, previous strin
 	}
 	now := s.now()
 	cred := store.NewCredential(hash, store.ResetToken, u.Org, u.ID, now, now.Add(s.cfg.TTL))
+	cred.Ref = login // the link works only while this is the user's login
 	if err := s.store.CreateReset(ctx, login, cred, previous, a); err != nil {
 		return "", err
 	}
@@ -170,12 +171,17 @@ func (s *Service) check(ctx context.Context, secret string) (store.Credential, s
 	if errors.Is(err, store.ErrNotFound) || (err == nil && u.Status != store.Active && u.Status != store.UserPending) {
 		return c, u, unknownLink()
 	}
+	if err == nil && (u.Email == "" || c.Ref != store.EmailLogin(u.Email)) {
+		// Mailed to an address that is no longer the user's login.
+		return c, u, unknownLink()
+	}
 	return c, u, err
 }
 
 // Complete sets the password a reset link's token allows, ends every
-// session of the user, and sends the "password changed" notice.
-func (s *Service) Complete(ctx context.Context, secret, pw string) error {
+// session of the user (and its API keys when revokeKeys), and sends the
+// "password changed" notice.
+func (s *Service) Complete(ctx context.Context, secret, pw string, revokeKeys bool) error {
 	c, u, err := s.check(ctx, secret)
 	if err != nil {
 		return err
@@ -196,7 +202,12 @@ func (s *Service) Complete(ctx context.Context, secret, pw string) error {
 		next.Status = store.Active
 		fields = append(fields, "status")
 	}
-	ended, err := s.store.Ended(ctx, u.ID, store.EndSessions)
+	ending := store.EndSessions
+	if revokeKeys {
+		ending = store.EndAll
+		fields = append(fields, "api_keys")
+	}
+	ended, err := s.store.Ended(ctx, u.ID, ending)
 	if err != nil {
 		return err
 	}
@@ -241,11 +252,8 @@ func (s *Service) ForUser(ctx context.Context, p principal.Principal, id string,
 		return AdminLink{}, problem.New(http.StatusUnprocessableEntity, "not_an_email_user",
 			"Only e-mail users get a reset link; username users get a new PIN (POST /v1/users/{id}/password), service users a letter.")
 	}
-	for _, x := range u.Permissions {
-		if !p.Can(permissionOf(x)) {
-			return AdminLink{}, problem.New(http.StatusForbidden, "permission_escalation",
-				"You cannot reset the password of a user holding permissions you do not hold.")
-		}
+	if err := p.ActOn(u.ID, u.Role, u.Permissions); err != nil {
+		return AdminLink{}, err
 	}
 	login := store.EmailLogin(u.Email)
 	rc, err := s.store.ResetContextOf(ctx, login)

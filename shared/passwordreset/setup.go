@@ -24,7 +24,9 @@ func (s *Service) SetupLink(u store.User) (string, store.Credential, error) {
 		return "", store.Credential{}, err
 	}
 	now := s.now()
-	return s.link(secret), store.NewCredential(hash, store.ResetToken, u.Org, u.ID, now, now.Add(SetupTTL)), nil
+	cred := store.NewCredential(hash, store.ResetToken, u.Org, u.ID, now, now.Add(SetupTTL))
+	cred.Ref = store.EmailLogin(u.Email) // as a reset link, bound to the login
+	return s.link(secret), cred, nil
 }
 
 // SendSetup mails u its set-password link with the invitation template:

@@ -4,10 +4,13 @@ package principal
 
 import (
 	"context"
+	"fmt"
+	"net/http"
 	"strconv"
 	"strings"
 
 	"github.com/guichet/guichet/shared/permission"
+	"github.com/guichet/guichet/shared/problem"
 )
 
 // Credential kinds a principal may present.
@@ -42,6 +45,44 @@ type Principal struct {
 // Can reports whether the principal holds p.
 func (p Principal) Can(perm permission.Permission) bool {
 	return permission.Has(p.Permissions, perm)
+}
+
+// ActOn is the rule of every route that acts on another user's account or
+// credentials (reset links, passwords, letters, two-step verification,
+// keys, sessions, exported hashes): the caller may act only on a user
+// whose role it could assign. The owner is refused to anyone else (409
+// owner_protected), and so is a holder of a permission the caller lacks
+// (403 permission_escalation).
+func (p Principal) ActOn(user, role string, perms []string) error {
+	if p.MayActOn(user, role, perms) {
+		return nil
+	}
+	if role == permission.RoleOwner {
+		return problem.Conflict("owner_protected", "The owner's account and credentials are the owner's alone.")
+	}
+	for _, x := range perms {
+		if !p.Can(permission.Permission(x)) {
+			return problem.New(http.StatusForbidden, "permission_escalation",
+				fmt.Sprintf("You cannot act on a user holding the %q permission: you do not hold it.", x))
+		}
+	}
+	return nil
+}
+
+// MayActOn reports whether ActOn lets p act on the user.
+func (p Principal) MayActOn(user, role string, perms []string) bool {
+	if user == p.User || p.Role == permission.RoleOwner {
+		return true // the owner holds every permission: it may assign any role
+	}
+	if role == permission.RoleOwner {
+		return false
+	}
+	for _, x := range perms {
+		if !p.Can(permission.Permission(x)) {
+			return false
+		}
+	}
+	return true
 }
 
 // Context is the authorizer context API Gateway passes from the authorizer

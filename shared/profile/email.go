@@ -133,7 +133,11 @@ func (s *Service) ConfirmEmailChange(ctx context.Context, secret string) (EmailC
 	}
 	next := u
 	next.Email, next.Updated = c.Ref, now.UTC()
-	err = s.store.ChangeLogin(ctx, store.UserChange{Old: u, New: &next, Consume: hash, At: now,
+	ended, err := s.store.Ended(ctx, u.ID, store.EndLinks)
+	if err != nil {
+		return EmailChanged{}, err
+	}
+	err = s.store.ChangeLogin(ctx, store.UserChange{Old: u, New: &next, Consume: hash, At: now, Revoke: ended,
 		Audit: store.Audit{Org: u.Org, Time: now, Actor: u.ID, Via: "link", Action: "user.email_change",
 			Target: "user:" + u.ID, Fields: []string{"email"}}})
 	switch {

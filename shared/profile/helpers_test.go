@@ -99,9 +99,14 @@ type setup struct {
 	QRPNG  []byte `json:"qr_png"`
 }
 
-// enroll turns two-step verification on for the holder of tok and returns
-// the secret and the recovery codes.
+// enroll turns two-step verification on for the holder of tok, a user
+// made by AddUser, and returns the secret and the recovery codes.
 func enroll(t testing.TB, e *apitest.Env, tok string) (string, []string) {
+	return enrollWith(t, e, tok, apitest.UserPassword)
+}
+
+// enrollWith is enroll for the holder of tok whose password is pw.
+func enrollWith(t testing.TB, e *apitest.Env, tok, pw string) (string, []string) {
 	t.Helper()
 	var st setup
 	r := e.Do("POST", "/v1/me/mfa/totp", tok, nil)
@@ -109,7 +114,7 @@ func enroll(t testing.TB, e *apitest.Env, tok string) (string, []string) {
 		t.Fatalf("start: %d %s", r.Status, r.Body)
 	}
 	r.Decode(t, &st)
-	r = e.Do("POST", "/v1/me/mfa/totp/confirm", tok, map[string]string{"code": code(e, st.Secret)})
+	r = e.Do("POST", "/v1/me/mfa/totp/confirm", tok, map[string]string{"code": code(e, st.Secret), "current_password": pw})
 	if r.Status != 200 {
 		t.Fatalf("confirm: %d %s", r.Status, r.Body)
 	}

@@ -14,6 +14,9 @@ import (
 // CodeRequest is the body of POST /v1/me/mfa/totp/confirm.
 type CodeRequest struct {
 	Code string `json:"code" doc:"A 6-digit code of the authenticator app"`
+	// CurrentPassword is asked so that a stolen session cannot tie the
+	// account to the thief's authenticator.
+	CurrentPassword string `json:"current_password" doc:"Your current password: a recent authentication."`
 }
 
 // RecoveryCodes are shown once, when two-step verification is turned on.
@@ -52,11 +55,15 @@ func (s *Service) ConfirmTOTP(ctx context.Context, p principal.Principal, req Co
 	}
 	var v validate.Errors
 	v.Required("code", req.Code, 32)
+	v.Required("current_password", req.CurrentPassword, 1024)
 	if err := v.Err(); err != nil {
 		return RecoveryCodes{}, err
 	}
-	uc, err := s.context(ctx, p, mfa.CounterKey(p.User))
+	uc, err := s.context(ctx, p, mfa.CounterKey(p.User), passwordCounter(p.User))
 	if err != nil {
+		return RecoveryCodes{}, err
+	}
+	if err := s.checkPassword(ctx, uc.User, uc.Counters[passwordCounter(p.User)], req.CurrentPassword); err != nil {
 		return RecoveryCodes{}, err
 	}
 	codes, err := s.mfa.Confirm(ctx, uc.User, uc.Counters[mfa.CounterKey(p.User)], req.Code,

@@ -2,15 +2,13 @@ package profile
 
 import (
 	"context"
-	"fmt"
-	"net/http"
 	"strings"
-	"time"
 
 	"github.com/guichet/guichet/shared/mail"
 	"github.com/guichet/guichet/shared/password"
 	"github.com/guichet/guichet/shared/principal"
 	"github.com/guichet/guichet/shared/problem"
+	"github.com/guichet/guichet/shared/reauth"
 	"github.com/guichet/guichet/shared/store"
 	"github.com/guichet/guichet/shared/validate"
 )
@@ -22,28 +20,12 @@ type PasswordRequest struct {
 }
 
 // passwordCounter names the counter of a user's wrong current passwords.
-func passwordCounter(user string) string { return "password#" + user }
+func passwordCounter(user string) string { return reauth.Counter(user) }
 
 // checkPassword checks u's current password against the counter f,
 // counting a wrong one; too many lock the actions that ask for it.
 func (s *Service) checkPassword(ctx context.Context, u store.User, f store.Failures, pw string) error {
-	now := s.now()
-	if f.Active(now) >= s.cfg.MaxFailures {
-		return problem.TooManyRequests("too_many_attempts",
-			"Too many wrong passwords: try again later.", int(f.RetryAfter(now).Round(time.Second)/time.Second))
-	}
-	ok, _, err := password.Verify(pw, u.PasswordHash, s.cfg.Password)
-	if err != nil {
-		return fmt.Errorf("check password: %w", err)
-	}
-	if !ok {
-		if _, err := s.store.AddFailure(ctx, passwordCounter(u.ID), f, now, s.cfg.LockWindow); err != nil {
-			return err
-		}
-		// 403, not 401: the session is fine, the password is not.
-		return problem.New(http.StatusForbidden, "invalid_password", "The current password is wrong.")
-	}
-	return nil
+	return s.reauth.Password(ctx, u, f, pw)
 }
 
 // ChangePassword sets a new password after checking the current one, ends

@@ -18,6 +18,7 @@ import (
 	"github.com/guichet/guichet/shared/principal"
 	"github.com/guichet/guichet/shared/problem"
 	"github.com/guichet/guichet/shared/ratelimit"
+	"github.com/guichet/guichet/shared/reauth"
 	"github.com/guichet/guichet/shared/store"
 	"github.com/guichet/guichet/shared/validate"
 )
@@ -47,13 +48,16 @@ type Service struct {
 	publicURL string
 	cfg       Config
 	links     *ratelimit.Limiter
+	reauth    *reauth.Checker
 	now       func() time.Time
 }
 
 // New returns a profile service; links in mail point at publicURL.
 func New(s *store.Store, m *mfa.Service, n *mail.Notifier, publicURL string, cfg Config, now func() time.Time) *Service {
 	return &Service{store: s, mfa: m, mail: n, publicURL: strings.TrimRight(publicURL, "/"), cfg: cfg,
-		links: ratelimit.Links(s, now), now: now}
+		links:  ratelimit.Links(s, now),
+		reauth: reauth.New(s, m, reauth.Config{Password: cfg.Password, MaxFailures: cfg.MaxFailures, LockWindow: cfg.LockWindow}, now),
+		now:    now}
 }
 
 // OrgRef names the organization a user belongs to.

@@ -63,6 +63,7 @@ const (
 	OpSetUserStatus            OperationID = "setUserStatus"
 	OpSetUserPassword          OperationID = "setUserPassword"
 	OpPrintLetter              OperationID = "printLetter"
+	OpResetUserMFA             OperationID = "resetUserMFA"
 	OpMFALogin                 OperationID = "mfaLogin"
 	OpMFAEnroll                OperationID = "mfaEnroll"
 	OpMFAEnrollConfirm         OperationID = "mfaEnrollConfirm"
@@ -212,6 +213,8 @@ func All() []Route {
 			Permission: permission.UsersWrite, Summary: "Set a username user's password (manual reset)"},
 		{Method: "POST", Path: "/v1/users/{id}/letter", Function: Users, Operation: OpPrintLetter,
 			Permission: permission.UsersWrite, Summary: "Reset a service user's password and get the printable PDF letter"},
+		{Method: "POST", Path: "/v1/users/{id}/mfa-reset", Function: Users, Operation: OpResetUserMFA,
+			Permission: permission.UsersWrite, Summary: "Turn off a user's two-step verification (a lost authenticator) and end their sessions"},
 
 		{Method: "POST", Path: "/v1/auth/mfa", Function: Auth, Operation: OpMFALogin, Public: true,
 			Summary: "Answer an mfa login challenge with a TOTP or recovery code"},
@@ -385,7 +388,10 @@ func Specs() []Spec {
 			SendsMail: true, MemoryMB: 512, TimeoutSeconds: 10},
 		{Name: PasswordReset, DynamoDB: []string{"GetItem", "BatchGetItem", "Query", "UpdateItem", "TransactWriteItems"},
 			SendsMail: true, MemoryMB: 512, TimeoutSeconds: 10},
-		{Name: APIKeys, DynamoDB: []string{"GetItem", "BatchGetItem", "Query", "UpdateItem", "TransactWriteItems"}, MemoryMB: 256, TimeoutSeconds: 10},
+		// Making a key asks for the current password or a code, and mails
+		// its owner.
+		{Name: APIKeys, DynamoDB: []string{"GetItem", "BatchGetItem", "Query", "UpdateItem", "DeleteItem", "TransactWriteItems"},
+			SendsMail: true, MFAKey: true, MemoryMB: 256, TimeoutSeconds: 10},
 		{Name: Authorizer, DynamoDB: []string{"GetItem"}, MemoryMB: 256, TimeoutSeconds: 5},
 	}
 }

@@ -222,7 +222,11 @@ func (s *Store) RenewInvitation(ctx context.Context, inv Invitation, cred Creden
 // invitation changed; LoginTaken: the address became a user's login;
 // UnitGone or RoleGone: a unit or role of the invitation is gone;
 // OwnerChanged: the organization has an owner already.
-func (s *Store) AcceptInvitation(ctx context.Context, inv Invitation, u User, sess Session, access, refresh Credential, a Audit) error {
+//
+// inviter, when set, is the user who invited, read at acceptance: it must
+// still be active in that role (else a Conflict on UserChanged), so an
+// invitation never grants more than its inviter may at that moment.
+func (s *Store) AcceptInvitation(ctx context.Context, inv Invitation, inviter *User, u User, sess Session, access, refresh Credential, a Audit) error {
 	now := u.Created
 	accept := s.pendingUpdate(inv, "SET #st = :accepted, accepted = :at, #u = :user", map[string]types.AttributeValue{
 		":accepted": str(Accepted), ":at": str(now.UTC().Format(time.RFC3339Nano)), ":user": str(u.ID),
@@ -240,6 +244,9 @@ func (s *Store) AcceptInvitation(ctx context.Context, inv Invitation, u User, se
 			UpdateExpression:          aws.String("SET owner_id = :u"),
 			ExpressionAttributeValues: map[string]types.AttributeValue{":none": str(""), ":u": str(u.ID)},
 		}})
+	}
+	if inviter != nil {
+		t.add(UserChanged, s.activeUser(inviter.Org, inviter.ID, inviter.Role))
 	}
 	t.refs(u.Org, u.Role, u.Units, 1).session(sess, access, refresh).audit(a)
 	if err := s.transact(ctx, t); err != nil {
@@ -282,4 +289,41 @@ func (s *Store) CreateOrgInvited(ctx context.Context, o Org, inv Invitation, cre
 		return fmt.Errorf("create organization %s: %w", o.Code, err)
 	}
 	return nil
+}
+
+// PendingInvitationsBy returns the pending invitations user made in org:
+// one Query of the organization's invitations.
+func (s *Store) PendingInvitationsBy(ctx context.Context, org, user string) ([]Invitation, error) {
+	var out []Invitation
+	p := dynamodb.NewQueryPaginator(s.db, &dynamodb.QueryInput{
+		TableName:                &s.table,
+		KeyConditionExpression:   aws.String("pk = :pk AND begins_with(sk, :sk)"),
+		FilterExpression:         aws.String("#st = :pending AND invited_by = :user"),
+		ExpressionAttributeNames: map[string]string{"#st": "status"},
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":pk": str("ORG#" + org), ":sk": str("INVITE#"), ":pending": str(Pending), ":user": str(user),
+		},
+		ConsistentRead: aws.Bool(true),
+	})
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("pending invitations: %w", err)
+		}
+		var invs []Invitation
+		if err := attributevalue.UnmarshalListOfMaps(page.Items, &invs); err != nil {
+			return nil, fmt.Errorf("pending invitations: %w", err)
+		}
+		out = append(out, invs...)
+	}
+	return out, nil
+}
+
+// revokeItems adds to t the revocation of pending invitations: each must
+// still be pending with its link (InvitationChanged); its token and guard go.
+func (s *Store) revokeItems(t *tx, invs []Invitation) {
+	for _, inv := range invs {
+		t.add(InvitationChanged, s.pendingUpdate(inv, "SET #st = :revoked", map[string]types.AttributeValue{":revoked": str(Revoked)})).
+			del(credKey(inv.TokenHash), inviteGuardKey(inv.Org, inv.Email))
+	}
 }

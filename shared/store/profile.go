@@ -151,16 +151,17 @@ func (s *Store) CreateEmailChange(ctx context.Context, cred Credential, previous
 // ChangeLogin switches a user's login name: the one-time token marked used
 // (change.Consume), the user (version-conditioned) with its audit event,
 // the old login guard deleted and the new one created on the condition
-// that it does not exist, in one transaction. A lost condition is a
+// that it does not exist, in one transaction, with the credentials
+// change.Revoke ends (store.EndLinks). A lost condition is a
 // Conflict on LinkUsed, VersionChanged or LoginTaken.
 func (s *Store) ChangeLogin(ctx context.Context, change UserChange) error {
 	if change.New == nil || change.Consume == "" {
 		return fmt.Errorf("change login: a new user and a token are needed")
 	}
-	first, _ := s.changeItems(change)
+	first, rest := s.changeItems(change)
 	first.put(LoginTaken, loginGuardFor(*change.New)).
 		del(loginGuardFor(change.Old).key, emailChangeKey(change.Old.Org, change.Old.ID))
-	if err := s.transact(ctx, first); err != nil {
+	if err := s.commit(ctx, first, rest); err != nil {
 		return fmt.Errorf("change login: %w", err)
 	}
 	return nil

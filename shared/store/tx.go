@@ -41,8 +41,8 @@ const (
 	OwnerChanged Part = "owner_changed"
 	// VersionChanged: the user changed (or went) since it was read.
 	VersionChanged Part = "version_changed"
-	// UserChanged: the user an API key is made for is no longer active in
-	// the role the key's permissions come from.
+	// UserChanged: the user an API key is made for (or the inviter of an
+	// invitation accepted) is no longer active in the role read.
 	UserChanged Part = "user_changed"
 	// PasswordChanged: the password hash to replace is no longer the
 	// user's.

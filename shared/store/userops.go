@@ -76,25 +76,46 @@ type UserChange struct {
 	Consume string
 	// At is when Consume is used.
 	At time.Time
+	// Invitations are pending invitations the user made, revoked with the
+	// change (deactivation, deletion): each must still be pending
+	// (InvitationChanged).
+	Invitations []Invitation
 }
 
 // Ending says which of a user's credentials a change of the user ends: the
-// one rule that deactivation, deletion, and setting, resetting or changing
-// a password share.
+// one rule that deactivation, deletion, setting, resetting or changing a
+// password, resetting two-step verification and confirming an e-mail
+// change share. Every ending ends the user's outstanding links (reset,
+// set-password, e-mail change) and login challenges: a link mailed before
+// the change must not undo it.
 type Ending struct {
 	// Keys ends everything indexed under the user, API keys included;
-	// otherwise only sessions (their tokens and families) end.
+	// otherwise sessions (their tokens and families) and links end.
 	Keys bool
 	// Keep is a session that stays: the caller's own, on a password change.
 	Keep string
+	// LinksOnly ends the links and challenges alone: an e-mail change.
+	LinksOnly bool
 }
 
 var (
 	// EndAll ends every credential: deactivation and deletion.
 	EndAll = Ending{Keys: true}
-	// EndSessions ends every session: a password set or reset.
+	// EndSessions ends every session and link: a password set or reset.
 	EndSessions = Ending{}
+	// EndLinks ends every link and challenge: an e-mail change.
+	EndLinks = Ending{LinksOnly: true}
 )
+
+// isLink reports whether a credential kind is a link or a challenge of
+// the user's: what a change of the user's login or password ends.
+func isLink(kind string) bool {
+	switch kind {
+	case ResetToken, EmailChangeToken, PasswordChallenge, MFAChallenge, MFAEnrollmentChallenge:
+		return true
+	}
+	return false
+}
 
 // EndSessionsBut ends every session but the one named.
 func EndSessionsBut(session string) Ending { return Ending{Keep: session} }
@@ -110,16 +131,24 @@ func (s *Store) Ended(ctx context.Context, user string, e Ending) ([]key, error)
 	var out []key
 	for _, c := range creds {
 		switch {
-		case c.Session != "" && c.Session == e.Keep:
-		case c.Session != "" || e.Keys:
+		case e.Keys:
 			out = append(out, c.key)
 			if c.Kind == APIKey && c.KeyID != "" {
 				out = append(out, keyEntryKey(c.Org, c.KeyID))
 			}
+		case isLink(c.Kind):
+			// A used link stays until it expires, so that its reuse is
+			// answered link_used; it cannot be used again.
+			if c.Used == 0 {
+				out = append(out, c.key)
+			}
+		case e.LinksOnly:
+		case c.Session != "" && c.Session != e.Keep:
+			out = append(out, c.key)
 		}
 	}
 	for _, ss := range sessions {
-		if ss.ID != e.Keep {
+		if ss.ID != e.Keep && !e.LinksOnly {
 			out = append(out, ss.key)
 		}
 	}
@@ -169,7 +198,13 @@ func (s *Store) changeItems(c UserChange) (first, rest *tx) {
 		s.refDiff(first, old, u)
 	}
 	first.audit(c.Audit)
-	rest.del(c.Revoke...)
+	s.revokeItems(rest, c.Invitations)
+	for _, k := range c.Revoke {
+		// The link the change uses is marked used above, not deleted.
+		if c.Consume == "" || k != credKey(c.Consume) {
+			rest.del(k)
+		}
+	}
 	for _, cr := range c.Grant {
 		rest.add(CredentialGone, types.TransactWriteItem{Update: &types.Update{
 			TableName: &s.table, Key: cr.key.av(),

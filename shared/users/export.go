@@ -21,7 +21,8 @@ type ExportOptions struct {
 	// Format is CSV or JSONL.
 	Format string
 	// Hashes adds each user's password hash (PHC or modular crypt string,
-	// empty for users without a password); it needs users:export.
+	// empty for users without a password, and for those the caller may
+	// not act on: principal.MayActOn); it needs users:export.
 	Hashes bool
 	// Progress, when set, is told how many users were read so far.
 	Progress func(read int)
@@ -47,7 +48,9 @@ func (s *Service) Export(ctx context.Context, p principal.Principal, o ExportOpt
 	err := s.store.EachUser(ctx, p.Org, func(us []store.User) error {
 		for _, u := range us {
 			hash := ""
-			if o.Hashes {
+			// The hash of a user the caller may not act on (the owner, for
+			// an admin) stays home: cracked offline, it would take it over.
+			if o.Hashes && p.MayActOn(u.ID, u.Role, u.Permissions) {
 				hash = u.PasswordHash
 			}
 			recs = append(recs, record(view(u), hash))

@@ -81,6 +81,9 @@ func (s *Service) Operations() router.Operations {
 		route.OpSetUserPassword: router.JSON(http.StatusOK, func(ctx context.Context, c router.Call, in PasswordRequest) (User, error) {
 			return s.SetPassword(ctx, c.Principal, c.ID, in)
 		}),
+		route.OpResetUserMFA: router.JSON(http.StatusOK, func(ctx context.Context, c router.Call, _ router.None) (User, error) {
+			return s.ResetMFA(ctx, c.Principal, c.ID)
+		}),
 		route.OpPrintLetter: router.Download([]string{"application/pdf"}, func(ctx context.Context, c router.Call, _ router.None) (router.File, error) {
 			doc, err := s.Letter(ctx, c.Principal, c.ID)
 			return router.File{ContentType: "application/pdf", Name: "service-user-letter.pdf", Data: doc}, err

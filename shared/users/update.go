@@ -141,7 +141,7 @@ func withPermissions(creds []store.Credential, u store.User) []store.Credential 
 // meanwhile, or a unit or role it gains is gone.
 func (s *Service) changeProblem(err error) error {
 	switch {
-	case store.Lost(err, store.VersionChanged):
+	case store.Lost(err, store.VersionChanged), store.Lost(err, store.InvitationChanged):
 		return conflictChanged()
 	case store.Lost(err, store.UnitGone), store.Lost(err, store.RoleGone):
 		return problem.Invalid(problem.FieldError{Field: "units", Message: "lists a unit (or a role) that does not exist"})
@@ -158,11 +158,12 @@ func protect(p principal.Principal, u store.User, what string) error {
 	if u.ID == p.User {
 		return problem.Conflict("self_protected", "You cannot act on your own account this way.")
 	}
-	return grantable(p, u.Permissions)
+	return p.ActOn(u.ID, u.Role, u.Permissions)
 }
 
 // SetStatus activates or deactivates a user. Deactivation ends every
-// session and API key of the user at once.
+// session and API key of the user at once, and revokes the pending
+// invitations it sent.
 func (s *Service) SetStatus(ctx context.Context, p principal.Principal, id, status string) (User, error) {
 	if status != store.Active && status != store.Inactive {
 		return User{}, problem.Invalid(problem.FieldError{Field: "status", Message: "must be active or inactive"})
@@ -185,6 +186,9 @@ func (s *Service) SetStatus(ctx context.Context, p principal.Principal, id, stat
 		if change.Revoke, err = s.store.Ended(ctx, u.ID, store.EndAll); err != nil {
 			return User{}, err
 		}
+		if change.Invitations, err = s.store.PendingInvitationsBy(ctx, u.Org, u.ID); err != nil {
+			return User{}, err
+		}
 	}
 	if err := s.store.ChangeUser(ctx, change); err != nil {
 		return User{}, s.changeProblem(err)
@@ -192,7 +196,8 @@ func (s *Service) SetStatus(ctx context.Context, p principal.Principal, id, stat
 	return view(u), nil
 }
 
-// Delete removes a user, its login and every credential.
+// Delete removes a user, its login and every credential, and revokes the
+// pending invitations it sent.
 func (s *Service) Delete(ctx context.Context, p principal.Principal, id string) error {
 	old, err := s.get(ctx, p, id)
 	if err != nil {
@@ -205,7 +210,11 @@ func (s *Service) Delete(ctx context.Context, p principal.Principal, id string) 
 	if err != nil {
 		return err
 	}
-	err = s.store.ChangeUser(ctx, store.UserChange{Old: old, Revoke: ended,
+	invs, err := s.store.PendingInvitationsBy(ctx, old.Org, old.ID)
+	if err != nil {
+		return err
+	}
+	err = s.store.ChangeUser(ctx, store.UserChange{Old: old, Revoke: ended, Invitations: invs,
 		Audit: auditOf(p, s.now(), "user.delete", old.ID)})
 	if err != nil {
 		return s.changeProblem(err)

@@ -1,0 +1,39 @@
+package users
+
+import (
+	"context"
+
+	"github.com/guichet/guichet/shared/principal"
+	"github.com/guichet/guichet/shared/problem"
+	"github.com/guichet/guichet/shared/store"
+)
+
+// ResetMFA turns a user's two-step verification off for a user who lost
+// their authenticator: the enrolled (or pending) authenticator and the
+// unused recovery codes go, and every session of the user ends, so the
+// next login asks for a new enrollment when the organization requires one.
+func (s *Service) ResetMFA(ctx context.Context, p principal.Principal, id string) (User, error) {
+	old, err := s.get(ctx, p, id)
+	if err != nil {
+		return User{}, err
+	}
+	if err := protect(p, old, "reset this way"); err != nil {
+		return User{}, err
+	}
+	if !old.MFAEnabled() && old.MFAPending == "" {
+		return User{}, problem.Conflict("mfa_off", "This user has no two-step verification to reset.")
+	}
+	u := old
+	u.MFA = store.MFA{}
+	u.Updated = s.now().UTC()
+	ended, err := s.store.Ended(ctx, u.ID, store.EndSessions)
+	if err != nil {
+		return User{}, err
+	}
+	err = s.store.WriteMFA(ctx, store.MFAWrite{DropCodes: old.MFACodes, Change: &store.UserChange{
+		Old: old, New: &u, Revoke: ended, Audit: auditOf(p, u.Updated, "user.mfa_reset", u.ID, "mfa")}})
+	if err != nil {
+		return User{}, s.changeProblem(err)
+	}
+	return view(u), nil
+}
