@@ -101,12 +101,12 @@ func TestEveryEndpointKeepsItsDynamoDBBudget(t *testing.T) {
 		{"setUserStatus", func(t *testing.T) *apitest.Response {
 			return e.Do("POST", "/v1/users/"+id(user)+"/status", owner, map[string]any{"status": "inactive"})
 		}, 200},
-		{"createUser", save(&pin, call("POST", "/v1/users", map[string]any{"username": "kiosk", "password": "123456", "first_name": "K", "last_name": "K", "role": "member"})), 201},
+		{"createUser", save(&pin, call("POST", "/v1/users", map[string]any{"username": "kiosk", "password": "481937", "first_name": "K", "last_name": "K", "role": "member"})), 201},
 		{"setUserPassword", func(t *testing.T) *apitest.Response {
-			return e.Do("POST", "/v1/users/"+id(pin)+"/password", owner, map[string]any{"password": "654321"})
+			return e.Do("POST", "/v1/users/"+id(pin)+"/password", owner, map[string]any{"password": "592846"})
 		}, 200},
 		{"passwordChange", func(t *testing.T) *apitest.Response {
-			r := e.Do("POST", "/v1/auth/login", "", map[string]string{"login": "kiosk", "organization": "acme", "password": "654321"})
+			r := e.Do("POST", "/v1/auth/login", "", map[string]string{"login": "kiosk", "organization": "acme", "password": "592846"})
 			r.Decode(t, &challenge)
 			e.ResetCounters()
 			return e.Do("POST", "/v1/auth/password-change", "", map[string]string{"challenge_token": challenge["challenge_token"].(string), "new_password": "112233"})
