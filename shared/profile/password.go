@@ -5,8 +5,8 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
-	"time"
 
+	"github.com/guichet/guichet/shared/lockout"
 	"github.com/guichet/guichet/shared/mail"
 	"github.com/guichet/guichet/shared/password"
 	"github.com/guichet/guichet/shared/principal"
@@ -25,25 +25,25 @@ type PasswordRequest struct {
 func passwordCounter(user string) string { return "password#" + user }
 
 // checkPassword checks u's current password against the counter f,
-// counting a wrong one; too many lock the actions that ask for it.
+// counting the attempt before the check; too many wrong ones lock the
+// actions that ask for it.
 func (s *Service) checkPassword(ctx context.Context, u store.User, f store.Failures, pw string) error {
-	now := s.now()
-	if f.Active(now) >= s.cfg.MaxFailures {
-		return problem.TooManyRequests("too_many_attempts",
-			"Too many wrong passwords: try again later.", int(f.RetryAfter(now).Round(time.Second)/time.Second))
+	attempt, err := s.lock.Reserve(ctx, lockout.Policy{Max: s.cfg.MaxFailures, Window: s.cfg.LockWindow}, passwordCounter(u.ID), "", f)
+	if l, ok := lockout.IsLocked(err); ok {
+		return problem.TooManyRequests("too_many_attempts", "Too many wrong passwords: try again later.", l.Seconds())
+	}
+	if err != nil {
+		return err
 	}
 	ok, _, err := password.Verify(pw, u.PasswordHash, s.cfg.Password)
 	if err != nil {
 		return fmt.Errorf("check password: %w", err)
 	}
 	if !ok {
-		if _, err := s.store.AddFailure(ctx, passwordCounter(u.ID), f, now, s.cfg.LockWindow); err != nil {
-			return err
-		}
 		// 403, not 401: the session is fine, the password is not.
 		return problem.New(http.StatusForbidden, "invalid_password", "The current password is wrong.")
 	}
-	return nil
+	return attempt.Release(ctx)
 }
 
 // ChangePassword sets a new password after checking the current one, ends

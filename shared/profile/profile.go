@@ -12,6 +12,7 @@ import (
 
 	"github.com/guichet/guichet/shared/address"
 	"github.com/guichet/guichet/shared/language"
+	"github.com/guichet/guichet/shared/lockout"
 	"github.com/guichet/guichet/shared/mail"
 	"github.com/guichet/guichet/shared/mfa"
 	"github.com/guichet/guichet/shared/password"
@@ -47,13 +48,14 @@ type Service struct {
 	publicURL string
 	cfg       Config
 	links     *ratelimit.Limiter
+	lock      *lockout.Limiter
 	now       func() time.Time
 }
 
 // New returns a profile service; links in mail point at publicURL.
 func New(s *store.Store, m *mfa.Service, n *mail.Notifier, publicURL string, cfg Config, now func() time.Time) *Service {
 	return &Service{store: s, mfa: m, mail: n, publicURL: strings.TrimRight(publicURL, "/"), cfg: cfg,
-		links: ratelimit.Links(s, now), now: now}
+		links: ratelimit.Links(s, now), lock: lockout.New(s, now), now: now}
 }
 
 // OrgRef names the organization a user belongs to.

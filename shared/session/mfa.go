@@ -23,12 +23,13 @@ func (s *Service) AnswerMFA(ctx context.Context, challengeToken, code string, c 
 	if !u.MFAEnabled() {
 		return nil, invalidToken() // turned off since the login
 	}
-	if err := s.mfa.Locked(fails); err != nil {
+	attempt, err := s.mfa.Attempt(ctx, u.ID, fails)
+	if err != nil {
 		return nil, err
 	}
 	proof, err := s.mfa.Check(u, code)
 	if errors.Is(err, mfa.ErrInvalidCode) || errors.Is(err, mfa.ErrCodeUsed) {
-		return nil, mfa.CodeProblem(s.mfa.Fail(ctx, u.ID, fails, err))
+		return nil, mfa.CodeProblem(err)
 	}
 	if err != nil {
 		return nil, err
@@ -54,11 +55,11 @@ func (s *Service) AnswerMFA(ctx context.Context, challengeToken, code string, c 
 	case store.Lost(err, store.ChallengeGone):
 		return nil, invalidToken()
 	case store.Lost(err, store.CodeUsed):
-		return nil, mfa.CodeProblem(s.mfa.Fail(ctx, u.ID, fails, mfa.Lost(err, proof)))
+		return nil, mfa.CodeProblem(mfa.Lost(err, proof))
 	case err != nil:
 		return nil, err
 	}
-	s.mfa.Clear(ctx, u.ID, fails)
+	_ = attempt.Release(ctx) // the window ends anyway
 	return out, nil
 }
 

@@ -7,9 +7,12 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/netip"
 	"strings"
 	"time"
 
+	"github.com/guichet/guichet/shared/httpapi"
+	"github.com/guichet/guichet/shared/lockout"
 	"github.com/guichet/guichet/shared/mfa"
 	"github.com/guichet/guichet/shared/password"
 	"github.com/guichet/guichet/shared/permission"
@@ -24,18 +27,22 @@ import (
 type Config struct {
 	AccessTTL  time.Duration // lifetime of an access token
 	RefreshTTL time.Duration // lifetime of a refresh token (and of its session, from the last refresh)
-	// MaxFailures failed logins within LockWindow lock a login name until
-	// the window ends.
-	MaxFailures int
-	LockWindow  time.Duration
-	Password    password.Params
+	// MaxFailures failed logins of one client within LockWindow lock the
+	// login name for that client until the window ends; past as many
+	// failures from any client, each next login waits longer (doubling up
+	// to MaxWait), and AccountMaxFailures lock it for everyone.
+	MaxFailures        int
+	AccountMaxFailures int
+	MaxWait            time.Duration
+	LockWindow         time.Duration
+	Password           password.Params
 }
 
 // DefaultConfig is the configuration used unless the environment says otherwise.
 func DefaultConfig() Config {
 	return Config{
 		AccessTTL: 15 * time.Minute, RefreshTTL: 30 * 24 * time.Hour,
-		MaxFailures: 5, LockWindow: 15 * time.Minute,
+		MaxFailures: 5, AccountMaxFailures: 100, MaxWait: time.Minute, LockWindow: 15 * time.Minute,
 		Password: password.Default,
 	}
 }
@@ -44,6 +51,7 @@ func DefaultConfig() Config {
 type Service struct {
 	store *store.Store
 	mfa   *mfa.Service
+	lock  *lockout.Limiter
 	cfg   Config
 	now   func() time.Time
 }
@@ -51,7 +59,7 @@ type Service struct {
 // New returns a session service; m checks the codes of users with
 // two-step verification.
 func New(s *store.Store, m *mfa.Service, cfg Config, now func() time.Time) *Service {
-	return &Service{store: s, mfa: m, cfg: cfg, now: now}
+	return &Service{store: s, mfa: m, lock: lockout.New(s, now), cfg: cfg, now: now}
 }
 
 // Tokens is what a successful login or refresh returns.
@@ -102,7 +110,7 @@ const challengeTTL = 10 * time.Minute
 // requires, the enrollment of an authenticator the organization requires
 // of the person's role; then the session.
 func (s *Service) Login(ctx context.Context, login, organization, pw string, c Client) (any, error) {
-	u, org, err := s.authenticate(ctx, LoginKey(login, organization), pw)
+	u, org, err := s.authenticate(ctx, LoginKey(login, organization), pw, c)
 	if err != nil {
 		return nil, err
 	}
@@ -124,7 +132,7 @@ func (s *Service) Login(ctx context.Context, login, organization, pw string, c C
 // ServiceToken checks a service user's organization code, user code and
 // password and opens a session for it.
 func (s *Service) ServiceToken(ctx context.Context, organization, code, pw string, c Client) (Tokens, error) {
-	u, _, err := s.authenticate(ctx, store.UsernameLogin(organization, code), pw)
+	u, _, err := s.authenticate(ctx, store.UsernameLogin(organization, code), pw, c)
 	if err != nil {
 		return Tokens{}, err
 	}
@@ -137,16 +145,20 @@ func (s *Service) ServiceToken(ctx context.Context, organization, code, pw strin
 }
 
 // authenticate returns the active user a login key and password name, and
-// its organization, counting failures against the login key.
-func (s *Service) authenticate(ctx context.Context, lk, pw string) (store.User, store.Org, error) {
-	now := s.now()
-	rl := "login#" + lk
+// its organization. The attempt is counted against the login key and the
+// client before the password is checked (see loginPolicy).
+func (s *Service) authenticate(ctx context.Context, lk, pw string, c Client) (store.User, store.Org, error) {
+	rl := "signin#" + lk
 	guard, fails, found, err := s.store.FindLogin(ctx, lk, rl)
 	if err != nil {
 		return store.User{}, store.Org{}, err
 	}
-	if fails.Active(now) >= s.cfg.MaxFailures {
-		return store.User{}, store.Org{}, locked(fails.RetryAfter(now))
+	attempt, err := s.lock.Reserve(ctx, s.loginPolicy(), rl, ClientKey(c.IP), fails)
+	if l, ok := lockout.IsLocked(err); ok {
+		return store.User{}, store.Org{}, locked(l.Seconds())
+	}
+	if err != nil {
+		return store.User{}, store.Org{}, err
 	}
 	var uc store.UserContext
 	if found {
@@ -166,15 +178,10 @@ func (s *Service) authenticate(ctx context.Context, lk, pw string) (store.User, 
 		password.Waste(pw, s.cfg.Password)
 	}
 	if !ok {
-		if _, err := s.store.AddFailure(ctx, rl, fails, now, s.cfg.LockWindow); err != nil {
-			return store.User{}, store.Org{}, err
-		}
-		return store.User{}, store.Org{}, invalidCredentials()
+		return store.User{}, store.Org{}, invalidCredentials() // counted already
 	}
-	if fails.Count > 0 {
-		if err := s.store.ClearFailures(ctx, rl); err != nil {
-			return store.User{}, store.Org{}, err
-		}
+	if err := attempt.Release(ctx); err != nil {
+		return store.User{}, store.Org{}, err
 	}
 	if u.Status != store.Active {
 		return store.User{}, store.Org{}, problem.New(http.StatusForbidden, "account_inactive", "This account is inactive.")
@@ -280,10 +287,32 @@ func (s *Service) ChangePassword(ctx context.Context, challengeToken, newPasswor
 	return out, nil
 }
 
-func locked(wait time.Duration) *problem.Problem {
-	secs := int(wait.Round(time.Second) / time.Second)
+func locked(secs int) *problem.Problem {
 	return problem.TooManyRequests("login_locked",
 		"Too many failed attempts: this login is locked for a while.", secs)
+}
+
+// loginPolicy counts failed logins per login name and client: a client
+// that failed MaxFailures times is locked out alone; past as many failures
+// of all clients, logins slow down, and AccountMaxFailures lock the login
+// name for everyone (NIST SP 800-63B 5.2.2: at most 100).
+func (s *Service) loginPolicy() lockout.Policy {
+	return lockout.Policy{Max: s.cfg.AccountMaxFailures, Window: s.cfg.LockWindow, PerClient: s.cfg.MaxFailures,
+		SlowAfter: s.cfg.MaxFailures, MaxWait: s.cfg.MaxWait}
+}
+
+// ClientKey is the client a remote address counts as: its IP address, or
+// for IPv6 its /64 network, which one host usually holds whole.
+func ClientKey(remoteAddr string) string {
+	ip, err := netip.ParseAddr(httpapi.ClientIP(remoteAddr))
+	if err != nil {
+		return "unknown"
+	}
+	if ip.Is4() || ip.Is4In6() {
+		return ip.Unmap().String()
+	}
+	p, _ := ip.Prefix(64)
+	return p.String()
 }
 
 // Permissions returns the permissions a user's role grants: the built-in

@@ -306,6 +306,13 @@ var conditions = []condition{
 		next.Updated = e.now.Add(2 * time.Second)
 		return func() error { return e.st.UpdateRole(bg, r, next, e.audit("role.update")) }
 	}},
+	{store.AttemptsSpent, "an attempt past a counter's limit", func(t *testing.T, e *env) func() error {
+		a := store.Attempt{Counter: "login#x", Max: 1, Client: "192.0.2.1", ClientMax: 1, Window: time.Minute}
+		if _, err := e.st.Reserve(bg, a, e.now); err != nil {
+			t.Fatal(err)
+		}
+		return func() error { _, err := e.st.Reserve(bg, a, e.now); return err }
+	}},
 	{store.RoleInUse, "a deletion of a role a user holds", func(t *testing.T, e *env) func() error {
 		r := e.addRole(t, "Clerks")
 		e.addUser(t, "ada@acme.example", r.ID)
