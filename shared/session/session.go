@@ -104,11 +104,7 @@ const challengeTTL = 10 * time.Minute
 // same answer after the same work; too many failures lock the login name
 // for a while.
 //
-// The steps come in this order, each answered before the next is asked:
-// the code of two-step verification (the person proves who they are before
-// anything of the account changes), a password change the account
-// requires, the enrollment of an authenticator the organization requires
-// of the person's role; then the session.
+// The steps are those of Next.
 func (s *Service) Login(ctx context.Context, login, organization, pw string, c Client) (any, error) {
 	u, org, err := s.authenticate(ctx, LoginKey(login, organization), pw, c)
 	if err != nil {
@@ -118,15 +114,14 @@ func (s *Service) Login(ctx context.Context, login, organization, pw string, c C
 		return nil, problem.New(http.StatusForbidden, "service_user",
 			"Service users cannot log in to the apps; they get tokens from /v1/auth/token.")
 	}
-	switch {
-	case u.MFAEnabled():
-		return s.challenge(ctx, u, store.MFAChallenge)
-	case u.RequirePasswordChange:
-		return s.challenge(ctx, u, store.PasswordChallenge)
-	case mfa.Required(org, u):
-		return s.challenge(ctx, u, store.MFAEnrollmentChallenge)
+	op, err := s.Next(u, org, c, "")
+	if err != nil {
+		return nil, err
 	}
-	return s.open(ctx, u, c)
+	if err := s.write(ctx, op); err != nil {
+		return nil, err
+	}
+	return op.Answer, nil
 }
 
 // ServiceToken checks a service user's organization code, user code and
@@ -238,8 +233,7 @@ func (s *Service) answer(ctx context.Context, secret, kind string) (store.Creden
 }
 
 // ChangePassword answers a password_change challenge with a new password
-// and opens a session, or asks for the enrollment of an authenticator when
-// the organization requires one of the user's role.
+// and opens a session, or asks for the next step (Next).
 func (s *Service) ChangePassword(ctx context.Context, challengeToken, newPassword string, c Client) (any, error) {
 	ch, uc, err := s.answer(ctx, challengeToken, store.PasswordChallenge)
 	if err != nil {
@@ -261,30 +255,19 @@ func (s *Service) ChangePassword(ctx context.Context, challengeToken, newPasswor
 		return nil, err
 	}
 	next.RequirePasswordChange, next.Updated = false, now.UTC()
-	var out any
-	var then store.Next
-	if mfa.Required(uc.Org, u) && !u.MFAEnabled() {
-		ch, cred, err := s.newChallenge(u, store.MFAEnrollmentChallenge)
-		if err != nil {
-			return nil, err
-		}
-		out, then.Challenge = ch, &cred
-	} else {
-		n, err := s.Prepare(next, c)
-		if err != nil {
-			return nil, err
-		}
-		out, then = n.Tokens, store.Next{Session: &n.Session, Access: n.Access, Refresh: n.Refresh}
+	op, err := s.Next(next, uc.Org, c, store.PasswordChallenge)
+	if err != nil {
+		return nil, err
 	}
 	change := store.UserChange{Old: u, New: &next, Audit: store.Audit{Org: u.Org, Time: now, Actor: u.ID,
 		Via: "challenge", Action: "user.password_change", Target: "user:" + u.ID, Fields: []string{"password"}}}
-	if err := s.store.CompletePasswordChange(ctx, ch.Hash(), change, then); err != nil {
+	if err := s.store.CompletePasswordChange(ctx, ch.Hash(), change, op.Next); err != nil {
 		if errors.Is(err, store.ErrConflict) {
 			return nil, invalidToken()
 		}
 		return nil, err
 	}
-	return out, nil
+	return op.Answer, nil
 }
 
 func locked(secs int) *problem.Problem {
@@ -379,51 +362,69 @@ func (s *Service) Prepare(u store.User, c Client) (NewSession, error) {
 }
 
 // Refresh exchanges a refresh token for new tokens. The old refresh token
-// stops working; presenting it again ends the whole session.
-func (s *Service) Refresh(ctx context.Context, refreshToken string) (Tokens, error) {
+// stops working; presenting it again ends the whole session. When a step
+// of Next became due since the session opened, the session ends and the
+// answer is that step's challenge instead.
+func (s *Service) Refresh(ctx context.Context, refreshToken string) (any, error) {
 	now := s.now()
 	_, hash, ok := token.Parse(refreshToken, token.Refresh)
 	if !ok {
-		return Tokens{}, invalidToken()
+		return nil, invalidToken()
 	}
 	old, err := s.store.GetCredential(ctx, hash)
 	if errors.Is(err, store.ErrNotFound) {
-		return Tokens{}, invalidToken()
+		return nil, invalidToken()
 	}
 	if err != nil {
-		return Tokens{}, err
+		return nil, err
 	}
 	if old.Kind != store.RefreshToken || !old.Valid(now) {
-		return Tokens{}, invalidToken()
+		return nil, invalidToken()
 	}
 	if old.Rotated != 0 {
 		if err := s.end(ctx, old.Session); err != nil {
-			return Tokens{}, err
+			return nil, err
 		}
-		return Tokens{}, problem.Unauthorized("token_reused",
+		return nil, problem.Unauthorized("token_reused",
 			"This refresh token was already used; the session has been ended.")
 	}
-	u, err := s.store.GetUser(ctx, old.Org, old.User)
-	if errors.Is(err, store.ErrNotFound) || (err == nil && u.Status != store.Active) {
+	uc, err := s.store.UserContextOf(ctx, old.Org, old.User)
+	if err == nil && (!uc.Found || uc.User.Status != store.Active) {
 		if err := s.end(ctx, old.Session); err != nil {
-			return Tokens{}, err
+			return nil, err
 		}
-		return Tokens{}, invalidToken()
+		return nil, invalidToken()
 	}
 	if err != nil {
-		return Tokens{}, err
+		return nil, err
+	}
+	u := uc.User
+	after := ""
+	if old.Verified {
+		after = store.MFAChallenge
+	}
+	if kind := due(u, uc.Org, after); kind != "" {
+		// A step became due since the session opened (the organization
+		// now requires two-step verification of the role, the account a
+		// new password): the session ends, and only the step opens a new
+		// one.
+		if err := s.end(ctx, old.Session); err != nil {
+			return nil, err
+		}
+		return s.challenge(ctx, u, kind)
 	}
 	t, ac, rc, err := s.credentials(u, old.Session, now)
 	if err != nil {
-		return Tokens{}, err
+		return nil, err
 	}
+	rc.Verified = old.Verified
 	if err := s.store.RotateSession(ctx, old, ac, rc, now); err != nil {
 		if errors.Is(err, store.ErrConflict) {
 			// Another request rotated this token first (or the session
 			// ended): it won; this one gets nothing.
-			return Tokens{}, invalidToken()
+			return nil, invalidToken()
 		}
-		return Tokens{}, err
+		return nil, err
 	}
 	return t, nil
 }

@@ -149,16 +149,19 @@ func failuresOf(item map[string]types.AttributeValue, client string) (Failures, 
 
 // Release forgets the attempts counted on a counter after its secret was
 // right: the count starts again, and so does client's (when set); other
-// clients' counts stay.
+// clients' counts stay. The item stays until its window ends.
 func (s *Store) Release(ctx context.Context, counter, client string) error {
-	if client == "" {
-		return s.ClearFailures(ctx, counter)
+	names := map[string]string{"#c": "count", "#w": "not_before"}
+	update := "SET #c = :zero, #w = :zero"
+	if client != "" {
+		names["#k"] = clientAttr(client)
+		update += ", #k = :zero"
 	}
 	_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName: &s.table, Key: failuresKey(counter).av(),
 		ConditionExpression:       aws.String("attribute_exists(pk)"),
-		UpdateExpression:          aws.String("SET #c = :zero, #k = :zero, #w = :zero"),
-		ExpressionAttributeNames:  map[string]string{"#c": "count", "#k": clientAttr(client), "#w": "not_before"},
+		UpdateExpression:          aws.String(update),
+		ExpressionAttributeNames:  names,
 		ExpressionAttributeValues: map[string]types.AttributeValue{":zero": num(0)},
 	})
 	if err != nil && !conditionFailed(err) {

@@ -104,7 +104,7 @@ var conditions = []condition{
 		u := e.person(inv.Email, "owner")
 		sess, access, refresh := e.newSession(u)
 		return func() error {
-			return e.st.AcceptInvitation(bg, inv, u, sess, access, refresh, e.audit("invitation.accept"))
+			return e.st.AcceptInvitation(bg, inv, u, store.Next{Session: &sess, Access: access, Refresh: refresh}, e.audit("invitation.accept"))
 		}
 	}},
 	{store.VersionChanged, "a change of a user read before another change", func(t *testing.T, e *env) func() error {
@@ -154,7 +154,7 @@ var conditions = []condition{
 		u := e.person(inv.Email, "member")
 		sess, access, refresh := e.newSession(u)
 		return func() error {
-			return e.st.AcceptInvitation(bg, inv, u, sess, access, refresh, e.audit("invitation.accept"))
+			return e.st.AcceptInvitation(bg, inv, u, store.Next{Session: &sess, Access: access, Refresh: refresh}, e.audit("invitation.accept"))
 		}
 	}},
 	{store.ChallengeGone, "a password change answering a challenge already answered", func(t *testing.T, e *env) func() error {

@@ -233,7 +233,7 @@ func (s *Store) RenewInvitation(ctx context.Context, inv Invitation, cred Creden
 // invitation changed; LoginTaken: the address became a user's login;
 // UnitGone or RoleGone: a unit or role of the invitation is gone;
 // OwnerChanged: the organization has an owner already.
-func (s *Store) AcceptInvitation(ctx context.Context, inv Invitation, u User, sess Session, access, refresh Credential, a Audit) error {
+func (s *Store) AcceptInvitation(ctx context.Context, inv Invitation, u User, then Next, a Audit) error {
 	now := u.Created
 	accept := s.pendingUpdate(inv, "SET #st = :accepted, accepted = :at, #u = :user", map[string]types.AttributeValue{
 		":accepted": str(Accepted), ":at": str(now.UTC().Format(time.RFC3339Nano)), ":user": str(u.ID),
@@ -252,7 +252,7 @@ func (s *Store) AcceptInvitation(ctx context.Context, inv Invitation, u User, se
 			ExpressionAttributeValues: map[string]types.AttributeValue{":none": str(""), ":u": str(u.ID)},
 		}})
 	}
-	t.refs(u.Org, u.Role, u.Units, 1).session(sess, access, refresh).audit(a)
+	t.refs(u.Org, u.Role, u.Units, 1).next(then).audit(a)
 	if err := s.transact(ctx, t); err != nil {
 		return fmt.Errorf("accept invitation: %w", err)
 	}
