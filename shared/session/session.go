@@ -127,7 +127,7 @@ func (s *Service) Login(ctx context.Context, login, organization, pw string, c C
 // ServiceToken checks a service user's organization code, user code and
 // password and opens a session for it.
 func (s *Service) ServiceToken(ctx context.Context, organization, code, pw string, c Client) (Tokens, error) {
-	u, _, err := s.authenticate(ctx, store.UsernameLogin(organization, code), pw, c)
+	u, org, err := s.authenticate(ctx, store.UsernameLogin(organization, code), pw, c)
 	if err != nil {
 		return Tokens{}, err
 	}
@@ -136,7 +136,14 @@ func (s *Service) ServiceToken(ctx context.Context, organization, code, pw strin
 		// wrong password, so this route tells nothing of persons.
 		return Tokens{}, invalidCredentials()
 	}
-	return s.open(ctx, u, c)
+	op, err := s.Next(u, org, c, "") // no step is due for a service user
+	if err != nil {
+		return Tokens{}, err
+	}
+	if err := s.write(ctx, op); err != nil {
+		return Tokens{}, err
+	}
+	return *op.Tokens, nil
 }
 
 // authenticate returns the active user a login key and password name, and
@@ -324,18 +331,6 @@ func (s *Service) credentials(u store.User, sessionID string, now time.Time) (To
 	t := Tokens{AccessToken: access, RefreshToken: refresh, TokenType: "Bearer",
 		ExpiresIn: int(s.cfg.AccessTTL / time.Second)}
 	return t, ac, rc, nil
-}
-
-// open starts a session for u.
-func (s *Service) open(ctx context.Context, u store.User, c Client) (Tokens, error) {
-	n, err := s.Prepare(u, c)
-	if err != nil {
-		return Tokens{}, err
-	}
-	if err := s.store.CreateSession(ctx, n.Session, n.Access, n.Refresh); err != nil {
-		return Tokens{}, err
-	}
-	return n.Tokens, nil
 }
 
 // NewSession is a session ready to be written: the tokens to return once

@@ -62,8 +62,11 @@ func (s *Service) Next(u store.User, o store.Org, c Client, after string) (Openi
 }
 
 // due returns the first step due for u after the step after ("" for
-// none), or "".
+// none), or "". Service users take none: software logs them in.
 func due(u store.User, o store.Org, after string) string {
+	if u.Kind == store.Service {
+		return ""
+	}
 	all := steps()
 	from := slices.IndexFunc(all, func(st loginStep) bool { return st.kind == after }) + 1
 	for _, st := range all[from:] {
