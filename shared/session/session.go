@@ -395,7 +395,9 @@ func (s *Service) Refresh(ctx context.Context, refreshToken string) (any, error)
 	}
 	u := uc.User
 	after := ""
-	if old.Verified {
+	if old.Verified || !mfa.Required(uc.Org, u) {
+		// A session that proved no code may go on unless the organization
+		// requires two-step verification of the role.
 		after = store.MFAChallenge
 	}
 	if kind := due(u, uc.Org, after); kind != "" {

@@ -4,6 +4,9 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/xlzd/gotp"
 
 	"github.com/guichet/guichet/shared/apitest"
 )
@@ -77,5 +80,55 @@ func TestEveryPathThatOpensASessionTakesTheSameSteps(t *testing.T) {
 			e.Do("GET", "/v1/me", owner.AccessToken, nil).Problem(t, 401)
 			e.Do("POST", "/v1/auth/refresh", "", map[string]string{"refresh_token": owner.RefreshToken}).Problem(t, 401)
 		})
+	})
+}
+
+// TestARefreshProvesTheCodeThePolicyRequires: once the organization
+// requires two-step verification of the role, a session that never proved
+// a code gets the mfa step at its refresh; one that proved it refreshes.
+func TestARefreshProvesTheCodeThePolicyRequires(t *testing.T) {
+	t.Parallel()
+	e := apitest.New(t)
+	owner := e.LoginOwner(t)
+	r := e.Do("POST", "/v1/me/mfa/totp", owner.AccessToken, nil)
+	var st struct{ Secret string }
+	r.Decode(t, &st)
+	code := func() string { return gotp.NewDefaultTOTP(st.Secret).At(e.Clock.Now().Unix()) }
+	if r := e.Do("POST", "/v1/me/mfa/totp/confirm", owner.AccessToken, map[string]string{"code": code()}); r.Status != 200 {
+		t.Fatalf("%d %s", r.Status, r.Body)
+	}
+	e.Clock.Advance(30 * time.Second)
+	var ch answer
+	e.Do("POST", "/v1/auth/login", "", map[string]string{"login": "owner@acme.example", "password": apitest.OwnerPassword}).Decode(t, &ch)
+	var verified answer
+	e.Do("POST", "/v1/auth/mfa", "", map[string]string{"challenge_token": ch.ChallengeToken, "code": code()}).Decode(t, &verified)
+	if verified.RefreshToken == "" {
+		t.Fatal("no tokens after the code")
+	}
+
+	t.Run("without the policy, the session that proved no code refreshes", func(t *testing.T) {
+		var next answer
+		e.Do("POST", "/v1/auth/refresh", "", map[string]string{"refresh_token": owner.RefreshToken}).Decode(t, &next)
+		if next.AccessToken == "" {
+			t.Fatalf("%+v", next)
+		}
+		owner.RefreshToken = next.RefreshToken
+	})
+	if r := e.Do("PATCH", "/v1/organization", verified.AccessToken, map[string]any{"mfa_required_for": []string{"owner"}}); r.Status != 200 {
+		t.Fatalf("%d %s", r.Status, r.Body)
+	}
+	t.Run("with it, that session gets the mfa step", func(t *testing.T) {
+		var a answer
+		e.Do("POST", "/v1/auth/refresh", "", map[string]string{"refresh_token": owner.RefreshToken}).Decode(t, &a)
+		if a.Challenge != "mfa" || a.AccessToken != "" {
+			t.Fatalf("%+v", a)
+		}
+	})
+	t.Run("and the session that proved a code refreshes", func(t *testing.T) {
+		var a answer
+		e.Do("POST", "/v1/auth/refresh", "", map[string]string{"refresh_token": verified.RefreshToken}).Decode(t, &a)
+		if a.AccessToken == "" {
+			t.Fatalf("%+v", a)
+		}
 	})
 }
