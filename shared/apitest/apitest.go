@@ -121,6 +121,12 @@ func (e *Env) Do(method, path, token string, body any) *Response {
 // each method and path): one that does not match fails the test that
 // started the stack.
 func (e *Env) DoHeader(method, path string, header map[string]string, body any) *Response {
+	return e.DoFrom("", method, path, header, body)
+}
+
+// DoFrom is DoHeader from the client address remoteAddr ("ip:port"; empty
+// for httptest's default).
+func (e *Env) DoFrom(remoteAddr, method, path string, header map[string]string, body any) *Response {
 	var raw []byte
 	switch b := body.(type) {
 	case nil:
@@ -135,6 +141,9 @@ func (e *Env) DoHeader(method, path string, header map[string]string, body any) 
 		}
 	}
 	req := httptest.NewRequest(method, path, bytes.NewReader(raw))
+	if remoteAddr != "" {
+		req.RemoteAddr = remoteAddr
+	}
 	for k, v := range header {
 		req.Header.Set(k, v)
 	}

@@ -118,6 +118,7 @@ func (d Deps) SessionConfig() session.Config {
 	c.Password = d.Config.Password
 	c.AccessTTL, c.RefreshTTL = d.Config.AccessTTL, d.Config.RefreshTTL
 	c.MaxFailures, c.LockWindow = d.Config.MaxFailures, d.Config.LockWindow
+	c.AccountMaxFailures, c.MaxWait = d.Config.AccountMaxFailures, d.Config.LoginMaxWait
 	return c
 }
 

@@ -46,6 +46,13 @@ type Config struct {
 	// "m=19456,t=2,p=1" (the default); never below that default. Tests set
 	// the field to password.Cheap directly.
 	Password password.Params
+	// AccountMaxFailures failed logins from all clients lock a login name
+	// for everyone (LOGIN_ACCOUNT_MAX_FAILURES, default 100, at most 100);
+	// MaxFailures lock it for one client.
+	AccountMaxFailures int
+	// LoginMaxWait is the longest wait between two logins of a login name
+	// past MaxFailures failures from all clients (LOGIN_MAX_WAIT, default 1m).
+	LoginMaxWait time.Duration
 }
 
 // Parse reads the configuration through getenv.
@@ -68,6 +75,9 @@ func Parse(getenv func(string) string) (Config, error) {
 		return c, err
 	}
 	if c.LockWindow, err = duration(getenv, "LOGIN_LOCK_WINDOW", 15*time.Minute); err != nil {
+		return c, err
+	}
+	if c.LoginMaxWait, err = duration(getenv, "LOGIN_MAX_WAIT", time.Minute); err != nil {
 		return c, err
 	}
 	c.Clients = clients.Default()
@@ -100,6 +110,12 @@ func Parse(getenv func(string) string) (Config, error) {
 	if v := getenv("LOGIN_MAX_FAILURES"); v != "" {
 		if c.MaxFailures, err = strconv.Atoi(v); err != nil || c.MaxFailures < 1 {
 			return c, fmt.Errorf("config: LOGIN_MAX_FAILURES: want a positive number, got %q", v)
+		}
+	}
+	c.AccountMaxFailures = 100
+	if v := getenv("LOGIN_ACCOUNT_MAX_FAILURES"); v != "" {
+		if c.AccountMaxFailures, err = strconv.Atoi(v); err != nil || c.AccountMaxFailures < 1 || c.AccountMaxFailures > 100 {
+			return c, fmt.Errorf("config: LOGIN_ACCOUNT_MAX_FAILURES: want a number from 1 to 100, got %q", v)
 		}
 	}
 	return c, nil

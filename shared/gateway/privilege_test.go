@@ -22,7 +22,7 @@ func TestEveryAuthorizedRouteRefusesWhomItMust(t *testing.T) {
 	owner := e.LoginOwner(t).AccessToken
 	_, member := e.AddUserLogin(t, "member@acme.example", "member")
 	user := created(t, e, owner, "/v1/users", map[string]any{"email": "target@example.com", "first_name": "T", "last_name": "G", "role": "member"})
-	pin := created(t, e, owner, "/v1/users", map[string]any{"username": "kiosk", "password": "123456", "first_name": "K", "last_name": "K", "role": "member"})
+	pin := created(t, e, owner, "/v1/users", map[string]any{"username": "kiosk", "password": "481937", "first_name": "K", "last_name": "K", "role": "member"})
 	svc := created(t, e, owner, "/v1/users", map[string]any{"kind": "service", "user_code": "SVC0001", "client": "internal", "role": "admin", "all_units": true})
 	role := created(t, e, owner, "/v1/roles", map[string]any{"name": "Clerks", "permissions": []string{"users:read"}})
 	unit := created(t, e, owner, "/v1/organization/units", map[string]any{"name": "HQ", "kind": "site"})
@@ -50,7 +50,7 @@ func TestEveryAuthorizedRouteRefusesWhomItMust(t *testing.T) {
 	}
 	special := map[string]string{"/v1/users/{id}/password": id(pin), "/v1/users/{id}/letter": id(svc)}
 	bodies := map[string]string{
-		"/v1/users/{id}/status": `{"status":"inactive"}`, "/v1/users/{id}/password": `{"password":"654321"}`,
+		"/v1/users/{id}/status": `{"status":"inactive"}`, "/v1/users/{id}/password": `{"password":"592846"}`,
 		"/v1/users/{id}": `{"first_name":"X"}`, "/v1/roles/{id}": `{"name":"Renamed"}`,
 		"/v1/organization/units/{id}": `{"name":"X"}`, "/v1/users/{id}/password-reset": `{"send_email":false}`,
 	}

@@ -108,25 +108,26 @@ type AcceptRequest struct {
 }
 
 // Accept creates the invited account with the invited e-mail and signs it
-// in. Of concurrent accepts of one link, exactly one wins.
-func (s *Service) Accept(ctx context.Context, in AcceptRequest, client session.Client) (session.Tokens, error) {
+// in: tokens, or the challenge of the step its organization requires first
+// (session.Next). Of concurrent accepts of one link, exactly one wins.
+func (s *Service) Accept(ctx context.Context, in AcceptRequest, client session.Client) (any, error) {
 	c, err := s.credential(ctx, in.Token)
 	if err != nil {
-		return session.Tokens{}, err
+		return nil, err
 	}
 	inv, org, err := s.store.InvitationOf(ctx, c.Org, c.Ref)
 	if errors.Is(err, store.ErrNotFound) {
-		return session.Tokens{}, errUnknownLink()
+		return nil, errUnknownLink()
 	}
 	if err != nil {
-		return session.Tokens{}, err
+		return nil, err
 	}
 	if inv.Status != store.Pending || inv.TokenHash != c.Hash() {
-		return session.Tokens{}, errUnknownLink()
+		return nil, errUnknownLink()
 	}
 	permList, _, err := s.permissionsOf(ctx, c.Org, inv.Role)
 	if err != nil {
-		return session.Tokens{}, err
+		return nil, err
 	}
 	inviter, err := s.inviter(ctx, inv, permList)
 	if err != nil {
@@ -137,39 +138,39 @@ func (s *Service) Accept(ctx context.Context, in AcceptRequest, client session.C
 	v.Required("last_name", in.LastName, 100)
 	password.Check(&v, "password", in.Password, inv.Email, false)
 	if err := v.Err(); err != nil {
-		return session.Tokens{}, err
+		return nil, err
 	}
 	hash, err := password.Hash(in.Password, s.params)
 	if err != nil {
-		return session.Tokens{}, err
+		return nil, err
 	}
 	now := s.now().UTC()
 	u := store.User{Org: inv.Org, OrgCode: org.Code, ID: store.NewID("usr_"), Kind: store.Person, Email: inv.Email,
 		FirstName: strings.TrimSpace(in.FirstName), LastName: strings.TrimSpace(in.LastName), Language: inv.Language,
 		Role: inv.Role, Permissions: permList, Status: store.Active, Units: inv.Units, AllUnits: inv.AllUnits,
 		PasswordHash: hash, Created: now, Updated: now}
-	n, err := s.sessions.Prepare(u, client)
+	op, err := s.sessions.Next(u, org, client, "")
 	if err != nil {
-		return session.Tokens{}, err
+		return nil, err
 	}
 	a := store.Audit{Org: inv.Org, Time: now, Actor: u.ID, Via: "invitation:" + inv.ID, Action: "invitation.accept",
 		Target: "user:" + u.ID, Fields: []string{"email", "names", "role", "units"}}
-	err = s.store.AcceptInvitation(ctx, inv, inviter, u, n.Session, n.Access, n.Refresh, a)
+	err = s.store.AcceptInvitation(ctx, inv, inviter, u, op.Next, a)
 	switch {
 	case store.Lost(err, store.UserChanged):
 		return session.Tokens{}, inviterGone()
 	case store.Lost(err, store.LinkUsed):
-		return session.Tokens{}, errUsedLink()
+		return nil, errUsedLink()
 	case store.Lost(err, store.InvitationChanged):
-		return session.Tokens{}, errUnknownLink()
+		return nil, errUnknownLink()
 	case store.Lost(err, store.LoginTaken):
-		return session.Tokens{}, problem.Conflict("user_exists", "A user with this e-mail address already exists.")
+		return nil, problem.Conflict("user_exists", "A user with this e-mail address already exists.")
 	case store.Lost(err, store.UnitGone), store.Lost(err, store.RoleGone):
-		return session.Tokens{}, problem.Conflict("unit_gone", "A unit or role of the invitation no longer exists; ask for a new invitation.")
+		return nil, problem.Conflict("unit_gone", "A unit or role of the invitation no longer exists; ask for a new invitation.")
 	case err != nil:
-		return session.Tokens{}, err
+		return nil, err
 	}
-	return n.Tokens, nil
+	return op.Answer, nil
 }
 
 func inviterGone() *problem.Problem {

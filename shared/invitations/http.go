@@ -42,7 +42,7 @@ func (s *Service) Operations() router.Operations {
 		route.OpPreviewInvitation: router.JSON(http.StatusOK, func(ctx context.Context, c router.Call, q PreviewQuery) (Preview, error) {
 			return s.PreviewLink(ctx, q.Token, c.RemoteAddr)
 		}),
-		route.OpAcceptInvitation: router.JSON(http.StatusOK, func(ctx context.Context, c router.Call, in AcceptRequest) (session.Tokens, error) {
+		route.OpAcceptInvitation: router.JSON(http.StatusOK, func(ctx context.Context, c router.Call, in AcceptRequest) (session.Step, error) {
 			return s.AcceptLink(ctx, in, session.Client{IP: c.RemoteAddr, UserAgent: c.UserAgent}, c.RemoteAddr)
 		}),
 	}

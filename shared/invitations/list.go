@@ -41,15 +41,15 @@ func (s *Service) PreviewLink(ctx context.Context, secret, remoteAddr string) (P
 
 // AcceptLink is Accept for a client at remoteAddr: an unknown link counts
 // against the client's allowance of guesses.
-func (s *Service) AcceptLink(ctx context.Context, in AcceptRequest, client session.Client, remoteAddr string) (session.Tokens, error) {
+func (s *Service) AcceptLink(ctx context.Context, in AcceptRequest, client session.Client, remoteAddr string) (session.Step, error) {
 	var v validate.Errors
 	v.Required("token", in.Token, 128)
 	if err := v.Err(); err != nil {
-		return session.Tokens{}, err
+		return session.Step{}, err
 	}
 	t, err := s.Accept(ctx, in, client)
 	if err != nil {
-		return session.Tokens{}, s.links.Judge(ctx, remoteAddr, err)
+		return session.Step{}, s.links.Judge(ctx, remoteAddr, err)
 	}
-	return t, nil
+	return session.Step{Value: t}, nil
 }

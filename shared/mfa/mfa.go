@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/guichet/guichet/shared/lockout"
 	"github.com/guichet/guichet/shared/problem"
 	"github.com/guichet/guichet/shared/store"
 )
@@ -24,6 +25,7 @@ func DefaultConfig() Config { return Config{MaxFailures: 5, Window: 15 * time.Mi
 type Service struct {
 	store  *store.Store
 	sealer *Sealer // nil when no key is configured: every MFA action fails
+	lock   *lockout.Limiter
 	cfg    Config
 	now    func() time.Time
 }
@@ -31,7 +33,7 @@ type Service struct {
 // New returns a service sealing secrets with key (nil: MFA unavailable,
 // reported as an internal error on use).
 func New(s *store.Store, key []byte, cfg Config, now func() time.Time) *Service {
-	svc := &Service{store: s, cfg: cfg, now: now}
+	svc := &Service{store: s, lock: lockout.New(s, now), cfg: cfg, now: now}
 	if key != nil {
 		svc.sealer, _ = NewSealer(key) // config checks the size; a bad key leaves MFA unavailable
 	}
@@ -64,30 +66,16 @@ func CodeProblem(err error) error {
 	return err
 }
 
-// Locked returns the 429 problem when the user's wrong codes reached the
-// limit in the counter f, or nil.
-func (s *Service) Locked(f store.Failures) error {
-	now := s.now()
-	if f.Active(now) >= s.cfg.MaxFailures {
-		return problem.TooManyRequests("too_many_codes",
-			"Too many wrong codes: try again later.", int(f.RetryAfter(now).Round(time.Second)/time.Second))
+// Attempt counts one code attempt of user before the code is checked; f
+// is its counter as read. Past the limit, the answer is 429
+// too_many_codes until the window ends. Release the reservation after a
+// right code.
+func (s *Service) Attempt(ctx context.Context, user string, f store.Failures) (lockout.Reservation, error) {
+	r, err := s.lock.Reserve(ctx, lockout.Policy{Max: s.cfg.MaxFailures, Window: s.cfg.Window}, CounterKey(user), "", f)
+	if l, ok := lockout.IsLocked(err); ok {
+		return r, problem.TooManyRequests("too_many_codes", "Too many wrong codes: try again later.", l.Seconds())
 	}
-	return nil
-}
-
-// Fail counts a wrong code of user and returns err.
-func (s *Service) Fail(ctx context.Context, user string, prev store.Failures, err error) error {
-	if _, ferr := s.store.AddFailure(ctx, CounterKey(user), prev, s.now(), s.cfg.Window); ferr != nil {
-		return ferr
-	}
-	return err
-}
-
-// Clear forgets a user's wrong codes after a right one, when there were any.
-func (s *Service) Clear(ctx context.Context, user string, prev store.Failures) {
-	if prev.Count > 0 {
-		_ = s.store.ClearFailures(ctx, CounterKey(user)) // the window ends anyway
-	}
+	return r, err
 }
 
 // Proof is a code found right: what the transaction using it must record
@@ -118,7 +106,7 @@ func (p Proof) Apply(w *store.MFAWrite) {
 
 // Check checks a code (TOTP or recovery) of u, whose two-step verification
 // is on. It writes nothing: the caller records the proof in its
-// transaction, and counts a failure with Fail.
+// transaction, having counted the attempt with Attempt.
 func (s *Service) Check(u store.User, code string) (Proof, error) {
 	if s.sealer == nil {
 		return Proof{}, errNoKey
@@ -214,9 +202,6 @@ func (s *Service) Confirm(ctx context.Context, u store.User, f store.Failures, c
 	if s.sealer == nil {
 		return nil, errNoKey
 	}
-	if err := s.Locked(f); err != nil {
-		return nil, err
-	}
 	if u.MFAEnabled() {
 		return nil, problem.Conflict("mfa_enabled", "Two-step verification is on already.")
 	}
@@ -227,9 +212,13 @@ func (s *Service) Confirm(ctx context.Context, u store.User, f store.Failures, c
 	if err != nil {
 		return nil, err
 	}
+	attempt, err := s.Attempt(ctx, u.ID, f)
+	if err != nil {
+		return nil, err
+	}
 	step, ok := Match(secret, code, s.now())
 	if !IsTOTP(code) || !ok {
-		return nil, s.Fail(ctx, u.ID, f, ErrInvalidCode)
+		return nil, ErrInvalidCode
 	}
 	codes, err := NewRecoveryCodes(RecoveryCodes)
 	if err != nil {
@@ -249,7 +238,7 @@ func (s *Service) Confirm(ctx context.Context, u store.User, f store.Failures, c
 	if err := s.store.WriteMFA(ctx, w); err != nil {
 		return nil, err
 	}
-	s.Clear(ctx, u.ID, f)
+	_ = attempt.Release(ctx) // the window ends anyway
 	return codes, nil
 }
 

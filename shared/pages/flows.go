@@ -62,7 +62,18 @@ func (s *Service) acceptInvite(w http.ResponseWriter, r *http.Request, v *view) 
 	if err != nil {
 		return err
 	}
-	return s.signedIn(w, r, v, t)
+	switch res := t.(type) {
+	case session.Tokens:
+		return s.signedIn(w, r, v, res)
+	case session.Challenge: // a step the organization requires first
+		if _, ok := s.steps[res.Challenge]; !ok {
+			s.message(w, v, http.StatusOK, "invite.title", v.T("err.step_unsupported"), &link{Href: v.Href("/login"), Label: v.T("link.sign_in")})
+			return nil
+		}
+		v.values = url.Values{}
+		return s.showStep(w, r, v, http.StatusOK, res.Challenge, res.ChallengeToken)
+	}
+	return problem.Internal()
 }
 
 // --- password reset ---

@@ -435,23 +435,23 @@ func TestLoginPage(t *testing.T) {
 	})
 	t.Run("a username user changes the PIN in a step, then is signed in", func(t *testing.T) {
 		owner := e.LoginOwner(t)
-		r := e.Do("POST", "/v1/users", owner.AccessToken, map[string]any{"username": "jdoe", "password": "123456",
+		r := e.Do("POST", "/v1/users", owner.AccessToken, map[string]any{"username": "jdoe", "password": "481937",
 			"first_name": "Jo", "last_name": "Doe", "role": "member"})
 		if r.Status != 201 {
 			t.Fatalf("create: %d %s", r.Status, r.Body)
 		}
 		b := newBrowser(t, e)
 		b.header["Accept-Language"] = "fr"
-		step := b.submit(b.get("/login"), "/login", url.Values{"login": {"jdoe"}, "organization": {"acme"}, "password": {"123456"}})
+		step := b.submit(b.get("/login"), "/login", url.Values{"login": {"jdoe"}, "organization": {"acme"}, "password": {"481937"}})
 		step.expect(t, 200, "Vous devez choisir un nouveau mot de passe", `name="step" value="password_change"`)
 		res := b.submit(step, "/login/step", url.Values{"step": {"password_change"}, "step_token": {step.hidden(t, "step_token")},
-			"new_password": {"123456"}, "confirm": {"123456"}})
+			"new_password": {"481937"}, "confirm": {"481937"}})
 		res.expect(t, 422, "Doit être différent de votre mot de passe actuel.")
 		res = b.submit(res, "/login/step", url.Values{"step": {"password_change"}, "step_token": {step.hidden(t, "step_token")},
-			"new_password": {"654321"}, "confirm": {"654320"}})
+			"new_password": {"592846"}, "confirm": {"592840"}})
 		res.expect(t, 422, "Les deux mots de passe diffèrent.")
 		res = b.submit(res, "/login/step", url.Values{"step": {"password_change"}, "step_token": {step.hidden(t, "step_token")},
-			"new_password": {"654321"}, "confirm": {"654321"}})
+			"new_password": {"592846"}, "confirm": {"592846"}})
 		res.expect(t, 200, "Vous êtes connecté·e en tant que Jo Doe (jdoe)")
 		t.Run("and the step cannot be answered twice", func(t *testing.T) {
 			again := b.submit(step, "/login/step", url.Values{"step": {"password_change"}, "step_token": {step.hidden(t, "step_token")},
@@ -556,9 +556,9 @@ func TestThePagesCallOnlyTheActionsOfTheirSpec(t *testing.T) {
 	b.submit(b.get("/login"), "/login", url.Values{"login": {"spec@acme.example"}, "password": {"wrong-password-1"}}).expect(t, 401)
 	b.submit(b.get("/login"), "/login", url.Values{"login": {"spec@acme.example"}, "password": {"another-password-1"}}).expect(t, 200)
 	owner := e.LoginOwner(t)
-	e.Do("POST", "/v1/users", owner.AccessToken, map[string]any{"username": "spec", "password": "123456",
+	e.Do("POST", "/v1/users", owner.AccessToken, map[string]any{"username": "spec", "password": "481937",
 		"first_name": "S", "last_name": "P", "role": "member"})
-	step := b.submit(b.get("/login"), "/login", url.Values{"login": {"spec"}, "organization": {"acme"}, "password": {"123456"}})
+	step := b.submit(b.get("/login"), "/login", url.Values{"login": {"spec"}, "organization": {"acme"}, "password": {"481937"}})
 	b.submit(step, "/login/step", url.Values{"step": {"password_change"}, "step_token": {step.hidden(t, "step_token")},
 		"new_password": {"246810"}, "confirm": {"246810"}}).expect(t, 200)
 

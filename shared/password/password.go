@@ -143,12 +143,33 @@ func Generate(n int) (string, error) {
 
 var pinPattern = regexp.MustCompile(`^[0-9]{6}$`)
 
+// TrivialPIN reports whether a PIN of digits is one digit repeated
+// (000000), a run going up or down by one (123456, 654321) or two digits
+// alternating (121212).
+func TrivialPIN(pin string) bool {
+	if len(pin) < 2 {
+		return true
+	}
+	same, up, down, pair := true, true, true, true
+	for i := 1; i < len(pin); i++ {
+		d := int(pin[i]) - int(pin[i-1])
+		same = same && d == 0
+		up = up && d == 1
+		down = down && d == -1
+		pair = pair && (i < 2 || pin[i] == pin[i-2])
+	}
+	return same || up || down || pair
+}
+
 // Check applies the password rules: a 6-digit PIN for username
 // users, otherwise at least 10 characters; never the login itself.
 func Check(v *validate.Errors, field, pw, login string, pin bool) {
 	if pin {
-		if !pinPattern.MatchString(pw) {
+		switch {
+		case !pinPattern.MatchString(pw):
 			v.Add(field, "must be a 6-digit PIN")
+		case TrivialPIN(pw) || Common(pw):
+			v.Add(field, "is too easy to guess: no repeated digit, no run such as 123456 or 654321")
 		}
 		return
 	}

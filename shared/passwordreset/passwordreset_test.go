@@ -159,7 +159,7 @@ func TestAdminResetLink(t *testing.T) {
 	})
 	t.Run("username users get a PIN instead", func(t *testing.T) {
 		var c struct{ ID string }
-		e.Do("POST", "/v1/users", owner, map[string]any{"username": "pinuser", "password": "123456", "first_name": "P", "last_name": "U", "role": "member"}).Decode(t, &c)
+		e.Do("POST", "/v1/users", owner, map[string]any{"username": "pinuser", "password": "481937", "first_name": "P", "last_name": "U", "role": "member"}).Decode(t, &c)
 		e.Do("POST", "/v1/users/"+c.ID+"/password-reset", owner, map[string]bool{"send_email": true}).Problem(t, 422)
 	})
 	t.Run("a member cannot", func(t *testing.T) {

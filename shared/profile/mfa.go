@@ -101,12 +101,13 @@ func (s *Service) DisableTOTP(ctx context.Context, p principal.Principal, req Di
 	if err := s.checkPassword(ctx, u, uc.Counters[passwordCounter(u.ID)], req.Password); err != nil {
 		return err
 	}
-	if err := s.mfa.Locked(fails); err != nil {
+	attempt, err := s.mfa.Attempt(ctx, u.ID, fails)
+	if err != nil {
 		return err
 	}
 	proof, err := s.mfa.Check(u, req.Code)
 	if errors.Is(err, mfa.ErrInvalidCode) || errors.Is(err, mfa.ErrCodeUsed) {
-		return mfa.CodeProblem(s.mfa.Fail(ctx, u.ID, fails, err))
+		return mfa.CodeProblem(err)
 	}
 	if err != nil {
 		return err
@@ -115,11 +116,11 @@ func (s *Service) DisableTOTP(ctx context.Context, p principal.Principal, req Di
 	proof.Apply(&wr)
 	err = s.store.WriteMFA(ctx, wr)
 	if store.Lost(err, store.CodeUsed) {
-		return mfa.CodeProblem(s.mfa.Fail(ctx, u.ID, fails, mfa.Lost(err, proof)))
+		return mfa.CodeProblem(mfa.Lost(err, proof))
 	}
 	if err != nil {
 		return err
 	}
-	s.mfa.Clear(ctx, u.ID, fails)
+	_ = attempt.Release(ctx) // the window ends anyway
 	return nil
 }

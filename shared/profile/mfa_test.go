@@ -361,9 +361,9 @@ func TestDynamoDBCallsOfProfileAndMFA(t *testing.T) {
 		{"listing sessions is one Query", route.Profile, func() *apitest.Response {
 			return e.Do("GET", "/v1/me/sessions", tok, nil)
 		}, map[string]int{"Query": 1}},
-		{"asking for an e-mail change is one BatchGetItem and one transaction", route.Profile, func() *apitest.Response {
+		{"asking for an e-mail change is one BatchGetItem, the password attempt counted and released, and one transaction", route.Profile, func() *apitest.Response {
 			return requestEmail(e, tok, "budget2@acme.example", apitest.UserPassword)
-		}, map[string]int{"BatchGetItem": 1, "TransactWriteItems": 1}},
+		}, map[string]int{"BatchGetItem": 1, "UpdateItem": 2, "TransactWriteItems": 1}},
 		{"confirming it is one GetItem, one BatchGetItem, one Query (the links it ends) and one transaction", route.Profile, func() *apitest.Response {
 			return confirmEmail(e, tokenOf(t, lastMail(t, e, "budget2@acme.example").Links[0]))
 		}, map[string]int{"GetItem": 1, "BatchGetItem": 1, "Query": 1, "TransactWriteItems": 1}},
@@ -374,18 +374,18 @@ func TestDynamoDBCallsOfProfileAndMFA(t *testing.T) {
 			secret = st.Secret
 			return r
 		}, map[string]int{"BatchGetItem": 1, "TransactWriteItems": 1}},
-		{"confirming it is one BatchGetItem and one transaction", route.Profile, func() *apitest.Response {
+		{"confirming it is one BatchGetItem, the code attempt counted and released, and one transaction", route.Profile, func() *apitest.Response {
 			return e.Do("POST", "/v1/me/mfa/totp/confirm", tok, map[string]string{"code": code(e, secret), "current_password": apitest.UserPassword})
-		}, map[string]int{"BatchGetItem": 1, "TransactWriteItems": 1}},
-		{"a login asking for a code is two BatchGetItem and one PutItem", route.Auth, func() *apitest.Response {
+		}, map[string]int{"BatchGetItem": 1, "UpdateItem": 2, "TransactWriteItems": 1}},
+		{"a login asking for a code is two BatchGetItem, the attempt counted and released, and one PutItem", route.Auth, func() *apitest.Response {
 			nextStep(e)
 			r := e.Do("POST", "/v1/auth/login", "", map[string]string{"login": "budget2@acme.example", "password": apitest.UserPassword})
 			r.Decode(t, &ch)
 			return r
-		}, map[string]int{"BatchGetItem": 2, "PutItem": 1}},
-		{"the code step is one GetItem, one BatchGetItem and one transaction", route.Auth, func() *apitest.Response {
+		}, map[string]int{"BatchGetItem": 2, "UpdateItem": 2, "PutItem": 1}},
+		{"the code step is one GetItem, one BatchGetItem, the code attempt counted and released, and one transaction", route.Auth, func() *apitest.Response {
 			return answer(e, ch.ChallengeToken, code(e, secret))
-		}, map[string]int{"GetItem": 1, "BatchGetItem": 1, "TransactWriteItems": 1}},
+		}, map[string]int{"GetItem": 1, "BatchGetItem": 1, "UpdateItem": 2, "TransactWriteItems": 1}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -23,7 +23,8 @@ type PasswordRequest struct {
 func passwordCounter(user string) string { return reauth.Counter(user) }
 
 // checkPassword checks u's current password against the counter f,
-// counting a wrong one; too many lock the actions that ask for it.
+// counting the attempt before the check; too many wrong ones lock the
+// actions that ask for it.
 func (s *Service) checkPassword(ctx context.Context, u store.User, f store.Failures, pw string) error {
 	return s.reauth.Password(ctx, u, f, pw)
 }

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/guichet/guichet/shared/lockout"
 	"github.com/guichet/guichet/shared/mfa"
 	"github.com/guichet/guichet/shared/password"
 	"github.com/guichet/guichet/shared/problem"
@@ -28,38 +29,39 @@ type Config struct {
 type Checker struct {
 	store *store.Store
 	mfa   *mfa.Service
+	lock  *lockout.Limiter
 	cfg   Config
 	now   func() time.Time
 }
 
 // New returns a checker; m may be nil when no code is ever asked.
 func New(s *store.Store, m *mfa.Service, cfg Config, now func() time.Time) *Checker {
-	return &Checker{store: s, mfa: m, cfg: cfg, now: now}
+	return &Checker{store: s, mfa: m, lock: lockout.New(s, now), cfg: cfg, now: now}
 }
 
 // Counter names the counter of a user's wrong current passwords.
 func Counter(user string) string { return "password#" + user }
 
-// Password checks u's current password against the counter f, counting a
-// wrong one; too many lock the actions that ask for it.
+// Password checks u's current password against the counter f (as read),
+// counting the attempt before the check, atomically; too many wrong ones
+// lock the actions that ask for it. A right password releases the attempt.
 func (c *Checker) Password(ctx context.Context, u store.User, f store.Failures, pw string) error {
-	now := c.now()
-	if f.Active(now) >= c.cfg.MaxFailures {
-		return problem.TooManyRequests("too_many_attempts",
-			"Too many wrong passwords: try again later.", int(f.RetryAfter(now).Round(time.Second)/time.Second))
+	attempt, err := c.lock.Reserve(ctx, lockout.Policy{Max: c.cfg.MaxFailures, Window: c.cfg.LockWindow}, Counter(u.ID), "", f)
+	if l, ok := lockout.IsLocked(err); ok {
+		return problem.TooManyRequests("too_many_attempts", "Too many wrong passwords: try again later.", l.Seconds())
+	}
+	if err != nil {
+		return err
 	}
 	ok, _, err := password.Verify(pw, u.PasswordHash, c.cfg.Password)
 	if err != nil {
 		return fmt.Errorf("check password: %w", err)
 	}
 	if !ok {
-		if _, err := c.store.AddFailure(ctx, Counter(u.ID), f, now, c.cfg.LockWindow); err != nil {
-			return err
-		}
 		// 403, not 401: the session is fine, the password is not.
 		return problem.New(http.StatusForbidden, "invalid_password", "The current password is wrong.")
 	}
-	return nil
+	return attempt.Release(ctx)
 }
 
 // Proof is what a request gives as a recent authentication.
@@ -94,12 +96,13 @@ func (c *Checker) Recent(ctx context.Context, org, user string, in Proof) (store
 
 // code checks a code of u and records it used.
 func (c *Checker) code(ctx context.Context, u store.User, fails store.Failures, code string) error {
-	if err := c.mfa.Locked(fails); err != nil {
+	attempt, err := c.mfa.Attempt(ctx, u.ID, fails)
+	if err != nil {
 		return err
 	}
 	proof, err := c.mfa.Check(u, code)
 	if errors.Is(err, mfa.ErrInvalidCode) || errors.Is(err, mfa.ErrCodeUsed) {
-		return mfa.CodeProblem(c.mfa.Fail(ctx, u.ID, fails, err))
+		return mfa.CodeProblem(err)
 	}
 	if err != nil {
 		return err
@@ -108,10 +111,9 @@ func (c *Checker) code(ctx context.Context, u store.User, fails store.Failures, 
 	proof.Apply(&w)
 	if err := c.store.WriteMFA(ctx, w); err != nil {
 		if store.Lost(err, store.CodeUsed) {
-			return mfa.CodeProblem(c.mfa.Fail(ctx, u.ID, fails, mfa.Lost(err, proof)))
+			return mfa.CodeProblem(mfa.Lost(err, proof))
 		}
 		return err
 	}
-	c.mfa.Clear(ctx, u.ID, fails)
-	return nil
+	return attempt.Release(ctx)
 }

@@ -374,7 +374,7 @@ func Specs() []Spec {
 		// The pages accept invitations, reset passwords (and send the mail of
 		// forgot-password), sign in with challenges, and end the session of
 		// a cookie another account replaces.
-		{Name: Pages, DynamoDB: []string{"GetItem", "BatchGetItem", "Query", "PutItem", "UpdateItem", "DeleteItem", "TransactWriteItems"},
+		{Name: Pages, DynamoDB: []string{"GetItem", "BatchGetItem", "Query", "PutItem", "UpdateItem", "TransactWriteItems"},
 			SendsMail: true, MFAKey: true, MemoryMB: 512, TimeoutSeconds: 10},
 		{Name: Organization, DynamoDB: []string{"GetItem", "PutItem", "UpdateItem", "Query", "TransactWriteItems"},
 			MemoryMB: 256, TimeoutSeconds: 10},

@@ -5,14 +5,14 @@ import (
 	"errors"
 
 	"github.com/guichet/guichet/shared/mfa"
+	"github.com/guichet/guichet/shared/problem"
 	"github.com/guichet/guichet/shared/store"
 )
 
 // AnswerMFA answers an mfa challenge with a TOTP or recovery code. The
 // challenge is consumed, the code recorded as used (a TOTP time step, a
-// recovery code's item) and the session opened in one transaction; or,
-// when the account requires a password change, a password_change
-// challenge is issued instead of the session. Wrong codes count against
+// recovery code's item) and the session opened (or the next step's
+// challenge issued, Next) in one transaction. Wrong codes count against
 // the user; too many lock its codes for a while.
 func (s *Service) AnswerMFA(ctx context.Context, challengeToken, code string, c Client) (any, error) {
 	ch, uc, err := s.answer(ctx, challengeToken, store.MFAChallenge)
@@ -23,43 +23,35 @@ func (s *Service) AnswerMFA(ctx context.Context, challengeToken, code string, c 
 	if !u.MFAEnabled() {
 		return nil, invalidToken() // turned off since the login
 	}
-	if err := s.mfa.Locked(fails); err != nil {
+	attempt, err := s.mfa.Attempt(ctx, u.ID, fails)
+	if err != nil {
 		return nil, err
 	}
 	proof, err := s.mfa.Check(u, code)
 	if errors.Is(err, mfa.ErrInvalidCode) || errors.Is(err, mfa.ErrCodeUsed) {
-		return nil, mfa.CodeProblem(s.mfa.Fail(ctx, u.ID, fails, err))
+		return nil, mfa.CodeProblem(err)
 	}
 	if err != nil {
 		return nil, err
 	}
 	w := store.MFAWrite{Challenge: ch.Hash()}
 	proof.Apply(&w)
-	var out any
-	if u.RequirePasswordChange {
-		next, cred, err := s.newChallenge(u, store.PasswordChallenge)
-		if err != nil {
-			return nil, err
-		}
-		out, w.Next.Challenge = next, &cred
-	} else {
-		n, err := s.Prepare(u, c)
-		if err != nil {
-			return nil, err
-		}
-		out, w.Next = n.Tokens, store.Next{Session: &n.Session, Access: n.Access, Refresh: n.Refresh}
+	op, err := s.Next(u, uc.Org, c, store.MFAChallenge)
+	if err != nil {
+		return nil, err
 	}
+	w.Next = op.Next
 	err = s.store.WriteMFA(ctx, w)
 	switch {
 	case store.Lost(err, store.ChallengeGone):
 		return nil, invalidToken()
 	case store.Lost(err, store.CodeUsed):
-		return nil, mfa.CodeProblem(s.mfa.Fail(ctx, u.ID, fails, mfa.Lost(err, proof)))
+		return nil, mfa.CodeProblem(mfa.Lost(err, proof))
 	case err != nil:
 		return nil, err
 	}
-	s.mfa.Clear(ctx, u.ID, fails)
-	return out, nil
+	_ = attempt.Release(ctx) // the window ends anyway
+	return op.Answer, nil
 }
 
 // StartEnrollment answers an mfa_enrollment challenge with a new
@@ -96,12 +88,15 @@ func (s *Service) ConfirmEnrollment(ctx context.Context, challengeToken, code st
 		return Enrolled{}, err
 	}
 	u := uc.User
-	n, err := s.Prepare(u, c)
+	op, err := s.Next(u, uc.Org, c, store.MFAEnrollmentChallenge)
 	if err != nil {
 		return Enrolled{}, err
 	}
+	if op.Tokens == nil {
+		return Enrolled{}, problem.Internal() // enrollment is the last step
+	}
 	a := store.Audit{Org: u.Org, Time: s.now(), Actor: u.ID, Via: "challenge"}
-	w := store.MFAWrite{Challenge: ch.Hash(), Next: store.Next{Session: &n.Session, Access: n.Access, Refresh: n.Refresh}}
+	w := store.MFAWrite{Challenge: ch.Hash(), Next: op.Next}
 	codes, err := s.mfa.Confirm(ctx, u, uc.Counters[mfa.CounterKey(u.ID)], code, a, w)
 	switch {
 	case store.Lost(err, store.ChallengeGone):
@@ -111,5 +106,5 @@ func (s *Service) ConfirmEnrollment(ctx context.Context, challengeToken, code st
 	case err != nil:
 		return Enrolled{}, mfa.CodeProblem(err)
 	}
-	return Enrolled{RecoveryCodes: codes, Tokens: n.Tokens}, nil
+	return Enrolled{RecoveryCodes: codes, Tokens: *op.Tokens}, nil
 }

@@ -7,9 +7,12 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/netip"
 	"strings"
 	"time"
 
+	"github.com/guichet/guichet/shared/httpapi"
+	"github.com/guichet/guichet/shared/lockout"
 	"github.com/guichet/guichet/shared/mfa"
 	"github.com/guichet/guichet/shared/password"
 	"github.com/guichet/guichet/shared/permission"
@@ -24,18 +27,22 @@ import (
 type Config struct {
 	AccessTTL  time.Duration // lifetime of an access token
 	RefreshTTL time.Duration // lifetime of a refresh token (and of its session, from the last refresh)
-	// MaxFailures failed logins within LockWindow lock a login name until
-	// the window ends.
-	MaxFailures int
-	LockWindow  time.Duration
-	Password    password.Params
+	// MaxFailures failed logins of one client within LockWindow lock the
+	// login name for that client until the window ends; past as many
+	// failures from any client, each next login waits longer (doubling up
+	// to MaxWait), and AccountMaxFailures lock it for everyone.
+	MaxFailures        int
+	AccountMaxFailures int
+	MaxWait            time.Duration
+	LockWindow         time.Duration
+	Password           password.Params
 }
 
 // DefaultConfig is the configuration used unless the environment says otherwise.
 func DefaultConfig() Config {
 	return Config{
 		AccessTTL: 15 * time.Minute, RefreshTTL: 30 * 24 * time.Hour,
-		MaxFailures: 5, LockWindow: 15 * time.Minute,
+		MaxFailures: 5, AccountMaxFailures: 100, MaxWait: time.Minute, LockWindow: 15 * time.Minute,
 		Password: password.Default,
 	}
 }
@@ -44,6 +51,7 @@ func DefaultConfig() Config {
 type Service struct {
 	store *store.Store
 	mfa   *mfa.Service
+	lock  *lockout.Limiter
 	cfg   Config
 	now   func() time.Time
 }
@@ -51,7 +59,7 @@ type Service struct {
 // New returns a session service; m checks the codes of users with
 // two-step verification.
 func New(s *store.Store, m *mfa.Service, cfg Config, now func() time.Time) *Service {
-	return &Service{store: s, mfa: m, cfg: cfg, now: now}
+	return &Service{store: s, mfa: m, lock: lockout.New(s, now), cfg: cfg, now: now}
 }
 
 // Tokens is what a successful login or refresh returns.
@@ -96,13 +104,9 @@ const challengeTTL = 10 * time.Minute
 // same answer after the same work; too many failures lock the login name
 // for a while.
 //
-// The steps come in this order, each answered before the next is asked:
-// the code of two-step verification (the person proves who they are before
-// anything of the account changes), a password change the account
-// requires, the enrollment of an authenticator the organization requires
-// of the person's role; then the session.
+// The steps are those of Next.
 func (s *Service) Login(ctx context.Context, login, organization, pw string, c Client) (any, error) {
-	u, org, err := s.authenticate(ctx, LoginKey(login, organization), pw)
+	u, org, err := s.authenticate(ctx, LoginKey(login, organization), pw, c)
 	if err != nil {
 		return nil, err
 	}
@@ -110,21 +114,20 @@ func (s *Service) Login(ctx context.Context, login, organization, pw string, c C
 		return nil, problem.New(http.StatusForbidden, "service_user",
 			"Service users cannot log in to the apps; they get tokens from /v1/auth/token.")
 	}
-	switch {
-	case u.MFAEnabled():
-		return s.challenge(ctx, u, store.MFAChallenge)
-	case u.RequirePasswordChange:
-		return s.challenge(ctx, u, store.PasswordChallenge)
-	case mfa.Required(org, u):
-		return s.challenge(ctx, u, store.MFAEnrollmentChallenge)
+	op, err := s.Next(u, org, c, "")
+	if err != nil {
+		return nil, err
 	}
-	return s.open(ctx, u, c)
+	if err := s.write(ctx, op); err != nil {
+		return nil, err
+	}
+	return op.Answer, nil
 }
 
 // ServiceToken checks a service user's organization code, user code and
 // password and opens a session for it.
 func (s *Service) ServiceToken(ctx context.Context, organization, code, pw string, c Client) (Tokens, error) {
-	u, _, err := s.authenticate(ctx, store.UsernameLogin(organization, code), pw)
+	u, org, err := s.authenticate(ctx, store.UsernameLogin(organization, code), pw, c)
 	if err != nil {
 		return Tokens{}, err
 	}
@@ -133,20 +136,31 @@ func (s *Service) ServiceToken(ctx context.Context, organization, code, pw strin
 		// wrong password, so this route tells nothing of persons.
 		return Tokens{}, invalidCredentials()
 	}
-	return s.open(ctx, u, c)
+	op, err := s.Next(u, org, c, "") // no step is due for a service user
+	if err != nil {
+		return Tokens{}, err
+	}
+	if err := s.write(ctx, op); err != nil {
+		return Tokens{}, err
+	}
+	return *op.Tokens, nil
 }
 
 // authenticate returns the active user a login key and password name, and
-// its organization, counting failures against the login key.
-func (s *Service) authenticate(ctx context.Context, lk, pw string) (store.User, store.Org, error) {
-	now := s.now()
-	rl := "login#" + lk
+// its organization. The attempt is counted against the login key and the
+// client before the password is checked (see loginPolicy).
+func (s *Service) authenticate(ctx context.Context, lk, pw string, c Client) (store.User, store.Org, error) {
+	rl := "signin#" + lk
 	guard, fails, found, err := s.store.FindLogin(ctx, lk, rl)
 	if err != nil {
 		return store.User{}, store.Org{}, err
 	}
-	if fails.Active(now) >= s.cfg.MaxFailures {
-		return store.User{}, store.Org{}, locked(fails.RetryAfter(now))
+	attempt, err := s.lock.Reserve(ctx, s.loginPolicy(), rl, ClientKey(c.IP), fails)
+	if l, ok := lockout.IsLocked(err); ok {
+		return store.User{}, store.Org{}, locked(l.Seconds())
+	}
+	if err != nil {
+		return store.User{}, store.Org{}, err
 	}
 	var uc store.UserContext
 	if found {
@@ -166,15 +180,10 @@ func (s *Service) authenticate(ctx context.Context, lk, pw string) (store.User, 
 		password.Waste(pw, s.cfg.Password)
 	}
 	if !ok {
-		if _, err := s.store.AddFailure(ctx, rl, fails, now, s.cfg.LockWindow); err != nil {
-			return store.User{}, store.Org{}, err
-		}
-		return store.User{}, store.Org{}, invalidCredentials()
+		return store.User{}, store.Org{}, invalidCredentials() // counted already
 	}
-	if fails.Count > 0 {
-		if err := s.store.ClearFailures(ctx, rl); err != nil {
-			return store.User{}, store.Org{}, err
-		}
+	if err := attempt.Release(ctx); err != nil {
+		return store.User{}, store.Org{}, err
 	}
 	if u.Status != store.Active {
 		return store.User{}, store.Org{}, problem.New(http.StatusForbidden, "account_inactive", "This account is inactive.")
@@ -231,8 +240,7 @@ func (s *Service) answer(ctx context.Context, secret, kind string) (store.Creden
 }
 
 // ChangePassword answers a password_change challenge with a new password
-// and opens a session, or asks for the enrollment of an authenticator when
-// the organization requires one of the user's role.
+// and opens a session, or asks for the next step (Next).
 func (s *Service) ChangePassword(ctx context.Context, challengeToken, newPassword string, c Client) (any, error) {
 	ch, uc, err := s.answer(ctx, challengeToken, store.PasswordChallenge)
 	if err != nil {
@@ -254,36 +262,47 @@ func (s *Service) ChangePassword(ctx context.Context, challengeToken, newPasswor
 		return nil, err
 	}
 	next.RequirePasswordChange, next.Updated = false, now.UTC()
-	var out any
-	var then store.Next
-	if mfa.Required(uc.Org, u) && !u.MFAEnabled() {
-		ch, cred, err := s.newChallenge(u, store.MFAEnrollmentChallenge)
-		if err != nil {
-			return nil, err
-		}
-		out, then.Challenge = ch, &cred
-	} else {
-		n, err := s.Prepare(next, c)
-		if err != nil {
-			return nil, err
-		}
-		out, then = n.Tokens, store.Next{Session: &n.Session, Access: n.Access, Refresh: n.Refresh}
+	op, err := s.Next(next, uc.Org, c, store.PasswordChallenge)
+	if err != nil {
+		return nil, err
 	}
 	change := store.UserChange{Old: u, New: &next, Audit: store.Audit{Org: u.Org, Time: now, Actor: u.ID,
 		Via: "challenge", Action: "user.password_change", Target: "user:" + u.ID, Fields: []string{"password"}}}
-	if err := s.store.CompletePasswordChange(ctx, ch.Hash(), change, then); err != nil {
+	if err := s.store.CompletePasswordChange(ctx, ch.Hash(), change, op.Next); err != nil {
 		if errors.Is(err, store.ErrConflict) {
 			return nil, invalidToken()
 		}
 		return nil, err
 	}
-	return out, nil
+	return op.Answer, nil
 }
 
-func locked(wait time.Duration) *problem.Problem {
-	secs := int(wait.Round(time.Second) / time.Second)
+func locked(secs int) *problem.Problem {
 	return problem.TooManyRequests("login_locked",
 		"Too many failed attempts: this login is locked for a while.", secs)
+}
+
+// loginPolicy counts failed logins per login name and client: a client
+// that failed MaxFailures times is locked out alone; past as many failures
+// of all clients, logins slow down, and AccountMaxFailures lock the login
+// name for everyone (NIST SP 800-63B 5.2.2: at most 100).
+func (s *Service) loginPolicy() lockout.Policy {
+	return lockout.Policy{Max: s.cfg.AccountMaxFailures, Window: s.cfg.LockWindow, PerClient: s.cfg.MaxFailures,
+		SlowAfter: s.cfg.MaxFailures, MaxWait: s.cfg.MaxWait}
+}
+
+// ClientKey is the client a remote address counts as: its IP address, or
+// for IPv6 its /64 network, which one host usually holds whole.
+func ClientKey(remoteAddr string) string {
+	ip, err := netip.ParseAddr(httpapi.ClientIP(remoteAddr))
+	if err != nil {
+		return "unknown"
+	}
+	if ip.Is4() || ip.Is4In6() {
+		return ip.Unmap().String()
+	}
+	p, _ := ip.Prefix(64)
+	return p.String()
 }
 
 // Permissions returns the permissions a user's role grants: the built-in
@@ -314,18 +333,6 @@ func (s *Service) credentials(u store.User, sessionID string, now time.Time) (To
 	return t, ac, rc, nil
 }
 
-// open starts a session for u.
-func (s *Service) open(ctx context.Context, u store.User, c Client) (Tokens, error) {
-	n, err := s.Prepare(u, c)
-	if err != nil {
-		return Tokens{}, err
-	}
-	if err := s.store.CreateSession(ctx, n.Session, n.Access, n.Refresh); err != nil {
-		return Tokens{}, err
-	}
-	return n.Tokens, nil
-}
-
 // NewSession is a session ready to be written: the tokens to return once
 // it is, and its items.
 type NewSession struct {
@@ -350,51 +357,71 @@ func (s *Service) Prepare(u store.User, c Client) (NewSession, error) {
 }
 
 // Refresh exchanges a refresh token for new tokens. The old refresh token
-// stops working; presenting it again ends the whole session.
-func (s *Service) Refresh(ctx context.Context, refreshToken string) (Tokens, error) {
+// stops working; presenting it again ends the whole session. When a step
+// of Next became due since the session opened, the session ends and the
+// answer is that step's challenge instead.
+func (s *Service) Refresh(ctx context.Context, refreshToken string) (any, error) {
 	now := s.now()
 	_, hash, ok := token.Parse(refreshToken, token.Refresh)
 	if !ok {
-		return Tokens{}, invalidToken()
+		return nil, invalidToken()
 	}
 	old, err := s.store.GetCredential(ctx, hash)
 	if errors.Is(err, store.ErrNotFound) {
-		return Tokens{}, invalidToken()
+		return nil, invalidToken()
 	}
 	if err != nil {
-		return Tokens{}, err
+		return nil, err
 	}
 	if old.Kind != store.RefreshToken || !old.Valid(now) {
-		return Tokens{}, invalidToken()
+		return nil, invalidToken()
 	}
 	if old.Rotated != 0 {
 		if err := s.end(ctx, old.Session); err != nil {
-			return Tokens{}, err
+			return nil, err
 		}
-		return Tokens{}, problem.Unauthorized("token_reused",
+		return nil, problem.Unauthorized("token_reused",
 			"This refresh token was already used; the session has been ended.")
 	}
-	u, err := s.store.GetUser(ctx, old.Org, old.User)
-	if errors.Is(err, store.ErrNotFound) || (err == nil && u.Status != store.Active) {
+	uc, err := s.store.UserContextOf(ctx, old.Org, old.User)
+	if err == nil && (!uc.Found || uc.User.Status != store.Active) {
 		if err := s.end(ctx, old.Session); err != nil {
-			return Tokens{}, err
+			return nil, err
 		}
-		return Tokens{}, invalidToken()
+		return nil, invalidToken()
 	}
 	if err != nil {
-		return Tokens{}, err
+		return nil, err
+	}
+	u := uc.User
+	after := ""
+	if old.Verified || !mfa.Required(uc.Org, u) {
+		// A session that proved no code may go on unless the organization
+		// requires two-step verification of the role.
+		after = store.MFAChallenge
+	}
+	if kind := due(u, uc.Org, after); kind != "" {
+		// A step became due since the session opened (the organization
+		// now requires two-step verification of the role, the account a
+		// new password): the session ends, and only the step opens a new
+		// one.
+		if err := s.end(ctx, old.Session); err != nil {
+			return nil, err
+		}
+		return s.challenge(ctx, u, kind)
 	}
 	t, ac, rc, err := s.credentials(u, old.Session, now)
 	if err != nil {
-		return Tokens{}, err
+		return nil, err
 	}
+	rc.Verified = old.Verified
 	if err := s.store.RotateSession(ctx, old, ac, rc, now); err != nil {
 		if errors.Is(err, store.ErrConflict) {
 			// Another request rotated this token first (or the session
 			// ended): it won; this one gets nothing.
-			return Tokens{}, invalidToken()
+			return nil, invalidToken()
 		}
-		return Tokens{}, err
+		return nil, err
 	}
 	return t, nil
 }

@@ -104,7 +104,7 @@ var conditions = []condition{
 		u := e.person(inv.Email, "owner")
 		sess, access, refresh := e.newSession(u)
 		return func() error {
-			return e.st.AcceptInvitation(bg, inv, nil, u, sess, access, refresh, e.audit("invitation.accept"))
+			return e.st.AcceptInvitation(bg, inv, nil, u, store.Next{Session: &sess, Access: access, Refresh: refresh}, e.audit("invitation.accept"))
 		}
 	}},
 	{store.VersionChanged, "a change of a user read before another change", func(t *testing.T, e *env) func() error {
@@ -154,7 +154,7 @@ var conditions = []condition{
 		u := e.person(inv.Email, "member")
 		sess, access, refresh := e.newSession(u)
 		return func() error {
-			return e.st.AcceptInvitation(bg, inv, nil, u, sess, access, refresh, e.audit("invitation.accept"))
+			return e.st.AcceptInvitation(bg, inv, nil, u, store.Next{Session: &sess, Access: access, Refresh: refresh}, e.audit("invitation.accept"))
 		}
 	}},
 	{store.ChallengeGone, "a password change answering a challenge already answered", func(t *testing.T, e *env) func() error {
@@ -305,6 +305,13 @@ var conditions = []condition{
 		}
 		next.Updated = e.now.Add(2 * time.Second)
 		return func() error { return e.st.UpdateRole(bg, r, next, e.audit("role.update")) }
+	}},
+	{store.AttemptsSpent, "an attempt past a counter's limit", func(t *testing.T, e *env) func() error {
+		a := store.Attempt{Counter: "login#x", Max: 1, Client: "192.0.2.1", ClientMax: 1, Window: time.Minute}
+		if _, err := e.st.Reserve(bg, a, e.now); err != nil {
+			t.Fatal(err)
+		}
+		return func() error { _, err := e.st.Reserve(bg, a, e.now); return err }
 	}},
 	{store.RoleInUse, "a deletion of a role a user holds", func(t *testing.T, e *env) func() error {
 		r := e.addRole(t, "Clerks")

@@ -45,6 +45,9 @@ type Credential struct {
 	// Pair is, on a refresh token, the hash of the access token issued with
 	// it, so that rotation can end that access token without a read.
 	Pair string `dynamodbav:"pair,omitempty"`
+	// Verified is, on a refresh token, that its session proved a code of
+	// two-step verification when it opened.
+	Verified bool `dynamodbav:"verified,omitempty"`
 	// Ref is what a link token is for: an invitation's id.
 	Ref string `dynamodbav:"ref,omitempty"`
 	// Used is when a one-time link token was used (epoch seconds); a used

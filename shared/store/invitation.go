@@ -226,7 +226,7 @@ func (s *Store) RenewInvitation(ctx context.Context, inv Invitation, cred Creden
 // inviter, when set, is the user who invited, read at acceptance: it must
 // still be active in that role (else a Conflict on UserChanged), so an
 // invitation never grants more than its inviter may at that moment.
-func (s *Store) AcceptInvitation(ctx context.Context, inv Invitation, inviter *User, u User, sess Session, access, refresh Credential, a Audit) error {
+func (s *Store) AcceptInvitation(ctx context.Context, inv Invitation, inviter *User, u User, then Next, a Audit) error {
 	now := u.Created
 	accept := s.pendingUpdate(inv, "SET #st = :accepted, accepted = :at, #u = :user", map[string]types.AttributeValue{
 		":accepted": str(Accepted), ":at": str(now.UTC().Format(time.RFC3339Nano)), ":user": str(u.ID),
@@ -248,7 +248,7 @@ func (s *Store) AcceptInvitation(ctx context.Context, inv Invitation, inviter *U
 	if inviter != nil {
 		t.add(UserChanged, s.activeUser(inviter.Org, inviter.ID, inviter.Role))
 	}
-	t.refs(u.Org, u.Role, u.Units, 1).session(sess, access, refresh).audit(a)
+	t.refs(u.Org, u.Role, u.Units, 1).next(then).audit(a)
 	if err := s.transact(ctx, t); err != nil {
 		return fmt.Errorf("accept invitation: %w", err)
 	}

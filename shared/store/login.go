@@ -31,6 +31,11 @@ type Failures struct {
 	key
 	Count   int   `dynamodbav:"count"`
 	Expires int64 `dynamodbav:"expires"`
+	// NotBefore is when the next attempt may be made (Unix seconds; 0:
+	// any time).
+	NotBefore int64 `dynamodbav:"not_before,omitempty"`
+	// Client is the count of the client an attempt named (Reserve).
+	Client int `dynamodbav:"-"`
 }
 
 // Active returns the count still in force at now: zero once the window has

@@ -83,6 +83,9 @@ const (
 	RoleChanged Part = "role_changed"
 	// RoleInUse: the role to delete is gone, or users hold it.
 	RoleInUse Part = "role_in_use"
+	// AttemptsSpent: the attempts a counter allows (or its client's) are
+	// spent, or the next attempt must still wait.
+	AttemptsSpent Part = "attempts_spent"
 )
 
 // AllParts returns every named condition, for tests that must cover each.
@@ -90,7 +93,8 @@ func AllParts() []Part {
 	return []Part{IDTaken, LoginTaken, UserExists, OrgCodeTaken, OrgGone, OwnerChanged,
 		VersionChanged, UserChanged, PasswordChanged, LinkUsed, ChallengeGone, CodeUsed,
 		TokenRotated, CredentialGone, KeyGone, InvitationPending, InvitationChanged,
-		UnitGone, UnitChanged, UnitInUse, TreeChanged, RoleGone, RoleNameTaken, RoleChanged, RoleInUse}
+		UnitGone, UnitChanged, UnitInUse, TreeChanged, RoleGone, RoleNameTaken, RoleChanged, RoleInUse,
+		AttemptsSpent}
 }
 
 // ErrNotFound is returned when an item does not exist.

@@ -52,11 +52,11 @@ func TestCreateUser(t *testing.T) {
 		}
 	})
 	t.Run("a username person gets a password_change challenge at first login", func(t *testing.T) {
-		c := create(t, e, owner, map[string]any{"username": "jdoe", "password": "123456", "first_name": "J", "last_name": "Doe", "role": "member"})
+		c := create(t, e, owner, map[string]any{"username": "jdoe", "password": "481937", "first_name": "J", "last_name": "Doe", "role": "member"})
 		if !c.RequirePasswordChange || c.Username != "jdoe" {
 			t.Fatalf("%+v", c)
 		}
-		r := e.Do("POST", "/v1/auth/login", "", map[string]string{"login": "jdoe", "organization": "acme", "password": "123456"})
+		r := e.Do("POST", "/v1/auth/login", "", map[string]string{"login": "jdoe", "organization": "acme", "password": "481937"})
 		var ch struct {
 			Challenge      string `json:"challenge"`
 			ChallengeToken string `json:"challenge_token"`
@@ -68,11 +68,11 @@ func TestCreateUser(t *testing.T) {
 		change := func(pw string) *apitest.Response {
 			return e.Do("POST", "/v1/auth/password-change", "", map[string]string{"challenge_token": ch.ChallengeToken, "new_password": pw})
 		}
-		for _, bad := range []string{"12345", "abcdef", "123456"} {
+		for _, bad := range []string{"12345", "abcdef", "481937"} {
 			change(bad).Problem(t, 422)
 		}
 		var tok apitest.Tokens
-		r = change("654321")
+		r = change("592846")
 		r.Decode(t, &tok)
 		if r.Status != 200 || e.Do("GET", "/v1/me", tok.AccessToken, nil).Status != 200 {
 			t.Fatalf("%d %s", r.Status, r.Body)
@@ -81,7 +81,7 @@ func TestCreateUser(t *testing.T) {
 			change("111111").Problem(t, 401)
 		})
 		t.Run("the new PIN logs in directly", func(t *testing.T) {
-			r := e.Do("POST", "/v1/auth/login", "", map[string]string{"login": "JDOE", "organization": "acme", "password": "654321"})
+			r := e.Do("POST", "/v1/auth/login", "", map[string]string{"login": "JDOE", "organization": "acme", "password": "592846"})
 			var tok apitest.Tokens
 			r.Decode(t, &tok)
 			if r.Status != 200 || tok.AccessToken == "" {
@@ -90,7 +90,7 @@ func TestCreateUser(t *testing.T) {
 		})
 	})
 	t.Run("a duplicate username in the organization is a conflict", func(t *testing.T) {
-		p := e.Do("POST", "/v1/users", owner, map[string]any{"username": "JDoe", "password": "123456",
+		p := e.Do("POST", "/v1/users", owner, map[string]any{"username": "JDoe", "password": "481937",
 			"first_name": "J", "last_name": "Doe", "role": "member"}).Problem(t, 409)
 		if p.Code != "username_taken" {
 			t.Fatal(p.Code)
@@ -103,7 +103,7 @@ func TestCreateUser(t *testing.T) {
 			field string
 		}{
 			{"no login", map[string]any{"first_name": "a", "last_name": "b", "role": "member"}, "email"},
-			{"both logins", map[string]any{"email": "x@example.com", "username": "xx1", "password": "123456", "first_name": "a", "last_name": "b", "role": "member"}, "username"},
+			{"both logins", map[string]any{"email": "x@example.com", "username": "xx1", "password": "481937", "first_name": "a", "last_name": "b", "role": "member"}, "username"},
 			{"a bad e-mail", person("not-an-email", "member"), "email"},
 			{"a display name in the e-mail", person("Ada <ada2@example.com>", "member"), "email"},
 			{"no first name", map[string]any{"email": "n@example.com", "last_name": "b", "role": "member"}, "first_name"},
@@ -111,7 +111,7 @@ func TestCreateUser(t *testing.T) {
 			{"a name too long", map[string]any{"email": "l@example.com", "first_name": strings.Repeat("a", 101), "last_name": "b", "role": "member"}, "first_name"},
 			{"an unknown language", map[string]any{"email": "g@example.com", "first_name": "a", "last_name": "b", "role": "member", "language": "de"}, "language"},
 			{"a PIN that is not 6 digits", map[string]any{"username": "pin1", "password": "12345a", "first_name": "a", "last_name": "b", "role": "member"}, "password"},
-			{"a bad username", map[string]any{"username": "a b", "password": "123456", "first_name": "a", "last_name": "b", "role": "member"}, "username"},
+			{"a bad username", map[string]any{"username": "a b", "password": "481937", "first_name": "a", "last_name": "b", "role": "member"}, "username"},
 			{"a short password", map[string]any{"email": "s@example.com", "password": "short", "first_name": "a", "last_name": "b", "role": "member"}, "password"},
 			{"the owner role", person("o@example.com", "owner"), "role"},
 			{"an unknown role", person("r@example.com", "rol_nope"), "role"},
@@ -208,8 +208,8 @@ func TestServiceUsers(t *testing.T) {
 		}
 	})
 	t.Run("a person's credentials are refused by /v1/auth/token", func(t *testing.T) {
-		create(t, e, owner, map[string]any{"username": "person1", "password": "123456", "first_name": "P", "last_name": "One", "role": "member"})
-		token("person1", "123456").Problem(t, 401)
+		create(t, e, owner, map[string]any{"username": "person1", "password": "481937", "first_name": "P", "last_name": "One", "role": "member"})
+		token("person1", "481937").Problem(t, 401)
 	})
 	t.Run("a duplicate user code is a conflict", func(t *testing.T) {
 		p := e.Do("POST", "/v1/users", owner, map[string]any{"kind": "service", "user_code": "COMAX01", "client": "comax", "role": "member"}).Problem(t, 409)
@@ -386,7 +386,7 @@ func TestUpdateUser(t *testing.T) {
 	t.Parallel()
 	e := apitest.New(t)
 	owner := e.LoginOwner(t).AccessToken
-	c := create(t, e, owner, map[string]any{"username": "kiosk1", "password": "123456", "first_name": "K", "last_name": "One", "role": "member"})
+	c := create(t, e, owner, map[string]any{"username": "kiosk1", "password": "481937", "first_name": "K", "last_name": "One", "role": "member"})
 	t.Run("names and language change", func(t *testing.T) {
 		var u users.User
 		r := e.Do("PATCH", "/v1/users/"+c.ID, owner, map[string]any{"first_name": "Kim", "language": "nl"})
@@ -405,19 +405,19 @@ func TestUpdateUser(t *testing.T) {
 		if p.Errors[0].Field != "role" {
 			t.Fatal(p.Errors)
 		}
-		e.Do("POST", "/v1/users", owner, map[string]any{"username": "kiosk3", "password": "123456", "first_name": "K", "last_name": "3", "role": role.ID}).Problem(t, 422)
+		e.Do("POST", "/v1/users", owner, map[string]any{"username": "kiosk3", "password": "481937", "first_name": "K", "last_name": "3", "role": role.ID}).Problem(t, 422)
 	})
 	t.Run("an admin resets a username user's PIN and ends its sessions", func(t *testing.T) {
-		e.Do("POST", "/v1/users/"+c.ID+"/password", owner, map[string]any{"password": "222222", "require_change": false})
-		r := e.Do("POST", "/v1/auth/login", "", map[string]string{"login": "kiosk1", "organization": "acme", "password": "222222"})
+		e.Do("POST", "/v1/users/"+c.ID+"/password", owner, map[string]any{"password": "730518", "require_change": false})
+		r := e.Do("POST", "/v1/auth/login", "", map[string]string{"login": "kiosk1", "organization": "acme", "password": "730518"})
 		var tok apitest.Tokens
 		r.Decode(t, &tok)
 		if r.Status != 200 || tok.AccessToken == "" {
 			t.Fatalf("%d %s", r.Status, r.Body)
 		}
-		e.Do("POST", "/v1/users/"+c.ID+"/password", owner, map[string]any{"password": "333333"})
+		e.Do("POST", "/v1/users/"+c.ID+"/password", owner, map[string]any{"password": "864209"})
 		e.Do("GET", "/v1/me", tok.AccessToken, nil).Problem(t, 401)
-		e.Do("POST", "/v1/users/"+e.Org.Owner.ID+"/password", owner, map[string]any{"password": "333333"}).Problem(t, 422)
+		e.Do("POST", "/v1/users/"+e.Org.Owner.ID+"/password", owner, map[string]any{"password": "864209"}).Problem(t, 422)
 	})
 	t.Run("of two admins changing one user at once, each change is whole", func(t *testing.T) {
 		const n = 20
@@ -577,7 +577,7 @@ func TestOwnershipTransfer(t *testing.T) {
 	owner := e.LoginOwner(t).AccessToken
 	admin := e.AddUser(t, "next@acme.example", "admin")
 	adminTok := e.Login(t, "next@acme.example", apitest.UserPassword).AccessToken
-	kiosk := create(t, e, owner, map[string]any{"username": "kiosk", "password": "123456", "first_name": "K", "last_name": "K", "role": "member"})
+	kiosk := create(t, e, owner, map[string]any{"username": "kiosk", "password": "481937", "first_name": "K", "last_name": "K", "role": "member"})
 
 	t.Run("only the owner transfers ownership", func(t *testing.T) {
 		e.Do("POST", "/v1/organization/owner", adminTok, map[string]string{"user_id": admin.ID}).Problem(t, 403)

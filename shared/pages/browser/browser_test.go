@@ -296,14 +296,14 @@ func TestForgottenPasswordInABrowser(t *testing.T) {
 func TestFirstLoginWithAPasswordChangeInABrowser(t *testing.T) {
 	e, base := stack(t)
 	ctx := tab(t)
-	api(t, "POST", base+"/v1/users", ownerToken(t, e, base), map[string]any{"username": "jdoe", "password": "123456",
+	api(t, "POST", base+"/v1/users", ownerToken(t, e, base), map[string]any{"username": "jdoe", "password": "481937",
 		"first_name": "Jo", "last_name": "Doe", "role": "member"}, nil)
 	var intro string
 	err := chromedp.Run(ctx,
 		chromedp.Navigate(base+"/login?lang=nl"),
 		chromedp.WaitVisible("#login", chromedp.ByID),
 		chromedp.SendKeys("#login", "jdoe", chromedp.ByID),
-		chromedp.SendKeys("#password", "123456", chromedp.ByID),
+		chromedp.SendKeys("#password", "481937", chromedp.ByID),
 		chromedp.SendKeys("#organization", "acme", chromedp.ByID),
 		chromedp.Click(submit, chromedp.ByQuery),
 		chromedp.WaitVisible("#new_password", chromedp.ByID),

@@ -1,0 +1,93 @@
+package session
+
+import (
+	"context"
+	"slices"
+
+	"github.com/guichet/guichet/shared/mfa"
+	"github.com/guichet/guichet/shared/store"
+)
+
+// loginStep is one thing a person may have to do before a session opens: a
+// challenge kind and whether it is due for a user of an organization.
+type loginStep struct {
+	kind string
+	due  func(u store.User, o store.Org) bool
+}
+
+// steps are asked in this order, each answered before the next is asked:
+// the code of two-step verification (the person proves who they are
+// before anything of the account changes), a password change the account
+// requires, the enrollment of an authenticator the organization requires
+// of the person's role. Adding a step is adding an entry.
+func steps() []loginStep {
+	return []loginStep{
+		{store.MFAChallenge, func(u store.User, _ store.Org) bool { return u.MFAEnabled() }},
+		{store.PasswordChallenge, func(u store.User, _ store.Org) bool { return u.RequirePasswordChange }},
+		{store.MFAEnrollmentChallenge, func(u store.User, o store.Org) bool { return mfa.Required(o, u) && !u.MFAEnabled() }},
+	}
+}
+
+// Opening is what a path that opens a session answers: tokens, or the
+// challenge of the next step; and the item to write with the path's own
+// change (the session and its tokens, or the challenge).
+type Opening struct {
+	Answer any // Tokens or Challenge
+	Next   store.Next
+	Tokens *Tokens // the tokens, when the session opens
+}
+
+// Next is the one way a session opens: it returns the challenge of the
+// first step due for u (of organization o) after the step just answered
+// (after; "" when none was), or, when none is due, a new session from
+// client c. Login, its steps, an accepted invitation and a refresh all
+// come here, so that none skips a step.
+func (s *Service) Next(u store.User, o store.Org, c Client, after string) (Opening, error) {
+	if kind := due(u, o, after); kind != "" {
+		ch, cred, err := s.newChallenge(u, kind)
+		if err != nil {
+			return Opening{}, err
+		}
+		return Opening{Answer: ch, Next: store.Next{Challenge: &cred}}, nil
+	}
+	n, err := s.Prepare(u, c)
+	if err != nil {
+		return Opening{}, err
+	}
+	// The session proved a code when the code step is behind it: answered,
+	// or made moot by the enrollment just confirmed.
+	n.Refresh.Verified = passed(store.MFAChallenge, after) && (u.MFAEnabled() || after == store.MFAEnrollmentChallenge)
+	return Opening{Answer: n.Tokens, Tokens: &n.Tokens,
+		Next: store.Next{Session: &n.Session, Access: n.Access, Refresh: n.Refresh}}, nil
+}
+
+// due returns the first step due for u after the step after ("" for
+// none), or "". Service users take none: software logs them in.
+func due(u store.User, o store.Org, after string) string {
+	if u.Kind == store.Service {
+		return ""
+	}
+	all := steps()
+	from := slices.IndexFunc(all, func(st loginStep) bool { return st.kind == after }) + 1
+	for _, st := range all[from:] {
+		if st.due(u, o) {
+			return st.kind
+		}
+	}
+	return ""
+}
+
+// passed reports whether step kind is behind once step after is answered.
+func passed(kind, after string) bool {
+	all := steps()
+	at := slices.IndexFunc(all, func(st loginStep) bool { return st.kind == after })
+	return at >= 0 && slices.IndexFunc(all, func(st loginStep) bool { return st.kind == kind }) <= at
+}
+
+// write writes an opening on its own: the challenge, or the session.
+func (s *Service) write(ctx context.Context, o Opening) error {
+	if o.Next.Challenge != nil {
+		return s.store.PutCredential(ctx, *o.Next.Challenge)
+	}
+	return s.store.CreateSession(ctx, *o.Next.Session, o.Next.Access, o.Next.Refresh)
+}
