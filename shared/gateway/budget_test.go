@@ -25,7 +25,7 @@ var budget = map[string]int{
 	"mfaLogin": 5, "mfaEnroll": 3, "mfaEnrollConfirm": 5,
 	"getMe": 1, "updateMe": 2, "changeMyPassword": 5, "requestEmailChange": 4, "confirmEmailChange": 4,
 	"listMySessions": 1, "endMySession": 2, "endMyOtherSessions": 2,
-	"startTOTP": 2, "confirmTOTP": 4, "disableTOTP": 6,
+	"startTOTP": 2, "confirmTOTP": 6, "disableTOTP": 6,
 	"openapi":         0,
 	"getOrganization": 1, "updateOrganization": 2, "putLogo": 1, "getLogo": 1,
 	"listUnits": 1, "createUnit": 1, "updateUnit": 2, "deleteUnit": 2, "transferOwnership": 6, "listAudit": 1,
@@ -36,7 +36,7 @@ var budget = map[string]int{
 	"createInvitation": 3, "listInvitations": 1, "revokeInvitation": 2, "regenerateInvitationLink": 2,
 	"resendInvitation": 4, "previewInvitation": 2, "acceptInvitation": 4,
 	"requestPasswordReset": 6, "completePasswordReset": 5, "adminPasswordReset": 3,
-	"listClients": 0, "createAPIKey": 2, "listMyAPIKeys": 1, "revokeMyAPIKey": 2, "rotateMyAPIKey": 3,
+	"listClients": 0, "createAPIKey": 4, "listMyAPIKeys": 1, "revokeMyAPIKey": 2, "rotateMyAPIKey": 5,
 	"listAPIKeys": 2, "revokeAPIKey": 2,
 }
 

@@ -94,7 +94,7 @@ func TestARefreshProvesTheCodeThePolicyRequires(t *testing.T) {
 	var st struct{ Secret string }
 	r.Decode(t, &st)
 	code := func() string { return gotp.NewDefaultTOTP(st.Secret).At(e.Clock.Now().Unix()) }
-	if r := e.Do("POST", "/v1/me/mfa/totp/confirm", owner.AccessToken, map[string]string{"code": code()}); r.Status != 200 {
+	if r := e.Do("POST", "/v1/me/mfa/totp/confirm", owner.AccessToken, map[string]string{"code": code(), "current_password": apitest.OwnerPassword}); r.Status != 200 {
 		t.Fatalf("%d %s", r.Status, r.Body)
 	}
 	e.Clock.Advance(30 * time.Second)
