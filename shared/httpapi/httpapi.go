@@ -14,6 +14,7 @@ import (
 	"mime"
 	"net"
 	"net/http"
+	"reflect"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -93,7 +94,7 @@ func write(w http.ResponseWriter, contentType string, status int, v any) {
 
 // Decode reads r's body into dst strictly: at most MaxBody bytes (413),
 // sent as application/json (415), valid UTF-8, one JSON object, no unknown
-// and no duplicate fields (400).
+// and no duplicate fields, and every key exactly a field's JSON name (400).
 func Decode(r *http.Request, dst any) error {
 	body, err := io.ReadAll(io.LimitReader(r.Body, MaxBody+1))
 	if err != nil {
@@ -133,6 +134,9 @@ func DecodeBytes(body []byte, dst any) error {
 		return problem.BadRequest("invalid_json", "The request body must be a JSON object.")
 	}
 	if err := checkDuplicates(body); err != nil {
+		return problem.BadRequest("invalid_json", err.Error())
+	}
+	if err := checkKeys(body, reflect.TypeOf(dst)); err != nil {
 		return problem.BadRequest("invalid_json", err.Error())
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
