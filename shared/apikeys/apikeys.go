@@ -104,7 +104,7 @@ func (s *Service) Create(ctx context.Context, p principal.Principal, in APIKeyRe
 	now := s.now().UTC()
 	var v validate.Errors
 	name := strings.TrimSpace(in.Name)
-	v.Required("name", in.Name, MaxName)
+	v.Name("name", in.Name, MaxName)
 	client, ok := s.clients.Find(in.Client)
 	if !ok {
 		v.Add("client", "must be one of the client applications of GET /v1/clients")

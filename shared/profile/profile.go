@@ -167,10 +167,10 @@ func (s *Service) Update(ctx context.Context, p principal.Principal, req UpdateM
 		}
 	}
 	if req.FirstName != nil {
-		v.Required("first_name", *req.FirstName, 100)
+		v.Name("first_name", *req.FirstName, 100)
 	}
 	if req.LastName != nil {
-		v.Required("last_name", *req.LastName, 100)
+		v.Name("last_name", *req.LastName, 100)
 	}
 	if req.Language != nil && !language.Valid(*req.Language) {
 		v.Add("language", "must be one of fr, en, nl")

@@ -196,8 +196,8 @@ func build(org store.Org, d draft, catalog clients.Catalog, v *validate.Errors) 
 	if !language.Valid(u.Language) {
 		v.Add("language", "must be one of fr, en, nl")
 	}
-	v.Optional("first_name", in.FirstName, 100)
-	v.Optional("last_name", in.LastName, 100)
+	v.OptionalName("first_name", in.FirstName, 100)
+	v.OptionalName("last_name", in.LastName, 100)
 	u.FirstName, u.LastName = strings.TrimSpace(in.FirstName), strings.TrimSpace(in.LastName)
 	checkUnits(v, in.Units, in.AllUnits, in.DefaultUnit)
 	if d.Imported {
@@ -222,8 +222,8 @@ func build(org store.Org, d draft, catalog clients.Catalog, v *validate.Errors) 
 		} else if in.Status != "" && in.Status != store.Active {
 			v.Add("status", "a new person is active; deactivate it afterwards")
 		}
-		v.Required("first_name", in.FirstName, 100)
-		v.Required("last_name", in.LastName, 100)
+		v.Name("first_name", in.FirstName, 100)
+		v.Name("last_name", in.LastName, 100)
 		switch {
 		case in.Email != "" && in.Username != "":
 			v.Add("username", "give an e-mail or a username, not both")
