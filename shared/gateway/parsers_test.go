@@ -1,6 +1,7 @@
 package gateway_test
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
@@ -44,4 +45,82 @@ func TestBodyKeysAreCaseSensitive(t *testing.T) {
 			t.Fatalf("%d %s", r.Status, r.Body)
 		}
 	})
+}
+
+// TestNamesRefuseFormatCharacters: a bidirectional override (U+202E) or
+// another format character in a name would make it display as something
+// else in mail subjects and pages.
+func TestNamesRefuseFormatCharacters(t *testing.T) {
+	t.Parallel()
+	e := apitest.New(t)
+	owner := e.LoginOwner(t).AccessToken
+	unit := e.Do("POST", "/v1/organization/units", owner, map[string]any{"name": "Sales", "kind": "company"})
+	var u struct{ ID string }
+	unit.Decode(t, &u)
+	inv := e.Do("POST", "/v1/invitations", owner, map[string]any{"email": "grace@example.com", "role": "member"})
+	var w struct{ Link string }
+	inv.Decode(t, &w)
+	_, tok, _ := strings.Cut(w.Link, "token=")
+	spoof := "Bob\u202egnp.exe"
+	for _, c := range []struct {
+		method, path, field string
+		body                map[string]any
+	}{
+		{"POST", "/v1/users", "first_name", map[string]any{"email": "x1@example.com", "first_name": spoof, "last_name": "L", "role": "member"}},
+		{"POST", "/v1/users", "last_name", map[string]any{"email": "x2@example.com", "first_name": "F", "last_name": "a\u200bb", "role": "member"}},
+		{"PATCH", "/v1/me", "first_name", map[string]any{"first_name": spoof}},
+		{"PATCH", "/v1/organization", "name", map[string]any{"name": spoof}},
+		{"PATCH", "/v1/organization", "contact.name", map[string]any{"contact": map[string]any{"name": spoof, "email": "c@example.com"}}},
+		{"POST", "/v1/organization/units", "name", map[string]any{"name": spoof, "kind": "site"}},
+		{"POST", "/v1/organization/units", "address.line1", map[string]any{"name": "Site", "kind": "site",
+			"address": map[string]any{"line1": spoof, "postal_code": "75001", "city": "Paris", "country": "FR"}}},
+		{"PATCH", "/v1/organization/units/" + u.ID, "name", map[string]any{"name": spoof}},
+		{"POST", "/v1/roles", "name", map[string]any{"name": spoof, "permissions": []string{"users:read"}}},
+		{"POST", "/v1/me/api-keys", "name", map[string]any{"name": spoof, "scopes": []string{"users:read"}}},
+		{"POST", "/v1/invitations/accept", "first_name", map[string]any{"token": tok, "password": "a-fine-password-7", "first_name": spoof, "last_name": "L"}},
+	} {
+		t.Run(c.method+" "+c.path+" "+c.field, func(t *testing.T) {
+			before := e.Scan(t)
+			p := e.Do(c.method, c.path, owner, c.body).Problem(t, 422)
+			found := false
+			for _, fe := range p.Errors {
+				found = found || fe.Field == c.field
+			}
+			if !found {
+				t.Fatalf("%+v", p)
+			}
+			if after := e.Scan(t); strings.Join(after, "\n") != strings.Join(before, "\n") {
+				t.Fatal("the table changed")
+			}
+		})
+	}
+}
+
+// TestExportNeutralizesFormulasInEveryCell: a spreadsheet splitting the
+// export on ";" (French, Dutch) or on tabs and lines starts a cell after
+// each of them, so an embedded =, +, - or @ there would be a live formula.
+func TestExportNeutralizesFormulasInEveryCell(t *testing.T) {
+	t.Parallel()
+	e := apitest.New(t)
+	owner := e.LoginOwner(t).AccessToken
+	for i, name := range []string{"Bob;=1+1;", "Ann,+SUM(A1);x", "Eve; \"@cmd", "Tom;-2+3"} {
+		r := e.Do("POST", "/v1/users", owner, map[string]any{"email": fmt.Sprintf("f%d@example.com", i),
+			"first_name": name, "last_name": "L", "role": "member"})
+		if r.Status != 201 {
+			t.Fatalf("%d %s", r.Status, r.Body)
+		}
+	}
+	r := e.Do("GET", "/v1/users/export?format=csv", owner, nil)
+	if r.Status != 200 {
+		t.Fatalf("%d %s", r.Status, r.Body)
+	}
+	for _, sep := range []string{",", ";", "\t", "\n"} {
+		for _, cell := range strings.Split(strings.ReplaceAll(string(r.Body), "\r", "\n"), sep) {
+			for _, part := range strings.FieldsFunc(cell, func(r rune) bool { return strings.ContainsRune(",;\t\n", r) }) {
+				if p := strings.TrimLeft(part, ` "`); p != "" && strings.ContainsRune("=+-@", rune(p[0])) {
+					t.Errorf("split on %q, the cell %q would be a formula", sep, part)
+				}
+			}
+		}
+	}
 }
