@@ -103,11 +103,16 @@ func (s *Service) Create(ctx context.Context, p principal.Principal, in CreateRe
 	if in.AllUnits && len(in.Units) > 0 {
 		v.Add("units", "must be empty when all_units is true")
 	}
+	seen := map[string]bool{}
 	for _, u := range in.Units {
-		if !strings.HasPrefix(u, "unt_") || len(u) > 64 {
-			v.Add("units", "must list unit ids")
+		if !strings.HasPrefix(u, "unt_") || len(u) > 64 || seen[u] {
+			v.Add("units", "must list distinct unit ids")
 			break
 		}
+		seen[u] = true
+	}
+	if len(in.Units) > 50 {
+		v.Add("units", "must list at most 50 units (or use all_units)")
 	}
 	if in.Language != "" && !language.Valid(in.Language) {
 		v.Add("language", "must be one of fr, en, nl")
@@ -148,6 +153,8 @@ func (s *Service) Create(ctx context.Context, p principal.Principal, in CreateRe
 		return WithLink{}, problem.Conflict("user_exists", "A user with this e-mail address already exists.")
 	case store.Lost(err, store.InvitationPending):
 		return WithLink{}, problem.Conflict("invitation_pending", "A pending invitation to this address exists; renew or resend it.")
+	case store.Lost(err, store.UnitGone):
+		return WithLink{}, problem.Invalid(problem.FieldError{Field: "units", Message: "lists a unit that does not exist"})
 	case err != nil:
 		return WithLink{}, err
 	}
