@@ -214,7 +214,7 @@ func (s *Service) Rotate(ctx context.Context, p principal.Principal, id string, 
 	if err := sessionOnly(p); err != nil {
 		return NewAPIKey{}, err
 	}
-	if in.GraceSeconds < 0 || time.Duration(in.GraceSeconds)*time.Second > MaxGrace {
+	if in.GraceSeconds < 0 || in.GraceSeconds > int(MaxGrace/time.Second) { // bounded before it is multiplied
 		return NewAPIKey{}, problem.Invalid(problem.FieldError{Field: "grace_seconds", Message: "must be from 0 to 86400"})
 	}
 	now := s.now().UTC()

@@ -1,6 +1,7 @@
 package gateway_test
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"testing"
@@ -122,5 +123,69 @@ func TestExportNeutralizesFormulasInEveryCell(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// TestInvitationUnitsMustBeTheOrganizations: an invitation naming a unit
+// that does not exist or is another organization's is refused before its
+// mail goes out, as POST /v1/users refuses such a user.
+func TestInvitationUnitsMustBeTheOrganizations(t *testing.T) {
+	t.Parallel()
+	e := apitest.New(t)
+	owner := e.LoginOwner(t).AccessToken
+	if _, _, err := e.Stack.Seed(context.Background(), "Other", "other", "owner@other.example", apitest.OwnerPassword); err != nil {
+		t.Fatal(err)
+	}
+	other := e.Login(t, "owner@other.example", apitest.OwnerPassword).AccessToken
+	var theirs struct{ ID string }
+	e.Do("POST", "/v1/organization/units", other, map[string]any{"name": "Theirs", "kind": "company"}).Decode(t, &theirs)
+	if theirs.ID == "" {
+		t.Fatal("no unit")
+	}
+	for name, unit := range map[string]string{"a unit that does not exist": "unt_doesnotexist", "another organization's unit": theirs.ID} {
+		t.Run(name, func(t *testing.T) {
+			before, mails := e.Scan(t), len(e.Outbox.Messages())
+			p := e.Do("POST", "/v1/invitations", owner, map[string]any{"email": "unit@example.com", "role": "member", "units": []string{unit}}).Problem(t, 422)
+			if len(p.Errors) != 1 || p.Errors[0].Field != "units" {
+				t.Fatalf("%+v", p)
+			}
+			if strings.Join(e.Scan(t), "\n") != strings.Join(before, "\n") || len(e.Outbox.Messages()) != mails {
+				t.Fatal("something was written or mailed")
+			}
+		})
+	}
+}
+
+// TestNumbersAreBoundedBeforeArithmetic: grace_seconds times a second
+// overflowed to a negative duration that passed the bound and ended the
+// old key at once.
+func TestNumbersAreBoundedBeforeArithmetic(t *testing.T) {
+	t.Parallel()
+	e := apitest.New(t)
+	owner := e.LoginOwner(t).AccessToken
+	r := e.Do("POST", "/v1/me/api-keys", owner, map[string]any{"name": "Old", "client": "internal", "scopes": []string{"users:read"}})
+	var k struct {
+		ID     string `json:"id"`
+		Secret string `json:"key"`
+	}
+	r.Decode(t, &k)
+	if r.Status != 201 {
+		t.Fatalf("%d %s", r.Status, r.Body)
+	}
+	for _, grace := range []string{"9223372037", "9223372036854775807", "-9223372036854775808", "18446744073709551616"} {
+		t.Run(grace, func(t *testing.T) {
+			before := e.Scan(t)
+			p := e.Do("POST", "/v1/me/api-keys/"+k.ID+"/rotate", owner, `{"grace_seconds":`+grace+`}`)
+			if p.Status != 422 && p.Status != 400 {
+				t.Fatalf("%d %s", p.Status, p.Body)
+			}
+			p.Problem(t, p.Status)
+			if strings.Join(e.Scan(t), "\n") != strings.Join(before, "\n") {
+				t.Fatal("the table changed")
+			}
+			if r := e.Do("GET", "/v1/me", k.Secret, nil); r.Status != 200 {
+				t.Fatalf("the old key stopped working: %d %s", r.Status, r.Body)
+			}
+		})
 	}
 }
