@@ -189,3 +189,45 @@ func TestNumbersAreBoundedBeforeArithmetic(t *testing.T) {
 		})
 	}
 }
+
+// TestLogoCSSCannotLoadResources: CSS in an SVG logo may set only drawing
+// and text properties, calling only colour and transform functions and
+// url(#id); image-set() and its kin loaded outside resources in Chromium.
+func TestLogoCSSCannotLoadResources(t *testing.T) {
+	t.Parallel()
+	e := apitest.New(t)
+	owner := e.LoginOwner(t).AccessToken
+	svg := func(inner string) string {
+		return `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 10 10">` + inner + `</svg>`
+	}
+	put := func(body string) *apitest.Response {
+		return e.DoHeader("PUT", "/v1/organization/logo", map[string]string{"Content-Type": "image/svg+xml",
+			"Authorization": "Bearer " + owner, "User-Agent": "apitest"}, body)
+	}
+	for name, body := range map[string]string{
+		"image-set() in a style element":          svg(`<style>rect { fill: red; mask: image-set("http://evil.example/a.png" 1x) }</style><rect/>`),
+		"image-set() in a style attribute":        svg(`<rect style="mask-image: image-set('http://evil.example/a.png' 1x)"/>`),
+		"image-set() in an allowed property":      svg(`<rect style="mask: image-set('http://evil.example/a.png' 1x)"/>`),
+		"image-set() in a presentation attribute": svg(`<rect mask="image-set('http://evil.example/a.png' 1x)"/>`),
+		"-webkit-image-set()":                     svg(`<rect style="fill: -webkit-image-set(url(http://evil.example/a.png) 1x)"/>`),
+		"a background":                            svg(`<style>svg { background: red }</style>`),
+		"@font-face":                              svg(`<style>@font-face { font-family: x; src: url(#a) }</style>`),
+		"a custom property":                       svg(`<rect style="--x: red; fill: var(--x)"/>`),
+		"a cursor":                                svg(`<rect style="cursor: pointer"/>`),
+		"a comment splitting a function":          svg(`<style>rect { fill: image/**/-set("http://evil.example/a.png" 1x) }</style>`),
+	} {
+		t.Run(name, func(t *testing.T) {
+			if p := put(body).Problem(t, 415); p.Code != "unsafe_svg" {
+				t.Fatal(p.Code)
+			}
+		})
+	}
+	t.Run("drawing CSS with colours, transforms and url(#id) is accepted", func(t *testing.T) {
+		body := svg(`<defs><linearGradient id="g"><stop offset="0" stop-color="rgb(1,2,3)"/></linearGradient></defs>` +
+			`<style>/* brand */ .t { font-family: 'Open Sans', sans-serif; fill: url(#g) !important }</style>` +
+			`<rect class="t" transform="translate(1 2) rotate(3)" style="stroke: hsl(0, 50%, 50%); stroke-width: 1"/>`)
+		if r := put(body); r.Status != 200 && r.Status != 204 {
+			t.Fatalf("%d %s", r.Status, r.Body)
+		}
+	})
+}
