@@ -77,7 +77,7 @@ func DecodePrefix(org, list, prefix, c string) (string, error) {
 		return "", invalid("The cursor is not one this API made.")
 	}
 	var e envelope
-	if err := httpapi.DecodeBytes(raw, &e); err != nil { // the request decoder: exact keys, no duplicates
+	if err := httpapi.DecodeStrict(raw, &e); err != nil { // the request decoder: exact keys, no duplicates
 		return "", invalid("The cursor is not one this API made.")
 	}
 	if e.Org != org || e.List != list {

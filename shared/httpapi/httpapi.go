@@ -127,25 +127,34 @@ func JSONContent(r *http.Request, body []byte) error {
 
 // DecodeBytes is Decode on a body already read.
 func DecodeBytes(body []byte, dst any) error {
+	if err := DecodeStrict(body, dst); err != nil {
+		return problem.BadRequest("invalid_json", err.Error())
+	}
+	return nil
+}
+
+// DecodeStrict is the decoding of DecodeBytes for JSON that is not a
+// request body (a cursor): its error's message is fit for clients.
+func DecodeStrict(body []byte, dst any) error {
 	if !utf8.Valid(body) {
-		return problem.BadRequest("invalid_json", "The request body is not valid UTF-8.")
+		return errors.New("The request body is not valid UTF-8.")
 	}
 	if trimmed := bytes.TrimLeft(body, " \t\r\n"); len(trimmed) > 0 && trimmed[0] != '{' {
-		return problem.BadRequest("invalid_json", "The request body must be a JSON object.")
+		return errors.New("The request body must be a JSON object.")
 	}
 	if err := checkDuplicates(body); err != nil {
-		return problem.BadRequest("invalid_json", err.Error())
+		return err
 	}
 	if err := checkKeys(body, reflect.TypeOf(dst)); err != nil {
-		return problem.BadRequest("invalid_json", err.Error())
+		return err
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(dst); err != nil {
-		return problem.BadRequest("invalid_json", describe(err))
+		return errors.New(describe(err))
 	}
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		return problem.BadRequest("invalid_json", "The request body must hold a single JSON object.")
+		return errors.New("The request body must hold a single JSON object.")
 	}
 	return nil
 }
