@@ -20,7 +20,7 @@ import (
 var budget = map[string]int{
 	"login": 3, "refresh": 3, "logout": 2, "serviceToken": 3, "passwordChange": 3,
 	"mfaLogin": 3, "mfaEnroll": 3, "mfaEnrollConfirm": 3,
-	"getMe": 1, "updateMe": 2, "changeMyPassword": 3, "requestEmailChange": 2, "confirmEmailChange": 3,
+	"getMe": 1, "updateMe": 2, "changeMyPassword": 4, "requestEmailChange": 3, "confirmEmailChange": 4,
 	"listMySessions": 1, "endMySession": 2, "endMyOtherSessions": 2,
 	"startTOTP": 2, "confirmTOTP": 2, "disableTOTP": 2,
 	"openapi":         0,
@@ -31,8 +31,8 @@ var budget = map[string]int{
 	"setUserStatus": 3, "setUserPassword": 3, "printLetter": 4,
 	"exportUsers": 2, "importUsers": 4,
 	"createInvitation": 3, "listInvitations": 1, "revokeInvitation": 2, "regenerateInvitationLink": 2,
-	"resendInvitation": 4, "previewInvitation": 2, "acceptInvitation": 3,
-	"requestPasswordReset": 6, "completePasswordReset": 5, "adminPasswordReset": 3,
+	"resendInvitation": 5, "previewInvitation": 2, "acceptInvitation": 3,
+	"requestPasswordReset": 7, "completePasswordReset": 5, "adminPasswordReset": 3,
 	"listClients": 0, "createAPIKey": 1, "listMyAPIKeys": 1, "revokeMyAPIKey": 2, "rotateMyAPIKey": 2,
 	"listAPIKeys": 2, "revokeAPIKey": 2,
 }

@@ -36,13 +36,14 @@ type Service struct {
 	publicURL string
 	params    password.Params
 	links     *ratelimit.Limiter
+	mails     *ratelimit.Mails
 	now       func() time.Time
 }
 
 // New returns an invitation service; links point at publicURL.
 func New(s *store.Store, sessions *session.Service, m *mail.Notifier, publicURL string, params password.Params, now func() time.Time) *Service {
 	return &Service{store: s, sessions: sessions, mail: m, publicURL: strings.TrimRight(publicURL, "/"), params: params,
-		links: ratelimit.Links(s, now), now: now}
+		links: ratelimit.Links(s, now), mails: ratelimit.NewMails(s, now), now: now}
 }
 
 // Invitation is an invitation as the API shows it.
@@ -147,7 +148,8 @@ func (s *Service) Create(ctx context.Context, p principal.Principal, in CreateRe
 		Created: now, ExpiresAt: now.Add(TTL)}
 	cred := store.NewCredential(hash, store.InviteToken, p.Org, "", now, inv.ExpiresAt)
 	cred.Ref = inv.ID
-	err = s.store.CreateInvitation(ctx, inv, cred, ic.Pending, auditOf(p, now, "invitation.create", inv.ID, "email", "role", "units"))
+	takes, wait := s.mails.Plan(ratelimit.Mail{Org: p.Org, User: p.User, To: email})
+	err = s.store.CreateInvitation(ctx, inv, cred, ic.Pending, auditOf(p, now, "invitation.create", inv.ID, "email", "role", "units"), takes...)
 	switch {
 	case store.Lost(err, store.UserExists):
 		return WithLink{}, problem.Conflict("user_exists", "A user with this e-mail address already exists.")
@@ -155,6 +157,8 @@ func (s *Service) Create(ctx context.Context, p principal.Principal, in CreateRe
 		return WithLink{}, problem.Conflict("invitation_pending", "A pending invitation to this address exists; renew or resend it.")
 	case store.Lost(err, store.UnitGone):
 		return WithLink{}, problem.Invalid(problem.FieldError{Field: "units", Message: "lists a unit that does not exist"})
+	case store.Lost(err, store.LimitReached):
+		return WithLink{}, ratelimit.TooMany(wait)
 	case err != nil:
 		return WithLink{}, err
 	}
@@ -252,6 +256,11 @@ func (s *Service) Renew(ctx context.Context, p principal.Principal, id string, s
 	}
 	if inv.Status != store.Pending {
 		return WithLink{}, notPending(inv, s.now())
+	}
+	if send {
+		if err := s.mails.Take(ctx, ratelimit.Mail{Org: p.Org, User: p.User, To: inv.Email}); err != nil {
+			return WithLink{}, err
+		}
 	}
 	now := s.now().UTC()
 	secret, hash, err := token.New(token.Invite)

@@ -47,13 +47,14 @@ type Service struct {
 	publicURL string
 	cfg       Config
 	links     *ratelimit.Limiter
+	mails     *ratelimit.Mails
 	now       func() time.Time
 }
 
 // New returns a profile service; links in mail point at publicURL.
 func New(s *store.Store, m *mfa.Service, n *mail.Notifier, publicURL string, cfg Config, now func() time.Time) *Service {
 	return &Service{store: s, mfa: m, mail: n, publicURL: strings.TrimRight(publicURL, "/"), cfg: cfg,
-		links: ratelimit.Links(s, now), now: now}
+		links: ratelimit.Links(s, now), mails: ratelimit.NewMails(s, now), now: now}
 }
 
 // OrgRef names the organization a user belongs to.

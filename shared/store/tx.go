@@ -83,6 +83,8 @@ const (
 	RoleChanged Part = "role_changed"
 	// RoleInUse: the role to delete is gone, or users hold it.
 	RoleInUse Part = "role_in_use"
+	// LimitReached: a rate-limit counter would pass its maximum.
+	LimitReached Part = "limit_reached"
 )
 
 // AllParts returns every named condition, for tests that must cover each.
@@ -90,7 +92,8 @@ func AllParts() []Part {
 	return []Part{IDTaken, LoginTaken, UserExists, OrgCodeTaken, OrgGone, OwnerChanged,
 		VersionChanged, UserChanged, PasswordChanged, LinkUsed, ChallengeGone, CodeUsed,
 		TokenRotated, CredentialGone, KeyGone, InvitationPending, InvitationChanged,
-		UnitGone, UnitChanged, UnitInUse, TreeChanged, RoleGone, RoleNameTaken, RoleChanged, RoleInUse}
+		UnitGone, UnitChanged, UnitInUse, TreeChanged, RoleGone, RoleNameTaken, RoleChanged, RoleInUse,
+		LimitReached}
 }
 
 // ErrNotFound is returned when an item does not exist.

@@ -18,6 +18,7 @@ import (
 	"github.com/guichet/guichet/shared/permission"
 	"github.com/guichet/guichet/shared/principal"
 	"github.com/guichet/guichet/shared/problem"
+	"github.com/guichet/guichet/shared/ratelimit"
 	"github.com/guichet/guichet/shared/store"
 	"github.com/guichet/guichet/shared/validate"
 )
@@ -28,13 +29,14 @@ type Service struct {
 	params  password.Params
 	clients clients.Catalog
 	links   Links
+	mails   *ratelimit.Mails
 	now     func() time.Time
 }
 
 // New returns a users service; links makes the set-password links of
 // imported users.
 func New(s *store.Store, params password.Params, catalog clients.Catalog, links Links, now func() time.Time) *Service {
-	return &Service{store: s, params: params, clients: catalog, links: links, now: now}
+	return &Service{store: s, params: params, clients: catalog, links: links, mails: ratelimit.NewMails(s, now), now: now}
 }
 
 // User is a user as the API shows it. It never holds a secret.
