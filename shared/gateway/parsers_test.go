@@ -231,3 +231,25 @@ func TestLogoCSSCannotLoadResources(t *testing.T) {
 		}
 	})
 }
+
+// TestRepeatedParametersAreRefused: a query parameter or a page's form
+// field sent twice would mean whichever a parser keeps.
+func TestRepeatedParametersAreRefused(t *testing.T) {
+	t.Parallel()
+	e := apitest.New(t)
+	owner := e.LoginOwner(t).AccessToken
+	for _, path := range []string{"/v1/users?role=member&role=admin", "/v1/users?limit=1&limit=100"} {
+		t.Run(path, func(t *testing.T) {
+			if p := e.Do("GET", path, owner, nil).Problem(t, 422); p.Code != "validation_failed" {
+				t.Fatal(p.Code)
+			}
+		})
+	}
+	t.Run("a login form naming its login twice", func(t *testing.T) {
+		r := e.DoHeader("POST", "/login", map[string]string{"Content-Type": "application/x-www-form-urlencoded", "User-Agent": "apitest"},
+			"login=nobody%40acme.example&login=owner%40acme.example&password="+apitest.OwnerPassword)
+		if r.Status != 400 {
+			t.Fatalf("%d %s", r.Status, r.Body)
+		}
+	})
+}

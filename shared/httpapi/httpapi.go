@@ -137,10 +137,10 @@ func DecodeBytes(body []byte, dst any) error {
 // request body (a cursor): its error's message is fit for clients.
 func DecodeStrict(body []byte, dst any) error {
 	if !utf8.Valid(body) {
-		return errors.New("The request body is not valid UTF-8.")
+		return detail("The request body is not valid UTF-8.")
 	}
 	if trimmed := bytes.TrimLeft(body, " \t\r\n"); len(trimmed) > 0 && trimmed[0] != '{' {
-		return errors.New("The request body must be a JSON object.")
+		return detail("The request body must be a JSON object.")
 	}
 	if err := checkDuplicates(body); err != nil {
 		return err
@@ -151,13 +151,19 @@ func DecodeStrict(body []byte, dst any) error {
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(dst); err != nil {
-		return errors.New(describe(err))
+		return detail(describe(err))
 	}
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		return errors.New("The request body must hold a single JSON object.")
+		return detail("The request body must hold a single JSON object.")
 	}
 	return nil
 }
+
+// detail is a decoding error whose message is the problem detail clients
+// see.
+type detail string
+
+func (d detail) Error() string { return string(d) }
 
 // duplicateField is a key that appears twice in one JSON object; its
 // message is the problem detail clients see.
