@@ -1,6 +1,8 @@
 package gateway_test
 
 import (
+	"fmt"
+	"strings"
 	"sync"
 	"testing"
 
@@ -111,5 +113,51 @@ func TestMailLimitHoldsUnderConcurrency(t *testing.T) {
 	wg.Wait()
 	if n := mailsTo(e, "race@example.com"); n > ratelimit.PerAddress || statuses[202] > ratelimit.PerAddress || statuses[429] == 0 {
 		t.Fatalf("%d mails, statuses %v", n, statuses)
+	}
+}
+
+// TestMailLimitPerUser: one user's actions mail at most PerUser addresses
+// an hour, whatever the addresses.
+func TestMailLimitPerUser(t *testing.T) {
+	t.Parallel()
+	e := apitest.New(t)
+	owner := e.LoginOwner(t).AccessToken
+	for i := range ratelimit.PerUser {
+		r := e.Do("POST", "/v1/invitations", owner, map[string]any{"email": fmt.Sprintf("u%d@example.com", i), "role": "member"})
+		if r.Status != 201 {
+			t.Fatalf("%d: %d %s", i, r.Status, r.Body)
+		}
+	}
+	before := e.Scan(t)
+	tooManyMails(t, e.Do("POST", "/v1/invitations", owner, map[string]any{"email": "one-more@example.com", "role": "member"}))
+	if strings.Join(e.Scan(t), "\n") != strings.Join(before, "\n") {
+		t.Fatal("a refused invitation wrote")
+	}
+	tooManyMails(t, e.Do("POST", "/v1/me/email", owner, map[string]string{"new_email": "fresh@example.com", "password": apitest.OwnerPassword}))
+}
+
+// TestMailLimitPerOrganizationBoundsImports: an import with invitations
+// counts each set-password mail against the organization, and one past the
+// limit is refused whole before any user is written.
+func TestMailLimitPerOrganizationBoundsImports(t *testing.T) {
+	t.Parallel()
+	e := apitest.New(t)
+	owner := e.LoginOwner(t).AccessToken
+	importRows := func(prefix string, n int) *apitest.Response {
+		var b strings.Builder
+		b.WriteString("email,first_name,last_name,role\n")
+		for i := range n {
+			fmt.Fprintf(&b, "%s%d@example.com,F,L,member\n", prefix, i)
+		}
+		return e.DoHeader("POST", "/v1/users/import?send_invitations=true", map[string]string{"Content-Type": "text/csv",
+			"Authorization": "Bearer " + owner, "User-Agent": "apitest"}, b.String())
+	}
+	if r := importRows("a", ratelimit.PerOrg-1); r.Status != 200 {
+		t.Fatalf("%d %.300s", r.Status, r.Body)
+	}
+	before := e.Scan(t)
+	tooManyMails(t, importRows("b", 2))
+	if strings.Join(e.Scan(t), "\n") != strings.Join(before, "\n") {
+		t.Fatal("a refused import wrote")
 	}
 }
