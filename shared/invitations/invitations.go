@@ -148,7 +148,7 @@ func (s *Service) Create(ctx context.Context, p principal.Principal, in CreateRe
 		Created: now, ExpiresAt: now.Add(TTL)}
 	cred := store.NewCredential(hash, store.InviteToken, p.Org, "", now, inv.ExpiresAt)
 	cred.Ref = inv.ID
-	takes, wait := s.mails.Plan(ratelimit.Mail{Org: p.Org, User: p.User, To: email})
+	takes := s.mails.Plan(ratelimit.Mail{Org: p.Org, User: p.User, To: email})
 	err = s.store.CreateInvitation(ctx, inv, cred, ic.Pending, auditOf(p, now, "invitation.create", inv.ID, "email", "role", "units"), takes...)
 	switch {
 	case store.Lost(err, store.UserExists):
@@ -158,7 +158,7 @@ func (s *Service) Create(ctx context.Context, p principal.Principal, in CreateRe
 	case store.Lost(err, store.UnitGone):
 		return WithLink{}, problem.Invalid(problem.FieldError{Field: "units", Message: "lists a unit that does not exist"})
 	case store.Lost(err, store.LimitReached):
-		return WithLink{}, ratelimit.TooMany(wait)
+		return WithLink{}, s.mails.Refused(ctx, takes)
 	case err != nil:
 		return WithLink{}, err
 	}

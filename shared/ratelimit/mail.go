@@ -45,40 +45,56 @@ type Mail struct {
 }
 
 // Take counts m against its limits, all or none. Past one, it returns a
-// 429 problem whose Retry-After is when the longest window reached ends,
-// and counts nothing.
+// 429 problem whose Retry-After is when the window of the limit reached
+// ends, and counts nothing.
 func (l *Mails) Take(ctx context.Context, m Mail) error {
-	wait, err := l.take(ctx, m)
-	if err != nil || wait == 0 {
-		return err
+	takes := l.Plan(m)
+	if len(takes) == 0 {
+		return nil
 	}
-	return TooMany(wait)
+	err := l.store.TakeAll(ctx, takes)
+	if store.Lost(err, store.LimitReached) {
+		return l.Refused(ctx, takes)
+	}
+	return err
 }
 
-// TooMany is the 429 answered past a mail limit, wait seconds long.
-func TooMany(wait int) error {
+// Refused is the 429 answered when takes were refused (a transaction lost
+// on LimitReached): its Retry-After is when the windows of the full
+// counters end (the longest of takes', if they cannot be read).
+func (l *Mails) Refused(ctx context.Context, takes []store.Take) error {
+	full, err := l.store.Full(ctx, takes)
+	if err != nil || len(full) == 0 {
+		full = takes
+	}
+	now := l.now()
+	var last time.Time
+	for _, k := range full {
+		if k.Expires.After(last) {
+			last = k.Expires
+		}
+	}
 	return problem.TooManyRequests("too_many_mails",
-		"Too many e-mails were sent for this address, user or organization; try again later.", wait)
+		"Too many e-mails were sent for this address, user or organization; try again later.",
+		max(1, int(last.Sub(now)/time.Second)))
 }
 
 // Quietly is Take for a mail that follows an action already done (a
 // notification, a reset link on a public request): it reports whether the
 // mail may go, and a failure to count lets it go.
 func (l *Mails) Quietly(ctx context.Context, m Mail) bool {
-	wait, _ := l.take(ctx, m)
-	return wait == 0
+	takes := l.Plan(m)
+	return len(takes) == 0 || !store.Lost(l.store.TakeAll(ctx, takes), store.LimitReached)
 }
 
 // Plan returns m's takes, for an action that counts them in its own
-// transaction (the store's part LimitReached), and how long to wait when
-// that transaction loses on them (TooMany).
-func (l *Mails) Plan(m Mail) ([]store.Take, int) {
+// transaction (the store's part LimitReached; Refused is then its answer).
+func (l *Mails) Plan(m Mail) []store.Take {
 	if m.N == 0 {
 		m.N = 1
 	}
 	now := l.now()
 	var takes []store.Take
-	var last time.Time
 	add := func(scope, id string, n, max int, window time.Duration) {
 		if id == "" {
 			return
@@ -86,26 +102,9 @@ func (l *Mails) Plan(m Mail) ([]store.Take, int) {
 		start := now.Truncate(window)
 		takes = append(takes, store.Take{Key: fmt.Sprintf("mail-%s#%s#%d", scope, id, start.Unix()),
 			N: n, Max: max, Expires: start.Add(window)})
-		if start.Add(window).After(last) {
-			last = start.Add(window)
-		}
 	}
 	add("address", strings.ToLower(m.To), 1, PerAddress, AddressWindow)
 	add("user", m.User, m.N, PerUser, UserWindow)
 	add("org", m.Org, m.N, PerOrg, OrgWindow)
-	// Which counter was full is not told apart: wait for the longest.
-	return takes, max(1, int(last.Sub(now)/time.Second))
-}
-
-// take counts m, or returns the seconds to wait (0: counted).
-func (l *Mails) take(ctx context.Context, m Mail) (int, error) {
-	takes, wait := l.Plan(m)
-	if len(takes) == 0 {
-		return 0, nil
-	}
-	err := l.store.TakeAll(ctx, takes)
-	if !store.Lost(err, store.LimitReached) {
-		return 0, err
-	}
-	return wait, nil
+	return takes
 }

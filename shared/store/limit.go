@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 )
 
@@ -27,6 +28,32 @@ func (s *Store) TakeAll(ctx context.Context, takes []Take) error {
 		return fmt.Errorf("take limits: %w", err)
 	}
 	return nil
+}
+
+// Full returns the takes whose counter has no room left for their N, read
+// in one call (after a LimitReached, to tell which limit was reached).
+func (s *Store) Full(ctx context.Context, takes []Take) ([]Take, error) {
+	keys := make([]key, len(takes))
+	for i, k := range takes {
+		keys[i] = failuresKey(k.Key)
+	}
+	items, err := s.getMany(ctx, keys...)
+	if err != nil {
+		return nil, fmt.Errorf("read limits: %w", err)
+	}
+	var full []Take
+	for i, k := range takes {
+		var f Failures
+		if it := items[keys[i]]; it != nil {
+			if err := attributevalue.UnmarshalMap(it, &f); err != nil {
+				return nil, fmt.Errorf("read limits: %w", err)
+			}
+		}
+		if f.Count > k.Max-k.N {
+			full = append(full, k)
+		}
+	}
+	return full, nil
 }
 
 // take adds the conditional ADDs of takes to t (part LimitReached), so
