@@ -22,12 +22,13 @@ type Address struct {
 
 // Check validates a, reporting problems under field (such as
 // "head_office"), and returns it as stored, surrounding spaces trimmed.
+// Its lines are printed on letters, so they follow the rule of names.
 func Check(v *validate.Errors, field string, a Address) store.Address {
-	v.Required(field+".line1", a.Line1, 200)
-	v.Optional(field+".line2", a.Line2, 200)
-	v.Required(field+".postal_code", a.PostalCode, 20)
-	v.Required(field+".city", a.City, 100)
-	v.Optional(field+".region", a.Region, 100)
+	v.Name(field+".line1", a.Line1, 200)
+	v.OptionalName(field+".line2", a.Line2, 200)
+	v.Name(field+".postal_code", a.PostalCode, 20)
+	v.Name(field+".city", a.City, 100)
+	v.OptionalName(field+".region", a.Region, 100)
 	if !validCountry(a.Country) {
 		v.Add(field+".country", "must be an ISO 3166-1 alpha-2 code in upper case, such as FR or BE")
 	}

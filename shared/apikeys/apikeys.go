@@ -113,7 +113,7 @@ func (s *Service) Create(ctx context.Context, p principal.Principal, in APIKeyRe
 	now := s.now().UTC()
 	var v validate.Errors
 	name := strings.TrimSpace(in.Name)
-	v.Required("name", in.Name, MaxName)
+	v.Name("name", in.Name, MaxName)
 	client, ok := s.clients.Find(in.Client)
 	if !ok {
 		v.Add("client", "must be one of the client applications of GET /v1/clients")
@@ -231,7 +231,7 @@ func (s *Service) Rotate(ctx context.Context, p principal.Principal, id string, 
 	if err := sessionOnly(p); err != nil {
 		return NewAPIKey{}, err
 	}
-	if in.GraceSeconds < 0 || time.Duration(in.GraceSeconds)*time.Second > MaxGrace {
+	if in.GraceSeconds < 0 || in.GraceSeconds > int(MaxGrace/time.Second) { // bounded before it is multiplied
 		return NewAPIKey{}, problem.Invalid(problem.FieldError{Field: "grace_seconds", Message: "must be from 0 to 86400"})
 	}
 	now := s.now().UTC()

@@ -14,15 +14,13 @@
 package cursor
 
 import (
-	"bytes"
 	"encoding/base64"
 	"encoding/json"
-	"errors"
-	"io"
 	"strings"
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/guichet/guichet/shared/httpapi"
 	"github.com/guichet/guichet/shared/problem"
 )
 
@@ -79,12 +77,7 @@ func DecodePrefix(org, list, prefix, c string) (string, error) {
 		return "", invalid("The cursor is not one this API made.")
 	}
 	var e envelope
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&e); err != nil {
-		return "", invalid("The cursor is not one this API made.")
-	}
-	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+	if err := httpapi.DecodeStrict(raw, &e); err != nil { // the request decoder: exact keys, no duplicates
 		return "", invalid("The cursor is not one this API made.")
 	}
 	if e.Org != org || e.List != list {

@@ -23,7 +23,7 @@ import (
 var budget = map[string]int{
 	"login": 4, "refresh": 3, "logout": 2, "serviceToken": 5, "passwordChange": 3,
 	"mfaLogin": 5, "mfaEnroll": 3, "mfaEnrollConfirm": 5,
-	"getMe": 1, "updateMe": 2, "changeMyPassword": 5, "requestEmailChange": 4, "confirmEmailChange": 4,
+	"getMe": 1, "updateMe": 2, "changeMyPassword": 6, "requestEmailChange": 5, "confirmEmailChange": 5,
 	"listMySessions": 1, "endMySession": 2, "endMyOtherSessions": 2,
 	"startTOTP": 2, "confirmTOTP": 6, "disableTOTP": 6,
 	"openapi":         0,
@@ -34,8 +34,8 @@ var budget = map[string]int{
 	"setUserStatus": 4, "setUserPassword": 3, "printLetter": 4, "resetUserMFA": 3,
 	"exportUsers": 2, "importUsers": 4,
 	"createInvitation": 3, "listInvitations": 1, "revokeInvitation": 2, "regenerateInvitationLink": 2,
-	"resendInvitation": 4, "previewInvitation": 2, "acceptInvitation": 4,
-	"requestPasswordReset": 6, "completePasswordReset": 5, "adminPasswordReset": 3,
+	"resendInvitation": 5, "previewInvitation": 2, "acceptInvitation": 4,
+	"requestPasswordReset": 7, "completePasswordReset": 5, "adminPasswordReset": 3,
 	"listClients": 0, "createAPIKey": 4, "listMyAPIKeys": 1, "revokeMyAPIKey": 2, "rotateMyAPIKey": 5,
 	"listAPIKeys": 2, "revokeAPIKey": 2,
 }

@@ -14,6 +14,7 @@ import (
 	"mime"
 	"net"
 	"net/http"
+	"reflect"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -93,7 +94,7 @@ func write(w http.ResponseWriter, contentType string, status int, v any) {
 
 // Decode reads r's body into dst strictly: at most MaxBody bytes (413),
 // sent as application/json (415), valid UTF-8, one JSON object, no unknown
-// and no duplicate fields (400).
+// and no duplicate fields, and every key exactly a field's JSON name (400).
 func Decode(r *http.Request, dst any) error {
 	body, err := io.ReadAll(io.LimitReader(r.Body, MaxBody+1))
 	if err != nil {
@@ -126,25 +127,43 @@ func JSONContent(r *http.Request, body []byte) error {
 
 // DecodeBytes is Decode on a body already read.
 func DecodeBytes(body []byte, dst any) error {
+	if err := DecodeStrict(body, dst); err != nil {
+		return problem.BadRequest("invalid_json", err.Error())
+	}
+	return nil
+}
+
+// DecodeStrict is the decoding of DecodeBytes for JSON that is not a
+// request body (a cursor): its error's message is fit for clients.
+func DecodeStrict(body []byte, dst any) error {
 	if !utf8.Valid(body) {
-		return problem.BadRequest("invalid_json", "The request body is not valid UTF-8.")
+		return detail("The request body is not valid UTF-8.")
 	}
 	if trimmed := bytes.TrimLeft(body, " \t\r\n"); len(trimmed) > 0 && trimmed[0] != '{' {
-		return problem.BadRequest("invalid_json", "The request body must be a JSON object.")
+		return detail("The request body must be a JSON object.")
 	}
 	if err := checkDuplicates(body); err != nil {
-		return problem.BadRequest("invalid_json", err.Error())
+		return err
+	}
+	if err := checkKeys(body, reflect.TypeOf(dst)); err != nil {
+		return err
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(dst); err != nil {
-		return problem.BadRequest("invalid_json", describe(err))
+		return detail(describe(err))
 	}
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		return problem.BadRequest("invalid_json", "The request body must hold a single JSON object.")
+		return detail("The request body must hold a single JSON object.")
 	}
 	return nil
 }
+
+// detail is a decoding error whose message is the problem detail clients
+// see.
+type detail string
+
+func (d detail) Error() string { return string(d) }
 
 // duplicateField is a key that appears twice in one JSON object; its
 // message is the problem detail clients see.

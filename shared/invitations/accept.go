@@ -134,8 +134,8 @@ func (s *Service) Accept(ctx context.Context, in AcceptRequest, client session.C
 		return session.Tokens{}, err
 	}
 	var v validate.Errors
-	v.Required("first_name", in.FirstName, 100)
-	v.Required("last_name", in.LastName, 100)
+	v.Name("first_name", in.FirstName, 100)
+	v.Name("last_name", in.LastName, 100)
 	password.Check(&v, "password", in.Password, inv.Email, false)
 	if err := v.Err(); err != nil {
 		return nil, err

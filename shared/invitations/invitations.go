@@ -36,13 +36,14 @@ type Service struct {
 	publicURL string
 	params    password.Params
 	links     *ratelimit.Limiter
+	mails     *ratelimit.Mails
 	now       func() time.Time
 }
 
 // New returns an invitation service; links point at publicURL.
 func New(s *store.Store, sessions *session.Service, m *mail.Notifier, publicURL string, params password.Params, now func() time.Time) *Service {
 	return &Service{store: s, sessions: sessions, mail: m, publicURL: strings.TrimRight(publicURL, "/"), params: params,
-		links: ratelimit.Links(s, now), now: now}
+		links: ratelimit.Links(s, now), mails: ratelimit.NewMails(s, now), now: now}
 }
 
 // Invitation is an invitation as the API shows it.
@@ -103,11 +104,16 @@ func (s *Service) Create(ctx context.Context, p principal.Principal, in CreateRe
 	if in.AllUnits && len(in.Units) > 0 {
 		v.Add("units", "must be empty when all_units is true")
 	}
+	seen := map[string]bool{}
 	for _, u := range in.Units {
-		if !strings.HasPrefix(u, "unt_") || len(u) > 64 {
-			v.Add("units", "must list unit ids")
+		if !strings.HasPrefix(u, "unt_") || len(u) > 64 || seen[u] {
+			v.Add("units", "must list distinct unit ids")
 			break
 		}
+		seen[u] = true
+	}
+	if len(in.Units) > 50 {
+		v.Add("units", "must list at most 50 units (or use all_units)")
 	}
 	if in.Language != "" && !language.Valid(in.Language) {
 		v.Add("language", "must be one of fr, en, nl")
@@ -142,12 +148,17 @@ func (s *Service) Create(ctx context.Context, p principal.Principal, in CreateRe
 		Created: now, ExpiresAt: now.Add(TTL)}
 	cred := store.NewCredential(hash, store.InviteToken, p.Org, "", now, inv.ExpiresAt)
 	cred.Ref = inv.ID
-	err = s.store.CreateInvitation(ctx, inv, cred, ic.Pending, auditOf(p, now, "invitation.create", inv.ID, "email", "role", "units"))
+	takes := s.mails.Plan(ratelimit.Mail{Org: p.Org, User: p.User, To: email})
+	err = s.store.CreateInvitation(ctx, inv, cred, ic.Pending, auditOf(p, now, "invitation.create", inv.ID, "email", "role", "units"), takes...)
 	switch {
 	case store.Lost(err, store.UserExists):
 		return WithLink{}, problem.Conflict("user_exists", "A user with this e-mail address already exists.")
 	case store.Lost(err, store.InvitationPending):
 		return WithLink{}, problem.Conflict("invitation_pending", "A pending invitation to this address exists; renew or resend it.")
+	case store.Lost(err, store.UnitGone):
+		return WithLink{}, problem.Invalid(problem.FieldError{Field: "units", Message: "lists a unit that does not exist"})
+	case store.Lost(err, store.LimitReached):
+		return WithLink{}, s.mails.Refused(ctx, takes)
 	case err != nil:
 		return WithLink{}, err
 	}
@@ -255,6 +266,11 @@ func (s *Service) Renew(ctx context.Context, p principal.Principal, id string, s
 	}
 	if err := p.ActOn("", inv.Role, perms); err != nil {
 		return WithLink{}, err
+	}
+	if send {
+		if err := s.mails.Take(ctx, ratelimit.Mail{Org: p.Org, User: p.User, To: inv.Email}); err != nil {
+			return WithLink{}, err
+		}
 	}
 	now := s.now().UTC()
 	secret, hash, err := token.New(token.Invite)

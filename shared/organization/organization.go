@@ -73,7 +73,7 @@ func Draft(in CreateInput, withPassword bool, now time.Time, fields ...string) (
 // checkNew validates a new organization's name, code, language (English
 // when empty) and owner e-mail, and returns the e-mail normalized.
 func checkNew(v *validate.Errors, in *CreateInput) string {
-	v.Required("name", in.Name, 200)
+	v.Name("name", in.Name, 200)
 	if !codePattern.MatchString(in.Code) {
 		v.Add("code", "must be 2 to 32 lower-case letters, digits or hyphens, starting with a letter or digit")
 	}

@@ -79,7 +79,7 @@ func orgView(o store.Org) Organization {
 var phonePattern = regexp.MustCompile(`^\+?[0-9 ().-]{6,32}$`)
 
 func checkContact(v *validate.Errors, c Contact) store.Contact {
-	v.Required("contact.name", c.Name, 200)
+	v.Name("contact.name", c.Name, 200)
 	email, _ := v.Email("contact.email", c.Email)
 	if c.Phone != "" && !phonePattern.MatchString(c.Phone) {
 		v.Add("contact.phone", "must be a phone number of 6 to 32 digits, spaces and + ( ) . -")
@@ -108,7 +108,7 @@ func (s *Service) Update(ctx context.Context, p principal.Principal, req UpdateO
 		v.Add("code", "is immutable: an organization keeps the code it was created with")
 	}
 	if req.Name != nil {
-		v.Required("name", *req.Name, 200)
+		v.Name("name", *req.Name, 200)
 	}
 	if req.Language != nil && !language.Valid(*req.Language) {
 		v.Add("language", "must be one of fr, en, nl")

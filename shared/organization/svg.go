@@ -75,29 +75,117 @@ const (
 // fragment is a same-document reference: the only kind of link allowed.
 var fragment = regexp.MustCompile(`^#[A-Za-z_][A-Za-z0-9_.:-]*$`)
 
-// cssURL matches one url(...) of a same-document reference.
+// cssURL is the one url() allowed: a same-document reference, url(#id).
 var cssURL = regexp.MustCompile(`^url\(\s*(['"]?)#[A-Za-z_][A-Za-z0-9_.:-]*(['"]?)\s*\)`)
 
-// checkCSS refuses style text (an attribute value or a style element)
-// that could load or run anything: url() other than url(#id), @import,
-// expressions, script URLs, and backslash escapes that could spell them.
-func checkCSS(where, css string) error {
+// cssProperties are the properties a logo's CSS may set: painting, text and
+// geometry, none of which takes an image. Anything else (background,
+// content, cursor, list-style, custom properties…) is refused rather than
+// judged.
+var cssProperties = set(`fill fill-opacity fill-rule stroke stroke-width stroke-linecap stroke-linejoin
+	stroke-miterlimit stroke-dasharray stroke-dashoffset stroke-opacity opacity clip-path clip-rule mask
+	stop-color stop-opacity flood-color flood-opacity lighting-color marker marker-start marker-mid
+	marker-end filter font font-family font-size font-weight font-style font-variant font-stretch
+	text-anchor dominant-baseline alignment-baseline baseline-shift letter-spacing word-spacing
+	text-decoration writing-mode display visibility overflow color color-interpolation
+	color-interpolation-filters vector-effect shape-rendering text-rendering image-rendering
+	paint-order mix-blend-mode isolation transform transform-origin transform-box`)
+
+// cssFunctions are the functions a logo's CSS or attribute values may
+// call: colours, transforms and url(#id). image-set(), image(), element(),
+// cross-fade(), src(), var() and any other are refused, since some load
+// resources and new ones may.
+var cssFunctions = set(`rgb rgba hsl hsla url translate translatex translatey scale scalex scaley
+	rotate skewx skewy matrix`)
+
+// checkCSS refuses style text (a style element's sheet, or with
+// declarations true a style attribute's declarations) that could load or
+// run anything: at-rules, escapes, a property outside cssProperties, and a
+// function outside cssFunctions or url() other than url(#id).
+func checkCSS(where, css string, declarations bool) error {
 	low := strings.ToLower(css)
-	for _, bad := range []string{"@import", "expression(", "javascript:", "behavior:", "-moz-binding", "\\", "<"} {
+	for _, bad := range []string{"@", "\\", "<", "javascript:", "expression("} {
 		if strings.Contains(low, bad) {
 			return refuse("%s holds %q, which could load or run content", where, bad)
 		}
 	}
-	for i := strings.Index(low, "url("); i >= 0; {
-		m := cssURL.FindStringSubmatch(low[i:])
-		if m == nil || m[1] != m[2] {
-			return refuse("%s holds url() that is not a reference to an element of the logo (url(#id)); external resources are not allowed", where)
+	inBlock := declarations
+	var part strings.Builder // the selector or declaration being read
+	for i := 0; i < len(low); i++ {
+		c := low[i]
+		switch {
+		case c == '/' && i+1 < len(low) && low[i+1] == '*':
+			end := strings.Index(low[i+2:], "*/")
+			if end < 0 {
+				return refuse("%s holds an unterminated comment", where)
+			}
+			i += end + 3
+			part.WriteByte(' ') // a comment separates tokens
+		case c == '"' || c == '\'':
+			end := strings.IndexAny(low[i+1:], string(c)+"\n")
+			if end < 0 || low[i+1+end] != c {
+				return refuse("%s holds an unterminated string", where)
+			}
+			part.WriteString(low[i : i+end+2])
+			i += end + 1
+		case c == '{':
+			if inBlock {
+				return refuse("%s holds nested blocks, which are not allowed", where)
+			}
+			inBlock = true
+			part.Reset() // a selector loads nothing
+		case c == '}' || c == ';':
+			if !inBlock || (c == '}' && declarations) {
+				return refuse("%s holds a stray %q", where, c)
+			}
+			if err := checkDeclaration(where, part.String()); err != nil {
+				return err
+			}
+			part.Reset()
+			inBlock = c == ';' || declarations
+		default:
+			part.WriteByte(c)
 		}
-		next := strings.Index(low[i+len(m[0]):], "url(")
-		if next < 0 {
-			break
+	}
+	if inBlock && !declarations {
+		return refuse("%s holds an unterminated block", where)
+	}
+	if declarations {
+		return checkDeclaration(where, part.String())
+	}
+	return nil
+}
+
+// checkDeclaration refuses a CSS declaration (lower-cased) whose property
+// is not in cssProperties or whose value calls a function not allowed.
+func checkDeclaration(where, decl string) error {
+	if strings.TrimSpace(decl) == "" {
+		return nil
+	}
+	prop, value, ok := strings.Cut(decl, ":")
+	prop = strings.TrimSpace(prop)
+	if !ok || !cssProperties[prop] {
+		return refuse("%s sets the CSS property %q, which is not allowed in a logo", where, prop)
+	}
+	return checkFunctions(where, value)
+}
+
+// cssFunction finds a function call: a name, then "(".
+var cssFunction = regexp.MustCompile(`([a-z0-9_-]*)\s*\(`)
+
+// checkFunctions refuses a value (lower-cased) that calls a function
+// outside cssFunctions, or url() other than url(#id).
+func checkFunctions(where, value string) error {
+	for _, m := range cssFunction.FindAllStringSubmatchIndex(value, -1) {
+		name := value[m[2]:m[3]]
+		if !cssFunctions[name] {
+			return refuse("%s calls %s(), which is not allowed in a logo", where, name)
 		}
-		i += len(m[0]) + next
+		if name == "url" {
+			if u := cssURL.FindStringSubmatch(value[m[0]:]); u == nil || u[1] != u[2] {
+				return refuse("%s holds url() that is not a reference to an element of the logo (url(#id)); external resources are not allowed", where)
+			}
+		}
 	}
 	return nil
 }
@@ -163,7 +251,7 @@ func checkSVG(data []byte) error {
 			stack = append(stack, t.Name.Local)
 		case xml.EndElement:
 			if t.Name.Local == "style" {
-				if err := checkCSS("the style element", css.String()); err != nil {
+				if err := checkCSS("the style element", css.String(), false); err != nil {
 					return err
 				}
 				css.Reset()
@@ -208,8 +296,12 @@ func checkElement(t xml.StartElement) error {
 		case !svgAttributes[an]:
 			return refuse("%s is not allowed in a logo", where)
 		}
-		if err := checkCSS(where, a.Value); err != nil {
-			return err
+		check := checkFunctions(where, strings.ToLower(a.Value)) // a presentation attribute is a CSS value
+		if an == "style" {
+			check = checkCSS(where, a.Value, true)
+		}
+		if check != nil {
+			return check
 		}
 	}
 	return nil

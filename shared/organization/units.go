@@ -115,7 +115,7 @@ func (s *Service) ListUnits(ctx context.Context, p principal.Principal, pg route
 // the unit as a child of its parent, on condition that the parent exists.
 func (s *Service) CreateUnit(ctx context.Context, p principal.Principal, req CreateUnitRequest) (Unit, error) {
 	var v validate.Errors
-	v.Required("name", req.Name, 200)
+	v.Name("name", req.Name, 200)
 	if !unitKinds[req.Kind] {
 		v.Add("kind", "must be one of company, establishment, site, level")
 	}
@@ -161,7 +161,7 @@ func (s *Service) UpdateUnit(ctx context.Context, p principal.Principal, id stri
 	}
 	var v validate.Errors
 	if req.Name != nil {
-		v.Required("name", *req.Name, 200)
+		v.Name("name", *req.Name, 200)
 	}
 	if req.Kind != nil && !unitKinds[*req.Kind] {
 		v.Add("kind", "must be one of company, establishment, site, level")

@@ -142,8 +142,9 @@ func (s *Service) page(h pageFunc) httpapi.HandlerFunc {
 	}
 }
 
-// readForm parses a urlencoded form body of at most MaxForm bytes into
-// r.PostForm, or returns the status to refuse it with.
+// readForm parses a urlencoded form body of at most MaxForm bytes, each
+// field at most once, into r.PostForm, or returns the status to refuse it
+// with.
 func readForm(w http.ResponseWriter, r *http.Request) (int, bool) {
 	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if err != nil || mt != "application/x-www-form-urlencoded" {
@@ -156,6 +157,11 @@ func readForm(w http.ResponseWriter, r *http.Request) (int, bool) {
 			return http.StatusRequestEntityTooLarge, false
 		}
 		return http.StatusBadRequest, false
+	}
+	for _, vs := range r.PostForm {
+		if len(vs) > 1 { // a field sent twice: which one counts would depend on the parser
+			return http.StatusBadRequest, false
+		}
 	}
 	return 0, true
 }

@@ -47,13 +47,14 @@ type Service struct {
 	params    password.Params
 	cfg       Config
 	links     *ratelimit.Limiter
+	mails     *ratelimit.Mails
 	now       func() time.Time
 }
 
 // New returns a reset service; links point at publicURL.
 func New(s *store.Store, m *mail.Notifier, publicURL string, params password.Params, cfg Config, now func() time.Time) *Service {
 	return &Service{store: s, mail: m, publicURL: strings.TrimRight(publicURL, "/"), params: params, cfg: cfg,
-		links: ratelimit.Links(s, now), now: now}
+		links: ratelimit.Links(s, now), mails: ratelimit.NewMails(s, now), now: now}
 }
 
 func (s *Service) link(secret string) string {
@@ -101,6 +102,9 @@ func (s *Service) Request(ctx context.Context, email, clientIP string) error {
 	}
 	if err != nil {
 		return err
+	}
+	if !s.mails.Quietly(ctx, ratelimit.Mail{Org: u.Org, To: u.Email}) {
+		return nil // the answer stays the same: it must not tell the address has an account
 	}
 	link, err := s.issue(ctx, u, login, rc.Previous, nil)
 	if err != nil {
@@ -254,6 +258,11 @@ func (s *Service) ForUser(ctx context.Context, p principal.Principal, id string,
 	}
 	if err := p.ActOn(u.ID, u.Role, u.Permissions); err != nil {
 		return AdminLink{}, err
+	}
+	if send {
+		if err := s.mails.Take(ctx, ratelimit.Mail{Org: p.Org, User: p.User, To: u.Email}); err != nil {
+			return AdminLink{}, err
+		}
 	}
 	login := store.EmailLogin(u.Email)
 	rc, err := s.store.ResetContextOf(ctx, login)

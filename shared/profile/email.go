@@ -11,6 +11,7 @@ import (
 	"github.com/guichet/guichet/shared/mail"
 	"github.com/guichet/guichet/shared/principal"
 	"github.com/guichet/guichet/shared/problem"
+	"github.com/guichet/guichet/shared/ratelimit"
 	"github.com/guichet/guichet/shared/store"
 	"github.com/guichet/guichet/shared/token"
 	"github.com/guichet/guichet/shared/validate"
@@ -71,6 +72,9 @@ func (s *Service) RequestEmailChange(ctx context.Context, p principal.Principal,
 	}
 	if c.Taken {
 		return EmailAccepted{}, problem.Conflict("email_taken", "This address is the login of another account.")
+	}
+	if err := s.mails.Take(ctx, ratelimit.Mail{Org: u.Org, User: u.ID, To: newEmail}); err != nil {
+		return EmailAccepted{}, err
 	}
 	secret, hash, err := token.New(token.EmailChange)
 	if err != nil {
@@ -152,9 +156,12 @@ func (s *Service) ConfirmEmailChange(ctx context.Context, secret string) (EmailC
 	}
 	// Always sent, whatever the settings: the old address is where the
 	// owner of a taken-over account hears of it.
-	s.mail.Notify(ctx, mail.EmailChanged, u.Language, u.Email, mail.Data{
-		Org: uc.Org.Name, Name: strings.TrimSpace(u.FirstName + " " + u.LastName),
-		When: now.UTC().Format("2006-01-02 15:04 UTC"), OldEmail: u.Email, NewEmail: next.Email})
+	// Its limit skips it quietly: the change is made already.
+	if s.mails.Quietly(ctx, ratelimit.Mail{Org: u.Org, User: u.ID, To: u.Email}) {
+		s.mail.Notify(ctx, mail.EmailChanged, u.Language, u.Email, mail.Data{
+			Org: uc.Org.Name, Name: strings.TrimSpace(u.FirstName + " " + u.LastName),
+			When: now.UTC().Format("2006-01-02 15:04 UTC"), OldEmail: u.Email, NewEmail: next.Email})
+	}
 	return EmailChanged{Email: next.Email}, nil
 }
 

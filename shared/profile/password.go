@@ -9,6 +9,7 @@ import (
 	"github.com/guichet/guichet/shared/principal"
 	"github.com/guichet/guichet/shared/problem"
 	"github.com/guichet/guichet/shared/reauth"
+	"github.com/guichet/guichet/shared/ratelimit"
 	"github.com/guichet/guichet/shared/store"
 	"github.com/guichet/guichet/shared/validate"
 )
@@ -68,7 +69,7 @@ func (s *Service) ChangePassword(ctx context.Context, p principal.Principal, cur
 	if err != nil {
 		return notFound(err)
 	}
-	if u.Email != "" && Wants(u, "password_changed") {
+	if u.Email != "" && Wants(u, "password_changed") && s.mails.Quietly(ctx, ratelimit.Mail{Org: u.Org, User: u.ID, To: u.Email}) {
 		s.mail.Notify(ctx, mail.PasswordChanged, u.Language, u.Email, mail.Data{
 			Org: uc.Org.Name, Name: strings.TrimSpace(u.FirstName + " " + u.LastName),
 			When: now.UTC().Format("2006-01-02 15:04 UTC"), Link: s.publicURL + "/forgot"})

@@ -49,6 +49,7 @@ type Service struct {
 	cfg       Config
 	links     *ratelimit.Limiter
 	reauth    *reauth.Checker
+	mails     *ratelimit.Mails
 	now       func() time.Time
 }
 
@@ -56,6 +57,7 @@ type Service struct {
 func New(s *store.Store, m *mfa.Service, n *mail.Notifier, publicURL string, cfg Config, now func() time.Time) *Service {
 	return &Service{store: s, mfa: m, mail: n, publicURL: strings.TrimRight(publicURL, "/"), cfg: cfg,
 		links:  ratelimit.Links(s, now),
+		mails:  ratelimit.NewMails(s, now),
 		reauth: reauth.New(s, m, reauth.Config{Password: cfg.Password, MaxFailures: cfg.MaxFailures, LockWindow: cfg.LockWindow}, now),
 		now:    now}
 }
@@ -171,10 +173,10 @@ func (s *Service) Update(ctx context.Context, p principal.Principal, req UpdateM
 		}
 	}
 	if req.FirstName != nil {
-		v.Required("first_name", *req.FirstName, 100)
+		v.Name("first_name", *req.FirstName, 100)
 	}
 	if req.LastName != nil {
-		v.Required("last_name", *req.LastName, 100)
+		v.Name("last_name", *req.LastName, 100)
 	}
 	if req.Language != nil && !language.Valid(*req.Language) {
 		v.Add("language", "must be one of fr, en, nl")

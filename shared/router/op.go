@@ -161,6 +161,11 @@ func List[Filter, Out any](l Limits, f func(context.Context, Call, Filter, Page)
 		if in.kind == queryInput {
 			readQuery(&v, q, in, reflect.ValueOf(&filter).Elem())
 		}
+		for _, name := range []string{"limit", "cursor"} {
+			if len(q[name]) > 1 {
+				v.Add(name, "must be given once")
+			}
+		}
 		pg := Page{Limit: l.Default, Cursor: q.Get("cursor")}
 		if s := q.Get("limit"); s != "" {
 			n, err := strconv.Atoi(s)
@@ -398,6 +403,10 @@ func readQuery(errs *validate.Errors, q map[string][]string, in input, dst refle
 		var s string
 		if vs := q[f.param.Name]; len(vs) > 0 {
 			s = vs[0]
+			if len(vs) > 1 { // which one counts would depend on the parser
+				errs.Add(f.param.Name, "must be given once")
+				continue
+			}
 		}
 		if s == "" {
 			continue // a required one is the operation's to refuse, as its rule says

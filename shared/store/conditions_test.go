@@ -235,6 +235,13 @@ var conditions = []condition{
 		}
 		return func() error { return renew() }
 	}},
+	{store.LimitReached, "a take past a counter's maximum", func(t *testing.T, e *env) func() error {
+		take := []store.Take{{Key: "mail-test", N: 1, Max: 1, Expires: e.now.Add(time.Hour)}}
+		if err := e.st.TakeAll(bg, take); err != nil {
+			t.Fatal(err)
+		}
+		return func() error { return e.st.TakeAll(bg, take) }
+	}},
 	{store.UnitGone, "a new user in a unit that does not exist", func(t *testing.T, e *env) func() error {
 		u := e.person("ada@acme.example", "member")
 		u.Units = []string{store.NewID("unt_")}

@@ -136,8 +136,10 @@ func (s *Store) GetInvitation(ctx context.Context, org, id string) (Invitation, 
 // CreateInvitation writes an invitation, its link's token and its guard,
 // on the conditions that the address is no user's login (UserExists) and
 // has no other pending invitation (InvitationPending; replaced, when
-// given, must be an expired one, which is then closed).
-func (s *Store) CreateInvitation(ctx context.Context, inv Invitation, cred Credential, replaced *Invitation, a Audit) error {
+// given, must be an expired one, which is then closed), and that each of
+// its units exists in its organization (UnitGone); takes, the limits of its
+// mail, are counted with it (LimitReached).
+func (s *Store) CreateInvitation(ctx context.Context, inv Invitation, cred Credential, replaced *Invitation, a Audit, takes ...Take) error {
 	inv.key = inviteKey(inv.Org, inv.ID)
 	t := s.tx().add(UserExists, s.noLogin(inv.Email))
 	guard, err := marshal(inviteGuard{inviteGuardKey(inv.Org, inv.Email), inv.ID})
@@ -150,10 +152,14 @@ func (s *Store) CreateInvitation(ctx context.Context, inv Invitation, cred Crede
 		put.ExpressionAttributeValues = map[string]types.AttributeValue{":old": str(replaced.ID)}
 	}
 	t.add(InvitationPending, types.TransactWriteItem{Put: put}).put(IDTaken, inv, cred)
+	for _, u := range inv.Units {
+		t.add(UnitGone, types.TransactWriteItem{ConditionCheck: &types.ConditionCheck{
+			TableName: &s.table, Key: unitKey(inv.Org, u).av(), ConditionExpression: aws.String("attribute_exists(pk)")}})
+	}
 	if replaced != nil {
 		t.del(credKey(replaced.TokenHash))
 	}
-	if err := s.transact(ctx, t.audit(a)); err != nil {
+	if err := s.transact(ctx, t.take(takes).audit(a)); err != nil {
 		return fmt.Errorf("create invitation: %w", err)
 	}
 	return nil

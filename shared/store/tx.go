@@ -86,6 +86,8 @@ const (
 	// AttemptsSpent: the attempts a counter allows (or its client's) are
 	// spent, or the next attempt must still wait.
 	AttemptsSpent Part = "attempts_spent"
+	// LimitReached: a rate-limit counter would pass its maximum.
+	LimitReached Part = "limit_reached"
 )
 
 // AllParts returns every named condition, for tests that must cover each.
@@ -94,7 +96,7 @@ func AllParts() []Part {
 		VersionChanged, UserChanged, PasswordChanged, LinkUsed, ChallengeGone, CodeUsed,
 		TokenRotated, CredentialGone, KeyGone, InvitationPending, InvitationChanged,
 		UnitGone, UnitChanged, UnitInUse, TreeChanged, RoleGone, RoleNameTaken, RoleChanged, RoleInUse,
-		AttemptsSpent}
+		AttemptsSpent, LimitReached}
 }
 
 // ErrNotFound is returned when an item does not exist.

@@ -14,6 +14,7 @@ import (
 	"github.com/guichet/guichet/shared/permission"
 	"github.com/guichet/guichet/shared/principal"
 	"github.com/guichet/guichet/shared/problem"
+	"github.com/guichet/guichet/shared/ratelimit"
 	"github.com/guichet/guichet/shared/router"
 	"github.com/guichet/guichet/shared/store"
 	"github.com/guichet/guichet/shared/validate"
@@ -168,6 +169,12 @@ func (s *Service) Import(ctx context.Context, p principal.Principal, body []byte
 		return ImportReport{}, err
 	}
 	if !o.DryRun {
+		if n := invitations(cands); n > 0 {
+			// Taken before anything is written: a refused import writes nothing.
+			if err := s.mails.Take(ctx, ratelimit.Mail{Org: p.Org, N: n}); err != nil {
+				return ImportReport{}, err
+			}
+		}
 		s.write(ctx, cands, o.Progress, reject)
 		rep.Invited = s.invite(ctx, p, org, cands, roles)
 	}
@@ -194,6 +201,17 @@ func (s *Service) Import(ctx context.Context, p principal.Principal, body []byte
 		rep.Audited = s.store.AddAudit(context.WithoutCancel(ctx), a) == nil
 	}
 	return rep, nil
+}
+
+// invitations counts the candidates to mail a set-password link.
+func invitations(cands []*candidate) int {
+	n := 0
+	for _, c := range cands {
+		if c.link != "" {
+			n++
+		}
+	}
+	return n
 }
 
 func rejectedRows(rs []RejectedRow) int {

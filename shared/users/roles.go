@@ -65,7 +65,7 @@ func roleView(r store.Role) Role {
 // checkRole validates a role's fields and that p may grant its permissions.
 func checkRole(p principal.Principal, v *validate.Errors, r *store.Role, in RoleRequest) error {
 	if in.Name != nil {
-		if v.Required("name", *in.Name, 100) {
+		if v.Name("name", *in.Name, 100) {
 			if _, builtIn := builtInNames[strings.ToLower(strings.TrimSpace(*in.Name))]; builtIn {
 				v.Add("name", "is the name of a built-in role")
 			}

@@ -321,21 +321,48 @@ func jsonRow(line int, b []byte) Row {
 	return Row{Line: line, Record: rec}
 }
 
+// formulaStarts are the characters that make a spreadsheet read a cell
+// as a formula (and the apostrophe that escapes them); cellBreaks are where
+// a spreadsheet may start a new cell or line: both separators (a French or
+// Dutch spreadsheet splits on ";"), tab and line ends.
+const (
+	formulaStarts = "=+-@\t\r'"
+	cellBreaks    = ",;\t\r\n"
+)
+
 // escapeCell protects a CSV cell from being run as a formula by a
-// spreadsheet (CSV injection): a value starting with =, +, -, @, tab or
-// carriage return gets a leading apostrophe, which unescapeCell removes.
+// spreadsheet (CSV injection): wherever a spreadsheet may start a cell (the
+// start, or after a separator, a tab or a line end, then any spaces or
+// quotes), a character from formulaStarts gets an apostrophe before it,
+// which unescapeCell removes.
 func escapeCell(v string) string {
-	if v != "" && strings.ContainsRune("=+-@\t\r'", rune(v[0])) {
-		return "'" + v
+	var b strings.Builder
+	start := true
+	for i := range len(v) {
+		c := v[i]
+		if start && strings.IndexByte(formulaStarts, c) >= 0 {
+			b.WriteByte('\'')
+		}
+		b.WriteByte(c)
+		start = strings.IndexByte(cellBreaks, c) >= 0 || start && (c == ' ' || c == '"')
 	}
-	return v
+	return b.String()
 }
 
+// unescapeCell undoes escapeCell.
 func unescapeCell(v string) string {
-	if len(v) > 1 && v[0] == '\'' && strings.ContainsRune("=+-@\t\r'", rune(v[1])) {
-		return v[1:]
+	var b strings.Builder
+	start := true
+	for i := 0; i < len(v); i++ {
+		c := v[i]
+		if start && c == '\'' && i+1 < len(v) && strings.IndexByte(formulaStarts, v[i+1]) >= 0 {
+			i++
+			c = v[i]
+		}
+		b.WriteByte(c)
+		start = strings.IndexByte(cellBreaks, c) >= 0 || start && (c == ' ' || c == '"')
 	}
-	return v
+	return b.String()
 }
 
 // WriteCSV writes records as CSV with a header row, including the

@@ -18,6 +18,8 @@ func FuzzImportRow(f *testing.F) {
 		"email,first_name\n\"quoted, comma\",\"multi\nline\"\n",
 		"email,units,all_units\nx@example.com,unt_a;unt_b,false\n",
 		"email,first_name\nx@example.com,'=1+1\n",
+		"email,first_name,last_name\nx@example.com,\"Bob;=1+1;\",\"a, \"\"@x\tb\"\n",
+		"email,first_name\nx@example.com,\"a;'=b;''c\"\n",
 		"email\n\"bare\"quote\n",
 		"\uFEFFemail,password_hash\nx@example.com,$2y$10$zZvb7YZ1gtBWjTk70TCbI.I8fYfOxqUY./b6eoLwp9.d2oSN/cIiK\n",
 		"email,email\n",

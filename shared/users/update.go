@@ -56,9 +56,9 @@ func (s *Service) Update(ctx context.Context, p principal.Principal, id string, 
 		if src != nil && *src != *dst {
 			if field == "first_name" || field == "last_name" {
 				if u.Kind == store.Person {
-					v.Required(field, *src, max)
+					v.Name(field, *src, max)
 				} else {
-					v.Optional(field, *src, max)
+					v.OptionalName(field, *src, max)
 				}
 			}
 			*dst = strings.TrimSpace(*src)

@@ -18,6 +18,7 @@ import (
 	"github.com/guichet/guichet/shared/permission"
 	"github.com/guichet/guichet/shared/principal"
 	"github.com/guichet/guichet/shared/problem"
+	"github.com/guichet/guichet/shared/ratelimit"
 	"github.com/guichet/guichet/shared/store"
 	"github.com/guichet/guichet/shared/validate"
 )
@@ -28,13 +29,14 @@ type Service struct {
 	params  password.Params
 	clients clients.Catalog
 	links   Links
+	mails   *ratelimit.Mails
 	now     func() time.Time
 }
 
 // New returns a users service; links makes the set-password links of
 // imported users.
 func New(s *store.Store, params password.Params, catalog clients.Catalog, links Links, now func() time.Time) *Service {
-	return &Service{store: s, params: params, clients: catalog, links: links, now: now}
+	return &Service{store: s, params: params, clients: catalog, links: links, mails: ratelimit.NewMails(s, now), now: now}
 }
 
 // User is a user as the API shows it. It never holds a secret.
@@ -196,8 +198,8 @@ func build(org store.Org, d draft, catalog clients.Catalog, v *validate.Errors) 
 	if !language.Valid(u.Language) {
 		v.Add("language", "must be one of fr, en, nl")
 	}
-	v.Optional("first_name", in.FirstName, 100)
-	v.Optional("last_name", in.LastName, 100)
+	v.OptionalName("first_name", in.FirstName, 100)
+	v.OptionalName("last_name", in.LastName, 100)
 	u.FirstName, u.LastName = strings.TrimSpace(in.FirstName), strings.TrimSpace(in.LastName)
 	checkUnits(v, in.Units, in.AllUnits, in.DefaultUnit)
 	if d.Imported {
@@ -222,8 +224,8 @@ func build(org store.Org, d draft, catalog clients.Catalog, v *validate.Errors) 
 		} else if in.Status != "" && in.Status != store.Active {
 			v.Add("status", "a new person is active; deactivate it afterwards")
 		}
-		v.Required("first_name", in.FirstName, 100)
-		v.Required("last_name", in.LastName, 100)
+		v.Name("first_name", in.FirstName, 100)
+		v.Name("last_name", in.LastName, 100)
 		switch {
 		case in.Email != "" && in.Username != "":
 			v.Add("username", "give an e-mail or a username, not both")

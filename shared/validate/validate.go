@@ -51,6 +51,28 @@ func (e *Errors) Optional(field, v string, max int) bool {
 	return true
 }
 
+// Name checks a name people read (a person's, an organization's, a
+// unit's, a role's, a key's) like Required, and also refuses format
+// characters (Unicode category Cf: bidi overrides such as U+202E, zero-width
+// characters), which would let a name display as something else in mail
+// subjects and pages.
+func (e *Errors) Name(field, v string, max int) bool {
+	return e.Required(field, v, max) && e.displayable(field, v)
+}
+
+// OptionalName checks an optional name like Name, allowing "".
+func (e *Errors) OptionalName(field, v string, max int) bool {
+	return e.Optional(field, v, max) && e.displayable(field, v)
+}
+
+func (e *Errors) displayable(field, v string) bool {
+	if strings.ContainsFunc(v, func(r rune) bool { return unicode.Is(unicode.Cf, r) }) {
+		e.Add(field, "must not contain invisible formatting characters (such as bidirectional overrides)")
+		return false
+	}
+	return true
+}
+
 // Email checks that v is one plain e-mail address (no display name) and
 // returns it normalized: trimmed, domain lower-cased.
 func (e *Errors) Email(field, v string) (string, bool) {
