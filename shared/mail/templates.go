@@ -20,6 +20,11 @@ const (
 	EmailChange     = "email_change"
 	EmailChanged    = "email_changed"
 	PasswordChanged = "password_changed"
+	// Welcome brings a person an admin created its set-password link.
+	Welcome = "welcome"
+	// AddressInUse tells an address's holder that someone tried to make it
+	// the login of another account.
+	AddressInUse = "address_in_use"
 )
 
 //go:embed templates/*.tmpl
@@ -56,7 +61,7 @@ a.button{display:inline-block;background:#0b5cad;color:#fff;padding:.6rem 1.2rem
 // exists in every language.
 func LoadTemplates() (*Templates, error) {
 	t := &Templates{text: map[string]*texttemplate.Template{}, html: map[string]*htmltemplate.Template{}}
-	for _, kind := range []string{Invitation, PasswordReset, EmailChange, EmailChanged, PasswordChanged} {
+	for _, kind := range []string{Invitation, PasswordReset, EmailChange, EmailChanged, PasswordChanged, Welcome, AddressInUse} {
 		for _, lang := range language.Supported() {
 			name := kind + "." + lang
 			src, err := templateFiles.ReadFile("templates/" + name + ".tmpl")

@@ -14,7 +14,7 @@ func TestEveryTemplateRendersInEveryLanguage(t *testing.T) {
 	}
 	d := Data{Org: "Acme <& Co>", Name: "Ada", Inviter: "Bob", Role: "admin", Link: "https://x.example/invite?token=giv_abc",
 		Expires: "1 Dec 2026", When: "now", OldEmail: "old@example.com", NewEmail: "new@example.com"}
-	for _, kind := range []string{Invitation, PasswordReset, EmailChange, EmailChanged, PasswordChanged} {
+	for _, kind := range []string{Invitation, PasswordReset, EmailChange, EmailChanged, PasswordChanged, Welcome, AddressInUse} {
 		for _, lang := range language.Supported() {
 			t.Run(kind+" in "+lang+" renders both parts", func(t *testing.T) {
 				m, err := tm.Render(kind, lang, "ada@example.com", d)
