@@ -52,7 +52,7 @@ var problems = map[string][]string{
 	"mfaEnrollConfirm":         {"code_used", "conflict", "invalid_code", "invalid_token", "mfa_enabled", "no_enrollment", "too_many_codes"},
 	"updateMe":                 {"conflict", "not_found", "validation_failed"},
 	"changeMyPassword":         {"conflict", "invalid_password", "not_found", "session_required", "too_many_attempts", "validation_failed"},
-	"requestEmailChange":       {"email_taken", "invalid_password", "no_email", "not_found", "session_required", "too_many_attempts", "validation_failed"},
+	"requestEmailChange":       {"invalid_password", "no_email", "not_found", "session_required", "too_many_attempts", "validation_failed"},
 	"confirmEmailChange":       {"conflict", "email_taken", "invalid_link", "link_expired", "link_used", "too_many_requests", "validation_failed"},
 	"listMySessions":           nil,
 	"endMySession":             {"not_found"},
