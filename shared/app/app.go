@@ -178,7 +178,7 @@ func service[S any](serve bool, build func() *S) *S {
 
 // Sessions returns the session service (function auth).
 func (d Deps) Sessions() *session.Service {
-	return session.New(d.Store, d.MFA(), d.SessionConfig(), d.Now)
+	return session.New(d.Store, d.MFA(), d.Mail, d.SessionConfig(), d.Now)
 }
 
 // Profile returns the profile service (function profile).
@@ -191,9 +191,10 @@ func (d Deps) Organizations() *organization.Service {
 	return organization.New(d.Store, d.SessionConfig().Password, d.Now)
 }
 
-// Users returns the users service (function users).
+// Users returns the users service (function users), which mails the
+// welcome links of the persons it creates.
 func (d Deps) Users() *users.Service {
-	return users.New(d.Store, d.SessionConfig().Password, d.Config.Clients, nil, d.Now)
+	return users.New(d.Store, d.SessionConfig().Password, d.Config.Clients, d.Resets(), d.Now)
 }
 
 // Bulk returns the users service with what imports need to mail set-up

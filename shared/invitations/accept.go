@@ -156,7 +156,7 @@ func (s *Service) Accept(ctx context.Context, in AcceptRequest, client session.C
 	case store.Lost(err, store.InvitationChanged):
 		return session.Tokens{}, errUnknownLink()
 	case store.Lost(err, store.LoginTaken):
-		return session.Tokens{}, problem.Conflict("user_exists", "A user with this e-mail address already exists.")
+		return session.Tokens{}, problem.Conflict("user_exists", "This address is already the login of an account: sign in with it, or reset its password.")
 	case store.Lost(err, store.UnitGone), store.Lost(err, store.RoleGone):
 		return session.Tokens{}, problem.Conflict("unit_gone", "A unit or role of the invitation no longer exists; ask for a new invitation.")
 	case err != nil:

@@ -25,6 +25,8 @@ const (
 	// AddressInUse tells an address's holder that someone tried to make it
 	// the login of another account.
 	AddressInUse = "address_in_use"
+	// EmailProof brings the code that proves an address at a first login.
+	EmailProof = "email_proof"
 )
 
 //go:embed templates/*.tmpl
@@ -41,6 +43,7 @@ type Data struct {
 	When     string // when the event happened
 	OldEmail string
 	NewEmail string
+	Code     string // a one-time code
 }
 
 // Templates renders messages. It is safe for concurrent use.
@@ -61,7 +64,7 @@ a.button{display:inline-block;background:#0b5cad;color:#fff;padding:.6rem 1.2rem
 // exists in every language.
 func LoadTemplates() (*Templates, error) {
 	t := &Templates{text: map[string]*texttemplate.Template{}, html: map[string]*htmltemplate.Template{}}
-	for _, kind := range []string{Invitation, PasswordReset, EmailChange, EmailChanged, PasswordChanged, Welcome, AddressInUse} {
+	for _, kind := range []string{Invitation, PasswordReset, EmailChange, EmailChanged, PasswordChanged, Welcome, AddressInUse, EmailProof} {
 		for _, lang := range language.Supported() {
 			name := kind + "." + lang
 			src, err := templateFiles.ReadFile("templates/" + name + ".tmpl")

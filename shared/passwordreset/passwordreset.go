@@ -174,7 +174,9 @@ func (s *Service) check(ctx context.Context, secret string) (store.Credential, s
 }
 
 // Complete sets the password a reset link's token allows, ends every
-// session of the user, and sends the "password changed" notice.
+// session of the user, and sends the "password changed" notice. The link
+// reached the address: an unproved address becomes the user's login,
+// unless another account proved it first (409 email_taken).
 func (s *Service) Complete(ctx context.Context, secret, pw string) error {
 	c, u, err := s.check(ctx, secret)
 	if err != nil {
@@ -192,9 +194,13 @@ func (s *Service) Complete(ctx context.Context, secret, pw string) error {
 	}
 	next.RequirePasswordChange, next.Updated = false, now.UTC()
 	fields := []string{"password"}
-	if u.Status == store.UserPending { // an imported user's first password
+	if u.Status == store.UserPending { // an imported or created user's first password
 		next.Status = store.Active
 		fields = append(fields, "status")
+	}
+	if u.Unproved { // the link reached the address: it is proved
+		next.Unproved = false
+		fields = append(fields, "email_proved")
 	}
 	ended, err := s.store.Ended(ctx, u.ID, store.EndSessions)
 	if err != nil {
@@ -207,6 +213,9 @@ func (s *Service) Complete(ctx context.Context, secret, pw string) error {
 	switch {
 	case store.Lost(err, store.LinkUsed):
 		return problem.New(http.StatusGone, "link_used", "This link was already used.")
+	case store.Lost(err, store.LoginTaken):
+		// Told to the address's holder, who opened the link mailed to it.
+		return problem.Conflict("email_taken", "Your address is already the login of another account: sign in with it, or reset its password.")
 	case errors.Is(err, store.ErrConflict):
 		return problem.Conflict("conflict", "The account changed meanwhile; try again.")
 	case err != nil:
@@ -247,7 +256,7 @@ func (s *Service) ForUser(ctx context.Context, p principal.Principal, id string,
 				"You cannot reset the password of a user holding permissions you do not hold.")
 		}
 	}
-	login := store.EmailLogin(u.Email)
+	login := u.ResetKey()
 	rc, err := s.store.ResetContextOf(ctx, login)
 	if err != nil {
 		return AdminLink{}, err

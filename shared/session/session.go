@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/guichet/guichet/shared/mail"
 	"github.com/guichet/guichet/shared/mfa"
 	"github.com/guichet/guichet/shared/password"
 	"github.com/guichet/guichet/shared/permission"
@@ -44,14 +45,15 @@ func DefaultConfig() Config {
 type Service struct {
 	store *store.Store
 	mfa   *mfa.Service
+	mail  *mail.Notifier
 	cfg   Config
 	now   func() time.Time
 }
 
 // New returns a session service; m checks the codes of users with
-// two-step verification.
-func New(s *store.Store, m *mfa.Service, cfg Config, now func() time.Time) *Service {
-	return &Service{store: s, mfa: m, cfg: cfg, now: now}
+// two-step verification, n mails the codes proving an address.
+func New(s *store.Store, m *mfa.Service, n *mail.Notifier, cfg Config, now func() time.Time) *Service {
+	return &Service{store: s, mfa: m, mail: n, cfg: cfg, now: now}
 }
 
 // Tokens is what a successful login or refresh returns.
@@ -83,7 +85,7 @@ func LoginKey(login, organization string) string {
 
 // Challenge asks the client for another step before it gets tokens.
 type Challenge struct {
-	Challenge      string `json:"challenge" enum:"mfa|password_change|mfa_enrollment" doc:"The step to take: mfa (POST /v1/auth/mfa with a code), password_change (POST /v1/auth/password-change), mfa_enrollment (POST /v1/auth/mfa/enroll, then /v1/auth/mfa/enroll/confirm)."`
+	Challenge      string `json:"challenge" enum:"email_proof|mfa|password_change|mfa_enrollment" doc:"The step to take: email_proof (POST /v1/auth/email-proof with the code mailed to the address), mfa (POST /v1/auth/mfa with a code), password_change (POST /v1/auth/password-change), mfa_enrollment (POST /v1/auth/mfa/enroll, then /v1/auth/mfa/enroll/confirm)."`
 	ChallengeToken string `json:"challenge_token"`
 	ExpiresIn      int    `json:"expires_in"`
 }
@@ -97,7 +99,8 @@ const challengeTTL = 10 * time.Minute
 // for a while.
 //
 // The steps come in this order, each answered before the next is asked:
-// the code of two-step verification (the person proves who they are before
+// the code mailed to an unproved address (an imported person's first
+// login), the code of two-step verification (the person proves who they are before
 // anything of the account changes), a password change the account
 // requires, the enrollment of an authenticator the organization requires
 // of the person's role; then the session.
@@ -111,6 +114,8 @@ func (s *Service) Login(ctx context.Context, login, organization, pw string, c C
 			"Service users cannot log in to the apps; they get tokens from /v1/auth/token.")
 	}
 	switch {
+	case u.Unproved:
+		return s.proofChallenge(ctx, u, org)
 	case u.MFAEnabled():
 		return s.challenge(ctx, u, store.MFAChallenge)
 	case u.RequirePasswordChange:
@@ -148,21 +153,33 @@ func (s *Service) authenticate(ctx context.Context, lk, pw string) (store.User, 
 	if fails.Active(now) >= s.cfg.MaxFailures {
 		return store.User{}, store.Org{}, locked(fails.RetryAfter(now))
 	}
-	var uc store.UserContext
-	if found {
-		// The organization comes in the same call: its policy may ask for
-		// two-step verification.
-		if uc, err = s.store.UserContextOf(ctx, guard.Org, guard.User); err != nil {
+	guards := []store.LoginGuard{guard}
+	if !found {
+		// An unproved address: the organizations' claims on it.
+		if guards, err = s.claims(ctx, lk); err != nil {
 			return store.User{}, store.Org{}, err
 		}
 	}
-	u := uc.User
+	var uc store.UserContext
 	ok, rehash := false, false
-	if u.PasswordHash != "" {
-		if ok, rehash, err = password.Verify(pw, u.PasswordHash, s.cfg.Password); err != nil {
+	for _, g := range guards {
+		// The organization comes in the same call: its policy may ask for
+		// two-step verification.
+		if uc, err = s.store.UserContextOf(ctx, g.Org, g.User); err != nil {
+			return store.User{}, store.Org{}, err
+		}
+		if uc.User.PasswordHash == "" {
+			continue
+		}
+		if ok, rehash, err = password.Verify(pw, uc.User.PasswordHash, s.cfg.Password); err != nil {
 			return store.User{}, store.Org{}, fmt.Errorf("login: %w", err)
 		}
-	} else {
+		if ok {
+			break
+		}
+	}
+	u := uc.User
+	if len(guards) == 0 || (!ok && u.PasswordHash == "") {
 		password.Waste(pw, s.cfg.Password)
 	}
 	if !ok {
