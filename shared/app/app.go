@@ -191,14 +191,13 @@ func (d Deps) Organizations() *organization.Service {
 	return organization.New(d.Store, d.SessionConfig().Password, d.Now)
 }
 
-// Users returns the users service (function users), which mails the
-// welcome links of the persons it creates.
+// Users returns the users service (function users).
 func (d Deps) Users() *users.Service {
-	return users.New(d.Store, d.SessionConfig().Password, d.Config.Clients, d.Resets(), d.Now)
+	return users.New(d.Store, d.SessionConfig().Password, d.Config.Clients, nil, d.Now)
 }
 
-// Bulk returns the users service with what imports need to mail set-up
-// links (function bulk).
+// Bulk returns the users service with what imports and creations need to
+// mail set-up and welcome links (function bulk).
 func (d Deps) Bulk() *users.Service {
 	return users.New(d.Store, d.SessionConfig().Password, d.Config.Clients, d.Resets(), d.Now)
 }

@@ -24,7 +24,7 @@ func loginKey(login string) key { return key{"LOGIN#" + login, "LOGIN"} }
 // loginGuardFor is the guard u holds: the login guard, or for an
 // unproved e-mail its organization's claim on the address. Claims of
 // several organizations may coexist; none blocks the login guard, which
-// the first holder to prove the address takes (Prove).
+// the first holder to prove the address takes (proveItems).
 func loginGuardFor(u User) LoginGuard {
 	if u.Unproved && u.Email != "" {
 		return LoginGuard{claimKey(u.LoginKey(), u.Org), u.Org, u.ID}

@@ -133,7 +133,7 @@ func TestCreateUser(t *testing.T) {
 				if !found {
 					t.Fatalf("no error on %s: %+v", c.field, p.Errors)
 				}
-				if ops := e.Counters[route.Users].Operations(); len(ops) > 0 && c.field != "units" {
+				if ops := e.Counters[route.Bulk].Operations(); len(ops) > 0 && c.field != "units" {
 					for _, op := range ops {
 						if op == "TransactWriteItems" {
 							t.Fatalf("wrote: %v", ops)
