@@ -180,7 +180,7 @@ func service[S any](serve bool, build func() *S) *S {
 
 // Sessions returns the session service (function auth).
 func (d Deps) Sessions() *session.Service {
-	return session.New(d.Store, d.MFA(), d.SessionConfig(), d.Now)
+	return session.New(d.Store, d.MFA(), d.Mail, d.SessionConfig(), d.Now)
 }
 
 // Profile returns the profile service (function profile).
@@ -198,8 +198,8 @@ func (d Deps) Users() *users.Service {
 	return users.New(d.Store, d.SessionConfig().Password, d.Config.Clients, nil, d.Now)
 }
 
-// Bulk returns the users service with what imports need to mail set-up
-// links (function bulk).
+// Bulk returns the users service with what imports and creations need to
+// mail set-up and welcome links (function bulk).
 func (d Deps) Bulk() *users.Service {
 	return users.New(d.Store, d.SessionConfig().Password, d.Config.Clients, d.Resets(), d.Now)
 }

@@ -164,7 +164,7 @@ func (s *Service) Accept(ctx context.Context, in AcceptRequest, client session.C
 	case store.Lost(err, store.InvitationChanged):
 		return nil, errUnknownLink()
 	case store.Lost(err, store.LoginTaken):
-		return nil, problem.Conflict("user_exists", "A user with this e-mail address already exists.")
+		return nil, problem.Conflict("user_exists", "This address is already the login of an account: sign in with it, or reset its password.")
 	case store.Lost(err, store.UnitGone), store.Lost(err, store.RoleGone):
 		return nil, problem.Conflict("unit_gone", "A unit or role of the invitation no longer exists; ask for a new invitation.")
 	case err != nil:

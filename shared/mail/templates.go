@@ -22,6 +22,13 @@ const (
 	PasswordChanged = "password_changed"
 	// APIKeyCreated tells a user that a key was made (or rotated) for them.
 	APIKeyCreated = "api_key_created"
+	// Welcome brings a person an admin created its set-password link.
+	Welcome = "welcome"
+	// AddressInUse tells an address's holder that someone tried to make it
+	// the login of another account.
+	AddressInUse = "address_in_use"
+	// EmailProof brings the code that proves an address at a first login.
+	EmailProof = "email_proof"
 )
 
 //go:embed templates/*.tmpl
@@ -39,6 +46,7 @@ type Data struct {
 	OldEmail string
 	NewEmail string
 	Key      string // an API key's name and prefix
+	Code     string // a one-time code
 }
 
 // Templates renders messages. It is safe for concurrent use.
@@ -59,7 +67,7 @@ a.button{display:inline-block;background:#0b5cad;color:#fff;padding:.6rem 1.2rem
 // exists in every language.
 func LoadTemplates() (*Templates, error) {
 	t := &Templates{text: map[string]*texttemplate.Template{}, html: map[string]*htmltemplate.Template{}}
-	for _, kind := range []string{Invitation, PasswordReset, EmailChange, EmailChanged, PasswordChanged, APIKeyCreated} {
+	for _, kind := range []string{Invitation, PasswordReset, EmailChange, EmailChanged, PasswordChanged, APIKeyCreated, Welcome, AddressInUse, EmailProof} {
 		for _, lang := range language.Supported() {
 			name := kind + "." + lang
 			src, err := templateFiles.ReadFile("templates/" + name + ".tmpl")

@@ -238,6 +238,21 @@ func (s *Service) loginSteps() map[string]step {
 				return s.Sessions.ChangePassword(ctx, token, f.Get("new_password"), c)
 			},
 		},
+		"email_proof": {
+			fields: func(v *view) []field {
+				f := v.Field("code", "text", "one-time-code")
+				f.Value = ""
+				return []field{f}
+			},
+			answer: func(ctx context.Context, token string, f url.Values, c session.Client) (any, error) {
+				var errs validate.Errors
+				errs.Required("code", f.Get("code"), 32)
+				if err := errs.Err(); err != nil {
+					return nil, err
+				}
+				return s.Sessions.ProveEmail(ctx, token, strings.TrimSpace(f.Get("code")), c)
+			},
+		},
 		"mfa": {
 			fields: func(v *view) []field {
 				f := v.Field("code", "text", "one-time-code")
@@ -281,7 +296,7 @@ func (s *Service) loginStep(w http.ResponseWriter, r *http.Request, v *view) err
 		v.invalid(p)
 		return s.showStep(w, r, v, p.Status, name, tok)
 	}
-	if p, ok := problem.As(err); ok && (p.Code == "invalid_code" || p.Code == "code_used") && name == "mfa" {
+	if p, ok := problem.As(err); ok && (p.Code == "invalid_code" || p.Code == "code_used") && (name == "mfa" || name == "email_proof") {
 		// A wrong or used code: the same step again, saying so.
 		v.Alert = v.T("err.code")
 		return s.showStep(w, r, v, p.Status, name, tok)

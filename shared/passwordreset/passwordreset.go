@@ -184,7 +184,9 @@ func (s *Service) check(ctx context.Context, secret string) (store.Credential, s
 
 // Complete sets the password a reset link's token allows, ends every
 // session of the user (and its API keys when revokeKeys), and sends the
-// "password changed" notice.
+// "password changed" notice. The link reached the address: an unproved
+// address becomes the user's login, unless another account proved it
+// first (409 email_taken).
 func (s *Service) Complete(ctx context.Context, secret, pw string, revokeKeys bool) error {
 	c, u, err := s.check(ctx, secret)
 	if err != nil {
@@ -202,9 +204,13 @@ func (s *Service) Complete(ctx context.Context, secret, pw string, revokeKeys bo
 	}
 	next.RequirePasswordChange, next.Updated = false, now.UTC()
 	fields := []string{"password"}
-	if u.Status == store.UserPending { // an imported user's first password
+	if u.Status == store.UserPending { // an imported or created user's first password
 		next.Status = store.Active
 		fields = append(fields, "status")
+	}
+	if u.Unproved { // the link reached the address: it is proved
+		next.Unproved = false
+		fields = append(fields, "email_proved")
 	}
 	ending := store.EndSessions
 	if revokeKeys {
@@ -222,6 +228,9 @@ func (s *Service) Complete(ctx context.Context, secret, pw string, revokeKeys bo
 	switch {
 	case store.Lost(err, store.LinkUsed):
 		return problem.New(http.StatusGone, "link_used", "This link was already used.")
+	case store.Lost(err, store.LoginTaken):
+		// Told to the address's holder, who opened the link mailed to it.
+		return problem.Conflict("email_taken", "Your address is already the login of another account: sign in with it, or reset its password.")
 	case errors.Is(err, store.ErrConflict):
 		return problem.Conflict("conflict", "The account changed meanwhile; try again.")
 	case err != nil:
@@ -264,7 +273,7 @@ func (s *Service) ForUser(ctx context.Context, p principal.Principal, id string,
 			return AdminLink{}, err
 		}
 	}
-	login := store.EmailLogin(u.Email)
+	login := u.ResetKey()
 	rc, err := s.store.ResetContextOf(ctx, login)
 	if err != nil {
 		return AdminLink{}, err

@@ -38,3 +38,13 @@ func (s *Service) SendSetup(ctx context.Context, u store.User, org, inviter, rol
 		Link: link, Expires: expires.UTC().Format("2006-01-02 15:04 UTC"),
 	})
 }
+
+// SendWelcome mails u, a person an admin (inviter) created in org as
+// role, its set-password link with the welcome template. It reports
+// whether the mail was sent.
+func (s *Service) SendWelcome(ctx context.Context, u store.User, org, inviter, role, link string, expires time.Time) bool {
+	return s.mail.Notify(ctx, mail.Welcome, u.Language, u.Email, mail.Data{
+		Org: org, Name: strings.TrimSpace(u.FirstName + " " + u.LastName), Inviter: inviter, Role: role,
+		Link: link, Expires: expires.UTC().Format("2006-01-02 15:04 UTC"),
+	})
+}

@@ -41,7 +41,8 @@ type EmailChanged struct {
 
 // RequestEmailChange sends a link to confirm newEmail as p's e-mail and
 // login. Until it is confirmed, the old address stays the login. A new
-// request replaces the previous link.
+// request replaces the previous link. An address that is already a login
+// gets a notice instead, and the answer is the same.
 func (s *Service) RequestEmailChange(ctx context.Context, p principal.Principal, newEmail, pw string) (EmailAccepted, error) {
 	if err := sessionOnly(p); err != nil {
 		return EmailAccepted{}, err
@@ -70,8 +71,16 @@ func (s *Service) RequestEmailChange(ctx context.Context, p principal.Principal,
 	if login == store.EmailLogin(u.Email) {
 		return EmailAccepted{}, problem.Invalid(problem.FieldError{Field: "new_email", Message: "is your current address"})
 	}
+	now := s.now()
+	expires := now.Add(s.cfg.EmailChangeTTL)
+	accepted := EmailAccepted{Message: "A confirmation link is on its way to " + newEmail + ". Until you confirm, your login stays the same.",
+		Expires: expires.UTC()}
 	if c.Taken {
-		return EmailAccepted{}, problem.Conflict("email_taken", "This address is the login of another account.")
+		// The answer is the same: only the address's holder hears that
+		// it is taken, not the member who asked.
+		s.mail.Notify(ctx, mail.AddressInUse, u.Language, newEmail, mail.Data{
+			Org: c.Org.Name, NewEmail: newEmail, Link: s.publicURL + "/forgot"})
+		return accepted, nil
 	}
 	if err := s.mails.Take(ctx, ratelimit.Mail{Org: u.Org, User: u.ID, To: newEmail}); err != nil {
 		return EmailAccepted{}, err
@@ -80,8 +89,6 @@ func (s *Service) RequestEmailChange(ctx context.Context, p principal.Principal,
 	if err != nil {
 		return EmailAccepted{}, err
 	}
-	now := s.now()
-	expires := now.Add(s.cfg.EmailChangeTTL)
 	cred := store.NewCredential(hash, store.EmailChangeToken, u.Org, u.ID, now, expires)
 	cred.Ref = newEmail
 	if err := s.store.CreateEmailChange(ctx, cred, c.Previous); err != nil {
@@ -91,8 +98,7 @@ func (s *Service) RequestEmailChange(ctx context.Context, p principal.Principal,
 	s.mail.Notify(ctx, mail.EmailChange, u.Language, newEmail, mail.Data{
 		Org: c.Org.Name, Name: strings.TrimSpace(u.FirstName + " " + u.LastName), Link: link,
 		Expires: expires.UTC().Format("2006-01-02 15:04 UTC"), OldEmail: u.Email, NewEmail: newEmail})
-	return EmailAccepted{Message: "A confirmation link is on its way to " + newEmail + ". Until you confirm, your login stays the same.",
-		Expires: expires.UTC()}, nil
+	return accepted, nil
 }
 
 func invalidLink() *problem.Problem {

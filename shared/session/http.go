@@ -71,6 +71,20 @@ func (r MFARequest) Validate() error {
 	return v.Err()
 }
 
+// EmailProofRequest is the body of POST /v1/auth/email-proof.
+type EmailProofRequest struct {
+	ChallengeToken string `json:"challenge_token"`
+	Code           string `json:"code" doc:"The 6-digit code mailed to the address"`
+}
+
+// Validate checks the fields' presence and lengths.
+func (r EmailProofRequest) Validate() error {
+	var v validate.Errors
+	v.Required("challenge_token", r.ChallengeToken, 128)
+	v.Required("code", r.Code, 32)
+	return v.Err()
+}
+
 // EnrollRequest is the body of POST /v1/auth/mfa/enroll.
 type EnrollRequest struct {
 	ChallengeToken string `json:"challenge_token"`
@@ -124,6 +138,9 @@ func (s *Service) Operations() router.Operations {
 		}),
 		route.OpMFALogin: router.JSON(http.StatusOK, func(ctx context.Context, c router.Call, in MFARequest) (Step, error) {
 			return step(s.AnswerMFA(ctx, in.ChallengeToken, in.Code, client(c)))
+		}),
+		route.OpEmailProof: router.JSON(http.StatusOK, func(ctx context.Context, c router.Call, in EmailProofRequest) (Step, error) {
+			return step(s.ProveEmail(ctx, in.ChallengeToken, in.Code, client(c)))
 		}),
 		route.OpMFAEnroll: router.JSON(http.StatusOK, func(ctx context.Context, c router.Call, in EnrollRequest) (mfa.TOTPSetup, error) {
 			return s.StartEnrollment(ctx, in.ChallengeToken)

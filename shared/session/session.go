@@ -13,6 +13,7 @@ import (
 
 	"github.com/guichet/guichet/shared/httpapi"
 	"github.com/guichet/guichet/shared/lockout"
+	"github.com/guichet/guichet/shared/mail"
 	"github.com/guichet/guichet/shared/mfa"
 	"github.com/guichet/guichet/shared/password"
 	"github.com/guichet/guichet/shared/permission"
@@ -52,14 +53,15 @@ type Service struct {
 	store *store.Store
 	mfa   *mfa.Service
 	lock  *lockout.Limiter
+	mail  *mail.Notifier
 	cfg   Config
 	now   func() time.Time
 }
 
 // New returns a session service; m checks the codes of users with
-// two-step verification.
-func New(s *store.Store, m *mfa.Service, cfg Config, now func() time.Time) *Service {
-	return &Service{store: s, mfa: m, lock: lockout.New(s, now), cfg: cfg, now: now}
+// two-step verification, n mails the codes proving an address.
+func New(s *store.Store, m *mfa.Service, n *mail.Notifier, cfg Config, now func() time.Time) *Service {
+	return &Service{store: s, mfa: m, mail: n, lock: lockout.New(s, now), cfg: cfg, now: now}
 }
 
 // Tokens is what a successful login or refresh returns.
@@ -91,7 +93,7 @@ func LoginKey(login, organization string) string {
 
 // Challenge asks the client for another step before it gets tokens.
 type Challenge struct {
-	Challenge      string `json:"challenge" enum:"mfa|password_change|mfa_enrollment" doc:"The step to take: mfa (POST /v1/auth/mfa with a code), password_change (POST /v1/auth/password-change), mfa_enrollment (POST /v1/auth/mfa/enroll, then /v1/auth/mfa/enroll/confirm)."`
+	Challenge      string `json:"challenge" enum:"email_proof|mfa|password_change|mfa_enrollment" doc:"The step to take: email_proof (POST /v1/auth/email-proof with the code mailed to the address), mfa (POST /v1/auth/mfa with a code), password_change (POST /v1/auth/password-change), mfa_enrollment (POST /v1/auth/mfa/enroll, then /v1/auth/mfa/enroll/confirm)."`
 	ChallengeToken string `json:"challenge_token"`
 	ExpiresIn      int    `json:"expires_in"`
 }
@@ -162,21 +164,33 @@ func (s *Service) authenticate(ctx context.Context, lk, pw string, c Client) (st
 	if err != nil {
 		return store.User{}, store.Org{}, err
 	}
-	var uc store.UserContext
-	if found {
-		// The organization comes in the same call: its policy may ask for
-		// two-step verification.
-		if uc, err = s.store.UserContextOf(ctx, guard.Org, guard.User); err != nil {
+	guards := []store.LoginGuard{guard}
+	if !found {
+		// An unproved address: the organizations' claims on it.
+		if guards, err = s.claims(ctx, lk); err != nil {
 			return store.User{}, store.Org{}, err
 		}
 	}
-	u := uc.User
+	var uc store.UserContext
 	ok, rehash := false, false
-	if u.PasswordHash != "" {
-		if ok, rehash, err = password.Verify(pw, u.PasswordHash, s.cfg.Password); err != nil {
+	for _, g := range guards {
+		// The organization comes in the same call: its policy may ask for
+		// two-step verification.
+		if uc, err = s.store.UserContextOf(ctx, g.Org, g.User); err != nil {
+			return store.User{}, store.Org{}, err
+		}
+		if uc.User.PasswordHash == "" {
+			continue
+		}
+		if ok, rehash, err = password.Verify(pw, uc.User.PasswordHash, s.cfg.Password); err != nil {
 			return store.User{}, store.Org{}, fmt.Errorf("login: %w", err)
 		}
-	} else {
+		if ok {
+			break
+		}
+	}
+	u := uc.User
+	if len(guards) == 0 || (!ok && u.PasswordHash == "") {
 		password.Waste(pw, s.cfg.Password)
 	}
 	if !ok {

@@ -16,12 +16,14 @@ type loginStep struct {
 }
 
 // steps are asked in this order, each answered before the next is asked:
-// the code of two-step verification (the person proves who they are
-// before anything of the account changes), a password change the account
+// the code mailed to an unproved address (an imported person's first
+// login), the code of two-step verification (the person proves who they
+// are before anything of the account changes), a password change the account
 // requires, the enrollment of an authenticator the organization requires
 // of the person's role. Adding a step is adding an entry.
 func steps() []loginStep {
 	return []loginStep{
+		{store.EmailProofChallenge, func(u store.User, _ store.Org) bool { return u.Unproved }},
 		{store.MFAChallenge, func(u store.User, _ store.Org) bool { return u.MFAEnabled() }},
 		{store.PasswordChallenge, func(u store.User, _ store.Org) bool { return u.RequirePasswordChange }},
 		{store.MFAEnrollmentChallenge, func(u store.User, o store.Org) bool { return mfa.Required(o, u) && !u.MFAEnabled() }},
@@ -35,6 +37,8 @@ type Opening struct {
 	Answer any // Tokens or Challenge
 	Next   store.Next
 	Tokens *Tokens // the tokens, when the session opens
+	// proof is the code to mail once an email_proof challenge is written.
+	proof *proofMail
 }
 
 // Next is the one way a session opens: it returns the challenge of the
@@ -48,7 +52,13 @@ func (s *Service) Next(u store.User, o store.Org, c Client, after string) (Openi
 		if err != nil {
 			return Opening{}, err
 		}
-		return Opening{Answer: ch, Next: store.Next{Challenge: &cred}}, nil
+		op := Opening{Answer: ch, Next: store.Next{Challenge: &cred}}
+		if kind == store.EmailProofChallenge {
+			if op.proof, err = newProof(u, o, ch, &cred); err != nil {
+				return Opening{}, err
+			}
+		}
+		return op, nil
 	}
 	n, err := s.Prepare(u, c)
 	if err != nil {
@@ -87,7 +97,13 @@ func passed(kind, after string) bool {
 // write writes an opening on its own: the challenge, or the session.
 func (s *Service) write(ctx context.Context, o Opening) error {
 	if o.Next.Challenge != nil {
-		return s.store.PutCredential(ctx, *o.Next.Challenge)
+		if err := s.store.PutCredential(ctx, *o.Next.Challenge); err != nil {
+			return err
+		}
+		if o.proof != nil {
+			s.mailProof(ctx, *o.proof)
+		}
+		return nil
 	}
 	return s.store.CreateSession(ctx, *o.Next.Session, o.Next.Access, o.Next.Refresh)
 }

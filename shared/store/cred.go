@@ -17,6 +17,9 @@ const (
 	RefreshToken = "refresh"
 	// PasswordChallenge lets a user who must change its password do so.
 	PasswordChallenge = "password_change"
+	// EmailProofChallenge asks a user whose address is unproved for the
+	// code mailed to it; Ref holds the code's hash.
+	EmailProofChallenge = "email_proof"
 	// InviteToken is the token of an invitation link.
 	InviteToken = "invite"
 	// ResetToken is the token of a password reset link.

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"slices"
+
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 )
 
 // NewUser is one user of a bulk creation (an import).
@@ -15,12 +17,17 @@ type NewUser struct {
 }
 
 // items is the number of transaction items of the user alone: the user,
-// its login guard, and the link with its pointer.
+// its login guard (and for a claim, the check of its organization's login),
+// and the link with its pointer.
 func (n NewUser) items() int {
-	if n.Link != nil {
-		return 4
+	c := 2
+	if n.User.Unproved && n.User.Email != "" {
+		c++
 	}
-	return 2
+	if n.Link != nil {
+		c += 2
+	}
+	return c
 }
 
 // refsOf returns the keys of the items whose reference count a new user
@@ -74,9 +81,9 @@ func (s *Store) CreateUsers(ctx context.Context, users []NewUser) error {
 		u := n.User
 		u.key = userKey(u.Org, u.ID)
 		u.Search = u.searchText()
-		t.put(IDTaken, u).put(LoginTaken, loginGuardFor(u))
+		t.put(IDTaken, u).put(LoginTaken, loginGuardFor(u)).add(LoginTaken, s.ownLogin(u)...)
 		if n.Link != nil {
-			t.set(resetPointer{resetPointerKey(u.LoginKey()), n.Link.Hash()}).put(IDTaken, *n.Link)
+			t.set(resetPointer{resetPointerKey(u.ResetKey()), n.Link.Hash()}).put(IDTaken, *n.Link)
 		}
 		for _, k := range refsOf(u) {
 			if _, seen := deltas[k]; !seen {
@@ -97,22 +104,29 @@ func (s *Store) CreateUsers(ctx context.Context, users []NewUser) error {
 	return nil
 }
 
-// TakenLogins returns which of the login keys already name a user: one
-// BatchGetItem per 100 keys.
-func (s *Store) TakenLogins(ctx context.Context, logins []string) (map[string]bool, error) {
+// TakenLogins returns which of the login keys already name a user of
+// organization org, proved or not: one BatchGetItem per 50 keys. Another
+// organization's logins are not told.
+func (s *Store) TakenLogins(ctx context.Context, org string, logins []string) (map[string]bool, error) {
 	taken := map[string]bool{}
-	for chunk := range slices.Chunk(logins, 100) {
-		keys := make([]key, len(chunk))
-		for i, l := range chunk {
-			keys[i] = loginKey(l)
+	for chunk := range slices.Chunk(logins, 50) {
+		var keys []key
+		for _, l := range chunk {
+			keys = append(keys, loginKey(l), claimKey(l, org))
 		}
 		got, err := s.getMany(ctx, keys...)
 		if err != nil {
 			return nil, fmt.Errorf("taken logins: %w", err)
 		}
-		for i, k := range keys {
-			if got[k] != nil {
-				taken[chunk[i]] = true
+		for i, l := range chunk {
+			var g LoginGuard
+			if it := got[keys[2*i]]; it != nil {
+				if err := attributevalue.UnmarshalMap(it, &g); err != nil {
+					return nil, fmt.Errorf("taken logins: %w", err)
+				}
+			}
+			if g.Org == org || got[keys[2*i+1]] != nil {
+				taken[l] = true
 			}
 		}
 	}

@@ -67,27 +67,37 @@ func inviteGuardKey(org, email string) key {
 }
 
 // InvitationContext is what creating an invitation must know: whether the
-// address is a user already, and the pending invitation to it, if any.
+// address is a user of the organization already, and the pending
+// invitation to it, if any.
 type InvitationContext struct {
-	Org        Org
+	Org Org
+	// UserExists is true when the address is the login, proved or not, of
+	// a user of the organization; another organization's is not told.
 	UserExists bool
 	// Pending is the invitation the address's guard points at, if any.
 	Pending *Invitation
 }
 
-// InvitationContextOf reads the organization, the login guard of email
-// and its invitation guard in one call, then the guarded invitation if
-// there is one.
+// InvitationContextOf reads the organization, the login guard of email,
+// the organization's claim on it and its invitation guard in one call,
+// then the guarded invitation if there is one.
 func (s *Store) InvitationContextOf(ctx context.Context, org, email string) (InvitationContext, error) {
 	var c InvitationContext
-	items, err := s.getMany(ctx, orgKey(org), loginKey(EmailLogin(email)), inviteGuardKey(org, email))
+	login := EmailLogin(email)
+	items, err := s.getMany(ctx, orgKey(org), loginKey(login), claimKey(login, org), inviteGuardKey(org, email))
 	if err != nil {
 		return c, fmt.Errorf("invitation context: %w", err)
 	}
 	if err := attributevalue.UnmarshalMap(items[orgKey(org)], &c.Org); err != nil || items[orgKey(org)] == nil {
 		return c, fmt.Errorf("invitation context: organization: %w", ErrNotFound)
 	}
-	c.UserExists = items[loginKey(EmailLogin(email))] != nil
+	var g LoginGuard
+	if it := items[loginKey(login)]; it != nil {
+		if err := attributevalue.UnmarshalMap(it, &g); err != nil {
+			return c, fmt.Errorf("invitation context: %w", err)
+		}
+	}
+	c.UserExists = g.Org == org || items[claimKey(login, org)] != nil
 	if g := items[inviteGuardKey(org, email)]; g != nil {
 		var guard inviteGuard
 		if err := attributevalue.UnmarshalMap(g, &guard); err != nil {
@@ -134,14 +144,15 @@ func (s *Store) GetInvitation(ctx context.Context, org, id string) (Invitation, 
 }
 
 // CreateInvitation writes an invitation, its link's token and its guard,
-// on the conditions that the address is no user's login (UserExists) and
+// on the conditions that the address is no login of a user of the
+// organization, proved or not (UserExists), and
 // has no other pending invitation (InvitationPending; replaced, when
 // given, must be an expired one, which is then closed), and that each of
 // its units exists in its organization (UnitGone); takes, the limits of its
 // mail, are counted with it (LimitReached).
 func (s *Store) CreateInvitation(ctx context.Context, inv Invitation, cred Credential, replaced *Invitation, a Audit, takes ...Take) error {
 	inv.key = inviteKey(inv.Org, inv.ID)
-	t := s.tx().add(UserExists, s.noLogin(inv.Email))
+	t := s.tx().add(UserExists, s.noLoginIn(inv.Org, inv.Email)...)
 	guard, err := marshal(inviteGuard{inviteGuardKey(inv.Org, inv.Email), inv.ID})
 	if err != nil {
 		return err
@@ -171,6 +182,20 @@ func (s *Store) noLogin(email string) types.TransactWriteItem {
 		TableName: &s.table, Key: loginKey(EmailLogin(email)).av(),
 		ConditionExpression: aws.String("attribute_not_exists(pk)"),
 	}}
+}
+
+// noLoginIn is the check that an e-mail address is the login of no user of
+// org, proved (the login guard) or not (the organization's claim).
+func (s *Store) noLoginIn(org, email string) []types.TransactWriteItem {
+	login := EmailLogin(email)
+	return []types.TransactWriteItem{{ConditionCheck: &types.ConditionCheck{
+		TableName: &s.table, Key: loginKey(login).av(),
+		ConditionExpression:       aws.String("attribute_not_exists(pk) OR org <> :org"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":org": str(org)},
+	}}, {ConditionCheck: &types.ConditionCheck{
+		TableName: &s.table, Key: claimKey(login, org).av(),
+		ConditionExpression: aws.String("attribute_not_exists(pk)"),
+	}}}
 }
 
 // ListInvitations returns a page of an organization's invitations, oldest

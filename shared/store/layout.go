@@ -31,6 +31,7 @@ func Layout() []ItemKind {
 		{"organization logo", "ORG#<org>", "LOGO", "", "", "logo.go", "the image, one item"},
 		{"user", "ORG#<org>", "USER#<user>", "", "", "user.go", "password hash, MFA attributes, version"},
 		{"login guard", "LOGIN#<login>", "LOGIN", "", "", "login.go", "makes login names unique → org, user"},
+		{"address claim", "LOGIN#<login>", "CLAIM#<org>", "", "", "login.go", "an organization's user of an unproved address → org, user"},
 		{"credential", "CRED#<sha256>", "CRED", "USER#<user>", "CRED#<kind>#<hash or key id>", "cred.go",
 			"token, challenge, link token or API key, by kind; expires"},
 		{"API key entry", "ORG#<org>", "APIKEY#<key>", "", "", "apikey.go", "an organization's list of keys; no secret"},

@@ -21,8 +21,65 @@ type LoginGuard struct {
 
 func loginKey(login string) key { return key{"LOGIN#" + login, "LOGIN"} }
 
+// loginGuardFor is the guard u holds: the login guard, or for an
+// unproved e-mail its organization's claim on the address. Claims of
+// several organizations may coexist; none blocks the login guard, which
+// the first holder to prove the address takes (proveItems).
 func loginGuardFor(u User) LoginGuard {
+	if u.Unproved && u.Email != "" {
+		return LoginGuard{claimKey(u.LoginKey(), u.Org), u.Org, u.ID}
+	}
 	return LoginGuard{loginKey(u.LoginKey()), u.Org, u.ID}
+}
+
+func claimKey(login, org string) key { return key{"LOGIN#" + login, "CLAIM#" + org} }
+
+// ownLogin returns, for an unproved user, the check that its address is
+// not the login of a user of its own organization already (LoginTaken):
+// an organization holds an address once, proved or not.
+func (s *Store) ownLogin(u User) []types.TransactWriteItem {
+	if !u.Unproved || u.Email == "" {
+		return nil
+	}
+	return []types.TransactWriteItem{{ConditionCheck: &types.ConditionCheck{
+		TableName: &s.table, Key: loginKey(u.LoginKey()).av(),
+		ConditionExpression:       aws.String("attribute_not_exists(pk) OR org <> :org"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":org": str(u.Org)},
+	}}}
+}
+
+// Claims returns the claims organizations hold on an unproved address
+// (login): one Query, at most limit of them.
+func (s *Store) Claims(ctx context.Context, login string, limit int) ([]LoginGuard, error) {
+	res, err := s.db.Query(ctx, &dynamodb.QueryInput{
+		TableName:              &s.table,
+		KeyConditionExpression: aws.String("pk = :pk AND begins_with(sk, :sk)"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":pk": str(loginKey(login).PK), ":sk": str("CLAIM#"),
+		},
+		Limit:          aws.Int32(int32(limit)),
+		ConsistentRead: aws.Bool(true),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("claims: %w", err)
+	}
+	var out []LoginGuard
+	if err := attributevalue.UnmarshalListOfMaps(res.Items, &out); err != nil {
+		return nil, fmt.Errorf("claims: %w", err)
+	}
+	return out, nil
+}
+
+// proveItems adds to t, for a change that proves old's address, the items
+// that swap its claim for the login guard: the guard is taken only if nobody
+// holds it (LoginTaken: the address was proved for another account first).
+func (s *Store) proveItems(t *tx, old User) {
+	if !old.Unproved || old.Email == "" {
+		return
+	}
+	proved := old
+	proved.Unproved = false
+	t.del(loginGuardFor(old).key).put(LoginTaken, loginGuardFor(proved))
 }
 
 // Failures counts failed attempts on a key (a login name, a token) within

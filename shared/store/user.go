@@ -60,6 +60,11 @@ type User struct {
 	RequirePasswordChange bool   `dynamodbav:"require_password_change,omitempty"`
 	// Prefs are the user's own settings (PATCH /v1/me).
 	Prefs *Prefs `dynamodbav:"prefs,omitempty"`
+	// Unproved marks an e-mail its holder has not proved yet (an admin
+	// created or imported the person): the user holds a claim instead of
+	// the login guard and cannot log in until it proves the address (see
+	// Prove).
+	Unproved bool `dynamodbav:"unproved,omitempty"`
 	// MFA is the user's two-step verification, flat so that conditions
 	// can name its attributes (see mfa.go).
 	MFA
@@ -84,19 +89,40 @@ func (u User) LoginKey() string {
 	return UsernameLogin(u.OrgCode, u.Username)
 }
 
+// ResetKey names the user's live reset link (its pointer): the login, or
+// for an unproved address the organization's claim on it, so that links of
+// one organization never replace another's.
+func (u User) ResetKey() string {
+	if u.Unproved && u.Email != "" {
+		return u.LoginKey() + "#" + u.Org
+	}
+	return u.LoginKey()
+}
+
 // searchText is what text search looks in.
 func (u User) searchText() string {
 	return strings.ToLower(strings.Join([]string{u.FirstName, u.LastName, u.Email, u.Username, u.Code}, " "))
 }
 
-// CreateUser writes a user, its login guard, the reference counts of its
-// units and custom role, and the audit event, in one transaction. It
-// returns a Conflict on LoginTaken when the login is taken, on UnitGone
+// CreateUser writes a user, its login guard (or its claim, when
+// unproved), the reference counts of its units and custom role, and the
+// audit event, in one transaction. It returns a Conflict on LoginTaken
+// when the login is taken (for a claim: in the user's organization), on UnitGone
 // or RoleGone when a unit or role is gone.
 func (s *Store) CreateUser(ctx context.Context, u User, a Audit) error {
+	return s.CreateUserLink(ctx, NewUser{User: u}, a)
+}
+
+// CreateUserLink is CreateUser for a user written with its set-password
+// link (n.Link), as an import writes it.
+func (s *Store) CreateUserLink(ctx context.Context, n NewUser, a Audit) error {
+	u := n.User
 	u.key = userKey(u.Org, u.ID)
 	u.Search = u.searchText()
-	t := s.tx().put(IDTaken, u).put(LoginTaken, loginGuardFor(u))
+	t := s.tx().put(IDTaken, u).put(LoginTaken, loginGuardFor(u)).add(LoginTaken, s.ownLogin(u)...)
+	if n.Link != nil {
+		t.set(resetPointer{resetPointerKey(u.ResetKey()), n.Link.Hash()}).put(IDTaken, *n.Link)
+	}
 	t.refs(u.Org, u.Role, u.Units, 1)
 	if err := s.transact(ctx, t.audit(a)); err != nil {
 		return fmt.Errorf("create user: %w", err)

@@ -196,6 +196,9 @@ func (s *Store) changeItems(c UserChange) (first, rest *tx) {
 			ConditionExpression: aws.String("version = :v"), ExpressionAttributeValues: version,
 		}})
 		s.refDiff(first, old, u)
+		if !u.Unproved {
+			s.proveItems(first, old)
+		}
 	}
 	first.audit(c.Audit)
 	s.revokeItems(rest, c.Invitations)

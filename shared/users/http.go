@@ -63,9 +63,6 @@ func (s *Service) Operations() router.Operations {
 			func(ctx context.Context, c router.Call, f ListFilter, pg router.Page) (Page, error) {
 				return s.List(ctx, c.Principal, f, pg)
 			}),
-		route.OpCreateUser: router.JSON(http.StatusCreated, func(ctx context.Context, c router.Call, in CreateRequest) (Created, error) {
-			return s.Create(ctx, c.Principal, in)
-		}),
 		route.OpGetUser: router.JSON(http.StatusOK, func(ctx context.Context, c router.Call, _ router.None) (User, error) {
 			return s.Get(ctx, c.Principal, c.ID)
 		}),
@@ -92,10 +89,14 @@ func (s *Service) Operations() router.Operations {
 }
 
 // BulkOperations returns the bulk function's operations: the import and
-// export of users, which may take long and send mail. It reads nothing of
-// s, which may be nil when only the API description is wanted.
+// export of users, which may take long and send mail, and the creation of
+// a user, which mails a person's welcome link. It reads nothing of s,
+// which may be nil when only the API description is wanted.
 func (s *Service) BulkOperations() router.Operations {
 	return router.Operations{
+		route.OpCreateUser: router.JSON(http.StatusCreated, func(ctx context.Context, c router.Call, in CreateRequest) (Created, error) {
+			return s.Create(ctx, c.Principal, in)
+		}),
 		route.OpExportUsers: router.Download([]string{CSVType, JSONLType}, func(ctx context.Context, c router.Call, q ExportQuery) (router.File, error) {
 			return s.ExportFile(ctx, c.Principal, q, c.Header.Values("Accept"))
 		}),

@@ -21,10 +21,12 @@ import (
 )
 
 // Links makes and mails the set-password links of users imported without
-// a password (the password reset service does).
+// a password and of persons an admin creates (the password reset service
+// does).
 type Links interface {
 	SetupLink(u store.User) (string, store.Credential, error)
 	SendSetup(ctx context.Context, u store.User, org, inviter, role, link string, expires time.Time) bool
+	SendWelcome(ctx context.Context, u store.User, org, inviter, role, link string, expires time.Time) bool
 }
 
 // ImportOptions say how to import.
@@ -164,7 +166,7 @@ func (s *Service) Import(ctx context.Context, p principal.Principal, body []byte
 		}
 		cands = append(cands, c)
 	}
-	cands, err = s.dropTaken(ctx, cands, reject)
+	cands, err = s.dropTaken(ctx, p.Org, cands, reject)
 	if err != nil {
 		return ImportReport{}, err
 	}
@@ -309,13 +311,13 @@ func importRole(p principal.Principal, id string, roles map[string]store.Role, v
 	return perms, requiresEmail
 }
 
-// dropTaken rejects the candidates whose login already names a user.
-func (s *Service) dropTaken(ctx context.Context, cands []*candidate, reject func(int, string, string, ...any)) ([]*candidate, error) {
+// dropTaken rejects the candidates whose login already names a user of org.
+func (s *Service) dropTaken(ctx context.Context, org string, cands []*candidate, reject func(int, string, string, ...any)) ([]*candidate, error) {
 	logins := make([]string, len(cands))
 	for i, c := range cands {
 		logins[i] = c.new.User.LoginKey()
 	}
-	taken, err := s.store.TakenLogins(ctx, logins)
+	taken, err := s.store.TakenLogins(ctx, org, logins)
 	if err != nil {
 		return nil, err
 	}

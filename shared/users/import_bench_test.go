@@ -50,10 +50,12 @@ func TestImportCountsReferencesOncePerGroup(t *testing.T) {
 		t.Fatalf("%+v", rep.Rejected)
 	}
 	// the organization (GetItem); roles and units (a Query each); the
-	// logins (two BatchGetItems of 100); 150 users × 2 items + 3 counters in
-	// four transactions of at most 100 items; the audit event: 10 calls.
+	// logins and the organization's claims (three BatchGetItems of 100);
+	// 150 unproved users × 3 items (user, claim, check of the login guard)
+	// + 3 counters in five transactions of at most 100 items; the audit
+	// event: 12 calls.
 	ops := e.Counters[route.Bulk].Operations()
-	if n := e.Counters[route.Bulk].Calls(); n != 10 || fmt.Sprint(ops) != "[BatchGetItem GetItem Query TransactWriteItems]" {
+	if n := e.Counters[route.Bulk].Calls(); n != 12 || fmt.Sprint(ops) != "[BatchGetItem GetItem Query TransactWriteItems]" {
 		t.Fatalf("%d calls: %v", n, ops)
 	}
 	ctx := context.Background()

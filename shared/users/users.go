@@ -51,7 +51,7 @@ type User struct {
 	LastName              string    `json:"last_name"`
 	Language              string    `json:"language" enum:"fr|en|nl"`
 	Role                  string    `json:"role"`
-	Status                string    `json:"status" enum:"active|inactive|pending" doc:"active: may log in; inactive: may not (deactivated); pending: imported without a password, may not log in until it sets one through its link, which activates it."`
+	Status                string    `json:"status" enum:"active|inactive|pending" doc:"active: may log in; inactive: may not (deactivated); pending: created by an admin, or imported without a password, may not log in until it sets one through its link, which proves its address and activates it."`
 	Units                 []string  `json:"units"`
 	AllUnits              bool      `json:"all_units"`
 	DefaultUnit           string    `json:"default_unit,omitempty"`
@@ -86,7 +86,7 @@ type CreateRequest struct {
 	Kind                  string   `json:"kind,omitempty" enum:"person|service" doc:"person (default) or service (API-only)"`
 	Email                 string   `json:"email,omitempty" doc:"The login of an e-mail person; unique across the deployment."`
 	Username              string   `json:"username,omitempty" doc:"The login of a username person, unique in the organization (with its code)."`
-	Password              string   `json:"password,omitempty" doc:"A username person's 6-digit PIN; optional for an e-mail person (at least 10 characters)."`
+	Password              string   `json:"password,omitempty" doc:"A username person's 6-digit PIN. Not for an e-mail person, who chooses a password through the welcome link."`
 	RequirePasswordChange *bool    `json:"require_password_change,omitempty" doc:"Username persons: change the PIN at next login (default true)."`
 	UserCode              string   `json:"user_code,omitempty" doc:"A service user's code: 6 to 10 letters or digits, unique in the organization."`
 	Client                string   `json:"client,omitempty" doc:"A service user's client application (see GET /v1/clients)."`
@@ -100,11 +100,14 @@ type CreateRequest struct {
 	DefaultUnit           string   `json:"default_unit,omitempty"`
 }
 
-// Created is the answer to POST /v1/users: the user, and for a service
-// user its generated password, shown this once.
+// Created is the answer to POST /v1/users: the user, for a service user
+// its generated password, shown this once, and for an e-mail person its
+// welcome link.
 type Created struct {
 	User
 	Password string `json:"password,omitempty" doc:"A service user's generated password, shown only in this answer."`
+	Link     string `json:"link,omitempty" doc:"An e-mail person's welcome link, to copy (also mailed): it sets the password, proves the address and activates the user; valid 7 days, single use."`
+	MailSent bool   `json:"mail_sent,omitempty" doc:"The welcome link was mailed."`
 }
 
 // roleFor resolves a role the caller wants to give: it must exist, not be
@@ -230,10 +233,16 @@ func build(org store.Org, d draft, catalog clients.Catalog, v *validate.Errors) 
 		case in.Email != "" && in.Username != "":
 			v.Add("username", "give an e-mail or a username, not both")
 		case in.Email != "":
+			// The address is a login only once its holder proves it: by
+			// the welcome link (which sets the password), a reset link,
+			// or the code mailed at an imported person's first login.
 			u.Email, _ = v.Email("email", in.Email)
-			if in.Password != "" && !d.Imported {
-				password.Check(v, "password", in.Password, u.Email, false)
-				pw = in.Password
+			u.Unproved = true
+			if !d.Imported {
+				u.Status = store.UserPending
+				if in.Password != "" {
+					v.Add("password", "is chosen by the person, through the welcome link mailed to the address (and returned as link)")
+				}
 			}
 			if in.RequirePasswordChange != nil {
 				v.Add("require_password_change", "is for username users only")
@@ -319,12 +328,16 @@ func assign(u *store.User, role string, perms []string, requiresEmail bool, v *v
 	u.Role, u.Permissions = role, perms
 }
 
-// Create makes a user.
+// Create makes a user. An e-mail person is pending with an unproved
+// address until it uses its welcome link, mailed and returned.
 func (s *Service) Create(ctx context.Context, p principal.Principal, in CreateRequest) (Created, error) {
-	org, err := s.store.GetOrg(ctx, p.Org)
+	// The creator's name signs the welcome mail; it comes with the
+	// organization.
+	uc, err := s.store.UserContextOf(ctx, p.Org, p.User)
 	if err != nil {
 		return Created{}, err
 	}
+	org := uc.Org
 	var v validate.Errors
 	u, pw, err := build(org, draft{CreateRequest: in}, s.clients, &v)
 	if err != nil {
@@ -346,14 +359,41 @@ func (s *Service) Create(ctx context.Context, p principal.Principal, in CreateRe
 	now := s.now().UTC()
 	u.Created, u.Updated = now, now
 	a := auditOf(p, now, "user.create", u.ID, "kind", "login", "names", "language", "role", "units", "status")
-	if err := s.store.CreateUser(ctx, u, a); err != nil {
+	n := store.NewUser{User: u}
+	var link string
+	if u.Unproved {
+		l, cred, err := s.links.SetupLink(u)
+		if err != nil {
+			return Created{}, err
+		}
+		link, n.Link = l, &cred
+	}
+	if err := s.store.CreateUserLink(ctx, n, a); err != nil {
 		return Created{}, s.writeProblem(err, u)
 	}
-	c := Created{User: view(u)}
+	c := Created{User: view(u), Link: link}
 	if u.Kind == store.Service {
 		c.Password = pw
 	}
+	if n.Link != nil {
+		c.MailSent = s.welcome(ctx, p, uc, u, link, time.Unix(n.Link.Expires, 0))
+	}
 	return c, nil
+}
+
+// welcome mails u, created by the user of uc, its welcome link.
+func (s *Service) welcome(ctx context.Context, p principal.Principal, uc store.UserContext, u store.User, link string, expires time.Time) bool {
+	org := uc.Org
+	inviter, role := org.Name, u.Role
+	if uc.Found {
+		inviter = strings.TrimSpace(uc.User.FirstName + " " + uc.User.LastName)
+	}
+	if _, builtIn := permission.BuiltIn(u.Role); !builtIn {
+		if r, err := s.store.GetRole(ctx, p.Org, u.Role); err == nil {
+			role = r.Name
+		}
+	}
+	return s.links.SendWelcome(ctx, u, org.Name, inviter, role, link, expires)
 }
 
 // writeProblem explains a lost condition of a user write: the login is
