@@ -122,7 +122,7 @@ func (s *Service) issue(ctx context.Context, u store.User, login, previous strin
 	}
 	now := s.now()
 	cred := store.NewCredential(hash, store.ResetToken, u.Org, u.ID, now, now.Add(s.cfg.TTL))
-	cred.Ref = login // the link works only while this is the user's login
+	cred.Ref = store.EmailLogin(u.Email) // the link works only while this is the user's login
 	if err := s.store.CreateReset(ctx, login, cred, previous, a); err != nil {
 		return "", err
 	}

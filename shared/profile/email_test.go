@@ -40,8 +40,11 @@ func TestChangeMyEmail(t *testing.T) {
 		if !strings.Contains(notice.Subject, "tried to use your address") || strings.Contains(notice.Text, "/email/confirm") {
 			t.Fatalf("%q %q", notice.Subject, notice.Text)
 		}
-		if after := e.Scan(t); !slices.Equal(before, after) {
-			t.Fatal("a request for a taken address wrote something")
+		// Counters aside (the current password's attempt and the notice's
+		// mail limit, which an untaken address counts the same way), nothing
+		// is written: no link, no pending change.
+		if after := e.Scan(t); !slices.Equal(withoutCounters(before), withoutCounters(after)) {
+			t.Fatalf("a request for a taken address wrote something:\n%v\n%v", withoutCounters(before), withoutCounters(after))
 		}
 	})
 	t.Run("a malformed address is 422", func(t *testing.T) {
@@ -151,4 +154,16 @@ func TestTwoUsersClaimingOneAddressAtOnceOneWins(t *testing.T) {
 		}
 		e.Login(t, target, apitest.UserPassword)
 	}
+}
+
+// withoutCounters drops rate-limit and lockout counters (pk RL#…) from a
+// table dump.
+func withoutCounters(items []string) []string {
+	var out []string
+	for _, it := range items {
+		if !strings.Contains(it, `"pk":{"Value":"RL#`) {
+			out = append(out, it)
+		}
+	}
+	return out
 }

@@ -54,7 +54,7 @@ var problems = map[string][]string{
 	"mfaEnrollConfirm":         {"code_used", "conflict", "invalid_code", "invalid_token", "mfa_enabled", "no_enrollment", "too_many_codes"},
 	"updateMe":                 {"conflict", "not_found", "validation_failed"},
 	"changeMyPassword":         {"conflict", "invalid_password", "not_found", "session_required", "too_many_attempts", "validation_failed"},
-	"requestEmailChange":       {"conflict", "email_taken", "invalid_password", "no_email", "not_found", "session_required", "too_many_attempts", "too_many_mails", "validation_failed"},
+	"requestEmailChange":       {"conflict", "invalid_password", "no_email", "not_found", "session_required", "too_many_attempts", "too_many_mails", "validation_failed"},
 	"confirmEmailChange":       {"conflict", "email_taken", "invalid_link", "link_expired", "link_used", "too_many_requests", "validation_failed"},
 	"listMySessions":           nil,
 	"endMySession":             {"not_found"},
