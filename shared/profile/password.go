@@ -8,8 +8,8 @@ import (
 	"github.com/guichet/guichet/shared/password"
 	"github.com/guichet/guichet/shared/principal"
 	"github.com/guichet/guichet/shared/problem"
-	"github.com/guichet/guichet/shared/reauth"
 	"github.com/guichet/guichet/shared/ratelimit"
+	"github.com/guichet/guichet/shared/reauth"
 	"github.com/guichet/guichet/shared/store"
 	"github.com/guichet/guichet/shared/validate"
 )
