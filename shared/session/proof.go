@@ -13,6 +13,7 @@ import (
 	"github.com/guichet/guichet/shared/mail"
 	"github.com/guichet/guichet/shared/mfa"
 	"github.com/guichet/guichet/shared/problem"
+	"github.com/guichet/guichet/shared/ratelimit"
 	"github.com/guichet/guichet/shared/store"
 )
 
@@ -58,8 +59,14 @@ func newProof(u store.User, o store.Org, ch Challenge, cred *store.Credential) (
 	return &proofMail{user: u, org: o, code: code}, nil
 }
 
-// mailProof mails the code of an email_proof challenge to the address.
+// mailProof mails the code of an email_proof challenge to the address,
+// within the address's mail limits (past them, silently not: the login
+// lockout bounds how often a right password gets here, and the answer must
+// not differ).
 func (s *Service) mailProof(ctx context.Context, m proofMail) {
+	if !ratelimit.NewMails(s.store, s.now).Quietly(ctx, ratelimit.Mail{Org: m.user.Org, User: m.user.ID, To: m.user.Email}) {
+		return
+	}
 	s.mail.Notify(ctx, mail.EmailProof, m.user.Language, m.user.Email, mail.Data{
 		Org: m.org.Name, Name: strings.TrimSpace(m.user.FirstName + " " + m.user.LastName), Code: m.code,
 		Expires: s.now().Add(challengeTTL).UTC().Format("2006-01-02 15:04 UTC")})
