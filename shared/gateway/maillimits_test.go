@@ -12,19 +12,6 @@ import (
 	"github.com/guichet/guichet/shared/ratelimit"
 )
 
-// mailsTo counts the messages sent to an address.
-func mailsTo(e *apitest.Env, addr string) int {
-	n := 0
-	for _, m := range e.Outbox.Messages() {
-		for _, to := range m.To {
-			if to == addr {
-				n++
-			}
-		}
-	}
-	return n
-}
-
 // tooManyMails checks a 429 too_many_mails problem whose Retry-After is
 // at most the window of the limit reached.
 func tooManyMails(t *testing.T, r *apitest.Response, window time.Duration) {
@@ -55,7 +42,7 @@ func TestMailRoutesAreRateLimited(t *testing.T) {
 			}
 			tooManyMails(t, r, time.Hour)
 		}
-		if n := mailsTo(e, "victim@example.com"); n != ratelimit.PerAddress {
+		if n := e.MailsTo("victim@example.com"); n != ratelimit.PerAddress {
 			t.Fatalf("%d mails", n)
 		}
 	})
@@ -70,7 +57,7 @@ func TestMailRoutesAreRateLimited(t *testing.T) {
 		}
 		before := e.Scan(t)
 		tooManyMails(t, e.Do("POST", "/v1/invitations/"+inv.ID+"/resend", owner, nil), time.Hour)
-		if n := mailsTo(e, "invitee@example.com"); n != ratelimit.PerAddress {
+		if n := e.MailsTo("invitee@example.com"); n != ratelimit.PerAddress {
 			t.Fatalf("%d mails", n)
 		}
 		if after := e.Scan(t); len(after) != len(before) {
@@ -90,7 +77,7 @@ func TestMailRoutesAreRateLimited(t *testing.T) {
 		if known.Status != unknown.Status || string(known.Body) != string(unknown.Body) {
 			t.Fatalf("%d %s / %d %s", known.Status, known.Body, unknown.Status, unknown.Body)
 		}
-		if n := mailsTo(e, "target@example.com"); n != ratelimit.PerAddress {
+		if n := e.MailsTo("target@example.com"); n != ratelimit.PerAddress {
 			t.Fatalf("%d mails", n)
 		}
 	})
@@ -116,7 +103,7 @@ func TestMailLimitHoldsUnderConcurrency(t *testing.T) {
 		}()
 	}
 	wg.Wait()
-	if n := mailsTo(e, "race@example.com"); n > ratelimit.PerAddress || statuses[202] > ratelimit.PerAddress || statuses[429] == 0 {
+	if n := e.MailsTo("race@example.com"); n > ratelimit.PerAddress || statuses[202] > ratelimit.PerAddress || statuses[429] == 0 {
 		t.Fatalf("%d mails, statuses %v", n, statuses)
 	}
 }

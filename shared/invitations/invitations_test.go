@@ -24,15 +24,6 @@ func invite(t *testing.T, e *apitest.Env, token string, body map[string]any) inv
 	return w
 }
 
-func tokenOf(t *testing.T, link string) string {
-	t.Helper()
-	u, err := url.Parse(link)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return u.Query().Get("token")
-}
-
 func accept(e *apitest.Env, token string) *apitest.Response {
 	return e.Do("POST", "/v1/invitations/accept", "", map[string]string{
 		"token": token, "password": "a-fine-password-7", "first_name": "Grace", "last_name": "Hopper"})
@@ -68,7 +59,7 @@ func TestInvitationLifecycle(t *testing.T) {
 	})
 	t.Run("the preview tells what the link invites to", func(t *testing.T) {
 		var pv invitations.Preview
-		r := e.Do("GET", "/v1/invitations/preview?token="+url.QueryEscape(tokenOf(t, w.Link)), "", nil)
+		r := e.Do("GET", "/v1/invitations/preview?token="+url.QueryEscape(apitest.LinkToken(t, w.Link)), "", nil)
 		r.Decode(t, &pv)
 		if r.Status != 200 || pv.Organization != "Acme" || pv.Email != "Grace@example.com" || pv.Role != "admin" {
 			t.Fatalf("%d %s", r.Status, r.Body)
@@ -82,18 +73,18 @@ func TestInvitationLifecycle(t *testing.T) {
 		if r.Status != 200 || renewed.Link == w.Link || renewed.MailSent {
 			t.Fatalf("%d %s", r.Status, r.Body)
 		}
-		if p := accept(e, tokenOf(t, w.Link)).Problem(t, 400); p.Code != "invalid_link" {
+		if p := accept(e, apitest.LinkToken(t, w.Link)).Problem(t, 400); p.Code != "invalid_link" {
 			t.Fatal(p.Code)
 		}
 	})
 	t.Run("a weak password is refused and nothing is used", func(t *testing.T) {
 		for _, pw := range []string{"short", "password123", "grace"} {
-			e.Do("POST", "/v1/invitations/accept", "", map[string]string{"token": tokenOf(t, renewed.Link), "password": pw,
+			e.Do("POST", "/v1/invitations/accept", "", map[string]string{"token": apitest.LinkToken(t, renewed.Link), "password": pw,
 				"first_name": "G", "last_name": "H"}).Problem(t, 422)
 		}
 	})
 	t.Run("accepting creates the account and signs it in", func(t *testing.T) {
-		r := accept(e, tokenOf(t, renewed.Link))
+		r := accept(e, apitest.LinkToken(t, renewed.Link))
 		var tok apitest.Tokens
 		r.Decode(t, &tok)
 		if r.Status != 200 {
@@ -111,10 +102,10 @@ func TestInvitationLifecycle(t *testing.T) {
 		e.Login(t, "grace@example.com", "a-fine-password-7")
 	})
 	t.Run("a used link says so", func(t *testing.T) {
-		if p := accept(e, tokenOf(t, renewed.Link)).Problem(t, 410); p.Code != "link_used" {
+		if p := accept(e, apitest.LinkToken(t, renewed.Link)).Problem(t, 410); p.Code != "link_used" {
 			t.Fatal(p.Code)
 		}
-		e.Do("GET", "/v1/invitations/preview?token="+url.QueryEscape(tokenOf(t, renewed.Link)), "", nil).Problem(t, 410)
+		e.Do("GET", "/v1/invitations/preview?token="+url.QueryEscape(apitest.LinkToken(t, renewed.Link)), "", nil).Problem(t, 410)
 	})
 	t.Run("the list shows it accepted", func(t *testing.T) {
 		var page invitations.Page
@@ -133,7 +124,7 @@ func TestInvitationExpiryAndRevocation(t *testing.T) {
 	e.Clock.Advance(7*24*time.Hour + time.Minute)
 	owner = e.LoginOwner(t).AccessToken // the old session's access token expired too
 	t.Run("an expired link says so", func(t *testing.T) {
-		if p := accept(e, tokenOf(t, w.Link)).Problem(t, 410); p.Code != "link_expired" {
+		if p := accept(e, apitest.LinkToken(t, w.Link)).Problem(t, 410); p.Code != "link_expired" {
 			t.Fatal(p.Code)
 		}
 	})
@@ -149,7 +140,7 @@ func TestInvitationExpiryAndRevocation(t *testing.T) {
 		if r := e.Do("DELETE", "/v1/invitations/"+w2.ID, owner, nil); r.Status != 204 {
 			t.Fatalf("%d %s", r.Status, r.Body)
 		}
-		if p := accept(e, tokenOf(t, w2.Link)).Problem(t, 400); p.Code != "invalid_link" {
+		if p := accept(e, apitest.LinkToken(t, w2.Link)).Problem(t, 400); p.Code != "invalid_link" {
 			t.Fatal(p.Code)
 		}
 		e.Do("DELETE", "/v1/invitations/"+w2.ID, owner, nil).Problem(t, 409)
@@ -161,7 +152,7 @@ func TestConcurrentAcceptsMakeOneAccount(t *testing.T) {
 	e := apitest.New(t)
 	owner := e.LoginOwner(t).AccessToken
 	w := invite(t, e, owner, map[string]any{"email": "race@example.com", "role": "member"})
-	tok := tokenOf(t, w.Link)
+	tok := apitest.LinkToken(t, w.Link)
 	const n = 20
 	statuses := make([]int, n)
 	var wg sync.WaitGroup
@@ -223,7 +214,7 @@ func TestInvitationRules(t *testing.T) {
 		if w.MailSent || w.Link == "" {
 			t.Fatalf("%+v", w)
 		}
-		if r := accept(e, tokenOf(t, w.Link)); r.Status != 200 {
+		if r := accept(e, apitest.LinkToken(t, w.Link)); r.Status != 200 {
 			t.Fatalf("%d %s", r.Status, r.Body)
 		}
 	})
@@ -239,7 +230,7 @@ func TestInvitationRules(t *testing.T) {
 	t.Run("accepting is at most four DynamoDB calls (the fourth reads the inviter)", func(t *testing.T) {
 		w := invite(t, e, owner, map[string]any{"email": "budget@example.com", "role": "member"})
 		e.ResetCounters()
-		if r := accept(e, tokenOf(t, w.Link)); r.Status != 200 {
+		if r := accept(e, apitest.LinkToken(t, w.Link)); r.Status != 200 {
 			t.Fatalf("%d %s", r.Status, r.Body)
 		}
 		if n := e.Counters[route.Invitations].Calls(); n > 4 {

@@ -140,16 +140,6 @@ func lastLink(t *testing.T, e *apitest.Env, address string) string {
 	return ""
 }
 
-func mailsTo(e *apitest.Env, address string) int {
-	n := 0
-	for _, m := range e.Outbox.Messages() {
-		if slices.Contains(m.To, address) {
-			n++
-		}
-	}
-	return n
-}
-
 func TestEveryPageIsStrict(t *testing.T) {
 	t.Parallel()
 	e := apitest.New(t)
@@ -382,7 +372,7 @@ func TestForgotAnswersTheSameForEveryAddress(t *testing.T) {
 	if unknown.status != known.status || unknown.body != known.body {
 		t.Fatalf("the answers differ:\n%d %s\n%d %s", known.status, known.body, unknown.status, unknown.body)
 	}
-	if mailsTo(e, e.Org.Owner.Email) != 1 || mailsTo(e, "nobody@acme.example") != 0 {
+	if e.MailsTo(e.Org.Owner.Email) != 1 || e.MailsTo("nobody@acme.example") != 0 {
 		t.Fatal("mail")
 	}
 	t.Run("a malformed address is shown back with its error", func(t *testing.T) {
@@ -485,9 +475,9 @@ func TestFormsRefuseForgedPosts(t *testing.T) {
 		t.Run(c.name+" is refused and sends no mail", func(t *testing.T) {
 			b2 := &browser{t: t, e: e, cookies: maps(b.cookies), header: map[string]string{}}
 			f := c.prepare(b2)
-			before := mailsTo(e, e.Org.Owner.Email)
+			before := e.MailsTo(e.Org.Owner.Email)
 			b2.do("POST", "/forgot", "application/x-www-form-urlencoded", f.Encode()).expect(t, 403, "did not come from this site")
-			if mailsTo(e, e.Org.Owner.Email) != before {
+			if e.MailsTo(e.Org.Owner.Email) != before {
 				t.Fatal("a mail was sent")
 			}
 		})

@@ -2,34 +2,12 @@ package passwordreset_test
 
 import (
 	"bytes"
-	"net/url"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/guichet/guichet/shared/apitest"
-	"github.com/guichet/guichet/shared/outbox"
 )
-
-func lastMail(t *testing.T, e *apitest.Env, to string) outbox.Message {
-	t.Helper()
-	for _, m := range e.Outbox.Messages() {
-		if strings.EqualFold(m.To[0], to) {
-			return m
-		}
-	}
-	t.Fatalf("no mail to %s", to)
-	return outbox.Message{}
-}
-
-func tokenOf(t *testing.T, link string) string {
-	t.Helper()
-	u, err := url.Parse(link)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return u.Query().Get("token")
-}
 
 func request(e *apitest.Env, email string) *apitest.Response {
 	return e.Do("POST", "/v1/password-resets", "", map[string]string{"email": email})
@@ -53,44 +31,44 @@ func TestForgotPassword(t *testing.T) {
 			t.Fatalf("%d mails", n)
 		}
 	})
-	first := lastMail(t, e, "owner@acme.example")
+	first := e.LastMail(t, "owner@acme.example")
 	request(e, "OWNER@acme.example")
-	second := lastMail(t, e, "owner@acme.example")
+	second := e.LastMail(t, "owner@acme.example")
 	t.Run("the mail carries a link to the reset page", func(t *testing.T) {
 		if len(second.Links) == 0 || !strings.HasPrefix(second.Links[0], "http://guichet.test/reset?token=grs_") {
 			t.Fatalf("%v", second.Links)
 		}
 	})
 	t.Run("a new request invalidates the older link", func(t *testing.T) {
-		if p := complete(e, tokenOf(t, first.Links[0]), "brand-new-secret-42").Problem(t, 400); p.Code != "invalid_link" {
+		if p := complete(e, apitest.LinkToken(t, first.Links[0]), "brand-new-secret-42").Problem(t, 400); p.Code != "invalid_link" {
 			t.Fatal(p.Code)
 		}
 	})
 	t.Run("a weak password is refused and the link still works", func(t *testing.T) {
-		complete(e, tokenOf(t, second.Links[0]), "password1").Problem(t, 422)
-		complete(e, tokenOf(t, second.Links[0]), "owner@acme.example").Problem(t, 422)
+		complete(e, apitest.LinkToken(t, second.Links[0]), "password1").Problem(t, 422)
+		complete(e, apitest.LinkToken(t, second.Links[0]), "owner@acme.example").Problem(t, 422)
 	})
 	t.Run("completing sets the password and ends every session", func(t *testing.T) {
-		if r := complete(e, tokenOf(t, second.Links[0]), "brand-new-secret-42"); r.Status != 204 {
+		if r := complete(e, apitest.LinkToken(t, second.Links[0]), "brand-new-secret-42"); r.Status != 204 {
 			t.Fatalf("%d %s", r.Status, r.Body)
 		}
 		e.Do("GET", "/v1/me", old.AccessToken, nil).Problem(t, 401)
 		e.Do("POST", "/v1/auth/refresh", "", map[string]string{"refresh_token": old.RefreshToken}).Problem(t, 401)
 		e.Login(t, "owner@acme.example", "brand-new-secret-42")
-		if m := lastMail(t, e, "owner@acme.example"); !strings.Contains(m.Subject, "password was changed") {
+		if m := e.LastMail(t, "owner@acme.example"); !strings.Contains(m.Subject, "password was changed") {
 			t.Fatalf("no notice: %s", m.Subject)
 		}
 	})
 	t.Run("a used link says so", func(t *testing.T) {
-		if p := complete(e, tokenOf(t, second.Links[0]), "another-secret-43").Problem(t, 410); p.Code != "link_used" {
+		if p := complete(e, apitest.LinkToken(t, second.Links[0]), "another-secret-43").Problem(t, 410); p.Code != "link_used" {
 			t.Fatal(p.Code)
 		}
 	})
 	t.Run("an expired link says so", func(t *testing.T) {
 		request(e, "owner@acme.example")
-		link := lastMail(t, e, "owner@acme.example").Links[0]
+		link := e.LastMail(t, "owner@acme.example").Links[0]
 		e.Clock.Advance(61 * time.Minute)
-		if p := complete(e, tokenOf(t, link), "another-secret-43").Problem(t, 410); p.Code != "link_expired" {
+		if p := complete(e, apitest.LinkToken(t, link), "another-secret-43").Problem(t, 410); p.Code != "link_expired" {
 			t.Fatal(p.Code)
 		}
 	})
@@ -147,13 +125,13 @@ func TestAdminResetLink(t *testing.T) {
 	if r.Status != 200 || out.MailSent || len(e.Outbox.Messages()) != 0 {
 		t.Fatalf("%d %s", r.Status, r.Body)
 	}
-	if r := complete(e, tokenOf(t, out.Link), "a-whole-new-pass-1"); r.Status != 204 {
+	if r := complete(e, apitest.LinkToken(t, out.Link), "a-whole-new-pass-1"); r.Status != 204 {
 		t.Fatalf("%d %s", r.Status, r.Body)
 	}
 	e.Login(t, "forgetful@acme.example", "a-whole-new-pass-1")
 	t.Run("with send_email the link is mailed too", func(t *testing.T) {
 		e.Do("POST", "/v1/users/"+u.ID+"/password-reset", owner, map[string]bool{"send_email": true}).Decode(t, &out)
-		if !out.MailSent || lastMail(t, e, "forgetful@acme.example").Links[0] != out.Link {
+		if !out.MailSent || e.LastMail(t, "forgetful@acme.example").Links[0] != out.Link {
 			t.Fatal("not mailed")
 		}
 	})

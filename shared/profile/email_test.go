@@ -36,7 +36,7 @@ func TestChangeMyEmail(t *testing.T) {
 		if r.Status != http.StatusAccepted || !strings.Contains(string(r.Body), "confirmation link is on its way") {
 			t.Fatalf("%d %s", r.Status, r.Body)
 		}
-		notice := lastMail(t, e, "owner@acme.example")
+		notice := e.LastMail(t, "owner@acme.example")
 		if !strings.Contains(notice.Subject, "tried to use your address") || strings.Contains(notice.Text, "/email/confirm") {
 			t.Fatalf("%q %q", notice.Subject, notice.Text)
 		}
@@ -54,26 +54,26 @@ func TestChangeMyEmail(t *testing.T) {
 	if first.Status != http.StatusAccepted {
 		t.Fatalf("%d %s", first.Status, first.Body)
 	}
-	firstMail := lastMail(t, e, "new@acme.example")
+	firstMail := e.LastMail(t, "new@acme.example")
 	t.Run("the link goes to the new address, and the old one stays the login", func(t *testing.T) {
 		if len(firstMail.Links) == 0 || !strings.HasPrefix(firstMail.Links[0], "http://guichet.test/email/confirm?token=gem_") {
 			t.Fatalf("%v", firstMail.Links)
 		}
-		if mailsTo(e, "old@acme.example") != 0 {
+		if e.MailsTo("old@acme.example") != 0 {
 			t.Fatal("mail to the old address before the change")
 		}
 		e.Login(t, "old@acme.example", apitest.UserPassword)
 		e.Do("POST", "/v1/auth/login", "", map[string]string{"login": "new@acme.example", "password": apitest.UserPassword}).Problem(t, 401)
 	})
 	requestEmail(e, tok, "new@acme.example", apitest.UserPassword)
-	second := lastMail(t, e, "new@acme.example")
+	second := e.LastMail(t, "new@acme.example")
 	t.Run("a new request replaces the older link", func(t *testing.T) {
-		if p := confirmEmail(e, tokenOf(t, firstMail.Links[0])).Problem(t, 400); p.Code != "invalid_link" {
+		if p := confirmEmail(e, apitest.LinkToken(t, firstMail.Links[0])).Problem(t, 400); p.Code != "invalid_link" {
 			t.Fatal(p.Code)
 		}
 	})
 	t.Run("confirming switches the login and notifies the old address", func(t *testing.T) {
-		r := confirmEmail(e, tokenOf(t, second.Links[0]))
+		r := confirmEmail(e, apitest.LinkToken(t, second.Links[0]))
 		if r.Status != 200 || !strings.Contains(string(r.Body), "new@acme.example") {
 			t.Fatalf("%d %s", r.Status, r.Body)
 		}
@@ -82,13 +82,13 @@ func TestChangeMyEmail(t *testing.T) {
 		if m := me(t, e, tok); m["email"] != "new@acme.example" || m["login"] != "new@acme.example" {
 			t.Fatalf("%v", m)
 		}
-		notice := lastMail(t, e, "old@acme.example")
+		notice := e.LastMail(t, "old@acme.example")
 		if !strings.Contains(notice.Subject, "login changed") || !strings.Contains(notice.Text, "new@acme.example") {
 			t.Fatalf("%q %q", notice.Subject, notice.Text)
 		}
 	})
 	t.Run("the link works once", func(t *testing.T) {
-		if p := confirmEmail(e, tokenOf(t, second.Links[0])).Problem(t, 410); p.Code != "link_used" {
+		if p := confirmEmail(e, apitest.LinkToken(t, second.Links[0])).Problem(t, 410); p.Code != "link_used" {
 			t.Fatal(p.Code)
 		}
 	})
@@ -101,9 +101,9 @@ func TestChangeMyEmail(t *testing.T) {
 	})
 	t.Run("a link expires after 24 hours", func(t *testing.T) {
 		requestEmail(e, tok, "later@acme.example", apitest.UserPassword)
-		link := lastMail(t, e, "later@acme.example").Links[0]
+		link := e.LastMail(t, "later@acme.example").Links[0]
 		e.Clock.Advance(24*time.Hour + time.Minute)
-		if p := confirmEmail(e, tokenOf(t, link)).Problem(t, 410); p.Code != "link_expired" {
+		if p := confirmEmail(e, apitest.LinkToken(t, link)).Problem(t, 410); p.Code != "link_expired" {
 			t.Fatal(p.Code)
 		}
 	})
@@ -125,7 +125,7 @@ func TestTwoUsersClaimingOneAddressAtOnceOneWins(t *testing.T) {
 			if r := requestEmail(e, tok, target, apitest.UserPassword); r.Status != 202 {
 				t.Fatalf("%d %s", r.Status, r.Body)
 			}
-			links = append(links, lastMail(t, e, target).Links[0])
+			links = append(links, e.LastMail(t, target).Links[0])
 		}
 		statuses := make([]int, 2)
 		var wg sync.WaitGroup
@@ -135,7 +135,7 @@ func TestTwoUsersClaimingOneAddressAtOnceOneWins(t *testing.T) {
 			go func() {
 				defer wg.Done()
 				<-start
-				statuses[i] = confirmEmail(e, tokenOf(t, link)).Status
+				statuses[i] = confirmEmail(e, apitest.LinkToken(t, link)).Status
 			}()
 		}
 		close(start)

@@ -1,15 +1,12 @@
 package profile_test
 
 import (
-	"net/url"
 	"slices"
-	"strings"
 	"testing"
 
 	"github.com/xlzd/gotp"
 
 	"github.com/guichet/guichet/shared/apitest"
-	"github.com/guichet/guichet/shared/outbox"
 	"github.com/guichet/guichet/shared/route"
 )
 
@@ -34,37 +31,6 @@ func fields(r *apitest.Response, t testing.TB, status int) []string {
 		out = append(out, f.Field)
 	}
 	return out
-}
-
-// lastMail is the newest message to an address.
-func lastMail(t testing.TB, e *apitest.Env, to string) outbox.Message {
-	t.Helper()
-	for _, m := range e.Outbox.Messages() {
-		if strings.EqualFold(m.To[0], to) {
-			return m
-		}
-	}
-	t.Fatalf("no mail to %s", to)
-	return outbox.Message{}
-}
-
-func mailsTo(e *apitest.Env, to string) int {
-	n := 0
-	for _, m := range e.Outbox.Messages() {
-		if strings.EqualFold(m.To[0], to) {
-			n++
-		}
-	}
-	return n
-}
-
-func tokenOf(t testing.TB, link string) string {
-	t.Helper()
-	u, err := url.Parse(link)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return u.Query().Get("token")
 }
 
 // code is the current TOTP code of secret at the stack's clock, computed

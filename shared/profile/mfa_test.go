@@ -365,7 +365,7 @@ func TestDynamoDBCallsOfProfileAndMFA(t *testing.T) {
 			return requestEmail(e, tok, "budget2@acme.example", apitest.UserPassword)
 		}, map[string]int{"BatchGetItem": 1, "UpdateItem": 2, "TransactWriteItems": 2}}, // the mail limit's, then the change's
 		{"confirming it is one GetItem, one BatchGetItem, one Query (the links it ends) and one transaction", route.Profile, func() *apitest.Response {
-			return confirmEmail(e, tokenOf(t, lastMail(t, e, "budget2@acme.example").Links[0]))
+			return confirmEmail(e, apitest.LinkToken(t, e.LastMail(t, "budget2@acme.example").Links[0]))
 		}, map[string]int{"GetItem": 1, "BatchGetItem": 1, "Query": 1, "TransactWriteItems": 2}}, // the change's, then the notice's limit
 		{"starting an enrollment is one BatchGetItem and one transaction", route.Profile, func() *apitest.Response {
 			r := e.Do("POST", "/v1/me/mfa/totp", tok, nil)
@@ -413,7 +413,7 @@ func TestProfileAndAuthCallOnlyTheActionsOfTheirSpec(t *testing.T) {
 	e.Do("POST", "/v1/me/password", tok, map[string]string{"current_password": "wrong-wrong-wrong", "new_password": "a-brand-new-secret"})
 	e.Do("POST", "/v1/me/password", tok, map[string]string{"current_password": apitest.UserPassword, "new_password": "a-brand-new-secret"})
 	requestEmail(e, tok, "spec2@acme.example", "a-brand-new-secret")
-	confirmEmail(e, tokenOf(t, lastMail(t, e, "spec2@acme.example").Links[0]))
+	confirmEmail(e, apitest.LinkToken(t, e.LastMail(t, "spec2@acme.example").Links[0]))
 	e.Do("GET", "/v1/me/sessions", tok, nil)
 	e.Do("DELETE", "/v1/me/sessions/ses_nosuchsession", tok, nil)
 	e.Do("DELETE", "/v1/me/sessions", tok, nil)

@@ -205,18 +205,18 @@ func TestChangeMyPassword(t *testing.T) {
 		e.Do("GET", "/v1/me", other.AccessToken, nil).Problem(t, 401)
 		e.Do("POST", "/v1/auth/refresh", "", map[string]string{"refresh_token": other.RefreshToken}).Problem(t, 401)
 		e.Login(t, u.Email, "a-brand-new-secret")
-		if m := lastMail(t, e, u.Email); !strings.Contains(m.Subject, "password was changed") {
+		if m := e.LastMail(t, u.Email); !strings.Contains(m.Subject, "password was changed") {
 			t.Fatalf("no notice: %q", m.Subject)
 		}
 	})
 	t.Run("no notice goes to whom switched it off", func(t *testing.T) {
 		tok := e.Login(t, u.Email, "a-brand-new-secret").AccessToken
 		e.Do("PATCH", "/v1/me", tok, map[string]any{"notifications": map[string]any{"password_changed": map[string]bool{"email": false}}})
-		n := mailsTo(e, u.Email)
+		n := e.MailsTo(u.Email)
 		if r := change(tok, "a-brand-new-secret", "another-brand-new-one"); r.Status != 204 {
 			t.Fatalf("%d %s", r.Status, r.Body)
 		}
-		if mailsTo(e, u.Email) != n {
+		if e.MailsTo(u.Email) != n {
 			t.Fatal("a notice was sent")
 		}
 	})

@@ -3,38 +3,15 @@ package users_test
 import (
 	"context"
 	"net/http"
-	"net/url"
 	"regexp"
 	"slices"
 	"strings"
 	"testing"
 
 	"github.com/guichet/guichet/shared/apitest"
-	"github.com/guichet/guichet/shared/outbox"
 	"github.com/guichet/guichet/shared/password"
 	"github.com/guichet/guichet/shared/users"
 )
-
-// mailTo is the newest message to an address.
-func mailTo(t *testing.T, e *apitest.Env, to string) outbox.Message {
-	t.Helper()
-	for _, m := range e.Outbox.Messages() {
-		if strings.EqualFold(m.To[0], to) {
-			return m
-		}
-	}
-	t.Fatalf("no mail to %s", to)
-	return outbox.Message{}
-}
-
-func linkToken(t *testing.T, link string) string {
-	t.Helper()
-	u, err := url.Parse(link)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return u.Query().Get("token")
-}
 
 // A tenant cannot make an address a login of its choosing: an admin-made
 // person proves its address through the welcome link, and an address
@@ -69,7 +46,7 @@ func TestAnAdminCannotSquatAnAddress(t *testing.T) {
 		if squat.Status != "pending" || squat.PasswordSet || squat.Link == "" || !squat.MailSent {
 			t.Fatalf("%+v", squat)
 		}
-		m := mailTo(t, e, "victim@example.com")
+		m := e.LastMail(t, "victim@example.com")
 		if !strings.Contains(m.Subject, "choose your password") || !slices.Contains(m.Links, squat.Link) {
 			t.Fatalf("%q %v", m.Subject, m.Links)
 		}
@@ -97,7 +74,7 @@ func TestAnAdminCannotSquatAnAddress(t *testing.T) {
 		create(t, e, acme, map[string]any{"email": "victim@example.com", "first_name": "V", "last_name": "T", "role": "member"})
 	})
 	t.Run("the holder accepts the invitation: the address becomes their login there", func(t *testing.T) {
-		r := e.Do("POST", "/v1/invitations/accept", "", map[string]string{"token": linkToken(t, inv.Link),
+		r := e.Do("POST", "/v1/invitations/accept", "", map[string]string{"token": apitest.LinkToken(t, inv.Link),
 			"password": "victims-own-password-1", "first_name": "Vic", "last_name": "Tim"})
 		if r.Status != http.StatusOK {
 			t.Fatalf("%d %s", r.Status, r.Body)
@@ -105,7 +82,7 @@ func TestAnAdminCannotSquatAnAddress(t *testing.T) {
 		e.Login(t, "victim@example.com", "victims-own-password-1")
 	})
 	t.Run("the squatter's link then tells its holder the address is taken, and changes nothing", func(t *testing.T) {
-		r := e.Do("POST", "/v1/password-resets/complete", "", map[string]string{"token": linkToken(t, squat.Link), "password": "another-password-22"})
+		r := e.Do("POST", "/v1/password-resets/complete", "", map[string]string{"token": apitest.LinkToken(t, squat.Link), "password": "another-password-22"})
 		if p := r.Problem(t, http.StatusConflict); p.Code != "email_taken" {
 			t.Fatal(p.Code)
 		}
@@ -127,10 +104,10 @@ func TestTheWelcomeLinkProvesTheAddress(t *testing.T) {
 	e := apitest.New(t)
 	owner := e.LoginOwner(t).AccessToken
 	c := create(t, e, owner, map[string]any{"email": "new@example.com", "first_name": "N", "last_name": "U", "role": "member", "language": "fr"})
-	if m := mailTo(t, e, "new@example.com"); !strings.Contains(m.Subject, "choisissez votre mot de passe") {
+	if m := e.LastMail(t, "new@example.com"); !strings.Contains(m.Subject, "choisissez votre mot de passe") {
 		t.Fatal(m.Subject)
 	}
-	r := e.Do("POST", "/v1/password-resets/complete", "", map[string]string{"token": linkToken(t, c.Link), "password": "my-own-password-42"})
+	r := e.Do("POST", "/v1/password-resets/complete", "", map[string]string{"token": apitest.LinkToken(t, c.Link), "password": "my-own-password-42"})
 	if r.Status != http.StatusNoContent {
 		t.Fatalf("%d %s", r.Status, r.Body)
 	}
@@ -155,7 +132,7 @@ func TestTheWelcomeLinkProvesTheAddress(t *testing.T) {
 		if g.Status != "pending" {
 			t.Fatalf("%+v", g)
 		}
-		if r := e.Do("POST", "/v1/password-resets/complete", "", map[string]string{"token": linkToken(t, g.Link), "password": "other-password-42"}); r.Status != http.StatusConflict {
+		if r := e.Do("POST", "/v1/password-resets/complete", "", map[string]string{"token": apitest.LinkToken(t, g.Link), "password": "other-password-42"}); r.Status != http.StatusConflict {
 			t.Fatalf("%d %s", r.Status, r.Body)
 		}
 		e.Login(t, "new@example.com", "my-own-password-42")
@@ -167,7 +144,7 @@ func TestTheWelcomeLinkProvesTheAddress(t *testing.T) {
 func welcomed(t *testing.T, e *apitest.Env, token string, body map[string]any, pw string) users.Created {
 	t.Helper()
 	c := create(t, e, token, body)
-	r := e.Do("POST", "/v1/password-resets/complete", "", map[string]string{"token": linkToken(t, c.Link), "password": pw})
+	r := e.Do("POST", "/v1/password-resets/complete", "", map[string]string{"token": apitest.LinkToken(t, c.Link), "password": pw})
 	if r.Status != http.StatusNoContent {
 		t.Fatalf("welcome link: %d %s", r.Status, r.Body)
 	}
@@ -189,7 +166,7 @@ func proveLogin(t *testing.T, e *apitest.Env, login, pw string) apitest.Tokens {
 	if r.Status != http.StatusOK || ch.Challenge != "email_proof" {
 		t.Fatalf("login %s: %d %s", login, r.Status, r.Body)
 	}
-	code := sixDigits.FindString(mailTo(t, e, login).Text)
+	code := sixDigits.FindString(e.LastMail(t, login).Text)
 	r = e.Do("POST", "/v1/auth/email-proof", "", map[string]string{"challenge_token": ch.ChallengeToken, "code": code})
 	var tok apitest.Tokens
 	r.Decode(t, &tok)
@@ -246,7 +223,7 @@ func TestAnImportedAddressIsProvedAtFirstLogin(t *testing.T) {
 		if r.Status != http.StatusOK || ch.Challenge != "email_proof" {
 			t.Fatalf("%d %s", r.Status, r.Body)
 		}
-		m := mailTo(t, e, "both@example.com")
+		m := e.LastMail(t, "both@example.com")
 		if !strings.Contains(m.Subject, "Beta") || !sixDigits.MatchString(m.Text) {
 			t.Fatalf("%q %q", m.Subject, m.Text)
 		}
@@ -268,7 +245,7 @@ func TestAnImportedAddressIsProvedAtFirstLogin(t *testing.T) {
 		e.Do("POST", "/v1/auth/login", "", map[string]string{"login": "both@example.com", "password": "acme-side-password-1"}).Problem(t, 401)
 	})
 	t.Run("the code works once", func(t *testing.T) {
-		code := sixDigits.FindString(mailTo(t, e, "both@example.com").Text)
+		code := sixDigits.FindString(e.LastMail(t, "both@example.com").Text)
 		e.Do("POST", "/v1/auth/email-proof", "", map[string]string{"challenge_token": ch.ChallengeToken, "code": code}).Problem(t, 401)
 	})
 	t.Run("an owner's address imported elsewhere gives no second login", func(t *testing.T) {
