@@ -121,8 +121,7 @@ func TestClients(t *testing.T) {
 	e := apitest.New(t)
 	owner := e.LoginOwner(t).AccessToken
 	t.Run("any signed-in user lists the catalog of client applications", func(t *testing.T) {
-		e.AddUser(t, "member@acme.example", "member")
-		member := e.Login(t, "member@acme.example", apitest.UserPassword).AccessToken
+		_, member := e.AddUserLogin(t, "member@acme.example", "member")
 		var l apikeys.ClientList
 		r := e.Do("GET", "/v1/clients", member, nil)
 		r.Decode(t, &l)
@@ -213,8 +212,7 @@ func TestCreateAPIKeyRefusals(t *testing.T) {
 	t.Parallel()
 	e := apitest.New(t)
 	owner := e.LoginOwner(t).AccessToken
-	e.AddUser(t, "member@acme.example", "member")
-	member := e.Login(t, "member@acme.example", apitest.UserPassword).AccessToken
+	_, member := e.AddUserLogin(t, "member@acme.example", "member")
 	withKey := createKey(t, e, owner, keyBody("Internal", "internal", "users:read")).Secret
 	works(t, e, withKey) // its use is recorded now, not by a refused request below
 	var svc struct {
@@ -281,8 +279,7 @@ func TestRevokeAndExpiry(t *testing.T) {
 	t.Parallel()
 	e := apitest.New(t)
 	owner := e.LoginOwner(t).AccessToken
-	e.AddUser(t, "admin@acme.example", "admin")
-	admin := e.Login(t, "admin@acme.example", apitest.UserPassword).AccessToken
+	_, admin := e.AddUserLogin(t, "admin@acme.example", "admin")
 
 	t.Run("a revoked key is refused on the very next request", func(t *testing.T) {
 		k := createKey(t, e, owner, keyBody("Gone", "internal", "users:read"))
@@ -344,8 +341,7 @@ func TestUserChangesReachKeys(t *testing.T) {
 	t.Parallel()
 	e := apitest.New(t)
 	owner := e.LoginOwner(t).AccessToken
-	u := e.AddUser(t, "admin@acme.example", "admin")
-	admin := e.Login(t, "admin@acme.example", apitest.UserPassword).AccessToken
+	u, admin := e.AddUserLogin(t, "admin@acme.example", "admin")
 	k := createKey(t, e, admin, keyBody("Admin's", "internal", "users:read", "apikeys:read"))
 
 	role := func(r string) {
@@ -385,8 +381,7 @@ func TestUserChangesReachKeys(t *testing.T) {
 		}
 	})
 	t.Run("deleting the creator kills its keys", func(t *testing.T) {
-		u := e.AddUser(t, "other@acme.example", "admin")
-		other := e.Login(t, "other@acme.example", apitest.UserPassword).AccessToken
+		u, other := e.AddUserLogin(t, "other@acme.example", "admin")
 		k := createKey(t, e, other, keyBody("Other's", "internal", "users:read"))
 		if r := e.Do("DELETE", "/v1/users/"+u.ID, owner, nil); r.Status != 204 {
 			t.Fatalf("%d %s", r.Status, r.Body)
@@ -509,10 +504,8 @@ func TestOrganizationKeys(t *testing.T) {
 	t.Parallel()
 	e := apitest.New(t)
 	owner := e.LoginOwner(t).AccessToken
-	admin := e.AddUser(t, "admin@acme.example", "admin")
-	adminTok := e.Login(t, "admin@acme.example", apitest.UserPassword).AccessToken
-	e.AddUser(t, "member@acme.example", "member")
-	member := e.Login(t, "member@acme.example", apitest.UserPassword).AccessToken
+	admin, adminTok := e.AddUserLogin(t, "admin@acme.example", "admin")
+	_, member := e.AddUserLogin(t, "member@acme.example", "member")
 	var want []string
 	for _, n := range []string{"a", "b", "c"} {
 		want = append(want, createKey(t, e, owner, keyBody(n, "internal", "users:read")).ID)

@@ -52,8 +52,7 @@ func TestNoAdminActsOnTheCredentialsOfAUserAboveIt(t *testing.T) {
 	e := apitest.New(t)
 	owner := e.LoginOwner(t).AccessToken
 	ownerID := e.Org.Owner.ID
-	e.AddUser(t, "admin@acme.example", "admin")
-	admin := e.Login(t, "admin@acme.example", apitest.UserPassword).AccessToken
+	_, admin := e.AddUserLogin(t, "admin@acme.example", "admin")
 	key := created(t, e, owner, "/v1/me/api-keys", map[string]any{"name": "Owner's", "client": "internal",
 		"scopes": []string{"organization:read"}, "current_password": apitest.OwnerPassword})
 	enrollTOTP(t, e, owner, apitest.OwnerPassword)
@@ -96,8 +95,7 @@ func TestAnAdminResetsAUsersMFA(t *testing.T) {
 	t.Parallel()
 	e := apitest.New(t)
 	owner := e.LoginOwner(t).AccessToken
-	u := e.AddUser(t, "lost-phone@acme.example", "member")
-	tok := e.Login(t, "lost-phone@acme.example", apitest.UserPassword).AccessToken
+	u, tok := e.AddUserLogin(t, "lost-phone@acme.example", "member")
 	enrollTOTP(t, e, tok, apitest.UserPassword)
 	r := e.Do("POST", "/v1/users/"+u.ID+"/mfa-reset", owner, nil)
 	if r.Status != 200 {
@@ -197,8 +195,7 @@ func TestAChangeOfLoginOrPasswordEndsEveryOutstandingLink(t *testing.T) {
 		e.Login(t, "moved@acme.example", apitest.UserPassword)
 	})
 	t.Run("a reset ends the e-mail change link", func(t *testing.T) {
-		u := e.AddUser(t, "stolen@acme.example", "member")
-		tok := e.Login(t, "stolen@acme.example", apitest.UserPassword).AccessToken
+		u, tok := e.AddUserLogin(t, "stolen@acme.example", "member")
 		change := emailChangeLink(t, e, tok, apitest.UserPassword, "attacker@evil.example")
 		if r := completeReset(e, resetLink(t, e, owner, u.ID), "taken-back-pass-1", nil); r.Status != 204 {
 			t.Fatalf("%d %s", r.Status, r.Body)
@@ -222,8 +219,7 @@ func TestAKeyAsksForARecentAuthentication(t *testing.T) {
 	t.Parallel()
 	e := apitest.New(t)
 	owner := e.LoginOwner(t).AccessToken
-	e.AddUser(t, "dev@acme.example", "admin")
-	dev := e.Login(t, "dev@acme.example", apitest.UserPassword).AccessToken
+	_, dev := e.AddUserLogin(t, "dev@acme.example", "admin")
 	body := func(more map[string]any) map[string]any {
 		b := map[string]any{"name": "CI", "client": "internal", "scopes": []string{"users:read"}}
 		for k, v := range more {
@@ -278,8 +274,7 @@ func TestAResetRevokesTheKeysByDefault(t *testing.T) {
 	t.Parallel()
 	e := apitest.New(t)
 	owner := e.LoginOwner(t).AccessToken
-	u := e.AddUser(t, "leaked@acme.example", "admin")
-	tok := e.Login(t, "leaked@acme.example", apitest.UserPassword).AccessToken
+	u, tok := e.AddUserLogin(t, "leaked@acme.example", "admin")
 	works := func(key string) bool { return e.Do("GET", "/v1/users", key, nil).Status == 200 }
 	mk := func() string {
 		k := created(t, e, tok, "/v1/me/api-keys", map[string]any{"name": "K", "client": "internal",
@@ -375,8 +370,7 @@ func TestAnExportHoldsNoHashOfAUserAboveTheCaller(t *testing.T) {
 	t.Parallel()
 	e := apitest.New(t)
 	owner := e.LoginOwner(t).AccessToken
-	e.AddUser(t, "exporter@acme.example", "admin")
-	admin := e.Login(t, "exporter@acme.example", apitest.UserPassword).AccessToken
+	_, admin := e.AddUserLogin(t, "exporter@acme.example", "admin")
 	hashes := func(tok string) map[string]string {
 		r := e.Do("GET", "/v1/users/export?include_password_hashes=true&format=jsonl", tok, nil)
 		if r.Status != 200 {
@@ -434,8 +428,7 @@ func TestANewInvitationLinkGoesOnlyToWhoCouldInvite(t *testing.T) {
 func TestASessionAloneTiesNoAuthenticator(t *testing.T) {
 	t.Parallel()
 	e := apitest.New(t)
-	e.AddUser(t, "victim@acme.example", "member")
-	tok := e.Login(t, "victim@acme.example", apitest.UserPassword).AccessToken
+	_, tok := e.AddUserLogin(t, "victim@acme.example", "member")
 	var st struct {
 		Secret string `json:"secret"`
 	}

@@ -182,8 +182,7 @@ func TestInvitationRules(t *testing.T) {
 	t.Parallel()
 	e := apitest.New(t)
 	owner := e.LoginOwner(t).AccessToken
-	e.AddUser(t, "member@acme.example", "member")
-	member := e.Login(t, "member@acme.example", apitest.UserPassword).AccessToken
+	_, member := e.AddUserLogin(t, "member@acme.example", "member")
 	t.Run("a member cannot invite", func(t *testing.T) {
 		e.Do("POST", "/v1/invitations", member, map[string]any{"email": "x@example.com", "role": "member"}).Problem(t, 403)
 	})

@@ -380,8 +380,7 @@ func TestImportRejectsBadRows(t *testing.T) {
 		send(e, "POST", "/v1/users/import", owner, "application/json", []byte(`{}`)).Problem(t, 415)
 	})
 	t.Run("a member may neither import nor export", func(t *testing.T) {
-		e.AddUser(t, "member@example.com", "member")
-		tok := e.Login(t, "member@example.com", apitest.UserPassword).AccessToken
+		_, tok := e.AddUserLogin(t, "member@example.com", "member")
 		send(e, "POST", "/v1/users/import", tok, "text/csv", []byte("email\n")).Problem(t, 403)
 		e.Do("GET", "/v1/users/export", tok, nil).Problem(t, 403)
 	})

@@ -259,10 +259,8 @@ func TestPermissionsAndTenancy(t *testing.T) {
 	t.Parallel()
 	e := apitest.New(t)
 	owner := e.LoginOwner(t).AccessToken
-	e.AddUser(t, "member@acme.example", "member")
-	member := e.Login(t, "member@acme.example", apitest.UserPassword).AccessToken
-	admin := e.AddUser(t, "admin@acme.example", "admin")
-	adminTok := e.Login(t, "admin@acme.example", apitest.UserPassword).AccessToken
+	_, member := e.AddUserLogin(t, "member@acme.example", "member")
+	admin, adminTok := e.AddUserLogin(t, "admin@acme.example", "admin")
 
 	ctx := context.Background()
 	if _, _, err := e.Seed(ctx, "Other", "other", "boss@other.example", "other-password-123"); err != nil {
@@ -586,8 +584,7 @@ func TestOwnershipTransfer(t *testing.T) {
 	t.Parallel()
 	e := apitest.New(t)
 	owner := e.LoginOwner(t).AccessToken
-	admin := e.AddUser(t, "next@acme.example", "admin")
-	adminTok := e.Login(t, "next@acme.example", apitest.UserPassword).AccessToken
+	admin, adminTok := e.AddUserLogin(t, "next@acme.example", "admin")
 	kiosk := create(t, e, owner, map[string]any{"username": "kiosk", "password": "481937", "first_name": "K", "last_name": "K", "role": "member"})
 
 	t.Run("only the owner transfers ownership", func(t *testing.T) {
