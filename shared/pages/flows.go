@@ -62,18 +62,11 @@ func (s *Service) acceptInvite(w http.ResponseWriter, r *http.Request, v *view) 
 	if err != nil {
 		return err
 	}
-	switch res := t.(type) {
-	case session.Tokens:
-		return s.signedIn(w, r, v, res)
-	case session.Challenge: // a step the organization requires first
-		if _, ok := s.steps[res.Challenge]; !ok {
-			s.message(w, v, http.StatusOK, "invite.title", v.T("err.step_unsupported"), &link{Href: v.Href("/login"), Label: v.T("link.sign_in")})
-			return nil
-		}
-		v.values = url.Values{}
-		return s.showStep(w, r, v, http.StatusOK, res.Challenge, res.ChallengeToken)
-	}
-	return problem.Internal()
+	// A challenge is a step the organization requires first.
+	return s.next(w, r, v, t, s.signedIn, func() error {
+		s.message(w, v, http.StatusOK, "invite.title", v.T("err.step_unsupported"), &link{Href: v.Href("/login"), Label: v.T("link.sign_in")})
+		return nil
+	})
 }
 
 // --- password reset ---
@@ -186,14 +179,24 @@ func (s *Service) login(w http.ResponseWriter, r *http.Request, v *view) error {
 	if err != nil {
 		return err
 	}
+	return s.next(w, r, v, res, s.signIn, func() error {
+		return again(http.StatusOK, v.T("err.step_unsupported"))
+	})
+}
+
+// next takes a sign-in on after a step of it answered res: tokens sign in
+// through signIn; a challenge shows the form of its step, or, when the
+// pages cannot take that step, whatever unsupported shows.
+func (s *Service) next(w http.ResponseWriter, r *http.Request, v *view, res any,
+	signIn func(http.ResponseWriter, *http.Request, *view, session.Tokens) error, unsupported func() error) error {
 	switch res := res.(type) {
 	case session.Tokens:
-		return s.signIn(w, r, v, res)
+		return signIn(w, r, v, res)
 	case session.Challenge:
 		if _, ok := s.steps[res.Challenge]; !ok {
-			return again(http.StatusOK, v.T("err.step_unsupported"))
+			return unsupported()
 		}
-		v.values = url.Values{} // nothing of the login form belongs to the step's
+		v.values = url.Values{} // nothing of the previous form belongs to the step's
 		return s.showStep(w, r, v, http.StatusOK, res.Challenge, res.ChallengeToken)
 	}
 	return problem.Internal()
@@ -304,18 +307,10 @@ func (s *Service) loginStep(w http.ResponseWriter, r *http.Request, v *view) err
 	if err != nil {
 		return err
 	}
-	switch res := res.(type) {
-	case session.Tokens:
-		return s.signIn(w, r, v, res)
-	case session.Challenge:
-		if _, ok := s.steps[res.Challenge]; !ok {
-			s.message(w, v, http.StatusOK, "step."+name+".title", v.T("err.step_unsupported"), nil)
-			return nil
-		}
-		v.values = url.Values{}
-		return s.showStep(w, r, v, http.StatusOK, res.Challenge, res.ChallengeToken)
-	}
-	return problem.Internal()
+	return s.next(w, r, v, res, s.signIn, func() error {
+		s.message(w, v, http.StatusOK, "step."+name+".title", v.T("err.step_unsupported"), nil)
+		return nil
+	})
 }
 
 // --- e-mail change ---
