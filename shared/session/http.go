@@ -77,13 +77,9 @@ type EmailProofRequest struct {
 	Code           string `json:"code" doc:"The 6-digit code mailed to the address"`
 }
 
-// Validate checks the fields' presence and lengths.
-func (r EmailProofRequest) Validate() error {
-	var v validate.Errors
-	v.Required("challenge_token", r.ChallengeToken, 128)
-	v.Required("code", r.Code, 32)
-	return v.Err()
-}
+// Validate checks the fields' presence and lengths, as MFARequest's:
+// the two differ only in their fields' descriptions.
+func (r EmailProofRequest) Validate() error { return MFARequest(r).Validate() }
 
 // EnrollRequest is the body of POST /v1/auth/mfa/enroll.
 type EnrollRequest struct {
