@@ -105,11 +105,7 @@ func JSON[In, Out any](status int, f func(context.Context, Call, In) (Out, error
 		op.Request, op.RequestOptional = in.zero, in.optional
 	}
 	op.Handle = func(w http.ResponseWriter, r *http.Request) error {
-		c, v, err := decode[In](r, in)
-		if err != nil {
-			return err
-		}
-		out, err := f(r.Context(), c, v)
+		out, err := run(r, in, f)
 		if err != nil {
 			return err
 		}
@@ -129,11 +125,9 @@ func NoContent[In any](f func(context.Context, Call, In) error) Op {
 		op.Request, op.RequestOptional = in.zero, in.optional
 	}
 	op.Handle = func(w http.ResponseWriter, r *http.Request) error {
-		c, v, err := decode[In](r, in)
-		if err != nil {
-			return err
-		}
-		if err := f(r.Context(), c, v); err != nil {
+		if _, err := run(r, in, func(ctx context.Context, c Call, v In) (None, error) {
+			return None{}, f(ctx, c, v)
+		}); err != nil {
 			return err
 		}
 		return httpapi.NoContent(w)
@@ -200,11 +194,9 @@ func Upload[In, Out any](status int, types []string, f func(context.Context, Cal
 	}
 	op := Op{Status: status, Response: responseOf[Out](), Query: in.params(), RequestTypes: types}
 	op.Handle = func(w http.ResponseWriter, r *http.Request) error {
-		c, v, err := decode[In](r, in)
-		if err != nil {
-			return err
-		}
-		out, err := f(r.Context(), c, v, Body{ContentType: r.Header.Get("Content-Type"), Reader: r.Body})
+		out, err := run(r, in, func(ctx context.Context, c Call, v In) (Out, error) {
+			return f(ctx, c, v, Body{ContentType: r.Header.Get("Content-Type"), Reader: r.Body})
+		})
 		if err != nil {
 			return err
 		}
@@ -223,11 +215,7 @@ func Download[In any](types []string, f func(context.Context, Call, In) (File, e
 	}
 	op := Op{Status: http.StatusOK, Query: in.params(), ContentTypes: types}
 	op.Handle = func(w http.ResponseWriter, r *http.Request) error {
-		c, v, err := decode[In](r, in)
-		if err != nil {
-			return err
-		}
-		file, err := f(r.Context(), c, v)
+		file, err := run(r, in, f)
 		if err != nil {
 			return err
 		}
@@ -340,6 +328,16 @@ func call(r *http.Request, body []byte) Call {
 	p, _ := principal.From(r.Context())
 	return Call{Principal: p, ID: r.PathValue("id"), RemoteAddr: r.RemoteAddr, UserAgent: r.UserAgent(),
 		Header: r.Header, body: body}
+}
+
+// run decodes what r carries for In (as in says) and calls f with it.
+func run[In, Out any](r *http.Request, in input, f func(context.Context, Call, In) (Out, error)) (Out, error) {
+	c, v, err := decode[In](r, in)
+	if err != nil {
+		var zero Out
+		return zero, err
+	}
+	return f(r.Context(), c, v)
 }
 
 // decode reads an operation's input from r as in says, and checks it.
