@@ -15,13 +15,7 @@ import (
 
 func invite(t *testing.T, e *apitest.Env, token string, body map[string]any) invitations.WithLink {
 	t.Helper()
-	r := e.Do("POST", "/v1/invitations", token, body)
-	if r.Status != http.StatusCreated {
-		t.Fatalf("invite: %d %s", r.Status, r.Body)
-	}
-	var w invitations.WithLink
-	r.Decode(t, &w)
-	return w
+	return apitest.Want[invitations.WithLink](t, e.Do("POST", "/v1/invitations", token, body), http.StatusCreated, "invite")
 }
 
 func accept(e *apitest.Env, token string) *apitest.Response {

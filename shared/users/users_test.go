@@ -19,13 +19,7 @@ import (
 // create posts a user with the token and decodes the answer.
 func create(t *testing.T, e *apitest.Env, token string, body map[string]any) users.Created {
 	t.Helper()
-	r := e.Do("POST", "/v1/users", token, body)
-	if r.Status != http.StatusCreated {
-		t.Fatalf("create %v: %d %s", body, r.Status, r.Body)
-	}
-	var c users.Created
-	r.Decode(t, &c)
-	return c
+	return apitest.Want[users.Created](t, e.Do("POST", "/v1/users", token, body), http.StatusCreated, fmt.Sprintf("create %v", body))
 }
 
 func person(email, role string) map[string]any {
