@@ -64,7 +64,7 @@ func (s *Service) acceptInvite(w http.ResponseWriter, r *http.Request, v *view) 
 	}
 	// A challenge is a step the organization requires first.
 	return s.next(w, r, v, t, s.signedIn, func() error {
-		s.message(w, v, http.StatusOK, "invite.title", v.T("err.step_unsupported"), &link{Href: v.Href("/login"), Label: v.T("link.sign_in")})
+		s.message(w, v, http.StatusOK, "invite.title", v.T("err.step_unsupported"), v.signInLink())
 		return nil
 	})
 }
@@ -106,7 +106,7 @@ func (s *Service) completeReset(w http.ResponseWriter, r *http.Request, v *view)
 		return err
 	}
 	s.message(w, v, http.StatusOK, "reset.done.title", v.T("reset.done.text"),
-		&link{Href: v.Href("/login"), Label: v.T("link.sign_in")})
+		v.signInLink())
 	return nil
 }
 
@@ -134,7 +134,7 @@ func (s *Service) requestReset(w http.ResponseWriter, r *http.Request, v *view) 
 		return err
 	}
 	s.message(w, v, http.StatusOK, "forgot.done.title", v.T("forgot.done.text"),
-		&link{Href: v.Href("/login"), Label: v.T("link.sign_in")})
+		v.signInLink())
 	return nil
 }
 
@@ -339,6 +339,6 @@ func (s *Service) confirmEmail(w http.ResponseWriter, r *http.Request, v *view) 
 		return err
 	}
 	s.message(w, v, http.StatusOK, "email.done.title", fmt.Sprintf(v.T("email.done.text"), out.Email),
-		&link{Href: v.Href("/login"), Label: v.T("link.sign_in")})
+		v.signInLink())
 	return nil
 }

@@ -268,6 +268,9 @@ func (v *view) Hint(f field, hint string) field {
 // Href is a link to path in the page's language.
 func (v *view) Href(path string) string { return path + "?lang=" + v.Lang }
 
+// signInLink is the way to the sign-in page, in the view's language.
+func (v *view) signInLink() *link { return &link{Href: v.Href("/login"), Label: v.T("link.sign_in")} }
+
 // invalid records the field errors of a validation problem.
 func (v *view) invalid(p *problem.Problem) {
 	for _, e := range p.Errors {
@@ -338,7 +341,7 @@ func (s *Service) fail(w http.ResponseWriter, r *http.Request, v *view, err erro
 	}
 	flow := strings.TrimPrefix(r.URL.Path, "/") // invite or reset for links
 	forgot := &link{Href: v.Href("/forgot"), Label: v.T("link.forgot")}
-	signIn := &link{Href: v.Href("/login"), Label: v.T("link.sign_in")}
+	signIn := v.signInLink()
 	if p.RetryAfter > 0 {
 		w.Header().Set("Retry-After", strconv.Itoa(p.RetryAfter))
 	}
