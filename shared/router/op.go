@@ -100,10 +100,7 @@ type File struct {
 // a struct of query parameters (fields tagged query), or None.
 func JSON[In, Out any](status int, f func(context.Context, Call, In) (Out, error)) Op {
 	in := inputOf[In]()
-	op := Op{Status: status, Response: responseOf[Out](), Query: in.params()}
-	if in.kind == bodyInput {
-		op.Request, op.RequestOptional = in.zero, in.optional
-	}
+	op := in.describe(Op{Status: status, Response: responseOf[Out]()})
 	op.Handle = func(w http.ResponseWriter, r *http.Request) error {
 		out, err := run(r, in, f)
 		if err != nil {
@@ -120,10 +117,7 @@ func JSON[In, Out any](status int, f func(context.Context, Call, In) (Out, error
 // NoContent is an operation that reads In and answers 204.
 func NoContent[In any](f func(context.Context, Call, In) error) Op {
 	in := inputOf[In]()
-	op := Op{Status: http.StatusNoContent, Query: in.params()}
-	if in.kind == bodyInput {
-		op.Request, op.RequestOptional = in.zero, in.optional
-	}
+	op := in.describe(Op{Status: http.StatusNoContent})
 	op.Handle = func(w http.ResponseWriter, r *http.Request) error {
 		if _, err := run(r, in, func(ctx context.Context, c Call, v In) (None, error) {
 			return None{}, f(ctx, c, v)
@@ -302,6 +296,16 @@ func inputOf[In any]() input {
 		in.kind = queryInput
 	}
 	return in
+}
+
+// describe sets what op reads, for the API description: its query
+// parameters, and its body when In is one.
+func (in input) describe(op Op) Op {
+	op.Query = in.params()
+	if in.kind == bodyInput {
+		op.Request, op.RequestOptional = in.zero, in.optional
+	}
+	return op
 }
 
 func (in input) params() []Param {
