@@ -238,6 +238,15 @@ func (s *Service) Revoke(ctx context.Context, p principal.Principal, id string) 
 	if inv.Status != store.Pending {
 		return notPending(inv, s.now())
 	}
+	// Like a new link, revoking is for a caller who could invite with the
+	// invitation's role: a lower role does not undo a higher one's invitation.
+	perms, _, err := s.permissionsOf(ctx, p.Org, inv.Role)
+	if err != nil {
+		return err
+	}
+	if err := p.ActOn("", inv.Role, perms); err != nil {
+		return err
+	}
 	if err := s.store.RevokeInvitation(ctx, inv, auditOf(p, s.now(), "invitation.revoke", inv.ID)); err != nil {
 		if errors.Is(err, store.ErrConflict) {
 			return problem.Conflict("conflict", "The invitation changed meanwhile; read it again.")

@@ -166,6 +166,13 @@ type UpdateMeRequest struct {
 // fields sent as null). Every field is validated before anything is
 // written; a request that changes nothing writes nothing.
 func (s *Service) Update(ctx context.Context, p principal.Principal, req UpdateMeRequest, cleared map[string]bool) (Me, error) {
+	if len(req.Notifications) > 0 {
+		// The switches of security notices (password changed, API key
+		// expiring) are the owner's: a leaked key must not silence them.
+		if err := sessionOnly(p); err != nil {
+			return Me{}, err
+		}
+	}
 	var v validate.Errors
 	for _, f := range []string{"first_name", "last_name", "language", "working_hours", "notifications"} {
 		if cleared[f] {

@@ -51,8 +51,12 @@ func (s *Service) Sessions(ctx context.Context, p principal.Principal) (SessionL
 }
 
 // EndSession ends one of one's sessions (the current one too: that is a
-// logout). Another user's session is not found.
+// logout). Another user's session is not found. An API key may not: a
+// leaked key must not sign its owner out.
 func (s *Service) EndSession(ctx context.Context, p principal.Principal, id string) error {
+	if err := sessionOnly(p); err != nil {
+		return err
+	}
 	ss, err := s.store.GetSession(ctx, id)
 	if errors.Is(err, store.ErrNotFound) || (err == nil && (ss.User != p.User || ss.Org != p.Org)) {
 		return problem.NotFound("No such session.")
@@ -63,15 +67,19 @@ func (s *Service) EndSession(ctx context.Context, p principal.Principal, id stri
 	return s.store.EndSessions(ctx, []store.Session{ss})
 }
 
-// EndOtherSessions ends every session of the caller but the current one.
+// EndOtherSessions ends every session of the caller but the current one;
+// a session only, like EndSession.
 func (s *Service) EndOtherSessions(ctx context.Context, p principal.Principal) (Ended, error) {
+	if err := sessionOnly(p); err != nil {
+		return Ended{}, err
+	}
 	sessions, err := s.store.UserSessions(ctx, p.User)
 	if err != nil {
 		return Ended{}, err
 	}
 	var others []store.Session
 	for _, ss := range sessions {
-		if ss.Org == p.Org && !(p.Credential == principal.Session && ss.ID == p.CredentialID) {
+		if ss.Org == p.Org && ss.ID != p.CredentialID {
 			others = append(others, ss)
 		}
 	}

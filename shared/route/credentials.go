@@ -16,6 +16,8 @@ var sessionOnly = map[string]bool{
 	"createAPIKey":       true,
 	"rotateMyAPIKey":     true,
 	"transferOwnership":  true,
+	"endMySession":       true,
+	"endMyOtherSessions": true,
 }
 
 // SessionOnly reports whether the route takes a signed-in session's token

@@ -65,9 +65,15 @@ func (e *Errors) OptionalName(field, v string, max int) bool {
 	return e.Optional(field, v, max) && e.displayable(field, v)
 }
 
+// displayable refuses format characters, and U+FFFD: a JSON decoder puts
+// it for a lone surrogate ("\ud800"), which the client did not mean.
 func (e *Errors) displayable(field, v string) bool {
 	if strings.ContainsFunc(v, func(r rune) bool { return unicode.Is(unicode.Cf, r) }) {
 		e.Add(field, "must not contain invisible formatting characters (such as bidirectional overrides)")
+		return false
+	}
+	if strings.ContainsRune(v, unicode.ReplacementChar) {
+		e.Add(field, "must not contain U+FFFD (a lone surrogate or a character lost in encoding)")
 		return false
 	}
 	return true

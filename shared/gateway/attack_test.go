@@ -1,0 +1,74 @@
+package gateway_test
+
+import (
+	"testing"
+
+	"github.com/guichet/guichet/shared/apitest"
+)
+
+// TestWhatAnAttackOnMakeRunFound holds the defects a tester found by
+// attacking the local stack after the security work.
+func TestWhatAnAttackOnMakeRunFound(t *testing.T) {
+	t.Parallel()
+	e := apitest.New(t)
+	owner := e.LoginOwner(t).AccessToken
+
+	t.Run("a lower role does not revoke a higher role's invitation", func(t *testing.T) {
+		var role struct{ ID string }
+		e.Do("POST", "/v1/roles", owner, map[string]any{"name": "Helpdesk", "permissions": []string{"users:read", "invitations:write"}}).Decode(t, &role)
+		_, help := e.AddUserLogin(t, "helpdesk@acme.example", role.ID)
+		var inv struct{ ID string }
+		if r := e.Do("POST", "/v1/invitations", owner, map[string]any{"email": "future.admin@acme.example", "role": "admin"}); r.Status != 201 {
+			t.Fatalf("%d %s", r.Status, r.Body)
+		} else {
+			r.Decode(t, &inv)
+		}
+		before := e.Scan(t)
+		if p := e.Do("DELETE", "/v1/invitations/"+inv.ID, help, nil).Problem(t, 403); p.Code != "permission_escalation" {
+			t.Fatal(p.Code)
+		}
+		if diff(before, e.Scan(t)) != "" {
+			t.Fatal("a refused revocation wrote something")
+		}
+		if r := e.Do("DELETE", "/v1/invitations/"+inv.ID, owner, nil); r.Status != 204 {
+			t.Fatalf("the owner's revocation: %d %s", r.Status, r.Body)
+		}
+	})
+
+	t.Run("an API key neither signs its owner out nor silences their security notices", func(t *testing.T) {
+		var k struct {
+			Key string `json:"key"`
+		}
+		r := e.Do("POST", "/v1/me/api-keys", owner, map[string]any{"name": "Leaky", "client": "internal",
+			"current_password": apitest.OwnerPassword, "scopes": []string{"users:read"}})
+		if r.Status != 201 {
+			t.Fatalf("%d %s", r.Status, r.Body)
+		}
+		r.Decode(t, &k)
+		for _, c := range []struct {
+			method, path string
+			body         any
+		}{
+			{"DELETE", "/v1/me/sessions", nil},
+			{"DELETE", "/v1/me/sessions/ses_doesnotmatter", nil},
+			{"PATCH", "/v1/me", map[string]any{"notifications": map[string]any{"password_changed": map[string]bool{"email": false}}}},
+		} {
+			if p := e.Do(c.method, c.path, k.Key, c.body).Problem(t, 403); p.Code != "session_required" {
+				t.Fatalf("%s %s: %s", c.method, c.path, p.Code)
+			}
+		}
+		if r := e.Do("GET", "/v1/me", owner, nil); r.Status != 200 {
+			t.Fatalf("the owner's session ended: %d", r.Status)
+		}
+		if r := e.Do("PATCH", "/v1/me", k.Key, map[string]any{"first_name": "Still"}); r.Status != 200 {
+			t.Fatalf("a key may still change its owner's names: %d %s", r.Status, r.Body)
+		}
+	})
+
+	t.Run("a lone surrogate in a name is refused, not stored as U+FFFD", func(t *testing.T) {
+		p := e.Do("PATCH", "/v1/me", owner, `{"first_name":"A\ud800B"}`).Problem(t, 422)
+		if len(p.Errors) != 1 || p.Errors[0].Field != "first_name" {
+			t.Fatalf("%+v", p)
+		}
+	})
+}
