@@ -1,6 +1,7 @@
 package gateway_test
 
 import (
+	"fmt"
 	"testing"
 
 	"github.com/guichet/guichet/shared/apitest"
@@ -71,4 +72,31 @@ func TestWhatAnAttackOnMakeRunFound(t *testing.T) {
 			t.Fatalf("%+v", p)
 		}
 	})
+}
+
+// TestWelcomeMailsCountPerActingUser: creating a person mails it a welcome
+// link; one user's creations count like its invitations (30 an hour, in
+// the creation's own transaction), so one account cannot mail thousands
+// of outside addresses, and a refused creation writes nothing.
+func TestWelcomeMailsCountPerActingUser(t *testing.T) {
+	t.Parallel()
+	e := apitest.New(t)
+	_, admin := e.AddUserLogin(t, "hr@acme.example", "admin")
+	create := func(i int) *apitest.Response {
+		return e.Do("POST", "/v1/users", admin, map[string]any{"email": fmt.Sprintf("new%d@outside.example", i),
+			"first_name": "N", "last_name": "U", "role": "member"})
+	}
+	for i := range 30 {
+		if r := create(i); r.Status != 201 {
+			t.Fatalf("creation %d: %d %s", i+1, r.Status, r.Body)
+		}
+	}
+	before := e.Scan(t)
+	r := create(30)
+	if p := r.Problem(t, 429); p.Code != "too_many_mails" || r.Header.Get("Retry-After") == "" {
+		t.Fatalf("%s, Retry-After %q", p.Code, r.Header.Get("Retry-After"))
+	}
+	if diff(before, e.Scan(t)) != "" {
+		t.Fatal("a refused creation wrote something")
+	}
 }

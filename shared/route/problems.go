@@ -38,7 +38,7 @@ var problems = map[string][]string{
 	"updateRole":               {"built_in_role", "conflict", "not_found", "permission_escalation", "role_held_without_email", "role_name_taken", "validation_failed"},
 	"deleteRole":               {"built_in_role", "conflict", "not_found", "role_in_use"},
 	"listUsers":                {"invalid_cursor", "validation_failed"},
-	"createUser":               {"email_taken", "permission_escalation", "user_code_taken", "username_taken", "validation_failed"},
+	"createUser":               {"email_taken", "permission_escalation", "too_many_mails", "user_code_taken", "username_taken", "validation_failed"},
 	"exportUsers":              {"export_too_large", "forbidden", "validation_failed"},
 	"importUsers":              {"body_too_large", "conflict", "invalid_json", "too_many_mails", "too_many_rows", "unreadable_body", "unsupported_format", "validation_failed"},
 	"getUser":                  {"not_found"},

@@ -114,8 +114,9 @@ func (s *Store) CreateUser(ctx context.Context, u User, a Audit) error {
 }
 
 // CreateUserLink is CreateUser for a user written with its set-password
-// link (n.Link), as an import writes it.
-func (s *Store) CreateUserLink(ctx context.Context, n NewUser, a Audit) error {
+// link (n.Link), as an import writes it, and the mail limits takes of
+// the link's mail counted in the same transaction (LimitReached).
+func (s *Store) CreateUserLink(ctx context.Context, n NewUser, a Audit, takes ...Take) error {
 	u := n.User
 	u.key = userKey(u.Org, u.ID)
 	u.Search = u.searchText()
@@ -124,7 +125,7 @@ func (s *Store) CreateUserLink(ctx context.Context, n NewUser, a Audit) error {
 		t.set(resetPointer{resetPointerKey(u.ResetKey()), n.Link.Hash()}).put(IDTaken, *n.Link)
 	}
 	t.refs(u.Org, u.Role, u.Units, 1)
-	if err := s.transact(ctx, t.audit(a)); err != nil {
+	if err := s.transact(ctx, t.take(takes).audit(a)); err != nil {
 		return fmt.Errorf("create user: %w", err)
 	}
 	return nil

@@ -368,7 +368,16 @@ func (s *Service) Create(ctx context.Context, p principal.Principal, in CreateRe
 		}
 		link, n.Link = l, &cred
 	}
-	if err := s.store.CreateUserLink(ctx, n, a); err != nil {
+	var takes []store.Take
+	if n.Link != nil {
+		// The welcome mail counts like an invitation's, in the same
+		// transaction: per address, per acting user and per organization.
+		takes = s.mails.Plan(ratelimit.Mail{Org: p.Org, User: p.User, To: u.Email})
+	}
+	if err := s.store.CreateUserLink(ctx, n, a, takes...); err != nil {
+		if store.Lost(err, store.LimitReached) && !store.Lost(err, store.LoginTaken) {
+			return Created{}, s.mails.Refused(ctx, takes)
+		}
 		return Created{}, s.writeProblem(err, u)
 	}
 	c := Created{User: view(u), Link: link}
