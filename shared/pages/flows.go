@@ -241,36 +241,8 @@ func (s *Service) loginSteps() map[string]step {
 				return s.Sessions.ChangePassword(ctx, token, f.Get("new_password"), c)
 			},
 		},
-		"email_proof": {
-			fields: func(v *view) []field {
-				f := v.Field("code", "text", "one-time-code")
-				f.Value = ""
-				return []field{f}
-			},
-			answer: func(ctx context.Context, token string, f url.Values, c session.Client) (any, error) {
-				var errs validate.Errors
-				errs.Required("code", f.Get("code"), 32)
-				if err := errs.Err(); err != nil {
-					return nil, err
-				}
-				return s.Sessions.ProveEmail(ctx, token, strings.TrimSpace(f.Get("code")), c)
-			},
-		},
-		"mfa": {
-			fields: func(v *view) []field {
-				f := v.Field("code", "text", "one-time-code")
-				f.Value = ""
-				return []field{f}
-			},
-			answer: func(ctx context.Context, token string, f url.Values, c session.Client) (any, error) {
-				var errs validate.Errors
-				errs.Required("code", f.Get("code"), 64)
-				if err := errs.Err(); err != nil {
-					return nil, err
-				}
-				return s.Sessions.AnswerMFA(ctx, token, strings.TrimSpace(f.Get("code")), c)
-			},
-		},
+		"email_proof": codeStep(32, s.Sessions.ProveEmail),
+		"mfa":         codeStep(64, s.Sessions.AnswerMFA),
 	}
 }
 
@@ -341,4 +313,25 @@ func (s *Service) confirmEmail(w http.ResponseWriter, r *http.Request, v *view) 
 	s.message(w, v, http.StatusOK, "email.done.title", fmt.Sprintf(v.T("email.done.text"), out.Email),
 		v.signInLink())
 	return nil
+}
+
+// codeStep is a login step answered with a one-time code (the mailed
+// address proof, a two-step code): a code field, never refilled, and the
+// answer given to answer, trimmed.
+func codeStep(max int, answer func(ctx context.Context, token, code string, c session.Client) (any, error)) step {
+	return step{
+		fields: func(v *view) []field {
+			f := v.Field("code", "text", "one-time-code")
+			f.Value = ""
+			return []field{f}
+		},
+		answer: func(ctx context.Context, token string, f url.Values, c session.Client) (any, error) {
+			var errs validate.Errors
+			errs.Required("code", f.Get("code"), max)
+			if err := errs.Err(); err != nil {
+				return nil, err
+			}
+			return answer(ctx, token, strings.TrimSpace(f.Get("code")), c)
+		},
+	}
 }
