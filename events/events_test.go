@@ -51,6 +51,17 @@ func TestEverySampleEventIsServed(t *testing.T) {
 				}
 				return
 			}
+			if fn == route.Jobs {
+				// A stream record of a job already done (or never left)
+				// runs nothing and fails nothing.
+				var ev events.DynamoDBEvent
+				strict(t, raw, &ev)
+				res, err := e.Jobs.Stream(context.Background(), ev)
+				if err != nil || len(res.BatchItemFailures) > 0 {
+					t.Fatalf("jobs: %v %+v", err, res)
+				}
+				return
+			}
 			var ev events.APIGatewayV2HTTPRequest
 			strict(t, raw, &ev)
 			res, err := e.Functions[fn](context.Background(), ev)

@@ -69,6 +69,7 @@ func run(ctx context.Context, getenv func(string) string, out io.Writer) error {
 	fmt.Fprint(out, banner(cfg.PublicURL, email, pw, created, invitation))
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
+	go runJobs(ctx, st, jobsInterval)
 	select {
 	case err := <-errc:
 		return err
@@ -81,6 +82,26 @@ func run(ctx context.Context, getenv func(string) string, out io.Writer) error {
 		return err
 	}
 	return nil
+}
+
+// jobsInterval is how often `make run` runs the jobs changes leave behind
+// them and the scheduled tasks (in AWS: the table's stream at once, and a
+// schedule).
+const jobsInterval = time.Second
+
+// runJobs runs the stack's jobs and tasks every interval until ctx ends;
+// failures are in the log.
+func runJobs(ctx context.Context, st *devstack.Stack, interval time.Duration) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			_ = st.RunJobs(ctx)
+		}
+	}
 }
 
 // localConfig is the environment's configuration with local defaults:

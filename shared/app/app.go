@@ -5,12 +5,14 @@ package app
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"log"
 	"log/slog"
 	"os"
 	"time"
 
+	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/sesv2"
@@ -20,6 +22,7 @@ import (
 	"github.com/guichet/guichet/shared/config"
 	"github.com/guichet/guichet/shared/httpapi"
 	"github.com/guichet/guichet/shared/invitations"
+	"github.com/guichet/guichet/shared/jobs"
 	"github.com/guichet/guichet/shared/lambdahttp"
 	"github.com/guichet/guichet/shared/logging"
 	"github.com/guichet/guichet/shared/mail"
@@ -244,7 +247,7 @@ func pagesOperations(s *pages.Service) router.Operations {
 func OpenAPI() ([]byte, error) {
 	all := router.Operations{}
 	for _, fn := range route.Functions() {
-		if fn == route.Authorizer {
+		if !route.ServesRoutes(fn) {
 			continue
 		}
 		ops, err := Deps{}.operations(fn, false)
@@ -270,6 +273,31 @@ func Function(fn string, d Deps, ops router.Operations) (lambdahttp.Handler, err
 		return nil, err
 	}
 	return lambdahttp.New(h), nil
+}
+
+// Jobs returns the runner of the jobs changes leave behind them and of
+// the scheduled tasks (function jobs).
+func (d Deps) Jobs() *jobs.Runner {
+	return jobs.New(d.Store, d.Log, d.Now)
+}
+
+// JobsLambda builds the jobs function's handler from the environment, for
+// lambda.Start: a DynamoDB stream event runs a batch of each job it
+// records; any other event (the schedule's) sweeps the jobs idle for a
+// minute and runs the scheduled tasks.
+func JobsLambda() func(context.Context, json.RawMessage) (any, error) {
+	d, err := FromEnvWithMail(context.Background())
+	if err != nil {
+		log.Fatal(err)
+	}
+	r := d.Jobs()
+	return func(ctx context.Context, raw json.RawMessage) (any, error) {
+		var ev events.DynamoDBEvent
+		if err := json.Unmarshal(raw, &ev); err == nil && len(ev.Records) > 0 {
+			return r.Stream(ctx, ev)
+		}
+		return struct{}{}, r.Sweep(ctx, time.Minute)
+	}
 }
 
 // Authorizer returns the authorizer's handler.

@@ -19,7 +19,7 @@ func requestTypes(t testing.TB) []reflect.Type {
 	seen := map[reflect.Type]bool{}
 	var out []reflect.Type
 	for _, fn := range route.Functions() {
-		if fn == route.Authorizer {
+		if !route.ServesRoutes(fn) {
 			continue
 		}
 		ops, err := Deps{}.operations(fn, false)

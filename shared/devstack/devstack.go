@@ -25,6 +25,7 @@ import (
 	"github.com/guichet/guichet/shared/config"
 	"github.com/guichet/guichet/shared/gateway"
 	"github.com/guichet/guichet/shared/invitations"
+	"github.com/guichet/guichet/shared/jobs"
 	"github.com/guichet/guichet/shared/lambdahttp"
 	"github.com/guichet/guichet/shared/mfa"
 	"github.com/guichet/guichet/shared/organization"
@@ -68,6 +69,9 @@ type Stack struct {
 	// Counters counts each function's DynamoDB calls, by function name
 	// (the authorizer included).
 	Counters map[string]*store.Counter
+	// Jobs runs the jobs changes leave behind them and the scheduled
+	// tasks: RunJobs runs them all now; `make run` does every second.
+	Jobs *jobs.Runner
 	// Store is an uncounted store for seeding and inspecting the table.
 	Store *store.Store
 	// DB is the uncounted client behind Store.
@@ -148,8 +152,12 @@ func (s *Stack) build(ctx context.Context, opts Options) error {
 			return err
 		}
 		deps := app.New(cfg, db, opts.Log, opts.Now).WithMail(ses)
-		if fn == route.Authorizer {
+		switch fn {
+		case route.Authorizer:
 			s.Authorizer = app.Authorizer(deps)
+			continue
+		case route.Jobs:
+			s.Jobs = deps.Jobs()
 			continue
 		}
 		ops, err := deps.Operations(fn)
@@ -185,6 +193,10 @@ func (s *Stack) Handler() http.Handler {
 	mux.Handle("/", s.Gateway)
 	return mux
 }
+
+// RunJobs runs every job left unfinished, however recent (in AWS the
+// table's stream runs them as they are written), and every scheduled task.
+func (s *Stack) RunJobs(ctx context.Context) error { return s.Jobs.Sweep(ctx, 0) }
 
 // Calls returns the DynamoDB calls made by all functions since the last
 // ResetCounters.

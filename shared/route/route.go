@@ -21,6 +21,9 @@ const (
 	PasswordReset = "passwordreset"
 	APIKeys       = "apikeys"
 	Bulk          = "bulk"
+	// Jobs serves no route: it runs the jobs changes leave behind them,
+	// from the table's stream and on a schedule (package jobs).
+	Jobs = "jobs"
 )
 
 // OperationID names an operation: the handler of one route inside its
@@ -323,8 +326,12 @@ func Functions() []string {
 			out = append(out, r.Function)
 		}
 	}
-	return append(out, Authorizer)
+	return append(out, Authorizer, Jobs)
 }
+
+// ServesRoutes reports whether function fn serves routes of the table:
+// every function but the authorizer and the jobs.
+func ServesRoutes(fn string) bool { return fn != Authorizer && fn != Jobs }
 
 // ByFunction returns the routes a function serves.
 func ByFunction(fn string) []Route {
@@ -400,6 +407,10 @@ func Specs() []Spec {
 		{Name: APIKeys, DynamoDB: []string{"GetItem", "BatchGetItem", "Query", "UpdateItem", "DeleteItem", "TransactWriteItems"},
 			SendsMail: true, MFAKey: true, MemoryMB: 256, TimeoutSeconds: 10},
 		{Name: Authorizer, DynamoDB: []string{"GetItem"}, MemoryMB: 256, TimeoutSeconds: 5},
+		// Jobs run in batches that each end well within the timeout; a
+		// batch cut short runs again.
+		{Name: Jobs, DynamoDB: []string{"GetItem", "BatchGetItem", "Query", "UpdateItem", "DeleteItem", "TransactWriteItems"},
+			SendsMail: true, MemoryMB: 512, TimeoutSeconds: 60},
 	}
 }
 

@@ -242,6 +242,26 @@ var conditions = []condition{
 		}
 		return func() error { return e.st.TakeAll(bg, take) }
 	}},
+	{store.JobChanged, "a batch of a job replaced meanwhile", func(t *testing.T, e *env) func() error {
+		j := store.NewJob("test", e.org.ID, "target", 1, e.now)
+		if err := e.st.PutJob(bg, j); err != nil {
+			t.Fatal(err)
+		}
+		if err := e.st.PutJob(bg, store.NewJob("test", e.org.ID, "target", 2, e.now.Add(time.Second))); err != nil {
+			t.Fatal(err)
+		}
+		return func() error { return e.st.AdvanceJob(bg, j, "next", e.now.Add(2*time.Second)) }
+	}},
+	{store.JobChanged, "the end of a job finished meanwhile", func(t *testing.T, e *env) func() error {
+		j := store.NewJob("test", e.org.ID, "target", 1, e.now)
+		if err := e.st.PutJob(bg, j); err != nil {
+			t.Fatal(err)
+		}
+		if err := e.st.FinishJob(bg, j); err != nil {
+			t.Fatal(err)
+		}
+		return func() error { return e.st.FinishJob(bg, j) }
+	}},
 	{store.UnitGone, "a new user in a unit that does not exist", func(t *testing.T, e *env) func() error {
 		u := e.person("ada@acme.example", "member")
 		u.Units = []string{store.NewID("unt_")}
