@@ -40,17 +40,13 @@ const (
 	// authorizerID names the API Gateway authorizer and its construct.
 	authorizerID = "Authorizer"
 	// credentialKeyPrefix starts the partition key of every credential item;
-	// the authorizer may write those items only.
+	// the authorizer may read and write those items only.
 	credentialKeyPrefix = "CRED#"
 )
 
 // indexActions are the DynamoDB actions that can target an index; only they
 // are granted on the index ARN.
 var indexActions = []string{"Query", "Scan"}
-
-// readActions never write. The authorizer's other actions are limited to
-// credential items.
-var readActions = []string{"GetItem", "BatchGetItem", "Query", "Scan", "ConditionCheckItem"}
 
 // GuichetStackProps configures the stack. main.go fills it from the CDK
 // context (see PropsFromContext); tests fill it directly.
@@ -199,11 +195,6 @@ func NewGuichetStack(scope constructs.Construct, id string, props GuichetStackPr
 		}
 		if st := dynamoStatement(spec, s.Table); st != nil {
 			fn.AddToRolePolicy(st)
-		}
-		if spec.Name == route.Authorizer {
-			if w := authorizerWriteStatement(spec, s.Table); w != nil {
-				fn.AddToRolePolicy(w)
-			}
 		}
 		if m != nil && spec.SendsMail {
 			fn.AddToRolePolicy(m.sendStatement())
@@ -355,16 +346,14 @@ func newFunction(stack awscdk.Stack, spec route.Spec, props GuichetStackProps, e
 }
 
 // dynamoStatement grants exactly the function's DynamoDB actions, on the
-// table and, for actions that can use it, on the index. For the authorizer
-// it grants the reads only; authorizerWriteStatement adds its writes. A
+// table and, for actions that can use it, on the index. The authorizer's
+// are limited to credential items (a dynamodb:LeadingKeys condition): it
+// reads one credential per request, and may record an API key's use. A
 // function whose spec has no action gets no statement (nil).
 func dynamoStatement(spec route.Spec, table awsdynamodb.Table) awsiam.PolicyStatement {
 	var actions []*string
 	onIndex := false
 	for _, a := range spec.IAMActions() {
-		if spec.Name == route.Authorizer && !slices.Contains(readActions, a) {
-			continue
-		}
 		actions = append(actions, jsii.String("dynamodb:"+a))
 		onIndex = onIndex || slices.Contains(indexActions, a)
 	}
@@ -375,36 +364,20 @@ func dynamoStatement(spec route.Spec, table awsdynamodb.Table) awsiam.PolicyStat
 	if onIndex {
 		resources = append(resources, jsii.String(*table.TableArn()+"/index/"+IndexName))
 	}
-	return awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+	st := &awsiam.PolicyStatementProps{
 		Sid:       jsii.String("Table"),
 		Actions:   &actions,
 		Resources: &resources,
-	})
-}
-
-// authorizerWriteStatement grants the authorizer's write actions (recording
-// when an API key was last used) on credential items only, or returns nil
-// when its spec writes nothing.
-func authorizerWriteStatement(spec route.Spec, table awsdynamodb.Table) awsiam.PolicyStatement {
-	var actions []*string
-	for _, a := range spec.DynamoDB {
-		if !slices.Contains(readActions, a) {
-			actions = append(actions, jsii.String("dynamodb:"+a))
-		}
 	}
-	if len(actions) == 0 {
-		return nil
-	}
-	return awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-		Sid:       jsii.String("CredentialWrites"),
-		Actions:   &actions,
-		Resources: &[]*string{table.TableArn()},
-		Conditions: &map[string]any{
+	if spec.Name == route.Authorizer {
+		st.Sid = jsii.String("Credentials")
+		st.Conditions = &map[string]any{
 			"ForAllValues:StringLike": map[string]any{
 				"dynamodb:LeadingKeys": []string{credentialKeyPrefix + "*"},
 			},
-		},
-	})
+		}
+	}
+	return awsiam.NewPolicyStatement(st)
 }
 
 // mailResources are the SES identity and configuration set functions that
