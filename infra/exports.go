@@ -57,13 +57,14 @@ func newExportBucket(stack awscdk.Stack, production bool) awss3.Bucket {
 	return b
 }
 
-// grantExports lets fn write export objects and presign their GET links
-// (a presigned GET is checked against the signer's s3:GetObject).
+// grantExports lets fn write export objects (in one put or in parts, which
+// it may abort) and presign their GET links (a presigned GET is checked
+// against the signer's s3:GetObject).
 func (s *GuichetStack) grantExports(fn awslambda.Function) {
 	objects := s.Exports.ArnForObjects(jsii.String(exportPrefix + "*"))
 	fn.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
 		Sid:       jsii.String("Exports"),
-		Actions:   jsii.Strings("s3:PutObject", "s3:GetObject"),
+		Actions:   jsii.Strings("s3:PutObject", "s3:AbortMultipartUpload", "s3:GetObject"),
 		Resources: &[]*string{objects},
 	}))
 	suppress(fn.Role(), "AwsSolutions-IAM5", "Export objects have generated names under exports/: the function may write and read that prefix only",

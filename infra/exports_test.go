@@ -79,7 +79,7 @@ func TestExports(t *testing.T) {
 				slices.Sort(got)
 				var want []string
 				if exports {
-					want = []string{"s3:GetObject", "s3:PutObject"}
+					want = []string{"s3:AbortMultipartUpload", "s3:GetObject", "s3:PutObject"}
 				}
 				if !slices.Equal(got, want) {
 					t.Errorf("s3 actions %v, want %v", got, want)
