@@ -179,7 +179,7 @@ func NewGuichetStack(scope constructs.Construct, id string, props GuichetStackPr
 			// key itself is never in the function's configuration.
 			env[mfaKeySecretEnv] = s.MFAKey.SecretArn()
 		}
-		if s.Exports != nil && spec.Name == exportFunction() {
+		if spec.Name == exportFunction() {
 			env[exportBucketEnv] = s.Exports.BucketName()
 		}
 		fn := newFunction(stack, spec, props, env, retention)
@@ -190,7 +190,7 @@ func NewGuichetStack(scope constructs.Construct, id string, props GuichetStackPr
 				Resources: &[]*string{s.MFAKey.SecretArn()},
 			}))
 		}
-		if s.Exports != nil && spec.Name == exportFunction() {
+		if spec.Name == exportFunction() {
 			s.grantExports(fn)
 		}
 		if st := dynamoStatement(spec, s.Table); st != nil {
