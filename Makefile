@@ -75,11 +75,18 @@ CDK_CONTEXT ?=
 # CDK_DEPLOY_FLAGS passes flags to cdk deploy, e.g. CDK_DEPLOY_FLAGS='--require-approval never'
 CDK_DEPLOY_FLAGS ?=
 
-.PHONY: synth deploy test-infra
+.PHONY: synth deploy test-infra lint-template
 
 ## synth: the CloudFormation template and assets in cdk.out/ from build/ (CDK CLI pinned in infra/package.json)
 synth: build $(CDK)
 	cd infra && ./node_modules/.bin/cdk synth --quiet --output ../cdk.out $(CDK_CONTEXT)
+
+## lint-template: cfn-lint finds no error, warning or invalid IAM action in the templates make synth wrote
+lint-template:
+	@ls cdk.out/*.template.json >/dev/null 2>&1 || { echo "no cdk.out/*.template.json: run make synth first"; exit 1; }
+	@# W3005 (a DependsOn that a GetAtt already implies) is the CDK's: each Lambda depends on its
+	@# role, and on the role's policy, which the GetAtt does not imply. It is harmless.
+	cfn-lint --ignore-checks W3005 -- cdk.out/*.template.json
 
 ## deploy: deploy cdk.out/ with the pinned CDK CLI (AWS credentials and a bootstrapped account needed)
 deploy: synth

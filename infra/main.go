@@ -30,9 +30,11 @@ func run() error {
 	if err != nil {
 		return err
 	}
-	if _, err := NewGuichetStack(app, *props.StackName, props); err != nil {
+	s, err := NewGuichetStack(app, *props.StackName, props)
+	if err != nil {
 		return err
 	}
+	checkStack(s.Stack)
 	app.Synth(nil)
 	return nil
 }

@@ -20,6 +20,8 @@ const (
 	ctxCorsOrigins       = "corsOrigins"
 	ctxThrottleRate      = "throttleRateLimit"
 	ctxThrottleBurst     = "throttleBurstLimit"
+	ctxAuthThrottleRate  = "authThrottleRateLimit"
+	ctxAuthThrottleBurst = "authThrottleBurstLimit"
 	ctxAuthorizerCache   = "authorizerCacheTtlSeconds"
 	ctxLogRetentionDays  = "logRetentionDays"
 	ctxLogLevel          = "logLevel"
@@ -30,8 +32,12 @@ const (
 	defaultStackName     = "Guichet"
 	defaultThrottleRate  = 50
 	defaultThrottleBurst = 100
-	defaultLogRetention  = 30
-	defaultLogLevel      = "info"
+	// defaultAuthThrottle* limit each credential route (login, reset, …)
+	// for all callers together.
+	defaultAuthThrottleRate  = 10
+	defaultAuthThrottleBurst = 20
+	defaultLogRetention      = 30
+	defaultLogLevel          = "info"
 )
 
 // DefaultProps returns the stack properties used when the CDK context sets
@@ -43,6 +49,8 @@ func DefaultProps(buildDir string) GuichetStackProps {
 		Production:                true,
 		ThrottleRateLimit:         defaultThrottleRate,
 		ThrottleBurstLimit:        defaultThrottleBurst,
+		AuthThrottleRateLimit:     defaultAuthThrottleRate,
+		AuthThrottleBurstLimit:    defaultAuthThrottleBurst,
 		AuthorizerCacheTTLSeconds: 0,
 		LogRetentionDays:          defaultLogRetention,
 		LogLevel:                  defaultLogLevel,
@@ -62,6 +70,8 @@ func PropsFromContext(app awscdk.App, defaultBuildDir string) (GuichetStackProps
 	p.CorsOrigins = c.list(ctxCorsOrigins)
 	p.ThrottleRateLimit = c.number(ctxThrottleRate, p.ThrottleRateLimit)
 	p.ThrottleBurstLimit = c.number(ctxThrottleBurst, p.ThrottleBurstLimit)
+	p.AuthThrottleRateLimit = c.number(ctxAuthThrottleRate, p.AuthThrottleRateLimit)
+	p.AuthThrottleBurstLimit = c.number(ctxAuthThrottleBurst, p.AuthThrottleBurstLimit)
 	p.AuthorizerCacheTTLSeconds = int(c.number(ctxAuthorizerCache, float64(p.AuthorizerCacheTTLSeconds)))
 	p.LogRetentionDays = int(c.number(ctxLogRetentionDays, float64(p.LogRetentionDays)))
 	if v := c.str(ctxLogLevel); v != "" {

@@ -19,9 +19,11 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awss3"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssecretsmanager"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsses"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssns"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssqs"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 
@@ -38,17 +40,13 @@ const (
 	// authorizerID names the API Gateway authorizer and its construct.
 	authorizerID = "Authorizer"
 	// credentialKeyPrefix starts the partition key of every credential item;
-	// the authorizer may write those items only.
+	// the authorizer may read and write those items only.
 	credentialKeyPrefix = "CRED#"
 )
 
 // indexActions are the DynamoDB actions that can target an index; only they
 // are granted on the index ARN.
 var indexActions = []string{"Query", "Scan"}
-
-// readActions never write. The authorizer's other actions are limited to
-// credential items.
-var readActions = []string{"GetItem", "BatchGetItem", "Query", "Scan", "ConditionCheckItem"}
 
 // GuichetStackProps configures the stack. main.go fills it from the CDK
 // context (see PropsFromContext); tests fill it directly.
@@ -64,6 +62,12 @@ type GuichetStackProps struct {
 	// every route of the default stage.
 	ThrottleRateLimit  float64
 	ThrottleBurstLimit float64
+	// AuthThrottleRateLimit and AuthThrottleBurstLimit apply instead to each
+	// public route that checks a credential or mails a link (login, token,
+	// refresh, two-step answers, reset request and completion, invitation
+	// acceptance, and their hosted pages).
+	AuthThrottleRateLimit  float64
+	AuthThrottleBurstLimit float64
 	// AuthorizerCacheTTLSeconds caches authorizer results per Authorization
 	// header. 0 (the default) makes every request re-check its credential, so
 	// revocation takes effect at once.
@@ -102,7 +106,20 @@ type GuichetStack struct {
 	Functions map[string]awslambda.Function
 	// MFAKey is the secret holding the key that seals TOTP secrets.
 	MFAKey awssecretsmanager.Secret
+	// Exports is the bucket of large exports (objects under exports/).
+	Exports awss3.Bucket
+	// AlarmTopic is the topic every alarm notifies.
+	AlarmTopic awssns.Topic
 }
+
+// Environment variables the stack sets for the code in functions/.
+const (
+	// mfaKeySecretEnv is the ARN of the secret holding MFA_ENCRYPTION_KEY;
+	// the function reads it from Secrets Manager at init.
+	mfaKeySecretEnv = "MFA_ENCRYPTION_KEY_SECRET"
+	// exportBucketEnv names the bucket large exports are written to.
+	exportBucketEnv = "EXPORT_BUCKET"
+)
 
 // FunctionLogicalID is the CloudFormation logical id of a function's Lambda,
 // fixed so that `sam local invoke <id>` and the docs can name it:
@@ -144,6 +161,7 @@ func NewGuichetStack(scope constructs.Construct, id string, props GuichetStackPr
 		specs = route.Specs()
 	}
 	s.MFAKey = newMFAKey(stack, props.Production)
+	s.Exports = newExportBucket(stack, props.Production)
 	for _, spec := range specs {
 		env := map[string]*string{
 			"TABLE_NAME": s.Table.TableName(),
@@ -157,19 +175,26 @@ func NewGuichetStack(scope constructs.Construct, id string, props GuichetStackPr
 			env["MAIL_CONFIGURATION_SET"] = m.configSet.ConfigurationSetName()
 		}
 		if spec.MFAKey {
-			// A dynamic reference: CloudFormation resolves it at deployment,
-			// so the function reads the key from its environment and its
-			// role needs no access to Secrets Manager.
-			env["MFA_ENCRYPTION_KEY"] = s.MFAKey.SecretValue().UnsafeUnwrap()
+			// The function reads the key from Secrets Manager at init: the
+			// key itself is never in the function's configuration.
+			env[mfaKeySecretEnv] = s.MFAKey.SecretArn()
 		}
-		fn := newFunction(stack, spec, props.BuildDir, env, retention)
+		if spec.Name == exportFunction() {
+			env[exportBucketEnv] = s.Exports.BucketName()
+		}
+		fn := newFunction(stack, spec, props, env, retention)
+		if spec.MFAKey {
+			fn.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+				Sid:       jsii.String("ReadMFAKey"),
+				Actions:   jsii.Strings("secretsmanager:GetSecretValue"),
+				Resources: &[]*string{s.MFAKey.SecretArn()},
+			}))
+		}
+		if spec.Name == exportFunction() {
+			s.grantExports(fn)
+		}
 		if st := dynamoStatement(spec, s.Table); st != nil {
 			fn.AddToRolePolicy(st)
-		}
-		if spec.Name == route.Authorizer {
-			if w := authorizerWriteStatement(spec, s.Table); w != nil {
-				fn.AddToRolePolicy(w)
-			}
 		}
 		if m != nil && spec.SendsMail {
 			fn.AddToRolePolicy(m.sendStatement())
@@ -182,9 +207,11 @@ func NewGuichetStack(scope constructs.Construct, id string, props GuichetStackPr
 		}
 	}
 
-	s.addRoutes(props)
-	stage := s.addStage(props, retention)
-	s.addAlarms(stage, specs)
+	routes := s.addRoutes(props)
+	stage := s.addStage(props, retention, routes)
+	alarms := s.newAlarms()
+	dlq := s.addJobs(alarms)
+	alarms.add(stage, specs, m, dlq)
 
 	awscdk.NewCfnOutput(stack, jsii.String("ApiUrl"), &awscdk.CfnOutputProps{
 		Value:       stage.Url(),
@@ -211,6 +238,9 @@ func (p GuichetStackProps) validate() error {
 	if p.ThrottleRateLimit <= 0 || p.ThrottleBurstLimit <= 0 {
 		errs = append(errs, fmt.Errorf("throttle rate %v and burst %v must be positive", p.ThrottleRateLimit, p.ThrottleBurstLimit))
 	}
+	if p.AuthThrottleRateLimit <= 0 || p.AuthThrottleBurstLimit <= 0 {
+		errs = append(errs, fmt.Errorf("auth throttle rate %v and burst %v must be positive", p.AuthThrottleRateLimit, p.AuthThrottleBurstLimit))
+	}
 	return errors.Join(errs...)
 }
 
@@ -230,6 +260,9 @@ func newTable(stack awscdk.Stack, production bool) awsdynamodb.Table {
 		},
 		DeletionProtection: jsii.Bool(production),
 		RemovalPolicy:      removal,
+		// The jobs function runs from the stream; it rereads each job item,
+		// so the keys are enough.
+		Stream: awsdynamodb.StreamViewType_KEYS_ONLY,
 	})
 	t.AddGlobalSecondaryIndex(&awsdynamodb.GlobalSecondaryIndexProps{
 		IndexName:      jsii.String(IndexName),
@@ -265,41 +298,62 @@ func newMFAKey(stack awscdk.Stack, production bool) awssecretsmanager.Secret {
 		RemovalPolicy: removal,
 	})
 	secret.Node().DefaultChild().(awssecretsmanager.CfnSecret).OverrideLogicalId(jsii.String(MFAKeyLogicalID))
+	suppress(secret, "AwsSolutions-SMG4", "The key seals every enrolled TOTP secret: rotating it needs every sealed secret opened and sealed again, which no rotation function does; a new key is a planned migration")
 	return secret
 }
 
-func newFunction(stack awscdk.Stack, spec route.Spec, buildDir string, env map[string]*string, retention awslogs.RetentionDays) awslambda.Function {
+// logRemoval keeps log groups with a production stack (its logs are the
+// record of what happened) and deletes them with a throw-away one.
+func logRemoval(production bool) awscdk.RemovalPolicy {
+	if production {
+		return awscdk.RemovalPolicy_RETAIN
+	}
+	return awscdk.RemovalPolicy_DESTROY
+}
+
+// newFunction makes the function's Lambda, its log group and its role. The
+// role may write to that log group only (no managed policy, no logs:* on
+// *); callers add the statements of the function's spec.
+func newFunction(stack awscdk.Stack, spec route.Spec, props GuichetStackProps, env map[string]*string, retention awslogs.RetentionDays) awslambda.Function {
 	id := FunctionLogicalID(spec.Name)
 	logs := awslogs.NewLogGroup(stack, jsii.String(id+"Logs"), &awslogs.LogGroupProps{
 		Retention:     retention,
-		RemovalPolicy: awscdk.RemovalPolicy_DESTROY,
+		RemovalPolicy: logRemoval(props.Production),
 	})
+	role := awsiam.NewRole(stack, jsii.String(id+"Role"), &awsiam.RoleProps{
+		AssumedBy:   awsiam.NewServicePrincipal(jsii.String("lambda.amazonaws.com"), nil),
+		Description: jsii.String("Guichet " + spec.Name + ": its log group and the actions of its spec"),
+	})
+	role.AddToPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Sid:       jsii.String("Logs"),
+		Actions:   jsii.Strings("logs:CreateLogStream", "logs:PutLogEvents"),
+		Resources: &[]*string{logs.LogGroupArn()},
+	}))
 	fn := awslambda.NewFunction(stack, jsii.String(id), &awslambda.FunctionProps{
 		Description:  jsii.String("Guichet " + spec.Name),
 		Runtime:      awslambda.Runtime_PROVIDED_AL2023(),
 		Architecture: awslambda.Architecture_ARM_64(),
 		Handler:      jsii.String("bootstrap"),
-		Code:         awslambda.Code_FromAsset(jsii.String(filepath.Join(buildDir, spec.Name)), nil),
+		Code:         awslambda.Code_FromAsset(jsii.String(filepath.Join(props.BuildDir, spec.Name)), nil),
 		MemorySize:   jsii.Number(spec.MemoryMB),
 		Timeout:      awscdk.Duration_Seconds(jsii.Number(spec.TimeoutSeconds)),
 		Environment:  &env,
 		LogGroup:     logs,
+		Role:         role,
 	})
 	fn.Node().DefaultChild().(awslambda.CfnFunction).OverrideLogicalId(jsii.String(id))
 	return fn
 }
 
 // dynamoStatement grants exactly the function's DynamoDB actions, on the
-// table and, for actions that can use it, on the index. For the authorizer
-// it grants the reads only; authorizerWriteStatement adds its writes. A
+// table and, for actions that can use it, on the index. The authorizer's
+// are limited to credential items (a dynamodb:LeadingKeys condition): it
+// reads one credential per request, and may record an API key's use. A
 // function whose spec has no action gets no statement (nil).
 func dynamoStatement(spec route.Spec, table awsdynamodb.Table) awsiam.PolicyStatement {
 	var actions []*string
 	onIndex := false
 	for _, a := range spec.IAMActions() {
-		if spec.Name == route.Authorizer && !slices.Contains(readActions, a) {
-			continue
-		}
 		actions = append(actions, jsii.String("dynamodb:"+a))
 		onIndex = onIndex || slices.Contains(indexActions, a)
 	}
@@ -310,36 +364,20 @@ func dynamoStatement(spec route.Spec, table awsdynamodb.Table) awsiam.PolicyStat
 	if onIndex {
 		resources = append(resources, jsii.String(*table.TableArn()+"/index/"+IndexName))
 	}
-	return awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+	st := &awsiam.PolicyStatementProps{
 		Sid:       jsii.String("Table"),
 		Actions:   &actions,
 		Resources: &resources,
-	})
-}
-
-// authorizerWriteStatement grants the authorizer's write actions (recording
-// when an API key was last used) on credential items only, or returns nil
-// when its spec writes nothing.
-func authorizerWriteStatement(spec route.Spec, table awsdynamodb.Table) awsiam.PolicyStatement {
-	var actions []*string
-	for _, a := range spec.DynamoDB {
-		if !slices.Contains(readActions, a) {
-			actions = append(actions, jsii.String("dynamodb:"+a))
-		}
 	}
-	if len(actions) == 0 {
-		return nil
-	}
-	return awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-		Sid:       jsii.String("CredentialWrites"),
-		Actions:   &actions,
-		Resources: &[]*string{table.TableArn()},
-		Conditions: &map[string]any{
+	if spec.Name == route.Authorizer {
+		st.Sid = jsii.String("Credentials")
+		st.Conditions = &map[string]any{
 			"ForAllValues:StringLike": map[string]any{
 				"dynamodb:LeadingKeys": []string{credentialKeyPrefix + "*"},
 			},
-		},
-	})
+		}
+	}
+	return awsiam.NewPolicyStatement(st)
 }
 
 // mailResources are the SES identity and configuration set functions that
@@ -396,7 +434,8 @@ func (m *mailResources) sendStatement() awsiam.PolicyStatement {
 // addRoutes adds every route of the table, plus $default for the fallback.
 // The authorizer never denies: it tells the function whether the caller is
 // authenticated, and the function answers 401 as problem+json itself.
-func (s *GuichetStack) addRoutes(props GuichetStackProps) {
+func (s *GuichetStack) addRoutes(props GuichetStackProps) map[string]awsapigatewayv2.HttpRoute {
+	routes := map[string]awsapigatewayv2.HttpRoute{}
 	integrations := map[string]awsapigatewayv2integrations.HttpLambdaIntegration{}
 	integration := func(fn string) awsapigatewayv2integrations.HttpLambdaIntegration {
 		if integrations[fn] == nil {
@@ -431,19 +470,26 @@ func (s *GuichetStack) addRoutes(props GuichetStackProps) {
 		if !r.Public {
 			opts.Authorizer = authorizer
 		}
-		s.API.AddRoutes(opts)
+		for _, rt := range *s.API.AddRoutes(opts) {
+			routes[r.Key()] = rt
+			if r.Public {
+				suppress(rt, "AwsSolutions-APIG4", "A public route: it is how a caller gets a credential (login, refresh, reset, invitation) or reads what needs none; the function checks its token or form itself")
+			}
+		}
 	}
-	awsapigatewayv2.NewHttpRoute(s.Stack, jsii.String("DefaultRoute"), &awsapigatewayv2.HttpRouteProps{
+	def := awsapigatewayv2.NewHttpRoute(s.Stack, jsii.String("DefaultRoute"), &awsapigatewayv2.HttpRouteProps{
 		HttpApi:     s.API,
 		RouteKey:    awsapigatewayv2.HttpRouteKey_DEFAULT(),
 		Integration: integration(route.Fallback.Function),
 	})
+	suppress(def, "AwsSolutions-APIG4", "$default answers every path outside the route table with a 404 problem+json and reads nothing")
 
 	if ttl == 0 {
 		if c, ok := s.API.Node().TryFindChild(jsii.String(authorizerID)).(awsapigatewayv2.HttpAuthorizer); ok {
 			c.Node().DefaultChild().(awscdk.CfnResource).AddPropertyDeletionOverride(jsii.String("IdentitySource"))
 		}
 	}
+	return routes
 }
 
 // accessLogFormat is one JSON object per request. It leaves out headers so
@@ -455,10 +501,35 @@ const accessLogFormat = `{"requestId":"$context.requestId","requestTime":"$conte
 	`"latency":"$context.responseLatency","integrationLatency":"$context.integrationLatency",` +
 	`"integrationError":"$context.integrationErrorMessage","authorizerError":"$context.authorizer.error"}`
 
-func (s *GuichetStack) addStage(props GuichetStackProps, retention awslogs.RetentionDays) awsapigatewayv2.HttpStage {
+// throttledOperations are the public routes that check a credential or
+// mail one: each gets its own, lower, stage throttle (AuthThrottle*) on top
+// of the default, so that guessing passwords or tokens, or mailing links,
+// cannot use the whole API's rate.
+var throttledOperations = []route.OperationID{
+	route.OpLogin, route.OpServiceToken, route.OpRefresh,
+	route.OpMFALogin, route.OpEmailProof, route.OpMFAEnroll, route.OpMFAEnrollConfirm,
+	route.OpRequestPasswordReset, route.OpCompletePasswordReset, route.OpAcceptInvitation,
+	route.OpConfirmEmailChange,
+	route.OpLoginSubmitPage, route.OpLoginStepPage, route.OpRequestResetPage, route.OpCompleteResetPage,
+	route.OpAcceptInvitePage, route.OpConfirmEmailPage,
+}
+
+// throttledRouteKeys returns the route keys of throttledOperations, in the
+// table's order.
+func throttledRouteKeys() []string {
+	var keys []string
+	for _, r := range route.All() {
+		if slices.Contains(throttledOperations, r.Operation) {
+			keys = append(keys, r.Key())
+		}
+	}
+	return keys
+}
+
+func (s *GuichetStack) addStage(props GuichetStackProps, retention awslogs.RetentionDays, routes map[string]awsapigatewayv2.HttpRoute) awsapigatewayv2.HttpStage {
 	logs := awslogs.NewLogGroup(s.Stack, jsii.String("ApiAccessLogs"), &awslogs.LogGroupProps{
 		Retention:     retention,
-		RemovalPolicy: awscdk.RemovalPolicy_DESTROY,
+		RemovalPolicy: logRemoval(props.Production),
 	})
 	stage := awsapigatewayv2.NewHttpStage(s.Stack, jsii.String("DefaultStage"), &awsapigatewayv2.HttpStageProps{
 		HttpApi:    s.API,
@@ -471,34 +542,72 @@ func (s *GuichetStack) addStage(props GuichetStackProps, retention awslogs.Reten
 	})
 	// The L2 stage takes access log settings only as a jsii interface; the
 	// L1 property is plain data.
-	stage.Node().DefaultChild().(awsapigatewayv2.CfnStage).SetAccessLogSettings(&awsapigatewayv2.CfnStage_AccessLogSettingsProperty{
+	cfn := stage.Node().DefaultChild().(awsapigatewayv2.CfnStage)
+	cfn.SetAccessLogSettings(&awsapigatewayv2.CfnStage_AccessLogSettingsProperty{
 		DestinationArn: logs.LogGroupArn(),
 		Format:         jsii.String(accessLogFormat),
 	})
+	settings := map[string]any{}
+	for _, key := range throttledRouteKeys() {
+		settings[key] = map[string]any{
+			"ThrottlingRateLimit":  props.AuthThrottleRateLimit,
+			"ThrottlingBurstLimit": props.AuthThrottleBurstLimit,
+		}
+		// A stage's route settings must name routes that exist.
+		stage.Node().AddDependency(routes[key])
+	}
+	cfn.SetRouteSettings(settings)
 	return stage
 }
 
-// addAlarms watches the API's 5xx rate and every function's errors and
-// throttles (the authorizer's errors included). Alarms notify one topic
-// operators subscribe to.
-func (s *GuichetStack) addAlarms(stage awsapigatewayv2.HttpStage, specs []route.Spec) {
-	topic := awssns.NewTopic(s.Stack, jsii.String("AlarmTopic"), &awssns.TopicProps{
+// alarms makes alarms that notify one topic operators subscribe to.
+type alarms struct {
+	s      *GuichetStack
+	action awscloudwatch.IAlarmAction
+}
+
+func (s *GuichetStack) newAlarms() *alarms {
+	s.AlarmTopic = awssns.NewTopic(s.Stack, jsii.String("AlarmTopic"), &awssns.TopicProps{
 		DisplayName: jsii.String("Guichet alarms"),
+		EnforceSSL:  jsii.Bool(true),
 	})
-	action := awscloudwatchactions.NewSnsAction(topic)
+	suppress(s.AlarmTopic, "AwsSolutions-SNS2", "Alarm notifications carry alarm names and metric values, no data of users; CloudWatch can publish to an encrypted topic only with a customer-managed KMS key, which this stack does not create")
+	return &alarms{s: s, action: awscloudwatchactions.NewSnsAction(s.AlarmTopic)}
+}
+
+// alarm raises id when metric reaches threshold for periods in a row.
+func (a *alarms) alarm(id, description string, metric awscloudwatch.IMetric, threshold float64, periods int) {
+	al := awscloudwatch.NewAlarm(a.s.Stack, jsii.String(id), &awscloudwatch.AlarmProps{
+		AlarmDescription:   jsii.String(description),
+		Metric:             metric,
+		Threshold:          jsii.Number(threshold),
+		EvaluationPeriods:  jsii.Number(periods),
+		ComparisonOperator: awscloudwatch.ComparisonOperator_GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+		TreatMissingData:   awscloudwatch.TreatMissingData_NOT_BREACHING,
+	})
+	al.AddAlarmAction(a.action)
+}
+
+// Alarm thresholds that are not 1.
+const (
+	// durationShare of its timeout is how long a function may take before
+	// its duration raises an alarm.
+	durationShare = 0.8
+	// sesBounceRate and sesComplaintRate are where SES starts reviewing
+	// an account (5 % and 0.1 %); it pauses sending at twice as much.
+	sesBounceRate    = 0.05
+	sesComplaintRate = 0.001
+)
+
+// add watches the API's 5xx rate; every function's errors, throttles and
+// duration near its timeout (the authorizer's included); the table's
+// throttles and system errors; the SES reputation when the stack sends
+// mail; and the jobs' dead-letter queue.
+func (a *alarms) add(stage awsapigatewayv2.HttpStage, specs []route.Spec, m *mailResources, dlq awssqs.Queue) {
+	s := a.s
 	five := awscdk.Duration_Minutes(jsii.Number(5))
 	sum := &awscloudwatch.MetricOptions{Statistic: jsii.String("Sum"), Period: five}
-	alarm := func(id, description string, metric awscloudwatch.IMetric, threshold float64, periods int) {
-		a := awscloudwatch.NewAlarm(s.Stack, jsii.String(id), &awscloudwatch.AlarmProps{
-			AlarmDescription:   jsii.String(description),
-			Metric:             metric,
-			Threshold:          jsii.Number(threshold),
-			EvaluationPeriods:  jsii.Number(periods),
-			ComparisonOperator: awscloudwatch.ComparisonOperator_GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-			TreatMissingData:   awscloudwatch.TreatMissingData_NOT_BREACHING,
-		})
-		a.AddAlarmAction(action)
-	}
+	max := &awscloudwatch.MetricOptions{Statistic: jsii.String("Maximum"), Period: five}
 
 	rate := awscloudwatch.NewMathExpression(&awscloudwatch.MathExpressionProps{
 		Expression: jsii.String("IF(requests > 0, 100 * errors / requests, 0)"),
@@ -509,15 +618,79 @@ func (s *GuichetStack) addAlarms(stage awsapigatewayv2.HttpStage, specs []route.
 		Label:  jsii.String("5xx rate (%)"),
 		Period: five,
 	})
-	alarm("Api5xxRateAlarm", "More than 1% of API requests answered 5xx, two 5-minute periods in a row", rate, 1, 2)
+	a.alarm("Api5xxRateAlarm", "More than 1% of API requests answered 5xx, two 5-minute periods in a row", rate, 1, 2)
 
 	for _, spec := range specs {
 		name := spec.Name
 		fn := s.Functions[name]
 		id := camel(name)
-		alarm(id+"ErrorsAlarm", "Lambda "+name+" failed (Errors ≥ 1 in 5 minutes)", fn.MetricErrors(sum), 1, 1)
-		alarm(id+"ThrottlesAlarm", "Lambda "+name+" was throttled (Throttles ≥ 1 in 5 minutes)", fn.MetricThrottles(sum), 1, 1)
+		a.alarm(id+"ErrorsAlarm", "Lambda "+name+" failed (Errors ≥ 1 in 5 minutes)", fn.MetricErrors(sum), 1, 1)
+		a.alarm(id+"ThrottlesAlarm", "Lambda "+name+" was throttled (Throttles ≥ 1 in 5 minutes)", fn.MetricThrottles(sum), 1, 1)
+		limit := durationShare * float64(spec.TimeoutSeconds) * 1000
+		a.alarm(id+"DurationAlarm", fmt.Sprintf("Lambda %s took %.0f ms or more, %d%% of its %d s timeout (maximum in 5 minutes)",
+			name, limit, int(durationShare*100), spec.TimeoutSeconds), fn.MetricDuration(max), limit, 1)
 	}
+
+	for _, metric := range []string{"ReadThrottleEvents", "WriteThrottleEvents"} {
+		a.alarm("Table"+metric+"Alarm", "DynamoDB throttled the table ("+metric+" ≥ 1 in 5 minutes)", s.Table.Metric(jsii.String(metric), sum), 1, 1)
+		a.alarm("Index"+metric+"Alarm", "DynamoDB throttled the index "+IndexName+" ("+metric+" ≥ 1 in 5 minutes)",
+			awscloudwatch.NewMetric(&awscloudwatch.MetricProps{
+				Namespace:  jsii.String("AWS/DynamoDB"),
+				MetricName: jsii.String(metric),
+				DimensionsMap: &map[string]*string{
+					"TableName":                s.Table.TableName(),
+					"GlobalSecondaryIndexName": jsii.String(IndexName),
+				},
+				Statistic: jsii.String("Sum"),
+				Period:    five,
+			}), 1, 1)
+	}
+	a.alarm("TableSystemErrorsAlarm", "DynamoDB answered the table's requests with a 500 (SystemErrors ≥ 1 in 5 minutes)",
+		s.Table.MetricSystemErrorsForOperations(&awsdynamodb.SystemErrorsForOperationsMetricOptions{
+			Operations: tableOperations(specs), Period: five,
+		}), 1, 1)
+
+	if m != nil {
+		fifteen := awscdk.Duration_Minutes(jsii.Number(15))
+		for _, r := range []struct {
+			metric    string
+			threshold float64
+		}{{"Reputation.BounceRate", sesBounceRate}, {"Reputation.ComplaintRate", sesComplaintRate}} {
+			a.alarm(strings.ReplaceAll(r.metric, ".", "")+"Alarm",
+				fmt.Sprintf("SES %s of the account reached %g%% (SES reviews the account from there)", r.metric, r.threshold*100),
+				awscloudwatch.NewMetric(&awscloudwatch.MetricProps{
+					Namespace: jsii.String("AWS/SES"), MetricName: jsii.String(r.metric),
+					Statistic: jsii.String("Maximum"), Period: fifteen,
+				}), r.threshold, 1)
+		}
+	}
+
+	a.alarm("JobsDeadLetterAlarm", "Jobs stream records failed every retry and wait in the dead-letter queue (the sweep still runs their jobs)",
+		dlq.MetricApproximateNumberOfMessagesVisible(max), 1, 1)
+}
+
+// tableOperations are the DynamoDB operations some function calls: those
+// whose system errors are watched (at most 10 make one metric expression).
+func tableOperations(specs []route.Spec) *[]awsdynamodb.Operation {
+	var ops []awsdynamodb.Operation
+	for _, spec := range specs {
+		for _, a := range spec.DynamoDB {
+			// The CDK's members are upper snake case: BatchGetItem is
+			// BATCH_GET_ITEM.
+			var b strings.Builder
+			for i, r := range a {
+				if i > 0 && unicode.IsUpper(r) {
+					b.WriteByte('_')
+				}
+				b.WriteRune(unicode.ToUpper(r))
+			}
+			if op := awsdynamodb.Operation(b.String()); !slices.Contains(ops, op) {
+				ops = append(ops, op)
+			}
+		}
+	}
+	slices.Sort(ops)
+	return &ops
 }
 
 func corsOptions(origins []string) *awsapigatewayv2.CorsPreflightOptions {

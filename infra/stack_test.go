@@ -30,6 +30,7 @@ var (
 // synthesized is one synthesized stack: its props, the assertions template,
 // and the same template as plain Go values for walking.
 type synthesized struct {
+	stack *GuichetStack
 	props GuichetStackProps
 	specs []route.Spec
 	tmpl  assertions.Template
@@ -129,6 +130,7 @@ func synthesize(p GuichetStackProps) (*synthesized, error) {
 	if err != nil {
 		return nil, err
 	}
+	checkStack(s.Stack)
 	tmpl := assertions.Template_FromStack(s.Stack, nil)
 	// A round trip through JSON turns jsii's values into plain Go ones.
 	raw, err := json.Marshal(tmpl.ToJSON())
@@ -143,7 +145,7 @@ func synthesize(p GuichetStackProps) (*synthesized, error) {
 	if specs == nil {
 		specs = route.Specs()
 	}
-	return &synthesized{props: p, specs: specs, tmpl: tmpl, doc: doc}, nil
+	return &synthesized{stack: s, props: p, specs: specs, tmpl: tmpl, doc: doc}, nil
 }
 
 // resources returns the template's resources of one type by logical id.
@@ -550,7 +552,7 @@ func TestLeastPrivilege(t *testing.T) {
 				var got []string
 				for _, st := range stmts[name] {
 					for _, a := range st.Actions {
-						if strings.HasPrefix(a, "dynamodb:") {
+						if strings.HasPrefix(a, "dynamodb:") && !slices.Contains(streamActions, a) {
 							got = append(got, strings.TrimPrefix(a, "dynamodb:"))
 						}
 					}
@@ -573,6 +575,10 @@ func TestLeastPrivilege(t *testing.T) {
 						}
 					}
 					for _, r := range st.Resources {
+						// IAM accepts dynamodb:ListStreams on "*" only.
+						if slices.Equal(st.Actions, []string{"dynamodb:ListStreams"}) && r == "*" {
+							continue
+						}
 						if str, ok := r.(string); ok && strings.Contains(str, "*") {
 							t.Errorf("wildcard resource %q for %v", str, st.Actions)
 						}
@@ -609,18 +615,94 @@ func TestLeastPrivilege(t *testing.T) {
 		name string
 		s    *synthesized
 	}{{"with the table's spec", dev}, {"with an UpdateItem for API key use", prod}} {
-		t.Run("the authorizer reads with GetItem only and writes credential items only "+s.name, func(t *testing.T) {
+		t.Run("the authorizer reads with GetItem only and reads and writes credential items only "+s.name, func(t *testing.T) {
+			n := 0
 			for _, st := range s.s.roleStatements(t)[route.Authorizer] {
 				for _, a := range st.Actions {
-					if !strings.HasPrefix(a, "dynamodb:") || a == "dynamodb:GetItem" {
+					if !strings.HasPrefix(a, "dynamodb:") {
 						continue
 					}
-					if slices.Contains(readActions, strings.TrimPrefix(a, "dynamodb:")) {
+					n++
+					if slices.Contains(readActions, strings.TrimPrefix(a, "dynamodb:")) && a != "dynamodb:GetItem" {
 						t.Errorf("the authorizer may %s", a)
 					}
 					b, _ := json.Marshal(st.Condition)
-					if !strings.Contains(string(b), `"dynamodb:LeadingKeys":["CRED#*"]`) {
+					if string(b) != `{"ForAllValues:StringLike":{"dynamodb:LeadingKeys":["CRED#*"]}}` {
 						t.Errorf("%s is not limited to credential items: condition %s", a, b)
+					}
+				}
+			}
+			if n == 0 {
+				t.Error("the authorizer has no DynamoDB action")
+			}
+		})
+	}
+}
+
+// readActions never write.
+var readActions = []string{"GetItem", "BatchGetItem", "Query", "Scan", "ConditionCheckItem"}
+
+// streamActions read the table's stream.
+var streamActions = []string{"dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator", "dynamodb:ListStreams"}
+
+func TestPolicies(t *testing.T) {
+	for _, s := range []struct {
+		name string
+		s    *synthesized
+	}{{"with mail", prod}, {"without mail", dev}} {
+		t.Run("no policy "+s.name+" names dynamodb:TransactWriteItems, which is no IAM action", func(t *testing.T) {
+			b, _ := json.Marshal(s.s.resources("AWS::IAM::Policy"))
+			if strings.Contains(string(b), "TransactWriteItems") {
+				t.Error("a policy grants dynamodb:TransactWriteItems")
+			}
+			if len(b) < 1000 {
+				t.Errorf("policies %s: too few to look at", b)
+			}
+		})
+		t.Run("every function "+s.name+" writes logs to its own log group only", func(t *testing.T) {
+			stmts := s.s.roleStatements(t)
+			fns := s.s.resources("AWS::Lambda::Function")
+			for _, name := range route.Functions() {
+				group := ref(props(fns[FunctionLogicalID(name)])["LoggingConfig"].(map[string]any)["LogGroup"])
+				var logs []string
+				for _, st := range stmts[name] {
+					for _, a := range st.Actions {
+						if !strings.HasPrefix(a, "logs:") {
+							continue
+						}
+						logs = append(logs, a)
+						if refs := refsIn(st.Resources); len(st.Resources) != 1 || len(refs) != 1 || refs[0] != group {
+							t.Errorf("%s may %s on %v, want its log group %s only", name, a, st.Resources, group)
+						}
+					}
+				}
+				slices.Sort(logs)
+				if !slices.Equal(logs, []string{"logs:CreateLogStream", "logs:PutLogEvents"}) {
+					t.Errorf("%s has logs actions %v", name, logs)
+				}
+			}
+		})
+		t.Run("no role "+s.name+" has a managed policy", func(t *testing.T) {
+			for id, r := range s.s.resources("AWS::IAM::Role") {
+				if mp := props(r)["ManagedPolicyArns"]; mp != nil {
+					t.Errorf("role %s has managed policies %v", id, mp)
+				}
+			}
+		})
+		t.Run("only the jobs function "+s.name+" reads the stream, on the stream's ARN", func(t *testing.T) {
+			for name, stmts := range s.s.roleStatements(t) {
+				for _, st := range stmts {
+					for _, a := range st.Actions {
+						if !slices.Contains(streamActions, a) {
+							continue
+						}
+						if name != route.Jobs {
+							t.Errorf("%s may %s", name, a)
+						}
+						b, _ := json.Marshal(st.Resources)
+						if a != "dynamodb:ListStreams" && string(b) != `[{"Fn::GetAtt":["Table","StreamArn"]}]` {
+							t.Errorf("%s on %s, want the table's stream", a, b)
+						}
 					}
 				}
 			}
@@ -703,6 +785,51 @@ func TestTheStage(t *testing.T) {
 			t.Errorf("DefaultRouteSettings = %v, want rate %v burst %v", rs, prod.props.ThrottleRateLimit, prod.props.ThrottleBurstLimit)
 		}
 	})
+	t.Run("throttles each public credential route by the auth props, and no other route", func(t *testing.T) {
+		rs, _ := stage["RouteSettings"].(map[string]any)
+		want := map[string]bool{}
+		for _, r := range route.All() {
+			if slices.Contains(throttledOperations, r.Operation) {
+				want[r.Key()] = true
+				if !r.Public {
+					t.Errorf("%s is throttled as a credential route but is not public", r.Key())
+				}
+			}
+		}
+		for _, op := range []route.OperationID{route.OpLogin, route.OpServiceToken, route.OpRefresh,
+			route.OpRequestPasswordReset, route.OpCompletePasswordReset, route.OpAcceptInvitation} {
+			if !slices.Contains(throttledOperations, op) {
+				t.Errorf("%s is not throttled", op)
+			}
+		}
+		if len(rs) != len(want) || len(rs) < len(throttledOperations) {
+			t.Errorf("%d route settings, want %d", len(rs), len(throttledOperations))
+		}
+		for key, v := range rs {
+			if !want[key] {
+				t.Errorf("route settings for %s", key)
+			}
+			m := v.(map[string]any)
+			if m["ThrottlingRateLimit"] != prod.props.AuthThrottleRateLimit || m["ThrottlingBurstLimit"] != prod.props.AuthThrottleBurstLimit {
+				t.Errorf("%s: %v, want rate %v burst %v", key, m, prod.props.AuthThrottleRateLimit, prod.props.AuthThrottleBurstLimit)
+			}
+		}
+		if prod.props.AuthThrottleRateLimit >= prod.props.ThrottleRateLimit {
+			t.Errorf("auth rate %v is not below the default %v", prod.props.AuthThrottleRateLimit, prod.props.ThrottleRateLimit)
+		}
+	})
+	t.Run("is created after the routes its settings name", func(t *testing.T) {
+		var st map[string]any
+		for _, v := range stages {
+			st = v
+		}
+		deps := strs(st["DependsOn"])
+		for id, r := range prod.resources("AWS::ApiGatewayV2::Route") {
+			if _, ok := stage["RouteSettings"].(map[string]any)[props(r)["RouteKey"].(string)]; ok && !slices.Contains(deps, id) {
+				t.Errorf("the stage does not depend on route %s", id)
+			}
+		}
+	})
 	t.Run("writes JSON access logs to a log group", func(t *testing.T) {
 		al, _ := stage["AccessLogSettings"].(map[string]any)
 		id := ref(al["DestinationArn"])
@@ -755,6 +882,121 @@ func TestAlarms(t *testing.T) {
 			})
 		}
 	}
+	for _, spec := range prod.specs {
+		t.Run(spec.Name+" taking 80% of its timeout raises an alarm", func(t *testing.T) {
+			found := false
+			for _, a := range alarms {
+				p := props(a)
+				if p["MetricName"] == "Duration" && slices.Contains(refsIn(p["Dimensions"]), FunctionLogicalID(spec.Name)) {
+					found = true
+					if p["Threshold"] != 0.8*float64(spec.TimeoutSeconds)*1000 || p["Statistic"] != "Maximum" {
+						t.Errorf("threshold %v statistic %v, want the maximum against %v ms", p["Threshold"], p["Statistic"], 0.8*float64(spec.TimeoutSeconds)*1000)
+					}
+				}
+			}
+			if !found {
+				t.Error("no duration alarm")
+			}
+		})
+	}
+	// plain returns the alarms on one metric of a namespace (not an
+	// expression), by logical id.
+	plain := func(s *synthesized, namespace, metric string) map[string]map[string]any {
+		out := map[string]map[string]any{}
+		for id, a := range s.resources("AWS::CloudWatch::Alarm") {
+			if p := props(a); p["Namespace"] == namespace && p["MetricName"] == metric {
+				out[id] = p
+			}
+		}
+		return out
+	}
+	for _, metric := range []string{"ReadThrottleEvents", "WriteThrottleEvents"} {
+		t.Run("the table's and the index's "+metric+" raise alarms", func(t *testing.T) {
+			var table, index bool
+			for _, p := range plain(prod, "AWS/DynamoDB", metric) {
+				b, _ := json.Marshal(p["Dimensions"])
+				if !slices.Contains(refsIn(p["Dimensions"]), TableLogicalID) || p["Threshold"] != float64(1) {
+					continue
+				}
+				if strings.Contains(string(b), `"GlobalSecondaryIndexName"`) {
+					index = index || strings.Contains(string(b), `"Value":"`+IndexName+`"`)
+				} else {
+					table = true
+				}
+			}
+			if !table || !index {
+				t.Errorf("alarm on the table %v, on the index %v", table, index)
+			}
+		})
+	}
+	t.Run("the table's system errors raise an alarm, over every operation the functions call", func(t *testing.T) {
+		var ops []string
+		for _, a := range alarms {
+			b, _ := json.Marshal(props(a)["Metrics"])
+			if !strings.Contains(string(b), `"MetricName":"SystemErrors"`) {
+				continue
+			}
+			for _, m := range props(a)["Metrics"].([]any) {
+				stat, _ := m.(map[string]any)["MetricStat"].(map[string]any)
+				if stat == nil {
+					continue
+				}
+				for _, d := range stat["Metric"].(map[string]any)["Dimensions"].([]any) {
+					if d.(map[string]any)["Name"] == "Operation" {
+						ops = append(ops, d.(map[string]any)["Value"].(string))
+					}
+				}
+			}
+		}
+		for _, spec := range prod.specs {
+			for _, a := range spec.DynamoDB {
+				if !slices.Contains(ops, a) {
+					t.Errorf("the system errors of %s are not watched (watched: %v)", a, ops)
+				}
+			}
+		}
+	})
+	for _, r := range []struct {
+		metric    string
+		threshold float64
+	}{{"Reputation.BounceRate", 0.05}, {"Reputation.ComplaintRate", 0.001}} {
+		t.Run("with mail, the SES "+r.metric+" raises an alarm at its review threshold", func(t *testing.T) {
+			got := plain(prod, "AWS/SES", r.metric)
+			if len(got) != 1 {
+				t.Fatalf("%d alarms on %s, want 1", len(got), r.metric)
+			}
+			for _, p := range got {
+				if p["Threshold"] != r.threshold || p["ComparisonOperator"] != "GreaterThanOrEqualToThreshold" {
+					t.Errorf("threshold %v %v, want ≥ %v", p["ComparisonOperator"], p["Threshold"], r.threshold)
+				}
+			}
+		})
+		t.Run("without mail, the SES "+r.metric+" raises no alarm", func(t *testing.T) {
+			if got := plain(dev, "AWS/SES", r.metric); len(got) != 0 {
+				t.Errorf("alarms %v", got)
+			}
+		})
+	}
+	t.Run("a record in the jobs' dead-letter queue raises an alarm", func(t *testing.T) {
+		found := false
+		for _, p := range plain(prod, "AWS/SQS", "ApproximateNumberOfMessagesVisible") {
+			found = found || (slices.Contains(refsIn(p["Dimensions"]), jobsDeadLetterLogicalID) && p["Threshold"] == float64(1))
+		}
+		if !found {
+			t.Error("no alarm on the dead-letter queue")
+		}
+	})
+	t.Run("the alarm topic accepts TLS requests only", func(t *testing.T) {
+		topics := prod.resources("AWS::SNS::Topic")
+		if len(topics) != 1 {
+			t.Fatalf("%d topics", len(topics))
+		}
+		for id := range topics {
+			if !denesInsecureTransport(prod.resources("AWS::SNS::TopicPolicy"), "Topics", id) {
+				t.Error("the topic's policy does not deny requests without TLS")
+			}
+		}
+	})
 	t.Run("the API's 5xx rate raises an alarm", func(t *testing.T) {
 		found := false
 		for _, a := range alarms {
@@ -774,6 +1016,29 @@ func TestAlarms(t *testing.T) {
 			}
 		}
 	})
+}
+
+func TestLogGroups(t *testing.T) {
+	for _, s := range []struct {
+		name   string
+		s      *synthesized
+		policy string
+	}{{"production", prod, "Retain"}, {"throw-away", dev, "Delete"}} {
+		t.Run("the "+s.name+" stack's log groups are kept per the production flag, for the retention of the props", func(t *testing.T) {
+			groups := s.s.resources("AWS::Logs::LogGroup")
+			if len(groups) != len(route.Functions())+1 {
+				t.Errorf("%d log groups, want one per function and the access logs", len(groups))
+			}
+			for id, g := range groups {
+				if g["DeletionPolicy"] != s.policy || g["UpdateReplacePolicy"] != s.policy {
+					t.Errorf("%s: DeletionPolicy %v UpdateReplacePolicy %v, want %s", id, g["DeletionPolicy"], g["UpdateReplacePolicy"], s.policy)
+				}
+				if props(g)["RetentionInDays"] != float64(s.s.props.LogRetentionDays) {
+					t.Errorf("%s: RetentionInDays %v", id, props(g)["RetentionInDays"])
+				}
+			}
+		})
+	}
 }
 
 func TestOutputs(t *testing.T) {
@@ -796,6 +1061,13 @@ func TestProps(t *testing.T) {
 		p.LogRetentionDays = 31
 		if err := p.validate(); err == nil {
 			t.Error("validate accepted 31 days")
+		}
+	})
+	t.Run("an auth throttle that is not positive is refused", func(t *testing.T) {
+		p := DefaultProps("/tmp/build")
+		p.AuthThrottleBurstLimit = 0
+		if err := p.validate(); err == nil {
+			t.Error("validate accepted a zero auth burst")
 		}
 	})
 	t.Run("the defaults are valid", func(t *testing.T) {
@@ -841,8 +1113,12 @@ func TestProps(t *testing.T) {
 			context: map[string]any{
 				"stackName": "GuichetDev", "production": "false", "corsOrigins": "https://a.example, https://b.example",
 				"throttleRateLimit": "10", "authorizerCacheTtlSeconds": "60", "mailFrom": "x@example.com",
+				"authThrottleRateLimit": "3", "authThrottleBurstLimit": "6",
 			},
 			check: func(t *testing.T, p GuichetStackProps) {
+				if p.AuthThrottleRateLimit != 3 || p.AuthThrottleBurstLimit != 6 {
+					t.Errorf("auth throttle %v/%v, want 3/6", p.AuthThrottleRateLimit, p.AuthThrottleBurstLimit)
+				}
 				if *p.StackName != "GuichetDev" || p.Production || p.ThrottleRateLimit != 10 ||
 					p.AuthorizerCacheTTLSeconds != 60 || p.MailFrom != "x@example.com" ||
 					!slices.Equal(p.CorsOrigins, []string{"https://a.example", "https://b.example"}) {
@@ -902,34 +1178,53 @@ func TestTheMFAKey(t *testing.T) {
 			}
 		})
 		fns := s.s.resources("AWS::Lambda::Function")
+		stmts := s.s.roleStatements(t)
 		for _, name := range route.Functions() {
 			spec := specOf(s.s.specs, name)
-			t.Run(fmt.Sprintf("%s gets the key in the %s stack only if its spec says so, as a dynamic reference", name, s.name), func(t *testing.T) {
-				env, _ := props(fns[FunctionLogicalID(name)])["Environment"].(map[string]any)
-				vars, _ := env["Variables"].(map[string]any)
-				v, has := vars["MFA_ENCRYPTION_KEY"]
-				if has != spec.MFAKey {
-					t.Fatalf("MFA_ENCRYPTION_KEY set %v, spec says %v", has, spec.MFAKey)
+			env, _ := props(fns[FunctionLogicalID(name)])["Environment"].(map[string]any)
+			vars, _ := env["Variables"].(map[string]any)
+			t.Run(fmt.Sprintf("%s in the %s stack never has the key in its environment", name, s.name), func(t *testing.T) {
+				if v, has := vars["MFA_ENCRYPTION_KEY"]; has {
+					t.Errorf("MFA_ENCRYPTION_KEY = %v", v)
 				}
-				if !has {
-					return
-				}
-				b, _ := json.Marshal(v)
-				if !strings.Contains(string(b), "{{resolve:secretsmanager:") || !slices.Contains(refsIn(v), MFAKeyLogicalID) ||
-					!strings.Contains(string(b), ":SecretString:::}}") {
-					t.Errorf("MFA_ENCRYPTION_KEY = %s, want a dynamic reference to %s", b, MFAKeyLogicalID)
+				if b, _ := json.Marshal(vars); strings.Contains(string(b), "resolve:secretsmanager") {
+					t.Errorf("environment %s resolves a secret", b)
 				}
 			})
-		}
-		t.Run("no role of the "+s.name+" stack may read secrets", func(t *testing.T) {
-			for name, stmts := range s.s.roleStatements(t) {
-				for _, st := range stmts {
+			t.Run(fmt.Sprintf("%s in the %s stack is told the key's secret only if its spec says so", name, s.name), func(t *testing.T) {
+				v, has := vars[mfaKeySecretEnv]
+				if has != spec.MFAKey {
+					t.Fatalf("%s set %v, spec says %v", mfaKeySecretEnv, has, spec.MFAKey)
+				}
+				if has && ref(v) != MFAKeyLogicalID {
+					t.Errorf("%s = %v, want the ARN of %s", mfaKeySecretEnv, v, MFAKeyLogicalID)
+				}
+			})
+			t.Run(fmt.Sprintf("%s in the %s stack may read the key only if its spec says so, and no other secret", name, s.name), func(t *testing.T) {
+				var got []string
+				for _, st := range stmts[name] {
 					for _, a := range st.Actions {
-						if strings.HasPrefix(a, "secretsmanager:") || strings.HasPrefix(a, "kms:") {
-							t.Errorf("%s may %s", name, a)
+						if !strings.HasPrefix(a, "secretsmanager:") && !strings.HasPrefix(a, "kms:") {
+							continue
+						}
+						got = append(got, a)
+						if refs := refsIn(st.Resources); len(st.Resources) != 1 || len(refs) != 1 || refs[0] != MFAKeyLogicalID {
+							t.Errorf("%s on %v, want the key's secret only", a, st.Resources)
 						}
 					}
 				}
+				var want []string
+				if spec.MFAKey {
+					want = []string{"secretsmanager:GetSecretValue"}
+				}
+				if !slices.Equal(got, want) {
+					t.Errorf("secret actions %v, want %v", got, want)
+				}
+			})
+		}
+		t.Run("the "+s.name+" template resolves no secret anywhere", func(t *testing.T) {
+			if b, _ := json.Marshal(s.s.doc); strings.Contains(string(b), "resolve:secretsmanager") {
+				t.Error("the template has a {{resolve:secretsmanager:…}} reference")
 			}
 		})
 	}

@@ -362,55 +362,100 @@ type Spec struct {
 }
 
 // IAMActions returns the DynamoDB actions the function's role needs: its
-// spec's, plus, when it writes transactions, the item-level actions that
-// IAM checks for each item of a TransactWriteItems call.
+// spec's, where a TransactWriteItems call stands for the item-level actions
+// IAM checks for each item of the transaction (TransactWriteItems itself is
+// no IAM action).
 func (s Spec) IAMActions() []string {
-	out := append([]string(nil), s.DynamoDB...)
-	if slices.Contains(s.DynamoDB, "TransactWriteItems") {
-		for _, a := range []string{"ConditionCheckItem", "DeleteItem", "PutItem", "UpdateItem"} {
-			if !slices.Contains(out, a) {
-				out = append(out, a)
+	var out []string
+	for _, a := range s.DynamoDB {
+		if a == "TransactWriteItems" {
+			for _, item := range []string{"ConditionCheckItem", "DeleteItem", "PutItem", "UpdateItem"} {
+				if !slices.Contains(out, item) {
+					out = append(out, item)
+				}
 			}
+			continue
+		}
+		if !slices.Contains(out, a) {
+			out = append(out, a)
 		}
 	}
 	return out
 }
 
+// Memory sizes. Lambda gives CPU in proportion to memory: 1,769 MB is one
+// vCPU, 512 MB about 0.29. A password hash (argon2id, password.Default: one
+// thread, 19 MiB, two passes) takes 31 ms on one vCPU and about 107 ms at
+// 512 MB; CPU-bound work costs the same GB-seconds at either size, so a
+// function that hashes on its requests gets one vCPU and answers 3.5×
+// sooner for the same price. More than one vCPU buys a single-threaded hash
+// nothing. Functions whose requests wait on DynamoDB and do little CPU
+// work stay small: there a larger size only costs more.
+const (
+	// oneVCPU is the smallest size with a whole vCPU.
+	oneVCPU = 1769
+	// small is for I/O-bound functions: a token check or a few DynamoDB
+	// calls and a JSON body, well under a millisecond of CPU each.
+	small = 256
+	// medium is for I/O-bound functions with batches of mail to render.
+	medium = 512
+)
+
 // Specs returns the spec of every function in Functions() order.
 func Specs() []Spec {
 	return []Spec{
-		// Auth mails the code proving an imported person's address.
+		// Auth mails the code proving an imported person's address. Every
+		// login and service token verifies a password hash: one vCPU.
 		{Name: Auth, DynamoDB: []string{"GetItem", "BatchGetItem", "Query", "PutItem", "UpdateItem", "DeleteItem", "TransactWriteItems"},
-			SendsMail: true, MFAKey: true, MemoryMB: 512, TimeoutSeconds: 10},
+			SendsMail: true, MFAKey: true, MemoryMB: oneVCPU, TimeoutSeconds: 10},
+		// A password change verifies the old password and hashes the new one
+		// (two hashes); turning two-step verification off checks the
+		// password: one vCPU.
 		{Name: Profile, DynamoDB: []string{"GetItem", "BatchGetItem", "Query", "PutItem", "UpdateItem", "DeleteItem", "TransactWriteItems"},
-			SendsMail: true, MFAKey: true, MemoryMB: 512, TimeoutSeconds: 10},
+			SendsMail: true, MFAKey: true, MemoryMB: oneVCPU, TimeoutSeconds: 10},
 		// The pages accept invitations, reset passwords (and send the mail of
 		// forgot-password), sign in with challenges, and end the session of
-		// a cookie another account replaces.
+		// a cookie another account replaces. Signing in, accepting and
+		// resetting each hash a password: one vCPU.
 		{Name: Pages, DynamoDB: []string{"GetItem", "BatchGetItem", "Query", "PutItem", "UpdateItem", "TransactWriteItems"},
-			SendsMail: true, MFAKey: true, MemoryMB: 512, TimeoutSeconds: 10},
+			SendsMail: true, MFAKey: true, MemoryMB: oneVCPU, TimeoutSeconds: 10},
+		// The organization hashes nothing: reads and small writes, I/O-bound.
 		{Name: Organization, DynamoDB: []string{"GetItem", "PutItem", "UpdateItem", "Query", "TransactWriteItems"},
-			MemoryMB: 256, TimeoutSeconds: 10},
+			MemoryMB: small, TimeoutSeconds: 10},
+		// Setting a username user's password and printing a service user's
+		// letter hash the new password; filtered lists sort and match pages
+		// of users: one vCPU.
 		{Name: Users, DynamoDB: []string{"GetItem", "BatchGetItem", "Query", "UpdateItem", "TransactWriteItems"},
-			MemoryMB: 512, TimeoutSeconds: 10},
+			MemoryMB: oneVCPU, TimeoutSeconds: 10},
 		// Imports write up to 10,000 users and mail their links: the
 		// longest a function may take behind API Gateway (29 s). It also
-		// creates single users, mailing their welcome links.
+		// creates single users, mailing their welcome links (a service
+		// user's password is hashed), and formats exports. Parsing, checking
+		// and formatting 10,000 rows is CPU work on the clock of the 29 s
+		// limit, and the rows are held in memory: one vCPU, whose memory
+		// also holds them with room to spare.
 		{Name: Bulk, DynamoDB: []string{"GetItem", "BatchGetItem", "Query", "UpdateItem", "TransactWriteItems"},
-			SendsMail: true, MemoryMB: 1024, TimeoutSeconds: 29},
+			SendsMail: true, MemoryMB: oneVCPU, TimeoutSeconds: 29},
+		// Accepting an invitation hashes the new account's password: one
+		// vCPU.
 		{Name: Invitations, DynamoDB: []string{"GetItem", "BatchGetItem", "Query", "UpdateItem", "TransactWriteItems"},
-			SendsMail: true, MemoryMB: 512, TimeoutSeconds: 10},
+			SendsMail: true, MemoryMB: oneVCPU, TimeoutSeconds: 10},
+		// Completing a reset hashes the new password: one vCPU.
 		{Name: PasswordReset, DynamoDB: []string{"GetItem", "BatchGetItem", "Query", "UpdateItem", "TransactWriteItems"},
-			SendsMail: true, MemoryMB: 512, TimeoutSeconds: 10},
-		// Making a key asks for the current password or a code, and mails
-		// its owner.
+			SendsMail: true, MemoryMB: oneVCPU, TimeoutSeconds: 10},
+		// Making a key asks for the current password (a hash to verify) or a
+		// code, and mails its owner: one vCPU.
 		{Name: APIKeys, DynamoDB: []string{"GetItem", "BatchGetItem", "Query", "UpdateItem", "DeleteItem", "TransactWriteItems"},
-			SendsMail: true, MFAKey: true, MemoryMB: 256, TimeoutSeconds: 10},
-		{Name: Authorizer, DynamoDB: []string{"GetItem"}, MemoryMB: 256, TimeoutSeconds: 5},
+			SendsMail: true, MFAKey: true, MemoryMB: oneVCPU, TimeoutSeconds: 10},
+		// The authorizer hashes nothing: it checks a token's signature (or an
+		// API key's SHA-256) and reads one item. It runs before every
+		// authorized request, so it stays small and cheap.
+		{Name: Authorizer, DynamoDB: []string{"GetItem"}, MemoryMB: small, TimeoutSeconds: 5},
 		// Jobs run in batches that each end well within the timeout; a
-		// batch cut short runs again.
+		// batch cut short runs again. They hash nothing: batches of
+		// DynamoDB writes and mails, I/O-bound.
 		{Name: Jobs, DynamoDB: []string{"GetItem", "BatchGetItem", "Query", "UpdateItem", "DeleteItem", "TransactWriteItems"},
-			SendsMail: true, MemoryMB: 512, TimeoutSeconds: 60},
+			SendsMail: true, MemoryMB: medium, TimeoutSeconds: 60},
 	}
 }
 
