@@ -118,7 +118,7 @@ func (d Deps) Invitations() *invitations.Service {
 // SessionConfig is the session policy the configuration sets.
 func (d Deps) SessionConfig() session.Config {
 	c := session.DefaultConfig()
-	c.Password = d.Config.Password
+	c.Password, c.Clients = d.Config.Password, d.Config.Clients
 	c.AccessTTL, c.RefreshTTL = d.Config.AccessTTL, d.Config.RefreshTTL
 	c.MaxFailures, c.LockWindow = d.Config.MaxFailures, d.Config.LockWindow
 	c.AccountMaxFailures, c.MaxWait = d.Config.AccountMaxFailures, d.Config.LoginMaxWait

@@ -135,7 +135,7 @@ func (s *Service) Import(ctx context.Context, p principal.Principal, body []byte
 			return ImportReport{}, err
 		}
 		perms, requiresEmail := importRole(p, row.Record.Role, roles, &v)
-		assign(&u, row.Record.Role, perms, requiresEmail, &v)
+		assign(&u, row.Record.Role, perms, requiresEmail, s.clients, &v)
 		for _, x := range u.Units {
 			if !units[x] {
 				v.Add("units", "lists %s, which is not a unit of this organization", x)
