@@ -112,7 +112,15 @@ func (d Deps) WithMail(ses *sesv2.Client) Deps {
 // Invitations returns the invitation service (function invitations).
 func (d Deps) Invitations() *invitations.Service {
 	sessions := d.Sessions()
-	return invitations.New(d.Store, sessions, d.Mail, d.Config.PublicURL, d.SessionConfig().Password, d.Now)
+	return invitations.New(d.Store, sessions, d.Mail, d.Config.PublicURL, d.appURL(), d.SessionConfig().Password, d.Now)
+}
+
+// appURL is where people go once signed in: APP_URL, else PUBLIC_URL.
+func (d Deps) appURL() string {
+	if d.Config.AppURL != "" {
+		return d.Config.AppURL
+	}
+	return d.Config.PublicURL
 }
 
 // SessionConfig is the session policy the configuration sets.
@@ -230,7 +238,7 @@ func (d Deps) pages() *pages.Service {
 	sessions := d.Sessions()
 	return pages.New(pages.Config{PublicURL: d.Config.PublicURL, AppURL: d.Config.AppURL},
 		pages.Deps{
-			Invitations: invitations.New(d.Store, sessions, d.Mail, d.Config.PublicURL, d.SessionConfig().Password, d.Now),
+			Invitations: invitations.New(d.Store, sessions, d.Mail, d.Config.PublicURL, d.appURL(), d.SessionConfig().Password, d.Now),
 			Resets:      d.Resets(), Sessions: sessions, Profile: d.Profile(), Store: d.Store, Log: d.Log, Now: d.Now,
 			Authorizer: authorizer.New(d.Store, d.Log, d.Now),
 		})

@@ -397,15 +397,17 @@ func (s *Service) Create(ctx context.Context, p principal.Principal, in CreateRe
 // welcome mails u, created by the user of uc, its welcome link.
 func (s *Service) welcome(ctx context.Context, p principal.Principal, uc store.UserContext, u store.User, link string, expires time.Time) bool {
 	org := uc.Org
-	inviter, role := org.Name, u.Role
+	inviter := org.Name
 	if uc.Found {
-		inviter = strings.TrimSpace(uc.User.FirstName + " " + uc.User.LastName)
+		inviter = signature(uc.User, org)
 	}
+	var custom store.Role
 	if _, builtIn := permission.BuiltIn(u.Role); !builtIn {
 		if r, err := s.store.GetRole(ctx, p.Org, u.Role); err == nil {
-			role = r.Name
+			custom = r
 		}
 	}
+	role := roleName(u.Role, custom, u.Language)
 	return s.links.SendWelcome(ctx, u, org.Name, inviter, role, link, expires)
 }
 
