@@ -18,12 +18,12 @@ const ExpiringWithin = 7 * 24 * time.Hour
 // AnnounceExpiring tells the owners of the keys expiring within
 // ExpiringWithin of now, once per key, that they do: the scheduled task
 // api_key_expiring. It reads the expiry index a day at a time (today to
-// today+7, one Query each, never a scan), and for each key not yet
-// announced marks it announced (a conditional write: of concurrent runs,
-// one wins the key) before mailing its owner, if the owner is active, has
-// an address and wants it (notices.APIKeyExpiring), within the mail
-// limits. A failed mail is logged, not retried; a failed read or mark
-// leaves the key for the next run.
+// today+7, one Query each, never a scan); each key not yet announced is
+// marked announced (a conditional write: of concurrent runs, one wins the
+// key) and its owner mailed if active, with an address and wanting it
+// (notices.APIKeyExpiring), within the mail limits. A failed mail is
+// logged, not retried; a failed read or mark, or a mail the limits
+// refuse, leaves the key for a later run.
 func (s *Service) AnnounceExpiring(ctx context.Context, now time.Time) error {
 	now = now.UTC()
 	end := now.Add(ExpiringWithin)
@@ -47,8 +47,10 @@ func (s *Service) AnnounceExpiring(ctx context.Context, now time.Time) error {
 	return errors.Join(errs...)
 }
 
-// announce marks e announced and, when the mark is its own, mails its
-// owner.
+// announce tells e's owner that e expires soon, once: the run that wins
+// the key's mark mails an owner who is active, has an address and wants
+// it; an owner who does not is not told, and the key stays marked. A mail
+// the limits refuse takes the mark back, for a run in a later window.
 func (s *Service) announce(ctx context.Context, e store.KeyEntry, now time.Time, owners map[string]store.UserContext) error {
 	uc, read := owners[e.Org+"#"+e.User]
 	if !read {
@@ -58,14 +60,14 @@ func (s *Service) announce(ctx context.Context, e store.KeyEntry, now time.Time,
 		}
 		owners[e.Org+"#"+e.User] = uc
 	}
+	u := uc.User
+	wanted := uc.Found && u.Status == store.Active && u.Email != "" && notices.Wants(u, notices.APIKeyExpiring)
 	won, err := s.store.MarkKeyAnnounced(ctx, e, now)
-	if err != nil || !won {
+	if err != nil || !won || !wanted {
 		return err
 	}
-	u := uc.User
-	if !uc.Found || u.Status != store.Active || u.Email == "" || !notices.Wants(u, notices.APIKeyExpiring) ||
-		!s.mails.Quietly(ctx, ratelimit.Mail{Org: e.Org, User: u.ID, To: u.Email}) {
-		return nil
+	if !s.mails.Quietly(ctx, ratelimit.Mail{Org: e.Org, User: u.ID, To: u.Email}) {
+		return s.store.UnmarkKeyAnnounced(ctx, e, now)
 	}
 	client := e.Client
 	if c, ok := s.clients.Find(e.Client); ok {

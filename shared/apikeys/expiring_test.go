@@ -11,6 +11,7 @@ import (
 
 	"github.com/guichet/guichet/shared/apikeys"
 	"github.com/guichet/guichet/shared/apitest"
+	"github.com/guichet/guichet/shared/route"
 	"github.com/guichet/guichet/shared/store"
 )
 
@@ -135,6 +136,62 @@ func TestExpiringKeysAreAnnouncedOnce(t *testing.T) {
 		next := apitest.Want[apikeys.NewAPIKey](t, r, http.StatusCreated, "rotate")
 		run(t)
 		want = append(want, "ada@acme.example: Your Acme API key Rotated ("+next.Prefix+") expires on "+expires(next))
+		slices.Sort(want)
+		if got := expiringMails(e); !slices.Equal(got, want) {
+			t.Fatalf("notices:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+		}
+	})
+	t.Run("a deactivated owner's keys are not announced", func(t *testing.T) {
+		bob, bobTok := e.AddUserLogin(t, "bob@acme.example", "admin")
+		key(t, bobTok, "Bob's", 2*day)
+		owner := e.LoginOwner(t).AccessToken
+		if r := e.Do("POST", "/v1/users/"+bob.ID+"/status", owner, map[string]any{"status": "inactive"}); r.Status != 200 {
+			t.Fatalf("%d %s", r.Status, r.Body)
+		}
+		run(t)
+		if got := expiringMails(e); !slices.Equal(got, want) {
+			t.Fatalf("notices:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+		}
+	})
+	t.Run("a sweep with nothing to announce is one Query per day, 8 in all, whatever the table holds", func(t *testing.T) {
+		e.ResetCounters()
+		if err := e.Jobs.Sweep(ctx, time.Hour); err != nil { // no job is an hour idle: the task alone
+			t.Fatal(err)
+		}
+		c := e.Counters[route.Jobs]
+		if n := c.Calls(); n != 8 || !slices.Equal(c.Operations(), []string{"Query"}) {
+			t.Fatalf("%d calls: %v", n, c.Operations())
+		}
+	})
+	t.Run("announcing a key costs its owner's read (once per owner and sweep), the mail's count and the mark", func(t *testing.T) {
+		_, carolTok := e.AddUserLogin(t, "carol@acme.example", "admin")
+		for i := range 3 {
+			k := key(t, carolTok, "Batch"+string(rune('A'+i)), 6*day)
+			want = append(want, "carol@acme.example: Your Acme API key "+k.Name+" ("+k.Prefix+") expires on "+expires(k))
+		}
+		slices.Sort(want)
+		e.ResetCounters()
+		if err := e.Jobs.Sweep(ctx, time.Hour); err != nil {
+			t.Fatal(err)
+		}
+		// 8 Query + 1 BatchGetItem (user and organization) + 3 × (TransactWriteItems + UpdateItem)
+		if n := e.Counters[route.Jobs].Calls(); n != 8+1+3*2 {
+			t.Fatalf("%d calls: %v", n, e.Counters[route.Jobs].Operations())
+		}
+		if got := expiringMails(e); !slices.Equal(got, want) {
+			t.Fatalf("notices:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+		}
+	})
+	t.Run("past the address's mail limit a key waits for a later window, and is announced then", func(t *testing.T) {
+		// ada got 5 notices this hour (Later, 3 races, Rotated): the limit.
+		k := key(t, adaTok, "Waiting", 6*day)
+		run(t)
+		if got := expiringMails(e); !slices.Equal(got, want) {
+			t.Fatalf("a sixth notice in the hour:\n%s", strings.Join(got, "\n"))
+		}
+		e.Clock.Advance(time.Hour)
+		run(t)
+		want = append(want, "ada@acme.example: Your Acme API key Waiting ("+k.Prefix+") expires on "+expires(k))
 		slices.Sort(want)
 		if got := expiringMails(e); !slices.Equal(got, want) {
 			t.Fatalf("notices:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))

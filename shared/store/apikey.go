@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -286,20 +287,39 @@ func (s *Store) ExpiringKeys(ctx context.Context, day time.Time) ([]KeyEntry, er
 	})
 }
 
-// MarkKeyAnnounced records that e's owner was told of its coming expiry:
-// one conditional UpdateItem. It reports whether it wrote: false when the
-// key was announced already (by a concurrent run), rotated, or is gone,
-// so that each key is announced once.
+// MarkKeyAnnounced records that e's owner is being told of its coming
+// expiry: one conditional UpdateItem. It reports whether it wrote: false
+// when the key was announced already (by a concurrent run), rotated, or is
+// gone, so that each key is announced once.
 func (s *Store) MarkKeyAnnounced(ctx context.Context, e KeyEntry, now time.Time) (bool, error) {
+	return s.setAnnounced(ctx, e, "(attribute_not_exists(announced) OR announced = :zero)", epoch(now), 0)
+}
+
+// UnmarkKeyAnnounced undoes the MarkKeyAnnounced made at at, when the
+// announcement could not go (the mail limits refused it), so that a later
+// run announces the key. (announced is set to 0, not removed.)
+func (s *Store) UnmarkKeyAnnounced(ctx context.Context, e KeyEntry, at time.Time) error {
+	_, err := s.setAnnounced(ctx, e, "announced = :at", 0, epoch(at))
+	return err
+}
+
+// setAnnounced sets the announced of e's entry to v on the condition cond
+// (with :zero and :at), and that e is still live, unrotated, with its
+// expiry.
+func (s *Store) setAnnounced(ctx context.Context, e KeyEntry, cond string, v, at int64) (bool, error) {
+	values := map[string]types.AttributeValue{":v": num(v), ":exp": num(e.Expires)}
+	if strings.Contains(cond, ":zero") {
+		values[":zero"] = num(0)
+	}
+	if strings.Contains(cond, ":at") {
+		values[":at"] = num(at)
+	}
 	_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName: &s.table,
-		Key:       keyEntryKey(e.Org, e.ID).av(),
-		ConditionExpression: aws.String("attribute_exists(pk) AND attribute_not_exists(announced) AND " +
-			"attribute_not_exists(rotated) AND expires = :exp"),
-		UpdateExpression: aws.String("SET announced = :now"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":now": num(epoch(now)), ":exp": num(e.Expires),
-		},
+		TableName:                 &s.table,
+		Key:                       keyEntryKey(e.Org, e.ID).av(),
+		ConditionExpression:       aws.String("attribute_exists(pk) AND attribute_not_exists(rotated) AND expires = :exp AND " + cond),
+		UpdateExpression:          aws.String("SET announced = :v"),
+		ExpressionAttributeValues: values,
 	})
 	if conditionFailed(err) {
 		return false, nil
