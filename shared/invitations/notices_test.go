@@ -5,6 +5,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/guichet/guichet/shared/apitest"
 	"github.com/guichet/guichet/shared/invitations"
@@ -71,6 +72,20 @@ func TestTheInviterIsToldOfAnAcceptedInvitation(t *testing.T) {
 			t.Fatalf("%d %s", r.Status, r.Body)
 		}
 		e.Login(t, "ken@example.com", "a-fine-password-7")
+	})
+	t.Run("the notices count against the inviter's address: past 5 an hour, the acceptance stands without one", func(t *testing.T) {
+		e.Clock.Advance(time.Hour) // a new window for the inviter's address
+		tok = e.Login(t, inviter.Email, apitest.UserPassword).AccessToken
+		before := len(mailsTo(e, inviter.Email))
+		for i := range 6 {
+			w := invite(t, e, tok, map[string]any{"email": "many" + string(rune('a'+i)) + "@example.com", "role": "member"})
+			if r := accept(e, apitest.LinkToken(t, w.Link)); r.Status != 200 {
+				t.Fatalf("%d %s", r.Status, r.Body)
+			}
+		}
+		if n := len(mailsTo(e, inviter.Email)) - before; n != 5 {
+			t.Fatalf("%d notices in the hour, want 5", n)
+		}
 	})
 	t.Run("an invitation of the organization's first owner tells no one", func(t *testing.T) {
 		// Invited by the system (organization creation): no inviter to tell;
