@@ -23,6 +23,7 @@ import (
 	"github.com/guichet/guichet/shared/permission"
 	"github.com/guichet/guichet/shared/principal"
 	"github.com/guichet/guichet/shared/problem"
+	"github.com/guichet/guichet/shared/ratelimit"
 	"github.com/guichet/guichet/shared/reauth"
 	"github.com/guichet/guichet/shared/router"
 	"github.com/guichet/guichet/shared/store"
@@ -46,6 +47,7 @@ type Service struct {
 	clients   clients.Catalog
 	reauth    *reauth.Checker
 	mail      *mail.Notifier
+	mails     *ratelimit.Mails
 	publicURL string
 	now       func() time.Time
 }
@@ -54,7 +56,8 @@ type Service struct {
 // Making a key asks for a recent authentication (checked by r) and mails
 // its owner (through n; links point at publicURL).
 func New(s *store.Store, catalog clients.Catalog, r *reauth.Checker, n *mail.Notifier, publicURL string, now func() time.Time) *Service {
-	return &Service{store: s, clients: catalog, reauth: r, mail: n, publicURL: strings.TrimRight(publicURL, "/"), now: now}
+	return &Service{store: s, clients: catalog, reauth: r, mail: n, mails: ratelimit.NewMails(s, now),
+		publicURL: strings.TrimRight(publicURL, "/"), now: now}
 }
 
 // APIKeyRequest is the body of POST /v1/me/api-keys.
@@ -265,9 +268,18 @@ func (s *Service) tell(ctx context.Context, uc store.UserContext, k NewAPIKey) {
 		return
 	}
 	s.mail.Notify(ctx, mail.APIKeyCreated, u.Language, u.Email, mail.Data{
-		Org: uc.Org.Name, Name: strings.TrimSpace(u.FirstName + " " + u.LastName),
+		Org: uc.Org.Name, Name: displayName(u),
 		When: k.Created.UTC().Format("2006-01-02 15:04 UTC"), Key: k.Name + " (" + k.Prefix + ")",
 		Link: s.publicURL + "/forgot"})
+}
+
+// displayName is how a user is named in a mail: its names, else its
+// address.
+func displayName(u store.User) string {
+	if name := strings.TrimSpace(u.FirstName + " " + u.LastName); name != "" {
+		return name
+	}
+	return u.Email
 }
 
 // entry returns the live key id of the principal's organization: one the

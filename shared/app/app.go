@@ -112,13 +112,21 @@ func (d Deps) WithMail(ses *sesv2.Client) Deps {
 // Invitations returns the invitation service (function invitations).
 func (d Deps) Invitations() *invitations.Service {
 	sessions := d.Sessions()
-	return invitations.New(d.Store, sessions, d.Mail, d.Config.PublicURL, d.SessionConfig().Password, d.Now)
+	return invitations.New(d.Store, sessions, d.Mail, d.Config.PublicURL, d.appURL(), d.SessionConfig().Password, d.Now)
+}
+
+// appURL is where people go once signed in: APP_URL, else PUBLIC_URL.
+func (d Deps) appURL() string {
+	if d.Config.AppURL != "" {
+		return d.Config.AppURL
+	}
+	return d.Config.PublicURL
 }
 
 // SessionConfig is the session policy the configuration sets.
 func (d Deps) SessionConfig() session.Config {
 	c := session.DefaultConfig()
-	c.Password = d.Config.Password
+	c.Password, c.Clients = d.Config.Password, d.Config.Clients
 	c.AccessTTL, c.RefreshTTL = d.Config.AccessTTL, d.Config.RefreshTTL
 	c.MaxFailures, c.LockWindow = d.Config.MaxFailures, d.Config.LockWindow
 	c.AccountMaxFailures, c.MaxWait = d.Config.AccountMaxFailures, d.Config.LoginMaxWait
@@ -230,7 +238,7 @@ func (d Deps) pages() *pages.Service {
 	sessions := d.Sessions()
 	return pages.New(pages.Config{PublicURL: d.Config.PublicURL, AppURL: d.Config.AppURL},
 		pages.Deps{
-			Invitations: invitations.New(d.Store, sessions, d.Mail, d.Config.PublicURL, d.SessionConfig().Password, d.Now),
+			Invitations: invitations.New(d.Store, sessions, d.Mail, d.Config.PublicURL, d.appURL(), d.SessionConfig().Password, d.Now),
 			Resets:      d.Resets(), Sessions: sessions, Profile: d.Profile(), Store: d.Store, Log: d.Log, Now: d.Now,
 			Authorizer: authorizer.New(d.Store, d.Log, d.Now),
 		})
@@ -278,7 +286,9 @@ func Function(fn string, d Deps, ops router.Operations) (lambdahttp.Handler, err
 // Jobs returns the runner of the jobs changes leave behind them and of
 // the scheduled tasks (function jobs).
 func (d Deps) Jobs() *jobs.Runner {
-	return jobs.New(d.Store, d.Log, d.Now)
+	r := jobs.New(d.Store, d.Log, d.Now)
+	r.Every("api_key_expiring", d.APIKeys().AnnounceExpiring)
+	return r
 }
 
 // JobsLambda builds the jobs function's handler from the environment, for

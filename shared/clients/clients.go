@@ -66,3 +66,22 @@ func (c Catalog) Find(id string) (Client, bool) {
 	}
 	return c[i], true
 }
+
+// Cap returns a service user's permissions: perms, those its role grants,
+// within the scopes of its client application (none for a client not in
+// the catalog). Every path that gives a service user permissions (its
+// creation, a role change, a token) takes them from here, as an API key's
+// are its scopes within its creator's role.
+func (c Catalog) Cap(client string, perms []string) []string {
+	cl, ok := c.Find(client)
+	out := []string{}
+	if !ok {
+		return out
+	}
+	for _, p := range perms {
+		if slices.Contains(cl.Scopes, permission.Permission(p)) {
+			out = append(out, p)
+		}
+	}
+	return out
+}

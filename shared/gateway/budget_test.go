@@ -36,8 +36,12 @@ var budget = map[string]int{
 	"setUserStatus": 4, "setUserPassword": 3, "printLetter": 4, "resetUserMFA": 3,
 	"exportUsers": 2, "importUsers": 4,
 	"createInvitation": 3, "listInvitations": 1, "revokeInvitation": 2, "regenerateInvitationLink": 2,
-	"resendInvitation": 5, "previewInvitation": 2, "acceptInvitation": 4,
-	"requestPasswordReset": 7, "completePasswordReset": 5, "adminPasswordReset": 3,
+	// acceptInvitation: +1 since the inviter's notice counts against the
+	// mail limits.
+	"resendInvitation": 5, "previewInvitation": 2, "acceptInvitation": 5,
+	// completePasswordReset: +1 since the "password changed" notice counts
+	// against the mail limits, as a password change's does.
+	"requestPasswordReset": 7, "completePasswordReset": 6, "adminPasswordReset": 3,
 	"listClients": 0, "createAPIKey": 4, "listMyAPIKeys": 1, "revokeMyAPIKey": 2, "rotateMyAPIKey": 5,
 	"listAPIKeys": 2, "revokeAPIKey": 2,
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/xlzd/gotp"
@@ -36,6 +37,8 @@ func TestTheTableHoldsOnlyTheKindsOfItsLayout(t *testing.T) {
 	must(e.Do("POST", "/v1/password-resets", "", map[string]string{"email": "owner@acme.example"}), http.StatusAccepted)
 	must(e.Do("POST", "/v1/auth/login", "", map[string]string{"login": "ada@example.com", "password": "a-wrong-password"}), http.StatusUnauthorized)
 	must(e.Do("POST", "/v1/me/api-keys", owner, map[string]any{"name": "K", "client": "internal", "current_password": apitest.OwnerPassword, "scopes": []string{"users:read"}}), http.StatusCreated)
+	must(e.Do("POST", "/v1/me/api-keys", owner, map[string]any{"name": "K2", "client": "internal", "current_password": apitest.OwnerPassword, "scopes": []string{"users:read"},
+		"expires_at": e.Clock.Now().Add(30 * 24 * time.Hour).UTC().Format(time.RFC3339)}), http.StatusCreated)
 	must(e.Do("POST", "/v1/me/email", owner, map[string]string{"new_email": "boss@acme.example", "password": apitest.OwnerPassword}), http.StatusAccepted)
 	secret := must(e.Do("POST", "/v1/me/mfa/totp", owner, nil), http.StatusOK)["secret"].(string)
 	code := gotp.NewDefaultTOTP(secret).At(e.Clock.Now().Unix())

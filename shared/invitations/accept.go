@@ -7,9 +7,12 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/guichet/guichet/shared/mail"
+	"github.com/guichet/guichet/shared/notices"
 	"github.com/guichet/guichet/shared/password"
 	"github.com/guichet/guichet/shared/permission"
 	"github.com/guichet/guichet/shared/problem"
+	"github.com/guichet/guichet/shared/ratelimit"
 	"github.com/guichet/guichet/shared/session"
 	"github.com/guichet/guichet/shared/store"
 	"github.com/guichet/guichet/shared/token"
@@ -62,17 +65,25 @@ func (s *Service) credential(ctx context.Context, secret string) (store.Credenti
 	return c, nil
 }
 
-// permissionsOf returns the permissions of an invitation's role: a
-// built-in role's, or a custom role's, read (nil, nil when it is gone).
-func (s *Service) permissionsOf(ctx context.Context, org, role string) (perms []string, name string, err error) {
+// permissionsOf returns the permissions of an invitation's role and its
+// name (in lang for a built-in role): a built-in role's, or a custom
+// role's, read (a 409 role_gone when it is gone).
+func (s *Service) permissionsOf(ctx context.Context, org, role, lang string) (perms []string, name string, err error) {
 	if bp, builtIn := permission.BuiltIn(role); builtIn {
-		return permission.Strings(bp), role, nil
+		name, _ := permission.BuiltInName(role, lang)
+		return permission.Strings(bp), name, nil
 	}
 	r, err := s.store.GetRole(ctx, org, role)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, "", problem.Conflict("role_gone", "The invitation's role no longer exists; ask for a new invitation.")
 	}
 	return r.Permissions, r.Name, err
+}
+
+// roleName is how role is named to people in lang (permissionsOf).
+func (s *Service) roleName(ctx context.Context, org, role, lang string) (string, error) {
+	_, name, err := s.permissionsOf(ctx, org, role, lang)
+	return name, err
 }
 
 // Preview tells what a link invites to, without using it.
@@ -91,7 +102,7 @@ func (s *Service) Preview(ctx context.Context, secret string) (Preview, error) {
 	if inv.Status != store.Pending || inv.TokenHash != c.Hash() {
 		return Preview{}, errUnknownLink()
 	}
-	_, name, err := s.permissionsOf(ctx, c.Org, inv.Role)
+	_, name, err := s.permissionsOf(ctx, c.Org, inv.Role, inv.Language)
 	if err != nil {
 		return Preview{}, err
 	}
@@ -125,7 +136,7 @@ func (s *Service) Accept(ctx context.Context, in AcceptRequest, client session.C
 	if inv.Status != store.Pending || inv.TokenHash != c.Hash() {
 		return nil, errUnknownLink()
 	}
-	permList, _, err := s.permissionsOf(ctx, c.Org, inv.Role)
+	permList, _, err := s.permissionsOf(ctx, c.Org, inv.Role, inv.Language)
 	if err != nil {
 		return nil, err
 	}
@@ -170,7 +181,41 @@ func (s *Service) Accept(ctx context.Context, in AcceptRequest, client session.C
 	case err != nil:
 		return nil, err
 	}
+	s.tellInviter(ctx, inviter, org, u)
 	return op.Answer, nil
+}
+
+// tellInviter mails the inviter that u joined, when the inviter wants it
+// (notices.InvitationAccepted), still is active with an e-mail, and the
+// mail limits let it go. The account exists already: a mail that cannot
+// go is logged (mail.Notifier) and the acceptance stands.
+func (s *Service) tellInviter(ctx context.Context, inviter *store.User, org store.Org, u store.User) {
+	if inviter == nil || inviter.Status != store.Active || inviter.Email == "" ||
+		!notices.Wants(*inviter, notices.InvitationAccepted) ||
+		!s.mails.Quietly(ctx, ratelimit.Mail{Org: u.Org, User: u.ID, To: inviter.Email}) {
+		return
+	}
+	lang := inviter.Language
+	if lang == "" {
+		lang = org.Language
+	}
+	role, err := s.roleName(ctx, u.Org, u.Role, lang)
+	if err != nil {
+		role = u.Role
+	}
+	s.mail.Notify(ctx, mail.InvitationAccepted, lang, inviter.Email, mail.Data{
+		Org: org.Name, Name: displayName(*inviter),
+		Member: strings.TrimSpace(u.FirstName + " " + u.LastName), NewEmail: u.Email, Role: role,
+		Link: s.appURL})
+}
+
+// displayName is how a user is named in a mail: its names, else its
+// address.
+func displayName(u store.User) string {
+	if name := strings.TrimSpace(u.FirstName + " " + u.LastName); name != "" {
+		return name
+	}
+	return u.Email
 }
 
 func inviterGone() *problem.Problem {

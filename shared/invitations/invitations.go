@@ -34,15 +34,17 @@ type Service struct {
 	sessions  *session.Service
 	mail      *mail.Notifier
 	publicURL string
+	appURL    string
 	params    password.Params
 	links     *ratelimit.Limiter
 	mails     *ratelimit.Mails
 	now       func() time.Time
 }
 
-// New returns an invitation service; links point at publicURL.
-func New(s *store.Store, sessions *session.Service, m *mail.Notifier, publicURL string, params password.Params, now func() time.Time) *Service {
-	return &Service{store: s, sessions: sessions, mail: m, publicURL: strings.TrimRight(publicURL, "/"), params: params,
+// New returns an invitation service; links point at publicURL, and the
+// notice of an accepted invitation at the app (appURL).
+func New(s *store.Store, sessions *session.Service, m *mail.Notifier, publicURL, appURL string, params password.Params, now func() time.Time) *Service {
+	return &Service{store: s, sessions: sessions, mail: m, publicURL: strings.TrimRight(publicURL, "/"), appURL: appURL, params: params,
 		links: ratelimit.Links(s, now), mails: ratelimit.NewMails(s, now), now: now}
 }
 
@@ -118,7 +120,8 @@ func (s *Service) Create(ctx context.Context, p principal.Principal, in CreateRe
 	if in.Language != "" && !language.Valid(in.Language) {
 		v.Add("language", "must be one of fr, en, nl")
 	}
-	if err := s.checkRole(ctx, p, in.Role, &v); err != nil {
+	roleName, err := s.checkRole(ctx, p, in.Role, &v)
+	if err != nil {
 		return WithLink{}, err
 	}
 	if err := v.Err(); err != nil {
@@ -163,44 +166,50 @@ func (s *Service) Create(ctx context.Context, p principal.Principal, in CreateRe
 		return WithLink{}, err
 	}
 	link := s.link(secret)
-	return WithLink{Invitation: s.view(inv), Link: link, MailSent: s.send(ctx, p, ic.Org, inv, link)}, nil
+	if name, builtIn := permission.BuiltInName(inv.Role, inv.Language); builtIn {
+		roleName = name
+	}
+	return WithLink{Invitation: s.view(inv), Link: link, MailSent: s.send(ctx, p, ic.Org, inv, roleName, link)}, nil
 }
 
 // checkRole refuses a role that does not exist, the owner role, and a
-// role holding a permission the inviter lacks.
-func (s *Service) checkRole(ctx context.Context, p principal.Principal, role string, v *validate.Errors) error {
+// role holding a permission the inviter lacks; it returns a custom role's
+// name.
+func (s *Service) checkRole(ctx context.Context, p principal.Principal, role string, v *validate.Errors) (string, error) {
 	var perms []string
+	name := role
 	switch bp, builtIn := permission.BuiltIn(role); {
 	case role == "":
 		v.Add("role", "is required")
-		return nil
+		return "", nil
 	case role == permission.RoleOwner:
 		v.Add("role", "owner is not assigned: the owner transfers ownership")
-		return nil
+		return "", nil
 	case builtIn:
 		perms = permission.Strings(bp)
 	default:
 		r, err := s.store.GetRole(ctx, p.Org, role)
 		if errors.Is(err, store.ErrNotFound) {
 			v.Add("role", "is not a role of this organization")
-			return nil
+			return "", nil
 		}
 		if err != nil {
-			return err
+			return "", err
 		}
-		perms = r.Permissions
+		perms, name = r.Permissions, r.Name
 	}
 	for _, x := range perms {
 		if !p.Can(permission.Permission(x)) {
-			return problem.New(http.StatusForbidden, "permission_escalation",
+			return "", problem.New(http.StatusForbidden, "permission_escalation",
 				fmt.Sprintf("You cannot invite with the %q permission: you do not hold it.", x))
 		}
 	}
-	return nil
+	return name, nil
 }
 
-// send mails an invitation's link; it reports whether the mail went.
-func (s *Service) send(ctx context.Context, p principal.Principal, org store.Org, inv store.Invitation, link string) bool {
+// send mails an invitation's link, naming its role role; it reports
+// whether the mail went.
+func (s *Service) send(ctx context.Context, p principal.Principal, org store.Org, inv store.Invitation, role, link string) bool {
 	inviter := org.Name
 	if u, err := s.store.GetUser(ctx, p.Org, p.User); err == nil {
 		if name := strings.TrimSpace(u.FirstName + " " + u.LastName); name != "" {
@@ -209,11 +218,11 @@ func (s *Service) send(ctx context.Context, p principal.Principal, org store.Org
 			inviter = u.Email
 		}
 	}
-	return s.mail.Notify(ctx, mail.Invitation, inv.Language, inv.Email, inviteData(org, inv, inviter, link))
+	return s.mail.Notify(ctx, mail.Invitation, inv.Language, inv.Email, inviteData(org, inv, inviter, role, link))
 }
 
-func inviteData(org store.Org, inv store.Invitation, inviter, link string) mail.Data {
-	return mail.Data{Org: org.Name, Inviter: inviter, Role: inv.Role, Link: link,
+func inviteData(org store.Org, inv store.Invitation, inviter, role, link string) mail.Data {
+	return mail.Data{Org: org.Name, Inviter: inviter, Role: role, Link: link,
 		Expires: inv.ExpiresAt.Format("2006-01-02 15:04 UTC")}
 }
 
@@ -240,7 +249,7 @@ func (s *Service) Revoke(ctx context.Context, p principal.Principal, id string) 
 	}
 	// Like a new link, revoking is for a caller who could invite with the
 	// invitation's role: a lower role does not undo a higher one's invitation.
-	perms, _, err := s.permissionsOf(ctx, p.Org, inv.Role)
+	perms, _, err := s.permissionsOf(ctx, p.Org, inv.Role, inv.Language)
 	if err != nil {
 		return err
 	}
@@ -269,7 +278,7 @@ func (s *Service) Renew(ctx context.Context, p principal.Principal, id string, s
 	}
 	// Whoever holds the new link may accept it: only a caller that could
 	// invite with the invitation's role gets one.
-	perms, _, err := s.permissionsOf(ctx, p.Org, inv.Role)
+	perms, roleName, err := s.permissionsOf(ctx, p.Org, inv.Role, inv.Language)
 	if err != nil {
 		return WithLink{}, err
 	}
@@ -305,7 +314,7 @@ func (s *Service) Renew(ctx context.Context, p principal.Principal, id string, s
 		if err != nil {
 			return WithLink{}, err
 		}
-		out.MailSent = s.send(ctx, p, org, inv, out.Link)
+		out.MailSent = s.send(ctx, p, org, inv, roleName, out.Link)
 	}
 	return out, nil
 }

@@ -29,7 +29,17 @@ const (
 	AddressInUse = "address_in_use"
 	// EmailProof brings the code that proves an address at a first login.
 	EmailProof = "email_proof"
+	// InvitationAccepted tells an inviter that its invitation was accepted.
+	InvitationAccepted = "invitation_accepted"
+	// APIKeyExpiring tells a key's owner that the key expires soon.
+	APIKeyExpiring = "api_key_expiring"
 )
+
+// Kinds returns every kind of message.
+func Kinds() []string {
+	return []string{Invitation, PasswordReset, EmailChange, EmailChanged, PasswordChanged, APIKeyCreated, Welcome,
+		AddressInUse, EmailProof, InvitationAccepted, APIKeyExpiring}
+}
 
 //go:embed templates/*.tmpl
 var templateFiles embed.FS
@@ -39,13 +49,15 @@ type Data struct {
 	Org      string // organization name
 	Name     string // recipient's name
 	Inviter  string
-	Role     string
+	Role     string // a role's name, in the recipient's language for a built-in role
+	Member   string // the names of a person who joined
 	Link     string
 	Expires  string // when Link stops working, formatted for the recipient
 	When     string // when the event happened
 	OldEmail string
 	NewEmail string
 	Key      string // an API key's name and prefix
+	Client   string // an API key's client application
 	Code     string // a one-time code
 }
 
@@ -67,7 +79,7 @@ a.button{display:inline-block;background:#0b5cad;color:#fff;padding:.6rem 1.2rem
 // exists in every language.
 func LoadTemplates() (*Templates, error) {
 	t := &Templates{text: map[string]*texttemplate.Template{}, html: map[string]*htmltemplate.Template{}}
-	for _, kind := range []string{Invitation, PasswordReset, EmailChange, EmailChanged, PasswordChanged, APIKeyCreated, Welcome, AddressInUse, EmailProof} {
+	for _, kind := range Kinds() {
 		for _, lang := range language.Supported() {
 			name := kind + "." + lang
 			src, err := templateFiles.ReadFile("templates/" + name + ".tmpl")

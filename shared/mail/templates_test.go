@@ -14,8 +14,9 @@ func TestEveryTemplateRendersInEveryLanguage(t *testing.T) {
 		t.Fatal(err)
 	}
 	d := Data{Org: "Acme <& Co>", Name: "Ada", Inviter: "Bob", Role: "admin", Link: "https://x.example/invite?token=giv_abc",
-		Expires: "1 Dec 2026", When: "now", OldEmail: "old@example.com", NewEmail: "new@example.com", Key: "Export (gky_abcdefgh)", Code: "123456"}
-	for _, kind := range []string{Invitation, PasswordReset, EmailChange, EmailChanged, PasswordChanged, APIKeyCreated, Welcome, AddressInUse, EmailProof} {
+		Expires: "1 Dec 2026", When: "now", OldEmail: "old@example.com", NewEmail: "new@example.com", Key: "Export (gky_abcdefgh)", Code: "123456",
+		Member: "Grace Hopper", Client: "Comax"}
+	for _, kind := range Kinds() {
 		for _, lang := range language.Supported() {
 			t.Run(kind+" in "+lang+" renders both parts", func(t *testing.T) {
 				m, err := tm.Render(kind, lang, "ada@example.com", d)

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/guichet/guichet/shared/invitations"
+	"github.com/guichet/guichet/shared/permission"
 	"github.com/guichet/guichet/shared/problem"
 	"github.com/guichet/guichet/shared/session"
 	"github.com/guichet/guichet/shared/validate"
@@ -26,6 +27,9 @@ func (s *Service) showInvite(w http.ResponseWriter, r *http.Request, v *view, st
 	pv, err := s.Invitations.Preview(r.Context(), tok)
 	if err != nil {
 		return err
+	}
+	if name, builtIn := permission.BuiltInName(pv.Role, v.Lang); builtIn {
+		pv.RoleName = name // in the page's language, which may not be the invitation's
 	}
 	v.Invite, v.Token = pv, tok
 	v.self.Set("token", tok)

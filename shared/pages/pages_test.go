@@ -242,7 +242,7 @@ func TestInvitationPage(t *testing.T) {
 	e := apitest.New(t)
 	t.Run("it shows what the link invites to", func(t *testing.T) {
 		p := newBrowser(t, e).get(invite(t, e, "preview@acme.example"))
-		p.expect(t, 200, "Acme", "preview@acme.example", "member", `name="first_name"`, `name="confirm"`)
+		p.expect(t, 200, "Acme", "preview@acme.example", `<dd id="invite-role">Member</dd>`, `name="first_name"`, `name="confirm"`)
 	})
 	t.Run("a post without the CSRF cookie is refused and creates nothing", func(t *testing.T) {
 		link := invite(t, e, "csrf@acme.example")

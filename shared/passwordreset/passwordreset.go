@@ -13,6 +13,7 @@ import (
 
 	"github.com/guichet/guichet/shared/httpapi"
 	"github.com/guichet/guichet/shared/mail"
+	"github.com/guichet/guichet/shared/notices"
 	"github.com/guichet/guichet/shared/password"
 	"github.com/guichet/guichet/shared/principal"
 	"github.com/guichet/guichet/shared/problem"
@@ -184,9 +185,9 @@ func (s *Service) check(ctx context.Context, secret string) (store.Credential, s
 
 // Complete sets the password a reset link's token allows, ends every
 // session of the user (and its API keys when revokeKeys), and sends the
-// "password changed" notice. The link reached the address: an unproved
-// address becomes the user's login, unless another account proved it
-// first (409 email_taken).
+// "password changed" notice when the user wants it. The link reached the
+// address: an unproved address becomes the user's login, unless another
+// account proved it first (409 email_taken).
 func (s *Service) Complete(ctx context.Context, secret, pw string, revokeKeys bool) error {
 	c, u, err := s.check(ctx, secret)
 	if err != nil {
@@ -236,13 +237,25 @@ func (s *Service) Complete(ctx context.Context, secret, pw string, revokeKeys bo
 	case err != nil:
 		return err
 	}
-	org, err := s.store.GetOrg(ctx, u.Org)
-	if err == nil {
-		s.mail.Notify(ctx, mail.PasswordChanged, u.Language, u.Email, mail.Data{
-			Org: org.Name, Name: strings.TrimSpace(u.FirstName + " " + u.LastName),
-			When: now.UTC().Format("2006-01-02 15:04 UTC"), Link: s.publicURL + "/forgot"})
-	}
+	s.tellChanged(ctx, u, now)
 	return nil
+}
+
+// tellChanged sends u the "password changed" notice, as a password change
+// does: when u wants it (notices.PasswordChanged) and the mail limits let
+// it go. The password is set already: nothing here fails the reset.
+func (s *Service) tellChanged(ctx context.Context, u store.User, now time.Time) {
+	if u.Email == "" || !notices.Wants(u, notices.PasswordChanged) ||
+		!s.mails.Quietly(ctx, ratelimit.Mail{Org: u.Org, User: u.ID, To: u.Email}) {
+		return
+	}
+	org, err := s.store.GetOrg(ctx, u.Org)
+	if err != nil {
+		return
+	}
+	s.mail.Notify(ctx, mail.PasswordChanged, u.Language, u.Email, mail.Data{
+		Org: org.Name, Name: strings.TrimSpace(u.FirstName + " " + u.LastName),
+		When: now.UTC().Format("2006-01-02 15:04 UTC"), Link: s.publicURL + "/forgot"})
 }
 
 // AdminLink is the answer to an admin's reset of a user's password.

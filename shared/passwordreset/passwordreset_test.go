@@ -145,3 +145,40 @@ func TestAdminResetLink(t *testing.T) {
 		e.Do("POST", "/v1/users/"+e.Org.Owner.ID+"/password-reset", member, map[string]bool{}).Problem(t, 403)
 	})
 }
+
+// A reset tells the user as a password change does: only when its
+// password_changed switch is on.
+func TestResetCompletionHonoursThePasswordChangedSwitch(t *testing.T) {
+	t.Parallel()
+	e := apitest.New(t)
+	u := e.AddUser(t, "ada@acme.example", "member")
+	reset := func(t *testing.T, pw string) {
+		t.Helper()
+		if r := request(e, u.Email); r.Status != 202 {
+			t.Fatalf("%d %s", r.Status, r.Body)
+		}
+		link := e.LastMail(t, u.Email)
+		if r := complete(e, apitest.LinkToken(t, link.Links[0]), pw); r.Status != 204 {
+			t.Fatalf("%d %s", r.Status, r.Body)
+		}
+	}
+	t.Run("with the switch at its default (on) the notice goes", func(t *testing.T) {
+		n := e.MailsTo(u.Email)
+		reset(t, "brand-new-secret-42")
+		if e.MailsTo(u.Email) != n+2 || !strings.Contains(e.LastMail(t, u.Email).Subject, "password was changed") {
+			t.Fatalf("%d mails after %d; last %q", e.MailsTo(u.Email), n, e.LastMail(t, u.Email).Subject)
+		}
+	})
+	t.Run("with the switch off only the reset link goes", func(t *testing.T) {
+		tok := e.Login(t, u.Email, "brand-new-secret-42").AccessToken
+		if r := e.Do("PATCH", "/v1/me", tok, map[string]any{"notifications": map[string]any{"password_changed": map[string]bool{"email": false}}}); r.Status != 200 {
+			t.Fatalf("%d %s", r.Status, r.Body)
+		}
+		n := e.MailsTo(u.Email)
+		reset(t, "another-secret-43")
+		if e.MailsTo(u.Email) != n+1 || strings.Contains(e.LastMail(t, u.Email).Subject, "password was changed") {
+			t.Fatalf("%d mails after %d; last %q", e.MailsTo(u.Email), n, e.LastMail(t, u.Email).Subject)
+		}
+		e.Login(t, u.Email, "another-secret-43")
+	})
+}

@@ -64,3 +64,23 @@ func Strings(ps []Permission) []string {
 	}
 	return out
 }
+
+// builtInNames are the built-in roles' names, by role and language.
+var builtInNames = map[string]map[string]string{
+	RoleOwner:  {"en": "Owner", "fr": "Propriétaire", "nl": "Eigenaar"},
+	RoleAdmin:  {"en": "Administrator", "fr": "Administrateur", "nl": "Beheerder"},
+	RoleMember: {"en": "Member", "fr": "Membre", "nl": "Lid"},
+}
+
+// BuiltInName returns the name of a built-in role in lang (English for a
+// language it has no name in) and whether id names a built-in role.
+func BuiltInName(id, lang string) (string, bool) {
+	names, ok := builtInNames[id]
+	if !ok {
+		return "", false
+	}
+	if n, ok := names[lang]; ok {
+		return n, true
+	}
+	return names["en"], true
+}

@@ -2,10 +2,10 @@ package profile
 
 import (
 	"fmt"
-	"slices"
 	"strings"
 
 	"github.com/guichet/guichet/shared/address"
+	"github.com/guichet/guichet/shared/notices"
 	"github.com/guichet/guichet/shared/store"
 	"github.com/guichet/guichet/shared/validate"
 )
@@ -52,44 +52,16 @@ type Notification struct {
 }
 
 // NotificationType is an event a user may be told about.
-type NotificationType struct {
-	ID          string
-	Description string
-	// Default is the e-mail switch of users who never set it.
-	Default bool
-}
+type NotificationType = notices.Type
 
-// NotificationTypes returns the catalog of events users may switch. The
-// notice of a changed e-mail address is not among them: it goes to the old
-// address whatever the settings, since it is the only warning an owner
-// gets of a takeover.
-func NotificationTypes() []NotificationType {
-	return []NotificationType{
-		{"invitation_accepted", "Someone you invited accepted the invitation", true},
-		{"password_changed", "Your password was changed", true},
-		{"api_key_expiring", "One of your API keys expires soon", true},
-	}
-}
+// NotificationTypes returns the catalog of events users may switch
+// (notices.Types).
+func NotificationTypes() []NotificationType { return notices.Types() }
 
-func knownType(id string) bool {
-	return slices.ContainsFunc(NotificationTypes(), func(t NotificationType) bool { return t.ID == id })
-}
+func knownType(id string) bool { return notices.Known(id) }
 
-// Wants reports whether u wants the event sent by e-mail: its switch, or
-// the event's default.
-func Wants(u store.User, event string) bool {
-	if u.Prefs != nil {
-		if on, ok := decodeNotify(u.Prefs.Notify)[event]; ok {
-			return on
-		}
-	}
-	for _, t := range NotificationTypes() {
-		if t.ID == event {
-			return t.Default
-		}
-	}
-	return false
-}
+// Wants reports whether u wants the event sent by e-mail (notices.Wants).
+func Wants(u store.User, event string) bool { return notices.Wants(u, event) }
 
 // notificationsView lists every event type with u's switch.
 func notificationsView(u store.User) map[string]Notification {
@@ -100,28 +72,9 @@ func notificationsView(u store.User) map[string]Notification {
 	return out
 }
 
-// encodeNotify is the stored form of switches: "event=on|off …", sorted.
-func encodeNotify(m map[string]bool) string {
-	var out []string
-	for k, on := range m {
-		v := "off"
-		if on {
-			v = "on"
-		}
-		out = append(out, k+"="+v)
-	}
-	slices.Sort(out)
-	return strings.Join(out, " ")
-}
+func encodeNotify(m map[string]bool) string { return notices.Encode(m) }
 
-func decodeNotify(s string) map[string]bool {
-	out := map[string]bool{}
-	for _, f := range strings.Fields(s) {
-		k, v, _ := strings.Cut(f, "=")
-		out[k] = v == "on"
-	}
-	return out
-}
+func decodeNotify(s string) map[string]bool { return notices.Decode(s) }
 
 // encodeHours is the stored form of working hours:
 // "mon=08:00-12:00,13:00-17:00 tue=…", days without ranges left out.

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/guichet/guichet/shared/clients"
 	"github.com/guichet/guichet/shared/httpapi"
 	"github.com/guichet/guichet/shared/lockout"
 	"github.com/guichet/guichet/shared/mail"
@@ -37,6 +38,8 @@ type Config struct {
 	MaxWait            time.Duration
 	LockWindow         time.Duration
 	Password           password.Params
+	// Clients caps the permissions of service users (clients.Catalog.Cap).
+	Clients clients.Catalog
 }
 
 // DefaultConfig is the configuration used unless the environment says otherwise.
@@ -44,7 +47,7 @@ func DefaultConfig() Config {
 	return Config{
 		AccessTTL: 15 * time.Minute, RefreshTTL: 30 * 24 * time.Hour,
 		MaxFailures: 5, AccountMaxFailures: 100, MaxWait: time.Minute, LockWindow: 15 * time.Minute,
-		Password: password.Default,
+		Password: password.Default, Clients: clients.Default(),
 	}
 }
 
@@ -340,6 +343,9 @@ func (s *Service) credentials(u store.User, sessionID string, now time.Time) (To
 	}
 	ac := store.NewCredential(ah, store.AccessToken, u.Org, u.ID, now, now.Add(s.cfg.AccessTTL))
 	ac.UserKind, ac.Role, ac.Permissions, ac.Session = u.Kind, u.Role, Permissions(u), sessionID
+	if u.Kind == store.Service {
+		ac.Permissions = s.cfg.Clients.Cap(u.Client, ac.Permissions)
+	}
 	rc := store.NewCredential(rh, store.RefreshToken, u.Org, u.ID, now, now.Add(s.cfg.RefreshTTL))
 	rc.Session = sessionID
 	t := Tokens{AccessToken: access, RefreshToken: refresh, TokenType: "Bearer",

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -22,13 +23,21 @@ import (
 //	                                    CRED#apikey#<id>
 //	ORG#<org>           APIKEY#<id>     the key's entry in its organization's
 //	                                    list: hash, user, name, client, scopes,
-//	                                    prefix, created, expires, rotated
+//	                                    prefix, created, expires, rotated,
+//	                                    announced; for a key that expires,
+//	                                    gsi1 KEYEXPIRY#<yyyy-mm-dd> /
+//	                                    <org>#<id>
 //
 // The authorizer reads the credential (one GetItem); the entry lists an
 // organization's keys (one Query) and finds a key's hash from its id. Neither
 // holds the key. A key without expiry has expires = NoExpiry, as an expires
 // of 0 would make DynamoDB's TTL delete it; the authorizer checks expires
-// itself, since TTL deletes late. When a user's credentials are revoked
+// itself, since TTL deletes late. The entry of a key that expires is
+// indexed by its expiry's day (UTC), so that the keys about to expire are
+// found by a Query per day, without a scan; as the index entry is the
+// key's entry, whatever deletes the entry (revocation, rotation, the end
+// of its user's credentials, TTL) takes the key out of the index too.
+// When a user's credentials are revoked
 // (deactivation, deletion), Revoke derives each key's entry from its
 // credential, so both go. last_used lives on the credential only: functions
 // set it (RecordKeyUse) at most once a minute, and listings read it there.
@@ -53,7 +62,19 @@ type KeyEntry struct {
 	// Rotated is when the key was replaced by a new one (epoch seconds); it
 	// lives on until Expires, the end of its grace period.
 	Rotated int64 `dynamodbav:"rotated,omitempty"`
+	// Announced is when its owner was told that it expires soon (epoch
+	// seconds).
+	Announced int64 `dynamodbav:"announced,omitempty"`
+	// GSI1PK and GSI1SK index a key that expires by its expiry's day.
+	GSI1PK string `dynamodbav:"gsi1pk,omitempty"`
+	GSI1SK string `dynamodbav:"gsi1sk,omitempty"`
 }
+
+// keyExpiryPrefix begins the index key of the keys expiring on a day.
+const keyExpiryPrefix = "KEYEXPIRY#"
+
+// expiryDay is the index partition of the keys expiring on t's day (UTC).
+func expiryDay(t time.Time) string { return keyExpiryPrefix + t.UTC().Format(time.DateOnly) }
 
 const keyEntryPrefix = "APIKEY#"
 
@@ -70,6 +91,9 @@ func NewAPIKey(hash, id, org string, u User, name, client, prefix string, scopes
 	}
 	e := KeyEntry{key: keyEntryKey(org, id), ID: id, Org: org, User: u.ID, Hash: hash, Name: name,
 		Client: client, Scopes: scopes, Prefix: prefix, Created: created, Expires: expires}
+	if expires != NoExpiry {
+		e.GSI1PK, e.GSI1SK = expiryDay(time.Unix(expires, 0)), org+"#"+id
+	}
 	return c, e
 }
 
@@ -247,6 +271,61 @@ func (s *Store) RecordKeyUse(ctx context.Context, hash string, now time.Time) (b
 	}
 	if err != nil {
 		return false, fmt.Errorf("record api key use: %w", err)
+	}
+	return true, nil
+}
+
+// ExpiringKeys returns the entries of the keys whose expiry falls on day
+// (UTC), of every organization: a Query of gsi1 per page, which is
+// eventually consistent (a key made a moment ago may be missing).
+func (s *Store) ExpiringKeys(ctx context.Context, day time.Time) ([]KeyEntry, error) {
+	return queryAll[KeyEntry](ctx, s, "expiring api keys", &dynamodb.QueryInput{
+		TableName:                 &s.table,
+		IndexName:                 aws.String("gsi1"),
+		KeyConditionExpression:    aws.String("gsi1pk = :pk"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": str(expiryDay(day))},
+	})
+}
+
+// MarkKeyAnnounced records that e's owner is being told of its coming
+// expiry: one conditional UpdateItem. It reports whether it wrote: false
+// when the key was announced already (by a concurrent run), rotated, or is
+// gone, so that each key is announced once.
+func (s *Store) MarkKeyAnnounced(ctx context.Context, e KeyEntry, now time.Time) (bool, error) {
+	return s.setAnnounced(ctx, e, "(attribute_not_exists(announced) OR announced = :zero)", epoch(now), 0)
+}
+
+// UnmarkKeyAnnounced undoes the MarkKeyAnnounced made at at, when the
+// announcement could not go (the mail limits refused it), so that a later
+// run announces the key. (announced is set to 0, not removed.)
+func (s *Store) UnmarkKeyAnnounced(ctx context.Context, e KeyEntry, at time.Time) error {
+	_, err := s.setAnnounced(ctx, e, "announced = :at", 0, epoch(at))
+	return err
+}
+
+// setAnnounced sets the announced of e's entry to v on the condition cond
+// (with :zero and :at), and that e is still live, unrotated, with its
+// expiry.
+func (s *Store) setAnnounced(ctx context.Context, e KeyEntry, cond string, v, at int64) (bool, error) {
+	values := map[string]types.AttributeValue{":v": num(v), ":exp": num(e.Expires)}
+	if strings.Contains(cond, ":zero") {
+		values[":zero"] = num(0)
+	}
+	if strings.Contains(cond, ":at") {
+		values[":at"] = num(at)
+	}
+	_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName:                 &s.table,
+		Key:                       keyEntryKey(e.Org, e.ID).av(),
+		ConditionExpression:       aws.String("attribute_exists(pk) AND attribute_not_exists(rotated) AND expires = :exp AND " + cond),
+		UpdateExpression:          aws.String("SET announced = :v"),
+		ExpressionAttributeValues: values,
+	})
+	if conditionFailed(err) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("mark api key announced: %w", err)
 	}
 	return true, nil
 }

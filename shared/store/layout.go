@@ -35,6 +35,8 @@ func Layout() []ItemKind {
 		{"credential", "CRED#<sha256>", "CRED", "USER#<user>", "CRED#<kind>#<hash or key id>", "cred.go",
 			"token, challenge, link token or API key, by kind; expires"},
 		{"API key entry", "ORG#<org>", "APIKEY#<key>", "", "", "apikey.go", "an organization's list of keys; no secret"},
+		{"API key entry, expiring", "ORG#<org>", "APIKEY#<key>", "KEYEXPIRY#<yyyy-mm-dd>", "<org>#<key>", "apikey.go",
+			"the entry of a key that expires, indexed by its expiry's day; announced"},
 		{"session", "SESSION#<session>", "SESSION", "USER#<user>", "SESSION#<session>", "cred.go", "current token hashes; expires"},
 		{"failure counter", "RL#<counter>", "RL", "", "", "login.go", "lockouts and rate limits; expires"},
 		{"reset link pointer", "RESET#<login>", "RESET", "", "", "reset.go", "a login's live reset link (hash)"},

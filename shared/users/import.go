@@ -8,6 +8,7 @@ import (
 	"mime"
 	"net/http"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -135,7 +136,7 @@ func (s *Service) Import(ctx context.Context, p principal.Principal, body []byte
 			return ImportReport{}, err
 		}
 		perms, requiresEmail := importRole(p, row.Record.Role, roles, &v)
-		assign(&u, row.Record.Role, perms, requiresEmail, &v)
+		assign(&u, row.Record.Role, perms, requiresEmail, s.clients, &v)
 		for _, x := range u.Units {
 			if !units[x] {
 				v.Add("units", "lists %s, which is not a unit of this organization", x)
@@ -448,7 +449,7 @@ func (s *Service) invite(ctx context.Context, p principal.Principal, org store.O
 	}
 	inviter := org.Name
 	if me, err := s.store.GetUser(ctx, p.Org, p.User); err == nil {
-		inviter = me.FirstName + " " + me.LastName
+		inviter = signature(me, org)
 	}
 	var mu sync.Mutex
 	sent := 0
@@ -460,10 +461,7 @@ func (s *Service) invite(ctx context.Context, p principal.Principal, org store.O
 		go func() {
 			defer func() { <-sem; wg.Done() }()
 			u := c.new.User
-			role := u.Role
-			if r, ok := roles[role]; ok {
-				role = r.Name
-			}
+			role := roleName(u.Role, roles[u.Role], u.Language)
 			ok := s.links.SendSetup(ctx, u, org.Name, inviter, role, c.link, time.Unix(c.new.Link.Expires, 0))
 			mu.Lock()
 			c.sent = ok
@@ -475,6 +473,29 @@ func (s *Service) invite(ctx context.Context, p principal.Principal, org store.O
 	}
 	wg.Wait()
 	return sent
+}
+
+// signature is how the user who acts on others is named in their mail:
+// its names, else its e-mail or username, else the organization's name.
+func signature(u store.User, org store.Org) string {
+	for _, s := range []string{strings.TrimSpace(u.FirstName + " " + u.LastName), u.Email, u.Username} {
+		if s != "" {
+			return s
+		}
+	}
+	return org.Name
+}
+
+// roleName is how a role is named to people: a built-in role's name in
+// lang, a custom role's name (custom, read), else its id.
+func roleName(role string, custom store.Role, lang string) string {
+	if name, builtIn := permission.BuiltInName(role, lang); builtIn {
+		return name
+	}
+	if custom.Name != "" {
+		return custom.Name
+	}
+	return role
 }
 
 // MaxImportBody is the largest import body, in bytes: far above the JSON

@@ -99,6 +99,9 @@ func (s *Service) Update(ctx context.Context, p principal.Principal, id string, 
 		if requiresEmail && u.Email == "" {
 			v.Add("role", "requires an e-mail address; this user has none")
 		}
+		if u.Kind == store.Service {
+			perms = s.clients.Cap(u.Client, perms)
+		}
 		u.Role, u.Permissions = *in.Role, perms
 		fields = append(fields, "role")
 	}

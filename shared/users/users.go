@@ -319,11 +319,15 @@ func importedStatus(v *validate.Errors, status string, hasHash, hasEmail bool) s
 	return store.Active
 }
 
-// assign gives u its role, resolved to its permissions; a role requiring
-// an e-mail cannot go to a user without one.
-func assign(u *store.User, role string, perms []string, requiresEmail bool, v *validate.Errors) {
+// assign gives u its role, resolved to its permissions (a service user's
+// within its client application's scopes); a role requiring an e-mail
+// cannot go to a user without one.
+func assign(u *store.User, role string, perms []string, requiresEmail bool, catalog clients.Catalog, v *validate.Errors) {
 	if requiresEmail && u.Email == "" {
 		v.Add("role", "requires an e-mail address; this user has none")
+	}
+	if u.Kind == store.Service {
+		perms = catalog.Cap(u.Client, perms)
 	}
 	u.Role, u.Permissions = role, perms
 }
@@ -347,7 +351,7 @@ func (s *Service) Create(ctx context.Context, p principal.Principal, in CreateRe
 	if err != nil {
 		return Created{}, err
 	}
-	assign(&u, in.Role, perms, requiresEmail, &v)
+	assign(&u, in.Role, perms, requiresEmail, s.clients, &v)
 	if err := v.Err(); err != nil {
 		return Created{}, err
 	}
@@ -393,15 +397,17 @@ func (s *Service) Create(ctx context.Context, p principal.Principal, in CreateRe
 // welcome mails u, created by the user of uc, its welcome link.
 func (s *Service) welcome(ctx context.Context, p principal.Principal, uc store.UserContext, u store.User, link string, expires time.Time) bool {
 	org := uc.Org
-	inviter, role := org.Name, u.Role
+	inviter := org.Name
 	if uc.Found {
-		inviter = strings.TrimSpace(uc.User.FirstName + " " + uc.User.LastName)
+		inviter = signature(uc.User, org)
 	}
+	var custom store.Role
 	if _, builtIn := permission.BuiltIn(u.Role); !builtIn {
 		if r, err := s.store.GetRole(ctx, p.Org, u.Role); err == nil {
-			role = r.Name
+			custom = r
 		}
 	}
+	role := roleName(u.Role, custom, u.Language)
 	return s.links.SendWelcome(ctx, u, org.Name, inviter, role, link, expires)
 }
 
