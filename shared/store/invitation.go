@@ -279,7 +279,7 @@ func (s *Store) AcceptInvitation(ctx context.Context, inv Invitation, inviter *U
 	if inviter != nil {
 		t.add(UserChanged, s.activeUser(inviter.Org, inviter.ID, inviter.Role))
 	}
-	t.refs(u.Org, u.Role, u.Units, 1).next(then).audit(a)
+	t.refs(u.Org, u.Role, u.Units, 1).entries(u).next(then).audit(a)
 	if err := s.transact(ctx, t); err != nil {
 		return fmt.Errorf("accept invitation: %w", err)
 	}
