@@ -43,9 +43,15 @@ func TestDynamoDBCallsOfUserOperations(t *testing.T) {
 		{"a page of the list is one Query", func() *apitest.Response {
 			return e.Do("GET", "/v1/users?limit=50", owner, nil)
 		}, 200, map[string]int{"Query": 1}},
-		{"a filtered page is still one Query", func() *apitest.Response {
+		{"a page filtered by status is one Query of its entries and one BatchGetItem of its users", func() *apitest.Response {
+			return e.Do("GET", "/v1/users?limit=50&status=active", owner, nil)
+		}, 200, map[string]int{"Query": 1, "BatchGetItem": 1}},
+		{"a page filtered by unit reads its entries and the all_units ones: two Queries and one BatchGetItem", func() *apitest.Response {
+			return e.Do("GET", "/v1/users?limit=50&unit=unt_none", owner, nil)
+		}, 200, map[string]int{"Query": 2, "BatchGetItem": 1}},
+		{"a page filtered by status and q reads a round of 100 entries: here one", func() *apitest.Response {
 			return e.Do("GET", "/v1/users?limit=50&status=active&q=seed", owner, nil)
-		}, 200, map[string]int{"Query": 1}},
+		}, 200, map[string]int{"Query": 1, "BatchGetItem": 1}},
 		{"reading a user is one GetItem", func() *apitest.Response {
 			return e.Do("GET", "/v1/users/"+e.Org.Owner.ID, owner, nil)
 		}, 200, map[string]int{"GetItem": 1}},

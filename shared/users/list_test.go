@@ -16,7 +16,8 @@ import (
 
 // seedMix writes n users through store.CreateUsers (so their filter
 // entries are written as an import writes them): statuses, kinds, roles
-// (in turn), units (u1, u2, both, none, all_units) and last names
+// (in turn), units (u1, u2, both, none, all_units; none at all without
+// u1) and last names
 // ("Needle" every seventh) in a mix.
 func seedMix(t testing.TB, e *apitest.Env, n int, roles []string, u1, u2 string) {
 	t.Helper()
@@ -39,14 +40,15 @@ func seedMix(t testing.TB, e *apitest.Env, n int, roles []string, u1, u2 string)
 			u.Kind, u.Email = store.Person, fmt.Sprintf("mix%05d@example.com", i)
 		}
 		u.Role = roles[i%len(roles)]
-		switch i % 6 {
-		case 0:
+		switch {
+		case u1 == "":
+		case i%6 == 0:
 			u.AllUnits = true
-		case 1, 2:
+		case i%6 == 1, i%6 == 2:
 			u.Units = []string{u1}
-		case 3:
+		case i%6 == 3:
 			u.Units = []string{u1, u2}
-		case 4:
+		case i%6 == 4:
 			u.Units = []string{u2}
 		}
 		if i%7 == 0 {
@@ -229,8 +231,7 @@ func TestATextSearchStopsAtItsReadBudgetAndSaysSo(t *testing.T) {
 	t.Parallel()
 	e := apitest.New(t)
 	owner := e.LoginOwner(t).AccessToken
-	u1, u2 := unit(t, e, owner, "North"), unit(t, e, owner, "South")
-	seedMix(t, e, store.MaxUsersRead+60, []string{"member"}, u1, u2)
+	seedMix(t, e, store.MaxUsersRead+60, []string{"member"}, "", "")
 	// Needle is every seventh user: "nobody" matches none.
 	var page users.Page
 	e.ResetCounters()
@@ -273,4 +274,37 @@ func TestATextSearchStopsAtItsReadBudgetAndSaysSo(t *testing.T) {
 			t.Fatalf("%d calls %v", calls, e.Counters[route.Users].Operations())
 		}
 	})
+}
+
+func TestBuiltInRolesShowHowManyUsersHoldThem(t *testing.T) {
+	t.Parallel()
+	e := apitest.New(t)
+	owner := e.LoginOwner(t).AccessToken
+	for i, role := range []string{"admin", "admin", "member"} {
+		if r := e.Do("POST", "/v1/users", owner, person(fmt.Sprintf("holder%d@example.com", i), role)); r.Status != 201 {
+			t.Fatalf("%d %s", r.Status, r.Body)
+		}
+	}
+	counts := func(e *apitest.Env, tok string) map[string]int {
+		var list users.RoleList
+		if r := e.Do("GET", "/v1/roles", tok, nil); r.Status != 200 {
+			t.Fatalf("%d %s", r.Status, r.Body)
+		} else {
+			r.Decode(t, &list)
+		}
+		out := map[string]int{}
+		for _, r := range list.Items {
+			if r.BuiltIn {
+				out[r.ID] = r.UserCount
+			}
+		}
+		return out
+	}
+	if got := fmt.Sprint(counts(e, owner)); got != "map[admin:2 member:1 owner:1]" {
+		t.Fatalf("counts %s", got)
+	}
+	other := apitest.New(t)
+	if got := fmt.Sprint(counts(other, other.LoginOwner(t).AccessToken)); got != "map[admin:0 member:0 owner:1]" {
+		t.Fatalf("another organization's counts %s", got)
+	}
 }
