@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -333,4 +334,93 @@ func (s *Store) entryRound(ctx context.Context, org string, pks []string, after 
 		r.users = append(r.users, u)
 	}
 	return r, nil
+}
+
+// ReindexReport is what Reindex did.
+type ReindexReport struct {
+	Users   int
+	Entries int
+	// Counts are the built-in roles' holder counts it set.
+	Counts map[string]int
+}
+
+// Reindex writes the filter entries of every user of org and sets the
+// built-in roles' holder counts: the backfill of users written before
+// entries and counts existed. Each user's entries are written in a
+// transaction conditional on the version read (VersionChanged), so what
+// it writes is the user's current state; a user changed meanwhile is read
+// again. It is idempotent. The counts are set from the users read: a user
+// created, deleted or given another role while it runs can leave a count
+// off by one, which running it again, when no one changes the users,
+// corrects.
+func (s *Store) Reindex(ctx context.Context, org string) (ReindexReport, error) {
+	rep := ReindexReport{Counts: map[string]int{}}
+	for _, r := range []string{"owner", "admin", "member"} {
+		rep.Counts[r] = 0
+	}
+	err := s.EachUser(ctx, org, func(users []User) error {
+		for _, u := range users {
+			n, err := s.reindexUser(ctx, u)
+			if err != nil {
+				return err
+			}
+			if n < 0 {
+				continue // deleted meanwhile
+			}
+			rep.Users++
+			rep.Entries += n
+		}
+		return nil
+	})
+	if err != nil {
+		return rep, fmt.Errorf("reindex: %w", err)
+	}
+	// The users are read again for the counts: a user given another role
+	// while the entries were written is counted as it is now.
+	err = s.EachUser(ctx, org, func(users []User) error {
+		for _, u := range users {
+			if _, ok := rep.Counts[u.Role]; ok {
+				rep.Counts[u.Role]++
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return rep, fmt.Errorf("reindex: %w", err)
+	}
+	for role, n := range rep.Counts {
+		if _, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+			TableName: &s.table, Key: roleCountKey(org, role).av(),
+			UpdateExpression:          aws.String("SET refs = :n"),
+			ExpressionAttributeValues: map[string]types.AttributeValue{":n": num(int64(n))},
+		}); err != nil {
+			return rep, fmt.Errorf("reindex: role count: %w", err)
+		}
+	}
+	return rep, nil
+}
+
+// reindexUser writes u's entries on the condition that u is still at its
+// version, reading it again (at most three times) when it changed. It
+// returns the entries written, or -1 when the user is gone.
+func (s *Store) reindexUser(ctx context.Context, u User) (int, error) {
+	for attempt := 0; ; attempt++ {
+		t := s.tx().add(VersionChanged, types.TransactWriteItem{ConditionCheck: &types.ConditionCheck{
+			TableName: &s.table, Key: userKey(u.Org, u.ID).av(),
+			ConditionExpression:       aws.String("version = :v"),
+			ExpressionAttributeValues: map[string]types.AttributeValue{":v": num(int64(u.Version))},
+		}}).entries(u)
+		err := s.transact(ctx, t)
+		if err == nil {
+			return len(t.items) - 1, nil
+		}
+		if !Lost(err, VersionChanged) || attempt == 2 {
+			return 0, fmt.Errorf("user %s: %w", u.ID, err)
+		}
+		if u, err = s.GetUser(ctx, u.Org, u.ID); errors.Is(err, ErrNotFound) {
+			return -1, nil
+		} else if err != nil {
+			return 0, err
+		}
+	}
 }
