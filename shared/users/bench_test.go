@@ -8,6 +8,7 @@ import (
 	"github.com/guichet/guichet/shared/apitest"
 	"github.com/guichet/guichet/shared/route"
 	"github.com/guichet/guichet/shared/store"
+	"github.com/guichet/guichet/shared/users"
 )
 
 // seedUsers writes n persons straight into the table (no password: the
@@ -118,4 +119,45 @@ func BenchmarkListUsers(b *testing.B) {
 	}
 	report(b, e)
 	e.ReportFloor(b, route.Users, "GET", "/v1/users?limit=50", owner, nil)
+}
+
+// BenchmarkListUsersSelective10000 reads pages of 50 of the holders of a
+// role 100 of 10,000 users hold (store-seeded with their entries): every
+// page is one Query of the role's entries and one BatchGetItem, and the
+// 100 holders take two pages (before the entries: about 200 sequential
+// pages of one Query each, most of them empty).
+func BenchmarkListUsersSelective10000(b *testing.B) {
+	e := apitest.New(b)
+	owner := e.LoginOwner(b).AccessToken
+	var role users.Role
+	e.Do("POST", "/v1/roles", owner, map[string]any{"name": "Rare", "permissions": []string{"users:read"}}).Decode(b, &role)
+	roles := make([]string, 100)
+	for i := range roles {
+		roles[i] = "member"
+	}
+	roles[0] = role.ID
+	seedMix(b, e, 10_000, roles, "", "")
+	pages := 0
+	e.StartBench(b)
+	for range b.N {
+		cur := ""
+		for {
+			var page users.Page
+			r := e.Do("GET", "/v1/users?limit=50&role="+role.ID+"&cursor="+cur, owner, nil)
+			if r.Status != 200 {
+				b.Fatalf("%d %s", r.Status, r.Body)
+			}
+			r.Decode(b, &page)
+			pages++
+			if cur = page.NextCursor; cur == "" {
+				break
+			}
+			if len(page.Items) != 50 {
+				b.Fatalf("a page of %d", len(page.Items))
+			}
+		}
+	}
+	b.ReportMetric(float64(pages)/float64(b.N), "pages/op")
+	b.ReportMetric(float64(e.Counters[route.Users].Calls())/float64(pages), "users-ddb-calls/page")
+	report(b, e)
 }
