@@ -31,8 +31,10 @@ var budget = map[string]int{
 	"openapi":         0,
 	"getOrganization": 1, "updateOrganization": 2, "putLogo": 1, "getLogo": 1,
 	"listUnits": 1, "createUnit": 1, "updateUnit": 2, "deleteUnit": 2, "transferOwnership": 6, "listAudit": 1,
-	"listRoles": 2, "createRole": 1, "updateRole": 3, "deleteRole": 2,
-	"listUsers": 1, "createUser": 2, "getUser": 1, "updateUser": 2, "deleteUser": 4,
+	"listRoles":  2, // the custom roles' Query and a BatchGetItem of the built-in roles' holder counts
+	"createRole": 1, "updateRole": 3, "deleteRole": 2,
+	"listUsers":  1, // unfiltered; filtered pages are in userFilterBudget
+	"createUser": 2, "getUser": 1, "updateUser": 2, "deleteUser": 4,
 	"setUserStatus": 4, "setUserPassword": 3, "printLetter": 4, "resetUserMFA": 3,
 	"exportUsers": 2, "importUsers": 4,
 	"createInvitation": 3, "listInvitations": 1, "revokeInvitation": 2, "regenerateInvitationLink": 2,
@@ -41,9 +43,6 @@ var budget = map[string]int{
 	"listClients": 0, "createAPIKey": 4, "listMyAPIKeys": 1, "revokeMyAPIKey": 2, "rotateMyAPIKey": 5,
 	"listAPIKeys": 2, "revokeAPIKey": 2,
 }
-
-// listRoles: the custom roles' Query and one BatchGetItem of the built-in
-// roles' holder counts (issue 13, item 14).
 
 // userFilterBudget is the most DynamoDB calls of the users function for
 // one page of GET /v1/users by filter shape. A key-served filter is one

@@ -123,7 +123,7 @@ func (f UserFilter) driver(org string) (pks []string, keyed int) {
 			continue
 		}
 		pks = []string{entryPK(org, c.filter, c.value)}
-		if c.filter == byUnit {
+		if c.filter == byUnit && c.value != allUnitsValue {
 			pks = append(pks, entryPK(org, byUnit, allUnitsValue))
 		}
 	}
