@@ -33,6 +33,7 @@ const usage = `usage:
   guichet org create --name NAME --code CODE --owner-email EMAIL [--language fr|en|nl]
   guichet users import --org CODE --file FILE [--format csv|jsonl] [--dry-run] [--send-invitations]
   guichet users export --org CODE [--format csv|jsonl] [--include-password-hashes] [--out FILE]
+  guichet users reindex --org CODE
   guichet openapi`
 
 func run(ctx context.Context, args []string, out io.Writer, getenv func(string) string) error {
@@ -41,6 +42,9 @@ func run(ctx context.Context, args []string, out io.Writer, getenv func(string) 
 
 // runWith runs a command; progress goes to errOut.
 func runWith(ctx context.Context, args []string, out, errOut io.Writer, getenv func(string) string) error {
+	if len(args) >= 2 && args[0] == "users" && args[1] == "reindex" {
+		return reindexCommand(ctx, args[2:], out, getenv)
+	}
 	if len(args) >= 2 && args[0] == "users" && (args[1] == "import" || args[1] == "export") {
 		return usersCommand(ctx, args[1], args[2:], out, errOut, getenv)
 	}

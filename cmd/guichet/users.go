@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/guichet/guichet/shared/permission"
 	"github.com/guichet/guichet/shared/principal"
@@ -90,6 +91,41 @@ func usersCommand(ctx context.Context, cmd string, args []string, out, errOut io
 		return fmt.Errorf("%d rows rejected (see the report's rejected list)", n)
 	}
 	return nil
+}
+
+// reindexCommand runs `users reindex`: the filter entries and built-in
+// role counts of an organization's users written before they existed
+// (store.Reindex), audited as users.reindex.
+func reindexCommand(ctx context.Context, args []string, out io.Writer, getenv func(string) string) error {
+	fs := flag.NewFlagSet("users reindex", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	code := fs.String("org", "", "organization code")
+	if err := fs.Parse(args); err != nil || *code == "" {
+		return errors.New(usage)
+	}
+	d, err := deps(ctx, getenv)
+	if err != nil {
+		return err
+	}
+	org, err := d.Store.OrgByCode(ctx, *code)
+	if errors.Is(err, store.ErrNotFound) {
+		return fmt.Errorf("no organization has the code %q", *code)
+	}
+	if err != nil {
+		return err
+	}
+	rep, err := d.Store.Reindex(ctx, org.ID)
+	if err != nil {
+		return err
+	}
+	if err := d.Store.AddAudit(ctx, store.Audit{Org: org.ID, Time: time.Now().UTC(), Actor: "system", Via: "cli",
+		Action: "users.reindex", Target: "organization:" + org.ID,
+		Counts: map[string]int{"users": rep.Users, "entries": rep.Entries}}); err != nil {
+		return err
+	}
+	_, err = fmt.Fprintf(out, "reindexed %d users of %s: %d filter entries; built-in role holders %v\n",
+		rep.Users, org.Code, rep.Entries, rep.Counts)
+	return err
 }
 
 func rejected(rep users.ImportReport) map[int]bool {

@@ -1,8 +1,13 @@
 package devstack
 
 import (
+	"bytes"
 	"encoding/json"
+	"io"
+	"maps"
 	"net/http"
+	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync"
 )
@@ -22,6 +27,9 @@ type Faults struct {
 	conflicts int
 	// meanwhile runs before the first cancellation is answered.
 	meanwhile func()
+	// unprocess is how many BatchGetItem calls to answer in part still
+	// (< 0: all).
+	unprocess int
 }
 
 // NewFaults returns a Faults in front of next, failing nothing yet.
@@ -42,6 +50,15 @@ func (f *Faults) ConflictTransactions(n int, meanwhile func()) {
 	f.conflicts, f.meanwhile = n, meanwhile
 }
 
+// UnprocessKeys answers the next n BatchGetItem calls (every one until
+// Clear when n < 0) as DynamoDB does when it throttles: the first half of
+// the keys (rounded down) read, the others returned in UnprocessedKeys.
+func (f *Faults) UnprocessKeys(n int) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.unprocess = n
+}
+
 // Fail makes the named operations (e.g. "TransactWriteItems") fail until
 // Clear.
 func (f *Faults) Fail(ops ...string) {
@@ -56,7 +73,7 @@ func (f *Faults) Fail(ops ...string) {
 func (f *Faults) Clear() {
 	f.mu.Lock()
 	f.failing = map[string]bool{}
-	f.conflicts, f.meanwhile = 0, nil
+	f.conflicts, f.meanwhile, f.unprocess = 0, nil, 0
 	f.mu.Unlock()
 }
 
@@ -81,7 +98,15 @@ func (f *Faults) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		meanwhile, f.meanwhile = f.meanwhile, nil
 	}
+	unprocess := op == "BatchGetItem" && f.unprocess != 0
+	if unprocess && f.unprocess > 0 {
+		f.unprocess--
+	}
 	f.mu.Unlock()
+	if unprocess && !fail {
+		f.partialBatch(w, r)
+		return
+	}
 	if cancel && !fail {
 		if meanwhile != nil {
 			meanwhile()
@@ -121,4 +146,51 @@ func cancelTransaction(w http.ResponseWriter, r *http.Request) {
 		"message":             "Transaction cancelled, please refer cancellation reasons for specific reasons [TransactionConflict]",
 		"CancellationReasons": reasons,
 	})
+}
+
+// partialBatch forwards a BatchGetItem call with the first half of each
+// table's keys and answers the other half unprocessed.
+func (f *Faults) partialBatch(w http.ResponseWriter, r *http.Request) {
+	var in map[string]any
+	if err := json.NewDecoder(r.Body).Decode(&in); err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	left := map[string]any{}
+	tables, _ := in["RequestItems"].(map[string]any)
+	for name, t := range tables {
+		req, _ := t.(map[string]any)
+		keys, _ := req["Keys"].([]any)
+		half := len(keys) / 2
+		rest := maps.Clone(req)
+		rest["Keys"] = keys[half:]
+		left[name] = rest
+		if half == 0 {
+			delete(tables, name)
+			continue
+		}
+		req["Keys"] = keys[:half]
+	}
+	out := map[string]any{"Responses": map[string]any{}}
+	if len(tables) > 0 {
+		body, _ := json.Marshal(in)
+		fwd := r.Clone(r.Context())
+		fwd.Body, fwd.ContentLength = io.NopCloser(bytes.NewReader(body)), int64(len(body))
+		fwd.Header.Set("Content-Length", strconv.Itoa(len(body)))
+		rec := httptest.NewRecorder()
+		f.next.ServeHTTP(rec, fwd)
+		if rec.Code != http.StatusOK {
+			maps.Copy(w.Header(), rec.Header())
+			w.WriteHeader(rec.Code)
+			w.Write(rec.Body.Bytes())
+			return
+		}
+		if err := json.Unmarshal(rec.Body.Bytes(), &out); err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return
+		}
+	}
+	out["UnprocessedKeys"] = left
+	w.Header().Set("Content-Type", "application/x-amz-json-1.0")
+	json.NewEncoder(w).Encode(out)
 }

@@ -31,8 +31,10 @@ var budget = map[string]int{
 	"openapi":         0,
 	"getOrganization": 1, "updateOrganization": 2, "putLogo": 1, "getLogo": 1,
 	"listUnits": 1, "createUnit": 1, "updateUnit": 2, "deleteUnit": 2, "transferOwnership": 6, "listAudit": 1,
-	"listRoles": 1, "createRole": 1, "updateRole": 3, "deleteRole": 2,
-	"listUsers": 1, "createUser": 2, "getUser": 1, "updateUser": 2, "deleteUser": 4,
+	"listRoles":  2, // the custom roles' Query and a BatchGetItem of the built-in roles' holder counts
+	"createRole": 1, "updateRole": 3, "deleteRole": 2,
+	"listUsers":  1, // unfiltered; filtered pages are in userFilterBudget
+	"createUser": 2, "getUser": 1, "updateUser": 2, "deleteUser": 4,
 	"setUserStatus": 4, "setUserPassword": 3, "printLetter": 4, "resetUserMFA": 3,
 	"exportUsers": 2, "importUsers": 4,
 	"createInvitation": 3, "listInvitations": 1, "revokeInvitation": 2, "regenerateInvitationLink": 2,
@@ -44,6 +46,57 @@ var budget = map[string]int{
 	"requestPasswordReset": 7, "completePasswordReset": 6, "adminPasswordReset": 3,
 	"listClients": 0, "createAPIKey": 4, "listMyAPIKeys": 1, "revokeMyAPIKey": 2, "rotateMyAPIKey": 5,
 	"listAPIKeys": 2, "revokeAPIKey": 2,
+}
+
+// userFilterBudget is the most DynamoDB calls of the users function for
+// one page of GET /v1/users by filter shape. A key-served filter is one
+// Query of its entries (two for unit: the unit's and the all_units ones)
+// and one BatchGetItem; q reads the users in Queries of 250 up to
+// store.MaxUsersRead (4); several filters read rounds of 100 entries of
+// the most selective one, a Query (two for unit) and a BatchGetItem each,
+// up to store.MaxUsersRead (10 rounds).
+var userFilterBudget = map[string]int{
+	"":                          1,
+	"status=active":             2,
+	"role=member":               2,
+	"kind=service":              2,
+	"unit=" + "{unit}":          3,
+	"q=ada":                     4,
+	"status=active&kind=person": 20,
+	"unit={unit}&role=member":   30,
+}
+
+func TestEveryUserFilterKeepsItsDynamoDBBudget(t *testing.T) {
+	t.Parallel()
+	e := apitest.New(t)
+	owner := e.LoginOwner(t).AccessToken
+	var unit map[string]any
+	e.Do("POST", "/v1/organization/units", owner, map[string]any{"name": "HQ", "kind": "site"}).Decode(t, &unit)
+	for i, body := range []map[string]any{
+		{"email": "ada@example.com", "first_name": "Ada", "last_name": "L", "role": "member", "units": []any{unit["id"]}},
+		{"kind": "service", "user_code": "SVC0001", "client": "internal", "role": "member", "all_units": true},
+	} {
+		if r := e.Do("POST", "/v1/users", owner, body); r.Status != 201 {
+			t.Fatalf("user %d: %d %s", i, r.Status, r.Body)
+		}
+	}
+	for q, max := range userFilterBudget {
+		q = strings.ReplaceAll(q, "{unit}", unit["id"].(string))
+		t.Run(fmt.Sprintf("a page of users by %q stays within %d calls", q, max), func(t *testing.T) {
+			e.ResetCounters()
+			r := e.Do("GET", "/v1/users?limit=1&"+q, owner, nil)
+			var page struct {
+				Items []any `json:"items"`
+			}
+			r.Decode(t, &page)
+			if r.Status != 200 || len(page.Items) != 1 {
+				t.Fatalf("%d %s", r.Status, r.Body)
+			}
+			if calls := e.Counters[route.Users].Calls(); calls > max {
+				t.Errorf("%d DynamoDB calls (%v), budget %d", calls, e.Counters[route.Users].Operations(), max)
+			}
+		})
+	}
 }
 
 // step is one successful request of the scenario.

@@ -227,27 +227,23 @@ func (s *Store) KeysLastUsed(ctx context.Context, hashes []string) (map[string]i
 		for i, h := range chunk {
 			keys[i] = credKey(h).av()
 		}
-		req := map[string]types.KeysAndAttributes{s.table: {
+		items, err := s.batchGet(ctx, types.KeysAndAttributes{
 			Keys: keys, ProjectionExpression: aws.String("pk, last_used"), ConsistentRead: aws.Bool(true),
-		}}
-		for len(req) > 0 {
-			res, err := s.db.BatchGetItem(ctx, &dynamodb.BatchGetItemInput{RequestItems: req})
-			if err != nil {
+		})
+		if err != nil {
+			return nil, fmt.Errorf("keys last used: %w", err)
+		}
+		for _, item := range items {
+			var c struct {
+				PK       string `dynamodbav:"pk"`
+				LastUsed int64  `dynamodbav:"last_used"`
+			}
+			if err := attributevalue.UnmarshalMap(item, &c); err != nil {
 				return nil, fmt.Errorf("keys last used: %w", err)
 			}
-			for _, item := range res.Responses[s.table] {
-				var c struct {
-					PK       string `dynamodbav:"pk"`
-					LastUsed int64  `dynamodbav:"last_used"`
-				}
-				if err := attributevalue.UnmarshalMap(item, &c); err != nil {
-					return nil, fmt.Errorf("keys last used: %w", err)
-				}
-				if c.LastUsed > 0 {
-					out[c.PK[len("CRED#"):]] = c.LastUsed
-				}
+			if c.LastUsed > 0 {
+				out[c.PK[len("CRED#"):]] = c.LastUsed
 			}
-			req = res.UnprocessedKeys
 		}
 	}
 	return out, nil

@@ -18,7 +18,7 @@ type NewUser struct {
 
 // items is the number of transaction items of the user alone: the user,
 // its login guard (and for a claim, the check of its organization's login),
-// and the link with its pointer.
+// the link with its pointer, and its filter entries.
 func (n NewUser) items() int {
 	c := 2
 	if n.User.Unproved && n.User.Email != "" {
@@ -27,7 +27,7 @@ func (n NewUser) items() int {
 	if n.Link != nil {
 		c += 2
 	}
-	return c
+	return c + len(entryKeys(n.User))
 }
 
 // refsOf returns the keys of the items whose reference count a new user
@@ -68,7 +68,8 @@ func GroupUsers(users []NewUser) [][]NewUser {
 }
 
 // CreateUsers writes a group of new users (see GroupUsers) in one
-// transaction: each user with its login guard (and its link), and one
+// transaction: each user with its login guard (its link) and filter
+// entries, and one
 // reference count change per unit and custom role for the whole group,
 // since a transaction may not touch one item twice. Either every user of
 // the group is written or none is. A Conflict on LoginTaken means a login
@@ -85,6 +86,7 @@ func (s *Store) CreateUsers(ctx context.Context, users []NewUser) error {
 		if n.Link != nil {
 			t.set(resetPointer{resetPointerKey(u.ResetKey()), n.Link.Hash()}).put(IDTaken, *n.Link)
 		}
+		t.entries(u)
 		for _, k := range refsOf(u) {
 			if _, seen := deltas[k]; !seen {
 				order = append(order, k)

@@ -112,23 +112,19 @@ func (s *Store) InvitationContextOf(ctx context.Context, org, email string) (Inv
 	return c, nil
 }
 
-// getMany reads items by key in one BatchGetItem (strongly consistent).
+// getMany reads items by key in one BatchGetItem (strongly consistent),
+// more when DynamoDB leaves keys unprocessed (see batchGet).
 func (s *Store) getMany(ctx context.Context, keys ...key) (map[key]map[string]types.AttributeValue, error) {
 	req := make([]map[string]types.AttributeValue, len(keys))
 	for i, k := range keys {
 		req[i] = k.av()
 	}
-	res, err := s.db.BatchGetItem(ctx, &dynamodb.BatchGetItemInput{
-		RequestItems: map[string]types.KeysAndAttributes{s.table: {Keys: req, ConsistentRead: aws.Bool(true)}},
-	})
+	items, err := s.batchGet(ctx, types.KeysAndAttributes{Keys: req, ConsistentRead: aws.Bool(true)})
 	if err != nil {
 		return nil, err
 	}
-	if len(res.UnprocessedKeys) > 0 {
-		return nil, fmt.Errorf("batch get: %d keys unprocessed", len(res.UnprocessedKeys[s.table].Keys))
-	}
 	out := map[key]map[string]types.AttributeValue{}
-	for _, item := range res.Responses[s.table] {
+	for _, item := range items {
 		var k key
 		if err := attributevalue.UnmarshalMap(item, &k); err != nil {
 			return nil, err
@@ -279,7 +275,7 @@ func (s *Store) AcceptInvitation(ctx context.Context, inv Invitation, inviter *U
 	if inviter != nil {
 		t.add(UserChanged, s.activeUser(inviter.Org, inviter.ID, inviter.Role))
 	}
-	t.refs(u.Org, u.Role, u.Units, 1).next(then).audit(a)
+	t.refs(u.Org, u.Role, u.Units, 1).entries(u).next(then).audit(a)
 	if err := s.transact(ctx, t); err != nil {
 		return fmt.Errorf("accept invitation: %w", err)
 	}

@@ -8,7 +8,8 @@ import (
 
 // ItemKind is one kind of item of the table. Its key patterns are literal
 // text with <placeholders>, each standing for any text (identifiers,
-// hashes, login keys, which may hold '#'). A test scans the table after a
+// hashes, login keys, which may hold '#'), but <org>, an organization's
+// identifier, which holds no '#'. A test scans the table after a
 // scenario writing every kind and fails on an item no kind matches, and
 // on a kind no item matches.
 type ItemKind struct {
@@ -30,6 +31,8 @@ func Layout() []ItemKind {
 		{"organization code guard", "ORGCODE#<code>", "ORGCODE", "", "", "org.go", "makes codes unique → org"},
 		{"organization logo", "ORG#<org>", "LOGO", "", "", "logo.go", "the image, one item"},
 		{"user", "ORG#<org>", "USER#<user>", "", "", "user.go", "password hash, MFA attributes, version"},
+		{"user filter entry", "ORG#<org>#USERS#<filter>#<value>", "USER#<user>", "", "", "userlist.go",
+			"one per status, kind, role, unit (* for all_units) of a user: filtered lists"},
 		{"login guard", "LOGIN#<login>", "LOGIN", "", "", "login.go", "makes login names unique → org, user"},
 		{"address claim", "LOGIN#<login>", "CLAIM#<org>", "", "", "login.go", "an organization's user of an unproved address → org, user"},
 		{"credential", "CRED#<sha256>", "CRED", "USER#<user>", "CRED#<kind>#<hash or key id>", "cred.go",
@@ -45,6 +48,7 @@ func Layout() []ItemKind {
 		{"invitation", "ORG#<org>", "INVITE#<invitation>", "", "", "invitation.go", "status, role, units, token hash"},
 		{"invitation guard", "ORG#<org>", "INVITEMAIL#<email>", "", "", "invitation.go", "one pending invitation per address"},
 		{"custom role", "ORG#<org>", "ROLE#<role>", "", "", "role.go", "permissions; refs counts holders"},
+		{"built-in role count", "ORG#<org>", "ROLECOUNT#<role>", "", "", "user.go", "refs counts holders of a built-in role"},
 		{"role name guard", "ORG#<org>", "ROLENAME#<name>", "", "", "role.go", "makes role names unique → role"},
 		{"unit", "ORG#<org>", "UNIT#<unit>", "", "", "unit.go", "refs counts users, children child units"},
 		{"unit tree version", "ORG#<org>", "UNITTREE", "", "", "unit.go", "bumped by every move, against cycles"},
@@ -69,7 +73,11 @@ func pattern(p string) *regexp.Regexp {
 	last := 0
 	for _, m := range placeholder.FindAllStringIndex(p, -1) {
 		b.WriteString(regexp.QuoteMeta(p[last:m[0]]))
-		b.WriteString(".*")
+		if p[m[0]:m[1]] == "<org>" {
+			b.WriteString("[^#]*")
+		} else {
+			b.WriteString(".*")
+		}
 		last = m[1]
 	}
 	b.WriteString(regexp.QuoteMeta(p[last:]) + "$")

@@ -74,7 +74,8 @@ type orgCode struct {
 }
 
 // CreateOrg writes an organization with its owner in one transaction: the
-// organization, its code guard, the owner and the owner's login guard. It
+// organization, its code guard, the owner, the owner's login guard, filter
+// entries and role count. It
 // returns a Conflict on OrgCodeTaken or LoginTaken when the code or the
 // owner's login is taken.
 func (s *Store) CreateOrg(ctx context.Context, o Org, owner User, a Audit) error {
@@ -84,7 +85,8 @@ func (s *Store) CreateOrg(ctx context.Context, o Org, owner User, a Audit) error
 	owner.Search = owner.searchText()
 	a.Org = o.ID
 	t := s.tx().put(IDTaken, o).put(OrgCodeTaken, orgCode{orgCodeKey(o.Code), o.ID}).
-		put(IDTaken, owner).put(LoginTaken, loginGuardFor(owner)).audit(a)
+		put(IDTaken, owner).put(LoginTaken, loginGuardFor(owner)).
+		refs(o.ID, owner.Role, nil, 1).entries(owner).audit(a)
 	if err := s.transact(ctx, t); err != nil {
 		return fmt.Errorf("create organization %s: %w", o.Code, err)
 	}

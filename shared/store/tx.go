@@ -282,6 +282,42 @@ func (s *Store) transact(ctx context.Context, t *tx) error {
 	}
 }
 
+// batchRetries bounds the re-reads of the keys a BatchGetItem left
+// unprocessed (DynamoDB does when it throttles a partition or the answer
+// passes 16 MB).
+const batchRetries = 5
+
+// batchGet reads the keys of one BatchGetItem request of the table (at
+// most 100), asking again for the keys DynamoDB leaves unprocessed, after
+// a wait that doubles (full jitter over 10, 20, 40, 80, 160 ms). Keys still
+// unprocessed after batchRetries re-reads are ErrUnavailable.
+func (s *Store) batchGet(ctx context.Context, req types.KeysAndAttributes) ([]map[string]types.AttributeValue, error) {
+	var out []map[string]types.AttributeValue
+	for attempt := 0; ; attempt++ {
+		res, err := s.db.BatchGetItem(ctx, &dynamodb.BatchGetItemInput{
+			RequestItems: map[string]types.KeysAndAttributes{s.table: req},
+		})
+		if err != nil {
+			return nil, fmt.Errorf("batch get: %w", err)
+		}
+		out = append(out, res.Responses[s.table]...)
+		left, ok := res.UnprocessedKeys[s.table]
+		if !ok || len(left.Keys) == 0 {
+			return out, nil
+		}
+		if attempt == batchRetries {
+			return nil, fmt.Errorf("%w: batch get: %d keys still unprocessed after %d retries", ErrUnavailable, len(left.Keys), batchRetries)
+		}
+		req.Keys = left.Keys
+		wait := time.Duration(rand.Int64N(int64(10*time.Millisecond) << attempt))
+		select {
+		case <-ctx.Done():
+			return nil, fmt.Errorf("%w: %w", ErrUnavailable, ctx.Err())
+		case <-time.After(wait):
+		}
+	}
+}
+
 // conflict returns the Conflict of a transaction cancelled by failed
 // conditions, or nil.
 func (t *tx) conflict(err error) *Conflict {

@@ -3,10 +3,12 @@ package store
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
@@ -105,8 +107,8 @@ func (u User) searchText() string {
 }
 
 // CreateUser writes a user, its login guard (or its claim, when
-// unproved), the reference counts of its units and custom role, and the
-// audit event, in one transaction. It returns a Conflict on LoginTaken
+// unproved), the reference counts of its units and role, its filter
+// entries, and the audit event, in one transaction. It returns a Conflict on LoginTaken
 // when the login is taken (for a claim: in the user's organization), on UnitGone
 // or RoleGone when a unit or role is gone.
 func (s *Store) CreateUser(ctx context.Context, u User, a Audit) error {
@@ -124,7 +126,7 @@ func (s *Store) CreateUserLink(ctx context.Context, n NewUser, a Audit, takes ..
 	if n.Link != nil {
 		t.set(resetPointer{resetPointerKey(u.ResetKey()), n.Link.Hash()}).put(IDTaken, *n.Link)
 	}
-	t.refs(u.Org, u.Role, u.Units, 1)
+	t.refs(u.Org, u.Role, u.Units, 1).entries(u)
 	if err := s.transact(ctx, t.take(takes).audit(a)); err != nil {
 		return fmt.Errorf("create user: %w", err)
 	}
@@ -132,7 +134,7 @@ func (s *Store) CreateUserLink(ctx context.Context, n NewUser, a Audit, takes ..
 }
 
 // refs adds the reference count changes for a user holding role and
-// units; built-in roles are not counted.
+// units.
 func (t *tx) refs(org, role string, units []string, delta int) *tx {
 	for _, k := range refKeys(org, role, units) {
 		t.ref(k, delta)
@@ -141,8 +143,16 @@ func (t *tx) refs(org, role string, units []string, delta int) *tx {
 }
 
 // ref adds delta to the reference count of a unit or custom role, which
-// must exist (UnitGone, RoleGone).
+// must exist (UnitGone, RoleGone), or to the holder count of a built-in
+// role, made when missing.
 func (t *tx) ref(k key, delta int) *tx {
+	if strings.HasPrefix(k.SK, roleCountPrefix) {
+		return t.add("", types.TransactWriteItem{Update: &types.Update{
+			TableName: &t.s.table, Key: k.av(),
+			UpdateExpression:          aws.String("ADD refs :d"),
+			ExpressionAttributeValues: map[string]types.AttributeValue{":d": num(int64(delta))},
+		}})
+	}
 	p := UnitGone
 	if strings.HasPrefix(k.SK, "ROLE#") {
 		p = RoleGone
@@ -150,11 +160,49 @@ func (t *tx) ref(k key, delta int) *tx {
 	return t.add(p, t.s.refs(k, delta))
 }
 
+// mergeCounts folds the built-in role count changes of t that touch one
+// item into one (a transaction may not touch an item twice): an ownership
+// transfer changes two users' roles at once.
+func (t *tx) mergeCounts() *tx {
+	sums := map[key]int64{}
+	var order []key
+	var kept []item
+	for _, it := range t.items {
+		u := it.w.Update
+		if u == nil || u.ConditionExpression != nil {
+			kept = append(kept, it)
+			continue
+		}
+		var k key
+		if err := attributevalue.UnmarshalMap(u.Key, &k); err != nil || !strings.HasPrefix(k.SK, roleCountPrefix) {
+			kept = append(kept, it)
+			continue
+		}
+		d, err := strconv.ParseInt(u.ExpressionAttributeValues[":d"].(*types.AttributeValueMemberN).Value, 10, 64)
+		if err != nil {
+			t.fail(fmt.Errorf("role count: %w", err))
+		}
+		if _, seen := sums[k]; !seen {
+			order = append(order, k)
+		}
+		sums[k] += d
+	}
+	t.items = kept
+	for _, k := range order {
+		if sums[k] != 0 {
+			t.ref(k, int(sums[k]))
+		}
+	}
+	return t
+}
+
 // refKeys returns the keys of the items counting a user holding role and
-// units: its custom role and its units.
+// units: its custom role (or built-in role's count) and its units.
 func refKeys(org, role string, units []string) []key {
 	var out []key
-	if _, builtIn := permission.BuiltIn(role); !builtIn && role != "" {
+	if _, builtIn := permission.BuiltIn(role); builtIn {
+		out = append(out, roleCountKey(org, role))
+	} else if role != "" {
 		out = append(out, roleKey(org, role))
 	}
 	for _, u := range units {
@@ -164,6 +212,39 @@ func refKeys(org, role string, units []string) []key {
 }
 
 func roleKey(org, id string) key { return key{"ORG#" + org, "ROLE#" + id} }
+
+// roleCountPrefix begins the sort key of a built-in role's holder count,
+// an item (ORG#<org>, ROLECOUNT#<role>) with refs, kept by the
+// transactions that keep custom roles' refs.
+const roleCountPrefix = "ROLECOUNT#"
+
+func roleCountKey(org, role string) key { return key{"ORG#" + org, roleCountPrefix + role} }
+
+// BuiltInRoleCounts returns how many users of org hold each of the
+// built-in roles: one BatchGetItem. A role no user ever held counts 0.
+func (s *Store) BuiltInRoleCounts(ctx context.Context, org string, roles []string) (map[string]int, error) {
+	keys := make([]key, len(roles))
+	for i, r := range roles {
+		keys[i] = roleCountKey(org, r)
+	}
+	items, err := s.getMany(ctx, keys...)
+	if err != nil {
+		return nil, fmt.Errorf("built-in role counts: %w", err)
+	}
+	out := map[string]int{}
+	for i, r := range roles {
+		var c struct {
+			Refs int `dynamodbav:"refs"`
+		}
+		if it := items[keys[i]]; it != nil {
+			if err := attributevalue.UnmarshalMap(it, &c); err != nil {
+				return nil, fmt.Errorf("built-in role counts: %w", err)
+			}
+		}
+		out[r] = c.Refs
+	}
+	return out, nil
+}
 
 // EmailLogin is the login key of an e-mail address.
 func EmailLogin(email string) string { return strings.ToLower(strings.TrimSpace(email)) }

@@ -156,8 +156,9 @@ func (s *Store) Ended(ctx context.Context, user string, e Ending) ([]key, error)
 }
 
 // ChangeUser writes a change of a user: the user (or its deletion with its
-// login guard), the reference counts of units and custom roles it gains or
-// loses, the credentials it revokes or regrants, and the audit event. The
+// login guard), the reference counts of units and roles it gains or
+// loses, its filter entries of the values that changed (those it gains
+// with the user; those it loses may follow), the credentials it revokes or regrants, and the audit event. The
 // first transaction holds the user and its audit event and is conditional
 // on the user's version: a concurrent change makes it fail with a Conflict
 // on VersionChanged, and then nothing is written. Credentials beyond one
@@ -168,7 +169,8 @@ func (s *Store) ChangeUser(ctx context.Context, c UserChange) error {
 }
 
 // changeItems returns the items that must be written together (the user,
-// its references, the audit event) and those that may follow (credentials).
+// its references, its new filter entries, the audit event) and those that
+// may follow (entries it lost, credentials).
 func (s *Store) changeItems(c UserChange) (first, rest *tx) {
 	old := c.Old
 	version := map[string]types.AttributeValue{":v": num(int64(old.Version))}
@@ -182,6 +184,9 @@ func (s *Store) changeItems(c UserChange) (first, rest *tx) {
 			ConditionExpression: aws.String("version = :v"), ExpressionAttributeValues: version,
 		}}).del(loginGuardFor(old).key)
 		first.refs(old.Org, old.Role, old.Units, -1)
+		// An entry left behind matches nothing (lists check the users
+		// they read), so the entries may follow the user's deletion.
+		rest.del(entryKeys(old)...)
 	} else {
 		u := *c.New
 		u.key = userKey(u.Org, u.ID)
@@ -196,6 +201,11 @@ func (s *Store) changeItems(c UserChange) (first, rest *tx) {
 			ConditionExpression: aws.String("version = :v"), ExpressionAttributeValues: version,
 		}})
 		s.refDiff(first, old, u)
+		added, gone := entryDiff(old, u)
+		for _, k := range added {
+			first.set(filterEntry{k})
+		}
+		rest.del(gone...)
 		if !u.Unproved {
 			s.proveItems(first, old)
 		}
@@ -259,7 +269,7 @@ func (s *Store) TransferOwnership(ctx context.Context, org Org, newOwner string,
 			":now": str(to.Audit.Time.UTC().Format(time.RFC3339Nano)),
 		},
 	}})
-	return s.commit(ctx, first.join(f1).join(f2), r1.join(r2))
+	return s.commit(ctx, first.join(f1).join(f2).mergeCounts(), r1.join(r2))
 }
 
 // refDiff adds to t the reference count changes between a user's old and
@@ -282,65 +292,6 @@ func (s *Store) refDiff(t *tx, old, next User) {
 	}
 	t.refs(old.Org, "", gone, -1)
 	t.refs(old.Org, "", added, 1)
-}
-
-// UserFilter narrows a user listing. Empty fields do not filter.
-type UserFilter struct {
-	Status, Role, Unit, Kind string
-	// Text is searched, lower-cased, in names and login names.
-	Text string
-}
-
-// ListUsers returns one page of an organization's users matching f: one
-// Query of the organization's partition, at most limit items read, from
-// after the sort key start. A page may hold fewer than limit users when
-// the filter drops some; next is "" after the last page.
-func (s *Store) ListUsers(ctx context.Context, org string, f UserFilter, start string, limit int) (users []User, next string, err error) {
-	names := map[string]string{}
-	values := map[string]types.AttributeValue{":pk": str("ORG#" + org), ":sk": str("USER#")}
-	var conds []string
-	add := func(expr, name, attr, vname string, v types.AttributeValue) {
-		names[name] = attr
-		values[vname] = v
-		conds = append(conds, expr)
-	}
-	if f.Status != "" {
-		add("#st = :st", "#st", "status", ":st", str(f.Status))
-	}
-	if f.Role != "" {
-		add("#ro = :ro", "#ro", "role", ":ro", str(f.Role))
-	}
-	if f.Kind != "" {
-		add("#ki = :ki", "#ki", "kind", ":ki", str(f.Kind))
-	}
-	if f.Unit != "" {
-		add("(contains(#un, :un) OR #au = :true)", "#un", "units", ":un", str(f.Unit))
-		names["#au"] = "all_units"
-		values[":true"] = &types.AttributeValueMemberBOOL{Value: true}
-	}
-	if f.Text != "" {
-		add("contains(#se, :se)", "#se", "search", ":se", str(f.Text))
-	}
-	in := &dynamodb.QueryInput{
-		TableName:                 &s.table,
-		KeyConditionExpression:    aws.String("pk = :pk AND begins_with(sk, :sk)"),
-		ExpressionAttributeValues: values,
-		Limit:                     aws.Int32(int32(limit)),
-		ConsistentRead:            aws.Bool(true),
-	}
-	if len(conds) > 0 {
-		in.FilterExpression = aws.String(joinAnd(conds))
-		in.ExpressionAttributeNames = names
-	}
-	return queryPage[User](ctx, s, "list users", in, "ORG#"+org, start)
-}
-
-func joinAnd(conds []string) string {
-	out := conds[0]
-	for _, c := range conds[1:] {
-		out += " AND " + c
-	}
-	return out
 }
 
 // consume returns the item marking a one-time token used, on the condition

@@ -12,6 +12,8 @@ import (
 type Page struct {
 	Items      []User `json:"items"`
 	NextCursor string `json:"next_cursor,omitempty" doc:"Pass as cursor for the next page; absent on the last page."`
+	// Partial marks a page cut short by the read budget.
+	Partial bool `json:"partial,omitempty" doc:"True when the page stopped after reading 1,000 users (a q search, or several filters at once) before finding limit matches: it may hold fewer (even none); follow next_cursor, which resumes after the last user read. Absent otherwise: a page holds limit matches unless it is the last."`
 }
 
 // ListFilter is the query of GET /v1/users.

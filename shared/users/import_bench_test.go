@@ -51,11 +51,12 @@ func TestImportCountsReferencesOncePerGroup(t *testing.T) {
 	}
 	// the organization (GetItem); roles and units (a Query each); the
 	// logins and the organization's claims (three BatchGetItems of 100);
-	// 150 unproved users × 3 items (user, claim, check of the login guard)
-	// + 3 counters in five transactions of at most 100 items; the audit
-	// event: 12 calls.
+	// 150 unproved users × 8 items (user, claim, check of the login guard,
+	// entries of status, kind, role and two units) + 3 counters in 13
+	// transactions of at most 100 items (12 users each); the audit event:
+	// 20 calls.
 	ops := e.Counters[route.Bulk].Operations()
-	if n := e.Counters[route.Bulk].Calls(); n != 12 || fmt.Sprint(ops) != "[BatchGetItem GetItem Query TransactWriteItems]" {
+	if n := e.Counters[route.Bulk].Calls(); n != 20 || fmt.Sprint(ops) != "[BatchGetItem GetItem Query TransactWriteItems]" {
 		t.Fatalf("%d calls: %v", n, ops)
 	}
 	ctx := context.Background()

@@ -20,7 +20,11 @@ func (s *Service) Get(ctx context.Context, p principal.Principal, id string) (Us
 	return view(u), nil
 }
 
-// List returns a page of users matching f: one Query.
+// List returns a page of users matching f: one Query without filters; one
+// Query of filter entries (two for unit) and one BatchGetItem with one of
+// status, role, kind, unit; rounds of those, or of Queries of the users
+// for q, within store.MaxUsersRead users otherwise (see
+// store.ListUsersPage).
 func (s *Service) List(ctx context.Context, p principal.Principal, f ListFilter, pg router.Page) (Page, error) {
 	var v validate.Errors
 	sf := store.UserFilter{Status: f.Status, Role: f.Role, Unit: f.Unit, Kind: f.Kind,
@@ -35,12 +39,12 @@ func (s *Service) List(ctx context.Context, p principal.Principal, f ListFilter,
 	if err != nil {
 		return Page{}, err
 	}
-	users, next, err := s.store.ListUsers(ctx, p.Org, sf, start, pg.Limit)
+	res, err := s.store.ListUsersPage(ctx, p.Org, sf, start, pg.Limit)
 	if err != nil {
 		return Page{}, err
 	}
-	page := Page{Items: make([]User, len(users)), NextCursor: cursor.Encode(p.Org, "users", next)}
-	for i, u := range users {
+	page := Page{Items: make([]User, len(res.Users)), NextCursor: cursor.Encode(p.Org, "users", res.Next), Partial: res.Partial}
+	for i, u := range res.Users {
 		page.Items[i] = view(u)
 	}
 	return page, nil

@@ -20,7 +20,7 @@ type Role struct {
 	Permissions   []string `json:"permissions"`
 	RequiresEmail bool     `json:"requires_email"`
 	BuiltIn       bool     `json:"built_in"`
-	// UserCount is the number of users holding a custom role.
+	// UserCount is the number of users holding the role.
 	UserCount int `json:"user_count"`
 }
 
@@ -41,12 +41,19 @@ var builtInNames = map[string]string{
 	permission.RoleOwner: "Owner", permission.RoleAdmin: "Administrator", permission.RoleMember: "Member",
 }
 
-// Roles lists the built-in roles and the organization's custom roles.
+// Roles lists the built-in roles with their holder counts (one
+// BatchGetItem) and the organization's custom roles (one Query).
 func (s *Service) Roles(ctx context.Context, p principal.Principal) (RoleList, error) {
 	out := RoleList{Items: []Role{}}
-	for _, id := range []string{permission.RoleOwner, permission.RoleAdmin, permission.RoleMember} {
+	builtIn := []string{permission.RoleOwner, permission.RoleAdmin, permission.RoleMember}
+	counts, err := s.store.BuiltInRoleCounts(ctx, p.Org, builtIn)
+	if err != nil {
+		return out, err
+	}
+	for _, id := range builtIn {
 		perms, _ := permission.BuiltIn(id)
-		out.Items = append(out.Items, Role{ID: id, Name: builtInNames[id], Permissions: permission.Strings(perms), BuiltIn: true})
+		out.Items = append(out.Items, Role{ID: id, Name: builtInNames[id], Permissions: permission.Strings(perms),
+			BuiltIn: true, UserCount: counts[id]})
 	}
 	custom, err := s.store.ListRoles(ctx, p.Org)
 	if err != nil {
