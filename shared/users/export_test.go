@@ -89,8 +89,8 @@ func TestExportPastTheCap(t *testing.T) {
 	t.Run("past the cap the answer is 303 to a link, which reads every user exactly once, in two DynamoDB calls", func(t *testing.T) {
 		e.ResetCounters()
 		csvLink = seeOther(t, e, e.Do("GET", "/v1/users/export", owner, nil))
-		if got := e.Counters[route.Bulk].Operations(); !slices.Equal(got, []string{"Query", "TransactWriteItems"}) {
-			t.Fatalf("calls %v", got) // one page of users (minidyn answers the whole partition), the audit
+		if c := e.Counters[route.Bulk]; c.Count("Query") != 1 || c.Count("TransactWriteItems") != 1 || c.Calls() != 2 {
+			t.Fatalf("calls %v", c.Operations()) // one page of users, the audit
 		}
 		r := follow(t, e, csvLink.URL)
 		if r.Status != 200 || !strings.HasPrefix(r.Header.Get("Content-Type"), "text/csv") ||
