@@ -16,8 +16,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/s3"
-	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 
 	"github.com/guichet/guichet/shared/apitest"
 	"github.com/guichet/guichet/shared/config"
@@ -75,11 +73,16 @@ func bucket(t *testing.T, ep string) (aws.Config, string) {
 	if len(name) > 63 {
 		name = name[:63]
 	}
-	c := s3.NewFromConfig(cfg, func(o *s3.Options) { o.BaseEndpoint, o.UsePathStyle = aws.String(ep), true })
-	_, err = c.CreateBucket(context.Background(), &s3.CreateBucketInput{Bucket: &name,
-		CreateBucketConfiguration: &types.CreateBucketConfiguration{LocationConstraint: types.BucketLocationConstraint(cfg.Region)}})
+	// moto takes an unsigned CreateBucket; the store never creates one.
+	body := `<CreateBucketConfiguration><LocationConstraint>` + cfg.Region + `</LocationConstraint></CreateBucketConfiguration>`
+	req, _ := http.NewRequest("PUT", ep+"/"+name, strings.NewReader(body))
+	res, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != 200 {
+		t.Fatalf("create bucket: %d", res.StatusCode)
 	}
 	return cfg, name
 }
