@@ -151,7 +151,6 @@ type sink struct {
 	mem   bytes.Buffer
 	file  *os.File
 	fw    *bufio.Writer
-	size  int64
 }
 
 func (k *sink) Write(b []byte) (int, error) {
@@ -170,7 +169,6 @@ func (k *sink) Write(b []byte) (int, error) {
 		}
 		k.mem = bytes.Buffer{}
 	}
-	k.size += int64(len(b))
 	if k.fw != nil {
 		return k.fw.Write(b)
 	}
