@@ -20,6 +20,7 @@ import (
 	"github.com/guichet/guichet/shared/apikeys"
 	"github.com/guichet/guichet/shared/authorizer"
 	"github.com/guichet/guichet/shared/config"
+	"github.com/guichet/guichet/shared/exports"
 	"github.com/guichet/guichet/shared/httpapi"
 	"github.com/guichet/guichet/shared/invitations"
 	"github.com/guichet/guichet/shared/jobs"
@@ -47,6 +48,9 @@ type Deps struct {
 	Mail   *mail.Notifier
 	Log    *slog.Logger
 	Now    func() time.Time
+	// Exports holds exports too large for an answer (function bulk); nil:
+	// they are refused.
+	Exports exports.Store
 }
 
 // FromEnv builds the dependencies of a function running in AWS (or against
@@ -212,7 +216,36 @@ func (d Deps) Users() *users.Service {
 // Bulk returns the users service with what imports and creations need to
 // mail set-up and welcome links (function bulk).
 func (d Deps) Bulk() *users.Service {
-	return users.New(d.Store, d.SessionConfig().Password, d.Config.Clients, d.Resets(), d.Now)
+	return users.New(d.Store, d.SessionConfig().Password, d.Config.Clients, d.Resets(), d.Now).
+		WithExports(d.Exports, d.Config.ExportMaxBody)
+}
+
+// WithExports returns d writing large exports to the S3 bucket the
+// configuration names (EXPORT_BUCKET, reached with load), else to local
+// (the local stack's directory; nil: large exports are refused).
+func (d Deps) WithExports(ctx context.Context, load config.AWSLoader, local exports.Store) (Deps, error) {
+	if d.Config.ExportBucket == "" {
+		d.Exports = local
+		return d, nil
+	}
+	awsCfg, err := load(ctx, d.Config.S3Endpoint, d.Config.RetryMaxBackoff)
+	if err != nil {
+		return d, err
+	}
+	d.Exports = exports.NewS3(awsCfg, d.Config.ExportBucket, d.Config.S3Endpoint)
+	return d, nil
+}
+
+// BulkLambda builds the bulk function's handler from the environment, for
+// lambda.Start: it sends mail and writes large exports to EXPORT_BUCKET.
+func BulkLambda() lambdahttp.Handler {
+	return lambdaHandler(route.Bulk, true, func(ctx context.Context) (Deps, error) {
+		d, err := FromEnvWithMail(ctx)
+		if err != nil {
+			return d, err
+		}
+		return d.WithExports(ctx, config.AWS, nil)
+	}, func(d Deps) router.Operations { return d.Bulk().BulkOperations() })
 }
 
 // Resets returns the password reset service (function passwordreset).

@@ -53,6 +53,17 @@ type Config struct {
 	// LoginMaxWait is the longest wait between two logins of a login name
 	// past MaxFailures failures from all clients (LOGIN_MAX_WAIT, default 1m).
 	LoginMaxWait time.Duration
+	// ExportBucket is the S3 bucket where an export too large for a
+	// function's answer is written, to be read through a presigned link
+	// (EXPORT_BUCKET; empty: such an export is refused, 422).
+	ExportBucket string
+	// S3Endpoint is a local S3 (moto) for ExportBucket, addressed
+	// path-style (S3_ENDPOINT; empty for AWS).
+	S3Endpoint string
+	// ExportMaxBody is the largest export answered in the body, in bytes:
+	// users.MaxExportBody when 0. Not read from the environment (the cap
+	// is a Lambda answer's size); tests lower it.
+	ExportMaxBody int
 }
 
 // Parse reads the configuration through getenv.
@@ -66,6 +77,8 @@ func Parse(getenv func(string) string) (Config, error) {
 		MailFrom:         getenv("MAIL_FROM"),
 		MailConfigSet:    getenv("MAIL_CONFIGURATION_SET"),
 		LogLevel:         or(getenv("LOG_LEVEL"), "info"),
+		ExportBucket:     getenv("EXPORT_BUCKET"),
+		S3Endpoint:       getenv("S3_ENDPOINT"),
 	}
 	var err error
 	if c.AccessTTL, err = duration(getenv, "ACCESS_TOKEN_TTL", 15*time.Minute); err != nil {

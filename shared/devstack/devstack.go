@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -23,6 +24,7 @@ import (
 
 	"github.com/guichet/guichet/shared/app"
 	"github.com/guichet/guichet/shared/config"
+	"github.com/guichet/guichet/shared/exports"
 	"github.com/guichet/guichet/shared/gateway"
 	"github.com/guichet/guichet/shared/invitations"
 	"github.com/guichet/guichet/shared/jobs"
@@ -76,8 +78,12 @@ type Stack struct {
 	Store *store.Store
 	// DB is the uncounted client behind Store.
 	DB *dynamodb.Client
+	// Exports holds the exports too large for an answer, in a temporary
+	// directory, served under /_local/exports/; nil with an EXPORT_BUCKET.
+	Exports *exports.Local
 
-	servers []*http.Server
+	servers    []*http.Server
+	exportsDir string
 }
 
 // Start starts the embedded services, creates the table and builds every
@@ -144,6 +150,15 @@ func (s *Stack) build(ctx context.Context, opts Options) error {
 	}
 	ses := sesv2.NewFromConfig(awsCfg, func(o *sesv2.Options) { o.BaseEndpoint = aws.String(cfg.SESEndpoint) })
 	s.Functions = map[string]lambdahttp.Handler{}
+	var local exports.Store
+	if cfg.ExportBucket == "" {
+		dir, err := os.MkdirTemp("", "guichet-exports-")
+		if err != nil {
+			return err
+		}
+		s.exportsDir, s.Exports = dir, exports.NewLocal(dir, cfg.PublicURL, opts.Now)
+		local = s.Exports
+	}
 	for _, fn := range route.Functions() {
 		c := &store.Counter{}
 		s.Counters[fn] = c
@@ -151,7 +166,10 @@ func (s *Stack) build(ctx context.Context, opts Options) error {
 		if err != nil {
 			return err
 		}
-		deps := app.New(cfg, db, opts.Log, opts.Now).WithMail(ses)
+		deps, err := app.New(cfg, db, opts.Log, opts.Now).WithMail(ses).WithExports(ctx, config.AWS, local)
+		if err != nil {
+			return err
+		}
 		switch fn {
 		case route.Authorizer:
 			s.Authorizer = app.Authorizer(deps)
@@ -190,6 +208,9 @@ func (s *Stack) Handler() http.Handler {
 	if s.Outbox != nil {
 		mux.Handle("GET /_local/", s.Outbox.ListHandler())
 	}
+	if s.Exports != nil {
+		mux.Handle("GET "+exports.LocalPath, s.Exports.Handler())
+	}
 	mux.Handle("/", s.Gateway)
 	return mux
 }
@@ -219,6 +240,9 @@ func (s *Stack) ResetCounters() {
 func (s *Stack) Close() {
 	for _, srv := range s.servers {
 		srv.Close()
+	}
+	if s.exportsDir != "" {
+		os.RemoveAll(s.exportsDir)
 	}
 }
 

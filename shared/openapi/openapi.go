@@ -158,6 +158,16 @@ func (b *builder) operation(rt route.Route, op router.Op) (object, error) {
 		success["content"] = content
 	}
 	responses := object{fmt.Sprint(status): success}
+	if op.SeeOther != nil {
+		s, err := b.response(op.SeeOther)
+		if err != nil {
+			return nil, err
+		}
+		responses[fmt.Sprint(http.StatusSeeOther)] = object{"description": http.StatusText(http.StatusSeeOther),
+			"headers": object{"Location": object{"description": "Where the answer is: the same as the body's url.",
+				"required": true, "schema": object{"type": "string", "format": "uri"}}},
+			"content": object{"application/json": object{"schema": s}}}
+	}
 	for st, codes := range problems(rt, op) {
 		responses[fmt.Sprint(st)] = problemResponse(st, codes)
 	}

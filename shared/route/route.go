@@ -204,7 +204,7 @@ func All() []Route {
 		{Method: "POST", Path: "/v1/users", Function: Bulk, Operation: OpCreateUser,
 			Permission: permission.UsersWrite, Summary: "Create a person (e-mail or username) or a service user"},
 		{Method: "GET", Path: "/v1/users/export", Function: Bulk, Operation: OpExportUsers,
-			Permission: permission.UsersRead, Summary: "Every user of the organization as CSV or JSON Lines (password hashes with users:export)"},
+			Permission: permission.UsersRead, Summary: "Every user of the organization as CSV or JSON Lines (password hashes with users:export); past 5 MiB, 303 See Other to a 15-minute link"},
 		{Method: "POST", Path: "/v1/users/import", Function: Bulk, Operation: OpImportUsers,
 			Permission: permission.UsersWrite, Summary: "Create up to 10,000 users from CSV or JSON Lines, with a report per row"},
 		{Method: "GET", Path: "/v1/users/{id}", Function: Users, Operation: OpGetUser,

@@ -203,15 +203,44 @@ func Upload[In, Out any](status int, types []string, f func(context.Context, Cal
 // answers a File with 200. types lists the file's media types for the API
 // description (none: the route's summary says).
 func Download[In any](types []string, f func(context.Context, Call, In) (File, error)) Op {
+	return DownloadOrSee(types, func(ctx context.Context, c Call, in In) (File, *noSee, error) {
+		file, err := f(ctx, c, in)
+		return file, nil, err
+	})
+}
+
+// noSee is the See of a Download, which never answers one.
+type noSee struct{}
+
+func (noSee) Location() string { return "" }
+
+// DownloadOrSee is Download for an operation whose file may be elsewhere:
+// when f returns a See, the answer is 303 See Other to its Location, with
+// the See as a JSON body for a client that does not follow redirects.
+func DownloadOrSee[In any, See Locator](types []string, f func(context.Context, Call, In) (File, *See, error)) Op {
 	in := inputOf[In]()
 	if in.kind == bodyInput {
 		panic(fmt.Sprintf("router: download input %T has no query fields", in.zero))
 	}
 	op := Op{Status: http.StatusOK, Query: in.params(), ContentTypes: types}
+	var zero See
+	if _, never := any(zero).(noSee); !never {
+		op.SeeOther = zero
+	}
 	op.Handle = func(w http.ResponseWriter, r *http.Request) error {
-		file, err := run(r, in, f)
+		var see *See
+		file, err := run(r, in, func(ctx context.Context, c Call, v In) (File, error) {
+			var file File
+			var err error
+			file, see, err = f(ctx, c, v)
+			return file, err
+		})
 		if err != nil {
 			return err
+		}
+		if see != nil {
+			w.Header().Set("Location", (*see).Location())
+			return httpapi.JSON(w, http.StatusSeeOther, *see)
 		}
 		h := w.Header()
 		h.Set("Content-Type", file.ContentType)

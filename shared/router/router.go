@@ -42,6 +42,9 @@ type Op struct {
 	// ContentTypes lists the media types of a success body that is not
 	// JSON (a PDF, an image).
 	ContentTypes []string
+	// SeeOther is the JSON body of the 303 See Other the operation may
+	// answer instead of its file (DownloadOrSee); nil when it never does.
+	SeeOther any
 }
 
 // OneOf is a Response that is one of several types.

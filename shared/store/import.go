@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 )
 
@@ -135,10 +136,17 @@ func (s *Store) TakenLogins(ctx context.Context, org string, logins []string) (m
 	return taken, nil
 }
 
+// EachUserPage is the most users of a page of EachUser: about half of
+// DynamoDB's 1 MB page, so that a page weighs the same on every
+// implementation (minidyn answers a whole partition in one page).
+const EachUserPage = 1000
+
 // EachUser calls f with every user of an organization, a page (one Query,
-// up to 1 MB) at a time.
+// at most EachUserPage users) at a time.
 func (s *Store) EachUser(ctx context.Context, org string, f func([]User) error) error {
-	return eachPage(ctx, s, "each user", s.orgItems(org, "USER#"), f)
+	in := s.orgItems(org, "USER#")
+	in.Limit = aws.Int32(EachUserPage)
+	return eachPage(ctx, s, "each user", in, f)
 }
 
 // AddAudit writes an audit event on its own, for an action made of many

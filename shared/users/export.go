@@ -1,14 +1,19 @@
 package users
 
 import (
+	"bufio"
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"slices"
 	"strings"
+	"time"
 
+	"github.com/guichet/guichet/shared/exports"
 	"github.com/guichet/guichet/shared/permission"
 	"github.com/guichet/guichet/shared/principal"
 	"github.com/guichet/guichet/shared/problem"
@@ -28,24 +33,81 @@ type ExportOptions struct {
 	Progress func(read int)
 }
 
-// MaxExportBody is the largest export the API answers: a function's
-// answer is at most 6 MB. Larger organizations export with the admin
-// command (guichet users export).
+// MaxExportBody is the largest export the API answers in its body: a
+// function's answer is at most 6 MB. A larger one goes to the export
+// store (ExportLink) when there is one, else it is refused.
 const MaxExportBody = 5 << 20
 
-// Export writes every user of p's organization to w in o.Format, and
-// records the export in the audit trail (users.export, with the columns
-// exported and the count) before writing anything: no data leaves without
-// its trace. It reads the users a page (one Query) at a time.
-func (s *Service) Export(ctx context.Context, p principal.Principal, o ExportOptions, w io.Writer) (int, error) {
+// ExportLink is the answer (303 See Other) to an export too large for the
+// body: where to read it, without credentials, until it expires.
+type ExportLink struct {
+	URL     string    `json:"url" doc:"Reads the file once or more without credentials until expires; the Location header holds it too."`
+	Expires time.Time `json:"expires"`
+}
+
+// Location is the link: a client that follows redirects reads the file.
+func (l ExportLink) Location() string { return l.URL }
+
+// WithExports returns s writing exports larger than max bytes (MaxExportBody
+// when 0) to st, which may be nil (such exports are then refused).
+func (s *Service) WithExports(st exports.Store, max int) *Service {
+	c := *s
+	c.exports, c.exportMax = st, max
+	if c.exportMax <= 0 {
+		c.exportMax = MaxExportBody
+	}
+	return &c
+}
+
+// exportColumns checks o and returns the columns it exports.
+func exportColumns(p principal.Principal, o ExportOptions) ([]string, error) {
 	if o.Format != CSV && o.Format != JSONL {
-		return 0, problem.Invalid(problem.FieldError{Field: "format", Message: "must be csv or jsonl"})
+		return nil, problem.Invalid(problem.FieldError{Field: "format", Message: "must be csv or jsonl"})
 	}
 	if o.Hashes && !p.Can(permission.UsersExport) {
-		return 0, problem.Forbidden(fmt.Sprintf("Exporting password hashes needs the %q permission.", permission.UsersExport))
+		return nil, problem.Forbidden(fmt.Sprintf("Exporting password hashes needs the %q permission.", permission.UsersExport))
 	}
-	var recs []Record
+	cols := slices.Clone(Columns)
+	if o.Hashes {
+		cols = append(cols, HashColumn)
+	}
+	return cols, nil
+}
+
+// exportAudit is the users.export event: the columns, and the count when
+// known (n < 0: not yet).
+func (s *Service) exportAudit(p principal.Principal, cols []string, n int) store.Audit {
+	a := auditOf(p, s.now(), "users.export", "", cols...)
+	a.Target = "organization:" + p.Org
+	if n >= 0 {
+		a.Counts = map[string]int{"users": n}
+	}
+	return a
+}
+
+// Export streams every user of p's organization to w in o.Format, a page
+// (one Query) at a time, and returns the count. The export is audited
+// (users.export, with the columns) before its first byte is written: no
+// data leaves without its trace. The count is known only once the last
+// page is written, so this event has none; the admin command prints it.
+func (s *Service) Export(ctx context.Context, p principal.Principal, o ExportOptions, w io.Writer) (int, error) {
+	cols, err := exportColumns(p, o)
+	if err != nil {
+		return 0, err
+	}
+	if err := s.store.AddAudit(ctx, s.exportAudit(p, cols, -1)); err != nil {
+		return 0, err
+	}
+	return s.writeExport(ctx, p, o, w)
+}
+
+// writeExport writes the users a page at a time: each page is formatted
+// and written before the next is read, so memory holds one page, and a
+// failed write (the cap) stops the reading.
+func (s *Service) writeExport(ctx context.Context, p principal.Principal, o ExportOptions, w io.Writer) (int, error) {
+	n := 0
 	err := s.store.EachUser(ctx, p.Org, func(us []store.User) error {
+		recs := make([]Record, 0, len(us))
 		for _, u := range us {
 			hash := ""
 			// The hash of a user the caller may not act on (the owner, for
@@ -55,33 +117,91 @@ func (s *Service) Export(ctx context.Context, p principal.Principal, o ExportOpt
 			}
 			recs = append(recs, record(view(u), hash))
 		}
+		if err := writeRecords(w, o, recs, n == 0); err != nil {
+			return err
+		}
+		n += len(recs)
 		if o.Progress != nil {
-			o.Progress(len(recs))
+			o.Progress(n)
 		}
 		return nil
 	})
-	if err != nil {
-		return 0, err
+	if err == nil && n == 0 {
+		err = writeRecords(w, o, nil, true) // the CSV header alone
 	}
-	cols := slices.Clone(Columns)
-	if o.Hashes {
-		cols = append(cols, HashColumn)
-	}
-	a := auditOf(p, s.now(), "users.export", "", cols...)
-	a.Target, a.Counts = "organization:"+p.Org, map[string]int{"users": len(recs)}
-	if err := s.store.AddAudit(ctx, a); err != nil {
-		return 0, err
-	}
+	return n, err
+}
+
+func writeRecords(w io.Writer, o ExportOptions, recs []Record, first bool) error {
 	if o.Format == CSV {
-		return len(recs), WriteCSV(w, recs, o.Hashes, true)
+		return WriteCSV(w, recs, o.Hashes, first)
 	}
-	return len(recs), WriteJSONL(w, recs)
+	return WriteJSONL(w, recs)
+}
+
+// errTooLarge is an export passing the cap with nowhere else to go.
+var errTooLarge = errors.New("export too large")
+
+// sink holds an API export as it is written: in memory up to max bytes;
+// past that, with spill, in an unlinked temporary file (nothing is left
+// behind if the function dies), else the write fails with errTooLarge.
+type sink struct {
+	max   int
+	spill bool
+	mem   bytes.Buffer
+	file  *os.File
+	fw    *bufio.Writer
+}
+
+func (k *sink) Write(b []byte) (int, error) {
+	if k.fw == nil && k.mem.Len()+len(b) > k.max {
+		if !k.spill {
+			return 0, errTooLarge
+		}
+		f, err := os.CreateTemp("", "export-*")
+		if err != nil {
+			return 0, fmt.Errorf("export: spill: %w", err)
+		}
+		os.Remove(f.Name()) // the open file lives on; the name does not
+		k.file, k.fw = f, bufio.NewWriterSize(f, 256<<10)
+		if _, err := k.fw.Write(k.mem.Bytes()); err != nil {
+			return 0, fmt.Errorf("export: spill: %w", err)
+		}
+		k.mem = bytes.Buffer{}
+	}
+	if k.fw != nil {
+		return k.fw.Write(b)
+	}
+	return k.mem.Write(b)
+}
+
+// rewind readies the spilled file to be read from its start.
+func (k *sink) rewind() (io.ReadSeeker, error) {
+	if err := k.fw.Flush(); err != nil {
+		return nil, fmt.Errorf("export: spill: %w", err)
+	}
+	if _, err := k.file.Seek(0, io.SeekStart); err != nil {
+		return nil, fmt.Errorf("export: spill: %w", err)
+	}
+	return k.file, nil
+}
+
+func (k *sink) close() {
+	if k.file != nil {
+		k.file.Close()
+	}
 }
 
 // ExportFile is GET /v1/users/export: the export of q.Format, or else of
-// the format Accept asks for (CSV by default), as one file within
-// MaxExportBody.
-func (s *Service) ExportFile(ctx context.Context, p principal.Principal, q ExportQuery, accept []string) (router.File, error) {
+// the format Accept asks for (CSV by default). Written a page at a time,
+// it is answered in the body when it fits within the cap (MaxExportBody);
+// past the cap, the writing goes on into a temporary file that is stored
+// in the export store and answered as a link valid exports.LinkTTL (303),
+// or, without an export store, stops at once (422 export_too_large). The
+// export is audited (users.export, columns and count) once written and
+// before anything is answered or stored: no data leaves without its trace,
+// and an export refused leaves none.
+func (s *Service) ExportFile(ctx context.Context, p principal.Principal, q ExportQuery, accept []string) (router.File, *ExportLink, error) {
 	format := q.Format
 	if format == "" {
 		format = CSV
@@ -91,17 +211,48 @@ func (s *Service) ExportFile(ctx context.Context, p principal.Principal, q Expor
 			}
 		}
 	}
-	var body bytes.Buffer
-	if _, err := s.Export(ctx, p, ExportOptions{Format: format, Hashes: q.IncludePasswordHashes}, &body); err != nil {
-		return router.File{}, err
+	o := ExportOptions{Format: format, Hashes: q.IncludePasswordHashes}
+	cols, err := exportColumns(p, o)
+	if err != nil {
+		return router.File{}, nil, err
 	}
-	if body.Len() > MaxExportBody {
-		return router.File{}, problem.New(http.StatusUnprocessableEntity, "export_too_large",
-			fmt.Sprintf("The export exceeds %d MiB; use the admin command (guichet users export).", MaxExportBody>>20))
+	max := s.exportMax
+	if max <= 0 {
+		max = MaxExportBody
 	}
-	f := router.File{ContentType: CSVType + "; charset=utf-8", Name: "users.csv", Data: body.Bytes()}
-	if format == JSONL {
-		f.ContentType, f.Name = JSONLType, "users.jsonl"
+	k := &sink{max: max, spill: s.exports != nil}
+	defer k.close()
+	n, err := s.writeExport(ctx, p, o, k)
+	if errors.Is(err, errTooLarge) {
+		return router.File{}, nil, problem.New(http.StatusUnprocessableEntity, "export_too_large",
+			fmt.Sprintf("The export exceeds %d MiB; use the admin command (guichet users export).", max>>20))
 	}
-	return f, nil
+	if err != nil {
+		return router.File{}, nil, err
+	}
+	if err := s.store.AddAudit(ctx, s.exportAudit(p, cols, n)); err != nil {
+		return router.File{}, nil, err
+	}
+	if k.file == nil {
+		f := router.File{ContentType: CSVType + "; charset=utf-8", Name: "users.csv", Data: k.mem.Bytes()}
+		if format == JSONL {
+			f.ContentType, f.Name = JSONLType, "users.jsonl"
+		}
+		return f, nil, nil
+	}
+	body, err := k.rewind()
+	if err != nil {
+		return router.File{}, nil, err
+	}
+	key := exports.Key(p.Org, format)
+	if err := s.exports.Put(ctx, key, body); err != nil {
+		return router.File{}, nil, err
+	}
+	// Taken before the link is signed: the link lasts at least this long.
+	expires := s.now().Add(exports.LinkTTL).UTC().Truncate(time.Second)
+	url, err := s.exports.Link(ctx, key, exports.LinkTTL)
+	if err != nil {
+		return router.File{}, nil, err
+	}
+	return router.File{}, &ExportLink{URL: url, Expires: expires}, nil
 }

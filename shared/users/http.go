@@ -99,7 +99,7 @@ func (s *Service) BulkOperations() router.Operations {
 		route.OpCreateUser: router.JSON(http.StatusCreated, func(ctx context.Context, c router.Call, in CreateRequest) (Created, error) {
 			return s.Create(ctx, c.Principal, in)
 		}),
-		route.OpExportUsers: router.Download([]string{CSVType, JSONLType}, func(ctx context.Context, c router.Call, q ExportQuery) (router.File, error) {
+		route.OpExportUsers: router.DownloadOrSee([]string{CSVType, JSONLType}, func(ctx context.Context, c router.Call, q ExportQuery) (router.File, *ExportLink, error) {
 			return s.ExportFile(ctx, c.Principal, q, c.Header.Values("Accept"))
 		}),
 		route.OpImportUsers: router.Upload(http.StatusOK, []string{CSVType, JSONLType}, func(ctx context.Context, c router.Call, q ImportQuery, b router.Body) (ImportReport, error) {

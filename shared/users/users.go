@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/guichet/guichet/shared/exports"
 	"net/http"
 	"regexp"
 	"strings"
@@ -31,6 +32,9 @@ type Service struct {
 	links   Links
 	mails   *ratelimit.Mails
 	now     func() time.Time
+	// exports holds exports past exportMax bytes (WithExports).
+	exports   exports.Store
+	exportMax int
 }
 
 // New returns a users service; links makes the set-password links of
