@@ -34,6 +34,8 @@ func Layout() []ItemKind {
 		{"address claim", "LOGIN#<login>", "CLAIM#<org>", "", "", "login.go", "an organization's user of an unproved address → org, user"},
 		{"credential", "CRED#<sha256>", "CRED", "USER#<user>", "CRED#<kind>#<hash or key id>", "cred.go",
 			"token, challenge, link token or API key, by kind; expires"},
+		{"rotated refresh token", "CRED#<sha256>", "CRED", "", "", "cred.go",
+			"kind, session, rotated, until the token's expiry: reuse ends the session; not indexed"},
 		{"API key entry", "ORG#<org>", "APIKEY#<key>", "", "", "apikey.go", "an organization's list of keys; no secret"},
 		{"session", "SESSION#<session>", "SESSION", "USER#<user>", "SESSION#<session>", "cred.go", "current token hashes; expires"},
 		{"failure counter", "RL#<counter>", "RL", "", "", "login.go", "lockouts and rate limits; expires"},
