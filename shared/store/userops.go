@@ -243,7 +243,8 @@ func (s *Store) ChangeUser(ctx context.Context, c UserChange) error {
 }
 
 // changeItems returns the items that must be written together (the user,
-// its references, the audit event) and those that may follow (credentials).
+// its references, the audit event, the job) and those that may follow
+// (credentials).
 func (s *Store) changeItems(c UserChange) (first, rest *tx) {
 	old := c.Old
 	version := map[string]types.AttributeValue{":v": num(int64(old.Version))}
