@@ -320,6 +320,7 @@ func Function(fn string, d Deps, ops router.Operations) (lambdahttp.Handler, err
 // the scheduled tasks (function jobs).
 func (d Deps) Jobs() *jobs.Runner {
 	r := jobs.New(d.Store, d.Log, d.Now)
+	r.Handle(store.EndingJob, d.Users().RunEnding)
 	r.Every("api_key_expiring", d.APIKeys().AnnounceExpiring)
 	return r
 }

@@ -19,9 +19,11 @@ import (
 // cancels one racing another, which the embedded DynamoDB never does. It
 // counts HTTP attempts, retries included. It is safe for concurrent use.
 type Faults struct {
-	next     http.Handler
-	mu       sync.Mutex
-	failing  map[string]bool
+	next    http.Handler
+	mu      sync.Mutex
+	failing map[string]bool
+	// passing is, for an operation of FailAfter, how many calls still pass.
+	passing  map[string]int
 	attempts int
 	// conflicts is how many transactions to cancel still (< 0: all).
 	conflicts int
@@ -34,7 +36,7 @@ type Faults struct {
 
 // NewFaults returns a Faults in front of next, failing nothing yet.
 func NewFaults(next http.Handler) *Faults {
-	return &Faults{next: next, failing: map[string]bool{}}
+	return &Faults{next: next, failing: map[string]bool{}, passing: map[string]int{}}
 }
 
 // ConflictTransactions cancels the next n TransactWriteItems calls (every
@@ -69,10 +71,20 @@ func (f *Faults) Fail(ops ...string) {
 	}
 }
 
+// FailAfter lets the next n calls of op through, then fails every one
+// (retries included) until Clear: a request whose first writes succeed
+// and whose later ones fail.
+func (f *Faults) FailAfter(op string, n int) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.failing[op] = true
+	f.passing[op] = n
+}
+
 // Clear ends every failure.
 func (f *Faults) Clear() {
 	f.mu.Lock()
-	f.failing = map[string]bool{}
+	f.failing, f.passing = map[string]bool{}, map[string]int{}
 	f.conflicts, f.meanwhile, f.unprocess = 0, nil, 0
 	f.mu.Unlock()
 }
@@ -90,6 +102,10 @@ func (f *Faults) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	f.mu.Lock()
 	f.attempts++
 	fail := f.failing[op]
+	if fail && f.passing[op] > 0 {
+		f.passing[op]--
+		fail = false
+	}
 	cancel := op == "TransactWriteItems" && f.conflicts != 0
 	var meanwhile func()
 	if cancel {

@@ -1,10 +1,13 @@
 package gateway_test
 
 import (
+	"context"
+	"encoding/json"
 	"fmt"
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -403,4 +406,69 @@ func routeOf(t *testing.T, op string) route.Route {
 	}
 	t.Fatalf("no route %s", op)
 	return route.Route{}
+}
+
+// deactivationOfARefresher is the budget of deactivating a user with 50
+// sessions however often refreshed: the user's read, one Query of its
+// index (150 items: rotated tokens are not indexed), one of its
+// invitations, and two transactions (the user, its job and audit event
+// with 97 deletes, then the last 53). Before rotated tokens left the
+// index, at 100 refreshes a session, it was 5,150 deletes in 52
+// transactions. The test refreshes 10 times a session: the embedded
+// DynamoDB copies the whole table for each transaction, so 5,000
+// refreshes took 9 minutes (for the same 5 calls).
+const deactivationOfARefresher = 5
+
+func TestDeactivatingAUserWhoseSessionsRefreshedKeepsItsBudget(t *testing.T) {
+	t.Parallel()
+	e := apitest.New(t)
+	owner := e.LoginOwner(t).AccessToken
+	u := e.AddUser(t, "refresher@acme.example", "member")
+	const sessions, refreshes = 50, 10
+	toks := make([]apitest.Tokens, sessions)
+	for i := range toks {
+		toks[i] = e.Login(t, "refresher@acme.example", apitest.UserPassword)
+	}
+	var wg sync.WaitGroup
+	errs := make(chan string, sessions)
+	for i := range toks {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range refreshes {
+				r := e.Do("POST", "/v1/auth/refresh", "", map[string]string{"refresh_token": toks[i].RefreshToken})
+				if r.Status != 200 {
+					errs <- fmt.Sprintf("refresh: %d %s", r.Status, r.Body)
+					return
+				}
+				var next apitest.Tokens
+				if err := json.Unmarshal(r.Body, &next); err != nil {
+					errs <- err.Error()
+					return
+				}
+				toks[i] = next
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	creds, ss, err := e.Store.UserCredentials(context.Background(), u.ID)
+	if err != nil || len(creds)+len(ss) != 3*sessions {
+		t.Fatalf("%d items indexed under the user (%v), want %d", len(creds)+len(ss), err, 3*sessions)
+	}
+	e.ResetCounters()
+	if r := e.Do("POST", "/v1/users/"+u.ID+"/status", owner, map[string]string{"status": "inactive"}); r.Status != 200 {
+		t.Fatalf("%d %s", r.Status, r.Body)
+	}
+	c := e.Counters[routeOf(t, "setUserStatus").Function]
+	t.Logf("deactivating a user of %d sessions × %d refreshes: %d DynamoDB calls (%v)", sessions, refreshes, c.Calls(), c.Operations())
+	if c.Calls() > deactivationOfARefresher {
+		t.Errorf("%d DynamoDB calls (%v), budget %d", c.Calls(), c.Operations(), deactivationOfARefresher)
+	}
+	for _, tok := range toks {
+		e.Do("GET", "/v1/me", tok.AccessToken, nil).Problem(t, 401)
+	}
 }

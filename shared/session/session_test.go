@@ -2,6 +2,7 @@ package session_test
 
 import (
 	"bytes"
+	"context"
 	"net/http"
 	"strings"
 	"sync"
@@ -9,6 +10,8 @@ import (
 	"time"
 
 	"github.com/guichet/guichet/shared/apitest"
+	"github.com/guichet/guichet/shared/store"
+	"github.com/guichet/guichet/shared/token"
 )
 
 func TestSessionLifecycle(t *testing.T) {
@@ -205,6 +208,64 @@ func TestAccessTokenExpires(t *testing.T) {
 		r.Decode(t, &next)
 		if r.Status != 200 || e.Do("GET", "/v1/me", next.AccessToken, nil).Status != 200 {
 			t.Fatalf("refresh after access expiry: %d %s", r.Status, r.Body)
+		}
+	})
+}
+
+// TestRotatedTokensLeaveTheUsersIndex refreshes one session 500 times:
+// only its current tokens stay indexed under the user, and every old
+// token is still recognized as reused.
+func TestRotatedTokensLeaveTheUsersIndex(t *testing.T) {
+	t.Parallel()
+	e := apitest.New(t)
+	u := e.AddUser(t, "refresher@acme.example", "member")
+	tok := e.Login(t, "refresher@acme.example", apitest.UserPassword)
+	const refreshes = 500
+	old := make([]string, 0, refreshes)
+	for range refreshes {
+		var next apitest.Tokens
+		r := e.Do("POST", "/v1/auth/refresh", "", map[string]string{"refresh_token": tok.RefreshToken})
+		if r.Status != 200 {
+			t.Fatalf("refresh: %d %s", r.Status, r.Body)
+		}
+		r.Decode(t, &next)
+		old = append(old, tok.RefreshToken)
+		tok = next
+	}
+	t.Run("the user's index holds the session and its two current tokens", func(t *testing.T) {
+		creds, sessions, err := e.Store.UserCredentials(context.Background(), u.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(creds) != 2 || len(sessions) != 1 {
+			t.Fatalf("%d credentials and %d sessions indexed after %d refreshes, want 2 and 1", len(creds), len(sessions), refreshes)
+		}
+	})
+	t.Run("a rotated token keeps no permission and expires with the token", func(t *testing.T) {
+		_, hash, _ := token.Parse(old[0], token.Refresh)
+		c, err := e.Store.GetCredential(context.Background(), hash)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.Rotated == 0 || c.Session == "" || c.Kind != store.RefreshToken || len(c.Permissions) != 0 || c.GSI1PK != "" ||
+			c.Expires != e.Clock.Now().Add(30*24*time.Hour).Unix() {
+			t.Fatalf("rotated token kept as %+v", c)
+		}
+	})
+	t.Run("reusing an old token ends the family", func(t *testing.T) {
+		p := e.Do("POST", "/v1/auth/refresh", "", map[string]string{"refresh_token": old[refreshes/2]}).Problem(t, 401)
+		if p.Code != "token_reused" {
+			t.Fatalf("reuse code %q", p.Code)
+		}
+		e.Do("GET", "/v1/me", tok.AccessToken, nil).Problem(t, 401)
+		e.Do("POST", "/v1/auth/refresh", "", map[string]string{"refresh_token": tok.RefreshToken}).Problem(t, 401)
+	})
+	t.Run("every old token is still told reused", func(t *testing.T) {
+		for i := 0; i < refreshes; i += 37 {
+			p := e.Do("POST", "/v1/auth/refresh", "", map[string]string{"refresh_token": old[i]}).Problem(t, 401)
+			if p.Code != "token_reused" {
+				t.Fatalf("token %d: %q", i, p.Code)
+			}
 		}
 	})
 }

@@ -143,19 +143,42 @@ func (s *Store) GetSession(ctx context.Context, id string) (Session, error) {
 	return sess, nil
 }
 
-// RotateSession replaces a session's tokens by access and refresh, marking
-// the old refresh token rotated. It returns a Conflict on TokenRotated
-// when the old refresh token was rotated meanwhile or is no longer the
-// session's: of concurrent rotations of one token, exactly one wins.
+// rotatedToken is what is kept of a refresh token once rotated: what
+// reuse detection reads (its kind, its session, that it was rotated,
+// until when), out of the user's index and without permissions, so that
+// a session refreshed every few minutes leaves nothing that ending the
+// user must delete.
+type rotatedToken struct {
+	key
+	Kind    string `dynamodbav:"kind"`
+	Org     string `dynamodbav:"org"`
+	User    string `dynamodbav:"user"`
+	Session string `dynamodbav:"session"`
+	Rotated int64  `dynamodbav:"rotated"`
+	Expires int64  `dynamodbav:"expires"`
+}
+
+// RotateSession replaces a session's tokens by access and refresh, and
+// the old refresh token by its rotated form (rotatedToken), kept until
+// the old token's own expiry: as long as the token would have been
+// accepted, presenting it is reuse and ends the session. It returns a
+// Conflict on TokenRotated when the old refresh token was rotated
+// meanwhile or is no longer the session's: of concurrent rotations of one
+// token, exactly one wins.
 func (s *Store) RotateSession(ctx context.Context, old Credential, access, refresh Credential, now time.Time) error {
 	sk := sessionKey(old.Session)
 	refresh.Pair = access.Hash()
+	// A Put, not an Update with REMOVE, takes the old token out of the
+	// index: the embedded DynamoDB ignores REMOVE.
+	rotated, err := marshal(rotatedToken{key: old.key, Kind: old.Kind, Org: old.Org, User: old.User,
+		Session: old.Session, Rotated: now.Unix(), Expires: old.Expires})
+	if err != nil {
+		return fmt.Errorf("rotate session: %w", err)
+	}
 	t := s.tx().put(IDTaken, access, refresh).add(TokenRotated,
-		types.TransactWriteItem{Update: &types.Update{
-			TableName: &s.table, Key: old.av(),
-			ConditionExpression:       aws.String("attribute_exists(pk) AND attribute_not_exists(rotated)"),
-			UpdateExpression:          aws.String("SET rotated = :now"),
-			ExpressionAttributeValues: map[string]types.AttributeValue{":now": num(now.Unix())},
+		types.TransactWriteItem{Put: &types.Put{
+			TableName: &s.table, Item: rotated,
+			ConditionExpression: aws.String("attribute_exists(pk) AND attribute_not_exists(rotated)"),
 		}},
 		types.TransactWriteItem{Update: &types.Update{
 			TableName: &s.table, Key: sk.av(),
@@ -174,8 +197,9 @@ func (s *Store) RotateSession(ctx context.Context, old Credential, access, refre
 }
 
 // DeleteSession ends a session: the session and its current tokens go in
-// one transaction. Rotated refresh tokens stay until they expire, so their
-// reuse is still recognized; they point at a session that is gone.
+// one transaction. Its rotated refresh tokens, which no index lists, stay
+// until they expire, so their reuse is still recognized; they point at a
+// session that is gone.
 func (s *Store) DeleteSession(ctx context.Context, id string) error {
 	sess, err := s.GetSession(ctx, id)
 	if err != nil {

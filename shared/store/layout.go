@@ -37,6 +37,8 @@ func Layout() []ItemKind {
 		{"address claim", "LOGIN#<login>", "CLAIM#<org>", "", "", "login.go", "an organization's user of an unproved address → org, user"},
 		{"credential", "CRED#<sha256>", "CRED", "USER#<user>", "CRED#<kind>#<hash or key id>", "cred.go",
 			"token, challenge, link token or API key, by kind; expires"},
+		{"rotated refresh token", "CRED#<sha256>", "CRED", "", "", "cred.go",
+			"kind, session, rotated, until the token's expiry: reuse ends the session; not indexed"},
 		{"API key entry", "ORG#<org>", "APIKEY#<key>", "", "", "apikey.go", "an organization's list of keys; no secret"},
 		{"API key entry, expiring", "ORG#<org>", "APIKEY#<key>", "KEYEXPIRY#<yyyy-mm-dd>", "<org>#<key>", "apikey.go",
 			"the entry of a key that expires, indexed by its expiry's day; announced"},

@@ -34,25 +34,37 @@ func (s *Store) UserCredentials(ctx context.Context, user string) ([]Credential,
 		if err != nil {
 			return nil, nil, fmt.Errorf("user credentials: %w", err)
 		}
-		for _, item := range page.Items {
-			var k key
-			if err := attributevalue.UnmarshalMap(item, &k); err != nil {
-				return nil, nil, fmt.Errorf("user credentials: %w", err)
+		c, ss, err := indexItems(page.Items)
+		if err != nil {
+			return nil, nil, fmt.Errorf("user credentials: %w", err)
+		}
+		creds, sessions = append(creds, c...), append(sessions, ss...)
+	}
+	return creds, sessions, nil
+}
+
+// indexItems sorts items of a user's index into credentials and sessions.
+func indexItems(items []map[string]types.AttributeValue) ([]Credential, []Session, error) {
+	var creds []Credential
+	var sessions []Session
+	for _, item := range items {
+		var k key
+		if err := attributevalue.UnmarshalMap(item, &k); err != nil {
+			return nil, nil, err
+		}
+		switch {
+		case strings.HasPrefix(k.PK, "CRED#"):
+			var c Credential
+			if err := attributevalue.UnmarshalMap(item, &c); err != nil {
+				return nil, nil, err
 			}
-			switch {
-			case len(k.PK) > 5 && k.PK[:5] == "CRED#":
-				var c Credential
-				if err := attributevalue.UnmarshalMap(item, &c); err != nil {
-					return nil, nil, fmt.Errorf("user credentials: %w", err)
-				}
-				creds = append(creds, c)
-			case len(k.PK) > 8 && k.PK[:8] == "SESSION#":
-				var ss Session
-				if err := attributevalue.UnmarshalMap(item, &ss); err != nil {
-					return nil, nil, fmt.Errorf("user credentials: %w", err)
-				}
-				sessions = append(sessions, ss)
+			creds = append(creds, c)
+		case strings.HasPrefix(k.PK, "SESSION#"):
+			var ss Session
+			if err := attributevalue.UnmarshalMap(item, &ss); err != nil {
+				return nil, nil, err
 			}
+			sessions = append(sessions, ss)
 		}
 	}
 	return creds, sessions, nil
@@ -80,6 +92,11 @@ type UserChange struct {
 	// change (deactivation, deletion): each must still be pending
 	// (InvitationChanged).
 	Invitations []Invitation
+	// Job, when set, is written with the user: the work that finishes the
+	// change's ending if its later transactions fail (EndingJobOf). With
+	// a job, the change itself ends at most endNow credentials; the job
+	// ends the rest.
+	Job *Job
 }
 
 // Ending says which of a user's credentials a change of the user ends: the
@@ -128,6 +145,55 @@ func (s *Store) Ended(ctx context.Context, user string, e Ending) ([]key, error)
 	if err != nil {
 		return nil, err
 	}
+	return ended(creds, sessions, e), nil
+}
+
+// EndingJob is the kind of job that ends what a deactivation or a
+// deletion left of a user's credentials (EndAll): its target is the user.
+// The change writes it in its first transaction, so that it is there
+// whatever part of the ending fails.
+const EndingJob = "ending"
+
+// EndingJobOf returns the ending job of a change of user in org at now.
+func EndingJobOf(org, user string, now time.Time) *Job {
+	j := NewJob(EndingJob, org, user, 0, now)
+	return &j
+}
+
+// endBatchItems bounds the index items one EndBatch reads: with an API
+// key's entry deleted beside its credential, at most two transactions.
+const endBatchItems = maxTransact
+
+// EndBatch deletes what e ends among the first credentials and sessions
+// indexed under user (one Query of at most 100 index items, then at most
+// two transactions of deletes), and returns how many index items it read:
+// 0 when nothing is left. Deletes are unconditional, so running a batch
+// again (it failed, or its end was not recorded) changes nothing more.
+func (s *Store) EndBatch(ctx context.Context, user string, e Ending) (int, error) {
+	res, err := s.db.Query(ctx, &dynamodb.QueryInput{
+		TableName:                 &s.table,
+		IndexName:                 aws.String("gsi1"),
+		KeyConditionExpression:    aws.String("gsi1pk = :pk"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": str("USER#" + user)},
+		Limit:                     aws.Int32(endBatchItems),
+	})
+	if err != nil {
+		return 0, fmt.Errorf("end batch: %w", err)
+	}
+	creds, sessions, err := indexItems(res.Items)
+	if err != nil {
+		return 0, fmt.Errorf("end batch: %w", err)
+	}
+	for chunk := range slices.Chunk(ended(creds, sessions, e), maxTransact) {
+		if err := s.transact(ctx, s.tx().del(chunk...)); err != nil {
+			return 0, fmt.Errorf("end batch: %w", err)
+		}
+	}
+	return len(res.Items), nil
+}
+
+// ended returns the keys of what e ends among creds and sessions.
+func ended(creds []Credential, sessions []Session, e Ending) []key {
 	var out []key
 	for _, c := range creds {
 		switch {
@@ -152,25 +218,34 @@ func (s *Store) Ended(ctx context.Context, user string, e Ending) ([]key, error)
 			out = append(out, ss.key)
 		}
 	}
-	return out, nil
+	return out
 }
+
+// endNow bounds the deletes a change with a job makes itself (ten
+// transactions after its first), so that the request's time does not grow
+// with the user's credentials; its job ends the rest.
+const endNow = 10 * maxTransact
 
 // ChangeUser writes a change of a user: the user (or its deletion with its
 // login guard), the reference counts of units and roles it gains or
 // loses, its filter entries of the values that changed (those it gains
-// with the user; those it loses may follow), the credentials it revokes or regrants, and the audit event. The
-// first transaction holds the user and its audit event and is conditional
-// on the user's version: a concurrent change makes it fail with a Conflict
-// on VersionChanged, and then nothing is written. Credentials beyond one
+// with the user; those it loses may follow), the credentials it revokes
+// or regrants, its job, and the audit event. The first transaction holds
+// the user, its job and its audit event and is conditional on the user's
+// version: a concurrent change makes it fail with a Conflict on
+// VersionChanged, and then nothing is written. Credentials beyond one
 // transaction's size follow in further transactions.
 func (s *Store) ChangeUser(ctx context.Context, c UserChange) error {
 	first, rest := s.changeItems(c)
+	if c.Job != nil && len(rest.items) > endNow {
+		rest.items = rest.items[:endNow]
+	}
 	return s.commit(ctx, first, rest)
 }
 
 // changeItems returns the items that must be written together (the user,
-// its references, its new filter entries, the audit event) and those that
-// may follow (entries it lost, credentials).
+// its references, its new filter entries, the audit event, the job) and
+// those that may follow (entries it lost, credentials).
 func (s *Store) changeItems(c UserChange) (first, rest *tx) {
 	old := c.Old
 	version := map[string]types.AttributeValue{":v": num(int64(old.Version))}
@@ -211,6 +286,9 @@ func (s *Store) changeItems(c UserChange) (first, rest *tx) {
 		}
 	}
 	first.audit(c.Audit)
+	if c.Job != nil {
+		first.job(*c.Job)
+	}
 	s.revokeItems(rest, c.Invitations)
 	for _, k := range c.Revoke {
 		// The link the change uses is marked used above, not deleted.

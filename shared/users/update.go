@@ -2,6 +2,7 @@ package users
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"slices"
 	"strings"
@@ -166,7 +167,9 @@ func protect(p principal.Principal, u store.User, what string) error {
 
 // SetStatus activates or deactivates a user. Deactivation ends every
 // session and API key of the user at once, and revokes the pending
-// invitations it sent.
+// invitations it sent; the ending job written with it ends what a failure
+// left. Deactivating an inactive user again finishes that job, and so
+// does activation, before the user may log in again.
 func (s *Service) SetStatus(ctx context.Context, p principal.Principal, id, status string) (User, error) {
 	if status != store.Active && status != store.Inactive {
 		return User{}, problem.Invalid(problem.FieldError{Field: "status", Message: "must be active or inactive"})
@@ -177,6 +180,11 @@ func (s *Service) SetStatus(ctx context.Context, p principal.Principal, id, stat
 	}
 	if err := protect(p, old, "deactivated"); err != nil {
 		return User{}, err
+	}
+	if old.Status == store.Inactive {
+		if _, err := s.finishEnding(ctx, old.Org, old.ID); err != nil {
+			return User{}, err
+		}
 	}
 	if old.Status == status {
 		return view(old), nil
@@ -192,6 +200,7 @@ func (s *Service) SetStatus(ctx context.Context, p principal.Principal, id, stat
 		if change.Invitations, err = s.store.PendingInvitationsBy(ctx, u.Org, u.ID); err != nil {
 			return User{}, err
 		}
+		change.Job = store.EndingJobOf(u.Org, u.ID, u.Updated)
 	}
 	if err := s.store.ChangeUser(ctx, change); err != nil {
 		return User{}, s.changeProblem(err)
@@ -200,9 +209,21 @@ func (s *Service) SetStatus(ctx context.Context, p principal.Principal, id, stat
 }
 
 // Delete removes a user, its login and every credential, and revokes the
-// pending invitations it sent.
+// pending invitations it sent; the ending job written with the deletion
+// ends what a failure left. Deleting a deleted user whose ending is not
+// finished finishes it and answers as the deletion did; once nothing is
+// left, the user is not found.
 func (s *Service) Delete(ctx context.Context, p principal.Principal, id string) error {
-	old, err := s.get(ctx, p, id)
+	old, err := s.store.GetUser(ctx, p.Org, id)
+	if errors.Is(err, store.ErrNotFound) {
+		switch left, err := s.finishEnding(ctx, p.Org, id); {
+		case err != nil:
+			return err
+		case left:
+			return nil
+		}
+		return problem.NotFound("No such user.")
+	}
 	if err != nil {
 		return err
 	}
@@ -217,8 +238,9 @@ func (s *Service) Delete(ctx context.Context, p principal.Principal, id string) 
 	if err != nil {
 		return err
 	}
+	now := s.now()
 	err = s.store.ChangeUser(ctx, store.UserChange{Old: old, Revoke: ended, Invitations: invs,
-		Audit: auditOf(p, s.now(), "user.delete", old.ID)})
+		Audit: auditOf(p, now, "user.delete", old.ID), Job: store.EndingJobOf(old.Org, old.ID, now)})
 	if err != nil {
 		return s.changeProblem(err)
 	}
