@@ -278,7 +278,9 @@ func Function(fn string, d Deps, ops router.Operations) (lambdahttp.Handler, err
 // Jobs returns the runner of the jobs changes leave behind them and of
 // the scheduled tasks (function jobs).
 func (d Deps) Jobs() *jobs.Runner {
-	return jobs.New(d.Store, d.Log, d.Now)
+	r := jobs.New(d.Store, d.Log, d.Now)
+	r.Handle(store.RegrantJob, d.Users().RegrantBatch)
+	return r
 }
 
 // JobsLambda builds the jobs function's handler from the environment, for
