@@ -29,10 +29,10 @@ type Role struct {
 	RequiresEmail bool   `dynamodbav:"requires_email"`
 	Refs          int    `dynamodbav:"refs"`
 	// Version and Granted are 0 on roles written before versions.
-	Version       int       `dynamodbav:"version"`
-	Granted       int       `dynamodbav:"granted"`
-	Created       time.Time `dynamodbav:"created"`
-	Updated       time.Time `dynamodbav:"updated"`
+	Version int       `dynamodbav:"version"`
+	Granted int       `dynamodbav:"granted"`
+	Created time.Time `dynamodbav:"created"`
+	Updated time.Time `dynamodbav:"updated"`
 }
 
 // roleName reserves a role name within an organization.
@@ -81,8 +81,8 @@ const RegrantJob = "regrant"
 func (s *Store) UpdateRole(ctx context.Context, old, next Role, a Audit, job *Job) error {
 	t := s.tx().add(RoleChanged, types.TransactWriteItem{Update: &types.Update{
 		TableName: &s.table, Key: roleKey(next.Org, next.ID).av(),
-		ConditionExpression: aws.String("updated = :u"),
-		UpdateExpression:    aws.String("SET #n = :n, #p = :p, requires_email = :re, updated = :now, version = :v"),
+		ConditionExpression:      aws.String("updated = :u"),
+		UpdateExpression:         aws.String("SET #n = :n, #p = :p, requires_email = :re, updated = :now, version = :v"),
 		ExpressionAttributeNames: map[string]string{"#n": "name", "#p": "permissions"},
 		ExpressionAttributeValues: map[string]types.AttributeValue{
 			":u": str(old.Updated.UTC().Format(time.RFC3339Nano)), ":n": str(next.Name),
@@ -121,8 +121,8 @@ func (s *Store) RearmRegrant(ctx context.Context, r Role, j Job) error {
 func (s *Store) SetGranted(ctx context.Context, org, id string, v int) error {
 	_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName: &s.table, Key: roleKey(org, id).av(),
-		ConditionExpression: aws.String("version = :v AND (attribute_not_exists(granted) OR granted < :v)"),
-		UpdateExpression:    aws.String("SET granted = :v"),
+		ConditionExpression:       aws.String("version = :v AND (attribute_not_exists(granted) OR granted < :v)"),
+		UpdateExpression:          aws.String("SET granted = :v"),
 		ExpressionAttributeValues: map[string]types.AttributeValue{":v": num(int64(v))},
 	})
 	if err != nil && !conditionFailed(err) {
