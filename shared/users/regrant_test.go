@@ -158,6 +158,9 @@ func roleOf(t *testing.T, e *apitest.Env, owner, id string) users.Role {
 	return users.Role{}
 }
 
+// holdersAtScale is the size issue 13 asks the regrant to be tested at.
+var holdersAtScale = 1000
+
 // 5,000 holders: the PATCH answers at once, a new login has the new
 // permissions at once, and the background regrant reaches every holder's
 // user, access tokens and API keys in bounded batches.
@@ -170,7 +173,7 @@ func TestARoleChangeRegrantsFiveThousandHoldersInTheBackground(t *testing.T) {
 	owner := e.LoginOwner(t).AccessToken
 	role := apitest.Want[users.Role](t, e.Do("POST", "/v1/roles", owner,
 		map[string]any{"name": "Clerks", "permissions": []string{"audit:read", "users:read"}}), 201, "role")
-	const n = 5000
+	n := holdersAtScale
 	start := time.Now()
 	hs := seedHolders(t, e, role.ID, n)
 	sample := sampleCredentials(t, e, hs, 250) // 20 holders on 20 different pages
@@ -360,5 +363,76 @@ func TestAnInterruptedRegrantResumes(t *testing.T) {
 			t.Fatal("a superseded batch wrote")
 		}
 		finished(t, []string{"audit:read", "users:read"})
+	})
+}
+
+// Role propagation past one page (the bug that stopped at the first 100
+// users under `make run`): the sweep `make run` calls every second gives
+// every holder the new permissions.
+func TestRolePropagationGoesPastOnePage(t *testing.T) {
+	t.Parallel()
+	e := apitest.New(t)
+	owner := e.LoginOwner(t).AccessToken
+	role := apitest.Want[users.Role](t, e.Do("POST", "/v1/roles", owner,
+		map[string]any{"name": "Clerks", "permissions": []string{"audit:read"}}), 201, "role")
+	const n = 250
+	hs := seedHolders(t, e, role.ID, n)
+	last := e.Login(t, hs[n-1].Email, apitest.UserPassword).AccessToken
+	if canList(t, e, last) {
+		t.Fatal("setup: the holder lists users")
+	}
+	rolePatch(t, e, owner, role.ID, map[string]any{"permissions": []string{"audit:read", "users:read"}})
+	if err := e.RunJobs(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if count, wrong := holdersWithout(t, e, role.ID, []string{"audit:read", "users:read"}); count != n || wrong != 0 {
+		t.Fatalf("%d holders, %d without the new permissions", count, wrong)
+	}
+	if !canList(t, e, last) {
+		t.Fatal("the last holder's session did not get the new permission")
+	}
+}
+
+func TestRoleDefects(t *testing.T) {
+	t.Parallel()
+	e := apitest.New(t)
+	owner := e.LoginOwner(t).AccessToken
+	t.Run("a role PATCH answers its permissions as an array, even when none", func(t *testing.T) {
+		role := apitest.Want[users.Role](t, e.Do("POST", "/v1/roles", owner,
+			map[string]any{"name": "Nobody", "permissions": []string{}}), 201, "role")
+		for _, body := range []map[string]any{{"name": "Nobodies"}, {"permissions": []string{}}, {}} {
+			got := e.Do("PATCH", "/v1/roles/"+role.ID, owner, body).Object(t, 200)
+			if perms, ok := got["permissions"].([]any); !ok || len(perms) != 0 {
+				t.Fatalf("PATCH %v answered permissions %#v", body, got["permissions"])
+			}
+		}
+	})
+	t.Run("requires_email is refused while holders have no e-mail, with their count", func(t *testing.T) {
+		role := apitest.Want[users.Role](t, e.Do("POST", "/v1/roles", owner,
+			map[string]any{"name": "Desk", "permissions": []string{"audit:read"}}), 201, "role")
+		seedHolders(t, e, role.ID, 130) // the username holders come past the first page
+		now := e.Clock.Now().UTC()
+		var pins []store.NewUser
+		for i := range 3 {
+			pins = append(pins, store.NewUser{User: store.User{Org: e.Org.Org.ID, OrgCode: e.Org.Org.Code,
+				ID: fmt.Sprintf("usr_zzzz%012d", i), Kind: store.Person, Username: fmt.Sprintf("kiosk%d", i),
+				FirstName: "K", LastName: "K", Language: "en", Role: role.ID, AllUnits: true, Status: store.Active,
+				Created: now, Updated: now}})
+		}
+		if err := e.Store.CreateUsers(context.Background(), pins); err != nil {
+			t.Fatal(err)
+		}
+		before := e.Scan(t)
+		r := e.Do("PATCH", "/v1/roles/"+role.ID, owner, map[string]any{"requires_email": true})
+		p := r.Object(t, 409)
+		if p["code"] != "role_held_without_email" || p["count"] != float64(3) {
+			t.Fatalf("answered %v", p)
+		}
+		if !slices.Equal(before, e.Scan(t)) {
+			t.Fatal("a refused PATCH wrote")
+		}
+		if got := rolePatch(t, e, owner, role.ID, map[string]any{"requires_email": false, "name": "Front desk"}); got.RequiresEmail {
+			t.Fatal("requires_email set")
+		}
 	})
 }
