@@ -436,3 +436,30 @@ func TestRoleDefects(t *testing.T) {
 		}
 	})
 }
+
+// A refresh that read the role just before a change of it does not write
+// the old permissions: its transaction's condition on the role's version
+// fails, and it reads the role again.
+func TestASessionRacingARoleChangeGetsTheNewPermissions(t *testing.T) {
+	t.Parallel()
+	e := apitest.New(t)
+	owner := e.LoginOwner(t).AccessToken
+	role := apitest.Want[users.Role](t, e.Do("POST", "/v1/roles", owner,
+		map[string]any{"name": "Clerks", "permissions": []string{"audit:read", "users:read"}}), 201, "role")
+	u := e.AddUser(t, "clerk@acme.example", role.ID)
+	tok := e.Login(t, u.Email, apitest.UserPassword)
+	// The refresh's one transaction is cancelled as if it raced the PATCH,
+	// which writes meanwhile; the refresh then runs again.
+	e.Faults.ConflictTransactions(1, func() {
+		rolePatch(t, e, owner, role.ID, map[string]any{"permissions": []string{"audit:read"}})
+	})
+	r := e.Do("POST", "/v1/auth/refresh", "", map[string]string{"refresh_token": tok.RefreshToken})
+	e.Faults.Clear()
+	fresh := apitest.Want[apitest.Tokens](t, r, 200, "tokens")
+	if got := roleOf(t, e, owner, role.ID); got.Version != 2 || got.Regrant != "pending" {
+		t.Fatalf("the PATCH did not run meanwhile: %+v", got)
+	}
+	if canList(t, e, fresh.AccessToken) {
+		t.Fatal("the refresh wrote the permissions the role had when it read it")
+	}
+}
