@@ -28,7 +28,7 @@ type Problem struct {
 	Errors []FieldError `json:"errors,omitempty"`
 	// Count is how many things stand in the way, when a problem counts
 	// them (the holders without an e-mail address of a role to require one).
-	Count *int `json:"count,omitempty"`
+	Count *int `json:"count,omitempty" doc:"How many things stand in the way (role_held_without_email: the holders without an e-mail address)."`
 	// RetryAfter, in seconds, is sent as the Retry-After header when set.
 	RetryAfter int `json:"-"`
 }
