@@ -447,7 +447,16 @@ func TestASessionRacingARoleChangeGetsTheNewPermissions(t *testing.T) {
 	role := apitest.Want[users.Role](t, e.Do("POST", "/v1/roles", owner,
 		map[string]any{"name": "Clerks", "permissions": []string{"audit:read", "users:read"}}), 201, "role")
 	u := e.AddUser(t, "clerk@acme.example", role.ID)
+	member := e.AddUser(t, "member@acme.example", "member")
+	e.ResetCounters()
+	e.Login(t, member.Email, apitest.UserPassword)
+	builtIn := e.Counters[route.Auth].Calls()
+	e.ResetCounters()
 	tok := e.Login(t, u.Email, apitest.UserPassword)
+	// A built-in role's login, and the custom role's GetItem.
+	if calls := e.Counters[route.Auth].Calls(); calls != builtIn+1 {
+		t.Fatalf("a custom role's login made %d DynamoDB calls, a built-in role's %d; want one more", calls, builtIn)
+	}
 	// The refresh's one transaction is cancelled as if it raced the PATCH,
 	// which writes meanwhile; the refresh then runs again.
 	e.Faults.ConflictTransactions(1, func() {
