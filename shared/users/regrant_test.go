@@ -472,3 +472,35 @@ func TestASessionRacingARoleChangeGetsTheNewPermissions(t *testing.T) {
 		t.Fatal("the refresh wrote the permissions the role had when it read it")
 	}
 }
+
+// A user moved into a role as the role changes is not left with the
+// permissions the change took away: the move is refused, and made again
+// it gives the new ones.
+func TestAUserMovedIntoARoleAsItChangesGetsItsNewPermissions(t *testing.T) {
+	t.Parallel()
+	e := apitest.New(t)
+	owner := e.LoginOwner(t).AccessToken
+	role := apitest.Want[users.Role](t, e.Do("POST", "/v1/roles", owner,
+		map[string]any{"name": "Clerks", "permissions": []string{"audit:read", "users:read"}}), 201, "role")
+	u := e.AddUser(t, "clerk@acme.example", "member")
+	tok := e.Login(t, u.Email, apitest.UserPassword).AccessToken
+	move := func() *apitest.Response {
+		return e.Do("PATCH", "/v1/users/"+u.ID, owner, map[string]any{"role": role.ID})
+	}
+	e.Faults.ConflictTransactions(1, func() {
+		rolePatch(t, e, owner, role.ID, map[string]any{"permissions": []string{"audit:read"}})
+	})
+	r := move()
+	e.Faults.Clear()
+	if p := r.Problem(t, 409); p.Code != "conflict" {
+		t.Fatalf("the move answered %s", p.Code)
+	}
+	apitest.Want[users.User](t, move(), 200, "user")
+	if canList(t, e, tok) {
+		t.Fatal("the moved user's session has the permission the role lost")
+	}
+	got, err := e.Store.GetUser(context.Background(), e.Org.Org.ID, u.ID)
+	if err != nil || !slices.Equal(got.Permissions, []string{"audit:read"}) {
+		t.Fatalf("the user's permissions: %v, %v", got.Permissions, err)
+	}
+}
