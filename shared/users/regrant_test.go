@@ -417,6 +417,19 @@ func TestRoleDefects(t *testing.T) {
 			}
 		}
 	})
+	t.Run("a PATCH racing a new holder keeps the holder count", func(t *testing.T) {
+		role := apitest.Want[users.Role](t, e.Do("POST", "/v1/roles", owner,
+			map[string]any{"name": "Tellers", "permissions": []string{"audit:read"}}), 201, "role")
+		// The PATCH's transaction is cancelled as if it raced the creation
+		// of a holder, which counts itself on the role meanwhile.
+		e.Faults.ConflictTransactions(1, func() { e.AddUser(t, "teller@acme.example", role.ID) })
+		r := e.Do("PATCH", "/v1/roles/"+role.ID, owner, map[string]any{"name": "Senior tellers"})
+		e.Faults.Clear()
+		apitest.Want[users.Role](t, r, 200, "role")
+		if got := roleOf(t, e, owner, role.ID); got.UserCount != 1 || got.Name != "Senior tellers" {
+			t.Fatalf("after the race: %+v", got)
+		}
+	})
 	t.Run("requires_email is refused while holders have no e-mail, with their count", func(t *testing.T) {
 		role := apitest.Want[users.Role](t, e.Do("POST", "/v1/roles", owner,
 			map[string]any{"name": "Desk", "permissions": []string{"audit:read"}}), 201, "role")
