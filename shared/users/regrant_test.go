@@ -84,7 +84,7 @@ func sampleCredentials(t *testing.T, e *apitest.Env, hs []store.User, step int) 
 	t.Helper()
 	var out []holder
 	for i := 0; i < len(hs); i += step {
-		h := holder{user: hs[i], email: hs[i].Email, loggedIn: true}
+		h := holder{user: hs[i], email: hs[i].Email}
 		h.access = e.Login(t, h.email, apitest.UserPassword).AccessToken
 		if len(out)%2 == 0 {
 			r := e.Do("POST", "/v1/me/api-keys", h.access, map[string]any{"name": "sync", "client": "bijster",
