@@ -189,14 +189,28 @@ func (s *Service) issue(ctx context.Context, p principal.Principal, now time.Tim
 		return NewAPIKey{}, err
 	}
 	id := store.NewID("key_")
+	// A custom role's permissions are read from the role, and the key is
+	// written only while the role is at the version read: a key made
+	// while the role changes never keeps what the change took away.
+	_, builtIn := permission.BuiltIn(p.Role)
+	var held []string
+	version := 0
+	if !builtIn {
+		r, err := s.store.GetRole(ctx, p.Org, p.Role)
+		if err != nil {
+			return NewAPIKey{}, err
+		}
+		held, version = r.Permissions, r.Version
+	}
 	var perms []string
 	for _, sc := range scopes {
-		if p.Can(permission.Permission(sc)) {
+		if p.Can(permission.Permission(sc)) && (builtIn || slices.Contains(held, sc)) {
 			perms = append(perms, sc)
 		}
 	}
 	u := store.User{ID: p.User, Kind: p.Kind, Role: p.Role}
 	cred, entry := store.NewAPIKey(hash, id, p.Org, u, name, client, token.Prefix(secret), scopes, perms, now, expires)
+	cred.RoleVersion = version
 	created := s.audit(p, now, "apikey.create", id, "name", "client", "scopes", "expires_at")
 	if old == nil {
 		err = s.store.CreateAPIKey(ctx, cred, entry, created)
@@ -205,7 +219,7 @@ func (s *Service) issue(ctx context.Context, p principal.Principal, now time.Tim
 		err = s.store.RotateAPIKey(ctx, old.entry, old.until, now, cred, entry, rotated, created)
 	}
 	switch {
-	case store.Lost(err, store.UserChanged):
+	case store.Lost(err, store.UserChanged), store.Lost(err, store.RoleChanged):
 		return NewAPIKey{}, problem.Conflict("conflict", "Your account changed meanwhile; sign in again and retry.")
 	case old != nil && store.Lost(err, store.KeyGone):
 		return NewAPIKey{}, notFound()

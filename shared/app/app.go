@@ -321,6 +321,7 @@ func Function(fn string, d Deps, ops router.Operations) (lambdahttp.Handler, err
 func (d Deps) Jobs() *jobs.Runner {
 	r := jobs.New(d.Store, d.Log, d.Now)
 	r.Handle(store.EndingJob, d.Users().RunEnding)
+	r.Handle(store.RegrantJob, d.Users().RegrantBatch)
 	r.Every("api_key_expiring", d.APIKeys().AnnounceExpiring)
 	return r
 }

@@ -25,6 +25,12 @@ import (
 // Each check of a secret (password, PIN, code) costs two UpdateItem or
 // DeleteItem: its attempt is counted before the check and released after
 // a right one (shared/lockout).
+//
+// The scenario's sessions are of built-in roles. A session (or API key) of
+// a custom role reads the role's current permissions with one GetItem more
+// than the figures below, since the user's copy may lag its role's
+// background regrant. updateRole is 2 (GetRole, one transaction): a change
+// of permissions leaves its holders to the regrant job, not the request.
 var budget = map[string]int{
 	"login": 4, "refresh": 3, "logout": 2, "serviceToken": 5, "passwordChange": 3,
 	"mfaLogin": 5, "mfaEnroll": 3, "mfaEnrollConfirm": 5, "emailProof": 6,
@@ -35,7 +41,7 @@ var budget = map[string]int{
 	"getOrganization": 1, "updateOrganization": 2, "putLogo": 1, "getLogo": 1,
 	"listUnits": 1, "createUnit": 1, "updateUnit": 2, "deleteUnit": 2, "transferOwnership": 6, "listAudit": 1,
 	"listRoles":  2, // the custom roles' Query and a BatchGetItem of the built-in roles' holder counts
-	"createRole": 1, "updateRole": 3, "deleteRole": 2,
+	"createRole": 1, "updateRole": 2, "deleteRole": 2,
 	"listUsers":  1, // unfiltered; filtered pages are in userFilterBudget
 	"createUser": 2, "getUser": 1, "updateUser": 2, "deleteUser": 4,
 	"setUserStatus": 4, "setUserPassword": 3, "printLetter": 4, "resetUserMFA": 3,

@@ -160,7 +160,7 @@ func (s *Service) Accept(ctx context.Context, in AcceptRequest, client session.C
 		FirstName: strings.TrimSpace(in.FirstName), LastName: strings.TrimSpace(in.LastName), Language: inv.Language,
 		Role: inv.Role, Permissions: permList, Status: store.Active, Units: inv.Units, AllUnits: inv.AllUnits,
 		PasswordHash: hash, Created: now, Updated: now}
-	op, err := s.sessions.Next(u, org, client, "")
+	op, err := s.sessions.Next(ctx, u, org, client, "")
 	if err != nil {
 		return nil, err
 	}
@@ -168,6 +168,8 @@ func (s *Service) Accept(ctx context.Context, in AcceptRequest, client session.C
 		Target: "user:" + u.ID, Fields: []string{"email", "names", "role", "units"}}
 	err = s.store.AcceptInvitation(ctx, inv, inviter, u, op.Next, a)
 	switch {
+	case store.Lost(err, store.RoleChanged):
+		return nil, problem.Conflict("conflict", "The invitation's role changed meanwhile; try again.")
 	case store.Lost(err, store.UserChanged):
 		return session.Tokens{}, inviterGone()
 	case store.Lost(err, store.LinkUsed):

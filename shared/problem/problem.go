@@ -26,6 +26,9 @@ type Problem struct {
 	Code   string       `json:"code"`
 	Detail string       `json:"detail,omitempty"`
 	Errors []FieldError `json:"errors,omitempty"`
+	// Count is how many things stand in the way, when a problem counts
+	// them (the holders without an e-mail address of a role to require one).
+	Count *int `json:"count,omitempty" doc:"How many things stand in the way (role_held_without_email: the holders without an e-mail address)."`
 	// RetryAfter, in seconds, is sent as the Retry-After header when set.
 	RetryAfter int `json:"-"`
 }

@@ -68,7 +68,7 @@ var problems = map[string][]string{
 	"regenerateInvitationLink": {"conflict", "invitation_accepted", "invitation_expired", "invitation_revoked", "not_found", "owner_protected", "permission_escalation", "role_gone", "too_many_mails"},
 	"resendInvitation":         {"conflict", "invitation_accepted", "invitation_expired", "invitation_revoked", "not_found", "owner_protected", "permission_escalation", "role_gone", "too_many_mails"},
 	"previewInvitation":        {"invalid_link", "link_expired", "link_used", "role_gone", "too_many_requests"},
-	"acceptInvitation":         {"invalid_link", "inviter_cannot_grant", "inviter_gone", "link_expired", "link_used", "role_gone", "too_many_requests", "unit_gone", "user_exists", "validation_failed"},
+	"acceptInvitation":         {"conflict", "invalid_link", "inviter_cannot_grant", "inviter_gone", "link_expired", "link_used", "role_gone", "too_many_requests", "unit_gone", "user_exists", "validation_failed"},
 	"requestPasswordReset":     {"too_many_requests", "validation_failed"},
 	"completePasswordReset":    {"conflict", "email_taken", "invalid_link", "link_expired", "link_used", "too_many_requests", "validation_failed"},
 	"adminPasswordReset":       {"not_an_email_user", "not_found", "owner_protected", "permission_escalation", "too_many_mails"},

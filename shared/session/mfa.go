@@ -36,13 +36,15 @@ func (s *Service) AnswerMFA(ctx context.Context, challengeToken, code string, c 
 	}
 	w := store.MFAWrite{Challenge: ch.Hash()}
 	proof.Apply(&w)
-	op, err := s.Next(u, uc.Org, c, store.MFAChallenge)
+	op, err := s.Next(ctx, u, uc.Org, c, store.MFAChallenge)
 	if err != nil {
 		return nil, err
 	}
 	w.Next = op.Next
 	err = s.store.WriteMFA(ctx, w)
 	switch {
+	case store.Lost(err, store.RoleChanged):
+		return nil, roleChanged()
 	case store.Lost(err, store.ChallengeGone):
 		return nil, invalidToken()
 	case store.Lost(err, store.CodeUsed):
@@ -88,7 +90,7 @@ func (s *Service) ConfirmEnrollment(ctx context.Context, challengeToken, code st
 		return Enrolled{}, err
 	}
 	u := uc.User
-	op, err := s.Next(u, uc.Org, c, store.MFAEnrollmentChallenge)
+	op, err := s.Next(ctx, u, uc.Org, c, store.MFAEnrollmentChallenge)
 	if err != nil {
 		return Enrolled{}, err
 	}
@@ -99,6 +101,8 @@ func (s *Service) ConfirmEnrollment(ctx context.Context, challengeToken, code st
 	w := store.MFAWrite{Challenge: ch.Hash(), Next: op.Next}
 	codes, err := s.mfa.Confirm(ctx, u, uc.Counters[mfa.CounterKey(u.ID)], code, a, w)
 	switch {
+	case store.Lost(err, store.RoleChanged):
+		return Enrolled{}, roleChanged()
 	case store.Lost(err, store.ChallengeGone):
 		return Enrolled{}, invalidToken()
 	case errors.Is(err, store.ErrConflict):

@@ -110,11 +110,8 @@ func (s *Service) ProveEmail(ctx context.Context, challengeToken, code string, c
 	}
 	_ = attempt.Release(ctx) // the window ends anyway
 	next.Version++
-	op, err := s.Next(next, uc.Org, c, store.EmailProofChallenge)
+	op, err := s.open(ctx, next, uc.Org, c, store.EmailProofChallenge)
 	if err != nil {
-		return nil, err
-	}
-	if err := s.write(ctx, op); err != nil {
 		return nil, err
 	}
 	return op.Answer, nil

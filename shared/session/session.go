@@ -119,11 +119,8 @@ func (s *Service) Login(ctx context.Context, login, organization, pw string, c C
 		return nil, problem.New(http.StatusForbidden, "service_user",
 			"Service users cannot log in to the apps; they get tokens from /v1/auth/token.")
 	}
-	op, err := s.Next(u, org, c, "")
+	op, err := s.open(ctx, u, org, c, "")
 	if err != nil {
-		return nil, err
-	}
-	if err := s.write(ctx, op); err != nil {
 		return nil, err
 	}
 	return op.Answer, nil
@@ -141,11 +138,8 @@ func (s *Service) ServiceToken(ctx context.Context, organization, code, pw strin
 		// wrong password, so this route tells nothing of persons.
 		return Tokens{}, invalidCredentials()
 	}
-	op, err := s.Next(u, org, c, "") // no step is due for a service user
+	op, err := s.open(ctx, u, org, c, "") // no step is due for a service user
 	if err != nil {
-		return Tokens{}, err
-	}
-	if err := s.write(ctx, op); err != nil {
 		return Tokens{}, err
 	}
 	return *op.Tokens, nil
@@ -279,13 +273,16 @@ func (s *Service) ChangePassword(ctx context.Context, challengeToken, newPasswor
 		return nil, err
 	}
 	next.RequirePasswordChange, next.Updated = false, now.UTC()
-	op, err := s.Next(next, uc.Org, c, store.PasswordChallenge)
+	op, err := s.Next(ctx, next, uc.Org, c, store.PasswordChallenge)
 	if err != nil {
 		return nil, err
 	}
 	change := store.UserChange{Old: u, New: &next, Audit: store.Audit{Org: u.Org, Time: now, Actor: u.ID,
 		Via: "challenge", Action: "user.password_change", Target: "user:" + u.ID, Fields: []string{"password"}}}
 	if err := s.store.CompletePasswordChange(ctx, ch.Hash(), change, op.Next); err != nil {
+		if store.Lost(err, store.RoleChanged) {
+			return nil, roleChanged()
+		}
 		if errors.Is(err, store.ErrConflict) {
 			return nil, invalidToken()
 		}
@@ -322,17 +319,36 @@ func ClientKey(remoteAddr string) string {
 	return p.String()
 }
 
-// Permissions returns the permissions a user's role grants: the built-in
-// role's, or the custom role's as copied on the user.
-func Permissions(u store.User) []string {
-	if perms, ok := permission.BuiltIn(u.Role); ok {
-		return permission.Strings(perms)
+// grant returns the permissions u's role grants now: a built-in role's,
+// or the custom role's as stored (one consistent GetItem), with the
+// version they were read at, never the user's copy, which the role's
+// regrant may not have reached yet. A session written with them carries
+// the version, and its transaction holds the condition that the role is
+// still at it (store.RoleChanged).
+func (s *Service) grant(ctx context.Context, u store.User) (perms []string, version int, err error) {
+	if bp, ok := permission.BuiltIn(u.Role); ok {
+		return permission.Strings(bp), 0, nil
 	}
-	return u.Permissions
+	r, err := s.store.GetRole(ctx, u.Org, u.Role)
+	if err != nil {
+		return nil, 0, fmt.Errorf("session: role of %s: %w", u.ID, err)
+	}
+	return r.Permissions, r.Version, nil
 }
 
-// credentials issues a fresh access and refresh token for a session of u.
-func (s *Service) credentials(u store.User, sessionID string, now time.Time) (Tokens, store.Credential, store.Credential, error) {
+// roleRetries bounds the sessions made again when the role they were read
+// from changed before they were written.
+const roleRetries = 3
+
+// roleChanged answers a session lost to a change of its role, whose
+// challenge (if any) was not used: the client tries again.
+func roleChanged() *problem.Problem {
+	return problem.Conflict("conflict", "Your role changed meanwhile; try again.")
+}
+
+// credentials issues a fresh access and refresh token for a session of u,
+// the access token with perms of u's role at version.
+func (s *Service) credentials(u store.User, perms []string, version int, sessionID string, now time.Time) (Tokens, store.Credential, store.Credential, error) {
 	access, ah, err := token.New(token.Access)
 	if err != nil {
 		return Tokens{}, store.Credential{}, store.Credential{}, err
@@ -342,7 +358,7 @@ func (s *Service) credentials(u store.User, sessionID string, now time.Time) (To
 		return Tokens{}, store.Credential{}, store.Credential{}, err
 	}
 	ac := store.NewCredential(ah, store.AccessToken, u.Org, u.ID, now, now.Add(s.cfg.AccessTTL))
-	ac.UserKind, ac.Role, ac.Permissions, ac.Session = u.Kind, u.Role, Permissions(u), sessionID
+	ac.UserKind, ac.Role, ac.Permissions, ac.RoleVersion, ac.Session = u.Kind, u.Role, perms, version, sessionID
 	if u.Kind == store.Service {
 		ac.Permissions = s.cfg.Clients.Cap(u.Client, ac.Permissions)
 	}
@@ -363,11 +379,16 @@ type NewSession struct {
 
 // Prepare makes a new session of u from client c, without writing it, so
 // that it can be written in the transaction of another change (an accepted
-// invitation, a completed password change).
-func (s *Service) Prepare(u store.User, c Client) (NewSession, error) {
+// invitation, a completed password change). Its permissions are the
+// role's (see grant).
+func (s *Service) Prepare(ctx context.Context, u store.User, c Client) (NewSession, error) {
 	now := s.now()
 	id := store.NewID("ses_")
-	t, ac, rc, err := s.credentials(u, id, now)
+	perms, version, err := s.grant(ctx, u)
+	if err != nil {
+		return NewSession{}, err
+	}
+	t, ac, rc, err := s.credentials(u, perms, version, id, now)
 	if err != nil {
 		return NewSession{}, err
 	}
@@ -430,20 +451,33 @@ func (s *Service) Refresh(ctx context.Context, refreshToken string) (any, error)
 		}
 		return s.challenge(ctx, u, kind)
 	}
-	t, ac, rc, err := s.credentials(u, old.Session, now)
-	if err != nil {
-		return nil, err
-	}
-	rc.Verified = old.Verified
-	if err := s.store.RotateSession(ctx, old, ac, rc, now); err != nil {
-		if errors.Is(err, store.ErrConflict) {
+	for attempt := 1; ; attempt++ {
+		perms, version, err := s.grant(ctx, u)
+		if err != nil {
+			return nil, err
+		}
+		t, ac, rc, err := s.credentials(u, perms, version, old.Session, now)
+		if err != nil {
+			return nil, err
+		}
+		rc.Verified = old.Verified
+		err = s.store.RotateSession(ctx, old, ac, rc, now)
+		switch {
+		case err == nil:
+			return t, nil
+		case store.Lost(err, store.TokenRotated):
 			// Another request rotated this token first (or the session
 			// ended): it won; this one gets nothing.
+			return nil, invalidToken()
+		case store.Lost(err, store.RoleChanged) && attempt < roleRetries:
+			continue // the role changed since it was read: read it again
+		case store.Lost(err, store.RoleChanged):
+			return nil, roleChanged()
+		case errors.Is(err, store.ErrConflict):
 			return nil, invalidToken()
 		}
 		return nil, err
 	}
-	return t, nil
 }
 
 // Logout ends the session the access token belongs to.

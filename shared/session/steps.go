@@ -46,7 +46,7 @@ type Opening struct {
 // (after; "" when none was), or, when none is due, a new session from
 // client c. Login, its steps, an accepted invitation and a refresh all
 // come here, so that none skips a step.
-func (s *Service) Next(u store.User, o store.Org, c Client, after string) (Opening, error) {
+func (s *Service) Next(ctx context.Context, u store.User, o store.Org, c Client, after string) (Opening, error) {
 	if kind := due(u, o, after); kind != "" {
 		ch, cred, err := s.newChallenge(u, kind)
 		if err != nil {
@@ -60,7 +60,7 @@ func (s *Service) Next(u store.User, o store.Org, c Client, after string) (Openi
 		}
 		return op, nil
 	}
-	n, err := s.Prepare(u, c)
+	n, err := s.Prepare(ctx, u, c)
 	if err != nil {
 		return Opening{}, err
 	}
@@ -92,6 +92,28 @@ func passed(kind, after string) bool {
 	all := steps()
 	at := slices.IndexFunc(all, func(st loginStep) bool { return st.kind == after })
 	return at >= 0 && slices.IndexFunc(all, func(st loginStep) bool { return st.kind == kind }) <= at
+}
+
+// open opens a session of u (or asks for the step due after after) and
+// writes it on its own, making it again when u's role changed between
+// its read and the write.
+func (s *Service) open(ctx context.Context, u store.User, o store.Org, c Client, after string) (Opening, error) {
+	for attempt := 1; ; attempt++ {
+		op, err := s.Next(ctx, u, o, c, after)
+		if err != nil {
+			return Opening{}, err
+		}
+		err = s.write(ctx, op)
+		switch {
+		case err == nil:
+			return op, nil
+		case store.Lost(err, store.RoleChanged) && attempt < roleRetries:
+			continue
+		case store.Lost(err, store.RoleChanged):
+			return Opening{}, roleChanged()
+		}
+		return Opening{}, err
+	}
 }
 
 // write writes an opening on its own: the challenge, or the session.

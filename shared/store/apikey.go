@@ -149,7 +149,7 @@ func (s *Store) CreateAPIKey(ctx context.Context, c Credential, e KeyEntry, a Au
 // newKeyItems are the items writing a new key: credential, entry, user
 // check, then the audit events.
 func (s *Store) newKeyItems(c Credential, e KeyEntry, events ...Audit) *tx {
-	t := s.tx().put(IDTaken, c, e).add(UserChanged, s.activeUser(c.Org, c.User, c.Role))
+	t := s.tx().put(IDTaken, c, e).add(UserChanged, s.activeUser(c.Org, c.User, c.Role)).roleAt(c.Org, c.Role, c.RoleVersion)
 	for _, a := range events {
 		t.audit(a)
 	}

@@ -321,17 +321,51 @@ var conditions = []condition{
 		r := e.addRole(t, "Tellers")
 		next := r
 		next.Name, next.Updated = "Clerks", e.now.Add(time.Second)
-		return func() error { return e.st.UpdateRole(bg, r, next, e.audit("role.update")) }
+		return func() error { return e.st.UpdateRole(bg, r, next, e.audit("role.update"), nil) }
 	}},
 	{store.RoleChanged, "a role updated from a stale read", func(t *testing.T, e *env) func() error {
 		r := e.addRole(t, "Clerks")
 		next := r
 		next.Permissions, next.Updated = []string{}, e.now.Add(time.Second)
-		if err := e.st.UpdateRole(bg, r, next, e.audit("role.update")); err != nil {
+		if err := e.st.UpdateRole(bg, r, next, e.audit("role.update"), nil); err != nil {
 			t.Fatal(err)
 		}
 		next.Updated = e.now.Add(2 * time.Second)
-		return func() error { return e.st.UpdateRole(bg, r, next, e.audit("role.update")) }
+		return func() error { return e.st.UpdateRole(bg, r, next, e.audit("role.update"), nil) }
+	}},
+	{store.RoleChanged, "a session whose permissions were read from an older version of its role", func(t *testing.T, e *env) func() error {
+		r := e.addRole(t, "Clerks")
+		u := e.addUser(t, "ada@acme.example", r.ID)
+		e.bumpRole(t, r)
+		sess, access, refresh := e.newSession(u)
+		access.Role, access.RoleVersion = r.ID, r.Version
+		return func() error { return e.st.CreateSession(bg, sess, access, refresh) }
+	}},
+	{store.RoleChanged, "an acceptance whose session was read from an older version of its role", func(t *testing.T, e *env) func() error {
+		r := e.addRole(t, "Clerks")
+		inv, link := e.invitation("ada@acme.example")
+		inv.Role = r.ID
+		if err := e.st.CreateInvitation(bg, inv, link, nil, e.audit("invitation.create")); err != nil {
+			t.Fatal(err)
+		}
+		e.bumpRole(t, r)
+		u := e.person("ada@acme.example", r.ID)
+		sess, access, refresh := e.newSession(u)
+		access.Role, access.RoleVersion = r.ID, r.Version
+		return func() error {
+			return e.st.AcceptInvitation(bg, inv, nil, u, store.Next{Session: &sess, Access: access, Refresh: refresh}, e.audit("invitation.accept"))
+		}
+	}},
+	{store.RoleChanged, "a regrant batch of a version a newer change superseded", func(t *testing.T, e *env) func() error {
+		r := e.addRole(t, "Clerks")
+		u := e.addUser(t, "ada@acme.example", r.ID)
+		e.bumpRole(t, r)
+		stale := r
+		stale.Permissions = []string{"users:read", "users:write"}
+		return func() error {
+			_, err := e.st.RegrantHolders(bg, stale, []store.Holder{{User: u, Perms: stale.Permissions}}, e.now)
+			return err
+		}
 	}},
 	{store.AttemptsSpent, "an attempt past a counter's limit", func(t *testing.T, e *env) func() error {
 		a := store.Attempt{Counter: "login#x", Max: 1, Client: "192.0.2.1", ClientMax: 1, Window: time.Minute}

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 )
@@ -38,6 +39,9 @@ type Credential struct {
 	UserKind    string `dynamodbav:"user_kind,omitempty"`
 	Role        string `dynamodbav:"role,omitempty"`
 	Permissions Perms  `dynamodbav:"permissions"`
+	// RoleVersion is the version of the custom role Permissions were read
+	// from: the credential is written only while the role is still at it.
+	RoleVersion int `dynamodbav:"role_version,omitempty"`
 	// Session is the session family of an access or refresh token.
 	Session string    `dynamodbav:"session,omitempty"`
 	Created time.Time `dynamodbav:"created"`
@@ -131,7 +135,7 @@ func (t *tx) session(sess Session, access, refresh Credential) *tx {
 	sess.AccessHash, sess.RefreshHash = access.Hash(), refresh.Hash()
 	sess.Expires = refresh.Expires
 	refresh.Pair = access.Hash()
-	return t.put(IDTaken, sess, access, refresh)
+	return t.put(IDTaken, sess, access, refresh).roleAt(access.Org, access.Role, access.RoleVersion)
 }
 
 // GetSession reads a session.
@@ -189,7 +193,7 @@ func (s *Store) RotateSession(ctx context.Context, old Credential, access, refre
 				":now": str(now.UTC().Format(time.RFC3339Nano)), ":exp": num(refresh.Expires),
 			},
 		}},
-	).del(credKey(old.Pair))
+	).del(credKey(old.Pair)).roleAt(access.Org, access.Role, access.RoleVersion)
 	if err := s.transact(ctx, t); err != nil {
 		return fmt.Errorf("rotate session: %w", err)
 	}
@@ -257,6 +261,13 @@ func (p *Perms) UnmarshalDynamoDBAttributeValue(av types.AttributeValue) error {
 		*p = strings.Fields(v.Value)
 	case *types.AttributeValueMemberNULL:
 		*p = nil
+	case *types.AttributeValueMemberL:
+		// Roles written before their permissions were a string.
+		var list []string
+		if err := attributevalue.Unmarshal(v, &list); err != nil {
+			return fmt.Errorf("store: permissions: %w", err)
+		}
+		*p = list
 	default:
 		return fmt.Errorf("store: permissions: want a string, got %T", av)
 	}

@@ -112,6 +112,16 @@ func (e *env) session(t *testing.T, u store.User) store.Credential {
 	return got
 }
 
+// bumpRole changes r's permissions to a new version, as a PATCH does.
+func (e *env) bumpRole(t *testing.T, r store.Role) {
+	t.Helper()
+	next := r
+	next.Permissions, next.Version, next.Updated = []string{"users:write"}, r.Version+1, r.Updated.Add(time.Second)
+	if err := e.st.UpdateRole(bg, r, next, e.audit("role.update"), nil); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func (e *env) newSession(u store.User) (store.Session, store.Credential, store.Credential) {
 	id := store.NewID("ses_")
 	access := e.cred(store.AccessToken, u)

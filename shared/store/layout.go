@@ -49,7 +49,7 @@ func Layout() []ItemKind {
 		{"recovery code", "MFARC#<sha256 of user:code>", "MFARC", "", "", "mfa.go", "exists until used"},
 		{"invitation", "ORG#<org>", "INVITE#<invitation>", "", "", "invitation.go", "status, role, units, token hash"},
 		{"invitation guard", "ORG#<org>", "INVITEMAIL#<email>", "", "", "invitation.go", "one pending invitation per address"},
-		{"custom role", "ORG#<org>", "ROLE#<role>", "", "", "role.go", "permissions; refs counts holders"},
+		{"custom role", "ORG#<org>", "ROLE#<role>", "", "", "role.go", "permissions; refs counts holders; version (of its permissions) and granted (the version every holder has)"},
 		{"built-in role count", "ORG#<org>", "ROLECOUNT#<role>", "", "", "user.go", "refs counts holders of a built-in role"},
 		{"role name guard", "ORG#<org>", "ROLENAME#<name>", "", "", "role.go", "makes role names unique → role"},
 		{"unit", "ORG#<org>", "UNIT#<unit>", "", "", "unit.go", "refs counts users, children child units"},

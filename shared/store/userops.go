@@ -80,6 +80,11 @@ type UserChange struct {
 	Revoke []key
 	// Grant rewrites the role and permissions of these credentials.
 	Grant []Credential
+	// RoleVersion, when set, is the version of New's custom role that its
+	// permissions (and Grant's) were read at: the change is written only
+	// while the role is still at it (RoleChanged), so that a user moved
+	// into a role as it changes is not left behind by its regrant.
+	RoleVersion *int
 	// Audit is the event of the change.
 	Audit Audit
 	// Consume, when set, is the hash of the one-time link token the change
@@ -281,6 +286,9 @@ func (s *Store) changeItems(c UserChange) (first, rest *tx) {
 			first.set(filterEntry{k})
 		}
 		rest.del(gone...)
+		if c.RoleVersion != nil {
+			first.roleAt(u.Org, u.Role, *c.RoleVersion)
+		}
 		if !u.Unproved {
 			s.proveItems(first, old)
 		}
@@ -300,14 +308,22 @@ func (s *Store) changeItems(c UserChange) (first, rest *tx) {
 		rest.add(CredentialGone, types.TransactWriteItem{Update: &types.Update{
 			TableName: &s.table, Key: cr.key.av(),
 			ConditionExpression:      aws.String("attribute_exists(pk)"),
-			UpdateExpression:         aws.String("SET #r = :r, #p = :p"),
+			UpdateExpression:         aws.String("SET #r = :r, #p = :p, role_version = :v"),
 			ExpressionAttributeNames: map[string]string{"#r": "role", "#p": "permissions"},
 			ExpressionAttributeValues: map[string]types.AttributeValue{
-				":r": str(cr.Role), ":p": str(strings.Join(cr.Permissions, " ")),
+				":r": str(cr.Role), ":p": str(strings.Join(cr.Permissions, " ")), ":v": num(int64(roleVersion(c))),
 			},
 		}})
 	}
 	return first, rest
+}
+
+// roleVersion is the version of the role a change's credentials get.
+func roleVersion(c UserChange) int {
+	if c.RoleVersion == nil {
+		return 0
+	}
+	return *c.RoleVersion
 }
 
 // commit writes first and as much of rest as fits in one transaction, then

@@ -3,8 +3,11 @@ package users
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
+	"sync"
+	"time"
 
 	"github.com/guichet/guichet/shared/permission"
 	"github.com/guichet/guichet/shared/principal"
@@ -22,6 +25,9 @@ type Role struct {
 	BuiltIn       bool     `json:"built_in"`
 	// UserCount is the number of users holding the role.
 	UserCount int `json:"user_count"`
+	// Version and Regrant are a custom role's: see UpdateRole.
+	Version int    `json:"version,omitempty" doc:"A custom role's version: it counts the changes of its permissions."`
+	Regrant string `json:"regrant,omitempty" enum:"done|pending" doc:"A custom role's: pending while its holders' existing sessions and API keys are being given its current permissions in the background (new sessions have them at once); done once every holder has them. Any PATCH of the role resumes an interrupted regrant."`
 }
 
 // RoleList is the answer to GET /v1/roles.
@@ -66,7 +72,16 @@ func (s *Service) Roles(ctx context.Context, p principal.Principal) (RoleList, e
 }
 
 func roleView(r store.Role) Role {
-	return Role{ID: r.ID, Name: r.Name, Permissions: r.Permissions, RequiresEmail: r.RequiresEmail, UserCount: r.Refs}
+	perms := []string(r.Permissions)
+	if perms == nil {
+		perms = []string{}
+	}
+	v := Role{ID: r.ID, Name: r.Name, Permissions: perms, RequiresEmail: r.RequiresEmail, UserCount: r.Refs,
+		Version: max(r.Version, 1), Regrant: "done"}
+	if r.Granted < r.Version {
+		v.Regrant = "pending"
+	}
+	return v
 }
 
 // checkRole validates a role's fields and that p may grant its permissions.
@@ -109,7 +124,7 @@ func (s *Service) CreateRole(ctx context.Context, p principal.Principal, in Role
 		in.Permissions = &[]string{}
 	}
 	now := s.now().UTC()
-	r := store.Role{Org: p.Org, ID: store.NewID("rol_"), Created: now, Updated: now}
+	r := store.Role{Org: p.Org, ID: store.NewID("rol_"), Created: now, Updated: now, Version: 1, Granted: 1}
 	if err := checkRole(p, &v, &r, in); err != nil {
 		return Role{}, err
 	}
@@ -135,8 +150,12 @@ func (s *Service) customRole(ctx context.Context, p principal.Principal, id stri
 	return r, err
 }
 
-// UpdateRole changes a custom role. Its holders get its new permissions on
-// their user and their live credentials.
+// UpdateRole changes a custom role. A change of its permissions bumps its
+// version and leaves, in the same transaction, a "regrant" job that gives
+// them to its holders and their live credentials in the background
+// (RegrantBatch); sessions opened meanwhile read them from the role. Any
+// PATCH, even one changing nothing, arms again a regrant an interruption
+// left unfinished; the answer's regrant says whether one is pending.
 func (s *Service) UpdateRole(ctx context.Context, p principal.Principal, id string, in RoleRequest) (Role, error) {
 	old, err := s.customRole(ctx, p, id)
 	if err != nil {
@@ -161,25 +180,45 @@ func (s *Service) UpdateRole(ctx context.Context, p principal.Principal, id stri
 	if r.RequiresEmail != old.RequiresEmail {
 		fields = append(fields, "requires_email")
 	}
+	now := s.now().UTC()
+	left := old.Granted < old.Version
 	if len(fields) == 0 {
-		return roleView(old), nil
-	}
-	holders, err := s.holders(ctx, p.Org, id)
-	if err != nil {
-		return Role{}, err
-	}
-	if r.RequiresEmail && !old.RequiresEmail {
-		for _, u := range holders {
-			if u.Email == "" {
-				return Role{}, problem.Conflict("role_held_without_email",
-					"A user without an e-mail holds this role; give them another role first.")
+		if left {
+			if err := s.rearm(ctx, old, now); err != nil {
+				return Role{}, err
 			}
 		}
+		return roleView(old), nil
 	}
-	r.Updated = s.now().UTC()
-	a := store.Audit{Org: p.Org, Time: r.Updated, Actor: p.User, Via: p.Credential + ":" + p.CredentialID,
+	if r.RequiresEmail && !old.RequiresEmail {
+		n, err := s.withoutEmail(ctx, p.Org, id)
+		if err != nil {
+			return Role{}, err
+		}
+		if n > 0 {
+			pr := problem.Conflict("role_held_without_email", fmt.Sprintf(
+				"%d users without an e-mail address hold this role; give them another role first.", n))
+			pr.Count = &n
+			return Role{}, pr
+		}
+	}
+	r.Updated = now
+	var job *store.Job
+	switch {
+	case permsChanged:
+		r.Version = old.Version + 1
+		j := store.NewJob(store.RegrantJob, p.Org, id, r.Version, now)
+		job = &j
+	case left:
+		j, err := s.leftJob(ctx, old, now)
+		if err != nil {
+			return Role{}, err
+		}
+		job = &j
+	}
+	a := store.Audit{Org: p.Org, Time: now, Actor: p.User, Via: p.Credential + ":" + p.CredentialID,
 		Action: "role.update", Target: "role:" + r.ID, Fields: fields}
-	if err := s.store.UpdateRole(ctx, old, r, a); err != nil {
+	if err := s.store.UpdateRole(ctx, old, r, a, job); err != nil {
 		switch {
 		case store.Lost(err, store.RoleChanged):
 			return Role{}, problem.Conflict("conflict", "The role changed meanwhile; read it again and retry.")
@@ -188,66 +227,163 @@ func (s *Service) UpdateRole(ctx context.Context, p principal.Principal, id stri
 		}
 		return Role{}, err
 	}
-	if permsChanged {
-		if err := s.propagate(ctx, p, r, holders); err != nil {
-			return Role{}, err
-		}
-	}
 	return roleView(r), nil
 }
 
-// holders returns every user holding a role.
-func (s *Service) holders(ctx context.Context, org, role string) ([]store.User, error) {
-	var out []store.User
-	start := ""
+// withoutEmail counts the holders of a role who have no e-mail address:
+// a page of 100 holders per Query (50 Queries at 5,000 holders).
+func (s *Service) withoutEmail(ctx context.Context, org, role string) (int, error) {
+	n, start := 0, ""
 	for {
-		page, next, err := s.store.ListUsers(ctx, org, store.UserFilter{Role: role}, start, 100)
+		page, next, err := s.store.ListUsers(ctx, org, store.UserFilter{Role: role}, start, regrantBatch)
 		if err != nil {
-			return nil, err
+			return 0, err
 		}
-		out = append(out, page...)
+		for _, u := range page {
+			if u.Email == "" {
+				n++
+			}
+		}
 		if next == "" {
-			return out, nil
+			return n, nil
 		}
 		start = next
 	}
 }
 
-// propagate copies a role's new permissions to each holder and its live
-// credentials, one user at a time (retrying the role's update finishes
-// what an interrupted one left).
-func (s *Service) propagate(ctx context.Context, p principal.Principal, r store.Role, holders []store.User) error {
-	for _, u := range holders {
-		if err := s.regrant(ctx, p, r, u); err != nil {
-			return err
-		}
+// leftJob is the regrant job of a role left unfinished, to write again:
+// the job as it was left (from its cursor) when it is of the role's
+// version, a job from the start otherwise (it finished its last batch but
+// not the granted version, or was lost).
+func (s *Service) leftJob(ctx context.Context, r store.Role, now time.Time) (store.Job, error) {
+	j, err := s.store.GetJob(ctx, store.RegrantJob, r.Org, r.ID)
+	switch {
+	case errors.Is(err, store.ErrNotFound) || (err == nil && j.Version != r.Version):
+		return store.NewJob(store.RegrantJob, r.Org, r.ID, r.Version, now), nil
+	case err != nil:
+		return store.Job{}, err
 	}
-	return nil
+	j.Updated = now.UTC()
+	return j, nil
 }
 
-// regrant gives one holder a role's permissions, rereading the user when a
-// concurrent change of it wins.
-func (s *Service) regrant(ctx context.Context, p principal.Principal, r store.Role, old store.User) error {
+// rearm writes again the regrant a role's interrupted change left.
+func (s *Service) rearm(ctx context.Context, r store.Role, now time.Time) error {
+	j, err := s.leftJob(ctx, r, now)
+	if err != nil {
+		return err
+	}
+	err = s.store.RearmRegrant(ctx, r, j)
+	if store.Lost(err, store.RoleChanged) {
+		return problem.Conflict("conflict", "The role changed meanwhile; read it again and retry.")
+	}
+	return err
+}
+
+// regrantBatch is how many holders a batch of a regrant reads (one page of
+// the role's holders), and regrantReaders how many of their credential
+// Queries run at once.
+const (
+	regrantBatch   = 100
+	regrantReaders = 8
+)
+
+// RegrantBatch is the handler of "regrant" jobs: it gives one page of a
+// role's holders (from the job's cursor) the role's permissions, on
+// their user and their live access tokens and API keys. The batch is
+// idempotent (what has the permissions already is not written again) and
+// stops when a newer change of the role supersedes it. After the last
+// page it records the role as granted at its version.
+func (s *Service) RegrantBatch(ctx context.Context, j store.Job) (cursor string, done bool, err error) {
+	r, err := s.store.GetRole(ctx, j.Org, j.Target)
+	if errors.Is(err, store.ErrNotFound) {
+		return "", true, nil
+	}
+	if err != nil {
+		return "", false, err
+	}
+	if r.Version != j.Version {
+		return "", true, nil // a newer change left its own job
+	}
+	page, next, err := s.store.ListUsers(ctx, j.Org, store.UserFilter{Role: r.ID}, j.Cursor, regrantBatch)
+	if err != nil {
+		return "", false, err
+	}
+	holders, err := s.withCredentials(ctx, r, page)
+	if err != nil {
+		return "", false, err
+	}
+	now := s.now()
+	_, err = s.store.RegrantHolders(ctx, r, holders, now)
+	if errors.Is(err, store.ErrConflict) && !store.Lost(err, store.RoleChanged) {
+		// A holder or credential changed since the page was read: each
+		// holder again, from a fresh read.
+		for _, h := range holders {
+			if err = s.regrantHolder(ctx, r, h.User.ID); err != nil {
+				break
+			}
+		}
+	}
+	switch {
+	case store.Lost(err, store.RoleChanged):
+		return "", true, nil // changed meanwhile: the newer job takes over
+	case err != nil:
+		return "", false, err
+	case next != "":
+		return next, false, nil
+	}
+	return "", true, s.store.SetGranted(ctx, r.Org, r.ID, r.Version)
+}
+
+// withCredentials reads the credentials of each user holding r (one gsi1
+// Query each, regrantReaders at a time), with the permissions r gives it:
+// a service user's within its client application's scopes.
+func (s *Service) withCredentials(ctx context.Context, r store.Role, users []store.User) ([]store.Holder, error) {
+	out := make([]store.Holder, len(users))
+	errs := make([]error, len(users))
+	sem := make(chan struct{}, regrantReaders)
+	var wg sync.WaitGroup
+	for i, u := range users {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			creds, _, err := s.store.UserCredentials(ctx, u.ID)
+			perms := slices.Clone(r.Permissions)
+			if u.Kind == store.Service {
+				perms = s.clients.Cap(u.Client, perms)
+			}
+			out[i], errs[i] = store.Holder{User: u, Creds: creds, Perms: perms}, err
+		}()
+	}
+	wg.Wait()
+	return out, errors.Join(errs...)
+}
+
+// regrantHolder gives one holder a role's permissions from a fresh read
+// of it, reading it again when a concurrent change of it wins.
+func (s *Service) regrantHolder(ctx context.Context, r store.Role, user string) error {
 	for range 3 {
-		u := old
-		u.Permissions, u.Updated = r.Permissions, s.now().UTC()
-		creds, _, err := s.store.UserCredentials(ctx, u.ID)
+		u, err := s.store.GetUser(ctx, r.Org, user)
+		if errors.Is(err, store.ErrNotFound) {
+			return nil
+		}
 		if err != nil {
 			return err
 		}
-		err = s.store.ChangeUser(ctx, store.UserChange{Old: old, New: &u, Grant: withPermissions(creds, u),
-			Audit: auditOf(p, u.Updated, "user.permissions", u.ID, "permissions")})
-		if !errors.Is(err, store.ErrConflict) {
-			return err
-		}
-		if old, err = s.store.GetUser(ctx, p.Org, old.ID); err != nil {
-			return err
-		}
-		if old.Role != r.ID {
+		if u.Role != r.ID {
 			return nil
 		}
+		hs, err := s.withCredentials(ctx, r, []store.User{u})
+		if err != nil {
+			return err
+		}
+		_, err = s.store.RegrantHolders(ctx, r, hs, s.now())
+		if !errors.Is(err, store.ErrConflict) || store.Lost(err, store.RoleChanged) {
+			return err
+		}
 	}
-	return conflictChanged()
+	return fmt.Errorf("regrant %s: %w", user, store.ErrUnavailable)
 }
 
 // DeleteRole deletes a custom role nobody holds.

@@ -86,6 +86,7 @@ func (s *Service) Update(ctx context.Context, p principal.Principal, id string, 
 	set("default_unit", &u.DefaultUnit, in.DefaultUnit, 64)
 	checkUnits(&v, u.Units, u.AllUnits, u.DefaultUnit)
 	roleChanged := in.Role != nil && *in.Role != old.Role
+	var roleVersion *int
 	if roleChanged {
 		switch {
 		case old.Role == permission.RoleOwner:
@@ -93,7 +94,8 @@ func (s *Service) Update(ctx context.Context, p principal.Principal, id string, 
 		case old.ID == p.User:
 			return User{}, problem.New(http.StatusForbidden, "own_role", "You cannot change your own role.")
 		}
-		perms, requiresEmail, err := s.roleFor(ctx, p, *in.Role, &v)
+		perms, requiresEmail, version, err := s.roleFor(ctx, p, *in.Role, &v)
+		roleVersion = version
 		if err != nil {
 			return User{}, err
 		}
@@ -121,7 +123,7 @@ func (s *Service) Update(ctx context.Context, p principal.Principal, id string, 
 	}
 	now := s.now().UTC()
 	u.Updated = now
-	change := store.UserChange{Old: old, New: &u, Audit: auditOf(p, now, "user.update", u.ID, fields...)}
+	change := store.UserChange{Old: old, New: &u, Audit: auditOf(p, now, "user.update", u.ID, fields...), RoleVersion: roleVersion}
 	if roleChanged {
 		creds, _, err := s.store.UserCredentials(ctx, u.ID)
 		if err != nil {
@@ -147,6 +149,8 @@ func (s *Service) changeProblem(err error) error {
 	switch {
 	case store.Lost(err, store.VersionChanged), store.Lost(err, store.InvitationChanged):
 		return conflictChanged()
+	case store.Lost(err, store.RoleChanged):
+		return problem.Conflict("conflict", "The role changed meanwhile; read it again and retry.")
 	case store.Lost(err, store.UnitGone), store.Lost(err, store.RoleGone):
 		return problem.Invalid(problem.FieldError{Field: "units", Message: "lists a unit (or a role) that does not exist"})
 	}

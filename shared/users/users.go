@@ -116,28 +116,28 @@ type Created struct {
 
 // roleFor resolves a role the caller wants to give: it must exist, not be
 // owner (ownership is transferred, not given), and hold no permission the
-// caller lacks.
-func (s *Service) roleFor(ctx context.Context, p principal.Principal, id string, v *validate.Errors) (perms []string, requiresEmail bool, err error) {
+// caller lacks. version is a custom role's, as read.
+func (s *Service) roleFor(ctx context.Context, p principal.Principal, id string, v *validate.Errors) (perms []string, requiresEmail bool, version *int, err error) {
 	if id == permission.RoleOwner {
 		v.Add("role", "owner is not assigned: the owner transfers ownership (POST /v1/organization/owner)")
-		return nil, false, nil
+		return nil, false, nil, nil
 	}
 	if bp, ok := permission.BuiltIn(id); ok {
-		return permission.Strings(bp), false, grantable(p, permission.Strings(bp))
+		return permission.Strings(bp), false, nil, grantable(p, permission.Strings(bp))
 	}
 	if id == "" {
 		v.Add("role", "is required")
-		return nil, false, nil
+		return nil, false, nil, nil
 	}
 	r, err := s.store.GetRole(ctx, p.Org, id)
 	if errors.Is(err, store.ErrNotFound) {
 		v.Add("role", "is not a role of this organization")
-		return nil, false, nil
+		return nil, false, nil, nil
 	}
 	if err != nil {
-		return nil, false, err
+		return nil, false, nil, err
 	}
-	return r.Permissions, r.RequiresEmail, grantable(p, r.Permissions)
+	return r.Permissions, r.RequiresEmail, &r.Version, grantable(p, r.Permissions)
 }
 
 // grantable refuses to let p give permissions it does not hold.
@@ -351,7 +351,7 @@ func (s *Service) Create(ctx context.Context, p principal.Principal, in CreateRe
 	if err != nil {
 		return Created{}, err
 	}
-	perms, requiresEmail, err := s.roleFor(ctx, p, in.Role, &v)
+	perms, requiresEmail, _, err := s.roleFor(ctx, p, in.Role, &v)
 	if err != nil {
 		return Created{}, err
 	}

@@ -475,9 +475,12 @@ func TestRoles(t *testing.T) {
 		if e.Do("GET", "/v1/users", tok, nil).Status != 200 {
 			t.Fatal("setup")
 		}
-		r := e.Do("PATCH", "/v1/roles/"+role.ID, owner, map[string]any{"permissions": []string{"audit:read"}})
-		if r.Status != 200 {
-			t.Fatalf("%d %s", r.Status, r.Body)
+		got := apitest.Want[users.Role](t, e.Do("PATCH", "/v1/roles/"+role.ID, owner, map[string]any{"permissions": []string{"audit:read"}}), 200, "role")
+		if got.Regrant != "pending" || got.Version != 2 {
+			t.Fatalf("regrant %q, version %d: want pending, 2", got.Regrant, got.Version)
+		}
+		if err := e.RunJobs(context.Background()); err != nil {
+			t.Fatal(err)
 		}
 		e.Do("GET", "/v1/users", tok, nil).Problem(t, 403)
 	})
