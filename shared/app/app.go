@@ -67,7 +67,7 @@ func FromEnvWithMail(ctx context.Context) (Deps, error) {
 
 // LoadWith builds the dependencies from the configuration getenv reads,
 // loading the AWS configuration with load (config.AWS in Lambda,
-// config.AWSProfiles for an administrator's command).
+// profiles.AWS for an administrator's command).
 func LoadWith(ctx context.Context, getenv func(string) string, load config.AWSLoader) (Deps, error) {
 	cfg, err := config.Parse(getenv)
 	if err != nil {
