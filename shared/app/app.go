@@ -105,7 +105,7 @@ func New(cfg config.Config, db *dynamodb.Client, log *slog.Logger, now func() ti
 
 // WithMail returns d sending mail through ses, from the configured sender.
 func (d Deps) WithMail(ses *sesv2.Client) Deps {
-	d.Mail = mail.NewNotifier(mail.New(ses, d.Config.MailFrom, d.Config.MailConfigSet), templates(), d.Log)
+	d.Mail = mail.NewNotifier(mail.New(ses, d.Config.MailFrom, d.Config.MailConfigSet), mail.Embedded(), d.Log)
 	return d
 }
 
@@ -303,16 +303,6 @@ func JobsLambda() func(context.Context, json.RawMessage) (any, error) {
 // Authorizer returns the authorizer's handler.
 func Authorizer(d Deps) lambdahttp.Authorizer {
 	return authorizer.New(d.Store, d.Log, d.Now).Handle
-}
-
-// templates returns the embedded mail templates. They are checked by the
-// mail package's tests, so failing to load them is a build defect.
-func templates() *mail.Templates {
-	t, err := mail.LoadTemplates()
-	if err != nil {
-		panic(err)
-	}
-	return t
 }
 
 // Lambda builds the handler of function fn, which sends no mail, from the
