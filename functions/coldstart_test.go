@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"os/exec"
 	"runtime"
 	"slices"
@@ -85,6 +86,9 @@ func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond)
 func BenchmarkColdStart(b *testing.B) {
 	bins := map[string]string{hello: build(b, hello, runtime.GOARCH)}
 	fns := route.Functions()
+	if x := os.Getenv("COLDSTART_ONLY"); x != "" {
+		fns = strings.Split(x, ",")
+	}
 	for _, fn := range fns {
 		bins[fn] = build(b, fn, runtime.GOARCH)
 	}

@@ -53,7 +53,7 @@ type Data struct {
 // Templates renders messages. It is safe for concurrent use.
 type Templates struct {
 	mu   sync.Mutex
-	lazy bool                               // parse each template when first rendered
+	lazy bool                              // parse each template when first rendered
 	text map[string]*texttemplate.Template // kind.lang → subject and text parts
 	html map[string]*htmltemplate.Template // kind.lang → HTML body in the layout
 }
