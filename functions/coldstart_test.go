@@ -12,6 +12,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/guichet/guichet/shared/awscall"
+	"github.com/guichet/guichet/shared/config"
+	"github.com/guichet/guichet/shared/motoserver"
 	"github.com/guichet/guichet/shared/route"
 )
 
@@ -115,6 +118,90 @@ func BenchmarkColdStart(b *testing.B) {
 			b.ReportMetric(ms(median(ready[fn])), "ready-ms")
 			b.ReportMetric(ms(median(floor[fn])), "hello-ms")
 			b.ReportMetric(float64(median(ready[fn]))/float64(median(floor[fn])), "ratio")
+		})
+	}
+}
+
+// initOutcome starts bin with env on a Runtime API that hands out no work
+// and reports whether it asked for work, or else what it wrote on exiting.
+func initOutcome(t *testing.T, bin string, env []string) (ready bool, stderr string) {
+	t.Helper()
+	asked := make(chan struct{}, 1)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case asked <- struct{}{}:
+		default:
+		}
+		<-r.Context().Done()
+	}))
+	defer srv.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, bin)
+	cmd.Env = append([]string{"AWS_LAMBDA_RUNTIME_API=" + strings.TrimPrefix(srv.URL, "http://")}, env...)
+	var out strings.Builder
+	cmd.Stderr = &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan struct{})
+	go func() { cmd.Wait(); close(exited) }()
+	defer func() { cmd.Process.Kill(); <-exited }()
+	select {
+	case <-asked:
+		return true, ""
+	case <-exited:
+		return false, out.String()
+	case <-ctx.Done():
+		t.Fatalf("%s neither asked for work nor exited", bin)
+		return false, ""
+	}
+}
+
+// TestTheMFAKeyIsReadFromSecretsManagerAtInit starts the functions with
+// MFA_ENCRYPTION_KEY_SECRET (what the CDK stack sets) against moto's
+// Secrets Manager: those whose spec has MFAKey read it at init and refuse
+// to start without it; the others do not read it.
+func TestTheMFAKeyIsReadFromSecretsManagerAtInit(t *testing.T) {
+	t.Parallel()
+	sm := motoserver.Start(t)
+	cfg, err := config.AWS(context.Background(), sm, time.Millisecond)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := http.Header{"X-Amz-Target": {"secretsmanager.CreateSecret"}, "Content-Type": {"application/x-amz-json-1.1"}}
+	var created struct{ ARN string }
+	if err := awscall.New(cfg, "secretsmanager", "secretsmanager", sm).Call(context.Background(), http.MethodPost, "/", h,
+		map[string]string{"Name": "guichet/mfa", "SecretString": strings.Repeat("x", 43)}, &created); err != nil {
+		t.Fatal(err)
+	}
+	var base []string
+	for _, kv := range lambdaEnv() {
+		if !strings.HasPrefix(kv, "MFA_ENCRYPTION_KEY=") {
+			base = append(base, kv)
+		}
+	}
+	base = append(base, "SECRETS_MANAGER_ENDPOINT="+sm, "AWS_RETRY_MAX_BACKOFF=1ms")
+	for _, fn := range []string{route.Auth, route.Users} {
+		spec, _ := route.SpecOf(fn)
+		bin := build(t, fn, runtime.GOARCH)
+		t.Run(fn+" starts with the secret's ARN", func(t *testing.T) {
+			if ready, out := initOutcome(t, bin, append(base, "MFA_ENCRYPTION_KEY_SECRET="+created.ARN)); !ready {
+				t.Fatalf("it exited: %s", out)
+			}
+		})
+		name := fn + " refuses to start with a missing secret"
+		if !spec.MFAKey {
+			name = fn + " (no MFAKey in its spec) does not read the secret"
+		}
+		t.Run(name, func(t *testing.T) {
+			ready, out := initOutcome(t, bin, append(base, "MFA_ENCRYPTION_KEY_SECRET=guichet/missing"))
+			if spec.MFAKey && (ready || !strings.Contains(out, "MFA_ENCRYPTION_KEY_SECRET guichet/missing") || !strings.Contains(out, "ResourceNotFoundException")) {
+				t.Fatalf("ready %v, output %q", ready, out)
+			}
+			if !spec.MFAKey && !ready {
+				t.Fatalf("it exited: %s", out)
+			}
 		})
 	}
 }

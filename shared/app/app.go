@@ -47,6 +47,9 @@ type Deps struct {
 	Mail   *mail.Notifier
 	Log    *slog.Logger
 	Now    func() time.Time
+	// aws is the SDK configuration the DynamoDB client was built from
+	// (LoadWith), which the Secrets Manager read reuses.
+	aws aws.Config
 }
 
 // FromEnv builds the dependencies of a function running in AWS (or against
@@ -73,11 +76,33 @@ func LoadWith(ctx context.Context, getenv func(string) string, load config.AWSLo
 	if err != nil {
 		return Deps{}, err
 	}
-	db, err := store.NewClient(ctx, store.ClientConfig{Endpoint: cfg.DynamoDBEndpoint, MaxBackoff: cfg.RetryMaxBackoff, Load: load})
+	awsCfg, err := load(ctx, cfg.DynamoDBEndpoint, cfg.RetryMaxBackoff)
+	if err != nil {
+		return Deps{}, fmt.Errorf("store: %w", err)
+	}
+	loaded := func(context.Context, string, time.Duration) (aws.Config, error) { return awsCfg, nil }
+	db, err := store.NewClient(ctx, store.ClientConfig{Endpoint: cfg.DynamoDBEndpoint, MaxBackoff: cfg.RetryMaxBackoff, Load: loaded})
 	if err != nil {
 		return Deps{}, err
 	}
-	return New(cfg, db, logging.New(os.Stderr, cfg.LogLevel), time.Now), nil
+	d := New(cfg, db, logging.New(os.Stderr, cfg.LogLevel), time.Now)
+	d.aws = awsCfg
+	return d, nil
+}
+
+// WithMFAKeySecret returns d with the MFA key read from the Secrets
+// Manager secret MFA_ENCRYPTION_KEY_SECRET names, when it names one; the
+// key set in MFA_ENCRYPTION_KEY (local use) otherwise stays.
+func (d Deps) WithMFAKeySecret(ctx context.Context) (Deps, error) {
+	if d.Config.MFAKeySecret == "" {
+		return d, nil
+	}
+	key, err := d.Config.MFAKeyFromSecret(ctx, d.aws)
+	if err != nil {
+		return d, err
+	}
+	d.Config.MFAKey = key
+	return d, nil
 }
 
 // WithSES returns d sending mail through SES v2 when the configuration
@@ -327,6 +352,11 @@ func lambdaHandler(fn string, mail bool, load func(context.Context) (Deps, error
 	d, err := load(context.Background())
 	if err != nil {
 		log.Fatal(err)
+	}
+	if spec, _ := route.SpecOf(fn); spec.MFAKey {
+		if d, err = d.WithMFAKeySecret(context.Background()); err != nil {
+			log.Fatalf("app: function %s: %v", fn, err)
+		}
 	}
 	h, err := Function(fn, d, ops(d))
 	if err != nil {
