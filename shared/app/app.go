@@ -15,10 +15,10 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/sesv2"
 
 	"github.com/guichet/guichet/shared/apikeys"
 	"github.com/guichet/guichet/shared/authorizer"
+	"github.com/guichet/guichet/shared/awscall"
 	"github.com/guichet/guichet/shared/config"
 	"github.com/guichet/guichet/shared/httpapi"
 	"github.com/guichet/guichet/shared/invitations"
@@ -58,8 +58,7 @@ func FromEnv(ctx context.Context) (Deps, error) { return LoadWith(ctx, os.Getenv
 
 // FromEnvWithMail is FromEnv for a function that sends mail: it adds the
 // SES client when MAIL_FROM is set. Only these functions build an SES
-// client (and only they get SES permissions in the stack); every binary
-// still links the SES package, through this one.
+// client (and only they get SES permissions in the stack).
 func FromEnvWithMail(ctx context.Context) (Deps, error) {
 	d, err := FromEnv(ctx)
 	if err != nil {
@@ -115,12 +114,7 @@ func (d Deps) WithSES(ctx context.Context, load config.AWSLoader) (Deps, error) 
 	if err != nil {
 		return d, err
 	}
-	ses := sesv2.NewFromConfig(awsCfg, func(o *sesv2.Options) {
-		if d.Config.SESEndpoint != "" {
-			o.BaseEndpoint = aws.String(d.Config.SESEndpoint)
-		}
-	})
-	return d.WithMail(ses), nil
+	return d.WithMail(mail.SES(awsCfg, d.Config.SESEndpoint)), nil
 }
 
 // New builds the dependencies from a ready DynamoDB client, without mail.
@@ -129,7 +123,7 @@ func New(cfg config.Config, db *dynamodb.Client, log *slog.Logger, now func() ti
 }
 
 // WithMail returns d sending mail through ses, from the configured sender.
-func (d Deps) WithMail(ses *sesv2.Client) Deps {
+func (d Deps) WithMail(ses *awscall.Client) Deps {
 	d.Mail = mail.NewNotifier(mail.New(ses, d.Config.MailFrom, d.Config.MailConfigSet), mail.Embedded(), d.Log)
 	return d
 }

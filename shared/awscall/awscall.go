@@ -95,14 +95,17 @@ func (e transportError) RetryableError() bool { return true }
 // decodes the answer into out (unless out is nil). Failed attempts the
 // retryer deems retryable are retried, as many times as it allows.
 func (c *Client) Call(ctx context.Context, method, path string, header http.Header, in, out any) error {
-	body, err := json.Marshal(in)
-	if err != nil {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false) // as the SDK writes it: a mail's HTML stays readable
+	if err := enc.Encode(in); err != nil {
 		return fmt.Errorf("awscall: %s: %w", c.signing, err)
 	}
+	body := bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
 	sum := sha256.Sum256(body)
 	hash := hex.EncodeToString(sum[:])
 	for attempt := 1; ; attempt++ {
-		err = c.attempt(ctx, method, path, header, body, hash, out)
+		err := c.attempt(ctx, method, path, header, body, hash, out)
 		if err == nil {
 			return nil
 		}

@@ -18,7 +18,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
-	"github.com/aws/aws-sdk-go-v2/service/sesv2"
 	miniserver "github.com/truora/minidyn/server"
 
 	"github.com/guichet/guichet/shared/app"
@@ -27,6 +26,7 @@ import (
 	"github.com/guichet/guichet/shared/invitations"
 	"github.com/guichet/guichet/shared/jobs"
 	"github.com/guichet/guichet/shared/lambdahttp"
+	"github.com/guichet/guichet/shared/mail"
 	"github.com/guichet/guichet/shared/mfa"
 	"github.com/guichet/guichet/shared/organization"
 	"github.com/guichet/guichet/shared/outbox"
@@ -142,7 +142,7 @@ func (s *Stack) build(ctx context.Context, opts Options) error {
 	if err != nil {
 		return err
 	}
-	ses := sesv2.NewFromConfig(awsCfg, func(o *sesv2.Options) { o.BaseEndpoint = aws.String(cfg.SESEndpoint) })
+	ses := mail.SES(awsCfg, cfg.SESEndpoint)
 	s.Functions = map[string]lambdahttp.Handler{}
 	for _, fn := range route.Functions() {
 		c := &store.Counter{}
