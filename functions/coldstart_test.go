@@ -32,39 +32,56 @@ const (
 // BenchmarkColdStart: its medians are of as many starts.
 const coldStartRounds = 15
 
-// readyAfter starts bin with env on a Runtime API that hands out no work,
-// and returns how long it took to ask for its first event: its init.
-func readyAfter(tb testing.TB, bin string, env []string) time.Duration {
+// start runs bin with env on a Runtime API that hands out no work until
+// it asks for its first event (its init is over) or exits, and returns
+// whether it asked, how long after its start, and what it wrote on stderr.
+func start(tb testing.TB, bin string, env []string) (ready bool, after time.Duration, stderr string) {
 	tb.Helper()
-	ready := make(chan time.Time, 1)
+	asked := make(chan time.Time, 1)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path == "/2018-06-01/runtime/invocation/next" {
-			select {
-			case ready <- time.Now():
-			default:
-			}
-			<-r.Context().Done()
+		if r.URL.Path != "/2018-06-01/runtime/invocation/next" {
+			w.WriteHeader(http.StatusAccepted) // an init error report
 			return
 		}
-		w.WriteHeader(http.StatusAccepted) // an init error report
+		select {
+		case asked <- time.Now():
+		default:
+		}
+		<-r.Context().Done()
 	}))
 	defer srv.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, bin)
 	cmd.Env = append([]string{"AWS_LAMBDA_RUNTIME_API=" + strings.TrimPrefix(srv.URL, "http://")}, env...)
-	start := time.Now()
+	var out strings.Builder
+	cmd.Stderr = &out
+	begin := time.Now()
 	if err := cmd.Start(); err != nil {
 		tb.Fatal(err)
 	}
-	defer func() { cmd.Process.Kill(); cmd.Wait() }()
+	exited := make(chan struct{})
+	go func() { cmd.Wait(); close(exited) }()
 	select {
-	case at := <-ready:
-		return at.Sub(start)
+	case at := <-asked:
+		ready, after = true, at.Sub(begin)
+	case <-exited:
 	case <-ctx.Done():
-		tb.Fatalf("%s never asked for work", bin)
-		return 0
+		tb.Fatalf("%s neither asked for work nor exited", bin)
 	}
+	cmd.Process.Kill()
+	<-exited
+	return ready, after, out.String()
+}
+
+// readyAfter is how long bin, started with env, takes to ask for work.
+func readyAfter(tb testing.TB, bin string, env []string) time.Duration {
+	tb.Helper()
+	ready, after, stderr := start(tb, bin, env)
+	if !ready {
+		tb.Fatalf("%s exited before asking for work:\n%s", bin, stderr)
+	}
+	return after
 }
 
 // lambdaEnv is the environment of a deployed function, with a local
@@ -134,37 +151,12 @@ func BenchmarkColdStart(b *testing.B) {
 // count, the same on every run.
 func initTrace(t *testing.T, bin string, env []string) map[string]int {
 	t.Helper()
-	asked := make(chan struct{}, 1)
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		select {
-		case asked <- struct{}{}:
-		default:
-		}
-		<-r.Context().Done()
-	}))
-	defer srv.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, bin)
-	cmd.Env = append([]string{"AWS_LAMBDA_RUNTIME_API=" + strings.TrimPrefix(srv.URL, "http://"), "GODEBUG=inittrace=1"}, env...)
-	var out strings.Builder
-	cmd.Stderr = &out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
+	ready, _, stderr := start(t, bin, append([]string{"GODEBUG=inittrace=1"}, env...))
+	if !ready {
+		t.Fatalf("%s exited before asking for work:\n%s", bin, stderr)
 	}
-	exited := make(chan struct{})
-	go func() { cmd.Wait(); close(exited) }()
-	select {
-	case <-asked:
-	case <-exited:
-		t.Fatalf("%s exited before asking for work:\n%s", bin, out.String())
-	case <-ctx.Done():
-		t.Fatalf("%s never asked for work", bin)
-	}
-	cmd.Process.Kill()
-	<-exited
 	bytes := map[string]int{}
-	for _, line := range strings.Split(out.String(), "\n") {
+	for _, line := range strings.Split(stderr, "\n") {
 		// init github.com/x/y @0.52 ms, 0.11 ms clock, 586696 bytes, 3151 allocs
 		f := strings.Fields(line)
 		if len(f) == 11 && f[0] == "init" && f[8] == "bytes," {
@@ -176,7 +168,7 @@ func initTrace(t *testing.T, bin string, env []string) map[string]int {
 		}
 	}
 	if len(bytes) == 0 {
-		t.Fatalf("no inittrace output:\n%s", out.String())
+		t.Fatalf("no inittrace output:\n%s", stderr)
 	}
 	return bytes
 }
@@ -226,42 +218,6 @@ func TestInitIsLittleMoreThanADynamoDBClient(t *testing.T) {
 	}
 }
 
-// initOutcome starts bin with env on a Runtime API that hands out no work
-// and reports whether it asked for work, or else what it wrote on exiting.
-func initOutcome(t *testing.T, bin string, env []string) (ready bool, stderr string) {
-	t.Helper()
-	asked := make(chan struct{}, 1)
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		select {
-		case asked <- struct{}{}:
-		default:
-		}
-		<-r.Context().Done()
-	}))
-	defer srv.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, bin)
-	cmd.Env = append([]string{"AWS_LAMBDA_RUNTIME_API=" + strings.TrimPrefix(srv.URL, "http://")}, env...)
-	var out strings.Builder
-	cmd.Stderr = &out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan struct{})
-	go func() { cmd.Wait(); close(exited) }()
-	defer func() { cmd.Process.Kill(); <-exited }()
-	select {
-	case <-asked:
-		return true, ""
-	case <-exited:
-		return false, out.String()
-	case <-ctx.Done():
-		t.Fatalf("%s neither asked for work nor exited", bin)
-		return false, ""
-	}
-}
-
 // TestTheMFAKeyIsReadFromSecretsManagerAtInit starts the functions with
 // MFA_ENCRYPTION_KEY_SECRET (what the CDK stack sets) against moto's
 // Secrets Manager: those whose spec has MFAKey read it at init and refuse
@@ -290,7 +246,7 @@ func TestTheMFAKeyIsReadFromSecretsManagerAtInit(t *testing.T) {
 		spec, _ := route.SpecOf(fn)
 		bin := build(t, fn, runtime.GOARCH)
 		t.Run(fn+" starts with the secret's ARN", func(t *testing.T) {
-			if ready, out := initOutcome(t, bin, append(base, "MFA_ENCRYPTION_KEY_SECRET="+created.ARN)); !ready {
+			if ready, _, out := start(t, bin, append(base, "MFA_ENCRYPTION_KEY_SECRET="+created.ARN)); !ready {
 				t.Fatalf("it exited: %s", out)
 			}
 		})
@@ -299,7 +255,7 @@ func TestTheMFAKeyIsReadFromSecretsManagerAtInit(t *testing.T) {
 			name = fn + " (no MFAKey in its spec) does not read the secret"
 		}
 		t.Run(name, func(t *testing.T) {
-			ready, out := initOutcome(t, bin, append(base, "MFA_ENCRYPTION_KEY_SECRET=guichet/missing"))
+			ready, _, out := start(t, bin, append(base, "MFA_ENCRYPTION_KEY_SECRET=guichet/missing"))
 			if spec.MFAKey && (ready || !strings.Contains(out, "MFA_ENCRYPTION_KEY_SECRET guichet/missing") || !strings.Contains(out, "ResourceNotFoundException")) {
 				t.Fatalf("ready %v, output %q", ready, out)
 			}
