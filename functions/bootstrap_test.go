@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -24,16 +25,43 @@ import (
 // maxBootstrap is the largest a function's binary may be.
 const maxBootstrap = 15 << 20
 
-// build compiles function fn as `make build` does, for goarch.
+// binDir holds the binaries the tests build, each once (TestMain).
+var binDir string
+
+// builds memoizes build: function and architecture → its build.
+var builds sync.Map
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "guichet-functions-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	binDir = dir
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// build compiles function fn (a directory of functions/) as `make build`
+// does, for goarch, once per test binary: the tests that start the same
+// function share its build.
 func build(t testing.TB, fn, goarch string) string {
 	t.Helper()
-	out := filepath.Join(t.TempDir(), "bootstrap")
-	cmd := exec.Command("go", "build", "-tags", "lambda.norpc", "-trimpath", "-ldflags", "-s -w", "-o", out, "./"+fn)
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH="+goarch)
-	if b, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("build %s: %v\n%s", fn, err, b)
+	once, _ := builds.LoadOrStore(fn+" "+goarch, sync.OnceValues(func() (string, error) {
+		out := filepath.Join(binDir, strings.ReplaceAll(fn, "/", "-")+"-"+goarch, "bootstrap")
+		cmd := exec.Command("go", "build", "-tags", "lambda.norpc", "-trimpath", "-ldflags", "-s -w", "-o", out, "./"+fn)
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH="+goarch)
+		if b, err := cmd.CombinedOutput(); err != nil {
+			return "", fmt.Errorf("build %s: %v\n%s", fn, err, b)
+		}
+		return out, nil
+	}))
+	bin, err := once.(func() (string, error))()
+	if err != nil {
+		t.Fatal(err)
 	}
-	return out
+	return bin
 }
 
 func TestEveryBootstrapIsAtMost15MB(t *testing.T) {

@@ -17,7 +17,7 @@ import (
 	"strings"
 
 	"github.com/guichet/guichet/shared/app"
-	"github.com/guichet/guichet/shared/config"
+	"github.com/guichet/guichet/shared/config/profiles"
 	"github.com/guichet/guichet/shared/organization"
 	"github.com/guichet/guichet/shared/problem"
 )
@@ -89,11 +89,11 @@ func runWith(ctx context.Context, args []string, out, errOut io.Writer, getenv f
 // deps builds the functions' dependencies against the table and mail the
 // environment names.
 func deps(ctx context.Context, getenv func(string) string) (app.Deps, error) {
-	d, err := app.LoadWith(ctx, getenv, config.AWSProfiles)
+	d, err := app.LoadWith(ctx, getenv, profiles.AWS)
 	if err != nil {
 		return d, err
 	}
-	return d.WithSES(ctx, config.AWSProfiles)
+	return d.WithSES(ctx, profiles.AWS)
 }
 
 // explain turns a problem into a message naming the flags at fault.

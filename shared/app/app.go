@@ -15,10 +15,10 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/sesv2"
 
 	"github.com/guichet/guichet/shared/apikeys"
 	"github.com/guichet/guichet/shared/authorizer"
+	"github.com/guichet/guichet/shared/awscall"
 	"github.com/guichet/guichet/shared/config"
 	"github.com/guichet/guichet/shared/exports"
 	"github.com/guichet/guichet/shared/httpapi"
@@ -51,6 +51,9 @@ type Deps struct {
 	// Exports holds exports too large for an answer (function bulk); nil:
 	// they are refused.
 	Exports exports.Store
+	// aws is the SDK configuration the DynamoDB client was built from
+	// (LoadWith), which the Secrets Manager read reuses.
+	aws aws.Config
 }
 
 // FromEnv builds the dependencies of a function running in AWS (or against
@@ -59,8 +62,7 @@ func FromEnv(ctx context.Context) (Deps, error) { return LoadWith(ctx, os.Getenv
 
 // FromEnvWithMail is FromEnv for a function that sends mail: it adds the
 // SES client when MAIL_FROM is set. Only these functions build an SES
-// client (and only they get SES permissions in the stack); every binary
-// still links the SES package, through this one.
+// client (and only they get SES permissions in the stack).
 func FromEnvWithMail(ctx context.Context) (Deps, error) {
 	d, err := FromEnv(ctx)
 	if err != nil {
@@ -71,17 +73,39 @@ func FromEnvWithMail(ctx context.Context) (Deps, error) {
 
 // LoadWith builds the dependencies from the configuration getenv reads,
 // loading the AWS configuration with load (config.AWS in Lambda,
-// config.AWSProfiles for an administrator's command).
+// profiles.AWS for an administrator's command).
 func LoadWith(ctx context.Context, getenv func(string) string, load config.AWSLoader) (Deps, error) {
 	cfg, err := config.Parse(getenv)
 	if err != nil {
 		return Deps{}, err
 	}
-	db, err := store.NewClient(ctx, store.ClientConfig{Endpoint: cfg.DynamoDBEndpoint, MaxBackoff: cfg.RetryMaxBackoff, Load: load})
+	awsCfg, err := load(ctx, cfg.DynamoDBEndpoint, cfg.RetryMaxBackoff)
+	if err != nil {
+		return Deps{}, fmt.Errorf("store: %w", err)
+	}
+	loaded := func(context.Context, string, time.Duration) (aws.Config, error) { return awsCfg, nil }
+	db, err := store.NewClient(ctx, store.ClientConfig{Endpoint: cfg.DynamoDBEndpoint, MaxBackoff: cfg.RetryMaxBackoff, Load: loaded})
 	if err != nil {
 		return Deps{}, err
 	}
-	return New(cfg, db, logging.New(os.Stderr, cfg.LogLevel), time.Now), nil
+	d := New(cfg, db, logging.New(os.Stderr, cfg.LogLevel), time.Now)
+	d.aws = awsCfg
+	return d, nil
+}
+
+// WithMFAKeySecret returns d with the MFA key read from the Secrets
+// Manager secret MFA_ENCRYPTION_KEY_SECRET names, when it names one; the
+// key set in MFA_ENCRYPTION_KEY (local use) otherwise stays.
+func (d Deps) WithMFAKeySecret(ctx context.Context) (Deps, error) {
+	if d.Config.MFAKeySecret == "" {
+		return d, nil
+	}
+	key, err := d.Config.MFAKeyFromSecret(ctx, d.aws)
+	if err != nil {
+		return d, err
+	}
+	d.Config.MFAKey = key
+	return d, nil
 }
 
 // WithSES returns d sending mail through SES v2 when the configuration
@@ -94,12 +118,7 @@ func (d Deps) WithSES(ctx context.Context, load config.AWSLoader) (Deps, error) 
 	if err != nil {
 		return d, err
 	}
-	ses := sesv2.NewFromConfig(awsCfg, func(o *sesv2.Options) {
-		if d.Config.SESEndpoint != "" {
-			o.BaseEndpoint = aws.String(d.Config.SESEndpoint)
-		}
-	})
-	return d.WithMail(ses), nil
+	return d.WithMail(mail.SES(awsCfg, d.Config.SESEndpoint)), nil
 }
 
 // New builds the dependencies from a ready DynamoDB client, without mail.
@@ -108,8 +127,8 @@ func New(cfg config.Config, db *dynamodb.Client, log *slog.Logger, now func() ti
 }
 
 // WithMail returns d sending mail through ses, from the configured sender.
-func (d Deps) WithMail(ses *sesv2.Client) Deps {
-	d.Mail = mail.NewNotifier(mail.New(ses, d.Config.MailFrom, d.Config.MailConfigSet), templates(), d.Log)
+func (d Deps) WithMail(ses *awscall.Client) Deps {
+	d.Mail = mail.NewNotifier(mail.New(ses, d.Config.MailFrom, d.Config.MailConfigSet), mail.Embedded(), d.Log)
 	return d
 }
 
@@ -350,16 +369,6 @@ func Authorizer(d Deps) lambdahttp.Authorizer {
 	return authorizer.New(d.Store, d.Log, d.Now).Handle
 }
 
-// templates returns the embedded mail templates. They are checked by the
-// mail package's tests, so failing to load them is a build defect.
-func templates() *mail.Templates {
-	t, err := mail.LoadTemplates()
-	if err != nil {
-		panic(err)
-	}
-	return t
-}
-
 // Lambda builds the handler of function fn, which sends no mail, from the
 // environment, with the operations ops makes from its dependencies, for
 // lambda.Start. A function that cannot start logs why and exits: Lambda
@@ -382,6 +391,11 @@ func lambdaHandler(fn string, mail bool, load func(context.Context) (Deps, error
 	d, err := load(context.Background())
 	if err != nil {
 		log.Fatal(err)
+	}
+	if spec, _ := route.SpecOf(fn); spec.MFAKey {
+		if d, err = d.WithMFAKeySecret(context.Background()); err != nil {
+			log.Fatalf("app: function %s: %v", fn, err)
+		}
 	}
 	h, err := Function(fn, d, ops(d))
 	if err != nil {

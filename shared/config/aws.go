@@ -3,13 +3,11 @@ package config
 import (
 	"context"
 	"errors"
-	"fmt"
 	"os"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
-	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 )
 
@@ -17,9 +15,9 @@ import (
 // localEndpoint (empty: AWS itself).
 type AWSLoader func(ctx context.Context, localEndpoint string, maxBackoff time.Duration) (aws.Config, error)
 
-// retryer bounds retries (3 attempts, at most maxBackoff apart) so that no
+// Retryer bounds retries (3 attempts, at most maxBackoff apart) so that no
 // request outlives a function's timeout.
-func retryer(maxBackoff time.Duration) func() aws.Retryer {
+func Retryer(maxBackoff time.Duration) func() aws.Retryer {
 	return func() aws.Retryer {
 		return retry.NewStandard(func(o *retry.StandardOptions) {
 			o.MaxAttempts = 3
@@ -48,20 +46,6 @@ func AWS(ctx context.Context, localEndpoint string, maxBackoff time.Duration) (a
 	return aws.Config{
 		Region:      region,
 		Credentials: aws.NewCredentialsCache(credentials.NewStaticCredentialsProvider(id, secret, os.Getenv("AWS_SESSION_TOKEN"))),
-		Retryer:     retryer(maxBackoff),
+		Retryer:     Retryer(maxBackoff),
 	}, nil
-}
-
-// AWSProfiles is the configuration of an administrator's command: the
-// SDK's whole default chain (environment, shared config and profiles, SSO,
-// instance roles), with AWS's defaults for a local endpoint.
-func AWSProfiles(ctx context.Context, localEndpoint string, maxBackoff time.Duration) (aws.Config, error) {
-	if localEndpoint != "" {
-		return AWS(ctx, localEndpoint, maxBackoff)
-	}
-	cfg, err := awsconfig.LoadDefaultConfig(ctx, awsconfig.WithRetryer(retryer(maxBackoff)))
-	if err != nil {
-		return aws.Config{}, fmt.Errorf("config: aws: %w", err)
-	}
-	return cfg, nil
 }

@@ -4,6 +4,7 @@ package config
 
 import (
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -42,6 +43,14 @@ type Config struct {
 	// one in Secrets Manager). Unset, two-step verification is unavailable;
 	// the local stack and tests then make a random one.
 	MFAKey []byte
+	// MFAKeySecret names the Secrets Manager secret (its ARN or name) that
+	// holds MFAKey, as MFA_ENCRYPTION_KEY would: MFA_ENCRYPTION_KEY_SECRET,
+	// which the CDK stack sets instead of the key itself. A function whose
+	// spec has MFAKey reads it once at init (MFAKeyFromSecret).
+	MFAKeySecret string
+	// SecretsManagerEndpoint is a local Secrets Manager
+	// (SECRETS_MANAGER_ENDPOINT); empty for AWS.
+	SecretsManagerEndpoint string
 	// Password is the argon2id cost of new hashes: PASSWORD_HASH, such as
 	// "m=19456,t=2,p=1" (the default); never below that default. Tests set
 	// the field to password.Cheap directly.
@@ -109,6 +118,10 @@ func Parse(getenv func(string) string) (Config, error) {
 		if c.MFAKey, err = parseKey(v); err != nil {
 			return c, fmt.Errorf("config: MFA_ENCRYPTION_KEY: %w", err)
 		}
+	}
+	c.MFAKeySecret, c.SecretsManagerEndpoint = strings.TrimSpace(getenv("MFA_ENCRYPTION_KEY_SECRET")), getenv("SECRETS_MANAGER_ENDPOINT")
+	if c.MFAKeySecret != "" && c.MFAKey != nil {
+		return c, errors.New("config: MFA_ENCRYPTION_KEY and MFA_ENCRYPTION_KEY_SECRET are both set: set one")
 	}
 	c.Password = password.Default
 	if v := getenv("PASSWORD_HASH"); v != "" {

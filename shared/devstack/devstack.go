@@ -19,7 +19,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
-	"github.com/aws/aws-sdk-go-v2/service/sesv2"
 	miniserver "github.com/truora/minidyn/server"
 
 	"github.com/guichet/guichet/shared/app"
@@ -29,6 +28,7 @@ import (
 	"github.com/guichet/guichet/shared/invitations"
 	"github.com/guichet/guichet/shared/jobs"
 	"github.com/guichet/guichet/shared/lambdahttp"
+	"github.com/guichet/guichet/shared/mail"
 	"github.com/guichet/guichet/shared/mfa"
 	"github.com/guichet/guichet/shared/organization"
 	"github.com/guichet/guichet/shared/outbox"
@@ -148,7 +148,7 @@ func (s *Stack) build(ctx context.Context, opts Options) error {
 	if err != nil {
 		return err
 	}
-	ses := sesv2.NewFromConfig(awsCfg, func(o *sesv2.Options) { o.BaseEndpoint = aws.String(cfg.SESEndpoint) })
+	ses := mail.SES(awsCfg, cfg.SESEndpoint)
 	s.Functions = map[string]lambdahttp.Handler{}
 	var local exports.Store
 	if cfg.ExportBucket == "" {

@@ -3,13 +3,21 @@ package mail_test
 import (
 	"context"
 	"errors"
+	"io"
+	"net/http"
 	"net/http/httptest"
 	"slices"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/sesv2"
+	"github.com/aws/aws-sdk-go-v2/service/sesv2/types"
+
+	"github.com/guichet/guichet/shared/awscall"
+	"github.com/guichet/guichet/shared/config"
 
 	"github.com/guichet/guichet/shared/mail"
 	"github.com/guichet/guichet/shared/outbox"
@@ -17,18 +25,74 @@ import (
 
 // newOutbox starts an outbox server and returns it with an SES v2 client
 // pointed at it.
-func newOutbox(t *testing.T) (*outbox.Outbox, *sesv2.Client) {
+func newOutbox(t *testing.T) (*outbox.Outbox, *awscall.Client) {
 	t.Helper()
 	o := outbox.New()
 	srv := httptest.NewServer(o)
 	t.Cleanup(srv.Close)
-	client := sesv2.New(sesv2.Options{
-		Region:           "eu-west-1",
-		BaseEndpoint:     aws.String(srv.URL),
-		Credentials:      credentials.NewStaticCredentialsProvider("AKIDEXAMPLE", "secret", ""),
-		RetryMaxAttempts: 1,
-	})
-	return o, client
+	cfg, err := config.AWS(context.Background(), srv.URL, time.Millisecond)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return o, mail.SES(cfg, srv.URL)
+}
+
+// TestSenderWritesWhatTheSDKWrites sends the same messages with the SDK's
+// sesv2 client and with a Sender: the two requests' bodies are the same
+// JSON, to the same path.
+func TestSenderWritesWhatTheSDKWrites(t *testing.T) {
+	t.Parallel()
+	capture := func(t *testing.T) (string, *[]string) {
+		var bodies []string
+		var mu sync.Mutex
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			b, _ := io.ReadAll(r.Body)
+			mu.Lock()
+			bodies = append(bodies, r.Method+" "+r.URL.Path+" "+string(b))
+			mu.Unlock()
+			w.Write([]byte(`{"MessageId":"m"}`))
+		}))
+		t.Cleanup(srv.Close)
+		return srv.URL, &bodies
+	}
+	for _, c := range []struct {
+		name string
+		set  string
+		m    mail.Message
+	}{
+		{"text and HTML in a configuration set", "guichet", mail.Message{To: "ana@example.com", Subject: "Bienvenue à Guichet", Text: "Open https://x/a", HTML: `<a href="https://x/a">open</a> & "more"`}},
+		{"text only, no configuration set", "", mail.Message{To: "bob@example.com", Subject: "Code", Text: "123456"}},
+		{"HTML only", "", mail.Message{To: "cy@example.com", Subject: "Hi", HTML: "<b>hi</b>"}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			url, bodies := capture(t)
+			sdk := sesv2.New(sesv2.Options{Region: "eu-west-1", BaseEndpoint: aws.String(url),
+				Credentials: credentials.NewStaticCredentialsProvider("AKIDEXAMPLE", "secret", ""), RetryMaxAttempts: 1})
+			body := &types.Body{}
+			if c.m.Text != "" {
+				body.Text = &types.Content{Data: aws.String(c.m.Text), Charset: aws.String("UTF-8")}
+			}
+			if c.m.HTML != "" {
+				body.Html = &types.Content{Data: aws.String(c.m.HTML), Charset: aws.String("UTF-8")}
+			}
+			in := &sesv2.SendEmailInput{FromEmailAddress: aws.String("noreply@guichet.test"),
+				Destination: &types.Destination{ToAddresses: []string{c.m.To}},
+				Content:     &types.EmailContent{Simple: &types.Message{Subject: &types.Content{Data: aws.String(c.m.Subject), Charset: aws.String("UTF-8")}, Body: body}}}
+			if c.set != "" {
+				in.ConfigurationSetName = aws.String(c.set)
+			}
+			if _, err := sdk.SendEmail(context.Background(), in); err != nil {
+				t.Fatal(err)
+			}
+			cfg, _ := config.AWS(context.Background(), url, time.Millisecond)
+			if err := mail.New(mail.SES(cfg, url), "noreply@guichet.test", c.set).Send(context.Background(), c.m); err != nil {
+				t.Fatal(err)
+			}
+			if len(*bodies) != 2 || (*bodies)[0] != (*bodies)[1] {
+				t.Fatalf("the SDK sent\n%s\na Sender sent\n%s", (*bodies)[0], (*bodies)[len(*bodies)-1])
+			}
+		})
+	}
 }
 
 func TestSenderSend(t *testing.T) {

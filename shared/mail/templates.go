@@ -8,6 +8,7 @@ import (
 	htmltemplate "html/template"
 	"log/slog"
 	"strings"
+	"sync"
 	texttemplate "text/template"
 
 	"github.com/guichet/guichet/shared/language"
@@ -63,6 +64,8 @@ type Data struct {
 
 // Templates renders messages. It is safe for concurrent use.
 type Templates struct {
+	mu   sync.Mutex
+	lazy bool                              // parse each template when first rendered
 	text map[string]*texttemplate.Template // kind.lang → subject and text parts
 	html map[string]*htmltemplate.Template // kind.lang → HTML body in the layout
 }
@@ -82,20 +85,9 @@ func LoadTemplates() (*Templates, error) {
 	for _, kind := range Kinds() {
 		for _, lang := range language.Supported() {
 			name := kind + "." + lang
-			src, err := templateFiles.ReadFile("templates/" + name + ".tmpl")
+			tt, ht, err := parse(name)
 			if err != nil {
-				return nil, fmt.Errorf("mail: template %s: %w", name, err)
-			}
-			tt, err := texttemplate.New(name).Option("missingkey=error").Parse(string(src))
-			if err != nil {
-				return nil, fmt.Errorf("mail: template %s: %w", name, err)
-			}
-			ht, err := htmltemplate.New(name).Option("missingkey=error").Parse(layout)
-			if err == nil {
-				_, err = ht.Parse(string(src))
-			}
-			if err != nil {
-				return nil, fmt.Errorf("mail: template %s: %w", name, err)
+				return nil, err
 			}
 			t.text[name], t.html[name] = tt, ht
 		}
@@ -103,16 +95,59 @@ func LoadTemplates() (*Templates, error) {
 	return t, nil
 }
 
+// Embedded returns the embedded templates, each parsed when it is first
+// rendered, so that a function's init parses none (parsing them all takes
+// about 10 ms). LoadTemplates, which the tests call, checks them all.
+func Embedded() *Templates {
+	return &Templates{lazy: true, text: map[string]*texttemplate.Template{}, html: map[string]*htmltemplate.Template{}}
+}
+
+// parse parses the embedded template name (kind.lang).
+func parse(name string) (*texttemplate.Template, *htmltemplate.Template, error) {
+	src, err := templateFiles.ReadFile("templates/" + name + ".tmpl")
+	if err != nil {
+		return nil, nil, fmt.Errorf("mail: template %s: %w", name, err)
+	}
+	tt, err := texttemplate.New(name).Option("missingkey=error").Parse(string(src))
+	if err != nil {
+		return nil, nil, fmt.Errorf("mail: template %s: %w", name, err)
+	}
+	ht, err := htmltemplate.New(name).Option("missingkey=error").Parse(layout)
+	if err == nil {
+		_, err = ht.Parse(string(src))
+	}
+	if err != nil {
+		return nil, nil, fmt.Errorf("mail: template %s: %w", name, err)
+	}
+	return tt, ht, nil
+}
+
+// lookup returns template name, parsing it first if t is lazy; ok is
+// false when there is no such template.
+func (t *Templates) lookup(name string) (*texttemplate.Template, *htmltemplate.Template, bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if tt, ok := t.text[name]; ok || !t.lazy {
+		return tt, t.html[name], ok
+	}
+	tt, ht, err := parse(name)
+	if err != nil {
+		return nil, nil, false
+	}
+	t.text[name], t.html[name] = tt, ht
+	return tt, ht, true
+}
+
 // Render returns the message of a kind in a language (English when the
 // language has no templates) for d.
 func (t *Templates) Render(kind, lang, to string, d Data) (Message, error) {
 	name := kind + "." + lang
-	if _, ok := t.text[name]; !ok {
-		name = kind + ".en"
-	}
-	tt, ok := t.text[name]
+	tt, ht, ok := t.lookup(name)
 	if !ok {
-		return Message{}, fmt.Errorf("mail: no template %s", kind)
+		name = kind + ".en"
+		if tt, ht, ok = t.lookup(name); !ok {
+			return Message{}, fmt.Errorf("mail: no template %s", kind)
+		}
 	}
 	var subject, text, html bytes.Buffer
 	if err := tt.ExecuteTemplate(&subject, "subject", d); err != nil {
@@ -125,7 +160,7 @@ func (t *Templates) Render(kind, lang, to string, d Data) (Message, error) {
 		Lang, Subject string
 		Data          Data
 	}{lang, strings.TrimSpace(subject.String()), d}
-	if err := t.html[name].ExecuteTemplate(&html, "layout", page); err != nil {
+	if err := ht.ExecuteTemplate(&html, "layout", page); err != nil {
 		return Message{}, fmt.Errorf("mail: %s: %w", name, err)
 	}
 	return Message{To: to, Subject: page.Subject, Text: strings.TrimSpace(text.String()) + "\n", HTML: html.String()}, nil

@@ -49,3 +49,33 @@ func TestEveryTemplateRendersInEveryLanguage(t *testing.T) {
 		}
 	})
 }
+
+func TestEmbeddedTemplatesParseWhenFirstRendered(t *testing.T) {
+	t.Parallel()
+	all, err := LoadTemplates()
+	if err != nil {
+		t.Fatal(err)
+	}
+	lazy := Embedded()
+	if len(lazy.text) != 0 {
+		t.Fatalf("%d templates parsed before any render", len(lazy.text))
+	}
+	d := Data{Org: "Acme", Name: "Ada", Inviter: "Bob", Role: "Admin", Link: "https://x.example/l", Code: "123456"}
+	for _, kind := range []string{Invitation, PasswordReset, Welcome, EmailProof} {
+		for _, lang := range append(language.Supported(), "de") {
+			t.Run(kind+" in "+lang+" renders as the eagerly loaded templates do", func(t *testing.T) {
+				want, err := all.Render(kind, lang, "a@example.com", d)
+				if err != nil {
+					t.Fatal(err)
+				}
+				got, err := lazy.Render(kind, lang, "a@example.com", d)
+				if err != nil || got != want {
+					t.Fatalf("got %+v, %v; want %+v", got, err, want)
+				}
+			})
+		}
+	}
+	if _, err := lazy.Render("no_such_kind", "en", "a@example.com", d); err == nil {
+		t.Fatal("an unknown kind rendered")
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"regexp"
+	"sync"
 	"time"
 
 	"github.com/guichet/guichet/shared/language"
@@ -46,7 +47,7 @@ type Created struct {
 	Password string
 }
 
-var codePattern = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{1,31}$`)
+var codePattern = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[a-z0-9][a-z0-9-]{1,31}$`) })
 
 // Draft is the one rule of a new organization, whatever makes it (the
 // admin command, which invites its owner, or the local stack's seed, which
@@ -74,7 +75,7 @@ func Draft(in CreateInput, withPassword bool, now time.Time, fields ...string) (
 // when empty) and owner e-mail, and returns the e-mail normalized.
 func checkNew(v *validate.Errors, in *CreateInput) string {
 	v.Name("name", in.Name, 200)
-	if !codePattern.MatchString(in.Code) {
+	if !codePattern().MatchString(in.Code) {
 		v.Add("code", "must be 2 to 32 lower-case letters, digits or hyphens, starting with a letter or digit")
 	}
 	if in.Language == "" {

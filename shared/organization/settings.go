@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"regexp"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/guichet/guichet/shared/address"
@@ -76,12 +77,12 @@ func orgView(o store.Org) Organization {
 	return v
 }
 
-var phonePattern = regexp.MustCompile(`^\+?[0-9 ().-]{6,32}$`)
+var phonePattern = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^\+?[0-9 ().-]{6,32}$`) })
 
 func checkContact(v *validate.Errors, c Contact) store.Contact {
 	v.Name("contact.name", c.Name, 200)
 	email, _ := v.Email("contact.email", c.Email)
-	if c.Phone != "" && !phonePattern.MatchString(c.Phone) {
+	if c.Phone != "" && !phonePattern().MatchString(c.Phone) {
 		v.Add("contact.phone", "must be a phone number of 6 to 32 digits, spaces and + ( ) . -")
 	}
 	return store.Contact{Name: c.Name, Email: email, Phone: c.Phone}

@@ -8,6 +8,7 @@ import (
 	"io"
 	"regexp"
 	"strings"
+	"sync"
 	"unicode/utf8"
 )
 
@@ -37,13 +38,16 @@ func refuse(format string, args ...any) error { return &unsafeSVG{fmt.Sprintf(fo
 // servers, clipping, masking and a few filter primitives. Absent on
 // purpose: script, foreignObject, image, a, use of external documents,
 // animation elements (they can set attributes such as href), feImage.
-var svgElements = set(`svg g defs symbol use title desc style path rect circle ellipse line
+var svgElements = sync.OnceValue(func() map[string]bool {
+	return set(`svg g defs symbol use title desc style path rect circle ellipse line
 	polyline polygon text tspan textPath linearGradient radialGradient stop pattern clipPath mask
 	marker filter feGaussianBlur feOffset feBlend feColorMatrix feComposite feFlood feMerge
 	feMergeNode feDropShadow feMorphology feComponentTransfer feFuncR feFuncG feFuncB feFuncA`)
+})
 
 // svgAttributes are the attributes a logo may use, on any allowed element.
-var svgAttributes = set(`id class style transform version baseProfile x y x1 y1 x2 y2 cx cy r rx ry
+var svgAttributes = sync.OnceValue(func() map[string]bool {
+	return set(`id class style transform version baseProfile x y x1 y1 x2 y2 cx cy r rx ry
 	fx fy fr width height viewBox preserveAspectRatio d points pathLength href
 	fill fill-opacity fill-rule stroke stroke-width stroke-linecap stroke-linejoin stroke-miterlimit
 	stroke-dasharray stroke-dashoffset stroke-opacity opacity clip-path clip-rule clipPathUnits
@@ -57,6 +61,7 @@ var svgAttributes = set(`id class style transform version baseProfile x y x1 y1 
 	display visibility overflow color color-interpolation color-interpolation-filters
 	vector-effect shape-rendering text-rendering image-rendering paint-order mix-blend-mode
 	isolation lang`)
+})
 
 func set(words string) map[string]bool {
 	out := map[string]bool{}
@@ -73,16 +78,19 @@ const (
 )
 
 // fragment is a same-document reference: the only kind of link allowed.
-var fragment = regexp.MustCompile(`^#[A-Za-z_][A-Za-z0-9_.:-]*$`)
+var fragment = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^#[A-Za-z_][A-Za-z0-9_.:-]*$`) })
 
 // cssURL is the one url() allowed: a same-document reference, url(#id).
-var cssURL = regexp.MustCompile(`^url\(\s*(['"]?)#[A-Za-z_][A-Za-z0-9_.:-]*(['"]?)\s*\)`)
+var cssURL = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^url\(\s*(['"]?)#[A-Za-z_][A-Za-z0-9_.:-]*(['"]?)\s*\)`)
+})
 
 // cssProperties are the properties a logo's CSS may set: painting, text and
 // geometry, none of which takes an image. Anything else (background,
 // content, cursor, list-style, custom properties…) is refused rather than
 // judged.
-var cssProperties = set(`fill fill-opacity fill-rule stroke stroke-width stroke-linecap stroke-linejoin
+var cssProperties = sync.OnceValue(func() map[string]bool {
+	return set(`fill fill-opacity fill-rule stroke stroke-width stroke-linecap stroke-linejoin
 	stroke-miterlimit stroke-dasharray stroke-dashoffset stroke-opacity opacity clip-path clip-rule mask
 	stop-color stop-opacity flood-color flood-opacity lighting-color marker marker-start marker-mid
 	marker-end filter font font-family font-size font-weight font-style font-variant font-stretch
@@ -90,13 +98,16 @@ var cssProperties = set(`fill fill-opacity fill-rule stroke stroke-width stroke-
 	text-decoration writing-mode display visibility overflow color color-interpolation
 	color-interpolation-filters vector-effect shape-rendering text-rendering image-rendering
 	paint-order mix-blend-mode isolation transform transform-origin transform-box`)
+})
 
 // cssFunctions are the functions a logo's CSS or attribute values may
 // call: colours, transforms and url(#id). image-set(), image(), element(),
 // cross-fade(), src(), var() and any other are refused, since some load
 // resources and new ones may.
-var cssFunctions = set(`rgb rgba hsl hsla url translate translatex translatey scale scalex scaley
+var cssFunctions = sync.OnceValue(func() map[string]bool {
+	return set(`rgb rgba hsl hsla url translate translatex translatey scale scalex scaley
 	rotate skewx skewy matrix`)
+})
 
 // checkCSS refuses style text (a style element's sheet, or with
 // declarations true a style attribute's declarations) that could load or
@@ -164,25 +175,25 @@ func checkDeclaration(where, decl string) error {
 	}
 	prop, value, ok := strings.Cut(decl, ":")
 	prop = strings.TrimSpace(prop)
-	if !ok || !cssProperties[prop] {
+	if !ok || !cssProperties()[prop] {
 		return refuse("%s sets the CSS property %q, which is not allowed in a logo", where, prop)
 	}
 	return checkFunctions(where, value)
 }
 
 // cssFunction finds a function call: a name, then "(".
-var cssFunction = regexp.MustCompile(`([a-z0-9_-]*)\s*\(`)
+var cssFunction = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`([a-z0-9_-]*)\s*\(`) })
 
 // checkFunctions refuses a value (lower-cased) that calls a function
 // outside cssFunctions, or url() other than url(#id).
 func checkFunctions(where, value string) error {
-	for _, m := range cssFunction.FindAllStringSubmatchIndex(value, -1) {
+	for _, m := range cssFunction().FindAllStringSubmatchIndex(value, -1) {
 		name := value[m[2]:m[3]]
-		if !cssFunctions[name] {
+		if !cssFunctions()[name] {
 			return refuse("%s calls %s(), which is not allowed in a logo", where, name)
 		}
 		if name == "url" {
-			if u := cssURL.FindStringSubmatch(value[m[0]:]); u == nil || u[1] != u[2] {
+			if u := cssURL().FindStringSubmatch(value[m[0]:]); u == nil || u[1] != u[2] {
 				return refuse("%s holds url() that is not a reference to an element of the logo (url(#id)); external resources are not allowed", where)
 			}
 		}
@@ -274,7 +285,7 @@ func checkElement(t xml.StartElement) error {
 		return refuse("the element <script> is not allowed: a logo must not run code")
 	case name == "foreignObject":
 		return refuse("the element <foreignObject> is not allowed: it embeds HTML")
-	case !svgElements[name]:
+	case !svgElements()[name]:
 		return refuse("the element <%s> is not allowed in a logo", name)
 	}
 	for _, a := range t.Attr {
@@ -287,13 +298,13 @@ func checkElement(t xml.StartElement) error {
 		case strings.HasPrefix(strings.ToLower(an), "on"):
 			return refuse("the event handler attribute %s on <%s> is not allowed: a logo must not run code", an, name)
 		case a.Name.Space == xlinkNS && an == "href", a.Name.Space == "" && an == "href":
-			if !fragment.MatchString(a.Value) {
+			if !fragment().MatchString(a.Value) {
 				return refuse("%s must reference an element of the logo (#id); external and data links are not allowed", where)
 			}
 		case a.Name.Space == xmlNS && (an == "space" || an == "lang"):
 		case a.Name.Space != "":
 			return refuse("%s is in a namespace that is not allowed", where)
-		case !svgAttributes[an]:
+		case !svgAttributes()[an]:
 			return refuse("%s is not allowed in a logo", where)
 		}
 		check := checkFunctions(where, strings.ToLower(a.Value)) // a presentation attribute is a CSS value

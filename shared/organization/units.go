@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"sync"
 	"time"
 
 	"github.com/guichet/guichet/shared/address"
@@ -62,7 +63,7 @@ var unitKinds = map[string]bool{"company": true, "establishment": true, "site": 
 
 // unitID is the shape store.NewID("unt_") gives. Anything else is no unit,
 // and is answered without asking the table.
-var unitID = regexp.MustCompile(`^unt_[a-z2-7]{16}$`)
+var unitID = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^unt_[a-z2-7]{16}$`) })
 
 // Paging of the units list. A page of 1000 units is well under the 1 MB a
 // Query returns, so the default answers nearly every organization at once.
@@ -119,7 +120,7 @@ func (s *Service) CreateUnit(ctx context.Context, p principal.Principal, req Cre
 	if !unitKinds[req.Kind] {
 		v.Add("kind", "must be one of company, establishment, site, level")
 	}
-	if req.Parent != "" && !unitID.MatchString(req.Parent) {
+	if req.Parent != "" && !unitID().MatchString(req.Parent) {
 		v.Add("parent", "is not a unit of the organization")
 	}
 	now := s.now().UTC()
@@ -156,7 +157,7 @@ func (s *Service) CreateUnit(ctx context.Context, p principal.Principal, req Cre
 // and every unit (one Query per MB) to refuse a cycle. Then one
 // TransactWriteItems when something changed.
 func (s *Service) UpdateUnit(ctx context.Context, p principal.Principal, id string, req UpdateUnitRequest) (Unit, error) {
-	if !unitID.MatchString(id) {
+	if !unitID().MatchString(id) {
 		return Unit{}, noSuchUnit()
 	}
 	var v validate.Errors
@@ -166,7 +167,7 @@ func (s *Service) UpdateUnit(ctx context.Context, p principal.Principal, id stri
 	if req.Kind != nil && !unitKinds[*req.Kind] {
 		v.Add("kind", "must be one of company, establishment, site, level")
 	}
-	if req.Parent != nil && *req.Parent != "" && !unitID.MatchString(*req.Parent) {
+	if req.Parent != nil && *req.Parent != "" && !unitID().MatchString(*req.Parent) {
 		v.Add("parent", "is not a unit of the organization")
 	}
 	var addr store.Address
@@ -272,7 +273,7 @@ func checkParent(v *validate.Errors, all []store.Unit, id, parent string) error 
 // unit: one GetItem to explain a refusal, then one TransactWriteItems whose
 // conditions on the counts decide.
 func (s *Service) DeleteUnit(ctx context.Context, p principal.Principal, id string) error {
-	if !unitID.MatchString(id) {
+	if !unitID().MatchString(id) {
 		return noSuchUnit()
 	}
 	u, err := s.deletable(ctx, p.Org, id)

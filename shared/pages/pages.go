@@ -21,6 +21,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/guichet/guichet/shared/authorizer"
@@ -77,19 +78,22 @@ type Service struct {
 	Deps
 	cfg    Config
 	secure bool
-	pages  map[string]*template.Template
+	pages  map[string]func() *template.Template // each parsed when first shown: none at init
 	steps  map[string]step
 }
 
 // New returns the pages' service. The templates are embedded and checked
-// by the tests, so failing to parse them is a build defect: New panics.
+// by the tests, so failing to parse one is a build defect: showing it
+// panics.
 func New(cfg Config, d Deps) *Service {
 	if cfg.AppURL == "" {
 		cfg.AppURL = cfg.PublicURL
 	}
-	s := &Service{Deps: d, cfg: cfg, secure: secureOrigin(cfg.PublicURL), pages: map[string]*template.Template{}}
+	s := &Service{Deps: d, cfg: cfg, secure: secureOrigin(cfg.PublicURL), pages: map[string]func() *template.Template{}}
 	for _, name := range []string{"invite", "reset", "forgot", "login", "step", "message", "email"} {
-		s.pages[name] = template.Must(template.ParseFS(files, "templates/layout.html", "templates/"+name+".html"))
+		s.pages[name] = sync.OnceValue(func() *template.Template {
+			return template.Must(template.ParseFS(files, "templates/layout.html", "templates/"+name+".html"))
+		})
 	}
 	s.steps = s.loginSteps()
 	return s
@@ -284,7 +288,7 @@ func (v *view) invalid(p *problem.Problem) {
 // render writes page name with status.
 func (s *Service) render(w http.ResponseWriter, status int, name string, v *view) {
 	var buf bytes.Buffer
-	if err := s.pages[name].ExecuteTemplate(&buf, "layout", v); err != nil {
+	if err := s.pages[name]().ExecuteTemplate(&buf, "layout", v); err != nil {
 		s.Log.Error("pages: render", "page", name, "err", err)
 		http.Error(w, "Internal Server Error", http.StatusInternalServerError)
 		return

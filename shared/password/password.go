@@ -15,6 +15,7 @@ import (
 	"math/big"
 	"regexp"
 	"strings"
+	"sync"
 	"unicode"
 
 	"golang.org/x/crypto/argon2"
@@ -141,7 +142,7 @@ func Generate(n int) (string, error) {
 	return string(b), nil
 }
 
-var pinPattern = regexp.MustCompile(`^[0-9]{6}$`)
+var pinPattern = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[0-9]{6}$`) })
 
 // TrivialPIN reports whether a PIN of digits is one digit repeated
 // (000000), a run going up or down by one (123456, 654321) or two digits
@@ -166,7 +167,7 @@ func TrivialPIN(pin string) bool {
 func Check(v *validate.Errors, field, pw, login string, pin bool) {
 	if pin {
 		switch {
-		case !pinPattern.MatchString(pw):
+		case !pinPattern().MatchString(pw):
 			v.Add(field, "must be a 6-digit PIN")
 		case TrivialPIN(pw) || Common(pw):
 			v.Add(field, "is too easy to guess: no repeated digit, no run such as 123456 or 654321")

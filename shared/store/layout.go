@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"sync"
 )
 
 // ItemKind is one kind of item of the table. Its key patterns are literal
@@ -66,14 +67,14 @@ func (k ItemKind) Matches(pk, sk, gsi1pk, gsi1sk string) bool {
 		pattern(k.GSI1PK).MatchString(gsi1pk) && pattern(k.GSI1SK).MatchString(gsi1sk)
 }
 
-var placeholder = regexp.MustCompile(`<[^>]*>`)
+var placeholder = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`<[^>]*>`) })
 
 // pattern is the regular expression of a key pattern.
 func pattern(p string) *regexp.Regexp {
 	var b strings.Builder
 	b.WriteString("^")
 	last := 0
-	for _, m := range placeholder.FindAllStringIndex(p, -1) {
+	for _, m := range placeholder().FindAllStringIndex(p, -1) {
 		b.WriteString(regexp.QuoteMeta(p[last:m[0]]))
 		if p[m[0]:m[1]] == "<org>" {
 			b.WriteString("[^#]*")

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"regexp"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/guichet/guichet/shared/clients"
@@ -81,8 +82,8 @@ func view(u store.User) User {
 // Languages the product speaks.
 
 var (
-	usernamePattern = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{2,31}$`)
-	userCodePattern = regexp.MustCompile(`^[A-Za-z0-9]{6,10}$`)
+	usernamePattern = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{2,31}$`) })
+	userCodePattern = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z0-9]{6,10}$`) })
 )
 
 // CreateRequest is the body of POST /v1/users.
@@ -253,7 +254,7 @@ func build(org store.Org, d draft, catalog clients.Catalog, v *validate.Errors) 
 			}
 		case in.Username != "":
 			u.Username = strings.ToLower(in.Username)
-			if !usernamePattern.MatchString(u.Username) {
+			if !usernamePattern().MatchString(u.Username) {
 				v.Add("username", "must be 3 to 32 letters, digits, dots, hyphens or underscores")
 			}
 			if d.Imported {
@@ -271,7 +272,7 @@ func build(org store.Org, d draft, catalog clients.Catalog, v *validate.Errors) 
 		if in.Email != "" || in.Username != "" || in.Password != "" || in.RequirePasswordChange != nil {
 			v.Add("kind", "a service user has a user code and a generated password only")
 		}
-		if !userCodePattern.MatchString(in.UserCode) {
+		if !userCodePattern().MatchString(in.UserCode) {
 			v.Add("user_code", "must be 6 to 10 letters or digits")
 		}
 		u.Code = strings.ToUpper(in.UserCode)
