@@ -13,6 +13,9 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/httputil"
+	"net/url"
+	"os"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -40,11 +43,13 @@ import (
 // Options configure a stack. The zero value is usable.
 type Options struct {
 	// Config is the functions' configuration. An empty DynamoDBEndpoint
-	// starts the embedded DynamoDB; an empty SESEndpoint starts the outbox.
+	// starts the embedded DynamoDB; another is reached through the same
+	// checks and fault injection. An empty SESEndpoint starts the outbox.
 	Config config.Config
 	// Now is the clock of every function; time.Now when nil.
 	Now func() time.Time
-	// Log receives the functions' logs; discarded when nil.
+	// Log receives the functions' logs; discarded when nil. The DynamoDB
+	// requests Strict refuses are logged there too, or on stderr when nil.
 	Log *slog.Logger
 }
 
@@ -58,11 +63,10 @@ type Stack struct {
 	Functions map[string]lambdahttp.Handler
 	// Authorizer is the authorizer's handler.
 	Authorizer lambdahttp.Authorizer
-	// DynamoDB is the embedded DynamoDB, for fault injection; nil when the
-	// configuration names another endpoint.
-	DynamoDB *miniserver.Server
-	// Faults fails chosen operations of the embedded DynamoDB; nil with
+	// DynamoDB is the embedded DynamoDB; nil when the configuration names
 	// another endpoint.
+	DynamoDB *miniserver.Server
+	// Faults fails chosen operations of the DynamoDB, embedded or not.
 	Faults *Faults
 	// Outbox holds the mail sent; nil when SESEndpoint names another.
 	Outbox *outbox.Outbox
@@ -98,19 +102,23 @@ func Start(ctx context.Context, opts Options) (*Stack, error) {
 		// restart with another one (set MFA_ENCRYPTION_KEY to keep them).
 		cfg.MFAKey = mfa.NewKey()
 	}
+	refusals := opts.Log
 	if opts.Log == nil {
 		opts.Log = slog.New(slog.NewJSONHandler(io.Discard, nil))
+		refusals = slog.New(slog.NewTextHandler(os.Stderr, nil))
 	}
 	s := &Stack{Counters: map[string]*store.Counter{}}
-	if cfg.DynamoDBEndpoint == "" {
-		s.DynamoDB = miniserver.NewServer()
-		s.Faults = NewFaults(s.DynamoDB)
-		url, err := s.serve(s.Faults)
-		if err != nil {
-			return nil, err
-		}
-		cfg.DynamoDBEndpoint = url
+	backend, embedded, err := Backend(cfg.DynamoDBEndpoint)
+	if err != nil {
+		return nil, err
 	}
+	s.DynamoDB = embedded
+	s.Faults = NewFaults(backend)
+	url, err := s.serve(NewStrict(s.Faults, embedded != nil, refusals))
+	if err != nil {
+		return nil, err
+	}
+	cfg.DynamoDBEndpoint = url
 	if cfg.SESEndpoint == "" {
 		s.Outbox = outbox.New()
 		url, err := s.serve(s.Outbox)
@@ -249,6 +257,29 @@ func (s *Stack) SeedInvitation(ctx context.Context, c organization.Created, emai
 		return "", fmt.Errorf("devstack: seed invitation: %w", err)
 	}
 	return inv.Link, nil
+}
+
+// Backend returns the DynamoDB at endpoint, as a reverse proxy, or a new
+// embedded one (returned as embedded too) when endpoint is empty.
+func Backend(endpoint string) (h http.Handler, embedded *miniserver.Server, err error) {
+	if endpoint == "" {
+		srv := miniserver.NewServer()
+		return srv, srv, nil
+	}
+	target, err := url.Parse(endpoint)
+	if err != nil || target.Host == "" {
+		return nil, nil, fmt.Errorf("devstack: DynamoDB endpoint %q is no URL", endpoint)
+	}
+	return &httputil.ReverseProxy{Rewrite: func(r *httputil.ProxyRequest) { r.SetURL(target) }}, nil, nil
+}
+
+// DeleteTable deletes table: the end of a test's own table on a shared
+// DynamoDB.
+func DeleteTable(ctx context.Context, db *dynamodb.Client, table string) error {
+	if _, err := db.DeleteTable(ctx, &dynamodb.DeleteTableInput{TableName: &table}); err != nil {
+		return fmt.Errorf("devstack: delete table: %w", err)
+	}
+	return nil
 }
 
 // CreateTable creates the table with its index unless it exists.
