@@ -5,7 +5,7 @@ PORT      ?= 8080
 # The npm tools (CDK CLI, Redocly, Spectral), installed from infra/package-lock.json.
 CDK       := infra/node_modules/.bin/cdk
 
-.PHONY: all build run test test-go bench lint lint-openapi fuzz openapi clean
+.PHONY: all build run test test-go test-dynamodb bench lint lint-openapi fuzz openapi clean
 
 all: lint test
 
@@ -27,6 +27,19 @@ test: test-go test-infra
 
 test-go:
 	$(GO) test -count=1 ./...
+
+## test-dynamodb: DYNAMODB_PACKAGES against a second DynamoDB, moto's server (Python moto, run
+## single-threaded on a free loopback port by .ci/moto-server, stopped after): the test helpers
+## use GUICHET_TEST_DYNAMODB with a table per test. Set it yourself to test against another endpoint.
+DYNAMODB_PACKAGES ?= ./shared/store ./shared/gateway ./shared/organization
+test-dynamodb:
+	@dir=$$(mktemp -d); .ci/moto-server > $$dir/url 2> $$dir/moto.log & pid=$$!; \
+	trap 'kill $$pid 2>/dev/null; rm -rf $$dir' EXIT; \
+	for i in $$(seq 600); do [ -s $$dir/url ] && break; kill -0 $$pid 2>/dev/null || break; sleep 0.2; done; \
+	url=$$(head -1 $$dir/url); \
+	if [ -z "$$url" ]; then echo "moto's server did not start:"; cat $$dir/moto.log; exit 1; fi; \
+	echo "moto on $$url"; \
+	GUICHET_TEST_DYNAMODB=$$url $(GO) test -count=1 $(DYNAMODB_PACKAGES)
 
 ## bench: benchmarks through the local gateway, with DynamoDB calls per operation and each one's floor (hello-world handlers, same calls) and ratio
 bench:
