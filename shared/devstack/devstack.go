@@ -270,7 +270,11 @@ func Backend(endpoint string) (h http.Handler, embedded *miniserver.Server, err 
 	if err != nil || target.Host == "" {
 		return nil, nil, fmt.Errorf("devstack: DynamoDB endpoint %q is no URL", endpoint)
 	}
-	return &httputil.ReverseProxy{Rewrite: func(r *httputil.ProxyRequest) { r.SetURL(target) }}, nil, nil
+	// One connection a request: a single-threaded server (moto's, run
+	// so) serves one connection at a time and would wait on an idle one.
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.DisableKeepAlives = true
+	return &httputil.ReverseProxy{Rewrite: func(r *httputil.ProxyRequest) { r.SetURL(target) }, Transport: tr}, nil, nil
 }
 
 // DeleteTable deletes table: the end of a test's own table on a shared

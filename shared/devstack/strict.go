@@ -22,7 +22,9 @@ import (
 // requests in a BatchWriteItem and 100 keys in a BatchGetItem, none on one
 // key twice; no empty string in a key attribute of the table or of an
 // index (pk, sk, gsi1pk, gsi1sk), nor an update of pk or sk; no empty set;
-// no item over 400 KB; no ConsistentRead on a global secondary index.
+// no item over 400 KB (a put item's size; an update's, only the values it
+// writes, since the item it changes is not read); no ConsistentRead on a
+// global secondary index.
 //
 // minidyn's (v0.8.2): a Query or Scan with both a FilterExpression and a
 // Limit (it counts Limit over the whole table); REMOVE in an update
@@ -106,14 +108,13 @@ func (s *Strict) check(op string, body []byte) string {
 				if kind == "Put" {
 					k = keyOf(a.Item)
 				}
-				id := kind + " " + keyString(k)
-				if ks := keyString(k); seen[ks] {
+				ks := keyString(k)
+				if seen[ks] {
 					return fmt.Sprintf("action %d (%s): two actions of one transaction on the item %s", i, kind, ks)
-				} else {
-					seen[ks] = true
 				}
+				seen[ks] = true
 				if msg := s.checkOne(kind, a); msg != "" {
-					return fmt.Sprintf("action %d (%s): %s", i, id, msg)
+					return fmt.Sprintf("action %d (%s %s): %s", i, kind, ks, msg)
 				}
 			}
 		}
@@ -143,11 +144,11 @@ func (s *Strict) check(op string, body []byte) string {
 						return msg
 					}
 				}
-				if ks := keyString(k); seen[ks] {
+				ks := keyString(k)
+				if seen[ks] {
 					return fmt.Sprintf("two requests on the key %s of %s: a batch names each key once", ks, table)
-				} else {
-					seen[ks] = true
 				}
+				seen[ks] = true
 			}
 		}
 		if n > 25 {
@@ -169,11 +170,11 @@ func (s *Strict) check(op string, body []byte) string {
 				if msg := s.checkKey(k); msg != "" {
 					return msg
 				}
-				if ks := keyString(k); seen[ks] {
+				ks := keyString(k)
+				if seen[ks] {
 					return fmt.Sprintf("the key %s of %s twice: a batch names each key once", ks, table)
-				} else {
-					seen[ks] = true
 				}
+				seen[ks] = true
 			}
 		}
 		if n > 100 {
