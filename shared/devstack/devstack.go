@@ -82,6 +82,7 @@ type Stack struct {
 	DB *dynamodb.Client
 
 	servers []*http.Server
+	now     func() time.Time
 }
 
 // Start starts the embedded services, creates the table and builds every
@@ -107,7 +108,7 @@ func Start(ctx context.Context, opts Options) (*Stack, error) {
 		opts.Log = slog.New(slog.NewJSONHandler(io.Discard, nil))
 		refusals = slog.New(slog.NewTextHandler(os.Stderr, nil))
 	}
-	s := &Stack{Counters: map[string]*store.Counter{}}
+	s := &Stack{Counters: map[string]*store.Counter{}, now: opts.Now}
 	backend, embedded, err := Backend(cfg.DynamoDBEndpoint)
 	if err != nil {
 		return nil, err
@@ -231,10 +232,10 @@ func (s *Stack) Close() {
 }
 
 // Seed creates the organization code with an owner of the given e-mail
-// and password unless it exists. It returns the organization created, or
+// and password unless it exists, at the stack's time (Options.Now). It returns the organization created, or
 // created=false when it was there already.
 func (s *Stack) Seed(ctx context.Context, name, code, email, pw string) (organization.Created, bool, error) {
-	svc := organization.New(s.Store, s.Config.Password, time.Now)
+	svc := organization.New(s.Store, s.Config.Password, s.now)
 	c, err := svc.Create(ctx, organization.CreateInput{Name: name, Code: code, OwnerEmail: email, OwnerPassword: pw})
 	if p, ok := problem.As(err); ok && p.Code == "already_exists" {
 		return c, false, nil
@@ -251,7 +252,7 @@ func (s *Stack) SeedInvitation(ctx context.Context, c organization.Created, emai
 	perms, _ := permission.BuiltIn(permission.RoleOwner)
 	owner := principal.Principal{Org: c.Org.ID, User: c.Owner.ID, Kind: store.Person, Role: permission.RoleOwner,
 		Permissions: perms, Credential: principal.Session, CredentialID: "seed"}
-	d := app.New(s.Config, s.DB, slog.New(slog.NewJSONHandler(io.Discard, nil)), time.Now)
+	d := app.New(s.Config, s.DB, slog.New(slog.NewJSONHandler(io.Discard, nil)), s.now)
 	inv, err := d.Invitations().Create(ctx, owner, invitations.CreateRequest{Email: email, Role: permission.RoleMember})
 	if err != nil {
 		return "", fmt.Errorf("devstack: seed invitation: %w", err)
