@@ -28,9 +28,10 @@ test: test-go test-infra
 test-go:
 	$(GO) test -count=1 ./...
 
-## test-dynamodb: DYNAMODB_PACKAGES against a second DynamoDB, moto's server (Python moto, run
-## single-threaded on a free loopback port by .ci/moto-server, stopped after): the test helpers
-## use GUICHET_TEST_DYNAMODB with a table per test. Set it yourself to test against another endpoint.
+## test-dynamodb: DYNAMODB_PACKAGES again against a second DynamoDB, moto's server (Python moto), run
+## single-threaded on a free loopback port by .ci/moto-server and stopped after; each test gets a table
+## of its own (GUICHET_TEST_DYNAMODB, which you may also set yourself to use another endpoint).
+## moto takes about 20 ms of CPU a request: on a loaded machine this runs for many minutes.
 DYNAMODB_PACKAGES ?= ./shared/store ./shared/gateway ./shared/organization
 test-dynamodb:
 	@dir=$$(mktemp -d); .ci/moto-server > $$dir/url 2> $$dir/moto.log & pid=$$!; \
@@ -39,7 +40,7 @@ test-dynamodb:
 	url=$$(head -1 $$dir/url); \
 	if [ -z "$$url" ]; then echo "moto's server did not start:"; cat $$dir/moto.log; exit 1; fi; \
 	echo "moto on $$url"; \
-	GUICHET_TEST_DYNAMODB=$$url $(GO) test -count=1 $(DYNAMODB_PACKAGES)
+	GUICHET_TEST_DYNAMODB=$$url $(GO) test -count=1 -timeout 30m $(DYNAMODB_PACKAGES)
 
 ## bench: benchmarks through the local gateway, with DynamoDB calls per operation and each one's floor (hello-world handlers, same calls) and ratio
 bench:
