@@ -32,7 +32,7 @@ test-go:
 ## single-threaded on a free loopback port by .ci/moto-server and stopped after; each test gets a table
 ## of its own (GUICHET_TEST_DYNAMODB, which you may also set yourself to use another endpoint).
 ## moto takes about 20 ms of CPU a request: on a loaded machine this runs for many minutes.
-DYNAMODB_PACKAGES ?= ./shared/store ./shared/gateway ./shared/organization
+DYNAMODB_PACKAGES ?= ./shared/store ./shared/gateway ./shared/organization ./shared/users
 # Left to the embedded DynamoDB: a 1,999-user import (moto copies the whole table for every item
 # of every transaction, so that one test would run for hours there).
 DYNAMODB_SKIP     ?= ^TestMailLimitPerOrganizationBoundsImports$$
