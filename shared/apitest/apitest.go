@@ -72,6 +72,9 @@ func New(t testing.TB, opts ...Option) *Env {
 	for _, o := range opts {
 		o(&cfg)
 	}
+	// GUICHET_TEST_DYNAMODB: another DynamoDB, a table of this test's own.
+	endpoint, tableName := devstack.TestTable(cfg.Table)
+	cfg.DynamoDBEndpoint, cfg.Table = endpoint, tableName
 	clock := NewClock(time.Now())
 	ctx := context.Background()
 	var log *slog.Logger
@@ -83,6 +86,13 @@ func New(t testing.TB, opts ...Option) *Env {
 		t.Fatal(err)
 	}
 	t.Cleanup(st.Close)
+	if endpoint != "" {
+		t.Cleanup(func() {
+			if err := devstack.DeleteTable(context.Background(), st.DB, tableName); err != nil {
+				t.Error(err)
+			}
+		})
+	}
 	org, created, err := st.Seed(ctx, "Acme", "acme", "owner@acme.example", OwnerPassword)
 	if err != nil || !created {
 		t.Fatalf("seed: created=%v err=%v", created, err)

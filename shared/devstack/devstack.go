@@ -13,6 +13,8 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/httputil"
+	"net/url"
 	"os"
 	"time"
 
@@ -42,11 +44,13 @@ import (
 // Options configure a stack. The zero value is usable.
 type Options struct {
 	// Config is the functions' configuration. An empty DynamoDBEndpoint
-	// starts the embedded DynamoDB; an empty SESEndpoint starts the outbox.
+	// starts the embedded DynamoDB; another is reached through the same
+	// checks and fault injection. An empty SESEndpoint starts the outbox.
 	Config config.Config
 	// Now is the clock of every function; time.Now when nil.
 	Now func() time.Time
-	// Log receives the functions' logs; discarded when nil.
+	// Log receives the functions' logs; discarded when nil. The DynamoDB
+	// requests Strict refuses are logged there too, or on stderr when nil.
 	Log *slog.Logger
 }
 
@@ -60,11 +64,10 @@ type Stack struct {
 	Functions map[string]lambdahttp.Handler
 	// Authorizer is the authorizer's handler.
 	Authorizer lambdahttp.Authorizer
-	// DynamoDB is the embedded DynamoDB, for fault injection; nil when the
-	// configuration names another endpoint.
-	DynamoDB *miniserver.Server
-	// Faults fails chosen operations of the embedded DynamoDB; nil with
+	// DynamoDB is the embedded DynamoDB; nil when the configuration names
 	// another endpoint.
+	DynamoDB *miniserver.Server
+	// Faults fails chosen operations of the DynamoDB, embedded or not.
 	Faults *Faults
 	// Outbox holds the mail sent; nil when SESEndpoint names another.
 	Outbox *outbox.Outbox
@@ -84,6 +87,7 @@ type Stack struct {
 
 	servers    []*http.Server
 	exportsDir string
+	now        func() time.Time
 }
 
 // Start starts the embedded services, creates the table and builds every
@@ -104,19 +108,23 @@ func Start(ctx context.Context, opts Options) (*Stack, error) {
 		// restart with another one (set MFA_ENCRYPTION_KEY to keep them).
 		cfg.MFAKey = mfa.NewKey()
 	}
+	refusals := opts.Log
 	if opts.Log == nil {
 		opts.Log = slog.New(slog.NewJSONHandler(io.Discard, nil))
+		refusals = slog.New(slog.NewTextHandler(os.Stderr, nil))
 	}
-	s := &Stack{Counters: map[string]*store.Counter{}}
-	if cfg.DynamoDBEndpoint == "" {
-		s.DynamoDB = miniserver.NewServer()
-		s.Faults = NewFaults(s.DynamoDB)
-		url, err := s.serve(s.Faults)
-		if err != nil {
-			return nil, err
-		}
-		cfg.DynamoDBEndpoint = url
+	s := &Stack{Counters: map[string]*store.Counter{}, now: opts.Now}
+	backend, embedded, err := Backend(cfg.DynamoDBEndpoint)
+	if err != nil {
+		return nil, err
 	}
+	s.DynamoDB = embedded
+	s.Faults = NewFaults(backend)
+	url, err := s.serve(NewStrict(s.Faults, embedded != nil, refusals))
+	if err != nil {
+		return nil, err
+	}
+	cfg.DynamoDBEndpoint = url
 	if cfg.SESEndpoint == "" {
 		s.Outbox = outbox.New()
 		url, err := s.serve(s.Outbox)
@@ -247,10 +255,10 @@ func (s *Stack) Close() {
 }
 
 // Seed creates the organization code with an owner of the given e-mail
-// and password unless it exists. It returns the organization created, or
+// and password unless it exists, at the stack's time (Options.Now). It returns the organization created, or
 // created=false when it was there already.
 func (s *Stack) Seed(ctx context.Context, name, code, email, pw string) (organization.Created, bool, error) {
-	svc := organization.New(s.Store, s.Config.Password, time.Now)
+	svc := organization.New(s.Store, s.Config.Password, s.now)
 	c, err := svc.Create(ctx, organization.CreateInput{Name: name, Code: code, OwnerEmail: email, OwnerPassword: pw})
 	if p, ok := problem.As(err); ok && p.Code == "already_exists" {
 		return c, false, nil
@@ -267,12 +275,39 @@ func (s *Stack) SeedInvitation(ctx context.Context, c organization.Created, emai
 	perms, _ := permission.BuiltIn(permission.RoleOwner)
 	owner := principal.Principal{Org: c.Org.ID, User: c.Owner.ID, Kind: store.Person, Role: permission.RoleOwner,
 		Permissions: perms, Credential: principal.Session, CredentialID: "seed"}
-	d := app.New(s.Config, s.DB, slog.New(slog.NewJSONHandler(io.Discard, nil)), time.Now)
+	d := app.New(s.Config, s.DB, slog.New(slog.NewJSONHandler(io.Discard, nil)), s.now)
 	inv, err := d.Invitations().Create(ctx, owner, invitations.CreateRequest{Email: email, Role: permission.RoleMember})
 	if err != nil {
 		return "", fmt.Errorf("devstack: seed invitation: %w", err)
 	}
 	return inv.Link, nil
+}
+
+// Backend returns the DynamoDB at endpoint, as a reverse proxy, or a new
+// embedded one (returned as embedded too) when endpoint is empty.
+func Backend(endpoint string) (h http.Handler, embedded *miniserver.Server, err error) {
+	if endpoint == "" {
+		srv := miniserver.NewServer()
+		return srv, srv, nil
+	}
+	target, err := url.Parse(endpoint)
+	if err != nil || target.Host == "" {
+		return nil, nil, fmt.Errorf("devstack: DynamoDB endpoint %q is no URL", endpoint)
+	}
+	// One connection a request: a single-threaded server (moto's, run
+	// so) serves one connection at a time and would wait on an idle one.
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.DisableKeepAlives = true
+	return &httputil.ReverseProxy{Rewrite: func(r *httputil.ProxyRequest) { r.SetURL(target) }, Transport: tr}, nil, nil
+}
+
+// DeleteTable deletes table: the end of a test's own table on a shared
+// DynamoDB.
+func DeleteTable(ctx context.Context, db *dynamodb.Client, table string) error {
+	if _, err := db.DeleteTable(ctx, &dynamodb.DeleteTableInput{TableName: &table}); err != nil {
+		return fmt.Errorf("devstack: delete table: %w", err)
+	}
+	return nil
 }
 
 // CreateTable creates the table with its index unless it exists.

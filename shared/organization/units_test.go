@@ -348,3 +348,65 @@ func TestTheUnitsListPaginates(t *testing.T) {
 		t.Fatalf("listed %d units of %d", len(got), len(want))
 	}
 }
+
+// getUnit reads unit id through the list (there is no GET of one unit).
+func getUnit(t testing.TB, e *apitest.Env, tok, id string) (organization.Unit, bool) {
+	t.Helper()
+	for _, u := range listUnits(t, e, tok, "?limit=100").Items {
+		if u.ID == id {
+			return u, true
+		}
+	}
+	return organization.Unit{}, false
+}
+
+func TestAUnitMovedToTheTopLevelAndMovedAgainLeavesItsParentsTheirRealChildren(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	tok := e.LoginOwner(t).AccessToken
+	a := createUnit(t, e, tok, map[string]any{"name": "A", "kind": "company"})
+	b := createUnit(t, e, tok, map[string]any{"name": "B", "kind": "company"})
+	c := createUnit(t, e, tok, map[string]any{"name": "C", "kind": "site", "parent": a.ID})
+
+	t.Run("moved to the top level, the unit has no parent, as read again", func(t *testing.T) {
+		if r, got := patchUnit(t, e, tok, c.ID, map[string]any{"parent": ""}); r.Status != 200 || got.Parent != "" {
+			t.Fatalf("status %d, unit %+v: %s", r.Status, got, r.Body)
+		}
+		if got, ok := getUnit(t, e, tok, c.ID); !ok || got.Parent != "" {
+			t.Fatalf("stored unit %+v (found %v)", got, ok)
+		}
+	})
+	t.Run("moved again under another parent, it is under that one", func(t *testing.T) {
+		if r, got := patchUnit(t, e, tok, c.ID, map[string]any{"parent": b.ID}); r.Status != 200 || got.Parent != b.ID {
+			t.Fatalf("status %d, unit %+v: %s", r.Status, got, r.Body)
+		}
+		if got, ok := getUnit(t, e, tok, c.ID); !ok || got.Parent != b.ID {
+			t.Fatalf("stored unit %+v (found %v)", got, ok)
+		}
+	})
+	t.Run("its new parent cannot be deleted: 409 unit_has_children", func(t *testing.T) {
+		if p := refused(t, e, "DELETE", "/v1/organization/units/"+b.ID, tok, nil, 409); p.Code != "unit_has_children" {
+			t.Fatalf("code %q", p.Code)
+		}
+	})
+	t.Run("its first parent has no child left and can be deleted", func(t *testing.T) {
+		if r := e.Do("DELETE", "/v1/organization/units/"+a.ID, tok, nil); r.Status != 204 {
+			t.Fatalf("delete: %d %s", r.Status, r.Body)
+		}
+	})
+	t.Run("moved to the top level once more, it leaves its parent deletable", func(t *testing.T) {
+		if r, _ := patchUnit(t, e, tok, c.ID, map[string]any{"parent": ""}); r.Status != 200 {
+			t.Fatalf("status %d: %s", r.Status, r.Body)
+		}
+		if r := e.Do("DELETE", "/v1/organization/units/"+b.ID, tok, nil); r.Status != 204 {
+			t.Fatalf("delete: %d %s", r.Status, r.Body)
+		}
+		if got, ok := getUnit(t, e, tok, c.ID); !ok || got.Parent != "" {
+			t.Fatalf("stored unit %+v (found %v)", got, ok)
+		}
+		// And it can be deleted itself: nothing counts it anywhere.
+		if r := e.Do("DELETE", "/v1/organization/units/"+c.ID, tok, nil); r.Status != 204 {
+			t.Fatalf("delete: %d %s", r.Status, r.Body)
+		}
+	})
+}

@@ -2,12 +2,13 @@ package store_test
 
 import (
 	"context"
+	"log/slog"
 	"net/http/httptest"
+	"os"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	miniserver "github.com/truora/minidyn/server"
 
 	"github.com/guichet/guichet/shared/devstack"
 	"github.com/guichet/guichet/shared/store"
@@ -18,22 +19,27 @@ import (
 type env struct {
 	st     *store.Store
 	db     *dynamodb.Client
+	table  string
 	faults *devstack.Faults
 	now    time.Time
 	org    store.Org
 	owner  store.User
 }
 
-const table = "guichet-store-test"
-
 var bg = context.Background()
 
-// newEnv starts an embedded DynamoDB with the table and an organization
+// newEnv starts an embedded DynamoDB (or uses GUICHET_TEST_DYNAMODB's,
+// with a table of the test's own) behind devstack's checks, with the table and an organization
 // "acme" with its owner.
 func newEnv(t *testing.T) *env {
 	t.Helper()
-	faults := devstack.NewFaults(miniserver.NewServer())
-	srv := httptest.NewServer(faults)
+	endpoint, table := devstack.TestTable("guichet-store-test")
+	backend, embedded, err := devstack.Backend(endpoint)
+	if err != nil {
+		t.Fatal(err)
+	}
+	faults := devstack.NewFaults(backend)
+	srv := httptest.NewServer(devstack.NewStrict(faults, embedded != nil, slog.New(slog.NewTextHandler(os.Stderr, nil))))
 	t.Cleanup(srv.Close)
 	db, err := store.NewClient(bg, store.ClientConfig{Endpoint: srv.URL, MaxBackoff: 5 * time.Millisecond})
 	if err != nil {
@@ -42,7 +48,14 @@ func newEnv(t *testing.T) *env {
 	if err := devstack.CreateTable(bg, db, table); err != nil {
 		t.Fatal(err)
 	}
-	e := &env{st: store.New(db, table), db: db, faults: faults, now: time.Now().UTC().Truncate(time.Second)}
+	if endpoint != "" {
+		t.Cleanup(func() {
+			if err := devstack.DeleteTable(bg, db, table); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	e := &env{st: store.New(db, table), db: db, table: table, faults: faults, now: time.Now().UTC().Truncate(time.Second)}
 	e.org = store.Org{ID: store.NewID("org_"), Name: "Acme", Code: "acme", Language: "en", Created: e.now, Updated: e.now}
 	e.owner = e.person("owner@acme.example", "owner")
 	e.org.OwnerID = e.owner.ID
@@ -174,7 +187,7 @@ func (e *env) renamed(u store.User) store.UserChange {
 // scan returns every item of the table as text, sorted.
 func scan(t *testing.T, e *env) []string {
 	t.Helper()
-	out, err := devstack.DumpTable(bg, e.db, table)
+	out, err := devstack.DumpTable(bg, e.db, e.table)
 	if err != nil {
 		t.Fatal(err)
 	}

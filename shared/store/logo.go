@@ -33,7 +33,7 @@ func logoKey(org string) key { return key{"ORG#" + org, "LOGO"} }
 func (s *Store) PutLogo(ctx context.Context, org string, l Logo, a Audit) error {
 	l.key = logoKey(org)
 	ref := LogoRef{ContentType: l.ContentType, Size: len(l.Data), ETag: l.ETag, Updated: l.Updated}
-	up, err := s.update(orgKey(org), map[string]any{"logo": ref, "updated": l.Updated}, nil, exists)
+	up, err := s.update(orgKey(org), map[string]any{"logo": ref, "updated": l.Updated}, exists)
 	a.Org = org
 	if err := s.transact(ctx, s.tx().set(l).addErr(OrgGone, up, err).audit(a)); err != nil {
 		return fmt.Errorf("put logo: %w", err)

@@ -120,7 +120,7 @@ func (s *Store) UpdateOrg(ctx context.Context, id string, c OrgChanges, a Audit)
 	if c.MFARequiredFor != nil {
 		set["mfa_required_for"] = Perms(*c.MFARequiredFor)
 	}
-	up, err := s.update(orgKey(id), set, nil, exists)
+	up, err := s.update(orgKey(id), set, exists)
 	a.Org = id
 	if err := s.transact(ctx, s.tx().addErr(OrgGone, up, err).audit(a)); err != nil {
 		return fmt.Errorf("update organization: %w", err)
@@ -140,10 +140,11 @@ type condition struct {
 // exists is the condition that the item exists.
 var exists = condition{expr: "attribute_exists(pk)"}
 
-// update returns the transaction item setting the attributes of set and
-// removing those of remove on the item k, on condition c (expr may be
-// empty).
-func (s *Store) update(k key, set map[string]any, remove []string, c condition) (types.TransactWriteItem, error) {
+// update returns the transaction item setting the attributes of set on
+// the item k, on condition c (expr may be empty). It never removes an
+// attribute: the embedded DynamoDB ignores REMOVE, so an attribute that
+// goes away is set to its empty value instead.
+func (s *Store) update(k key, set map[string]any, c condition) (types.TransactWriteItem, error) {
 	names := map[string]string{}
 	vals := map[string]types.AttributeValue{}
 	for n, v := range c.names {
@@ -170,14 +171,6 @@ func (s *Store) update(k key, set map[string]any, remove []string, c condition) 
 	var expr []string
 	if len(sets) > 0 {
 		expr = append(expr, "SET "+strings.Join(sets, ", "))
-	}
-	var rems []string
-	for i, a := range remove {
-		names[fmt.Sprintf("#r%d", i)] = a
-		rems = append(rems, fmt.Sprintf("#r%d", i))
-	}
-	if len(rems) > 0 {
-		expr = append(expr, "REMOVE "+strings.Join(rems, ", "))
 	}
 	u := &types.Update{
 		TableName:        &s.table,

@@ -156,7 +156,6 @@ type UnitMove struct {
 // when another move happened since the tree was read.
 func (s *Store) UpdateUnit(ctx context.Context, org, id string, c UnitChanges, a Audit) error {
 	set := map[string]any{"updated": c.Updated}
-	var remove []string
 	if c.Name != nil {
 		set["name"] = *c.Name
 	}
@@ -175,14 +174,17 @@ func (s *Store) UpdateUnit(ctx context.Context, org, id string, c UnitChanges, a
 	cond := exists
 	more := s.tx()
 	if m := c.Move; m != nil {
-		if m.To == "" {
-			remove = append(remove, "parent")
-		} else {
-			set["parent"] = m.To
+		// A unit at the top level has no parent attribute (created so) or
+		// an empty one (moved there: SET, since the embedded DynamoDB
+		// ignores REMOVE). parent is no key of the table or its index, so
+		// DynamoDB takes the empty string.
+		set["parent"] = m.To
+		if m.To != "" {
 			more.add(UnitGone, s.children(org, m.To, 1))
 		}
 		if m.From == "" {
-			cond = condition{expr: "attribute_exists(pk) AND attribute_not_exists(#p)", names: map[string]string{"#p": "parent"}}
+			cond = condition{expr: "attribute_exists(pk) AND (attribute_not_exists(#p) OR #p = :top)", names: map[string]string{"#p": "parent"},
+				values: map[string]types.AttributeValue{":top": str("")}}
 		} else {
 			cond = condition{expr: "attribute_exists(pk) AND #p = :from", names: map[string]string{"#p": "parent"},
 				values: map[string]types.AttributeValue{":from": str(m.From)}}
@@ -193,10 +195,10 @@ func (s *Store) UpdateUnit(ctx context.Context, org, id string, c UnitChanges, a
 			tree = condition{expr: "#v = :v", names: map[string]string{"#v": "version"},
 				values: map[string]types.AttributeValue{":v": num(m.TreeVersion)}}
 		}
-		bump, err := s.update(unitTreeKey(org), map[string]any{"version": m.TreeVersion + 1}, nil, tree)
+		bump, err := s.update(unitTreeKey(org), map[string]any{"version": m.TreeVersion + 1}, tree)
 		more.addErr(TreeChanged, bump, err)
 	}
-	up, err := s.update(unitKey(org, id), set, remove, cond)
+	up, err := s.update(unitKey(org, id), set, cond)
 	a.Org = org
 	if err := s.transact(ctx, s.tx().addErr(UnitChanged, up, err).join(more).audit(a)); err != nil {
 		return fmt.Errorf("update unit: %w", err)
