@@ -9,7 +9,6 @@ import (
 	"encoding/base64"
 	"io"
 	"path"
-	"regexp"
 	"strings"
 	"time"
 )
@@ -37,12 +36,27 @@ func Key(org, ext string) string {
 	return "exports/" + org + "/" + base64.RawURLEncoding.EncodeToString(b) + "." + ext
 }
 
-// keyPattern is the form of every key Key makes; a store refuses others,
-// so no key reaches outside exports/ or into another's directory.
-var keyPattern = regexp.MustCompile(`^exports/[A-Za-z0-9_-]{1,64}/[A-Za-z0-9_-]{22}\.(csv|jsonl)$`)
+// ValidKey says whether key is of the form Key makes,
+// exports/<org>/<22 base64url characters>.csv|jsonl with an organization
+// of 1 to 64 base64url characters; a store refuses others, so no key
+// reaches outside exports/ or into another's directory.
+func ValidKey(key string) bool {
+	rest, ok := strings.CutPrefix(key, "exports/")
+	org, file, ok2 := strings.Cut(rest, "/")
+	name, ext, ok3 := strings.Cut(file, ".")
+	return ok && ok2 && ok3 && len(org) >= 1 && len(org) <= 64 && urlSafe(org) &&
+		len(name) == 22 && urlSafe(name) && (ext == "csv" || ext == "jsonl")
+}
 
-// ValidKey says whether key is of the form Key makes.
-func ValidKey(key string) bool { return keyPattern.MatchString(key) }
+// urlSafe reports whether s holds only base64url characters.
+func urlSafe(s string) bool {
+	for _, r := range s {
+		if !('A' <= r && r <= 'Z' || 'a' <= r && r <= 'z' || '0' <= r && r <= '9' || r == '-' || r == '_') {
+			return false
+		}
+	}
+	return true
+}
 
 // ContentType is the media type of the file under key, by its extension.
 func ContentType(key string) string {
