@@ -4,12 +4,9 @@ import (
 	"bytes"
 	"context"
 	"encoding/csv"
-	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -20,46 +17,18 @@ import (
 	"github.com/guichet/guichet/shared/apitest"
 	"github.com/guichet/guichet/shared/config"
 	"github.com/guichet/guichet/shared/exports"
+	"github.com/guichet/guichet/shared/motoserver"
 	"github.com/guichet/guichet/shared/users"
 )
 
 // motoS3 returns the endpoint of an S3: GUICHET_TEST_S3 when set, else a
-// moto_server started for t on loopback (skipped when moto is missing,
-// unless CI is set).
+// moto server started for t (package motoserver).
 func motoS3(t *testing.T) string {
 	t.Helper()
 	if ep := os.Getenv("GUICHET_TEST_S3"); ep != "" {
 		return ep
 	}
-	bin, err := exec.LookPath("moto_server")
-	if err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatal("moto_server is missing")
-		}
-		t.Skip("moto_server is missing (pip install 'moto[server]')")
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := fmt.Sprint(ln.Addr().(*net.TCPAddr).Port)
-	ln.Close()
-	cmd := exec.Command(bin, "-H", "127.0.0.1", "-p", port)
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-	ep := "http://127.0.0.1:" + port
-	for i := 0; ; i++ { // until it answers: no deadline but the attempts
-		if r, err := http.Get(ep + "/moto-api/"); err == nil {
-			r.Body.Close()
-			return ep
-		}
-		if i == 300 {
-			t.Fatal("moto_server did not start")
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	return motoserver.Start(t)
 }
 
 // bucket creates a bucket of its own for t in the S3 at ep.

@@ -355,7 +355,7 @@ type Spec struct {
 	DynamoDB  []string
 	SendsMail bool
 	// MFAKey is true for functions that seal or open the secrets of
-	// two-step verification: only they are given MFA_ENCRYPTION_KEY.
+	// two-step verification: only they are given the key (MFA_ENCRYPTION_KEY_SECRET, or MFA_ENCRYPTION_KEY locally).
 	MFAKey         bool
 	MemoryMB       int
 	TimeoutSeconds int
