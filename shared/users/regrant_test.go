@@ -23,7 +23,6 @@ type holder struct {
 	user        store.User
 	access, key string
 	email       string
-	loggedIn    bool
 }
 
 // seedHolders writes n active persons holding role straight into the
