@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/guichet/guichet/shared/app"
 	"github.com/guichet/guichet/shared/permission"
 	"github.com/guichet/guichet/shared/principal"
 	"github.com/guichet/guichet/shared/store"
@@ -42,14 +43,7 @@ func usersCommand(ctx context.Context, cmd string, args []string, out, errOut io
 	if *code == "" || (cmd == "import" && *file == "") {
 		return errors.New(usage)
 	}
-	d, err := deps(ctx, getenv)
-	if err != nil {
-		return err
-	}
-	org, err := d.Store.OrgByCode(ctx, *code)
-	if errors.Is(err, store.ErrNotFound) {
-		return fmt.Errorf("no organization has the code %q", *code)
-	}
+	d, org, err := orgDeps(ctx, getenv, *code)
 	if err != nil {
 		return err
 	}
@@ -103,14 +97,7 @@ func reindexCommand(ctx context.Context, args []string, out io.Writer, getenv fu
 	if err := fs.Parse(args); err != nil || *code == "" {
 		return errors.New(usage)
 	}
-	d, err := deps(ctx, getenv)
-	if err != nil {
-		return err
-	}
-	org, err := d.Store.OrgByCode(ctx, *code)
-	if errors.Is(err, store.ErrNotFound) {
-		return fmt.Errorf("no organization has the code %q", *code)
-	}
+	d, org, err := orgDeps(ctx, getenv, *code)
 	if err != nil {
 		return err
 	}
@@ -192,4 +179,18 @@ func (b *progress) done() {
 	if b.drawn {
 		fmt.Fprintln(b.w)
 	}
+}
+
+// orgDeps builds the dependencies from the environment and reads the
+// organization of code.
+func orgDeps(ctx context.Context, getenv func(string) string, code string) (app.Deps, store.Org, error) {
+	d, err := deps(ctx, getenv)
+	if err != nil {
+		return d, store.Org{}, err
+	}
+	org, err := d.Store.OrgByCode(ctx, code)
+	if errors.Is(err, store.ErrNotFound) {
+		return d, org, fmt.Errorf("no organization has the code %q", code)
+	}
+	return d, org, err
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -100,15 +99,7 @@ func (s *Store) regrantItems(h Holder, role string, perms []string, version int,
 		if was := credByKey(live, c.key); was.Role == c.Role && slices.Equal(was.Permissions, c.Permissions) && was.RoleVersion == version {
 			continue
 		}
-		t.add(CredentialGone, types.TransactWriteItem{Update: &types.Update{
-			TableName: &s.table, Key: c.key.av(),
-			ConditionExpression:      aws.String("attribute_exists(pk)"),
-			UpdateExpression:         aws.String("SET #r = :r, #p = :p, role_version = :v"),
-			ExpressionAttributeNames: map[string]string{"#r": "role", "#p": "permissions"},
-			ExpressionAttributeValues: map[string]types.AttributeValue{
-				":r": str(c.Role), ":p": str(strings.Join(c.Permissions, " ")), ":v": num(int64(version)),
-			},
-		}})
+		t.grant(c, version)
 	}
 	u := h.User
 	if u.Role != role || (slices.Equal(u.Permissions, perms) && len(t.items) == 0) {

@@ -305,17 +305,23 @@ func (s *Store) changeItems(c UserChange) (first, rest *tx) {
 		}
 	}
 	for _, cr := range c.Grant {
-		rest.add(CredentialGone, types.TransactWriteItem{Update: &types.Update{
-			TableName: &s.table, Key: cr.key.av(),
-			ConditionExpression:      aws.String("attribute_exists(pk)"),
-			UpdateExpression:         aws.String("SET #r = :r, #p = :p, role_version = :v"),
-			ExpressionAttributeNames: map[string]string{"#r": "role", "#p": "permissions"},
-			ExpressionAttributeValues: map[string]types.AttributeValue{
-				":r": str(cr.Role), ":p": str(strings.Join(cr.Permissions, " ")), ":v": num(int64(roleVersion(c))),
-			},
-		}})
+		rest.grant(cr, roleVersion(c))
 	}
 	return first, rest
+}
+
+// grant appends the rewrite of credential c's role and permissions (as
+// set on c) at the role's version; c must still exist (CredentialGone).
+func (t *tx) grant(c Credential, version int) *tx {
+	return t.add(CredentialGone, types.TransactWriteItem{Update: &types.Update{
+		TableName: &t.s.table, Key: c.key.av(),
+		ConditionExpression:      aws.String("attribute_exists(pk)"),
+		UpdateExpression:         aws.String("SET #r = :r, #p = :p, role_version = :v"),
+		ExpressionAttributeNames: map[string]string{"#r": "role", "#p": "permissions"},
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":r": str(c.Role), ":p": str(strings.Join(c.Permissions, " ")), ":v": num(int64(version)),
+		},
+	}})
 }
 
 // roleVersion is the version of the role a change's credentials get.
