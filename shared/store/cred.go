@@ -151,9 +151,13 @@ func (s *Store) GetSession(ctx context.Context, id string) (Session, error) {
 // reuse detection reads (its kind, its session, that it was rotated,
 // until when), out of the user's index and without permissions, so that
 // a session refreshed every few minutes leaves nothing that ending the
-// user must delete.
+// user must delete. It moves to its session's partition of gsi1 rather
+// than leaving the index: the embedded DynamoDB keeps a stale index entry
+// of an item replaced without its index keys, and its queries then fail.
 type rotatedToken struct {
 	key
+	GSI1PK  string `dynamodbav:"gsi1pk"`
+	GSI1SK  string `dynamodbav:"gsi1sk"`
 	Kind    string `dynamodbav:"kind"`
 	Org     string `dynamodbav:"org"`
 	User    string `dynamodbav:"user"`
@@ -174,7 +178,8 @@ func (s *Store) RotateSession(ctx context.Context, old Credential, access, refre
 	refresh.Pair = access.Hash()
 	// A Put, not an Update with REMOVE, takes the old token out of the
 	// index: the embedded DynamoDB ignores REMOVE.
-	rotated, err := marshal(rotatedToken{key: old.key, Kind: old.Kind, Org: old.Org, User: old.User,
+	rotated, err := marshal(rotatedToken{key: old.key, GSI1PK: "ROTATED#" + old.Session, GSI1SK: "CRED#" + old.Hash(),
+		Kind: old.Kind, Org: old.Org, User: old.User,
 		Session: old.Session, Rotated: now.Unix(), Expires: old.Expires})
 	if err != nil {
 		return fmt.Errorf("rotate session: %w", err)
