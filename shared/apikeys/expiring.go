@@ -66,7 +66,7 @@ func (s *Service) announce(ctx context.Context, e store.KeyEntry, now time.Time,
 	if err != nil || !won || !wanted {
 		return err
 	}
-	if !s.mails.Quietly(ctx, ratelimit.Mail{Org: e.Org, User: u.ID, To: u.Email}) {
+	if !s.mails.Quietly(ctx, ratelimit.Mail{Org: e.Org, User: u.ID, To: u.Email, Notice: true}) {
 		return s.store.UnmarkKeyAnnounced(ctx, e, now)
 	}
 	client := e.Client

@@ -100,3 +100,24 @@ func TestWelcomeMailsCountPerActingUser(t *testing.T) {
 		t.Fatal("a refused creation wrote something")
 	}
 }
+
+// TestResetRequestsDoNotSilenceSecurityNotices holds a defect an attack
+// on make run found: five public reset requests for an address spent its
+// mail limit, and the "password changed" notice of the next hour was
+// skipped. Notices count apart from the mails anyone can cause.
+func TestResetRequestsDoNotSilenceSecurityNotices(t *testing.T) {
+	t.Parallel()
+	e := apitest.New(t)
+	owner := e.LoginOwner(t).AccessToken
+	for range 6 {
+		e.Do("POST", "/v1/password-resets", "", map[string]string{"email": "owner@acme.example"})
+	}
+	e.Outbox.Reset()
+	if r := e.Do("POST", "/v1/me/password", owner, map[string]string{"current_password": apitest.OwnerPassword, "new_password": "a-brand-new-passphrase"}); r.Status != 204 && r.Status != 200 {
+		t.Fatalf("password change: %d %s", r.Status, r.Body)
+	}
+	ms := e.Outbox.Messages()
+	if len(ms) != 1 || fmt.Sprint(ms[0].To) != "[owner@acme.example]" {
+		t.Fatalf("after the reset requests, the password change sent %d mails: %+v", len(ms), ms)
+	}
+}

@@ -194,7 +194,7 @@ func (s *Service) Accept(ctx context.Context, in AcceptRequest, client session.C
 func (s *Service) tellInviter(ctx context.Context, inviter *store.User, org store.Org, u store.User) {
 	if inviter == nil || inviter.Status != store.Active || inviter.Email == "" ||
 		!notices.Wants(*inviter, notices.InvitationAccepted) ||
-		!s.mails.Quietly(ctx, ratelimit.Mail{Org: u.Org, User: u.ID, To: inviter.Email}) {
+		!s.mails.Quietly(ctx, ratelimit.Mail{Org: u.Org, User: u.ID, To: inviter.Email, Notice: true}) {
 		return
 	}
 	lang := inviter.Language

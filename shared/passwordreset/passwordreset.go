@@ -246,7 +246,7 @@ func (s *Service) Complete(ctx context.Context, secret, pw string, revokeKeys bo
 // it go. The password is set already: nothing here fails the reset.
 func (s *Service) tellChanged(ctx context.Context, u store.User, now time.Time) {
 	if u.Email == "" || !notices.Wants(u, notices.PasswordChanged) ||
-		!s.mails.Quietly(ctx, ratelimit.Mail{Org: u.Org, User: u.ID, To: u.Email}) {
+		!s.mails.Quietly(ctx, ratelimit.Mail{Org: u.Org, User: u.ID, To: u.Email, Notice: true}) {
 		return
 	}
 	org, err := s.store.GetOrg(ctx, u.Org)

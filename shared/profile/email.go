@@ -163,7 +163,7 @@ func (s *Service) ConfirmEmailChange(ctx context.Context, secret string) (EmailC
 	// Always sent, whatever the settings: the old address is where the
 	// owner of a taken-over account hears of it.
 	// Its limit skips it quietly: the change is made already.
-	if s.mails.Quietly(ctx, ratelimit.Mail{Org: u.Org, User: u.ID, To: u.Email}) {
+	if s.mails.Quietly(ctx, ratelimit.Mail{Org: u.Org, User: u.ID, To: u.Email, Notice: true}) {
 		s.mail.Notify(ctx, mail.EmailChanged, u.Language, u.Email, mail.Data{
 			Org: uc.Org.Name, Name: strings.TrimSpace(u.FirstName + " " + u.LastName),
 			When: now.UTC().Format("2006-01-02 15:04 UTC"), OldEmail: u.Email, NewEmail: next.Email})

@@ -42,6 +42,12 @@ type Mail struct {
 	To string
 	// N is how many mails (a batch); 1 when 0.
 	N int
+	// Notice marks a notice to an account's holder about its own account
+	// (password changed, address changed, invitation accepted, key
+	// expiring): its address counts it apart from the mails anyone can
+	// make Guichet send there (reset links), so that those never silence
+	// it.
+	Notice bool
 }
 
 // Take counts m against its limits, all or none. Past one, it returns a
@@ -103,7 +109,11 @@ func (l *Mails) Plan(m Mail) []store.Take {
 		takes = append(takes, store.Take{Key: fmt.Sprintf("mail-%s#%s#%d", scope, id, start.Unix()),
 			N: n, Max: max, Expires: start.Add(window)})
 	}
-	add("address", strings.ToLower(m.To), 1, PerAddress, AddressWindow)
+	scope := "address"
+	if m.Notice {
+		scope = "notice"
+	}
+	add(scope, strings.ToLower(m.To), 1, PerAddress, AddressWindow)
 	add("user", m.User, m.N, PerUser, UserWindow)
 	add("org", m.Org, m.N, PerOrg, OrgWindow)
 	return takes
