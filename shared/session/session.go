@@ -471,7 +471,7 @@ func (s *Service) Refresh(ctx context.Context, refreshToken string) (any, error)
 			return nil, invalidToken()
 		case store.Lost(err, store.RoleChanged) && attempt < roleRetries:
 			continue // the role changed since it was read: read it again
-		case store.Lost(err, store.RoleChanged):
+		case store.Lost(err, store.RoleChanged), store.Lost(err, store.UserChanged):
 			return nil, roleChanged()
 		case errors.Is(err, store.ErrConflict):
 			return nil, invalidToken()

@@ -127,5 +127,10 @@ func (s *Service) write(ctx context.Context, o Opening) error {
 		}
 		return nil
 	}
-	return s.store.CreateSession(ctx, *o.Next.Session, o.Next.Access, o.Next.Refresh)
+	err := s.store.CreateSession(ctx, *o.Next.Session, o.Next.Access, o.Next.Refresh)
+	if store.Lost(err, store.UserChanged) {
+		// Deactivated, or given another role, since it was read.
+		return roleChanged()
+	}
+	return err
 }

@@ -251,6 +251,16 @@ var conditions = []condition{
 		}
 		return func() error { return e.st.TakeAll(bg, take) }
 	}},
+	{store.UserChanged, "a session of a user deactivated since it was read", func(t *testing.T, e *env) func() error {
+		u := e.addUser(t, "leaver@acme.example", "member")
+		sess, access, refresh := e.newSession(u)
+		next := u
+		next.Status = store.Inactive
+		if err := e.st.ChangeUser(bg, store.UserChange{Old: u, New: &next, Audit: e.audit("user.deactivate")}); err != nil {
+			t.Fatal(err)
+		}
+		return func() error { return e.st.CreateSession(bg, sess, access, refresh) }
+	}},
 	{store.JobChanged, "a batch of a job replaced meanwhile", func(t *testing.T, e *env) func() error {
 		j := store.NewJob("test", e.org.ID, "target", 1, e.now)
 		if err := e.st.PutJob(bg, j); err != nil {

@@ -120,9 +120,13 @@ type Session struct {
 
 func sessionKey(id string) key { return key{"SESSION#" + id, "SESSION"} }
 
-// CreateSession writes a session and its two tokens in one transaction.
+// CreateSession writes a session and its two tokens in one transaction,
+// on the condition that the user is still active in the role its access
+// token carries (else a Conflict on UserChanged): a deactivation that
+// read the user's credentials before this write cannot miss it.
 func (s *Store) CreateSession(ctx context.Context, sess Session, access, refresh Credential) error {
-	if err := s.transact(ctx, s.tx().session(sess, access, refresh)); err != nil {
+	t := s.tx().session(sess, access, refresh).add(UserChanged, s.activeUser(access.Org, access.User, access.Role))
+	if err := s.transact(ctx, t); err != nil {
 		return fmt.Errorf("create session: %w", err)
 	}
 	return nil
@@ -172,7 +176,8 @@ type rotatedToken struct {
 // accepted, presenting it is reuse and ends the session. It returns a
 // Conflict on TokenRotated when the old refresh token was rotated
 // meanwhile or is no longer the session's: of concurrent rotations of one
-// token, exactly one wins.
+// token, exactly one wins; on UserChanged when the user is no longer
+// active in the role read (a deactivation racing the refresh).
 func (s *Store) RotateSession(ctx context.Context, old Credential, access, refresh Credential, now time.Time) error {
 	sk := sessionKey(old.Session)
 	refresh.Pair = access.Hash()
@@ -198,7 +203,8 @@ func (s *Store) RotateSession(ctx context.Context, old Credential, access, refre
 				":now": str(now.UTC().Format(time.RFC3339Nano)), ":exp": num(refresh.Expires),
 			},
 		}},
-	).del(credKey(old.Pair)).roleAt(access.Org, access.Role, access.RoleVersion)
+	).del(credKey(old.Pair)).roleAt(access.Org, access.Role, access.RoleVersion).
+		add(UserChanged, s.activeUser(access.Org, access.User, access.Role))
 	if err := s.transact(ctx, t); err != nil {
 		return fmt.Errorf("rotate session: %w", err)
 	}

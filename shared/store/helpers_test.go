@@ -143,9 +143,14 @@ func (e *env) newSession(u store.User) (store.Session, store.Credential, store.C
 	return store.Session{ID: id, Org: u.Org, User: u.ID, Created: e.now, LastUsed: e.now}, access, refresh
 }
 
-// cred returns a fresh credential of kind for u, not written yet.
+// cred returns a fresh credential of kind for u, not written yet (an
+// access token carries u's role).
 func (e *env) cred(kind string, u store.User) store.Credential {
-	return store.NewCredential(store.NewID("h"), kind, u.Org, u.ID, e.now, e.now.Add(time.Hour))
+	c := store.NewCredential(store.NewID("h"), kind, u.Org, u.ID, e.now, e.now.Add(time.Hour))
+	if kind == store.AccessToken {
+		c.Role = u.Role
+	}
+	return c
 }
 
 func (e *env) invitation(email string) (store.Invitation, store.Credential) {
