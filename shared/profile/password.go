@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/guichet/guichet/shared/mail"
+	"github.com/guichet/guichet/shared/notices"
 	"github.com/guichet/guichet/shared/password"
 	"github.com/guichet/guichet/shared/principal"
 	"github.com/guichet/guichet/shared/problem"
@@ -69,7 +70,7 @@ func (s *Service) ChangePassword(ctx context.Context, p principal.Principal, cur
 	if err != nil {
 		return notFound(err)
 	}
-	if u.Email != "" && Wants(u, "password_changed") && s.mails.Quietly(ctx, ratelimit.Mail{Org: u.Org, User: u.ID, To: u.Email, Notice: true}) {
+	if u.Email != "" && notices.Wants(u, notices.PasswordChanged) && s.mails.Quietly(ctx, ratelimit.Mail{Org: u.Org, User: u.ID, To: u.Email, Notice: true}) {
 		s.mail.Notify(ctx, mail.PasswordChanged, u.Language, u.Email, mail.Data{
 			Org: uc.Org.Name, Name: strings.TrimSpace(u.FirstName + " " + u.LastName),
 			When: now.UTC().Format("2006-01-02 15:04 UTC"), Link: s.publicURL + "/forgot"})

@@ -51,30 +51,14 @@ type Notification struct {
 	Email bool `json:"email" doc:"Whether the event is sent by e-mail"`
 }
 
-// NotificationType is an event a user may be told about.
-type NotificationType = notices.Type
-
-// NotificationTypes returns the catalog of events users may switch
-// (notices.Types).
-func NotificationTypes() []NotificationType { return notices.Types() }
-
-func knownType(id string) bool { return notices.Known(id) }
-
-// Wants reports whether u wants the event sent by e-mail (notices.Wants).
-func Wants(u store.User, event string) bool { return notices.Wants(u, event) }
-
 // notificationsView lists every event type with u's switch.
 func notificationsView(u store.User) map[string]Notification {
 	out := map[string]Notification{}
-	for _, t := range NotificationTypes() {
-		out[t.ID] = Notification{Email: Wants(u, t.ID)}
+	for _, t := range notices.Types() {
+		out[t.ID] = Notification{Email: notices.Wants(u, t.ID)}
 	}
 	return out
 }
-
-func encodeNotify(m map[string]bool) string { return notices.Encode(m) }
-
-func decodeNotify(s string) map[string]bool { return notices.Decode(s) }
 
 // encodeHours is the stored form of working hours:
 // "mon=08:00-12:00,13:00-17:00 tue=…", days without ranges left out.

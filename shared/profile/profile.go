@@ -14,6 +14,7 @@ import (
 	"github.com/guichet/guichet/shared/language"
 	"github.com/guichet/guichet/shared/mail"
 	"github.com/guichet/guichet/shared/mfa"
+	"github.com/guichet/guichet/shared/notices"
 	"github.com/guichet/guichet/shared/password"
 	"github.com/guichet/guichet/shared/principal"
 	"github.com/guichet/guichet/shared/problem"
@@ -200,7 +201,7 @@ func (s *Service) Update(ctx context.Context, p principal.Principal, req UpdateM
 		checkHours(&v, *req.WorkingHours)
 	}
 	for id := range req.Notifications {
-		if !knownType(id) {
+		if !notices.Known(id) {
 			v.Add("notifications."+id, "is not an event type; GET /v1/me lists them")
 		}
 	}
@@ -254,11 +255,11 @@ func (s *Service) Update(ctx context.Context, p principal.Principal, req UpdateM
 		change("working_hours", hours != prefs.Hours, func() { prefs.Hours = hours })
 	}
 	if len(req.Notifications) > 0 {
-		sw := decodeNotify(prefs.Notify)
+		sw := notices.Decode(prefs.Notify)
 		for id, n := range req.Notifications {
 			sw[id] = n.Email
 		}
-		notify := encodeNotify(sw)
+		notify := notices.Encode(sw)
 		change("notifications", notify != prefs.Notify, func() { prefs.Notify = notify })
 	}
 	if len(fields) == 0 {
