@@ -397,8 +397,26 @@ func (s *Service) Prepare(ctx context.Context, u store.User, c Client) (NewSessi
 	return NewSession{Tokens: t, Session: sess, Access: ac, Refresh: rc}, nil
 }
 
+// ReuseGrace is how long after its rotation a refresh token presented
+// again is taken for a refresh racing the one that rotated it (two tabs or
+// threads of one app resuming together, a retry whose answer was lost)
+// rather than for reuse: within it, the answer is a 409
+// refresh_in_progress that leaves the session alone; past it, reuse ends
+// the session. Okta's grace period and Auth0's reuse interval are the
+// same idea; 30 s covers a slow network's retries while leaving a thief
+// who replays a stolen token later no way around reuse detection.
+//
+// Within the grace the loser gets no tokens: answering it the successor's
+// again would mean keeping them (or what derives them) readable by the
+// server, and would hand a live successor to whoever replays the old
+// token within the grace, a thief included, without tripping reuse
+// detection. A 409 gives nothing to anyone and ends nothing: only the
+// winner holds the session's one live refresh token.
+const ReuseGrace = 30 * time.Second
+
 // Refresh exchanges a refresh token for new tokens. The old refresh token
-// stops working; presenting it again ends the whole session. When a step
+// stops working; presenting it again within ReuseGrace answers a 409
+// refresh_in_progress, later it ends the whole session. When a step
 // of Next became due since the session opened, the session ends and the
 // answer is that step's challenge instead.
 func (s *Service) Refresh(ctx context.Context, refreshToken string) (any, error) {
@@ -418,6 +436,9 @@ func (s *Service) Refresh(ctx context.Context, refreshToken string) (any, error)
 		return nil, invalidToken()
 	}
 	if old.Rotated != 0 {
+		if now.Before(time.Unix(old.Rotated, 0).Add(ReuseGrace)) {
+			return nil, s.inProgress(ctx, old.Session)
+		}
 		if err := s.end(ctx, old.Session); err != nil {
 			return nil, err
 		}
@@ -468,7 +489,7 @@ func (s *Service) Refresh(ctx context.Context, refreshToken string) (any, error)
 		case store.Lost(err, store.TokenRotated):
 			// Another request rotated this token first (or the session
 			// ended): it won; this one gets nothing.
-			return nil, invalidToken()
+			return nil, s.inProgress(ctx, old.Session)
 		case store.Lost(err, store.RoleChanged) && attempt < roleRetries:
 			continue // the role changed since it was read: read it again
 		case store.Lost(err, store.RoleChanged), store.Lost(err, store.UserChanged):
@@ -478,6 +499,21 @@ func (s *Service) Refresh(ctx context.Context, refreshToken string) (any, error)
 		}
 		return nil, err
 	}
+}
+
+// inProgress answers a refresh that lost to another refresh of its token
+// (see ReuseGrace): a 409 while the session lives, else invalid_token.
+func (s *Service) inProgress(ctx context.Context, id string) error {
+	_, err := s.store.GetSession(ctx, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return invalidToken()
+	}
+	if err != nil {
+		return err
+	}
+	return problem.Conflict("refresh_in_progress",
+		"Another refresh of this token is under way or has just succeeded: use the tokens it returned. "+
+			"This token presented again later ends the session.")
 }
 
 // Logout ends the session the access token belongs to.
