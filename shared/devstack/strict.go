@@ -98,28 +98,19 @@ func (s *Strict) check(op string, body []byte) string {
 	}
 	switch op {
 	case "TransactWriteItems", "TransactGetItems":
-		if len(req.TransactItems) > 100 {
-			return fmt.Sprintf("%d actions: a transaction holds at most 100", len(req.TransactItems))
-		}
-		seen := map[string]bool{}
-		for i, action := range req.TransactItems {
-			for kind, a := range action {
+		var acts []action
+		for i, entry := range req.TransactItems {
+			for kind, a := range entry {
 				k := a.Key
 				if kind == "Put" {
 					k = keyOf(a.Item)
 				}
-				ks := keyString(k)
-				if seen[ks] {
-					return fmt.Sprintf("action %d (%s): two actions of one transaction on the item %s", i, kind, ks)
-				}
-				seen[ks] = true
-				if msg := s.checkOne(kind, a); msg != "" {
-					return fmt.Sprintf("action %d (%s %s): %s", i, kind, ks, msg)
-				}
+				acts = append(acts, action{name: fmt.Sprintf("action %d (%s)", i, kind), key: k, broken: s.checkOne(kind, a)})
 			}
 		}
+		return transaction.check(acts)
 	case "BatchWriteItem":
-		n := 0
+		var acts []action
 		for table, raw := range req.RequestItems {
 			var reqs []struct {
 				PutRequest    *struct{ Item item }
@@ -128,58 +119,30 @@ func (s *Strict) check(op string, body []byte) string {
 			if err := json.Unmarshal(raw, &reqs); err != nil {
 				return ""
 			}
-			seen := map[string]bool{}
-			for _, wr := range reqs {
-				n++
-				var k item
+			for i, wr := range reqs {
+				a := action{name: fmt.Sprintf("request %d of %s", i, table), table: table}
 				switch {
 				case wr.PutRequest != nil:
-					if msg := s.checkItem(wr.PutRequest.Item); msg != "" {
-						return msg
-					}
-					k = keyOf(wr.PutRequest.Item)
+					a.key, a.broken = keyOf(wr.PutRequest.Item), s.checkItem(wr.PutRequest.Item)
 				case wr.DeleteRequest != nil:
-					k = wr.DeleteRequest.Key
-					if msg := s.checkKey(k); msg != "" {
-						return msg
-					}
+					a.key, a.broken = wr.DeleteRequest.Key, s.checkKey(wr.DeleteRequest.Key)
 				}
-				ks := keyString(k)
-				if seen[ks] {
-					return fmt.Sprintf("two requests on the key %s of %s: a batch names each key once", ks, table)
-				}
-				seen[ks] = true
+				acts = append(acts, a)
 			}
 		}
-		if n > 25 {
-			return fmt.Sprintf("%d requests: a BatchWriteItem holds at most 25", n)
-		}
+		return batchWrite.check(acts)
 	case "BatchGetItem":
-		n := 0
+		var acts []action
 		for table, raw := range req.RequestItems {
-			var ka struct {
-				Keys           []item
-				ConsistentRead bool
-			}
+			var ka struct{ Keys []item }
 			if err := json.Unmarshal(raw, &ka); err != nil {
 				return ""
 			}
-			seen := map[string]bool{}
-			for _, k := range ka.Keys {
-				n++
-				if msg := s.checkKey(k); msg != "" {
-					return msg
-				}
-				ks := keyString(k)
-				if seen[ks] {
-					return fmt.Sprintf("the key %s of %s twice: a batch names each key once", ks, table)
-				}
-				seen[ks] = true
+			for i, k := range ka.Keys {
+				acts = append(acts, action{name: fmt.Sprintf("key %d of %s", i, table), table: table, key: k, broken: s.checkKey(k)})
 			}
 		}
-		if n > 100 {
-			return fmt.Sprintf("%d keys: a BatchGetItem reads at most 100", n)
-		}
+		return batchGet.check(acts)
 	case "PutItem":
 		return s.checkOne("Put", req)
 	case "UpdateItem":
@@ -194,6 +157,49 @@ func (s *Strict) check(op string, body []byte) string {
 			return "both FilterExpression and Limit: minidyn counts Limit over the whole table, not over the items read (use key conditions, or no Limit)"
 		}
 		return s.checkValues(req.ExpressionAttributeValues)
+	}
+	return ""
+}
+
+// several is the rule of a request of several actions (a transaction, a
+// batch): at most max of them, no two on one item, each valid alone.
+type several struct {
+	max   int
+	count string // the limit, after the count: "actions: a transaction holds at most 100"
+	twice string // the rule two actions on one item break, before the item
+}
+
+// The requests of several actions.
+var (
+	transaction = several{100, "actions: a transaction holds at most 100", "two actions of one transaction on the item"}
+	batchWrite  = several{25, "requests: a BatchWriteItem holds at most 25", "two requests on the key (a batch names each key once):"}
+	batchGet    = several{100, "keys: a BatchGetItem reads at most 100", "a key named twice (a batch names each key once):"}
+)
+
+// action is one action of a transaction or a batch: how a message names
+// it, the table it is on, the key it names, and the rule it breaks alone
+// ("" if none).
+type action struct {
+	name, table string
+	key         item
+	broken      string
+}
+
+// check returns the rule acts break, or "".
+func (r several) check(acts []action) string {
+	if len(acts) > r.max {
+		return fmt.Sprintf("%d %s", len(acts), r.count)
+	}
+	seen := map[string]bool{}
+	for _, a := range acts {
+		ks := keyString(a.key)
+		if seen[a.table+" "+ks] {
+			return fmt.Sprintf("%s: %s %s", a.name, r.twice, ks)
+		}
+		seen[a.table+" "+ks] = true
+		if a.broken != "" {
+			return fmt.Sprintf("%s on %s: %s", a.name, ks, a.broken)
+		}
 	}
 	return ""
 }

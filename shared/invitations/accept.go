@@ -69,15 +69,17 @@ func (s *Service) credential(ctx context.Context, secret string) (store.Credenti
 // name (in lang for a built-in role): a built-in role's, or a custom
 // role's, read (a 409 role_gone when it is gone).
 func (s *Service) permissionsOf(ctx context.Context, org, role, lang string) (perms []string, name string, err error) {
-	if bp, builtIn := permission.BuiltIn(role); builtIn {
-		name, _ := permission.BuiltInName(role, lang)
-		return permission.Strings(bp), name, nil
-	}
-	r, err := s.store.GetRole(ctx, org, role)
+	g, err := s.store.RoleGrant(ctx, org, role)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, "", problem.Conflict("role_gone", "The invitation's role no longer exists; ask for a new invitation.")
 	}
-	return r.Permissions, r.Name, err
+	if err != nil {
+		return nil, "", err
+	}
+	if g.BuiltIn {
+		g.Name, _ = permission.BuiltInName(role, lang)
+	}
+	return g.Permissions, g.Name, nil
 }
 
 // roleName is how role is named to people in lang (permissionsOf).

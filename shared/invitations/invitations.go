@@ -176,29 +176,27 @@ func (s *Service) Create(ctx context.Context, p principal.Principal, in CreateRe
 // role holding a permission the inviter lacks; it returns a custom role's
 // name.
 func (s *Service) checkRole(ctx context.Context, p principal.Principal, role string, v *validate.Errors) (string, error) {
-	var perms []string
-	name := role
-	switch bp, builtIn := permission.BuiltIn(role); {
-	case role == "":
+	switch role {
+	case "":
 		v.Add("role", "is required")
 		return "", nil
-	case role == permission.RoleOwner:
+	case permission.RoleOwner:
 		v.Add("role", "owner is not assigned: the owner transfers ownership")
 		return "", nil
-	case builtIn:
-		perms = permission.Strings(bp)
-	default:
-		r, err := s.store.GetRole(ctx, p.Org, role)
-		if errors.Is(err, store.ErrNotFound) {
-			v.Add("role", "is not a role of this organization")
-			return "", nil
-		}
-		if err != nil {
-			return "", err
-		}
-		perms, name = r.Permissions, r.Name
 	}
-	for _, x := range perms {
+	g, err := s.store.RoleGrant(ctx, p.Org, role)
+	if errors.Is(err, store.ErrNotFound) {
+		v.Add("role", "is not a role of this organization")
+		return "", nil
+	}
+	if err != nil {
+		return "", err
+	}
+	name := g.Name
+	if g.BuiltIn {
+		name = role
+	}
+	for _, x := range g.Permissions {
 		if !p.Can(permission.Permission(x)) {
 			return "", problem.New(http.StatusForbidden, "permission_escalation",
 				fmt.Sprintf("You cannot invite with the %q permission: you do not hold it.", x))

@@ -17,7 +17,7 @@ import (
 // router's) by the description builder from the operation.
 var problems = map[string][]string{
 	"login":                    {"account_inactive", "conflict", "invalid_credentials", "login_locked", "service_user"},
-	"refresh":                  {"conflict", "invalid_token", "token_reused"},
+	"refresh":                  {"conflict", "invalid_token", "refresh_in_progress", "token_reused"},
 	"logout":                   {"not_a_session"},
 	"getMe":                    {"not_found"},
 	"openapi":                  nil,
@@ -118,6 +118,7 @@ var statuses = map[string]int{
 	"mfa_required":            409,
 	"no_enrollment":           409,
 	"owner_protected":         409,
+	"refresh_in_progress":     409,
 	"role_gone":               409,
 	"role_held_without_email": 409,
 	"role_in_use":             409,

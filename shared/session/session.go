@@ -17,7 +17,6 @@ import (
 	"github.com/guichet/guichet/shared/mail"
 	"github.com/guichet/guichet/shared/mfa"
 	"github.com/guichet/guichet/shared/password"
-	"github.com/guichet/guichet/shared/permission"
 	"github.com/guichet/guichet/shared/principal"
 	"github.com/guichet/guichet/shared/problem"
 	"github.com/guichet/guichet/shared/store"
@@ -319,21 +318,15 @@ func ClientKey(remoteAddr string) string {
 	return p.String()
 }
 
-// grant returns the permissions u's role grants now: a built-in role's,
-// or the custom role's as stored (one consistent GetItem), with the
-// version they were read at, never the user's copy, which the role's
-// regrant may not have reached yet. A session written with them carries
-// the version, and its transaction holds the condition that the role is
-// still at it (store.RoleChanged).
-func (s *Service) grant(ctx context.Context, u store.User) (perms []string, version int, err error) {
-	if bp, ok := permission.BuiltIn(u.Role); ok {
-		return permission.Strings(bp), 0, nil
-	}
-	r, err := s.store.GetRole(ctx, u.Org, u.Role)
+// grant returns what u's role grants now (store.RoleGrant): a session
+// written with it carries its version, and its transaction holds the
+// condition that the role is still at it (store.RoleChanged).
+func (s *Service) grant(ctx context.Context, u store.User) (store.Grant, error) {
+	g, err := s.store.RoleGrant(ctx, u.Org, u.Role)
 	if err != nil {
-		return nil, 0, fmt.Errorf("session: role of %s: %w", u.ID, err)
+		return store.Grant{}, fmt.Errorf("session: role of %s: %w", u.ID, err)
 	}
-	return r.Permissions, r.Version, nil
+	return g, nil
 }
 
 // roleRetries bounds the sessions made again when the role they were read
@@ -347,8 +340,8 @@ func roleChanged() *problem.Problem {
 }
 
 // credentials issues a fresh access and refresh token for a session of u,
-// the access token with perms of u's role at version.
-func (s *Service) credentials(u store.User, perms []string, version int, sessionID string, now time.Time) (Tokens, store.Credential, store.Credential, error) {
+// the access token with what g, u's role, gives u.
+func (s *Service) credentials(u store.User, g store.Grant, sessionID string, now time.Time) (Tokens, store.Credential, store.Credential, error) {
 	access, ah, err := token.New(token.Access)
 	if err != nil {
 		return Tokens{}, store.Credential{}, store.Credential{}, err
@@ -358,10 +351,7 @@ func (s *Service) credentials(u store.User, perms []string, version int, session
 		return Tokens{}, store.Credential{}, store.Credential{}, err
 	}
 	ac := store.NewCredential(ah, store.AccessToken, u.Org, u.ID, now, now.Add(s.cfg.AccessTTL))
-	ac.UserKind, ac.Role, ac.Permissions, ac.RoleVersion, ac.Session = u.Kind, u.Role, perms, version, sessionID
-	if u.Kind == store.Service {
-		ac.Permissions = s.cfg.Clients.Cap(u.Client, ac.Permissions)
-	}
+	ac.UserKind, ac.Role, ac.Permissions, ac.RoleVersion, ac.Session = u.Kind, u.Role, g.For(u, s.cfg.Clients), g.Version, sessionID
 	rc := store.NewCredential(rh, store.RefreshToken, u.Org, u.ID, now, now.Add(s.cfg.RefreshTTL))
 	rc.Session = sessionID
 	t := Tokens{AccessToken: access, RefreshToken: refresh, TokenType: "Bearer",
@@ -384,11 +374,11 @@ type NewSession struct {
 func (s *Service) Prepare(ctx context.Context, u store.User, c Client) (NewSession, error) {
 	now := s.now()
 	id := store.NewID("ses_")
-	perms, version, err := s.grant(ctx, u)
+	g, err := s.grant(ctx, u)
 	if err != nil {
 		return NewSession{}, err
 	}
-	t, ac, rc, err := s.credentials(u, perms, version, id, now)
+	t, ac, rc, err := s.credentials(u, g, id, now)
 	if err != nil {
 		return NewSession{}, err
 	}
@@ -397,8 +387,26 @@ func (s *Service) Prepare(ctx context.Context, u store.User, c Client) (NewSessi
 	return NewSession{Tokens: t, Session: sess, Access: ac, Refresh: rc}, nil
 }
 
+// ReuseGrace is how long after its rotation a refresh token presented
+// again is taken for a refresh racing the one that rotated it (two tabs or
+// threads of one app resuming together, a retry whose answer was lost)
+// rather than for reuse: within it, the answer is a 409
+// refresh_in_progress that leaves the session alone; past it, reuse ends
+// the session. Okta's grace period and Auth0's reuse interval are the
+// same idea; 30 s covers a slow network's retries while leaving a thief
+// who replays a stolen token later no way around reuse detection.
+//
+// Within the grace the loser gets no tokens: answering it the successor's
+// again would mean keeping them (or what derives them) readable by the
+// server, and would hand a live successor to whoever replays the old
+// token within the grace, a thief included, without tripping reuse
+// detection. A 409 gives nothing to anyone and ends nothing: only the
+// winner holds the session's one live refresh token.
+const ReuseGrace = 30 * time.Second
+
 // Refresh exchanges a refresh token for new tokens. The old refresh token
-// stops working; presenting it again ends the whole session. When a step
+// stops working; presenting it again within ReuseGrace answers a 409
+// refresh_in_progress, later it ends the whole session. When a step
 // of Next became due since the session opened, the session ends and the
 // answer is that step's challenge instead.
 func (s *Service) Refresh(ctx context.Context, refreshToken string) (any, error) {
@@ -418,6 +426,9 @@ func (s *Service) Refresh(ctx context.Context, refreshToken string) (any, error)
 		return nil, invalidToken()
 	}
 	if old.Rotated != 0 {
+		if now.Before(time.Unix(old.Rotated, 0).Add(ReuseGrace)) {
+			return nil, s.inProgress(ctx, old.Session)
+		}
 		if err := s.end(ctx, old.Session); err != nil {
 			return nil, err
 		}
@@ -452,11 +463,11 @@ func (s *Service) Refresh(ctx context.Context, refreshToken string) (any, error)
 		return s.challenge(ctx, u, kind)
 	}
 	for attempt := 1; ; attempt++ {
-		perms, version, err := s.grant(ctx, u)
+		g, err := s.grant(ctx, u)
 		if err != nil {
 			return nil, err
 		}
-		t, ac, rc, err := s.credentials(u, perms, version, old.Session, now)
+		t, ac, rc, err := s.credentials(u, g, old.Session, now)
 		if err != nil {
 			return nil, err
 		}
@@ -468,7 +479,7 @@ func (s *Service) Refresh(ctx context.Context, refreshToken string) (any, error)
 		case store.Lost(err, store.TokenRotated):
 			// Another request rotated this token first (or the session
 			// ended): it won; this one gets nothing.
-			return nil, invalidToken()
+			return nil, s.inProgress(ctx, old.Session)
 		case store.Lost(err, store.RoleChanged) && attempt < roleRetries:
 			continue // the role changed since it was read: read it again
 		case store.Lost(err, store.RoleChanged), store.Lost(err, store.UserChanged):
@@ -478,6 +489,21 @@ func (s *Service) Refresh(ctx context.Context, refreshToken string) (any, error)
 		}
 		return nil, err
 	}
+}
+
+// inProgress answers a refresh that lost to another refresh of its token
+// (see ReuseGrace): a 409 while the session lives, else invalid_token.
+func (s *Service) inProgress(ctx context.Context, id string) error {
+	_, err := s.store.GetSession(ctx, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return invalidToken()
+	}
+	if err != nil {
+		return err
+	}
+	return problem.Conflict("refresh_in_progress",
+		"Another refresh of this token is under way or has just succeeded: use the tokens it returned. "+
+			"This token presented again later ends the session.")
 }
 
 // Logout ends the session the access token belongs to.

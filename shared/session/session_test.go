@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/guichet/guichet/shared/apitest"
+	"github.com/guichet/guichet/shared/session"
 	"github.com/guichet/guichet/shared/store"
 	"github.com/guichet/guichet/shared/token"
 )
@@ -71,6 +72,7 @@ func TestRefreshReuseRevokesTheSession(t *testing.T) {
 	var second apitest.Tokens
 	e.Do("POST", "/v1/auth/refresh", "", map[string]string{"refresh_token": first.RefreshToken}).Decode(t, &second)
 
+	e.Clock.Advance(session.ReuseGrace)
 	p := e.Do("POST", "/v1/auth/refresh", "", map[string]string{"refresh_token": first.RefreshToken}).Problem(t, 401)
 	if p.Code != "token_reused" {
 		t.Fatalf("reuse code %q", p.Code)
@@ -111,7 +113,12 @@ func TestConcurrentRefreshHasOneWinner(t *testing.T) {
 			var t2 apitest.Tokens
 			r.Decode(t, &t2)
 			winners = append(winners, t2)
-		case 401:
+		case 409:
+			// A loser raced the winner's transaction or came after it,
+			// within the grace: either way the same answer.
+			if p := r.Problem(t, 409); p.Code != "refresh_in_progress" {
+				t.Fatalf("loser's code %q", p.Code)
+			}
 		default:
 			t.Fatalf("unexpected answer %d %s", r.Status, r.Body)
 		}
@@ -119,13 +126,86 @@ func TestConcurrentRefreshHasOneWinner(t *testing.T) {
 	if len(winners) != 1 {
 		t.Fatalf("%d refreshes won, want exactly 1", len(winners))
 	}
-	// The losers' attempts raced the winner; whatever each saw, the session
-	// ends either alive with the winner's tokens or revoked as a whole.
-	me := e.Do("GET", "/v1/me", winners[0].AccessToken, nil)
-	ref := e.Do("POST", "/v1/auth/refresh", "", map[string]string{"refresh_token": winners[0].RefreshToken})
-	if (me.Status == 200) != (ref.Status == 200) {
-		t.Fatalf("inconsistent family: me %d, refresh %d", me.Status, ref.Status)
+	t.Run("the session survives with the winner's tokens only", func(t *testing.T) {
+		if r := e.Do("GET", "/v1/me", winners[0].AccessToken, nil); r.Status != 200 {
+			t.Fatalf("winner's access token: %d %s", r.Status, r.Body)
+		}
+		e.Do("GET", "/v1/me", tok.AccessToken, nil).Problem(t, 401)
+		creds, sessions, err := e.Store.UserCredentials(context.Background(), e.Org.Owner.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(creds) != 2 || len(sessions) != 1 {
+			t.Fatalf("%d credentials and %d sessions after the race, want 2 and 1", len(creds), len(sessions))
+		}
+		if r := e.Do("POST", "/v1/auth/refresh", "", map[string]string{"refresh_token": winners[0].RefreshToken}); r.Status != 200 {
+			t.Fatalf("winner's refresh token: %d %s", r.Status, r.Body)
+		}
+	})
+}
+
+// TestRefreshReuseGrace presents a rotated refresh token again: within
+// session.ReuseGrace the session lives on and the answer is a 409; past it,
+// the session ends.
+func TestRefreshReuseGrace(t *testing.T) {
+	t.Parallel()
+	e := apitest.New(t)
+	first := e.LoginOwner(t)
+	_, hash, _ := token.Parse(first.RefreshToken, token.Refresh)
+	before, err := e.Store.GetCredential(context.Background(), hash)
+	if err != nil {
+		t.Fatal(err)
 	}
+	var second apitest.Tokens
+	e.Do("POST", "/v1/auth/refresh", "", map[string]string{"refresh_token": first.RefreshToken}).Decode(t, &second)
+
+	t.Run("within the grace the answer is a 409 and the session lives", func(t *testing.T) {
+		e.Clock.Advance(session.ReuseGrace - 2*time.Second)
+		p := e.Do("POST", "/v1/auth/refresh", "", map[string]string{"refresh_token": first.RefreshToken}).Problem(t, 409)
+		if p.Code != "refresh_in_progress" {
+			t.Fatalf("code %q", p.Code)
+		}
+		if r := e.Do("GET", "/v1/me", second.AccessToken, nil); r.Status != 200 {
+			t.Fatalf("successor's access token: %d %s", r.Status, r.Body)
+		}
+	})
+	t.Run("the rotated token expires with the token it replaced", func(t *testing.T) {
+		c, err := e.Store.GetCredential(context.Background(), hash)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.Rotated == 0 || c.Expires != before.Expires || c.GSI1PK != "ROTATED#"+c.Session {
+			t.Fatalf("rotated token kept as %+v, want it to expire at %d", c, before.Expires)
+		}
+	})
+	t.Run("past the grace reuse ends the session", func(t *testing.T) {
+		e.Clock.Advance(2 * time.Second)
+		p := e.Do("POST", "/v1/auth/refresh", "", map[string]string{"refresh_token": first.RefreshToken}).Problem(t, 401)
+		if p.Code != "token_reused" {
+			t.Fatalf("code %q", p.Code)
+		}
+		e.Do("GET", "/v1/me", second.AccessToken, nil).Problem(t, 401)
+		e.Do("POST", "/v1/auth/refresh", "", map[string]string{"refresh_token": second.RefreshToken}).Problem(t, 401)
+	})
+	t.Run("within the grace of an ended session the token is only invalid", func(t *testing.T) {
+		var next apitest.Tokens
+		login := e.LoginOwner(t)
+		e.Do("POST", "/v1/auth/refresh", "", map[string]string{"refresh_token": login.RefreshToken}).Decode(t, &next)
+		if r := e.Do("POST", "/v1/auth/logout", next.AccessToken, nil); r.Status != 204 {
+			t.Fatalf("logout: %d %s", r.Status, r.Body)
+		}
+		p := e.Do("POST", "/v1/auth/refresh", "", map[string]string{"refresh_token": login.RefreshToken}).Problem(t, 401)
+		if p.Code != "invalid_token" {
+			t.Fatalf("code %q", p.Code)
+		}
+	})
+	t.Run("past the token's own expiry it is only invalid", func(t *testing.T) {
+		e.Clock.Advance(31 * 24 * time.Hour)
+		p := e.Do("POST", "/v1/auth/refresh", "", map[string]string{"refresh_token": first.RefreshToken}).Problem(t, 401)
+		if p.Code != "invalid_token" {
+			t.Fatalf("code %q", p.Code)
+		}
+	})
 }
 
 func TestLogin(t *testing.T) {
@@ -259,6 +339,7 @@ func TestRotatedTokensLeaveTheUsersIndex(t *testing.T) {
 		e.Do("GET", "/v1/me/api-keys", tok.AccessToken, nil).Object(t, 200)
 	})
 	t.Run("reusing an old token ends the family", func(t *testing.T) {
+		e.Clock.Advance(session.ReuseGrace)
 		p := e.Do("POST", "/v1/auth/refresh", "", map[string]string{"refresh_token": old[refreshes/2]}).Problem(t, 401)
 		if p.Code != "token_reused" {
 			t.Fatalf("reuse code %q", p.Code)

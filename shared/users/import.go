@@ -135,8 +135,7 @@ func (s *Service) Import(ctx context.Context, p principal.Principal, body []byte
 		if err != nil {
 			return ImportReport{}, err
 		}
-		perms, requiresEmail := importRole(p, row.Record.Role, roles, &v)
-		assign(&u, row.Record.Role, perms, requiresEmail, s.clients, &v)
+		assign(&u, row.Record.Role, importRole(p, row.Record.Role, roles, &v), s.clients, &v)
 		for _, x := range u.Units {
 			if !units[x] {
 				v.Add("units", "lists %s, which is not a unit of this organization", x)
@@ -284,32 +283,29 @@ func (s *Service) references(ctx context.Context, org string, rows []Row) (map[s
 }
 
 // importRole resolves a row's role as roleFor does, from the roles read
-// once: it must exist, not be owner, and grant nothing p lacks.
-func importRole(p principal.Principal, id string, roles map[string]store.Role, v *validate.Errors) (perms []string, requiresEmail bool) {
-	switch bp, builtIn := permission.BuiltIn(id); {
-	case id == permission.RoleOwner:
+// once (store.GrantFrom): it must exist, not be owner, and grant nothing p
+// lacks.
+func importRole(p principal.Principal, id string, roles map[string]store.Role, v *validate.Errors) store.Grant {
+	switch id {
+	case permission.RoleOwner:
 		v.Add("role", "owner is not assigned: the target organization has its owner (import this user as admin)")
-		return nil, false
-	case id == "":
+		return store.Grant{}
+	case "":
 		v.Add("role", "is required")
-		return nil, false
-	case builtIn:
-		perms = permission.Strings(bp)
-	default:
-		r, ok := roles[id]
-		if !ok {
-			v.Add("role", "is not a role of this organization")
-			return nil, false
-		}
-		perms, requiresEmail = r.Permissions, r.RequiresEmail
+		return store.Grant{}
 	}
-	for _, x := range perms {
+	g, ok := store.GrantFrom(id, roles)
+	if !ok {
+		v.Add("role", "is not a role of this organization")
+		return store.Grant{}
+	}
+	for _, x := range g.Permissions {
 		if !p.Can(permission.Permission(x)) {
 			v.Add("role", "gives the %q permission, which you do not hold", x)
 			break
 		}
 	}
-	return perms, requiresEmail
+	return g
 }
 
 // dropTaken rejects the candidates whose login already names a user of org.

@@ -349,11 +349,7 @@ func (s *Service) withCredentials(ctx context.Context, r store.Role, users []sto
 		go func() {
 			defer func() { <-sem; wg.Done() }()
 			creds, _, err := s.store.UserCredentials(ctx, u.ID)
-			perms := slices.Clone(r.Permissions)
-			if u.Kind == store.Service {
-				perms = s.clients.Cap(u.Client, perms)
-			}
-			out[i], errs[i] = store.Holder{User: u, Creds: creds, Perms: perms}, err
+			out[i], errs[i] = store.Holder{User: u, Creds: creds, Perms: store.GrantOf(r).For(u, s.clients)}, err
 		}()
 	}
 	wg.Wait()

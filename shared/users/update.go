@@ -94,18 +94,14 @@ func (s *Service) Update(ctx context.Context, p principal.Principal, id string, 
 		case old.ID == p.User:
 			return User{}, problem.New(http.StatusForbidden, "own_role", "You cannot change your own role.")
 		}
-		perms, requiresEmail, version, err := s.roleFor(ctx, p, *in.Role, &v)
-		roleVersion = version
+		g, err := s.roleFor(ctx, p, *in.Role, &v)
 		if err != nil {
 			return User{}, err
 		}
-		if requiresEmail && u.Email == "" {
-			v.Add("role", "requires an e-mail address; this user has none")
+		if g.Role != "" && !g.BuiltIn {
+			roleVersion = &g.Version
 		}
-		if u.Kind == store.Service {
-			perms = s.clients.Cap(u.Client, perms)
-		}
-		u.Role, u.Permissions = *in.Role, perms
+		assign(&u, *in.Role, g, s.clients, &v)
 		fields = append(fields, "role")
 	}
 	if old.ID != p.User {

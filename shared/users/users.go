@@ -115,30 +115,27 @@ type Created struct {
 	MailSent bool   `json:"mail_sent,omitempty" doc:"The welcome link was mailed."`
 }
 
-// roleFor resolves a role the caller wants to give: it must exist, not be
-// owner (ownership is transferred, not given), and hold no permission the
-// caller lacks. version is a custom role's, as read.
-func (s *Service) roleFor(ctx context.Context, p principal.Principal, id string, v *validate.Errors) (perms []string, requiresEmail bool, version *int, err error) {
-	if id == permission.RoleOwner {
+// roleFor resolves a role the caller wants to give (store.RoleGrant): it
+// must exist, not be owner (ownership is transferred, not given), and hold
+// no permission the caller lacks. A role refused in v resolves to nothing.
+func (s *Service) roleFor(ctx context.Context, p principal.Principal, id string, v *validate.Errors) (store.Grant, error) {
+	switch id {
+	case permission.RoleOwner:
 		v.Add("role", "owner is not assigned: the owner transfers ownership (POST /v1/organization/owner)")
-		return nil, false, nil, nil
-	}
-	if bp, ok := permission.BuiltIn(id); ok {
-		return permission.Strings(bp), false, nil, grantable(p, permission.Strings(bp))
-	}
-	if id == "" {
+		return store.Grant{}, nil
+	case "":
 		v.Add("role", "is required")
-		return nil, false, nil, nil
+		return store.Grant{}, nil
 	}
-	r, err := s.store.GetRole(ctx, p.Org, id)
+	g, err := s.store.RoleGrant(ctx, p.Org, id)
 	if errors.Is(err, store.ErrNotFound) {
 		v.Add("role", "is not a role of this organization")
-		return nil, false, nil, nil
+		return store.Grant{}, nil
 	}
 	if err != nil {
-		return nil, false, nil, err
+		return store.Grant{}, err
 	}
-	return r.Permissions, r.RequiresEmail, &r.Version, grantable(p, r.Permissions)
+	return g, grantable(p, g.Permissions)
 }
 
 // grantable refuses to let p give permissions it does not hold.
@@ -324,17 +321,14 @@ func importedStatus(v *validate.Errors, status string, hasHash, hasEmail bool) s
 	return store.Active
 }
 
-// assign gives u its role, resolved to its permissions (a service user's
-// within its client application's scopes); a role requiring an e-mail
-// cannot go to a user without one.
-func assign(u *store.User, role string, perms []string, requiresEmail bool, catalog clients.Catalog, v *validate.Errors) {
-	if requiresEmail && u.Email == "" {
+// assign gives u role, resolved to g, with the permissions g gives u (a
+// service user's within its client application's scopes); a role
+// requiring an e-mail cannot go to a user without one.
+func assign(u *store.User, role string, g store.Grant, catalog clients.Catalog, v *validate.Errors) {
+	if g.RequiresEmail && u.Email == "" {
 		v.Add("role", "requires an e-mail address; this user has none")
 	}
-	if u.Kind == store.Service {
-		perms = catalog.Cap(u.Client, perms)
-	}
-	u.Role, u.Permissions = role, perms
+	u.Role, u.Permissions = role, g.For(*u, catalog)
 }
 
 // Create makes a user. An e-mail person is pending with an unproved
@@ -352,11 +346,11 @@ func (s *Service) Create(ctx context.Context, p principal.Principal, in CreateRe
 	if err != nil {
 		return Created{}, err
 	}
-	perms, requiresEmail, _, err := s.roleFor(ctx, p, in.Role, &v)
+	g, err := s.roleFor(ctx, p, in.Role, &v)
 	if err != nil {
 		return Created{}, err
 	}
-	assign(&u, in.Role, perms, requiresEmail, s.clients, &v)
+	assign(&u, in.Role, g, s.clients, &v)
 	if err := v.Err(); err != nil {
 		return Created{}, err
 	}
