@@ -90,19 +90,10 @@ type appRoutes struct {
 // refuses, a route key already added and a permission outside the catalog,
 // naming the route.
 func (s *Guichet) AddRoute(r AppRoute) error {
-	spec := r.spec()
-	if err := spec.Check(); err != nil {
+	if err := s.props.checkRoute(r, s.app.specs); err != nil {
 		return fmt.Errorf("guichet: %w", err)
 	}
-	if r.Handler == nil {
-		return fmt.Errorf("guichet: route %q: no handler", spec.Key())
-	}
-	if slices.ContainsFunc(s.app.specs, func(o route.AppRoute) bool { return o.Key() == spec.Key() }) {
-		return fmt.Errorf("guichet: route %q is added twice", spec.Key())
-	}
-	if r.Access == Permission && !s.props.knows(r.Permission) {
-		return fmt.Errorf("guichet: route %q: permission %q is neither Guichet's nor in AppPermissions", spec.Key(), r.Permission)
-	}
+	spec := r.spec()
 
 	authorizer := s.Authorizer
 	if r.Access == Public && s.props.AuthorizerCacheTTLSeconds > 0 {
@@ -201,6 +192,39 @@ func (s *Guichet) allowCORSMethod(method string) {
 	s.app.corsMethods = append(s.app.corsMethods, method)
 	s.API.Node().DefaultChild().(awscdk.CfnResource).AddPropertyOverride(
 		jsii.String("CorsConfiguration.AllowMethods"), s.app.corsMethods)
+}
+
+// checkRoute reports what is wrong with r, naming it, next to the routes
+// added before.
+func (p Props) checkRoute(r AppRoute, added []route.AppRoute) error {
+	spec := r.spec()
+	if err := spec.Check(); err != nil {
+		return err
+	}
+	if r.Handler == nil {
+		return fmt.Errorf("route %q: no handler", spec.Key())
+	}
+	if slices.ContainsFunc(added, func(o route.AppRoute) bool { return o.Key() == spec.Key() }) {
+		return fmt.Errorf("route %q is added twice", spec.Key())
+	}
+	if r.Access == Permission && !p.knows(r.Permission) {
+		return fmt.Errorf("route %q: permission %q is neither Guichet's nor one of AppPermissions", spec.Key(), r.Permission)
+	}
+	return nil
+}
+
+// checkRoutes checks Routes before anything is built.
+func (p Props) checkRoutes() error {
+	var added []route.AppRoute
+	var errs []error
+	for _, r := range p.Routes {
+		if err := p.checkRoute(r, added); err != nil {
+			errs = append(errs, fmt.Errorf("Routes: %w", err))
+			continue
+		}
+		added = append(added, r.spec())
+	}
+	return errors.Join(errs...)
 }
 
 // knows reports whether p is Guichet's permission or the application's.

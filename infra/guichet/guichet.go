@@ -320,6 +320,9 @@ func (p Props) validate() error {
 	if _, err := p.permissionEnv(); err != nil {
 		errs = append(errs, err)
 	}
+	if err := p.checkRoutes(); err != nil {
+		errs = append(errs, err)
+	}
 	return errors.Join(errs...)
 }
 

@@ -81,6 +81,12 @@ func synthesizeAndRun(m *testing.M) (int, error) {
 	if dev, err = synthesize(d); err != nil {
 		return 1, fmt.Errorf("synthesize dev stack: %w", err)
 	}
+	if app, err = synthesizeApp(buildDir, 0); err != nil {
+		return 1, fmt.Errorf("synthesize application stack: %w", err)
+	}
+	if appCached, err = synthesizeApp(buildDir, 300); err != nil {
+		return 1, fmt.Errorf("synthesize application stack with caching: %w", err)
+	}
 	return m.Run(), nil
 }
 
@@ -126,22 +132,26 @@ func cdkContext() (map[string]any, error) {
 const testStackName = "Guichet"
 
 // synthesize builds a stack as the standalone app does (the construct under
-// "Default"), then lets add add to it (an application's routes).
-func synthesize(p Props, add ...func(stack awscdk.Stack, g *Guichet) error) (*synthesized, error) {
+// "Default").
+func synthesize(p Props) (*synthesized, error) {
+	return synthesizeIn(testStackName, "Default", p, nil)
+}
+
+// synthesizeIn builds the construct id in a stack of its own, after
+// before has added to the stack (an application's Lambdas, given to p).
+func synthesizeIn(stackName, id string, p Props, before func(stack awscdk.Stack, p *Props)) (*synthesized, error) {
 	ctx, err := cdkContext()
 	if err != nil {
 		return nil, err
 	}
 	app := awscdk.NewApp(&awscdk.AppProps{Context: &ctx})
-	stack := awscdk.NewStack(app, jsii.String(testStackName), &awscdk.StackProps{StackName: jsii.String(testStackName)})
-	g, err := New(stack, "Default", p)
+	stack := awscdk.NewStack(app, jsii.String(stackName), &awscdk.StackProps{StackName: jsii.String(stackName)})
+	if before != nil {
+		before(stack, &p)
+	}
+	g, err := New(stack, id, p)
 	if err != nil {
 		return nil, err
-	}
-	for _, f := range add {
-		if err := f(stack, g); err != nil {
-			return nil, err
-		}
 	}
 	Check(stack)
 	tmpl := assertions.Template_FromStack(stack, nil)
