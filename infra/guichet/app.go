@@ -96,12 +96,15 @@ func (s *Guichet) AddRoute(r AppRoute) error {
 	spec := r.spec()
 
 	authorizer := s.Authorizer
-	if r.Access == Public && s.props.AuthorizerCacheTTLSeconds > 0 {
-		// A cached authorizer needs an identity source, and API Gateway
-		// answers 401 itself to a request without it: a public route uses
-		// an authorizer of the same function without one (and so without
-		// caching).
-		authorizer = s.publicAuthorizer()
+	if s.props.AuthorizerCacheTTLSeconds > 0 {
+		authorizer = s.routeKeyedAuthorizer()
+		if r.Access == Public {
+			// A cached authorizer needs an identity source, and API
+			// Gateway answers 401 itself to a request without it: a public
+			// route uses an authorizer of the same function without one
+			// (and so without caching).
+			authorizer = s.publicAuthorizer()
+		}
 	}
 	method := awsapigatewayv2.HttpMethod(r.Method)
 	rts := s.API.AddRoutes(&awsapigatewayv2.AddRoutesOptions{
@@ -121,6 +124,27 @@ func (s *Guichet) AddRoute(r AppRoute) error {
 	s.Functions[route.Authorizer].AddEnvironment(jsii.String(appRoutesEnv), jsii.String(string(raw)), nil)
 	s.allowCORSMethod(r.Method)
 	return nil
+}
+
+// routeKeyedAuthorizerID names the authorizer of the application's other
+// routes when the main one caches its results.
+const routeKeyedAuthorizerID = "AppAuthorizer"
+
+// routeKeyedAuthorizer caches as Guichet's authorizer does, keyed on the
+// route as well as the credential: its simple answer admits or denies one
+// request, and an answer cached per credential alone would admit a caller
+// on a route needing a permission because another route admitted them.
+func (s *Guichet) routeKeyedAuthorizer() awsapigatewayv2authorizers.HttpLambdaAuthorizer {
+	if s.routeKeyedAuth == nil {
+		s.routeKeyedAuth = awsapigatewayv2authorizers.NewHttpLambdaAuthorizer(jsii.String(routeKeyedAuthorizerID), s.Functions[route.Authorizer],
+			&awsapigatewayv2authorizers.HttpLambdaAuthorizerProps{
+				AuthorizerName:  jsii.String(routeKeyedAuthorizerID),
+				ResponseTypes:   &[]awsapigatewayv2authorizers.HttpLambdaResponseType{awsapigatewayv2authorizers.HttpLambdaResponseType_SIMPLE},
+				IdentitySource:  jsii.Strings("$request.header.Authorization", "$context.routeKey"),
+				ResultsCacheTtl: awscdk.Duration_Seconds(jsii.Number(s.props.AuthorizerCacheTTLSeconds)),
+			})
+	}
+	return s.routeKeyedAuth
 }
 
 // publicAuthorizerID names the authorizer of public application routes

@@ -238,11 +238,25 @@ func TestApplicationRoutesWithCaching(t *testing.T) {
 			t.Errorf("AuthorizerUri %v is not Guichet's authorizer function", a["AuthorizerUri"])
 		}
 	})
-	t.Run("an authenticated route uses Guichet's cached authorizer", func(t *testing.T) {
-		a := appCached.authorizerOf(t, appCached.routeByKey(t, "GET /projects/{id}"))
-		if got := a["AuthorizerResultTtlInSeconds"]; got != float64(300) {
-			t.Errorf("AuthorizerResultTtlInSeconds = %v, want 300", got)
-		}
+	for _, key := range []string{"GET /projects/{id}", "POST /projects"} {
+		t.Run(key+" caches the authorizer's answer per credential and route", func(t *testing.T) {
+			// Keyed on the credential alone, the answer admitting a caller
+			// on GET /projects/{id} would admit them on POST /projects
+			// without projects:write.
+			a := appCached.authorizerOf(t, appCached.routeByKey(t, key))
+			if got := a["AuthorizerResultTtlInSeconds"]; got != float64(300) {
+				t.Errorf("AuthorizerResultTtlInSeconds = %v, want 300", got)
+			}
+			if got := strs(a["IdentitySource"]); !slices.Equal(got, []string{"$request.header.Authorization", "$context.routeKey"}) {
+				t.Errorf("IdentitySource = %v, want the Authorization header and the route key", got)
+			}
+			if !slices.Contains(refsIn(a["AuthorizerUri"]), FunctionLogicalID(route.Authorizer)) {
+				t.Errorf("AuthorizerUri %v is not Guichet's authorizer function", a["AuthorizerUri"])
+			}
+		})
+	}
+	t.Run("Guichet's own routes keep their authorizer", func(t *testing.T) {
+		a := appCached.authorizerOf(t, appCached.routeByKey(t, "GET /v1/me"))
 		if got := strs(a["IdentitySource"]); !slices.Equal(got, []string{"$request.header.Authorization"}) {
 			t.Errorf("IdentitySource = %v", got)
 		}

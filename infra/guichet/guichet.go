@@ -165,6 +165,9 @@ type Guichet struct {
 	props      Props
 	app        appRoutes
 	publicAuth awsapigatewayv2authorizers.HttpLambdaAuthorizer
+	// routeKeyedAuth serves the application's other routes when results
+	// are cached.
+	routeKeyedAuth awsapigatewayv2authorizers.HttpLambdaAuthorizer
 }
 
 // Environment variables the stack sets for the code in functions/.
