@@ -107,6 +107,7 @@ func (s *Guichet) AddRoute(r AppRoute) error {
 		}
 	}
 	method := awsapigatewayv2.HttpMethod(r.Method)
+	s.app.specs = append(s.app.specs, spec)
 	rts := s.API.AddRoutes(&awsapigatewayv2.AddRoutesOptions{
 		Path:        jsii.String(r.Path),
 		Methods:     &[]awsapigatewayv2.HttpMethod{method},
@@ -116,10 +117,12 @@ func (s *Guichet) AddRoute(r AppRoute) error {
 	if authorizer == s.publicAuth && len(*rts) > 0 {
 		removeIdentitySource(s.API, publicAuthorizerID)
 	}
-	s.app.specs = append(s.app.specs, spec)
-	raw, err := json.Marshal(s.app.specs)
+	raw, err := json.Marshal(append(slices.Clone(s.app.specs), spec))
 	if err != nil {
 		return fmt.Errorf("guichet: %s: %w", appRoutesEnv, err)
+	}
+	if err := s.props.checkEnvSize(len(raw)); err != nil {
+		return fmt.Errorf("guichet: route %q: %w", spec.Key(), err)
 	}
 	s.Functions[route.Authorizer].AddEnvironment(jsii.String(appRoutesEnv), jsii.String(string(raw)), nil)
 	s.allowCORSMethod(r.Method)
@@ -248,7 +251,42 @@ func (p Props) checkRoutes() error {
 		}
 		added = append(added, r.spec())
 	}
+	if _, err := p.permissionEnv(); err == nil && len(errs) == 0 && len(added) > 0 {
+		raw, err := json.Marshal(added)
+		if err != nil {
+			return fmt.Errorf("Routes: %w", err)
+		}
+		if err := p.checkEnvSize(len(raw)); err != nil {
+			return fmt.Errorf("Routes: %w", err)
+		}
+	}
 	return errors.Join(errs...)
+}
+
+// appEnvBudget is how many bytes of a function's environment the
+// application's variables may take: Lambda allows 4 KB for all of them,
+// and Guichet's own (table, URLs, ARNs) take under 1 KB.
+const appEnvBudget = 3 << 10
+
+// checkEnvSize refuses application variables (the permissions, and
+// routes bytes of APP_ROUTES on the authorizer) that would not fit in a
+// Lambda environment: deploying would fail, after the synthesis.
+func (p Props) checkEnvSize(routes int) error {
+	env, err := p.permissionEnv()
+	if err != nil {
+		return err
+	}
+	n := 0
+	if routes > 0 {
+		n += len(appRoutesEnv) + routes
+	}
+	for k, v := range env {
+		n += len(k) + len(v)
+	}
+	if n > appEnvBudget {
+		return fmt.Errorf("the application's routes and permissions take %d bytes of the authorizer's environment, more than the %d Lambda leaves them", n, appEnvBudget)
+	}
+	return nil
 }
 
 // knows reports whether p is Guichet's permission or the application's.

@@ -301,6 +301,19 @@ func TestBadApplicationRoutes(t *testing.T) {
 			}
 		})
 	}
+	t.Run("more routes than the authorizer's environment holds are refused, before deploying", func(t *testing.T) {
+		p := DefaultProps("/tmp/build")
+		for i := range 60 {
+			p.Routes = append(p.Routes, AppRoute{Method: "GET", Path: fmt.Sprintf("/reports/%02d/{id}/details", i), Handler: handler, Access: Authenticated})
+		}
+		if err := p.validate(); err == nil || !strings.Contains(err.Error(), "more than the 3072") {
+			t.Errorf("validate = %v", err)
+		}
+		p.Routes = p.Routes[:10]
+		if err := p.validate(); err != nil {
+			t.Errorf("10 routes: %v", err)
+		}
+	})
 	t.Run("a route twice in Props.Routes is refused", func(t *testing.T) {
 		p := DefaultProps("/tmp/build")
 		p.Routes = []AppRoute{good, good}

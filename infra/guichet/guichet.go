@@ -320,7 +320,7 @@ func (p Props) validate() error {
 	if p.AuthThrottleRateLimit <= 0 || p.AuthThrottleBurstLimit <= 0 {
 		errs = append(errs, fmt.Errorf("auth throttle rate %v and burst %v must be positive", p.AuthThrottleRateLimit, p.AuthThrottleBurstLimit))
 	}
-	if _, err := p.permissionEnv(); err != nil {
+	if err := p.checkEnvSize(0); err != nil {
 		errs = append(errs, err)
 	}
 	if err := p.checkRoutes(); err != nil {
