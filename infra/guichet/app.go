@@ -94,6 +94,14 @@ func (s *Guichet) AddRoute(r AppRoute) error {
 		return fmt.Errorf("guichet: %w", err)
 	}
 	spec := r.spec()
+	specs := append(slices.Clone(s.app.specs), spec)
+	raw, err := json.Marshal(specs)
+	if err != nil {
+		return fmt.Errorf("guichet: %s: %w", appRoutesEnv, err)
+	}
+	if err := s.props.checkEnvSize(len(raw)); err != nil {
+		return fmt.Errorf("guichet: route %q: %w", spec.Key(), err)
+	}
 
 	authorizer := s.Authorizer
 	if s.props.AuthorizerCacheTTLSeconds > 0 {
@@ -106,24 +114,16 @@ func (s *Guichet) AddRoute(r AppRoute) error {
 			authorizer = s.publicAuthorizer()
 		}
 	}
-	method := awsapigatewayv2.HttpMethod(r.Method)
-	s.app.specs = append(s.app.specs, spec)
-	rts := s.API.AddRoutes(&awsapigatewayv2.AddRoutesOptions{
+	s.API.AddRoutes(&awsapigatewayv2.AddRoutesOptions{
 		Path:        jsii.String(r.Path),
-		Methods:     &[]awsapigatewayv2.HttpMethod{method},
+		Methods:     &[]awsapigatewayv2.HttpMethod{awsapigatewayv2.HttpMethod(r.Method)},
 		Integration: s.appIntegration(r.Handler),
 		Authorizer:  authorizer,
 	})
-	if authorizer == s.publicAuth && len(*rts) > 0 {
+	if authorizer == s.publicAuth {
 		removeIdentitySource(s.API, publicAuthorizerID)
 	}
-	raw, err := json.Marshal(append(slices.Clone(s.app.specs), spec))
-	if err != nil {
-		return fmt.Errorf("guichet: %s: %w", appRoutesEnv, err)
-	}
-	if err := s.props.checkEnvSize(len(raw)); err != nil {
-		return fmt.Errorf("guichet: route %q: %w", spec.Key(), err)
-	}
+	s.app.specs = specs
 	s.Functions[route.Authorizer].AddEnvironment(jsii.String(appRoutesEnv), jsii.String(string(raw)), nil)
 	s.allowCORSMethod(r.Method)
 	return nil
@@ -246,7 +246,7 @@ func (p Props) checkRoutes() error {
 	var errs []error
 	for _, r := range p.Routes {
 		if err := p.checkRoute(r, added); err != nil {
-			errs = append(errs, fmt.Errorf("Routes: %w", err))
+			errs = append(errs, fmt.Errorf("Props.Routes: %w", err))
 			continue
 		}
 		added = append(added, r.spec())
@@ -254,10 +254,10 @@ func (p Props) checkRoutes() error {
 	if _, err := p.permissionEnv(); err == nil && len(errs) == 0 && len(added) > 0 {
 		raw, err := json.Marshal(added)
 		if err != nil {
-			return fmt.Errorf("Routes: %w", err)
+			return fmt.Errorf("Props.Routes: %w", err)
 		}
 		if err := p.checkEnvSize(len(raw)); err != nil {
-			return fmt.Errorf("Routes: %w", err)
+			return fmt.Errorf("Props.Routes: %w", err)
 		}
 	}
 	return errors.Join(errs...)
