@@ -119,5 +119,5 @@ $(CDK): infra/package.json infra/package-lock.json
 
 ## test-infra: gofmt, vet and the CDK stack's assertion tests (no build, npm or AWS account needed)
 test-infra:
-	@out=$$(cd infra && gofmt -l *.go); if [ -n "$$out" ]; then echo "gofmt needed in infra/:"; echo "$$out"; exit 1; fi
+	@out=$$(cd infra && gofmt -l *.go guichet example); if [ -n "$$out" ]; then echo "gofmt needed in infra/:"; echo "$$out"; exit 1; fi
 	cd infra && $(GO) vet ./... && $(GO) test -count=1 ./...

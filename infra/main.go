@@ -1,5 +1,6 @@
-// Command infra is the CDK app of Guichet: it reads the stack properties
-// from the CDK context and synthesizes the one stack. See README.md.
+// Command infra is the CDK app of the standalone Guichet stack: it reads
+// the properties from the CDK context and synthesizes one stack holding
+// the construct of package guichet. See README.md.
 package main
 
 import (
@@ -9,6 +10,8 @@ import (
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/jsii-runtime-go"
+
+	"github.com/guichet/guichet/infra/guichet"
 )
 
 func main() {
@@ -30,11 +33,22 @@ func run() error {
 	if err != nil {
 		return err
 	}
-	s, err := NewGuichetStack(app, *props.StackName, props)
+	stack, err := NewStack(app, props)
 	if err != nil {
 		return err
 	}
-	checkStack(s.Stack)
+	guichet.Check(stack)
 	app.Synth(nil)
 	return nil
+}
+
+// NewStack is the standalone stack: Guichet's construct under the id
+// "Default", so that its resources keep the logical ids they had when the
+// stack was built without the construct.
+func NewStack(app awscdk.App, props StackProps) (awscdk.Stack, error) {
+	stack := awscdk.NewStack(app, jsii.String(props.StackName), &awscdk.StackProps{StackName: jsii.String(props.StackName)})
+	if _, err := guichet.New(stack, "Default", props.Props); err != nil {
+		return nil, err
+	}
+	return stack, nil
 }

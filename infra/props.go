@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"path/filepath"
@@ -9,6 +10,8 @@ import (
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/jsii-runtime-go"
+
+	"github.com/guichet/guichet/infra/guichet"
 )
 
 // Context keys the app reads (cdk.json "context", or -c key=value on the
@@ -29,42 +32,30 @@ const (
 	ctxMailIdentity      = "mailIdentity"
 	ctxPublicURL         = "publicUrl"
 	ctxBuildDir          = "buildDir"
+	ctxAppPermissions    = "appPermissions"
+	ctxMemberPermissions = "memberPermissions"
 	defaultStackName     = "Guichet"
-	defaultThrottleRate  = 50
-	defaultThrottleBurst = 100
-	// defaultAuthThrottle* limit each credential route (login, reset, …)
-	// for all callers together.
-	defaultAuthThrottleRate  = 10
-	defaultAuthThrottleBurst = 20
-	defaultLogRetention      = 30
-	defaultLogLevel          = "info"
 )
 
-// DefaultProps returns the stack properties used when the CDK context sets
-// nothing: a production stack (table retained and deletion protected), no
-// CORS, no mail, no authorizer caching, and assets from buildDir.
-func DefaultProps(buildDir string) GuichetStackProps {
-	return GuichetStackProps{
-		StackProps:                awscdk.StackProps{StackName: jsii.String(defaultStackName)},
-		Production:                true,
-		ThrottleRateLimit:         defaultThrottleRate,
-		ThrottleBurstLimit:        defaultThrottleBurst,
-		AuthThrottleRateLimit:     defaultAuthThrottleRate,
-		AuthThrottleBurstLimit:    defaultAuthThrottleBurst,
-		AuthorizerCacheTTLSeconds: 0,
-		LogRetentionDays:          defaultLogRetention,
-		LogLevel:                  defaultLogLevel,
-		BuildDir:                  buildDir,
-	}
+// StackProps are the standalone stack's name and Guichet's properties.
+type StackProps struct {
+	StackName string
+	guichet.Props
+}
+
+// DefaultProps returns the properties used when the CDK context sets
+// nothing: the stack Guichet with guichet.DefaultProps(buildDir).
+func DefaultProps(buildDir string) StackProps {
+	return StackProps{StackName: defaultStackName, Props: guichet.DefaultProps(buildDir)}
 }
 
 // PropsFromContext reads the stack properties from the app's CDK context,
 // starting from DefaultProps(defaultBuildDir).
-func PropsFromContext(app awscdk.App, defaultBuildDir string) (GuichetStackProps, error) {
+func PropsFromContext(app awscdk.App, defaultBuildDir string) (StackProps, error) {
 	p := DefaultProps(defaultBuildDir)
 	c := contextReader{app: app}
 	if v := c.str(ctxStackName); v != "" {
-		p.StackName = jsii.String(v)
+		p.StackName = v
 	}
 	p.Production = c.boolean(ctxProduction, p.Production)
 	p.CorsOrigins = c.list(ctxCorsOrigins)
@@ -87,6 +78,8 @@ func PropsFromContext(app awscdk.App, defaultBuildDir string) (GuichetStackProps
 		}
 		p.BuildDir = abs
 	}
+	c.decode(ctxAppPermissions, &p.AppPermissions, `[{"name": "projects:write", "description": {"en": "…"}}]`)
+	p.MemberPermissions = c.list(ctxMemberPermissions)
 	if c.err != nil {
 		return p, c.err
 	}
@@ -201,4 +194,31 @@ func (c *contextReader) list(key string) []string {
 		}
 	}
 	return clean
+}
+
+// decode reads key, JSON in cdk.json or a JSON string with -c, into v
+// (unknown fields refused); absent leaves v as it is.
+func (c *contextReader) decode(key string, v any, want string) {
+	raw := c.raw(key)
+	var b []byte
+	switch x := raw.(type) {
+	case nil:
+		return
+	case string:
+		if strings.TrimSpace(x) == "" {
+			return
+		}
+		b = []byte(x)
+	default:
+		var err error
+		if b, err = json.Marshal(x); err != nil {
+			c.fail(key, raw, want)
+			return
+		}
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil && c.err == nil {
+		c.err = fmt.Errorf("context %s: want %s: %w", key, want, err)
+	}
 }

@@ -1,4 +1,9 @@
-package main
+// Package guichet is Guichet's CDK construct: the whole backend (table,
+// functions, HTTP API with its authorizer, mail, jobs, alarms) in a stack
+// of the caller's, and the application's own routes added to the same API
+// behind Guichet's authorizer (AddRoute). The standalone Guichet stack
+// (infra/main.go) is built with it. See infra/README.md.
+package guichet
 
 import (
 	"errors"
@@ -48,10 +53,23 @@ const (
 // are granted on the index ARN.
 var indexActions = []string{"Query", "Scan"}
 
-// GuichetStackProps configures the stack. main.go fills it from the CDK
-// context (see PropsFromContext); tests fill it directly.
-type GuichetStackProps struct {
-	awscdk.StackProps
+// Defaults of DefaultProps.
+const (
+	defaultThrottleRate  = 50
+	defaultThrottleBurst = 100
+	// defaultAuthThrottle* limit each credential route (login, reset, …)
+	// for all callers together.
+	defaultAuthThrottleRate  = 10
+	defaultAuthThrottleBurst = 20
+	defaultLogRetention      = 30
+	defaultLogLevel          = "info"
+)
+
+// Props configures Guichet. The standalone app (infra/main.go) fills it
+// from the CDK context; an application's CDK app starts from DefaultProps.
+type Props struct {
+	// APIName names the HTTP API. Empty means the enclosing stack's name.
+	APIName string
 	// Production retains and deletion-protects the table. Off, the table is
 	// destroyed with the stack (for throw-away stacks).
 	Production bool
@@ -89,19 +107,52 @@ type GuichetStackProps struct {
 	// BuildDir holds one directory per function with its bootstrap binary
 	// (make build writes build/<name>/bootstrap).
 	BuildDir string
+	// AppPermissions are the application's own permissions, added to
+	// Guichet's catalog (APP_PERMISSIONS of every function).
+	AppPermissions []AppPermission
+	// MemberPermissions are the application permissions the built-in member
+	// role holds (MEMBER_PERMISSIONS of every function); each must be one of
+	// AppPermissions. Empty: none.
+	MemberPermissions []string
+	// Routes are the application's routes, added as AddRoute adds them.
+	Routes []AppRoute
 
 	// specs replaces route.Specs() in tests that need a case the table does
 	// not have yet (a function that sends mail).
 	specs []route.Spec
 }
 
-// GuichetStack is the synthesized stack and the resources tests look at.
-type GuichetStack struct {
-	awscdk.Stack
-	// Table is the one DynamoDB table.
+// DefaultProps returns the properties of a production deployment: table
+// retained and deletion protected, no CORS, no mail, no authorizer caching,
+// and function assets from buildDir (an absolute path).
+func DefaultProps(buildDir string) Props {
+	return Props{
+		Production:                true,
+		ThrottleRateLimit:         defaultThrottleRate,
+		ThrottleBurstLimit:        defaultThrottleBurst,
+		AuthThrottleRateLimit:     defaultAuthThrottleRate,
+		AuthThrottleBurstLimit:    defaultAuthThrottleBurst,
+		AuthorizerCacheTTLSeconds: 0,
+		LogRetentionDays:          defaultLogRetention,
+		LogLevel:                  defaultLogLevel,
+		BuildDir:                  buildDir,
+	}
+}
+
+// Guichet is the construct and the resources an application (and the
+// tests) use.
+type Guichet struct {
+	constructs.Construct
+	// Table is the one DynamoDB table. Its items are Guichet's: an
+	// application reads the principal from its requests, not the table.
 	Table awsdynamodb.Table
-	// API is the HTTP API; its $default stage is created separately.
+	// API is the HTTP API; AddRoute adds the application's routes to it.
 	API awsapigatewayv2.HttpApi
+	// Stage is the API's $default stage, and URL its base URL.
+	Stage awsapigatewayv2.HttpStage
+	URL   *string
+	// Authorizer is Guichet's Lambda authorizer of the API.
+	Authorizer awsapigatewayv2authorizers.HttpLambdaAuthorizer
 	// Functions are the Lambdas by function name (route.Functions()).
 	Functions map[string]awslambda.Function
 	// MFAKey is the secret holding the key that seals TOTP secrets.
@@ -110,6 +161,13 @@ type GuichetStack struct {
 	Exports awss3.Bucket
 	// AlarmTopic is the topic every alarm notifies.
 	AlarmTopic awssns.Topic
+
+	props      Props
+	app        appRoutes
+	publicAuth awsapigatewayv2authorizers.HttpLambdaAuthorizer
+	// routeKeyedAuth serves the application's other routes when results
+	// are cached.
+	routeKeyedAuth awsapigatewayv2authorizers.HttpLambdaAuthorizer
 }
 
 // Environment variables the stack sets for the code in functions/.
@@ -126,23 +184,31 @@ const (
 // "auth" → "AuthFunction", "passwordreset" → "PasswordresetFunction".
 func FunctionLogicalID(name string) string { return camel(name) + "Function" }
 
-// NewGuichetStack builds the whole backend from the route table: one Lambda
-// per function, the HTTP API with every route, the table, mail and alarms.
-func NewGuichetStack(scope constructs.Construct, id string, props GuichetStackProps) (*GuichetStack, error) {
+// New builds the whole backend in scope from the route table: one Lambda
+// per function, the HTTP API with every route, the table, mail, jobs and
+// alarms; then props.Routes, as AddRoute adds them. Many logical ids are
+// fixed (the table, the functions, ...), so a stack holds one Guichet.
+// Under the id "Default" the construct adds nothing to the logical ids of
+// its resources, which is how the standalone stack keeps them.
+func New(scope constructs.Construct, id string, props Props) (*Guichet, error) {
 	if err := props.validate(); err != nil {
 		return nil, err
 	}
-	stack := awscdk.NewStack(scope, jsii.String(id), &props.StackProps)
-	s := &GuichetStack{Stack: stack, Functions: map[string]awslambda.Function{}}
+	node := constructs.NewConstruct(scope, jsii.String(id))
+	s := &Guichet{Construct: node, Functions: map[string]awslambda.Function{}, props: props}
 	retention := retentionDays[props.LogRetentionDays]
 
-	s.Table = newTable(stack, props.Production)
+	s.Table = newTable(node, props.Production)
 
 	// The API exists before the functions so that PUBLIC_URL can default to
 	// its endpoint; the API resource itself refers to no function.
+	name := props.APIName
+	if name == "" {
+		name = *awscdk.Stack_Of(node).StackName()
+	}
 	cors := corsOptions(props.CorsOrigins)
-	s.API = awsapigatewayv2.NewHttpApi(stack, jsii.String("HttpApi"), &awsapigatewayv2.HttpApiProps{
-		ApiName:            jsii.String(id),
+	s.API = awsapigatewayv2.NewHttpApi(node, jsii.String("HttpApi"), &awsapigatewayv2.HttpApiProps{
+		ApiName:            jsii.String(name),
 		CreateDefaultStage: jsii.Bool(false),
 		CorsPreflight:      cors,
 	})
@@ -151,7 +217,7 @@ func NewGuichetStack(scope constructs.Construct, id string, props GuichetStackPr
 		publicURL = *s.API.ApiEndpoint()
 	}
 
-	m, err := newMail(stack, props)
+	m, err := newMail(node, props)
 	if err != nil {
 		return nil, err
 	}
@@ -160,13 +226,20 @@ func NewGuichetStack(scope constructs.Construct, id string, props GuichetStackPr
 	if specs == nil {
 		specs = route.Specs()
 	}
-	s.MFAKey = newMFAKey(stack, props.Production)
-	s.Exports = newExportBucket(stack, props.Production)
+	s.MFAKey = newMFAKey(node, props.Production)
+	s.Exports = newExportBucket(node, props.Production)
+	appEnv, err := props.permissionEnv()
+	if err != nil {
+		return nil, err
+	}
 	for _, spec := range specs {
 		env := map[string]*string{
 			"TABLE_NAME": s.Table.TableName(),
 			"PUBLIC_URL": jsii.String(publicURL),
 			"LOG_LEVEL":  jsii.String(props.LogLevel),
+		}
+		for k, v := range appEnv {
+			env[k] = jsii.String(v)
 		}
 		// Without mail the variables are absent, which the functions read
 		// as "no mail".
@@ -182,7 +255,7 @@ func NewGuichetStack(scope constructs.Construct, id string, props GuichetStackPr
 		if spec.Name == exportFunction() {
 			env[exportBucketEnv] = s.Exports.BucketName()
 		}
-		fn := newFunction(stack, spec, props, env, retention)
+		fn := newFunction(node, spec, props, env, retention)
 		if spec.MFAKey {
 			fn.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
 				Sid:       jsii.String("ReadMFAKey"),
@@ -208,23 +281,29 @@ func NewGuichetStack(scope constructs.Construct, id string, props GuichetStackPr
 	}
 
 	routes := s.addRoutes(props)
-	stage := s.addStage(props, retention, routes)
+	s.Stage = s.addStage(props, retention, routes)
+	s.URL = s.Stage.Url()
 	alarms := s.newAlarms()
 	dlq := s.addJobs(alarms)
-	alarms.add(stage, specs, m, dlq)
+	alarms.add(s.Stage, specs, m, dlq)
 
-	awscdk.NewCfnOutput(stack, jsii.String("ApiUrl"), &awscdk.CfnOutputProps{
-		Value:       stage.Url(),
+	awscdk.NewCfnOutput(node, jsii.String("ApiUrl"), &awscdk.CfnOutputProps{
+		Value:       s.URL,
 		Description: jsii.String("Base URL of the HTTP API"),
 	})
-	awscdk.NewCfnOutput(stack, jsii.String("TableName"), &awscdk.CfnOutputProps{
+	awscdk.NewCfnOutput(node, jsii.String("TableName"), &awscdk.CfnOutputProps{
 		Value:       s.Table.TableName(),
 		Description: jsii.String("The DynamoDB table"),
 	})
+	for _, r := range props.Routes {
+		if err := s.AddRoute(r); err != nil {
+			return nil, err
+		}
+	}
 	return s, nil
 }
 
-func (p GuichetStackProps) validate() error {
+func (p Props) validate() error {
 	var errs []error
 	if p.BuildDir == "" || !filepath.IsAbs(p.BuildDir) {
 		errs = append(errs, fmt.Errorf("BuildDir must be an absolute path, got %q", p.BuildDir))
@@ -241,10 +320,16 @@ func (p GuichetStackProps) validate() error {
 	if p.AuthThrottleRateLimit <= 0 || p.AuthThrottleBurstLimit <= 0 {
 		errs = append(errs, fmt.Errorf("auth throttle rate %v and burst %v must be positive", p.AuthThrottleRateLimit, p.AuthThrottleBurstLimit))
 	}
+	if err := p.checkEnvSize(0); err != nil {
+		errs = append(errs, err)
+	}
+	if err := p.checkRoutes(); err != nil {
+		errs = append(errs, err)
+	}
 	return errors.Join(errs...)
 }
 
-func newTable(stack awscdk.Stack, production bool) awsdynamodb.Table {
+func newTable(stack constructs.Construct, production bool) awsdynamodb.Table {
 	removal := awscdk.RemovalPolicy_DESTROY
 	if production {
 		removal = awscdk.RemovalPolicy_RETAIN
@@ -283,7 +368,7 @@ const MFAKeyLogicalID = "MfaEncryptionKey"
 // 43 alphanumeric characters, which decode as the unpadded base64 of 32
 // bytes (about 250 bits of entropy). It is kept with the table in
 // production: losing it loses every enrollment.
-func newMFAKey(stack awscdk.Stack, production bool) awssecretsmanager.Secret {
+func newMFAKey(stack constructs.Construct, production bool) awssecretsmanager.Secret {
 	removal := awscdk.RemovalPolicy_DESTROY
 	if production {
 		removal = awscdk.RemovalPolicy_RETAIN
@@ -314,7 +399,7 @@ func logRemoval(production bool) awscdk.RemovalPolicy {
 // newFunction makes the function's Lambda, its log group and its role. The
 // role may write to that log group only (no managed policy, no logs:* on
 // *); callers add the statements of the function's spec.
-func newFunction(stack awscdk.Stack, spec route.Spec, props GuichetStackProps, env map[string]*string, retention awslogs.RetentionDays) awslambda.Function {
+func newFunction(stack constructs.Construct, spec route.Spec, props Props, env map[string]*string, retention awslogs.RetentionDays) awslambda.Function {
 	id := FunctionLogicalID(spec.Name)
 	logs := awslogs.NewLogGroup(stack, jsii.String(id+"Logs"), &awslogs.LogGroupProps{
 		Retention:     retention,
@@ -388,7 +473,7 @@ type mailResources struct {
 	stack     awscdk.Stack
 }
 
-func newMail(stack awscdk.Stack, props GuichetStackProps) (*mailResources, error) {
+func newMail(stack constructs.Construct, props Props) (*mailResources, error) {
 	if props.MailFrom == "" {
 		return nil, nil
 	}
@@ -413,7 +498,7 @@ func newMail(stack awscdk.Stack, props GuichetStackProps) (*mailResources, error
 		Identity:         identity,
 		ConfigurationSet: cs,
 	})
-	return &mailResources{identity: id, configSet: cs, stack: stack}, nil
+	return &mailResources{identity: id, configSet: cs, stack: awscdk.Stack_Of(stack)}, nil
 }
 
 // sendStatement allows SES v2 SendEmail as the identity with the
@@ -434,7 +519,7 @@ func (m *mailResources) sendStatement() awsiam.PolicyStatement {
 // addRoutes adds every route of the table, plus $default for the fallback.
 // The authorizer never denies: it tells the function whether the caller is
 // authenticated, and the function answers 401 as problem+json itself.
-func (s *GuichetStack) addRoutes(props GuichetStackProps) map[string]awsapigatewayv2.HttpRoute {
+func (s *Guichet) addRoutes(props Props) map[string]awsapigatewayv2.HttpRoute {
 	routes := map[string]awsapigatewayv2.HttpRoute{}
 	integrations := map[string]awsapigatewayv2integrations.HttpLambdaIntegration{}
 	integration := func(fn string) awsapigatewayv2integrations.HttpLambdaIntegration {
@@ -460,6 +545,8 @@ func (s *GuichetStack) addRoutes(props GuichetStackProps) map[string]awsapigatew
 			IdentitySource:  &identity,
 			ResultsCacheTtl: awscdk.Duration_Seconds(jsii.Number(ttl)),
 		})
+	s.Authorizer = authorizer
+	s.app.integrations = integrations
 
 	for _, r := range route.All() {
 		opts := &awsapigatewayv2.AddRoutesOptions{
@@ -477,7 +564,7 @@ func (s *GuichetStack) addRoutes(props GuichetStackProps) map[string]awsapigatew
 			}
 		}
 	}
-	def := awsapigatewayv2.NewHttpRoute(s.Stack, jsii.String("DefaultRoute"), &awsapigatewayv2.HttpRouteProps{
+	def := awsapigatewayv2.NewHttpRoute(s.Construct, jsii.String("DefaultRoute"), &awsapigatewayv2.HttpRouteProps{
 		HttpApi:     s.API,
 		RouteKey:    awsapigatewayv2.HttpRouteKey_DEFAULT(),
 		Integration: integration(route.Fallback.Function),
@@ -485,9 +572,7 @@ func (s *GuichetStack) addRoutes(props GuichetStackProps) map[string]awsapigatew
 	suppress(def, "AwsSolutions-APIG4", "$default answers every path outside the route table with a 404 problem+json and reads nothing")
 
 	if ttl == 0 {
-		if c, ok := s.API.Node().TryFindChild(jsii.String(authorizerID)).(awsapigatewayv2.HttpAuthorizer); ok {
-			c.Node().DefaultChild().(awscdk.CfnResource).AddPropertyDeletionOverride(jsii.String("IdentitySource"))
-		}
+		removeIdentitySource(s.API, authorizerID)
 	}
 	return routes
 }
@@ -526,12 +611,12 @@ func throttledRouteKeys() []string {
 	return keys
 }
 
-func (s *GuichetStack) addStage(props GuichetStackProps, retention awslogs.RetentionDays, routes map[string]awsapigatewayv2.HttpRoute) awsapigatewayv2.HttpStage {
-	logs := awslogs.NewLogGroup(s.Stack, jsii.String("ApiAccessLogs"), &awslogs.LogGroupProps{
+func (s *Guichet) addStage(props Props, retention awslogs.RetentionDays, routes map[string]awsapigatewayv2.HttpRoute) awsapigatewayv2.HttpStage {
+	logs := awslogs.NewLogGroup(s.Construct, jsii.String("ApiAccessLogs"), &awslogs.LogGroupProps{
 		Retention:     retention,
 		RemovalPolicy: logRemoval(props.Production),
 	})
-	stage := awsapigatewayv2.NewHttpStage(s.Stack, jsii.String("DefaultStage"), &awsapigatewayv2.HttpStageProps{
+	stage := awsapigatewayv2.NewHttpStage(s.Construct, jsii.String("DefaultStage"), &awsapigatewayv2.HttpStageProps{
 		HttpApi:    s.API,
 		StageName:  jsii.String("$default"),
 		AutoDeploy: jsii.Bool(true),
@@ -562,12 +647,12 @@ func (s *GuichetStack) addStage(props GuichetStackProps, retention awslogs.Reten
 
 // alarms makes alarms that notify one topic operators subscribe to.
 type alarms struct {
-	s      *GuichetStack
+	s      *Guichet
 	action awscloudwatch.IAlarmAction
 }
 
-func (s *GuichetStack) newAlarms() *alarms {
-	s.AlarmTopic = awssns.NewTopic(s.Stack, jsii.String("AlarmTopic"), &awssns.TopicProps{
+func (s *Guichet) newAlarms() *alarms {
+	s.AlarmTopic = awssns.NewTopic(s.Construct, jsii.String("AlarmTopic"), &awssns.TopicProps{
 		DisplayName: jsii.String("Guichet alarms"),
 		EnforceSSL:  jsii.Bool(true),
 	})
@@ -577,7 +662,7 @@ func (s *GuichetStack) newAlarms() *alarms {
 
 // alarm raises id when metric reaches threshold for periods in a row.
 func (a *alarms) alarm(id, description string, metric awscloudwatch.IMetric, threshold float64, periods int) {
-	al := awscloudwatch.NewAlarm(a.s.Stack, jsii.String(id), &awscloudwatch.AlarmProps{
+	al := awscloudwatch.NewAlarm(a.s.Construct, jsii.String(id), &awscloudwatch.AlarmProps{
 		AlarmDescription:   jsii.String(description),
 		Metric:             metric,
 		Threshold:          jsii.Number(threshold),

@@ -1,4 +1,4 @@
-package main
+package guichet
 
 import (
 	"github.com/aws/aws-cdk-go/awscdk/v2"
@@ -6,10 +6,11 @@ import (
 	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
 )
 
-// checkStack applies cdk-nag's AwsSolutions pack to the stack: synthesizing
+// Check applies cdk-nag's AwsSolutions pack to the stack: synthesizing
 // then reports each finding without a suppression as an error or warning
-// annotation (and `cdk synth` fails on an error).
-func checkStack(stack awscdk.Stack) {
+// annotation (and `cdk synth` fails on an error). Guichet's resources carry
+// their suppressions, each with its reason.
+func Check(stack awscdk.Stack) {
 	awscdk.Aspects_Of(stack).Add(cdknag.NewAwsSolutionsChecks(&cdknag.NagPackProps{
 		Verbose: jsii.Bool(true),
 		Reports: jsii.Bool(false),

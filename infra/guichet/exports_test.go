@@ -1,4 +1,4 @@
-package main
+package guichet
 
 import (
 	"encoding/json"

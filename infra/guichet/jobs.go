@@ -1,4 +1,4 @@
-package main
+package guichet
 
 import (
 	"github.com/aws/aws-cdk-go/awscdk/v2"
@@ -38,9 +38,9 @@ const (
 // addJobs connects the jobs function to the table's stream (job items
 // only, puts and updates only, with a dead-letter queue) and to a schedule
 // every jobsSweepMinutes. It returns the dead-letter queue to alarm on.
-func (s *GuichetStack) addJobs(a *alarms) awssqs.Queue {
+func (s *Guichet) addJobs(a *alarms) awssqs.Queue {
 	fn := s.Functions[route.Jobs]
-	dlq := awssqs.NewQueue(s.Stack, jsii.String(jobsDeadLetterLogicalID), &awssqs.QueueProps{
+	dlq := awssqs.NewQueue(s.Construct, jsii.String(jobsDeadLetterLogicalID), &awssqs.QueueProps{
 		Encryption:      awssqs.QueueEncryption_SQS_MANAGED,
 		EnforceSSL:      jsii.Bool(true),
 		RetentionPeriod: awscdk.Duration_Days(jsii.Number(14)),
@@ -69,7 +69,7 @@ func (s *GuichetStack) addJobs(a *alarms) awssqs.Queue {
 	suppress(fn.Role(), "AwsSolutions-IAM5", "dynamodb:ListStreams has no resource type (IAM accepts only \"*\"); the stream reads themselves are granted on the table's stream only",
 		"Resource::*")
 
-	awsevents.NewRule(s.Stack, jsii.String(jobsSweepLogicalID), &awsevents.RuleProps{
+	awsevents.NewRule(s.Construct, jsii.String(jobsSweepLogicalID), &awsevents.RuleProps{
 		Description: jsii.String("Guichet jobs: run the jobs a failure left behind, announce API keys expiring within 7 days"),
 		Schedule:    awsevents.Schedule_Rate(awscdk.Duration_Minutes(jsii.Number(jobsSweepMinutes))),
 		Targets: &[]awsevents.IRuleTarget{awseventstargets.NewLambdaFunction(fn, &awseventstargets.LambdaFunctionProps{

@@ -1,10 +1,11 @@
-package main
+package guichet
 
 import (
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awss3"
+	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/guichet/guichet/shared/route"
@@ -35,7 +36,7 @@ func exportFunction() string {
 
 // newExportBucket makes the private bucket of large exports: no public
 // access, S3-managed encryption, TLS only, objects expire after exportDays.
-func newExportBucket(stack awscdk.Stack, production bool) awss3.Bucket {
+func newExportBucket(stack constructs.Construct, production bool) awss3.Bucket {
 	removal := awscdk.RemovalPolicy_DESTROY
 	if production {
 		removal = awscdk.RemovalPolicy_RETAIN
@@ -60,7 +61,7 @@ func newExportBucket(stack awscdk.Stack, production bool) awss3.Bucket {
 // grantExports lets fn write export objects (in one put or in parts, which
 // it may abort) and presign their GET links (a presigned GET is checked
 // against the signer's s3:GetObject).
-func (s *GuichetStack) grantExports(fn awslambda.Function) {
+func (s *Guichet) grantExports(fn awslambda.Function) {
 	objects := s.Exports.ArnForObjects(jsii.String(exportPrefix + "*"))
 	fn.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
 		Sid:       jsii.String("Exports"),

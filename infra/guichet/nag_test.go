@@ -1,4 +1,4 @@
-package main
+package guichet
 
 import (
 	"encoding/json"
@@ -14,7 +14,7 @@ func TestCdkNag(t *testing.T) {
 		name string
 		s    *synthesized
 	}{{"production with mail", prod}, {"throw-away without mail", dev}} {
-		ann := assertions.Annotations_FromStack(s.s.stack.Stack)
+		ann := assertions.Annotations_FromStack(s.s.stack)
 		rule := assertions.Match_StringLikeRegexp(jsii.String("AwsSolutions-.*"))
 		for _, level := range []struct {
 			name  string

@@ -1,4 +1,4 @@
-package main
+package guichet
 
 import (
 	"encoding/json"
@@ -30,8 +30,9 @@ var (
 // synthesized is one synthesized stack: its props, the assertions template,
 // and the same template as plain Go values for walking.
 type synthesized struct {
-	stack *GuichetStack
-	props GuichetStackProps
+	stack awscdk.Stack
+	g     *Guichet
+	props Props
 	specs []route.Spec
 	tmpl  assertions.Template
 	doc   map[string]any
@@ -80,6 +81,12 @@ func synthesizeAndRun(m *testing.M) (int, error) {
 	if dev, err = synthesize(d); err != nil {
 		return 1, fmt.Errorf("synthesize dev stack: %w", err)
 	}
+	if app, err = synthesizeApp(buildDir, 0); err != nil {
+		return 1, fmt.Errorf("synthesize application stack: %w", err)
+	}
+	if appCached, err = synthesizeApp(buildDir, 300); err != nil {
+		return 1, fmt.Errorf("synthesize application stack with caching: %w", err)
+	}
 	return m.Run(), nil
 }
 
@@ -107,7 +114,7 @@ func variantSpecs() []route.Spec {
 // cdkContext is the context of cdk.json (feature flags included), so the
 // tests synthesize as `make synth` does.
 func cdkContext() (map[string]any, error) {
-	raw, err := os.ReadFile("cdk.json")
+	raw, err := os.ReadFile(filepath.Join("..", "cdk.json"))
 	if err != nil {
 		return nil, err
 	}
@@ -120,18 +127,34 @@ func cdkContext() (map[string]any, error) {
 	return cfg.Context, nil
 }
 
-func synthesize(p GuichetStackProps) (*synthesized, error) {
+// testStackName is the name of the stack the tests synthesize, as the
+// standalone app names it.
+const testStackName = "Guichet"
+
+// synthesize builds a stack as the standalone app does (the construct under
+// "Default").
+func synthesize(p Props) (*synthesized, error) {
+	return synthesizeIn(testStackName, "Default", p, nil)
+}
+
+// synthesizeIn builds the construct id in a stack of its own, after
+// before has added to the stack (an application's Lambdas, given to p).
+func synthesizeIn(stackName, id string, p Props, before func(stack awscdk.Stack, p *Props)) (*synthesized, error) {
 	ctx, err := cdkContext()
 	if err != nil {
 		return nil, err
 	}
 	app := awscdk.NewApp(&awscdk.AppProps{Context: &ctx})
-	s, err := NewGuichetStack(app, *p.StackName, p)
+	stack := awscdk.NewStack(app, jsii.String(stackName), &awscdk.StackProps{StackName: jsii.String(stackName)})
+	if before != nil {
+		before(stack, &p)
+	}
+	g, err := New(stack, id, p)
 	if err != nil {
 		return nil, err
 	}
-	checkStack(s.Stack)
-	tmpl := assertions.Template_FromStack(s.Stack, nil)
+	Check(stack)
+	tmpl := assertions.Template_FromStack(stack, nil)
 	// A round trip through JSON turns jsii's values into plain Go ones.
 	raw, err := json.Marshal(tmpl.ToJSON())
 	if err != nil {
@@ -145,7 +168,7 @@ func synthesize(p GuichetStackProps) (*synthesized, error) {
 	if specs == nil {
 		specs = route.Specs()
 	}
-	return &synthesized{stack: s, props: p, specs: specs, tmpl: tmpl, doc: doc}, nil
+	return &synthesized{stack: stack, g: g, props: p, specs: specs, tmpl: tmpl, doc: doc}, nil
 }
 
 // resources returns the template's resources of one type by logical id.
@@ -1076,82 +1099,6 @@ func TestProps(t *testing.T) {
 			t.Error(err)
 		}
 	})
-	t.Run("cdk.json's context gives the defaults", func(t *testing.T) {
-		ctx, err := cdkContext()
-		if err != nil {
-			t.Fatal(err)
-		}
-		p, err := PropsFromContext(awscdk.NewApp(&awscdk.AppProps{Context: &ctx}), "/tmp/build")
-		if err != nil {
-			t.Fatal(err)
-		}
-		want := DefaultProps("/tmp/build")
-		got, _ := json.Marshal(p)
-		exp, _ := json.Marshal(want)
-		if string(got) != string(exp) || *p.StackName != *want.StackName {
-			t.Errorf("cdk.json gives %s, defaults are %s", got, exp)
-		}
-	})
-	for _, tc := range []struct {
-		name    string
-		context map[string]any
-		check   func(t *testing.T, p GuichetStackProps)
-		wantErr bool
-	}{
-		{
-			name:    "no context gives the production defaults",
-			context: map[string]any{},
-			check: func(t *testing.T, p GuichetStackProps) {
-				if *p.StackName != "Guichet" || !p.Production || p.AuthorizerCacheTTLSeconds != 0 ||
-					p.LogRetentionDays != 30 || p.MailFrom != "" || p.PublicURL != "" || len(p.CorsOrigins) != 0 {
-					t.Errorf("defaults = %+v", p)
-				}
-			},
-		},
-		{
-			name: "-c strings are parsed",
-			context: map[string]any{
-				"stackName": "GuichetDev", "production": "false", "corsOrigins": "https://a.example, https://b.example",
-				"throttleRateLimit": "10", "authorizerCacheTtlSeconds": "60", "mailFrom": "x@example.com",
-				"authThrottleRateLimit": "3", "authThrottleBurstLimit": "6",
-			},
-			check: func(t *testing.T, p GuichetStackProps) {
-				if p.AuthThrottleRateLimit != 3 || p.AuthThrottleBurstLimit != 6 {
-					t.Errorf("auth throttle %v/%v, want 3/6", p.AuthThrottleRateLimit, p.AuthThrottleBurstLimit)
-				}
-				if *p.StackName != "GuichetDev" || p.Production || p.ThrottleRateLimit != 10 ||
-					p.AuthorizerCacheTTLSeconds != 60 || p.MailFrom != "x@example.com" ||
-					!slices.Equal(p.CorsOrigins, []string{"https://a.example", "https://b.example"}) {
-					t.Errorf("props = %+v", p)
-				}
-			},
-		},
-		{
-			name:    "cdk.json JSON values are parsed",
-			context: map[string]any{"production": false, "corsOrigins": []any{"https://a.example"}, "logRetentionDays": 7},
-			check: func(t *testing.T, p GuichetStackProps) {
-				if p.Production || p.LogRetentionDays != 7 || !slices.Equal(p.CorsOrigins, []string{"https://a.example"}) {
-					t.Errorf("props = %+v", p)
-				}
-			},
-		},
-		{
-			name:    "a production flag that is not a boolean is an error",
-			context: map[string]any{"production": "maybe"},
-			wantErr: true,
-		},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			app := awscdk.NewApp(&awscdk.AppProps{Context: &tc.context})
-			p, err := PropsFromContext(app, "/tmp/build")
-			if (err != nil) != tc.wantErr {
-				t.Fatalf("err = %v, want error %v", err, tc.wantErr)
-			}
-			if tc.check != nil {
-				tc.check(t, p)
-			}
-		})
-	}
 }
 
 func TestTheMFAKey(t *testing.T) {
