@@ -107,10 +107,6 @@ func (s *Service) Import(ctx context.Context, p principal.Principal, body []byte
 	if max == 0 {
 		max = MaxRows
 	}
-	rows, err := ParseRows(body, o.Format, max)
-	if err != nil {
-		return ImportReport{}, err
-	}
 	// An import writes rows with units and roles a unit-limited caller
 	// could not give one by one; it goes through POST /v1/users instead.
 	if sc, err := scope.Of(ctx, s.store, p); err != nil {
@@ -118,6 +114,10 @@ func (s *Service) Import(ctx context.Context, p principal.Principal, body []byte
 	} else if sc.Limited() {
 		return ImportReport{}, problem.New(http.StatusForbidden, "unit_limited_role",
 			"Your role acts only within your units: create users one at a time (POST /v1/users) instead of importing them.")
+	}
+	rows, err := ParseRows(body, o.Format, max)
+	if err != nil {
+		return ImportReport{}, err
 	}
 	org, err := s.store.GetOrg(ctx, p.Org)
 	if err != nil {
