@@ -1,8 +1,10 @@
 package gateway_test
 
 import (
+	"encoding/json"
 	"net/http"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/guichet/guichet/shared/apitest"
@@ -203,7 +205,23 @@ func TestUnitLimitedRole(t *testing.T) {
 	kind := person(t, e, owner, "kind", map[string]any{"unit_kinds": []string{"site"}})
 	none := person(t, e, owner, "nounit", nil)
 
-	inside := sorted(mgrID, inHotel, inAnnex, inBoth)
+	// In the hotel, but administering beyond it: seen, not changed.
+	wide := created(t, e, owner, "/v1/roles", map[string]any{"name": "Wide", "permissions": []string{"users:read"}})["id"].(string)
+	above := e.AddUser(t, "above@acme.example", wide).ID
+	e.Do("PATCH", "/v1/users/"+above, owner, map[string]any{"all_units": false, "units": []string{u.estA}}).Object(t, http.StatusOK)
+	e.Do("GET", "/v1/users/"+above, mgr, nil).Object(t, http.StatusOK)
+	for _, r := range []*apitest.Response{
+		e.Do("PATCH", "/v1/users/"+above, mgr, map[string]any{"first_name": "X"}),
+		e.Do("POST", "/v1/users/"+above+"/status", mgr, map[string]any{"status": "inactive"}),
+		e.Do("POST", "/v1/users/"+above+"/password-reset", mgr, map[string]any{"send_email": false}),
+		e.Do("DELETE", "/v1/users/"+above, mgr, nil),
+	} {
+		if p := r.Problem(t, http.StatusForbidden); p.Code != "unit_limited_role" {
+			t.Fatal(p.Code)
+		}
+	}
+
+	inside := sorted(mgrID, inHotel, inAnnex, inBoth, above)
 	if got := ids(t, e.Do("GET", "/v1/users?limit=100", mgr, nil)); !slices.Equal(got, inside) {
 		t.Fatalf("list: %v, want %v", got, inside)
 	}
@@ -221,6 +239,23 @@ func TestUnitLimitedRole(t *testing.T) {
 	}
 	for _, id := range inside {
 		e.Do("GET", "/v1/users/"+id, mgr, nil).Object(t, http.StatusOK)
+	}
+	export := e.Do("GET", "/v1/users/export?format=jsonl", mgr, nil)
+	if export.Status != http.StatusOK {
+		t.Fatalf("export: %d %s", export.Status, export.Body)
+	}
+	var exported []string
+	for _, line := range strings.Split(strings.TrimSpace(string(export.Body)), "\n") {
+		var row struct {
+			ID string `json:"id"`
+		}
+		if err := json.Unmarshal([]byte(line), &row); err != nil {
+			t.Fatalf("export line %q: %v", line, err)
+		}
+		exported = append(exported, row.ID)
+	}
+	if slices.Sort(exported); !slices.Equal(exported, inside) {
+		t.Fatalf("export: %v, want %v", exported, inside)
 	}
 	e.Do("PATCH", "/v1/users/"+inAnnex, mgr, map[string]any{"first_name": "Annie"}).Object(t, http.StatusOK)
 	e.Do("POST", "/v1/users/"+inAnnex+"/status", mgr, map[string]any{"status": "inactive"}).Object(t, http.StatusOK)

@@ -178,7 +178,11 @@ func (s *Service) Create(ctx context.Context, p principal.Principal, in CreateRe
 	cred := store.NewCredential(hash, store.InviteToken, p.Org, "", now, inv.ExpiresAt)
 	cred.Ref = inv.ID
 	takes := s.mails.Plan(ratelimit.Mail{Org: p.Org, User: p.User, To: email})
-	err = s.store.CreateInvitation(ctx, inv, cred, ic.Pending, auditOf(p, now, "invitation.create", inv.ID, "email", "role", "units"), takes...)
+	a := auditOf(p, now, "invitation.create", inv.ID, "email", "role", "units")
+	if len(inv.UnitKinds) > 0 {
+		a.Fields = append(a.Fields, "unit_kinds")
+	}
+	err = s.store.CreateInvitation(ctx, inv, cred, ic.Pending, a, takes...)
 	switch {
 	case store.Lost(err, store.UserExists):
 		return WithLink{}, problem.Conflict("user_exists", "A user with this e-mail address already exists.")

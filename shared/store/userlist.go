@@ -183,11 +183,13 @@ func (s *Store) ListUsers(ctx context.Context, org string, f UserFilter, start s
 // ListUsersPage returns one page of an organization's users matching f.
 // Without filters it is one Query of the users. With one of status, role,
 // kind (one Query of its entries, Limit limit) or unit (two: the unit's
-// entries and the all_units ones, merged by sort key), it is those Queries
+// entries and the all_units ones, and a third with UnitKind: the kind's,
+// merged by sort key), it is those Queries
 // and one consistent BatchGetItem of the users found: limit matches a
 // page. With several filters the most selective drives and the others are
-// checked on the users read; text is checked on the users partition read
-// without a filter expression. Either reads rounds until limit matches or
+// checked on the users read; text and Within are checked on the users
+// read, the users partition read without a filter expression when no
+// other filter drives. Either reads rounds until limit matches or
 // MaxUsersRead users, then stops (Partial). Every filter is checked on the
 // users read, so an entry written by a change that lost a race matches
 // nothing.

@@ -438,6 +438,9 @@ func (s *Service) Create(ctx context.Context, p principal.Principal, in CreateRe
 	now := s.now().UTC()
 	u.Created, u.Updated = now, now
 	a := auditOf(p, now, "user.create", u.ID, "kind", "login", "names", "language", "role", "units", "status")
+	if len(u.UnitKinds) > 0 {
+		a.Fields = append(a.Fields, "unit_kinds")
+	}
 	n := store.NewUser{User: u}
 	var link string
 	if u.Unproved {
