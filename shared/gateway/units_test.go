@@ -350,6 +350,14 @@ func TestUnitLimitedRole(t *testing.T) {
 	e.Do("POST", "/v1/invitations/"+invOut["id"].(string)+"/link", mgr, nil).Problem(t, http.StatusNotFound)
 	e.Do("DELETE", "/v1/invitations/"+invOut["id"].(string), mgr, nil).Problem(t, http.StatusNotFound)
 	e.Do("DELETE", "/v1/invitations/"+invIn["id"].(string), mgr, nil).Object(t, http.StatusNoContent)
+	// An invitation into the hotel with a role administering beyond it:
+	// no new link from the manager (whoever holds it would get the role).
+	invWide := created(t, e, owner, "/v1/invitations", map[string]any{"email": "wide@example.com", "role": wide, "units": []string{u.estA}})
+	for _, path := range []string{"/link", "/resend"} {
+		if p := e.Do("POST", "/v1/invitations/"+invWide["id"].(string)+path, mgr, nil).Problem(t, http.StatusForbidden); p.Code != "unit_limited_role" {
+			t.Fatal(p.Code)
+		}
+	}
 	e.Do("DELETE", "/v1/users/"+inBoth, mgr, nil).Object(t, http.StatusNoContent)
 
 	// The owner widens the manager's units: it reaches the other hotel at

@@ -261,8 +261,10 @@ func inviteData(org store.Org, inv store.Invitation, inviter, role, link string)
 		Expires: inv.ExpiresAt.Format("2006-01-02 15:04 UTC")}
 }
 
-// get reads an invitation of p's organization; one outside the units of
-// a caller whose role is limited to them is not found either.
+// get reads an invitation of p's organization for a change: one outside
+// the units of a caller whose role is limited to them is not found
+// either, and one whose role administers beyond them is refused (403
+// unit_limited_role).
 func (s *Service) get(ctx context.Context, p principal.Principal, id string) (store.Invitation, error) {
 	inv, err := s.store.GetInvitation(ctx, p.Org, id)
 	if errors.Is(err, store.ErrNotFound) {
@@ -272,13 +274,21 @@ func (s *Service) get(ctx context.Context, p principal.Principal, id string) (st
 		return inv, err
 	}
 	sc, err := scope.Of(ctx, s.store, p)
-	if err != nil {
+	if err != nil || !sc.Limited() {
 		return inv, err
 	}
 	if !sc.Reaches("", inv.Units, inv.AllUnits, inv.UnitKinds) {
 		return store.Invitation{}, problem.NotFound("No such invitation.")
 	}
-	return inv, nil
+	perms, _, err := s.permissionsOf(ctx, p.Org, inv.Role, inv.Language)
+	if err != nil {
+		return inv, err
+	}
+	limited, err := scope.Limited(ctx, s.store, p.Org, inv.Role)
+	if err != nil {
+		return inv, err
+	}
+	return inv, sc.GivesRole(perms, limited)
 }
 
 func notPending(inv store.Invitation, now time.Time) *problem.Problem {
