@@ -26,6 +26,7 @@ import (
 	"github.com/guichet/guichet/shared/ratelimit"
 	"github.com/guichet/guichet/shared/reauth"
 	"github.com/guichet/guichet/shared/router"
+	"github.com/guichet/guichet/shared/scope"
 	"github.com/guichet/guichet/shared/store"
 	"github.com/guichet/guichet/shared/token"
 	"github.com/guichet/guichet/shared/validate"
@@ -192,19 +193,14 @@ func (s *Service) issue(ctx context.Context, p principal.Principal, now time.Tim
 	// A custom role's permissions are read from the role, and the key is
 	// written only while the role is at the version read: a key made
 	// while the role changes never keeps what the change took away.
-	_, builtIn := permission.BuiltIn(p.Role)
-	var held []string
-	version := 0
-	if !builtIn {
-		r, err := s.store.GetRole(ctx, p.Org, p.Role)
-		if err != nil {
-			return NewAPIKey{}, err
-		}
-		held, version = r.Permissions, r.Version
+	g, err := s.store.RoleGrant(ctx, p.Org, p.Role)
+	if err != nil {
+		return NewAPIKey{}, err
 	}
+	version := g.Version
 	var perms []string
 	for _, sc := range scopes {
-		if p.Can(permission.Permission(sc)) && (builtIn || slices.Contains(held, sc)) {
+		if p.Can(permission.Permission(sc)) && slices.Contains(g.Permissions, sc) {
 			perms = append(perms, sc)
 		}
 	}
@@ -332,7 +328,9 @@ func (s *Service) Revoke(ctx context.Context, p principal.Principal, id string) 
 }
 
 // RevokeAny ends any key of the principal's organization at once (the
-// admin route), but one of a user the principal may not act on.
+// admin route), but one of a user the principal may not act on; for a
+// principal whose role is limited to its units, a key of a user outside
+// them is not found.
 func (s *Service) RevokeAny(ctx context.Context, p principal.Principal, id string) error {
 	now := s.now().UTC()
 	e, err := s.entry(ctx, p, id, now, true)
@@ -342,6 +340,16 @@ func (s *Service) RevokeAny(ctx context.Context, p principal.Principal, id strin
 	if e.User != p.User {
 		u, err := s.store.GetUser(ctx, p.Org, e.User)
 		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			return err
+		}
+		sc, err := scope.Of(ctx, s.store, p)
+		if err != nil {
+			return err
+		}
+		if u.ID != "" && !sc.User(u) {
+			return notFound()
+		}
+		if err := sc.ActsOn(ctx, s.store, u); err != nil {
 			return err
 		}
 		if err := p.ActOn(u.ID, u.Role, u.Permissions); err != nil {

@@ -2,6 +2,7 @@ package gateway_test
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"slices"
 	"strings"
@@ -146,5 +147,85 @@ func TestEachRouteTakesTheCredentialsItsSecuritySays(t *testing.T) {
 				t.Fatalf("session-only %v, but an API key gets %d %s", rt.SessionOnly(), r.Status, p.Code)
 			}
 		})
+	}
+}
+
+// TestEveryUserRouteKeepsAUnitLimitedRoleInItsUnits runs every route
+// that acts on one user (and the revocation of a user's API key) as a
+// caller whose role is limited to its units: on a user of another unit it
+// answers 404, as for no user; on a user of a child unit of the caller's
+// it does what the route does.
+func TestEveryUserRouteKeepsAUnitLimitedRoleInItsUnits(t *testing.T) {
+	t.Parallel()
+	e := apitest.New(t)
+	owner := e.LoginOwner(t).AccessToken
+	u := makeUnits(t, e, owner)
+	_, mgr := limitedAdmin(t, e, owner, "manager@acme.example", map[string]any{"units": []string{u.estA}})
+	inside, outside := map[string]any{"units": []string{u.siteA}}, map[string]any{"units": []string{u.estB}}
+	n := 0
+	// target makes a fresh user of the kind the route acts on, with units,
+	// and returns the id the route takes.
+	inviters := created(t, e, owner, "/v1/roles", map[string]any{"name": "Inviters", "permissions": []string{"invitations:write"}})["id"].(string)
+	target := func(t *testing.T, rt route.Route, units map[string]any) string {
+		n++
+		name := fmt.Sprintf("target%d", n)
+		switch rt.Path {
+		case "/v1/users/{id}/password":
+			return person(t, e, owner, name, units)
+		case "/v1/users/{id}/letter":
+			body := map[string]any{"kind": "service", "user_code": fmt.Sprintf("SVC%04d", n), "client": "internal", "role": "member"}
+			for k, v := range units {
+				body[k] = v
+			}
+			return created(t, e, owner, "/v1/users", body)["id"].(string)
+		}
+		role := "member"
+		if rt.Path == "/v1/api-keys/{id}" {
+			role = inviters // a key needs a scope of its holder's role
+		}
+		usr := e.AddUser(t, name+"@acme.example", role)
+		body := map[string]any{"all_units": false}
+		for k, v := range units {
+			body[k] = v
+		}
+		e.Do("PATCH", "/v1/users/"+usr.ID, owner, body).Object(t, http.StatusOK)
+		if rt.Path == "/v1/api-keys/{id}" {
+			tok := e.Login(t, usr.Email, apitest.UserPassword).AccessToken
+			return created(t, e, tok, "/v1/me/api-keys", map[string]any{"name": "K", "client": "internal",
+				"current_password": apitest.UserPassword, "scopes": []string{"invitations:write"}})["id"].(string)
+		}
+		return usr.ID
+	}
+	bodies := map[string]string{
+		"/v1/users/{id}/status": `{"status":"inactive"}`, "/v1/users/{id}/password": `{"password":"592846"}`,
+		"/v1/users/{id}": `{"first_name":"X"}`, "/v1/users/{id}/password-reset": `{"send_email":false}`,
+	}
+	tested := 0
+	for _, rt := range route.All() {
+		if !strings.HasPrefix(rt.Path, "/v1/users/{id}") && rt.Path != "/v1/api-keys/{id}" {
+			continue
+		}
+		tested++
+		body, ok := bodies[rt.Path]
+		if !ok {
+			body = "{}"
+		}
+		t.Run(rt.Key(), func(t *testing.T) {
+			out := strings.Replace(rt.Path, "{id}", target(t, rt, outside), 1)
+			before := e.Scan(t)
+			e.Do(rt.Method, out, mgr, body).Problem(t, http.StatusNotFound)
+			if after := e.Scan(t); !slices.Equal(before, after) {
+				t.Fatal("a refused request wrote")
+			}
+			in := strings.Replace(rt.Path, "{id}", target(t, rt, inside), 1)
+			r := e.Do(rt.Method, in, mgr, body)
+			// mfa-reset of a user without MFA: 409 mfa_off, past the check.
+			if r.Status >= 300 && !(rt.Path == "/v1/users/{id}/mfa-reset" && r.Status == http.StatusConflict) {
+				t.Fatalf("inside: %d %s", r.Status, r.Body)
+			}
+		})
+	}
+	if tested < 9 {
+		t.Fatalf("%d routes act on a user", tested)
 	}
 }

@@ -160,7 +160,7 @@ func (s *Service) Accept(ctx context.Context, in AcceptRequest, client session.C
 	now := s.now().UTC()
 	u := store.User{Org: inv.Org, OrgCode: org.Code, ID: store.NewID("usr_"), Kind: store.Person, Email: inv.Email,
 		FirstName: strings.TrimSpace(in.FirstName), LastName: strings.TrimSpace(in.LastName), Language: inv.Language,
-		Role: inv.Role, Permissions: permList, Status: store.Active, Units: inv.Units, AllUnits: inv.AllUnits,
+		Role: inv.Role, Permissions: permList, Status: store.Active, Units: inv.Units, AllUnits: inv.AllUnits, UnitKinds: inv.UnitKinds,
 		PasswordHash: hash, Created: now, Updated: now}
 	op, err := s.sessions.Next(ctx, u, org, client, "")
 	if err != nil {

@@ -19,6 +19,7 @@ import (
 	"github.com/guichet/guichet/shared/principal"
 	"github.com/guichet/guichet/shared/problem"
 	"github.com/guichet/guichet/shared/ratelimit"
+	"github.com/guichet/guichet/shared/scope"
 	"github.com/guichet/guichet/shared/session"
 	"github.com/guichet/guichet/shared/store"
 	"github.com/guichet/guichet/shared/token"
@@ -55,6 +56,7 @@ type Invitation struct {
 	Role      string    `json:"role"`
 	Units     []string  `json:"units"`
 	AllUnits  bool      `json:"all_units"`
+	UnitKinds []string  `json:"unit_kinds" doc:"Kinds of unit all of whose units the user will have."`
 	Language  string    `json:"language" enum:"fr|en|nl"`
 	Status    string    `json:"status" enum:"pending|accepted|revoked|expired"`
 	InvitedBy string    `json:"invited_by"`
@@ -72,11 +74,14 @@ type WithLink struct {
 }
 
 func (s *Service) view(i store.Invitation) Invitation {
-	units := i.Units
+	units, kinds := i.Units, i.UnitKinds
 	if units == nil {
 		units = []string{}
 	}
-	return Invitation{ID: i.ID, Email: i.Email, Role: i.Role, Units: units, AllUnits: i.AllUnits, Language: i.Language,
+	if kinds == nil {
+		kinds = []string{}
+	}
+	return Invitation{ID: i.ID, Email: i.Email, Role: i.Role, Units: units, AllUnits: i.AllUnits, UnitKinds: kinds, Language: i.Language,
 		Status: i.State(s.now()), InvitedBy: i.InvitedBy, Created: i.Created, ExpiresAt: i.ExpiresAt, UserID: i.User}
 }
 
@@ -86,7 +91,9 @@ type CreateRequest struct {
 	Role     string   `json:"role"`
 	Units    []string `json:"units,omitempty"`
 	AllUnits bool     `json:"all_units,omitempty"`
-	Language string   `json:"language,omitempty" enum:"fr|en|nl" doc:"Of the e-mail and the account; the organization's by default."`
+	// UnitKinds give every unit of these kinds, present and future.
+	UnitKinds []string `json:"unit_kinds,omitempty" doc:"Every unit of these kinds (company, establishment, site, level), present and future."`
+	Language  string   `json:"language,omitempty" enum:"fr|en|nl" doc:"Of the e-mail and the account; the organization's by default."`
 }
 
 func (s *Service) link(secret string) string {
@@ -99,7 +106,8 @@ func auditOf(p principal.Principal, now time.Time, action, id string, fields ...
 }
 
 // Create invites an address. One pending invitation per address per
-// organization; an address that is a user's login cannot be invited.
+// organization; an address that is a user's login cannot be invited. A
+// caller whose role is limited to its units invites only into them.
 func (s *Service) Create(ctx context.Context, p principal.Principal, in CreateRequest) (WithLink, error) {
 	var v validate.Errors
 	email, _ := v.Email("email", in.Email)
@@ -117,14 +125,32 @@ func (s *Service) Create(ctx context.Context, p principal.Principal, in CreateRe
 	if len(in.Units) > 50 {
 		v.Add("units", "must list at most 50 units (or use all_units)")
 	}
+	if in.AllUnits && len(in.UnitKinds) > 0 {
+		v.Add("unit_kinds", "must be empty when all_units is true")
+	}
+	seenKind := map[string]bool{}
+	for _, k := range in.UnitKinds {
+		if !store.ValidUnitKind(k) || seenKind[k] {
+			v.Add("unit_kinds", "must list distinct kinds among company, establishment, site, level")
+			break
+		}
+		seenKind[k] = true
+	}
 	if in.Language != "" && !language.Valid(in.Language) {
 		v.Add("language", "must be one of fr, en, nl")
 	}
-	roleName, err := s.checkRole(ctx, p, in.Role, &v)
+	sc, err := scope.Of(ctx, s.store, p)
+	if err != nil {
+		return WithLink{}, err
+	}
+	roleName, err := s.checkRole(ctx, p, sc, in.Role, &v)
 	if err != nil {
 		return WithLink{}, err
 	}
 	if err := v.Err(); err != nil {
+		return WithLink{}, err
+	}
+	if err := sc.Gives("", in.Units, in.AllUnits, in.UnitKinds); err != nil {
 		return WithLink{}, err
 	}
 	ic, err := s.store.InvitationContextOf(ctx, p.Org, email)
@@ -147,12 +173,16 @@ func (s *Service) Create(ctx context.Context, p principal.Principal, in CreateRe
 		return WithLink{}, err
 	}
 	inv := store.Invitation{Org: p.Org, ID: store.NewID("inv_"), Email: email, Role: in.Role, Units: in.Units,
-		AllUnits: in.AllUnits, Language: lang, Status: store.Pending, InvitedBy: p.User, TokenHash: hash,
+		AllUnits: in.AllUnits, UnitKinds: in.UnitKinds, Language: lang, Status: store.Pending, InvitedBy: p.User, TokenHash: hash,
 		Created: now, ExpiresAt: now.Add(TTL)}
 	cred := store.NewCredential(hash, store.InviteToken, p.Org, "", now, inv.ExpiresAt)
 	cred.Ref = inv.ID
 	takes := s.mails.Plan(ratelimit.Mail{Org: p.Org, User: p.User, To: email})
-	err = s.store.CreateInvitation(ctx, inv, cred, ic.Pending, auditOf(p, now, "invitation.create", inv.ID, "email", "role", "units"), takes...)
+	a := auditOf(p, now, "invitation.create", inv.ID, "email", "role", "units")
+	if len(inv.UnitKinds) > 0 {
+		a.Fields = append(a.Fields, "unit_kinds")
+	}
+	err = s.store.CreateInvitation(ctx, inv, cred, ic.Pending, a, takes...)
 	switch {
 	case store.Lost(err, store.UserExists):
 		return WithLink{}, problem.Conflict("user_exists", "A user with this e-mail address already exists.")
@@ -172,10 +202,11 @@ func (s *Service) Create(ctx context.Context, p principal.Principal, in CreateRe
 	return WithLink{Invitation: s.view(inv), Link: link, MailSent: s.send(ctx, p, ic.Org, inv, roleName, link)}, nil
 }
 
-// checkRole refuses a role that does not exist, the owner role, and a
-// role holding a permission the inviter lacks; it returns a custom role's
-// name.
-func (s *Service) checkRole(ctx context.Context, p principal.Principal, role string, v *validate.Errors) (string, error) {
+// checkRole refuses a role that does not exist, the owner role, a role
+// holding a permission the inviter lacks, and one administering beyond
+// the units of an inviter of scope sc limited to them; it returns a
+// custom role's name.
+func (s *Service) checkRole(ctx context.Context, p principal.Principal, sc scope.Scope, role string, v *validate.Errors) (string, error) {
 	switch role {
 	case "":
 		v.Add("role", "is required")
@@ -190,6 +221,9 @@ func (s *Service) checkRole(ctx context.Context, p principal.Principal, role str
 		return "", nil
 	}
 	if err != nil {
+		return "", err
+	}
+	if err := sc.GivesRole(g.Permissions, g.OwnUnits); err != nil {
 		return "", err
 	}
 	name := g.Name
@@ -224,12 +258,34 @@ func inviteData(org store.Org, inv store.Invitation, inviter, role, link string)
 		Expires: inv.ExpiresAt.Format("2006-01-02 15:04 UTC")}
 }
 
+// get reads an invitation of p's organization for a change: one outside
+// the units of a caller whose role is limited to them is not found
+// either, and one whose role administers beyond them is refused (403
+// unit_limited_role).
 func (s *Service) get(ctx context.Context, p principal.Principal, id string) (store.Invitation, error) {
 	inv, err := s.store.GetInvitation(ctx, p.Org, id)
 	if errors.Is(err, store.ErrNotFound) {
 		return inv, problem.NotFound("No such invitation.")
 	}
-	return inv, err
+	if err != nil {
+		return inv, err
+	}
+	sc, err := scope.Of(ctx, s.store, p)
+	if err != nil || !sc.Limited() {
+		return inv, err
+	}
+	if !sc.Reaches("", inv.Units, inv.AllUnits, inv.UnitKinds) {
+		return store.Invitation{}, problem.NotFound("No such invitation.")
+	}
+	perms, _, err := s.permissionsOf(ctx, p.Org, inv.Role, inv.Language)
+	if err != nil {
+		return inv, err
+	}
+	limited, err := scope.Limited(ctx, s.store, p.Org, inv.Role)
+	if err != nil {
+		return inv, err
+	}
+	return inv, sc.GivesRole(perms, limited)
 }
 
 func notPending(inv store.Invitation, now time.Time) *problem.Problem {

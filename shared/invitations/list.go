@@ -6,11 +6,14 @@ import (
 	"github.com/guichet/guichet/shared/cursor"
 	"github.com/guichet/guichet/shared/principal"
 	"github.com/guichet/guichet/shared/router"
+	"github.com/guichet/guichet/shared/scope"
 	"github.com/guichet/guichet/shared/session"
 	"github.com/guichet/guichet/shared/validate"
 )
 
-// List returns a page of invitations, of f's status when it names one.
+// List returns a page of invitations, of f's status when it names one;
+// for a caller whose role is limited to its units, those within them
+// (checked on the page read, as the status is).
 func (s *Service) List(ctx context.Context, p principal.Principal, f ListFilter, pg router.Page) (Page, error) {
 	start, err := cursor.DecodePrefix(p.Org, "invitations", "INVITE#", pg.Cursor)
 	if err != nil {
@@ -20,8 +23,15 @@ func (s *Service) List(ctx context.Context, p principal.Principal, f ListFilter,
 	if err != nil {
 		return Page{}, err
 	}
+	sc, err := scope.Of(ctx, s.store, p)
+	if err != nil {
+		return Page{}, err
+	}
 	page := Page{Items: []Invitation{}, NextCursor: cursor.Encode(p.Org, "invitations", next)}
 	for _, inv := range invs {
+		if !sc.Reaches("", inv.Units, inv.AllUnits, inv.UnitKinds) {
+			continue // outside a unit-limited caller's units
+		}
 		if view := s.view(inv); f.Status == "" || view.Status == f.Status {
 			page.Items = append(page.Items, view)
 		}

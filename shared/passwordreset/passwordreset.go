@@ -18,6 +18,7 @@ import (
 	"github.com/guichet/guichet/shared/principal"
 	"github.com/guichet/guichet/shared/problem"
 	"github.com/guichet/guichet/shared/ratelimit"
+	"github.com/guichet/guichet/shared/scope"
 	"github.com/guichet/guichet/shared/store"
 	"github.com/guichet/guichet/shared/token"
 	"github.com/guichet/guichet/shared/validate"
@@ -264,14 +265,25 @@ type AdminLink struct {
 	MailSent bool   `json:"mail_sent"`
 }
 
-// ForUser makes a reset link for an e-mail user of p's organization and
-// sends it when asked.
+// ForUser makes a reset link for an e-mail user of p's organization (for
+// a caller whose role is limited to its units, within them) and sends it
+// when asked.
 func (s *Service) ForUser(ctx context.Context, p principal.Principal, id string, send bool) (AdminLink, error) {
 	u, err := s.store.GetUser(ctx, p.Org, id)
 	if errors.Is(err, store.ErrNotFound) {
 		return AdminLink{}, problem.NotFound("No such user.")
 	}
 	if err != nil {
+		return AdminLink{}, err
+	}
+	sc, err := scope.Of(ctx, s.store, p)
+	if err != nil {
+		return AdminLink{}, err
+	}
+	if !sc.User(u) {
+		return AdminLink{}, problem.NotFound("No such user.")
+	}
+	if err := sc.ActsOn(ctx, s.store, u); err != nil {
 		return AdminLink{}, err
 	}
 	if u.Kind != store.Person || u.Email == "" {

@@ -42,6 +42,9 @@ type Credential struct {
 	// RoleVersion is the version of the custom role Permissions were read
 	// from: the credential is written only while the role is still at it.
 	RoleVersion int `dynamodbav:"role_version,omitempty"`
+	// UnitKinds are the user's unit kinds (User.UnitKinds), copied with
+	// its units for the principal.
+	UnitKinds []string `dynamodbav:"unit_kinds,omitempty"`
 	// Session is the session family of an access or refresh token.
 	Session string    `dynamodbav:"session,omitempty"`
 	Created time.Time `dynamodbav:"created"`

@@ -19,6 +19,8 @@ type Grant struct {
 	// language (permission.BuiltInName).
 	Name          string
 	RequiresEmail bool
+	// OwnUnits is a custom role's limit to its holder's units.
+	OwnUnits bool
 	// Version is a custom role's (0 for a built-in role): a credential
 	// written with Permissions carries it (see roleAt).
 	Version int
@@ -57,7 +59,7 @@ func GrantFrom(role string, roles map[string]Role) (g Grant, ok bool) {
 
 // GrantOf is what custom role r gives.
 func GrantOf(r Role) Grant {
-	return Grant{Role: r.ID, Permissions: r.Permissions, Name: r.Name, RequiresEmail: r.RequiresEmail, Version: r.Version}
+	return Grant{Role: r.ID, Permissions: r.Permissions, Name: r.Name, RequiresEmail: r.RequiresEmail, OwnUnits: r.OwnUnits, Version: r.Version}
 }
 
 func builtInGrant(role string) (Grant, bool) {

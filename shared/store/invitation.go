@@ -33,6 +33,7 @@ type Invitation struct {
 	Role      string    `dynamodbav:"role"`
 	Units     []string  `dynamodbav:"units,omitempty"`
 	AllUnits  bool      `dynamodbav:"all_units,omitempty"`
+	UnitKinds []string  `dynamodbav:"unit_kinds,omitempty"`
 	Language  string    `dynamodbav:"language"`
 	Status    string    `dynamodbav:"status"`
 	InvitedBy string    `dynamodbav:"invited_by"`

@@ -27,7 +27,10 @@ type Role struct {
 	Name          string `dynamodbav:"name"`
 	Permissions   Perms  `dynamodbav:"permissions"`
 	RequiresEmail bool   `dynamodbav:"requires_email"`
-	Refs          int    `dynamodbav:"refs"`
+	// OwnUnits limits the role's users:read and users:write to users
+	// within its holder's units.
+	OwnUnits bool `dynamodbav:"own_units,omitempty"`
+	Refs     int  `dynamodbav:"refs"`
 	// Version and Granted are 0 on roles written before versions.
 	Version int       `dynamodbav:"version"`
 	Granted int       `dynamodbav:"granted"`
@@ -71,7 +74,7 @@ func (s *Store) CreateRole(ctx context.Context, r Role, a Audit) error {
 const RegrantJob = "regrant"
 
 // UpdateRole writes the fields of a custom role that an edit sets (name,
-// permissions, requires_email, updated, version), on the condition that
+// permissions, requires_email, own_units, updated, version), on the condition that
 // it is still as read (old; else a Conflict on RoleChanged), moving its
 // name guard when the name changes (RoleNameTaken: the new name is
 // taken). Its reference count and granted version are left as they are,
@@ -82,11 +85,12 @@ func (s *Store) UpdateRole(ctx context.Context, old, next Role, a Audit, job *Jo
 	t := s.tx().add(RoleChanged, types.TransactWriteItem{Update: &types.Update{
 		TableName: &s.table, Key: roleKey(next.Org, next.ID).av(),
 		ConditionExpression:      aws.String("updated = :u"),
-		UpdateExpression:         aws.String("SET #n = :n, #p = :p, requires_email = :re, updated = :now, version = :v"),
+		UpdateExpression:         aws.String("SET #n = :n, #p = :p, requires_email = :re, own_units = :ou, updated = :now, version = :v"),
 		ExpressionAttributeNames: map[string]string{"#n": "name", "#p": "permissions"},
 		ExpressionAttributeValues: map[string]types.AttributeValue{
 			":u": str(old.Updated.UTC().Format(time.RFC3339Nano)), ":n": str(next.Name),
 			":p": str(strings.Join(next.Permissions, " ")), ":re": &types.AttributeValueMemberBOOL{Value: next.RequiresEmail},
+			":ou":  &types.AttributeValueMemberBOOL{Value: next.OwnUnits},
 			":now": str(next.Updated.UTC().Format(time.RFC3339Nano)), ":v": num(int64(next.Version)),
 		},
 	}})

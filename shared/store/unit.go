@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -229,4 +230,77 @@ func (s *Store) DeleteUnit(ctx context.Context, u Unit, a Audit) error {
 		return fmt.Errorf("delete unit: %w", err)
 	}
 	return nil
+}
+
+// ExpandUnits returns every unit of units (an organization's, as AllUnits
+// reads them) that access to list and kinds reaches: the units of list,
+// their descendants, and the units whose kind is one of kinds, in the
+// order of units. Ids of list that are no unit of units reach nothing.
+// The walk is bounded by the number of units, so a damaged tree (a cycle)
+// ends too.
+func ExpandUnits(units []Unit, list, kinds []string) []string {
+	children := make(map[string][]string, len(units))
+	for _, u := range units {
+		if u.Parent != "" {
+			children[u.Parent] = append(children[u.Parent], u.ID)
+		}
+	}
+	in := make(map[string]bool, len(units))
+	for _, u := range units {
+		if slices.Contains(kinds, u.Kind) {
+			in[u.ID] = true
+		}
+	}
+	known := make(map[string]bool, len(units))
+	for _, u := range units {
+		known[u.ID] = true
+	}
+	var stack []string
+	for _, id := range list {
+		if known[id] {
+			stack = append(stack, id)
+		}
+	}
+	seen := map[string]bool{}
+	for len(stack) > 0 && len(seen) <= len(units) {
+		id := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		if seen[id] {
+			continue
+		}
+		seen[id] = true
+		in[id] = true
+		stack = append(stack, children[id]...)
+	}
+	out := []string{}
+	for _, u := range units {
+		if in[u.ID] {
+			out = append(out, u.ID)
+		}
+	}
+	return out
+}
+
+// ExpandedUnits returns the units that access to list and kinds reaches
+// in org (see ExpandUnits): one Query of the organization's units (one per
+// MB), none when list and kinds are empty.
+func (s *Store) ExpandedUnits(ctx context.Context, org string, list, kinds []string) ([]string, error) {
+	if len(list) == 0 && len(kinds) == 0 {
+		return []string{}, nil
+	}
+	units, err := s.AllUnits(ctx, org)
+	if err != nil {
+		return nil, fmt.Errorf("expand units: %w", err)
+	}
+	return ExpandUnits(units, list, kinds), nil
+}
+
+// ValidUnitKind reports whether k is a kind a unit may have: company,
+// establishment, site or level.
+func ValidUnitKind(k string) bool {
+	switch k {
+	case "company", "establishment", "site", "level":
+		return true
+	}
+	return false
 }

@@ -48,9 +48,12 @@ type User struct {
 	Code string `dynamodbav:"code,omitempty"`
 	// Client is the client application a service user belongs to.
 	Client string `dynamodbav:"client,omitempty"`
-	// Units the user may act on; AllUnits grants every unit, present and future.
+	// Units the user may act on; AllUnits grants every unit, present and
+	// future, and UnitKinds every unit of those kinds, present and future
+	// (see ExpandUnits).
 	Units       []string `dynamodbav:"units,omitempty"`
 	AllUnits    bool     `dynamodbav:"all_units,omitempty"`
+	UnitKinds   []string `dynamodbav:"unit_kinds,omitempty"`
 	DefaultUnit string   `dynamodbav:"default_unit,omitempty"`
 	// Permissions of the user's role, copied here so that a login reads
 	// one item; kept in step by every role change.

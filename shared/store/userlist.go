@@ -15,7 +15,8 @@ import (
 
 // A user filter entry is an item ORG#<org>#USERS#<filter>#<value> /
 // USER#<user>, one per filter value a user has: its status, kind, role,
-// each of its units, and unit "*" for an all_units user. It is written and
+// each of its units, unit "*" for an all_units user, and unit
+// "kind:<kind>" for each of its unit kinds. It is written and
 // deleted in the transactions that write the user, so a filtered page is a
 // Query of one entry partition: up to limit matches, in the order of the
 // unfiltered list (the same sort keys).
@@ -28,6 +29,8 @@ const (
 	byUnit   = "unit"
 	// allUnitsValue is the unit value of an all_units user's entry.
 	allUnitsValue = "*"
+	// kindUnitsPrefix begins the unit value of a unit kind's entry.
+	kindUnitsPrefix = "kind:"
 )
 
 // entryPK is the partition of the users whose filter has value.
@@ -59,6 +62,9 @@ func entryKeys(u User) []key {
 	for _, unit := range u.Units {
 		add(byUnit, unit)
 	}
+	for _, kind := range u.UnitKinds {
+		add(byUnit, kindUnitsPrefix+kind)
+	}
 	return out
 }
 
@@ -89,9 +95,15 @@ func entryDiff(old, next User) (added, gone []key) {
 
 // UserFilter narrows a user listing. Empty fields do not filter.
 type UserFilter struct {
+	// Unit matches the users assigned to the unit, those with all units
+	// and, with UnitKind (the unit's kind), those with that unit kind.
 	Status, Role, Unit, Kind string
+	UnitKind                 string
 	// Text is searched, lower-cased, in names and login names.
 	Text string
+	// Within, when set, is checked on every user read, like Text: a
+	// unit-limited caller's scope.
+	Within func(User) bool
 }
 
 // matches reports whether u passes every filter of f.
@@ -100,16 +112,18 @@ func (f UserFilter) matches(u User) bool {
 	case f.Status != "" && u.Status != f.Status,
 		f.Role != "" && u.Role != f.Role,
 		f.Kind != "" && u.Kind != f.Kind,
-		f.Unit != "" && !u.AllUnits && !slices.Contains(u.Units, f.Unit),
-		f.Text != "" && !strings.Contains(u.searchText(), f.Text):
+		f.Unit != "" && !u.AllUnits && !slices.Contains(u.Units, f.Unit) &&
+			(f.UnitKind == "" || !slices.Contains(u.UnitKinds, f.UnitKind)),
+		f.Text != "" && !strings.Contains(u.searchText(), f.Text),
+		f.Within != nil && !f.Within(u):
 		return false
 	}
 	return true
 }
 
 // driver returns the entry partitions of f's most selective key-served
-// filter (unit, then role, kind, status; a unit merges its own partition
-// and the all_units one), and how many key-served filters f has. No
+// filter (unit, then role, kind, status; a unit merges its own partition,
+// the all_units one and its kind's), and how many key-served filters f has. No
 // partitions means the users partition itself is read.
 func (f UserFilter) driver(org string) (pks []string, keyed int) {
 	for _, c := range []struct{ filter, value string }{
@@ -125,6 +139,9 @@ func (f UserFilter) driver(org string) (pks []string, keyed int) {
 		pks = []string{entryPK(org, c.filter, c.value)}
 		if c.filter == byUnit && c.value != allUnitsValue {
 			pks = append(pks, entryPK(org, byUnit, allUnitsValue))
+			if f.UnitKind != "" {
+				pks = append(pks, entryPK(org, byUnit, kindUnitsPrefix+f.UnitKind))
+			}
 		}
 	}
 	return pks, keyed
@@ -166,11 +183,13 @@ func (s *Store) ListUsers(ctx context.Context, org string, f UserFilter, start s
 // ListUsersPage returns one page of an organization's users matching f.
 // Without filters it is one Query of the users. With one of status, role,
 // kind (one Query of its entries, Limit limit) or unit (two: the unit's
-// entries and the all_units ones, merged by sort key), it is those Queries
+// entries and the all_units ones, and a third with UnitKind: the kind's,
+// merged by sort key), it is those Queries
 // and one consistent BatchGetItem of the users found: limit matches a
 // page. With several filters the most selective drives and the others are
-// checked on the users read; text is checked on the users partition read
-// without a filter expression. Either reads rounds until limit matches or
+// checked on the users read; text and Within are checked on the users
+// read, the users partition read without a filter expression when no
+// other filter drives. Either reads rounds until limit matches or
 // MaxUsersRead users, then stops (Partial). Every filter is checked on the
 // users read, so an entry written by a change that lost a race matches
 // nothing.
@@ -180,7 +199,8 @@ func (s *Store) ListUsersPage(ctx context.Context, org string, f UserFilter, sta
 		return page, fmt.Errorf("list users: limit %d", limit)
 	}
 	pks, keyed := f.driver(org)
-	exact := pks == nil && f.Text == "" || keyed == 1 && f.Text == ""
+	checked := f.Text != "" || f.Within != nil
+	exact := pks == nil && !checked || keyed == 1 && !checked
 	after := start
 	for {
 		n := entryRound

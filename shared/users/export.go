@@ -18,6 +18,7 @@ import (
 	"github.com/guichet/guichet/shared/principal"
 	"github.com/guichet/guichet/shared/problem"
 	"github.com/guichet/guichet/shared/router"
+	"github.com/guichet/guichet/shared/scope"
 	"github.com/guichet/guichet/shared/store"
 )
 
@@ -105,10 +106,17 @@ func (s *Service) Export(ctx context.Context, p principal.Principal, o ExportOpt
 // and written before the next is read, so memory holds one page, and a
 // failed write (the cap) stops the reading.
 func (s *Service) writeExport(ctx context.Context, p principal.Principal, o ExportOptions, w io.Writer) (int, error) {
+	sc, err := scope.Of(ctx, s.store, p)
+	if err != nil {
+		return 0, err
+	}
 	n := 0
-	err := s.store.EachUser(ctx, p.Org, func(us []store.User) error {
+	err = s.store.EachUser(ctx, p.Org, func(us []store.User) error {
 		recs := make([]Record, 0, len(us))
 		for _, u := range us {
+			if !sc.User(u) {
+				continue // outside a unit-limited caller's units
+			}
 			hash := ""
 			// The hash of a user the caller may not act on (the owner, for
 			// an admin) stays home: cracked offline, it would take it over.

@@ -20,7 +20,7 @@ type Page struct {
 type ListFilter struct {
 	Status string `query:"status" enum:"active|inactive|pending" doc:"Only users of this status."`
 	Role   string `query:"role" doc:"Only holders of this role id."`
-	Unit   string `query:"unit" doc:"Only users of this unit (or of all units)."`
+	Unit   string `query:"unit" doc:"Only users assigned to this unit, with all units, or with the unit's kind (unit_kinds)."`
 	Kind   string `query:"kind" enum:"person|service" doc:"Only persons or service users."`
 	Q      string `query:"q" doc:"Text searched in names and login names."`
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/guichet/guichet/shared/problem"
 	"github.com/guichet/guichet/shared/ratelimit"
 	"github.com/guichet/guichet/shared/router"
+	"github.com/guichet/guichet/shared/scope"
 	"github.com/guichet/guichet/shared/store"
 	"github.com/guichet/guichet/shared/validate"
 )
@@ -105,6 +106,14 @@ func (s *Service) Import(ctx context.Context, p principal.Principal, body []byte
 	max := o.MaxRows
 	if max == 0 {
 		max = MaxRows
+	}
+	// An import writes rows with units and roles a unit-limited caller
+	// could not give one by one; it goes through POST /v1/users instead.
+	if sc, err := scope.Of(ctx, s.store, p); err != nil {
+		return ImportReport{}, err
+	} else if sc.Limited() {
+		return ImportReport{}, problem.New(http.StatusForbidden, "unit_limited_role",
+			"Your role acts only within your units: create users one at a time (POST /v1/users) instead of importing them.")
 	}
 	rows, err := ParseRows(body, o.Format, max)
 	if err != nil {

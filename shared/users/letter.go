@@ -22,7 +22,7 @@ import (
 // letter that gives it, with the organization code and user code, to the
 // integrator. The password is permanent: no change is asked at first use.
 func (s *Service) Letter(ctx context.Context, p principal.Principal, id string) ([]byte, error) {
-	old, err := s.get(ctx, p, id)
+	old, err := s.changeable(ctx, p, id)
 	if err != nil {
 		return nil, err
 	}

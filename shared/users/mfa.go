@@ -13,7 +13,7 @@ import (
 // unused recovery codes go, and every session of the user ends, so the
 // next login asks for a new enrollment when the organization requires one.
 func (s *Service) ResetMFA(ctx context.Context, p principal.Principal, id string) (User, error) {
-	old, err := s.get(ctx, p, id)
+	old, err := s.changeable(ctx, p, id)
 	if err != nil {
 		return User{}, err
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/guichet/guichet/shared/permission"
 	"github.com/guichet/guichet/shared/principal"
 	"github.com/guichet/guichet/shared/problem"
+	"github.com/guichet/guichet/shared/scope"
 	"github.com/guichet/guichet/shared/store"
 	"github.com/guichet/guichet/shared/validate"
 )
@@ -22,6 +23,7 @@ type Role struct {
 	Name          string   `json:"name"`
 	Permissions   []string `json:"permissions"`
 	RequiresEmail bool     `json:"requires_email"`
+	OwnUnits      bool     `json:"own_units" doc:"users:read and users:write act only on users within the holder's units (never a built-in role)."`
 	BuiltIn       bool     `json:"built_in"`
 	// UserCount is the number of users holding the role.
 	UserCount int `json:"user_count"`
@@ -41,6 +43,7 @@ type RoleRequest struct {
 	Name          *string   `json:"name,omitempty"`
 	Permissions   *[]string `json:"permissions,omitempty"`
 	RequiresEmail *bool     `json:"requires_email,omitempty"`
+	OwnUnits      *bool     `json:"own_units,omitempty" doc:"Limit users:read and users:write to users within the holder's units."`
 }
 
 var builtInNames = map[string]string{
@@ -76,7 +79,7 @@ func roleView(r store.Role) Role {
 	if perms == nil {
 		perms = []string{}
 	}
-	v := Role{ID: r.ID, Name: r.Name, Permissions: perms, RequiresEmail: r.RequiresEmail, UserCount: r.Refs,
+	v := Role{ID: r.ID, Name: r.Name, Permissions: perms, RequiresEmail: r.RequiresEmail, OwnUnits: r.OwnUnits, UserCount: r.Refs,
 		Version: max(r.Version, 1), Regrant: "done"}
 	if r.Granted < r.Version {
 		v.Regrant = "pending"
@@ -84,8 +87,9 @@ func roleView(r store.Role) Role {
 	return v
 }
 
-// checkRole validates a role's fields and that p may grant its permissions.
-func checkRole(p principal.Principal, v *validate.Errors, r *store.Role, in RoleRequest) error {
+// checkRole validates a role's fields and that p, of scope sc, may grant
+// its permissions.
+func checkRole(p principal.Principal, sc scope.Scope, v *validate.Errors, r *store.Role, in RoleRequest) error {
 	if in.Name != nil {
 		if v.Name("name", *in.Name, 100) {
 			if _, builtIn := builtInNames[strings.ToLower(strings.TrimSpace(*in.Name))]; builtIn {
@@ -108,7 +112,13 @@ func checkRole(p principal.Principal, v *validate.Errors, r *store.Role, in Role
 	if in.RequiresEmail != nil {
 		r.RequiresEmail = *in.RequiresEmail
 	}
+	if in.OwnUnits != nil {
+		r.OwnUnits = *in.OwnUnits
+	}
 	if err := v.Err(); err != nil {
+		return err
+	}
+	if err := sc.GivesRole(r.Permissions, r.OwnUnits); err != nil {
 		return err
 	}
 	return grantable(p, r.Permissions)
@@ -125,11 +135,15 @@ func (s *Service) CreateRole(ctx context.Context, p principal.Principal, in Role
 	}
 	now := s.now().UTC()
 	r := store.Role{Org: p.Org, ID: store.NewID("rol_"), Created: now, Updated: now, Version: 1, Granted: 1}
-	if err := checkRole(p, &v, &r, in); err != nil {
+	sc, err := scope.Of(ctx, s.store, p)
+	if err != nil {
+		return Role{}, err
+	}
+	if err := checkRole(p, sc, &v, &r, in); err != nil {
 		return Role{}, err
 	}
 	a := store.Audit{Org: p.Org, Time: now, Actor: p.User, Via: p.Credential + ":" + p.CredentialID,
-		Action: "role.create", Target: "role:" + r.ID, Fields: []string{"name", "permissions", "requires_email"}}
+		Action: "role.create", Target: "role:" + r.ID, Fields: []string{"name", "permissions", "requires_email", "own_units"}}
 	if err := s.store.CreateRole(ctx, r, a); err != nil {
 		if errors.Is(err, store.ErrConflict) {
 			return Role{}, problem.Conflict("role_name_taken", "A role with this name already exists.")
@@ -164,9 +178,16 @@ func (s *Service) UpdateRole(ctx context.Context, p principal.Principal, id stri
 	if err := grantable(p, old.Permissions); err != nil {
 		return Role{}, err
 	}
+	sc, err := scope.Of(ctx, s.store, p)
+	if err != nil {
+		return Role{}, err
+	}
+	if err := sc.GivesRole(old.Permissions, old.OwnUnits); err != nil {
+		return Role{}, err
+	}
 	r := old
 	var v validate.Errors
-	if err := checkRole(p, &v, &r, in); err != nil {
+	if err := checkRole(p, sc, &v, &r, in); err != nil {
 		return Role{}, err
 	}
 	var fields []string
@@ -179,6 +200,9 @@ func (s *Service) UpdateRole(ctx context.Context, p principal.Principal, id stri
 	}
 	if r.RequiresEmail != old.RequiresEmail {
 		fields = append(fields, "requires_email")
+	}
+	if r.OwnUnits != old.OwnUnits {
+		fields = append(fields, "own_units")
 	}
 	now := s.now().UTC()
 	left := old.Granted < old.Version

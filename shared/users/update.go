@@ -12,6 +12,7 @@ import (
 	"github.com/guichet/guichet/shared/permission"
 	"github.com/guichet/guichet/shared/principal"
 	"github.com/guichet/guichet/shared/problem"
+	"github.com/guichet/guichet/shared/scope"
 	"github.com/guichet/guichet/shared/store"
 	"github.com/guichet/guichet/shared/validate"
 )
@@ -25,6 +26,7 @@ type UpdateRequest struct {
 	Role        *string   `json:"role,omitempty"`
 	Units       *[]string `json:"units,omitempty"`
 	AllUnits    *bool     `json:"all_units,omitempty"`
+	UnitKinds   *[]string `json:"unit_kinds,omitempty" doc:"Every unit of these kinds (company, establishment, site, level), present and future."`
 	DefaultUnit *string   `json:"default_unit,omitempty"`
 	Username    *string   `json:"username,omitempty" doc:"Immutable: present only to be refused clearly."`
 	UserCode    *string   `json:"user_code,omitempty" doc:"Immutable: present only to be refused clearly."`
@@ -35,9 +37,10 @@ func conflictChanged() *problem.Problem {
 	return problem.Conflict("conflict", "The user changed meanwhile; read it again and retry.")
 }
 
-// Update changes a user's names, language, role or units.
+// Update changes a user's names, language, role or units. A caller whose
+// role is limited to its units gives only units within its own.
 func (s *Service) Update(ctx context.Context, p principal.Principal, id string, in UpdateRequest) (User, error) {
-	old, err := s.get(ctx, p, id)
+	old, sc, err := s.get(ctx, p, id)
 	if err != nil {
 		return User{}, err
 	}
@@ -76,15 +79,24 @@ func (s *Service) Update(ctx context.Context, p principal.Principal, id string, 
 		u.Units = *in.Units
 		fields = append(fields, "units")
 	}
+	if in.UnitKinds != nil && !slices.Equal(*in.UnitKinds, u.UnitKinds) {
+		u.UnitKinds = *in.UnitKinds
+		fields = append(fields, "unit_kinds")
+	}
 	if in.AllUnits != nil && *in.AllUnits != u.AllUnits {
 		u.AllUnits = *in.AllUnits
 		fields = append(fields, "all_units")
 		if u.AllUnits && in.Units == nil {
 			u.Units = nil
 		}
+		if u.AllUnits && in.UnitKinds == nil {
+			u.UnitKinds = nil
+		}
 	}
 	set("default_unit", &u.DefaultUnit, in.DefaultUnit, 64)
-	checkUnits(&v, u.Units, u.AllUnits, u.DefaultUnit)
+	if err := s.checkUnits(ctx, p.Org, &v, u.Units, u.AllUnits, u.UnitKinds, u.DefaultUnit); err != nil {
+		return User{}, err
+	}
 	roleChanged := in.Role != nil && *in.Role != old.Role
 	var roleVersion *int
 	if roleChanged {
@@ -94,7 +106,7 @@ func (s *Service) Update(ctx context.Context, p principal.Principal, id string, 
 		case old.ID == p.User:
 			return User{}, problem.New(http.StatusForbidden, "own_role", "You cannot change your own role.")
 		}
-		g, err := s.roleFor(ctx, p, *in.Role, &v)
+		g, err := s.roleFor(ctx, p, sc, *in.Role, &v)
 		if err != nil {
 			return User{}, err
 		}
@@ -110,12 +122,18 @@ func (s *Service) Update(ctx context.Context, p principal.Principal, id string, 
 		if err := grantable(p, old.Permissions); err != nil {
 			return User{}, err
 		}
+		if err := sc.ActsOn(ctx, s.store, old); err != nil {
+			return User{}, err
+		}
 	}
 	if err := v.Err(); err != nil {
 		return User{}, err
 	}
 	if len(fields) == 0 {
 		return view(old), nil
+	}
+	if err := sc.Gives(old.ID, u.Units, u.AllUnits, u.UnitKinds); err != nil {
+		return User{}, err
 	}
 	now := s.now().UTC()
 	u.Updated = now
@@ -174,7 +192,7 @@ func (s *Service) SetStatus(ctx context.Context, p principal.Principal, id, stat
 	if status != store.Active && status != store.Inactive {
 		return User{}, problem.Invalid(problem.FieldError{Field: "status", Message: "must be active or inactive"})
 	}
-	old, err := s.get(ctx, p, id)
+	old, err := s.changeable(ctx, p, id)
 	if err != nil {
 		return User{}, err
 	}
@@ -227,6 +245,16 @@ func (s *Service) Delete(ctx context.Context, p principal.Principal, id string) 
 	if err != nil {
 		return err
 	}
+	sc, err := scope.Of(ctx, s.store, p)
+	if err != nil {
+		return err
+	}
+	if !sc.User(old) {
+		return noSuchUser()
+	}
+	if err := sc.ActsOn(ctx, s.store, old); err != nil {
+		return err
+	}
 	if err := protect(p, old, "deleted"); err != nil {
 		return err
 	}
@@ -256,7 +284,7 @@ type PasswordRequest struct {
 // SetPassword sets a username user's PIN (the manual reset) and ends its
 // sessions.
 func (s *Service) SetPassword(ctx context.Context, p principal.Principal, id string, in PasswordRequest) (User, error) {
-	old, err := s.get(ctx, p, id)
+	old, err := s.changeable(ctx, p, id)
 	if err != nil {
 		return User{}, err
 	}

@@ -10,6 +10,7 @@ import (
 	"github.com/guichet/guichet/shared/exports"
 	"net/http"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -21,6 +22,7 @@ import (
 	"github.com/guichet/guichet/shared/principal"
 	"github.com/guichet/guichet/shared/problem"
 	"github.com/guichet/guichet/shared/ratelimit"
+	"github.com/guichet/guichet/shared/scope"
 	"github.com/guichet/guichet/shared/store"
 	"github.com/guichet/guichet/shared/validate"
 )
@@ -59,6 +61,7 @@ type User struct {
 	Status                string    `json:"status" enum:"active|inactive|pending" doc:"active: may log in; inactive: may not (deactivated); pending: created by an admin, or imported without a password, may not log in until it sets one through its link, which proves its address and activates it."`
 	Units                 []string  `json:"units"`
 	AllUnits              bool      `json:"all_units"`
+	UnitKinds             []string  `json:"unit_kinds" doc:"Kinds of unit all of whose units, present and future, the user has."`
 	DefaultUnit           string    `json:"default_unit,omitempty"`
 	PasswordSet           bool      `json:"password_set" doc:"Whether the user has a password (e-mail users without one await an invitation or reset link)."`
 	RequirePasswordChange bool      `json:"require_password_change"`
@@ -67,14 +70,17 @@ type User struct {
 }
 
 func view(u store.User) User {
-	units := u.Units
+	units, kinds := u.Units, u.UnitKinds
 	if units == nil {
 		units = []string{}
+	}
+	if kinds == nil {
+		kinds = []string{}
 	}
 	return User{
 		ID: u.ID, Kind: u.Kind, Email: u.Email, Username: u.Username, UserCode: u.Code, Client: u.Client,
 		FirstName: u.FirstName, LastName: u.LastName, Language: u.Language, Role: u.Role, Status: u.Status,
-		Units: units, AllUnits: u.AllUnits, DefaultUnit: u.DefaultUnit, PasswordSet: u.PasswordHash != "",
+		Units: units, AllUnits: u.AllUnits, UnitKinds: kinds, DefaultUnit: u.DefaultUnit, PasswordSet: u.PasswordHash != "",
 		RequirePasswordChange: u.RequirePasswordChange, Created: u.Created, Updated: u.Updated,
 	}
 }
@@ -102,7 +108,8 @@ type CreateRequest struct {
 	Role                  string   `json:"role"`
 	Units                 []string `json:"units,omitempty"`
 	AllUnits              bool     `json:"all_units,omitempty"`
-	DefaultUnit           string   `json:"default_unit,omitempty"`
+	UnitKinds             []string `json:"unit_kinds,omitempty" doc:"Every unit of these kinds (company, establishment, site, level), present and future."`
+	DefaultUnit           string   `json:"default_unit,omitempty" doc:"One of the user's units, or a unit of one of its unit kinds."`
 }
 
 // Created is the answer to POST /v1/users: the user, for a service user
@@ -116,9 +123,11 @@ type Created struct {
 }
 
 // roleFor resolves a role the caller wants to give (store.RoleGrant): it
-// must exist, not be owner (ownership is transferred, not given), and hold
-// no permission the caller lacks. A role refused in v resolves to nothing.
-func (s *Service) roleFor(ctx context.Context, p principal.Principal, id string, v *validate.Errors) (store.Grant, error) {
+// must exist, not be owner (ownership is transferred, not given), hold no
+// permission the caller lacks, and, for a caller of scope sc limited to
+// its units, administer no user beyond them. A role refused in v resolves
+// to nothing.
+func (s *Service) roleFor(ctx context.Context, p principal.Principal, sc scope.Scope, id string, v *validate.Errors) (store.Grant, error) {
 	switch id {
 	case permission.RoleOwner:
 		v.Add("role", "owner is not assigned: the owner transfers ownership (POST /v1/organization/owner)")
@@ -135,6 +144,9 @@ func (s *Service) roleFor(ctx context.Context, p principal.Principal, id string,
 	if err != nil {
 		return store.Grant{}, err
 	}
+	if err := sc.GivesRole(g.Permissions, g.OwnUnits); err != nil {
+		return store.Grant{}, err
+	}
 	return g, grantable(p, g.Permissions)
 }
 
@@ -149,11 +161,23 @@ func grantable(p principal.Principal, perms []string) error {
 	return nil
 }
 
-// checkUnits validates a user's units (their existence is checked by the
-// write itself).
-func checkUnits(v *validate.Errors, units []string, all bool, def string) {
+// checkUnits validates a user's units and unit kinds (the units'
+// existence is checked by the write itself). It reports whether def, not
+// one of units, must be a unit of one of kinds (see Service.checkUnits).
+func checkUnits(v *validate.Errors, units []string, all bool, kinds []string, def string) (defOfKind bool) {
 	if all && len(units) > 0 {
 		v.Add("units", "must be empty when all_units is true")
+	}
+	if all && len(kinds) > 0 {
+		v.Add("unit_kinds", "must be empty when all_units is true")
+	}
+	seenKind := map[string]bool{}
+	for _, k := range kinds {
+		if !store.ValidUnitKind(k) || seenKind[k] {
+			v.Add("unit_kinds", "must list distinct kinds among company, establishment, site, level")
+			break
+		}
+		seenKind[k] = true
 	}
 	seen := map[string]bool{}
 	for _, u := range units {
@@ -167,8 +191,37 @@ func checkUnits(v *validate.Errors, units []string, all bool, def string) {
 		v.Add("units", "must list at most 50 units (or use all_units)")
 	}
 	if def != "" && !all && !seen[def] {
+		if len(kinds) > 0 {
+			return true
+		}
 		v.Add("default_unit", "must be one of the user's units")
 	}
+	return false
+}
+
+// checkUnits is checkUnits with the default unit of a user with unit
+// kinds checked (see defaultOfKind).
+func (s *Service) checkUnits(ctx context.Context, org string, v *validate.Errors, units []string, all bool, kinds []string, def string) error {
+	if !checkUnits(v, units, all, kinds, def) {
+		return nil
+	}
+	return s.defaultOfKind(ctx, org, v, kinds, def)
+}
+
+// defaultOfKind records an error unless def is a unit of org of one of
+// kinds: one GetItem.
+func (s *Service) defaultOfKind(ctx context.Context, org string, v *validate.Errors, kinds []string, def string) error {
+	if strings.HasPrefix(def, "unt_") && len(def) <= 64 {
+		unit, err := s.store.GetUnit(ctx, org, def)
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			return err
+		}
+		if err == nil && slices.Contains(kinds, unit.Kind) {
+			return nil
+		}
+	}
+	v.Add("default_unit", "must be one of the user's units, or a unit of one of its unit kinds")
+	return nil
 }
 
 // draft is a user to create: a CreateRequest, with the hash an import
@@ -196,7 +249,7 @@ func build(org store.Org, d draft, catalog clients.Catalog, v *validate.Errors) 
 	}
 	u := store.User{Org: org.ID, OrgCode: org.Code, ID: store.NewID("usr_"), Kind: kind,
 		Language: in.Language, Status: store.Active, Units: in.Units, AllUnits: in.AllUnits,
-		DefaultUnit: in.DefaultUnit}
+		UnitKinds: in.UnitKinds, DefaultUnit: in.DefaultUnit}
 	if u.Language == "" {
 		u.Language = org.Language
 	}
@@ -206,7 +259,9 @@ func build(org store.Org, d draft, catalog clients.Catalog, v *validate.Errors) 
 	v.OptionalName("first_name", in.FirstName, 100)
 	v.OptionalName("last_name", in.LastName, 100)
 	u.FirstName, u.LastName = strings.TrimSpace(in.FirstName), strings.TrimSpace(in.LastName)
-	checkUnits(v, in.Units, in.AllUnits, in.DefaultUnit)
+	if checkUnits(v, in.Units, in.AllUnits, in.UnitKinds, in.DefaultUnit) && d.Imported {
+		v.Add("default_unit", "must be one of the user's units")
+	}
 	if d.Imported {
 		if d.PasswordHash != "" {
 			if err := password.CheckHash(d.PasswordHash); err != nil {
@@ -346,12 +401,24 @@ func (s *Service) Create(ctx context.Context, p principal.Principal, in CreateRe
 	if err != nil {
 		return Created{}, err
 	}
-	g, err := s.roleFor(ctx, p, in.Role, &v)
+	sc, err := scope.Of(ctx, s.store, p)
+	if err != nil {
+		return Created{}, err
+	}
+	if u.DefaultUnit != "" && !u.AllUnits && !slices.Contains(u.Units, u.DefaultUnit) && len(u.UnitKinds) > 0 {
+		if err := s.defaultOfKind(ctx, p.Org, &v, u.UnitKinds, u.DefaultUnit); err != nil {
+			return Created{}, err
+		}
+	}
+	g, err := s.roleFor(ctx, p, sc, in.Role, &v)
 	if err != nil {
 		return Created{}, err
 	}
 	assign(&u, in.Role, g, s.clients, &v)
 	if err := v.Err(); err != nil {
+		return Created{}, err
+	}
+	if err := sc.Gives("", u.Units, u.AllUnits, u.UnitKinds); err != nil {
 		return Created{}, err
 	}
 	if pw != "" {
@@ -362,6 +429,9 @@ func (s *Service) Create(ctx context.Context, p principal.Principal, in CreateRe
 	now := s.now().UTC()
 	u.Created, u.Updated = now, now
 	a := auditOf(p, now, "user.create", u.ID, "kind", "login", "names", "language", "role", "units", "status")
+	if len(u.UnitKinds) > 0 {
+		a.Fields = append(a.Fields, "unit_kinds")
+	}
 	n := store.NewUser{User: u}
 	var link string
 	if u.Unproved {
@@ -438,11 +508,35 @@ func auditOf(p principal.Principal, now time.Time, action, user string, fields .
 		Action: action, Target: "user:" + user, Fields: fields}
 }
 
-// get reads a user of p's organization; another organization's is 404.
-func (s *Service) get(ctx context.Context, p principal.Principal, id string) (store.User, error) {
+// get reads a user of p's organization and p's scope: another
+// organization's user, and one outside the units of a caller whose role
+// is limited to them, is 404.
+func (s *Service) get(ctx context.Context, p principal.Principal, id string) (store.User, scope.Scope, error) {
 	u, err := s.store.GetUser(ctx, p.Org, id)
 	if errors.Is(err, store.ErrNotFound) {
-		return u, problem.NotFound("No such user.")
+		return u, scope.Scope{}, noSuchUser()
 	}
-	return u, err
+	if err != nil {
+		return u, scope.Scope{}, err
+	}
+	sc, err := scope.Of(ctx, s.store, p)
+	if err != nil {
+		return u, sc, err
+	}
+	if !sc.User(u) {
+		return store.User{}, sc, noSuchUser()
+	}
+	return u, sc, nil
 }
+
+// changeable is get for a change of the user: a caller limited to its
+// units may not change a user administering beyond them.
+func (s *Service) changeable(ctx context.Context, p principal.Principal, id string) (store.User, error) {
+	u, sc, err := s.get(ctx, p, id)
+	if err != nil {
+		return u, err
+	}
+	return u, sc.ActsOn(ctx, s.store, u)
+}
+
+func noSuchUser() *problem.Problem { return problem.NotFound("No such user.") }
