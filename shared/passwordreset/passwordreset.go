@@ -223,7 +223,7 @@ func (s *Service) Complete(ctx context.Context, secret, pw string, revokeKeys bo
 		return err
 	}
 	err = s.store.ChangeUser(ctx, store.UserChange{Old: u, New: &next, Consume: hash, At: now,
-		Revoke: ended,
+		Revoke: ended, Job: store.EndingJobOf(u.Org, u.ID, ending, now),
 		Audit: store.Audit{Org: u.Org, Time: now, Actor: u.ID, Via: "reset", Action: "user.password_reset",
 			Target: "user:" + u.ID, Fields: fields}})
 	switch {
