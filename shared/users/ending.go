@@ -20,7 +20,7 @@ import (
 // (RunEnding, batch after batch), or at once when a deactivation or
 // deletion is repeated (finishEnding).
 
-// endingGrace is how long after its change an ending job goes on looking
+// EndingGrace is how long after its change an ending job goes on looking
 // at the user's index. The index (gsi1) is eventually consistent: a
 // credential written just before the change (a login or a new API key
 // racing a deactivation: later ones are refused by their user's
@@ -28,22 +28,22 @@ import (
 // a global secondary index within a second in most cases; ten seconds
 // leave room for a slow propagation and for the clocks of two functions
 // to disagree. A job finishes only at the end of a pass over the index
-// that began at least endingGrace after its change; before that, having
+// that began at least EndingGrace after its change; before that, having
 // nothing to do, it waits (jobs.ErrWait): it is not written again, so
 // the stream does not run it in a loop, and the next sweep finishes it.
-const endingGrace = 10 * time.Second
+const EndingGrace = 10 * time.Second
 
 // RunEnding runs one batch of an ending job, for the jobs runner: it
 // deletes what the job ends among the next credentials indexed under the
 // user, from the job's cursor, and is done at the end of a pass over the
-// index that began endingGrace after the change.
+// index that began EndingGrace after the change.
 func (s *Service) RunEnding(ctx context.Context, j store.Job) (cursor string, done bool, err error) {
 	return s.endingBatch(ctx, j, s.now())
 }
 
 // A job's cursor is "" at the start of a pass over the index; within a
 // pass, it is the index cursor after a mark saying whether the pass began
-// endingGrace after the change (latePass) or before (earlyPass).
+// EndingGrace after the change (latePass) or before (earlyPass).
 const latePass, earlyPass = "+", "-"
 
 func (s *Service) endingBatch(ctx context.Context, j store.Job, now time.Time) (string, bool, error) {
@@ -60,7 +60,7 @@ func (s *Service) endingBatch(ctx context.Context, j store.Job, now time.Time) (
 			return "", false, err
 		}
 	}
-	graceOver := !now.Before(j.Created.Add(endingGrace))
+	graceOver := !now.Before(j.Created.Add(EndingGrace))
 	cursor, late := "", graceOver
 	if j.Cursor != "" {
 		late, cursor = strings.HasPrefix(j.Cursor, latePass), j.Cursor[1:]
