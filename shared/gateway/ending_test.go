@@ -451,3 +451,43 @@ func TestACredentialTheIndexShowsLateIsStillEnded(t *testing.T) {
 		endedAll(t, e, l)
 	})
 }
+
+func TestAPasswordChangeFailingHalfwayIsFinishedInTheBackground(t *testing.T) {
+	t.Parallel()
+	e := apitest.New(t)
+	l := newLeaver(t, e, "changer@acme.example", leaverSessions, leaverKeys)
+	caller, others := l.sessions[0].AccessToken, []string{}
+	for _, s := range l.sessions[1:] {
+		others = append(others, s.AccessToken)
+	}
+	const next = "new-password-5678"
+	failHalfway(t, e, "POST", "/v1/me/password", caller, map[string]string{"current_password": apitest.UserPassword, "new_password": next})
+	ctx := context.Background()
+	if _, err := e.Store.GetJob(ctx, store.SessionsEndingJob, e.Org.Org.ID, l.user.ID); err != nil {
+		t.Fatalf("no ending job: %v", err)
+	}
+	if working(t, e, others...) == 0 {
+		t.Fatal("no other session works: the failure came too late to test anything")
+	}
+	fresh := e.Login(t, "changer@acme.example", next).AccessToken
+	t.Run("the jobs end the other sessions, and keep the caller's, the keys and the session opened since", func(t *testing.T) {
+		if err := e.RunJobs(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if n := working(t, e, others...); n != 0 {
+			t.Fatalf("%d sessions from before the change still work", n)
+		}
+		if n := working(t, e, append([]string{caller, fresh}, l.keys...)...); n != 2+leaverKeys {
+			t.Fatalf("%d of the caller's session, the new one and the keys work, want %d", n, 2+leaverKeys)
+		}
+	})
+	t.Run("past its grace the job is done, and ended nothing more", func(t *testing.T) {
+		settle(t, e)
+		if _, err := e.Store.GetJob(ctx, store.SessionsEndingJob, e.Org.Org.ID, l.user.ID); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("the job is left: %v", err)
+		}
+		if n := working(t, e, append([]string{caller, fresh}, l.keys...)...); n != 2+leaverKeys {
+			t.Fatalf("%d work, want %d", n, 2+leaverKeys)
+		}
+	})
+}

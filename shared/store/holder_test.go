@@ -12,7 +12,7 @@ import (
 func (e *env) deactivated(t *testing.T, u store.User) store.User {
 	t.Helper()
 	next := u
-	next.Status, next.MFASecret = store.Inactive, "sealed-secret"
+	next.Status, next.MFASecret, next.MFAStep = store.Inactive, "sealed-secret", 1
 	if err := e.st.ChangeUser(bg, store.UserChange{Old: u, New: &next, Audit: e.audit("user.status")}); err != nil {
 		t.Fatal(err)
 	}
@@ -58,7 +58,7 @@ func TestNoCredentialIsWrittenForAnInactiveUser(t *testing.T) {
 	})
 	t.Run("a session opened by a two-step code", func(t *testing.T) {
 		sess, access, refresh := e.newSession(u)
-		err := e.st.WriteMFA(bg, store.MFAWrite{Step: &store.StepUse{Org: u.Org, User: u.ID, Secret: u.MFASecret, Step: 1},
+		err := e.st.WriteMFA(bg, store.MFAWrite{Step: &store.StepUse{Org: u.Org, User: u.ID, Secret: u.MFASecret, Step: 2},
 			Next: store.Next{Session: &sess, Access: access, Refresh: refresh}})
 		if !errors.Is(err, store.ErrConflict) {
 			t.Fatalf("written for an inactive user: %v", err)
