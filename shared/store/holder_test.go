@@ -69,14 +69,22 @@ func TestNoCredentialIsWrittenForAnInactiveUser(t *testing.T) {
 	})
 	t.Run("a transaction with a credential and no condition on its user is refused before it is sent", func(t *testing.T) {
 		active := e.addUser(t, "here@acme.example", "member")
-		sess, access, refresh := e.newSession(active)
-		if err := e.st.WriteMFA(bg, store.MFAWrite{Next: store.Next{Session: &sess, Access: access, Refresh: refresh}}); err == nil ||
-			errors.Is(err, store.ErrConflict) {
+		sess, access, refresh := e.newSession(u)
+		// A session of another user, with a two-step change of this one.
+		next := active
+		next.Updated = e.now
+		err := e.st.WriteMFA(bg, store.MFAWrite{Change: &store.UserChange{Old: active, New: &next, Audit: e.audit("user.mfa")},
+			Next: store.Next{Session: &sess, Access: access, Refresh: refresh}})
+		if err == nil || errors.Is(err, store.ErrConflict) {
 			t.Fatalf("a session written with no look at its user: %v", err)
 		}
-		if n := indexedUnder(t, e, active.ID); n != 0 {
+		if n := indexedUnder(t, e, u.ID); n != 0 {
 			t.Fatalf("%d items written", n)
 		}
+	})
+	t.Run("a session opened by a recovery code", func(t *testing.T) {
+		sess, access, refresh := e.newSession(u)
+		refused(t, e.st.WriteMFA(bg, store.MFAWrite{Next: store.Next{Session: &sess, Access: access, Refresh: refresh}}))
 	})
 	t.Run("an active user's challenge is written", func(t *testing.T) {
 		active := e.addUser(t, "stays@acme.example", "member")

@@ -142,6 +142,16 @@ func (s *Store) WriteMFA(ctx context.Context, w MFAWrite) error {
 			t.del(recoveryKey(h))
 		}
 	}
+	if w.Step == nil && w.Change == nil {
+		// Nothing else of the user's in the transaction (a recovery code
+		// answering a challenge): what it opens needs its user active.
+		switch {
+		case w.Next.Session != nil:
+			t.add(UserChanged, s.activeUser(w.Next.Access.Org, w.Next.Access.User, w.Next.Access.Role))
+		case w.Next.Challenge != nil:
+			t.add(UserChanged, s.userIn(w.Next.Challenge.Org, w.Next.Challenge.User, Active))
+		}
+	}
 	if err := s.commit(ctx, t.next(w.Next), rest); err != nil {
 		return fmt.Errorf("write mfa: %w", err)
 	}
