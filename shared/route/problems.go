@@ -121,6 +121,7 @@ var statuses = map[string]int{
 	"role_gone":               409,
 	"role_held_without_email": 409,
 	"role_in_use":             409,
+	"user_inactive":           409,
 	"role_name_taken":         409,
 	"self_protected":          409,
 	"unit_gone":               409,
