@@ -153,9 +153,9 @@ func TestExpiringKeysAreAnnouncedOnce(t *testing.T) {
 			t.Fatalf("notices:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 		}
 	})
-	// A sweep also reads the jobs of each kind (ending, regrant): one
-	// Query each, none of them idle for an hour.
-	const jobKinds = 2
+	// A sweep also reads the jobs of each kind (the three endings,
+	// regrant): one Query each, none of them idle for an hour.
+	const jobKinds = 4
 	t.Run("a sweep with nothing to announce is one Query per day, 8 in all, whatever the table holds", func(t *testing.T) {
 		e.ResetCounters()
 		if err := e.Jobs.Sweep(ctx, time.Hour); err != nil { // no job is an hour idle: the task alone

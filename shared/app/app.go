@@ -339,7 +339,9 @@ func Function(fn string, d Deps, ops router.Operations) (lambdahttp.Handler, err
 // the scheduled tasks (function jobs).
 func (d Deps) Jobs() *jobs.Runner {
 	r := jobs.New(d.Store, d.Log, d.Now)
-	r.Handle(store.EndingJob, d.Users().RunEnding)
+	for _, kind := range []string{store.EndingJob, store.SessionsEndingJob, store.LinksEndingJob} {
+		r.Handle(kind, d.Users().RunEnding)
+	}
 	r.Handle(store.RegrantJob, d.Users().RegrantBatch)
 	r.Every("api_key_expiring", d.APIKeys().AnnounceExpiring)
 	return r

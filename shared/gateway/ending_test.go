@@ -10,9 +10,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+
 	"github.com/guichet/guichet/shared/apitest"
 	"github.com/guichet/guichet/shared/route"
 	"github.com/guichet/guichet/shared/store"
+	"github.com/guichet/guichet/shared/token"
+	"github.com/guichet/guichet/shared/users"
 )
 
 // leaver is a user about to be deactivated or deleted, with many
@@ -100,8 +105,9 @@ func leftHalfway(t *testing.T, e *apitest.Env, l leaver) {
 	}
 }
 
-// endedAll checks that nothing of l works or is indexed, and that its job
-// is gone.
+// endedAll checks that nothing of l works or is indexed; then, past the
+// grace its job waits for the user's index (users.EndingGrace), that the
+// jobs finish the job.
 func endedAll(t *testing.T, e *apitest.Env, l leaver) {
 	t.Helper()
 	toks := append([]string{}, l.keys...)
@@ -114,8 +120,19 @@ func endedAll(t *testing.T, e *apitest.Env, l leaver) {
 	if n := indexed(t, e, l.user.ID); n != 0 {
 		t.Errorf("%d items still indexed under the user", n)
 	}
+	settle(t, e)
 	if jobLeft(t, e, l.user.ID) {
-		t.Error("the ending job is still there")
+		t.Error("the ending job is still there past its grace")
+	}
+}
+
+// settle moves the clock past the grace of every ending job and runs the
+// jobs, as the next sweep does.
+func settle(t *testing.T, e *apitest.Env) {
+	t.Helper()
+	e.Clock.Advance(users.EndingGrace)
+	if err := e.RunJobs(context.Background()); err != nil {
+		t.Fatal(err)
 	}
 }
 
@@ -156,7 +173,7 @@ func TestADeactivationFailingHalfwayIsFinishedByItsRetry(t *testing.T) {
 		}
 		endedAll(t, e, l)
 	})
-	t.Run("a retry once everything is ended costs two reads", func(t *testing.T) {
+	t.Run("a retry once everything is ended and the job finished costs two reads", func(t *testing.T) {
 		e.ResetCounters()
 		if r := e.Do("POST", path, owner, inactive); r.Status != http.StatusOK {
 			t.Fatalf("%d %s", r.Status, r.Body)
@@ -271,14 +288,24 @@ func TestReactivationFinishesTheEndingFirst(t *testing.T) {
 	if r := e.Do("POST", path, owner, map[string]string{"status": "active"}); r.Status != http.StatusOK {
 		t.Fatalf("%d %s", r.Status, r.Body)
 	}
-	t.Run("nothing from before the deactivation works again", func(t *testing.T) { endedAll(t, e, l) })
-	t.Run("the user logs in again, and the jobs leave its new session", func(t *testing.T) {
+	old := append([]string{}, l.keys...)
+	for _, s := range l.sessions {
+		old = append(old, s.AccessToken)
+	}
+	if n := working(t, e, old...); n != 0 {
+		t.Fatalf("%d keys or access tokens from before the deactivation work again", n)
+	}
+	t.Run("the user logs in again within the grace, and the jobs leave its new session", func(t *testing.T) {
 		tok := e.Login(t, "leaver@acme.example", apitest.UserPassword)
-		if err := e.RunJobs(context.Background()); err != nil {
-			t.Fatal(err)
+		if !jobLeft(t, e, l.user.ID) {
+			t.Fatal("the job finished within its grace")
 		}
+		settle(t, e)
 		if working(t, e, tok.AccessToken) != 1 {
 			t.Fatal("the new session was ended")
+		}
+		if jobLeft(t, e, l.user.ID) {
+			t.Fatal("the job is still there past its grace")
 		}
 	})
 }
@@ -305,8 +332,20 @@ func TestADeactivationEndsEverythingAtOnceAndItsJobConfirms(t *testing.T) {
 	if err := e.Jobs.Drain(context.Background(), j); err != nil {
 		t.Fatal(err)
 	}
-	// The job's one batch: the user's read, a Query finding nothing, the
-	// job's deletion.
+	// Within its grace, the job's one batch: the user's read, a Query
+	// finding nothing; then it waits, unwritten.
+	if calls := e.Counters[route.Jobs].Calls(); calls != 2 {
+		t.Errorf("the job made %d DynamoDB calls (%v), want 2", calls, e.Counters[route.Jobs].Operations())
+	}
+	if again, err := e.Store.GetJob(context.Background(), store.EndingJob, e.Org.Org.ID, l.user.ID); err != nil || again.Updated != j.Updated {
+		t.Fatalf("the waiting job was written (%v): the stream would run it again at once", err)
+	}
+	e.Clock.Advance(users.EndingGrace)
+	e.ResetCounters()
+	if err := e.Jobs.Drain(context.Background(), j); err != nil {
+		t.Fatal(err)
+	}
+	// Past it: the user's read, a Query finding nothing, the job's deletion.
 	if calls := e.Counters[route.Jobs].Calls(); calls != 3 {
 		t.Errorf("the job made %d DynamoDB calls (%v), want 3", calls, e.Counters[route.Jobs].Operations())
 	}
@@ -348,4 +387,107 @@ func TestADeactivationEndsAThousandAtOnceAndLeavesTheRestToItsJob(t *testing.T) 
 		t.Fatal(err)
 	}
 	endedAll(t, e, l)
+}
+
+// lagging writes, as an index lagging behind the table shows it, an
+// access token of user made a moment before its change: the item is
+// written directly, at its creation's time, past the checks of the paths
+// that make one now. It returns the token.
+func lagging(t *testing.T, e *apitest.Env, u store.User, created time.Time) string {
+	t.Helper()
+	secret, hash, err := token.New(token.Access)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := store.NewCredential(hash, store.AccessToken, u.Org, u.ID, created, created.Add(time.Hour))
+	c.UserKind, c.Role, c.Permissions, c.Session = u.Kind, u.Role, []string{"users:read"}, "ses_lagging"
+	item, err := attributevalue.MarshalMap(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.DB.PutItem(context.Background(), &dynamodb.PutItemInput{TableName: &e.Config.Table, Item: item}); err != nil {
+		t.Fatal(err)
+	}
+	if working(t, e, secret) != 1 {
+		t.Fatal("the lagging token does not work: it tests nothing")
+	}
+	return secret
+}
+
+func TestACredentialTheIndexShowsLateIsStillEnded(t *testing.T) {
+	t.Parallel()
+	e := apitest.New(t)
+	owner := e.LoginOwner(t).AccessToken
+	l := newLeaver(t, e, "leaver@acme.example", 2, 1)
+	before := e.Clock.Now()
+	if r := e.Do("POST", "/v1/users/"+l.user.ID+"/status", owner, map[string]string{"status": "inactive"}); r.Status != http.StatusOK {
+		t.Fatalf("%d %s", r.Status, r.Body)
+	}
+	ctx := context.Background()
+	t.Run("within its grace, an empty batch leaves the job waiting", func(t *testing.T) {
+		if err := e.RunJobs(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if !jobLeft(t, e, l.user.ID) {
+			t.Fatal("the job finished at its first empty batch")
+		}
+	})
+	late := lagging(t, e, l.user, before)
+	t.Run("a sweep within the grace ends it, and the job still waits", func(t *testing.T) {
+		e.Clock.Advance(users.EndingGrace / 2)
+		if err := e.RunJobs(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if working(t, e, late) != 0 || !jobLeft(t, e, l.user.ID) {
+			t.Fatalf("token works: %d; job left: %v", working(t, e, late), jobLeft(t, e, l.user.ID))
+		}
+	})
+	late = lagging(t, e, l.user, before)
+	t.Run("past the grace, the sweep ends it and finishes the job", func(t *testing.T) {
+		settle(t, e)
+		if working(t, e, late) != 0 {
+			t.Fatal("the token shown late outlived the deactivation")
+		}
+		endedAll(t, e, l)
+	})
+}
+
+func TestAPasswordChangeFailingHalfwayIsFinishedInTheBackground(t *testing.T) {
+	t.Parallel()
+	e := apitest.New(t)
+	l := newLeaver(t, e, "changer@acme.example", leaverSessions, leaverKeys)
+	caller, others := l.sessions[0].AccessToken, []string{}
+	for _, s := range l.sessions[1:] {
+		others = append(others, s.AccessToken)
+	}
+	const next = "new-password-5678"
+	failHalfway(t, e, "POST", "/v1/me/password", caller, map[string]string{"current_password": apitest.UserPassword, "new_password": next})
+	ctx := context.Background()
+	if _, err := e.Store.GetJob(ctx, store.SessionsEndingJob, e.Org.Org.ID, l.user.ID); err != nil {
+		t.Fatalf("no ending job: %v", err)
+	}
+	if working(t, e, others...) == 0 {
+		t.Fatal("no other session works: the failure came too late to test anything")
+	}
+	fresh := e.Login(t, "changer@acme.example", next).AccessToken
+	t.Run("the jobs end the other sessions, and keep the caller's, the keys and the session opened since", func(t *testing.T) {
+		if err := e.RunJobs(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if n := working(t, e, others...); n != 0 {
+			t.Fatalf("%d sessions from before the change still work", n)
+		}
+		if n := working(t, e, append([]string{caller, fresh}, l.keys...)...); n != 2+leaverKeys {
+			t.Fatalf("%d of the caller's session, the new one and the keys work, want %d", n, 2+leaverKeys)
+		}
+	})
+	t.Run("past its grace the job is done, and ended nothing more", func(t *testing.T) {
+		settle(t, e)
+		if _, err := e.Store.GetJob(ctx, store.SessionsEndingJob, e.Org.Org.ID, l.user.ID); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("the job is left: %v", err)
+		}
+		if n := working(t, e, append([]string{caller, fresh}, l.keys...)...); n != 2+leaverKeys {
+			t.Fatalf("%d work, want %d", n, 2+leaverKeys)
+		}
+	})
 }

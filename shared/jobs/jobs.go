@@ -20,8 +20,16 @@ import (
 
 // Handler runs one batch of a job of its kind, from j.Cursor, and returns
 // where the next batch starts, or done. A batch must be idempotent: a
-// batch that failed, or whose end was not recorded, runs again.
+// batch that failed, or whose end was not recorded, runs again. A handler
+// that may not finish its job yet, and has nothing more to do now,
+// returns ErrWait.
 type Handler func(ctx context.Context, j store.Job) (cursor string, done bool, err error)
+
+// ErrWait is what a handler returns when its job may not finish yet and
+// has nothing to do before then (an ending waits for the user's index to
+// catch up): the job is left as it is, not written, so that the stream
+// does not run it again at once; a later sweep runs it.
+var ErrWait = errors.New("jobs: the job waits")
 
 // Task is a scheduled task, run at every sweep.
 type Task func(ctx context.Context, now time.Time) error
@@ -60,14 +68,25 @@ func (r *Runner) Every(name string, t Task) { r.tasks = append(r.tasks, namedTas
 // Run runs one batch of j and records it: the job advances to the next
 // cursor (a write the stream delivers, which runs the next batch), or is
 // deleted when done. A job replaced meanwhile is left to its newer self.
+// A job that waits (ErrWait) is neither: Run reports it not done, and
+// writes nothing.
 func (r *Runner) Run(ctx context.Context, j store.Job) (done bool, err error) {
+	done, _, err = r.run(ctx, j)
+	return done, err
+}
+
+// run is Run, and reports whether the job waits.
+func (r *Runner) run(ctx context.Context, j store.Job) (done, waits bool, err error) {
 	h, ok := r.handlers[j.Kind]
 	if !ok {
-		return false, fmt.Errorf("jobs: no handler for kind %q", j.Kind)
+		return false, false, fmt.Errorf("jobs: no handler for kind %q", j.Kind)
 	}
 	cursor, done, err := h(ctx, j)
+	if errors.Is(err, ErrWait) {
+		return false, true, nil
+	}
 	if err != nil {
-		return false, fmt.Errorf("jobs: %s %s/%s: %w", j.Kind, j.Org, j.Target, err)
+		return false, false, fmt.Errorf("jobs: %s %s/%s: %w", j.Kind, j.Org, j.Target, err)
 	}
 	if done {
 		err = r.store.FinishJob(ctx, j)
@@ -75,17 +94,17 @@ func (r *Runner) Run(ctx context.Context, j store.Job) (done bool, err error) {
 		err = r.store.AdvanceJob(ctx, j, cursor, r.now())
 	}
 	if store.Lost(err, store.JobChanged) {
-		return true, nil
+		return true, false, nil
 	}
-	return done, err
+	return done, false, err
 }
 
-// Drain runs j batch after batch until it is done, reading it again
-// between batches.
+// Drain runs j batch after batch until it is done or waits, reading it
+// again between batches.
 func (r *Runner) Drain(ctx context.Context, j store.Job) error {
 	for {
-		done, err := r.Run(ctx, j)
-		if err != nil || done {
+		done, waits, err := r.run(ctx, j)
+		if err != nil || done || waits {
 			return err
 		}
 		if j, err = r.store.GetJob(ctx, j.Kind, j.Org, j.Target); err != nil {

@@ -109,6 +109,9 @@ func (s *Service) Request(ctx context.Context, email, clientIP string) error {
 		return nil // the answer stays the same: it must not tell the address has an account
 	}
 	link, err := s.issue(ctx, u, login, rc.Previous, nil)
+	if store.Lost(err, store.UserChanged) {
+		return nil // deactivated meanwhile; the answer stays the same
+	}
 	if err != nil {
 		return err
 	}
@@ -224,7 +227,7 @@ func (s *Service) Complete(ctx context.Context, secret, pw string, revokeKeys bo
 		return err
 	}
 	err = s.store.ChangeUser(ctx, store.UserChange{Old: u, New: &next, Consume: hash, At: now,
-		Revoke: ended,
+		Revoke: ended, Job: store.EndingJobOf(u.Org, u.ID, ending, now),
 		Audit: store.Audit{Org: u.Org, Time: now, Actor: u.ID, Via: "reset", Action: "user.password_reset",
 			Target: "user:" + u.ID, Fields: fields}})
 	switch {
@@ -293,6 +296,9 @@ func (s *Service) ForUser(ctx context.Context, p principal.Principal, id string,
 	if err := p.ActOn(u.ID, u.Role, u.Permissions); err != nil {
 		return AdminLink{}, err
 	}
+	if u.Status == store.Inactive {
+		return AdminLink{}, userInactive()
+	}
 	if send {
 		if err := s.mails.Take(ctx, ratelimit.Mail{Org: p.Org, User: p.User, To: u.Email}); err != nil {
 			return AdminLink{}, err
@@ -306,6 +312,9 @@ func (s *Service) ForUser(ctx context.Context, p principal.Principal, id string,
 	a := store.Audit{Org: p.Org, Time: s.now(), Actor: p.User, Via: p.Credential + ":" + p.CredentialID,
 		Action: "user.password_reset_link", Target: "user:" + u.ID, Fields: []string{"send_email"}}
 	link, err := s.issue(ctx, u, login, rc.Previous, &a)
+	if store.Lost(err, store.UserChanged) {
+		return AdminLink{}, userInactive() // deactivated meanwhile
+	}
 	if err != nil {
 		return AdminLink{}, err
 	}
@@ -314,4 +323,10 @@ func (s *Service) ForUser(ctx context.Context, p principal.Principal, id string,
 		out.MailSent = s.send(ctx, u, link)
 	}
 	return out, nil
+}
+
+// userInactive refuses a reset link for an inactive user: it could not be
+// used, and would outlive the user's deactivation.
+func userInactive() *problem.Problem {
+	return problem.Conflict("user_inactive", "This user is inactive; activate it first.")
 }

@@ -148,6 +148,7 @@ func (s *Service) ConfirmEmailChange(ctx context.Context, secret string) (EmailC
 		return EmailChanged{}, err
 	}
 	err = s.store.ChangeLogin(ctx, store.UserChange{Old: u, New: &next, Consume: hash, At: now, Revoke: ended,
+		Job: store.EndingJobOf(u.Org, u.ID, store.EndLinks, now),
 		Audit: store.Audit{Org: u.Org, Time: now, Actor: u.ID, Via: "link", Action: "user.email_change",
 			Target: "user:" + u.ID, Fields: []string{"email"}}})
 	switch {

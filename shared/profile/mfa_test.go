@@ -377,12 +377,12 @@ func TestDynamoDBCallsOfProfileAndMFA(t *testing.T) {
 		{"confirming it is one BatchGetItem, the password and code attempts counted and released, and one transaction", route.Profile, func() *apitest.Response {
 			return e.Do("POST", "/v1/me/mfa/totp/confirm", tok, map[string]string{"code": code(e, secret), "current_password": apitest.UserPassword})
 		}, map[string]int{"BatchGetItem": 1, "UpdateItem": 4, "TransactWriteItems": 1}},
-		{"a login asking for a code is two BatchGetItem, the attempt counted and released, and one PutItem", route.Auth, func() *apitest.Response {
+		{"a login asking for a code is two BatchGetItem, the attempt counted and released, and one transaction (the challenge, on the condition that the user is active)", route.Auth, func() *apitest.Response {
 			nextStep(e)
 			r := e.Do("POST", "/v1/auth/login", "", map[string]string{"login": "budget2@acme.example", "password": apitest.UserPassword})
 			r.Decode(t, &ch)
 			return r
-		}, map[string]int{"BatchGetItem": 2, "UpdateItem": 2, "PutItem": 1}},
+		}, map[string]int{"BatchGetItem": 2, "UpdateItem": 2, "TransactWriteItems": 1}},
 		{"the code step is one GetItem, one BatchGetItem, the code attempt counted and released, and one transaction", route.Auth, func() *apitest.Response {
 			return answer(e, ch.ChallengeToken, code(e, secret))
 		}, map[string]int{"GetItem": 1, "BatchGetItem": 1, "UpdateItem": 2, "TransactWriteItems": 1}},

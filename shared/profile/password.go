@@ -60,13 +60,14 @@ func (s *Service) ChangePassword(ctx context.Context, p principal.Principal, cur
 		return err
 	}
 	changed.RequirePasswordChange, changed.Updated = false, now.UTC()
-	ended, err := s.store.Ended(ctx, u.ID, store.EndSessionsBut(p.CredentialID))
+	ending := store.EndSessionsBut(p.CredentialID)
+	ended, err := s.store.Ended(ctx, u.ID, ending)
 	if err != nil {
 		return err
 	}
 	err = s.store.ChangeUser(ctx, store.UserChange{Old: u, New: &changed,
-		Revoke: ended,
-		Audit:  event(p, now, "user.password_change", u.ID, []string{"password"})})
+		Revoke: ended, Job: store.EndingJobOf(u.Org, u.ID, ending, now),
+		Audit: event(p, now, "user.password_change", u.ID, []string{"password"})})
 	if err != nil {
 		return notFound(err)
 	}

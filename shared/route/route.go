@@ -417,7 +417,7 @@ func Specs() []Spec {
 		// forgot-password), sign in with challenges, and end the session of
 		// a cookie another account replaces. Signing in, accepting and
 		// resetting each hash a password: one vCPU.
-		{Name: Pages, DynamoDB: []string{"GetItem", "BatchGetItem", "Query", "PutItem", "UpdateItem", "TransactWriteItems"},
+		{Name: Pages, DynamoDB: []string{"GetItem", "BatchGetItem", "Query", "UpdateItem", "TransactWriteItems"},
 			SendsMail: true, MFAKey: true, MemoryMB: oneVCPU, TimeoutSeconds: 10},
 		// The organization hashes nothing: reads and small writes, I/O-bound.
 		{Name: Organization, DynamoDB: []string{"GetItem", "PutItem", "UpdateItem", "Query", "TransactWriteItems"},

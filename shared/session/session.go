@@ -210,7 +210,11 @@ func (s *Service) challenge(ctx context.Context, u store.User, kind string) (Cha
 	if err != nil {
 		return Challenge{}, err
 	}
-	if err := s.store.PutCredential(ctx, cred); err != nil {
+	err = s.store.PutCredential(ctx, cred)
+	if store.Lost(err, store.UserChanged) {
+		return Challenge{}, invalidToken() // deactivated since it was read
+	}
+	if err != nil {
 		return Challenge{}, err
 	}
 	return ch, nil

@@ -119,7 +119,11 @@ func (s *Service) open(ctx context.Context, u store.User, o store.Org, c Client,
 // write writes an opening on its own: the challenge, or the session.
 func (s *Service) write(ctx context.Context, o Opening) error {
 	if o.Next.Challenge != nil {
-		if err := s.store.PutCredential(ctx, *o.Next.Challenge); err != nil {
+		err := s.store.PutCredential(ctx, *o.Next.Challenge)
+		if store.Lost(err, store.UserChanged) {
+			return roleChanged() // deactivated since it was read
+		}
+		if err != nil {
 			return err
 		}
 		if o.proof != nil {

@@ -123,6 +123,22 @@ func Regrant(creds []Credential, role string, perms []string) []Credential {
 	return out
 }
 
+// userIn is the transaction item checking that a user exists in one of
+// statuses: what a link or a challenge made for it asks.
+func (s *Store) userIn(org, user string, statuses ...string) types.TransactWriteItem {
+	names, values := []string{}, map[string]types.AttributeValue{}
+	for i, st := range statuses {
+		v := fmt.Sprintf(":st%d", i)
+		names, values[v] = append(names, v), str(st)
+	}
+	return types.TransactWriteItem{ConditionCheck: &types.ConditionCheck{
+		TableName: &s.table, Key: userKey(org, user).av(),
+		ConditionExpression:       aws.String("#st IN (" + strings.Join(names, ", ") + ")"),
+		ExpressionAttributeNames:  map[string]string{"#st": "status"},
+		ExpressionAttributeValues: values,
+	}}
+}
+
 // activeUser is the transaction item checking that a user is still active
 // in the role its credential was made for.
 func (s *Store) activeUser(org, user, role string) types.TransactWriteItem {

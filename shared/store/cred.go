@@ -8,7 +8,6 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 )
 
@@ -232,16 +231,14 @@ func (s *Store) DeleteSession(ctx context.Context, id string) error {
 func str(v string) types.AttributeValue { return &types.AttributeValueMemberS{Value: v} }
 func num(v int64) types.AttributeValue  { return &types.AttributeValueMemberN{Value: fmt.Sprint(v)} }
 
-// PutCredential writes a credential on its own (a one-time challenge).
+// PutCredential writes a credential on its own (a one-time challenge of a
+// login), on the condition that its user is still active (else a
+// Conflict on UserChanged): a deactivation that read the user's
+// credentials before this write cannot miss it.
 func (s *Store) PutCredential(ctx context.Context, c Credential) error {
-	item, err := marshal(c)
-	if err != nil {
+	t := s.tx().put(IDTaken, c).add(UserChanged, s.userIn(c.Org, c.User, Active))
+	if err := s.transact(ctx, t); err != nil {
 		return fmt.Errorf("put credential: %w", err)
-	}
-	_, err = s.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: &s.table, Item: item,
-		ConditionExpression: aws.String("attribute_not_exists(pk)")})
-	if err != nil {
-		return fmt.Errorf("put credential: %w", lost(IDTaken, err))
 	}
 	return nil
 }

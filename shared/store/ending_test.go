@@ -3,6 +3,7 @@ package store_test
 import (
 	"errors"
 	"testing"
+	"time"
 
 	"github.com/guichet/guichet/shared/store"
 )
@@ -31,14 +32,22 @@ func TestEndBatch(t *testing.T) {
 	other := e.addUser(t, "stayer@acme.example", "member")
 	e.session(t, other)
 	t.Run("each batch reads at most 100 index items and deletes what they end", func(t *testing.T) {
-		for _, want := range []int{100, 100, 11, 0} {
-			n, err := e.st.EndBatch(bg, u.ID, store.EndAll)
-			if err != nil || n != want {
-				t.Fatalf("batch read %d items (%v), want %d", n, err, want)
+		cursor, left := "", 211
+		for batch := 1; ; batch++ {
+			next, more, err := e.st.EndBatch(bg, u.ID, store.EndAll, cursor)
+			if err != nil || next != "" {
+				t.Fatalf("%q %v: a batch keeping nothing starts the next one at the start", next, err)
 			}
-		}
-		if n := indexedUnder(t, e, u.ID); n != 0 {
-			t.Fatalf("%d items left", n)
+			if left -= 100; max(left, 0) != indexedUnder(t, e, u.ID) {
+				t.Fatalf("batch %d left %d items, want %d", batch, indexedUnder(t, e, u.ID), max(left, 0))
+			}
+			if !more {
+				if batch != 3 {
+					t.Fatalf("%d batches, want 3", batch)
+				}
+				break
+			}
+			cursor = next
 		}
 	})
 	t.Run("the API key's entry goes with its credential", func(t *testing.T) {
@@ -48,9 +57,9 @@ func TestEndBatch(t *testing.T) {
 		}
 	})
 	t.Run("a batch run again once nothing is left changes nothing", func(t *testing.T) {
-		n, err := e.st.EndBatch(bg, u.ID, store.EndAll)
-		if err != nil || n != 0 {
-			t.Fatalf("%d, %v", n, err)
+		next, more, err := e.st.EndBatch(bg, u.ID, store.EndAll, "")
+		if err != nil || next != "" || more {
+			t.Fatalf("%q %v, %v", next, more, err)
 		}
 	})
 	t.Run("another user's items stay", func(t *testing.T) {
@@ -75,7 +84,7 @@ func TestAChangeWithAJobWritesItWithTheUser(t *testing.T) {
 	next.Status = store.Inactive
 	e.faults.FailAfter("TransactWriteItems", 1)
 	err = e.st.ChangeUser(bg, store.UserChange{Old: u, New: &next, Revoke: ended, Audit: e.audit("user.status"),
-		Job: store.EndingJobOf(u.Org, u.ID, e.now)})
+		Job: store.EndingJobOf(u.Org, u.ID, store.EndAll, e.now)})
 	e.faults.Clear()
 	if !errors.Is(err, store.ErrUnavailable) {
 		t.Fatalf("the change answered %v", err)
@@ -89,5 +98,47 @@ func TestAChangeWithAJobWritesItWithTheUser(t *testing.T) {
 	}
 	if n := indexedUnder(t, e, u.ID); n == 0 || n == 120 {
 		t.Fatalf("%d items left of 120", n)
+	}
+}
+
+func TestAnEndingBeforeSparesWhatCameAfterAndPassesWhatItKeeps(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	u := e.addUser(t, "changer@acme.example", "member")
+	for range 40 { // 120 index items from before the change
+		e.session(t, u)
+	}
+	c, k := e.apiKey(u)
+	if err := e.st.CreateAPIKey(bg, c, k, e.audit("apikey.create")); err != nil {
+		t.Fatal(err)
+	}
+	_, sessions, err := e.st.UserCredentials(bg, u.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kept := sessions[0].ID
+	ending := store.EndSessionsBut(kept)
+	ending.Before = e.now.Add(time.Second)
+	e.now = e.now.Add(2 * time.Second)
+	e.session(t, u) // after the change: spared
+	cursor, batches := "", 0
+	for {
+		next, more, err := e.st.EndBatch(bg, u.ID, ending, cursor)
+		if err != nil {
+			t.Fatal(err)
+		}
+		batches++
+		if !more {
+			break
+		}
+		cursor = next
+	}
+	// Left: the API key, the kept session and its two tokens, the session
+	// from after the change and its two tokens.
+	if n := indexedUnder(t, e, u.ID); n != 7 || batches != 2 {
+		t.Fatalf("%d items left after %d batches, want 7 after 2", n, batches)
+	}
+	if _, err := e.st.GetSession(bg, kept); err != nil {
+		t.Fatalf("the kept session: %v", err)
 	}
 }

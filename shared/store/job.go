@@ -26,7 +26,9 @@ type Job struct {
 	// change of the target replaces the job, cursor and all.
 	Version int `dynamodbav:"version,omitempty"`
 	// Cursor is where the next batch starts; "" at the start.
-	Cursor  string    `dynamodbav:"cursor,omitempty"`
+	Cursor string `dynamodbav:"cursor,omitempty"`
+	// Keep is, on an ending job, the session its change keeps.
+	Keep    string    `dynamodbav:"keep,omitempty"`
 	Batches int       `dynamodbav:"batches"`
 	Created time.Time `dynamodbav:"created"`
 	Updated time.Time `dynamodbav:"updated"`

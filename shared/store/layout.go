@@ -55,7 +55,7 @@ func Layout() []ItemKind {
 		{"role name guard", "ORG#<org>", "ROLENAME#<name>", "", "", "role.go", "makes role names unique → role"},
 		{"unit", "ORG#<org>", "UNIT#<unit>", "", "", "unit.go", "refs counts users, children child units"},
 		{"unit tree version", "ORG#<org>", "UNITTREE", "", "", "unit.go", "bumped by every move, against cycles"},
-		{"job", "JOB#<kind>", "<org>#<target>", "", "", "job.go", "work a change left to finish: kind, version, cursor"},
+		{"job", "JOB#<kind>", "<org>#<target>", "", "", "job.go", "work a change left to finish: kind, version, cursor; an ending's kept session"},
 		{"audit event", "ORG#<org>#AUDIT", "<time>#<event>", "", "", "audit.go", "the trail, newest last"},
 	}
 }

@@ -115,12 +115,16 @@ func (s *Store) WriteMFA(ctx context.Context, w MFAWrite) error {
 	if w.Step != nil {
 		t.add(CodeUsed, types.TransactWriteItem{Update: &types.Update{
 			TableName: &s.table, Key: userKey(w.Step.Org, w.Step.User).av(),
-			ConditionExpression: aws.String("mfa_secret = :sec AND mfa_step < :step"),
+			// The user must still be active: the session the code opens is
+			// written in this transaction, which may hold no other item of
+			// the user's.
+			ConditionExpression: aws.String("mfa_secret = :sec AND mfa_step < :step AND #st = :active"),
 			// The version moves too, so that a change of the user made from
 			// an older read cannot put an older step back.
-			UpdateExpression: aws.String("SET mfa_step = :step, version = version + :one"),
+			UpdateExpression:         aws.String("SET mfa_step = :step, version = version + :one"),
+			ExpressionAttributeNames: map[string]string{"#st": "status"},
 			ExpressionAttributeValues: map[string]types.AttributeValue{
-				":sec": str(w.Step.Secret), ":step": num(w.Step.Step), ":one": num(1),
+				":sec": str(w.Step.Secret), ":step": num(w.Step.Step), ":one": num(1), ":active": str(Active),
 			},
 		}})
 	}
@@ -136,6 +140,16 @@ func (s *Store) WriteMFA(ctx context.Context, w MFAWrite) error {
 	for _, h := range w.DropCodes {
 		if h != w.UseCode && !slices.Contains(w.AddCodes, h) {
 			t.del(recoveryKey(h))
+		}
+	}
+	if w.Step == nil && w.Change == nil {
+		// Nothing else of the user's in the transaction (a recovery code
+		// answering a challenge): what it opens needs its user active.
+		switch {
+		case w.Next.Session != nil:
+			t.add(UserChanged, s.activeUser(w.Next.Access.Org, w.Next.Access.User, w.Next.Access.Role))
+		case w.Next.Challenge != nil:
+			t.add(UserChanged, s.userIn(w.Next.Challenge.Org, w.Next.Challenge.User, Active))
 		}
 	}
 	if err := s.commit(ctx, t.next(w.Next), rest); err != nil {

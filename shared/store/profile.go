@@ -136,9 +136,11 @@ func (s *Store) EmailChangeContextOf(ctx context.Context, org, user, newLogin st
 }
 
 // CreateEmailChange writes an e-mail change link's token, replacing (and
-// ending) the user's previous one.
+// ending) the user's previous one, on the condition that the user is
+// active (else a Conflict on UserChanged).
 func (s *Store) CreateEmailChange(ctx context.Context, cred Credential, previous string) error {
-	t := s.tx().set(emailChangePointer{emailChangeKey(cred.Org, cred.User), cred.Hash()}).put(IDTaken, cred)
+	t := s.tx().set(emailChangePointer{emailChangeKey(cred.Org, cred.User), cred.Hash()}).put(IDTaken, cred).
+		add(UserChanged, s.userIn(cred.Org, cred.User, Active))
 	if previous != "" && previous != cred.Hash() {
 		t.del(credKey(previous))
 	}

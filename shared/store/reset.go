@@ -63,9 +63,12 @@ func (s *Store) ResetContextOf(ctx context.Context, login string, counters ...st
 }
 
 // CreateReset writes a reset link's token for a login, replacing (and
-// ending) the previous one, with its audit event when a is given.
+// ending) the previous one, with its audit event when a is given, on the
+// condition that its user is active or pending, the users a reset link
+// works for (else a Conflict on UserChanged).
 func (s *Store) CreateReset(ctx context.Context, login string, cred Credential, previous string, a *Audit) error {
-	t := s.tx().set(resetPointer{resetPointerKey(login), cred.Hash()}).put(IDTaken, cred)
+	t := s.tx().set(resetPointer{resetPointerKey(login), cred.Hash()}).put(IDTaken, cred).
+		add(UserChanged, s.userIn(cred.Org, cred.User, Active, UserPending))
 	if previous != "" {
 		t.del(credKey(previous))
 	}

@@ -234,7 +234,53 @@ func (t *tx) check() error {
 			return fmt.Errorf("store: transaction item %d: condition and part %q do not go together", i, it.part)
 		}
 	}
+	return t.checkHolders()
+}
+
+// checkHolders reports a credential written for a user without a
+// condition on that user's item in the same transaction: a credential
+// written with no look at its user may outlive the user's deactivation
+// (which read the user's credentials before it was written), so every
+// path that writes one checks that the user may still hold it.
+func (t *tx) checkHolders() error {
+	checked := map[key]bool{}
+	for _, it := range t.items {
+		switch w := it.w; {
+		case w.ConditionCheck != nil:
+			checked[keyOf(w.ConditionCheck.Key)] = true
+		case w.Put != nil && w.Put.ConditionExpression != nil:
+			checked[keyOf(w.Put.Item)] = true
+		case w.Update != nil && w.Update.ConditionExpression != nil:
+			checked[keyOf(w.Update.Key)] = true
+		}
+	}
+	for i, it := range t.items {
+		if it.w.Put == nil {
+			continue
+		}
+		item := it.w.Put.Item
+		k, org, user := keyOf(item), attrS(item, "org"), attrS(item, "user")
+		if !strings.HasPrefix(k.PK, "CRED#") || user == "" {
+			continue
+		}
+		if !checked[userKey(org, user)] {
+			return fmt.Errorf("store: transaction item %d: a credential of user %s written without a condition on the user", i, user)
+		}
+	}
 	return nil
+}
+
+// keyOf returns the table key among an item's attributes.
+func keyOf(item map[string]types.AttributeValue) key {
+	return key{attrS(item, "pk"), attrS(item, "sk")}
+}
+
+// attrS returns an item's string attribute name, or "".
+func attrS(item map[string]types.AttributeValue, name string) string {
+	if v, ok := item[name].(*types.AttributeValueMemberS); ok {
+		return v.Value
+	}
+	return ""
 }
 
 // transactRetries bounds the re-runs of a transaction that DynamoDB

@@ -118,6 +118,10 @@ type Ending struct {
 	Keep string
 	// LinksOnly ends the links and challenges alone: an e-mail change.
 	LinksOnly bool
+	// Before, when set, spares what was created at or after it: an ending
+	// job ends what its user held before its change, never the session
+	// the user opens with its new password.
+	Before time.Time
 }
 
 var (
@@ -153,55 +157,143 @@ func (s *Store) Ended(ctx context.Context, user string, e Ending) ([]key, error)
 	return ended(creds, sessions, e), nil
 }
 
-// EndingJob is the kind of job that ends what a deactivation or a
-// deletion left of a user's credentials (EndAll): its target is the user.
-// The change writes it in its first transaction, so that it is there
-// whatever part of the ending fails.
-const EndingJob = "ending"
+// Kinds of the jobs that end what a change of a user left of its
+// credentials: their target is the user. The change writes its job in
+// its first transaction, so that it is there whatever part of the ending
+// fails. Each ending has its own kind, so that a change never replaces
+// the job of another that ends more: EndingJob ends everything
+// (deactivation, deletion, a reset revoking API keys), SessionsEndingJob
+// sessions and links but the kept session (a password set, reset or
+// change, an MFA reset), LinksEndingJob links (an e-mail change).
+const (
+	EndingJob         = "ending"
+	SessionsEndingJob = "ending_sessions"
+	LinksEndingJob    = "ending_links"
+)
 
-// EndingJobOf returns the ending job of a change of user in org at now.
-func EndingJobOf(org, user string, now time.Time) *Job {
-	j := NewJob(EndingJob, org, user, 0, now)
+// EndingJobOf returns the job that finishes ending e for a change of user
+// in org at now.
+func EndingJobOf(org, user string, e Ending, now time.Time) *Job {
+	kind := SessionsEndingJob
+	switch {
+	case e.Keys:
+		kind = EndingJob
+	case e.LinksOnly:
+		kind = LinksEndingJob
+	}
+	j := NewJob(kind, org, user, 0, now)
+	j.Keep = e.Keep
 	return &j
+}
+
+// EndingOf returns what an ending job ends: what its kind ends, created
+// before its change.
+func EndingOf(j Job) Ending {
+	e := Ending{Keep: j.Keep, Before: j.Created}
+	switch j.Kind {
+	case EndingJob:
+		e.Keys = true
+	case LinksEndingJob:
+		e.LinksOnly = true
+	}
+	return e
 }
 
 // endBatchItems bounds the index items one EndBatch reads: with an API
 // key's entry deleted beside its credential, at most two transactions.
 const endBatchItems = maxTransact
 
-// EndBatch deletes what e ends among the first credentials and sessions
-// indexed under user (one Query of at most 100 index items, then at most
-// two transactions of deletes), and returns how many index items it read:
-// 0 when nothing is left. Deletes are unconditional, so running a batch
-// again (it failed, or its end was not recorded) changes nothing more.
-func (s *Store) EndBatch(ctx context.Context, user string, e Ending) (int, error) {
-	res, err := s.db.Query(ctx, &dynamodb.QueryInput{
+// EndBatch deletes what e ends among the credentials and sessions indexed
+// under user after cursor (one Query of at most 100 index items, then at
+// most two transactions of deletes), and reports whether the index goes
+// on past them (more) and where the next batch starts: after the last
+// item the batch kept, or at the start when it kept none. The cursor
+// names an item still there, since the embedded DynamoDB finds nothing
+// after a start key of no item. Deletes are unconditional, so running a
+// batch again (it failed, or its end was not recorded) changes nothing
+// more.
+func (s *Store) EndBatch(ctx context.Context, user string, e Ending, cursor string) (next string, more bool, err error) {
+	in := &dynamodb.QueryInput{
 		TableName:                 &s.table,
 		IndexName:                 aws.String("gsi1"),
 		KeyConditionExpression:    aws.String("gsi1pk = :pk"),
 		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": str("USER#" + user)},
 		Limit:                     aws.Int32(endBatchItems),
-	})
+	}
+	if cursor != "" {
+		if in.ExclusiveStartKey, err = indexStart(user, cursor); err != nil {
+			return "", false, fmt.Errorf("end batch: %w", err)
+		}
+	}
+	res, err := s.db.Query(ctx, in)
 	if err != nil {
-		return 0, fmt.Errorf("end batch: %w", err)
+		return "", false, fmt.Errorf("end batch: %w", err)
 	}
 	creds, sessions, err := indexItems(res.Items)
 	if err != nil {
-		return 0, fmt.Errorf("end batch: %w", err)
+		return "", false, fmt.Errorf("end batch: %w", err)
 	}
-	for chunk := range slices.Chunk(ended(creds, sessions, e), maxTransact) {
+	gone := ended(creds, sessions, e)
+	for chunk := range slices.Chunk(gone, maxTransact) {
 		if err := s.transact(ctx, s.tx().del(chunk...)); err != nil {
-			return 0, fmt.Errorf("end batch: %w", err)
+			return "", false, fmt.Errorf("end batch: %w", err)
 		}
 	}
-	return len(res.Items), nil
+	next = cursor
+	for _, item := range res.Items {
+		if c := indexCursor(item); c != "" && !slices.Contains(gone, itemKey(item)) {
+			next = c
+		}
+	}
+	return next, len(res.LastEvaluatedKey) > 0, nil
+}
+
+// itemKey returns an item's table key.
+func itemKey(item map[string]types.AttributeValue) key {
+	var k key
+	_ = attributevalue.UnmarshalMap(item, &k)
+	return k
+}
+
+// indexCursor returns the cursor after an item of a user's index: its
+// index sort key and its partition key (the sort key follows from the
+// latter); "" for none.
+func indexCursor(last map[string]types.AttributeValue) string {
+	var k struct {
+		PK     string `dynamodbav:"pk"`
+		GSI1SK string `dynamodbav:"gsi1sk"`
+	}
+	if len(last) == 0 || attributevalue.UnmarshalMap(last, &k) != nil || k.PK == "" {
+		return ""
+	}
+	return k.GSI1SK + " " + k.PK
+}
+
+// indexStart is the ExclusiveStartKey of a user index Query from cursor.
+func indexStart(user, cursor string) (map[string]types.AttributeValue, error) {
+	gsk, pk, ok := strings.Cut(cursor, " ")
+	var sk string
+	switch {
+	case strings.HasPrefix(pk, "CRED#"):
+		sk = "CRED"
+	case strings.HasPrefix(pk, "SESSION#"):
+		sk = "SESSION"
+	}
+	if !ok || sk == "" || gsk == "" {
+		return nil, fmt.Errorf("invalid cursor %q", cursor)
+	}
+	return map[string]types.AttributeValue{
+		"pk": str(pk), "sk": str(sk), "gsi1pk": str("USER#" + user), "gsi1sk": str(gsk),
+	}, nil
 }
 
 // ended returns the keys of what e ends among creds and sessions.
 func ended(creds []Credential, sessions []Session, e Ending) []key {
 	var out []key
+	spared := func(created time.Time) bool { return !e.Before.IsZero() && !created.Before(e.Before) }
 	for _, c := range creds {
 		switch {
+		case spared(c.Created):
 		case e.Keys:
 			out = append(out, c.key)
 			if c.Kind == APIKey && c.KeyID != "" {
@@ -219,7 +311,7 @@ func ended(creds []Credential, sessions []Session, e Ending) []key {
 		}
 	}
 	for _, ss := range sessions {
-		if ss.ID != e.Keep && !e.LinksOnly {
+		if ss.ID != e.Keep && !e.LinksOnly && !spared(ss.Created) {
 			out = append(out, ss.key)
 		}
 	}

@@ -31,7 +31,8 @@ func (s *Service) ResetMFA(ctx context.Context, p principal.Principal, id string
 		return User{}, err
 	}
 	err = s.store.WriteMFA(ctx, store.MFAWrite{DropCodes: old.MFACodes, Change: &store.UserChange{
-		Old: old, New: &u, Revoke: ended, Audit: auditOf(p, u.Updated, "user.mfa_reset", u.ID, "mfa")}})
+		Old: old, New: &u, Revoke: ended, Audit: auditOf(p, u.Updated, "user.mfa_reset", u.ID, "mfa"),
+		Job: store.EndingJobOf(u.Org, u.ID, store.EndSessions, u.Updated)}})
 	if err != nil {
 		return User{}, s.changeProblem(err)
 	}

@@ -218,7 +218,7 @@ func (s *Service) SetStatus(ctx context.Context, p principal.Principal, id, stat
 		if change.Invitations, err = s.store.PendingInvitationsBy(ctx, u.Org, u.ID); err != nil {
 			return User{}, err
 		}
-		change.Job = store.EndingJobOf(u.Org, u.ID, u.Updated)
+		change.Job = store.EndingJobOf(u.Org, u.ID, store.EndAll, u.Updated)
 	}
 	if err := s.store.ChangeUser(ctx, change); err != nil {
 		return User{}, s.changeProblem(err)
@@ -268,7 +268,7 @@ func (s *Service) Delete(ctx context.Context, p principal.Principal, id string) 
 	}
 	now := s.now()
 	err = s.store.ChangeUser(ctx, store.UserChange{Old: old, Revoke: ended, Invitations: invs,
-		Audit: auditOf(p, now, "user.delete", old.ID), Job: store.EndingJobOf(old.Org, old.ID, now)})
+		Audit: auditOf(p, now, "user.delete", old.ID), Job: store.EndingJobOf(old.Org, old.ID, store.EndAll, now)})
 	if err != nil {
 		return s.changeProblem(err)
 	}
@@ -319,8 +319,8 @@ func (s *Service) resetPassword(ctx context.Context, p principal.Principal, old,
 		return err
 	}
 	err = s.store.ChangeUser(ctx, store.UserChange{Old: old, New: &u,
-		Revoke: ended,
-		Audit:  auditOf(p, u.Updated, action, u.ID, "password")})
+		Revoke: ended, Job: store.EndingJobOf(u.Org, u.ID, store.EndSessions, u.Updated),
+		Audit: auditOf(p, u.Updated, action, u.ID, "password")})
 	if err != nil {
 		return s.changeProblem(err)
 	}
