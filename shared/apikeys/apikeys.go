@@ -45,6 +45,7 @@ const (
 type Service struct {
 	store     *store.Store
 	clients   clients.Catalog
+	perms     permission.Catalog
 	reauth    *reauth.Checker
 	mail      *mail.Notifier
 	mails     *ratelimit.Mails
@@ -55,8 +56,8 @@ type Service struct {
 // New returns an API key service for the client applications of catalog.
 // Making a key asks for a recent authentication (checked by r) and mails
 // its owner (through n; links point at publicURL).
-func New(s *store.Store, catalog clients.Catalog, r *reauth.Checker, n *mail.Notifier, publicURL string, now func() time.Time) *Service {
-	return &Service{store: s, clients: catalog, reauth: r, mail: n, mails: ratelimit.NewMails(s, now),
+func New(s *store.Store, catalog clients.Catalog, perms permission.Catalog, r *reauth.Checker, n *mail.Notifier, publicURL string, now func() time.Time) *Service {
+	return &Service{store: s, clients: catalog, perms: perms, reauth: r, mail: n, mails: ratelimit.NewMails(s, now),
 		publicURL: strings.TrimRight(publicURL, "/"), now: now}
 }
 
@@ -121,7 +122,7 @@ func (s *Service) Create(ctx context.Context, p principal.Principal, in APIKeyRe
 	if !ok {
 		v.Add("client", "must be one of the client applications of GET /v1/clients")
 	}
-	scopes := checkScopes(&v, in.Scopes, client, ok)
+	scopes := checkScopes(&v, s.perms, in.Scopes, client, ok)
 	expires := store.NoExpiry
 	if in.ExpiresAt != "" {
 		t, err := time.Parse(time.RFC3339, in.ExpiresAt)
@@ -158,20 +159,20 @@ func (s *Service) Create(ctx context.Context, p principal.Principal, in APIKeyRe
 
 // checkScopes returns the scopes asked, without duplicates, in catalog
 // order, or records why they cannot be.
-func checkScopes(v *validate.Errors, asked []string, client clients.Client, known bool) []string {
+func checkScopes(v *validate.Errors, catalog permission.Catalog, asked []string, client clients.Client, known bool) []string {
 	if len(asked) == 0 {
 		v.Add("scopes", "must list at least one scope")
 		return nil
 	}
 	var out []string
-	for _, perm := range permission.Catalog() {
+	for _, perm := range catalog.All() {
 		if slices.Contains(asked, string(perm)) {
 			out = append(out, string(perm))
 		}
 	}
 	for _, sc := range asked {
 		switch {
-		case !permission.Valid(permission.Permission(sc)):
+		case !catalog.Valid(permission.Permission(sc)):
 			v.Add("scopes", "%q is not a permission", sc)
 			return nil
 		case known && !slices.Contains(client.Scopes, permission.Permission(sc)):
@@ -192,7 +193,7 @@ func (s *Service) issue(ctx context.Context, p principal.Principal, now time.Tim
 	// A custom role's permissions are read from the role, and the key is
 	// written only while the role is at the version read: a key made
 	// while the role changes never keeps what the change took away.
-	_, builtIn := permission.BuiltIn(p.Role)
+	builtIn := permission.IsBuiltIn(p.Role)
 	var held []string
 	version := 0
 	if !builtIn {
@@ -200,7 +201,7 @@ func (s *Service) issue(ctx context.Context, p principal.Principal, now time.Tim
 		if err != nil {
 			return NewAPIKey{}, err
 		}
-		held, version = r.Permissions, r.Version
+		held, version = s.perms.Known(r.Permissions), r.Version
 	}
 	var perms []string
 	for _, sc := range scopes {
@@ -344,7 +345,7 @@ func (s *Service) RevokeAny(ctx context.Context, p principal.Principal, id strin
 		if err != nil && !errors.Is(err, store.ErrNotFound) {
 			return err
 		}
-		if err := p.ActOn(u.ID, u.Role, u.Permissions); err != nil {
+		if err := p.ActOn(u.ID, u.Role, s.perms.Known(u.Permissions)); err != nil {
 			return err
 		}
 	}

@@ -277,7 +277,7 @@ func (e *Env) AddUser(t testing.TB, email, role string) store.User {
 	if err != nil {
 		t.Fatal(err)
 	}
-	perms, builtIn := permission.BuiltIn(role)
+	perms, builtIn := e.Config.Permissions.BuiltIn(role)
 	if !builtIn {
 		r, err := e.Store.GetRole(context.Background(), e.Org.Org.ID, role)
 		if err != nil {

@@ -67,9 +67,10 @@ func (s *Service) credential(ctx context.Context, secret string) (store.Credenti
 
 // permissionsOf returns the permissions of an invitation's role and its
 // name (in lang for a built-in role): a built-in role's, or a custom
-// role's, read (a 409 role_gone when it is gone).
+// role's, read (a 409 role_gone when it is gone), without those the
+// catalog no longer holds.
 func (s *Service) permissionsOf(ctx context.Context, org, role, lang string) (perms []string, name string, err error) {
-	if bp, builtIn := permission.BuiltIn(role); builtIn {
+	if bp, builtIn := s.perms.BuiltIn(role); builtIn {
 		name, _ := permission.BuiltInName(role, lang)
 		return permission.Strings(bp), name, nil
 	}
@@ -77,7 +78,7 @@ func (s *Service) permissionsOf(ctx context.Context, org, role, lang string) (pe
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, "", problem.Conflict("role_gone", "The invitation's role no longer exists; ask for a new invitation.")
 	}
-	return r.Permissions, r.Name, err
+	return s.perms.Known(r.Permissions), r.Name, err
 }
 
 // roleName is how role is named to people in lang (permissionsOf).

@@ -38,13 +38,15 @@ type Service struct {
 	params    password.Params
 	links     *ratelimit.Limiter
 	mails     *ratelimit.Mails
+	perms     permission.Catalog
 	now       func() time.Time
 }
 
-// New returns an invitation service; links point at publicURL, and the
-// notice of an accepted invitation at the app (appURL).
-func New(s *store.Store, sessions *session.Service, m *mail.Notifier, publicURL, appURL string, params password.Params, now func() time.Time) *Service {
-	return &Service{store: s, sessions: sessions, mail: m, publicURL: strings.TrimRight(publicURL, "/"), appURL: appURL, params: params,
+// New returns an invitation service over the permissions of perms; links
+// point at publicURL, and the notice of an accepted invitation at the app
+// (appURL).
+func New(s *store.Store, sessions *session.Service, m *mail.Notifier, publicURL, appURL string, params password.Params, perms permission.Catalog, now func() time.Time) *Service {
+	return &Service{store: s, sessions: sessions, mail: m, publicURL: strings.TrimRight(publicURL, "/"), appURL: appURL, params: params, perms: perms,
 		links: ratelimit.Links(s, now), mails: ratelimit.NewMails(s, now), now: now}
 }
 
@@ -178,7 +180,7 @@ func (s *Service) Create(ctx context.Context, p principal.Principal, in CreateRe
 func (s *Service) checkRole(ctx context.Context, p principal.Principal, role string, v *validate.Errors) (string, error) {
 	var perms []string
 	name := role
-	switch bp, builtIn := permission.BuiltIn(role); {
+	switch bp, builtIn := s.perms.BuiltIn(role); {
 	case role == "":
 		v.Add("role", "is required")
 		return "", nil
@@ -196,7 +198,7 @@ func (s *Service) checkRole(ctx context.Context, p principal.Principal, role str
 		if err != nil {
 			return "", err
 		}
-		perms, name = r.Permissions, r.Name
+		perms, name = s.perms.Known(r.Permissions), r.Name
 	}
 	for _, x := range perms {
 		if !p.Can(permission.Permission(x)) {

@@ -40,6 +40,10 @@ type Config struct {
 	Password           password.Params
 	// Clients caps the permissions of service users (clients.Catalog.Cap).
 	Clients clients.Catalog
+	// Permissions is the catalog: the built-in roles' permissions, and
+	// what a custom role's may still grant (a permission removed from it
+	// is inert).
+	Permissions permission.Catalog
 }
 
 // DefaultConfig is the configuration used unless the environment says otherwise.
@@ -47,7 +51,7 @@ func DefaultConfig() Config {
 	return Config{
 		AccessTTL: 15 * time.Minute, RefreshTTL: 30 * 24 * time.Hour,
 		MaxFailures: 5, AccountMaxFailures: 100, MaxWait: time.Minute, LockWindow: 15 * time.Minute,
-		Password: password.Default, Clients: clients.Default(),
+		Password: password.Default, Clients: clients.Default(permission.Catalog{}),
 	}
 }
 
@@ -322,18 +326,19 @@ func ClientKey(remoteAddr string) string {
 // grant returns the permissions u's role grants now: a built-in role's,
 // or the custom role's as stored (one consistent GetItem), with the
 // version they were read at, never the user's copy, which the role's
-// regrant may not have reached yet. A session written with them carries
+// regrant may not have reached yet, without those the catalog no longer
+// holds. A session written with them carries
 // the version, and its transaction holds the condition that the role is
 // still at it (store.RoleChanged).
 func (s *Service) grant(ctx context.Context, u store.User) (perms []string, version int, err error) {
-	if bp, ok := permission.BuiltIn(u.Role); ok {
+	if bp, ok := s.cfg.Permissions.BuiltIn(u.Role); ok {
 		return permission.Strings(bp), 0, nil
 	}
 	r, err := s.store.GetRole(ctx, u.Org, u.Role)
 	if err != nil {
 		return nil, 0, fmt.Errorf("session: role of %s: %w", u.ID, err)
 	}
-	return r.Permissions, r.Version, nil
+	return s.cfg.Permissions.Known(r.Permissions), r.Version, nil
 }
 
 // roleRetries bounds the sessions made again when the role they were read

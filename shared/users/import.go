@@ -135,7 +135,7 @@ func (s *Service) Import(ctx context.Context, p principal.Principal, body []byte
 		if err != nil {
 			return ImportReport{}, err
 		}
-		perms, requiresEmail := importRole(p, row.Record.Role, roles, &v)
+		perms, requiresEmail := s.importRole(p, row.Record.Role, roles, &v)
 		assign(&u, row.Record.Role, perms, requiresEmail, s.clients, &v)
 		for _, x := range u.Units {
 			if !units[x] {
@@ -254,7 +254,7 @@ func loginOf(u store.User) (field, login string) {
 func (s *Service) references(ctx context.Context, org string, rows []Row) (map[string]store.Role, map[string]bool, error) {
 	needRoles, needUnits := false, false
 	for _, r := range rows {
-		if _, builtIn := permission.BuiltIn(r.Record.Role); !builtIn && r.Record.Role != "" && r.Err == nil {
+		if !permission.IsBuiltIn(r.Record.Role) && r.Record.Role != "" && r.Err == nil {
 			needRoles = true
 		}
 		if len(r.Record.Units) > 0 && r.Err == nil {
@@ -285,8 +285,8 @@ func (s *Service) references(ctx context.Context, org string, rows []Row) (map[s
 
 // importRole resolves a row's role as roleFor does, from the roles read
 // once: it must exist, not be owner, and grant nothing p lacks.
-func importRole(p principal.Principal, id string, roles map[string]store.Role, v *validate.Errors) (perms []string, requiresEmail bool) {
-	switch bp, builtIn := permission.BuiltIn(id); {
+func (s *Service) importRole(p principal.Principal, id string, roles map[string]store.Role, v *validate.Errors) (perms []string, requiresEmail bool) {
+	switch bp, builtIn := s.perms.BuiltIn(id); {
 	case id == permission.RoleOwner:
 		v.Add("role", "owner is not assigned: the target organization has its owner (import this user as admin)")
 		return nil, false
@@ -303,7 +303,7 @@ func importRole(p principal.Principal, id string, roles map[string]store.Role, v
 		}
 		perms, requiresEmail = r.Permissions, r.RequiresEmail
 	}
-	for _, x := range perms {
+	for _, x := range s.perms.Known(perms) {
 		if !p.Can(permission.Permission(x)) {
 			v.Add("role", "gives the %q permission, which you do not hold", x)
 			break

@@ -21,7 +21,10 @@ type Role struct {
 	ID            string   `json:"id"`
 	Name          string   `json:"name"`
 	Permissions   []string `json:"permissions"`
-	RequiresEmail bool     `json:"requires_email"`
+	// UnknownPermissions are those of Permissions the catalog no longer
+	// holds: inert, they grant nothing.
+	UnknownPermissions []string `json:"unknown_permissions,omitempty" doc:"Permissions of the role that the deployment's catalog no longer holds: inert, they grant nothing. A PATCH may keep them, not add them."`
+	RequiresEmail      bool     `json:"requires_email"`
 	BuiltIn       bool     `json:"built_in"`
 	// UserCount is the number of users holding the role.
 	UserCount int `json:"user_count"`
@@ -57,7 +60,7 @@ func (s *Service) Roles(ctx context.Context, p principal.Principal) (RoleList, e
 		return out, err
 	}
 	for _, id := range builtIn {
-		perms, _ := permission.BuiltIn(id)
+		perms, _ := s.perms.BuiltIn(id)
 		out.Items = append(out.Items, Role{ID: id, Name: builtInNames[id], Permissions: permission.Strings(perms),
 			BuiltIn: true, UserCount: counts[id]})
 	}
@@ -66,26 +69,28 @@ func (s *Service) Roles(ctx context.Context, p principal.Principal) (RoleList, e
 		return out, err
 	}
 	for _, r := range custom {
-		out.Items = append(out.Items, roleView(r))
+		out.Items = append(out.Items, s.roleView(r))
 	}
 	return out, nil
 }
 
-func roleView(r store.Role) Role {
+func (s *Service) roleView(r store.Role) Role {
 	perms := []string(r.Permissions)
 	if perms == nil {
 		perms = []string{}
 	}
 	v := Role{ID: r.ID, Name: r.Name, Permissions: perms, RequiresEmail: r.RequiresEmail, UserCount: r.Refs,
-		Version: max(r.Version, 1), Regrant: "done"}
+		Version: max(r.Version, 1), Regrant: "done", UnknownPermissions: s.perms.Unknown(perms)}
 	if r.Granted < r.Version {
 		v.Regrant = "pending"
 	}
 	return v
 }
 
-// checkRole validates a role's fields and that p may grant its permissions.
-func checkRole(p principal.Principal, v *validate.Errors, r *store.Role, in RoleRequest) error {
+// checkRole validates a role's fields and that p may grant its
+// permissions. A permission the catalog no longer holds may stay on a role
+// that has it (inert), never be added.
+func (s *Service) checkRole(p principal.Principal, v *validate.Errors, r *store.Role, in RoleRequest) error {
 	if in.Name != nil {
 		if v.Name("name", *in.Name, 100) {
 			if _, builtIn := builtInNames[strings.ToLower(strings.TrimSpace(*in.Name))]; builtIn {
@@ -99,7 +104,7 @@ func checkRole(p principal.Principal, v *validate.Errors, r *store.Role, in Role
 		slices.Sort(perms)
 		perms = slices.Compact(perms)
 		for _, x := range perms {
-			if !permission.Valid(permission.Permission(x)) {
+			if !s.perms.Valid(permission.Permission(x)) && !slices.Contains(r.Permissions, x) {
 				v.Add("permissions", "%q is not a permission of the catalog", x)
 			}
 		}
@@ -111,7 +116,7 @@ func checkRole(p principal.Principal, v *validate.Errors, r *store.Role, in Role
 	if err := v.Err(); err != nil {
 		return err
 	}
-	return grantable(p, r.Permissions)
+	return s.grantable(p, r.Permissions)
 }
 
 // CreateRole adds a custom role.
@@ -125,7 +130,7 @@ func (s *Service) CreateRole(ctx context.Context, p principal.Principal, in Role
 	}
 	now := s.now().UTC()
 	r := store.Role{Org: p.Org, ID: store.NewID("rol_"), Created: now, Updated: now, Version: 1, Granted: 1}
-	if err := checkRole(p, &v, &r, in); err != nil {
+	if err := s.checkRole(p, &v, &r, in); err != nil {
 		return Role{}, err
 	}
 	a := store.Audit{Org: p.Org, Time: now, Actor: p.User, Via: p.Credential + ":" + p.CredentialID,
@@ -136,11 +141,11 @@ func (s *Service) CreateRole(ctx context.Context, p principal.Principal, in Role
 		}
 		return Role{}, err
 	}
-	return roleView(r), nil
+	return s.roleView(r), nil
 }
 
 func (s *Service) customRole(ctx context.Context, p principal.Principal, id string) (store.Role, error) {
-	if _, builtIn := permission.BuiltIn(id); builtIn {
+	if permission.IsBuiltIn(id) {
 		return store.Role{}, problem.Conflict("built_in_role", "Built-in roles cannot be changed or deleted.")
 	}
 	r, err := s.store.GetRole(ctx, p.Org, id)
@@ -161,12 +166,12 @@ func (s *Service) UpdateRole(ctx context.Context, p principal.Principal, id stri
 	if err != nil {
 		return Role{}, err
 	}
-	if err := grantable(p, old.Permissions); err != nil {
+	if err := s.grantable(p, old.Permissions); err != nil {
 		return Role{}, err
 	}
 	r := old
 	var v validate.Errors
-	if err := checkRole(p, &v, &r, in); err != nil {
+	if err := s.checkRole(p, &v, &r, in); err != nil {
 		return Role{}, err
 	}
 	var fields []string
@@ -188,7 +193,7 @@ func (s *Service) UpdateRole(ctx context.Context, p principal.Principal, id stri
 				return Role{}, err
 			}
 		}
-		return roleView(old), nil
+		return s.roleView(old), nil
 	}
 	if r.RequiresEmail && !old.RequiresEmail {
 		n, err := s.withoutEmail(ctx, p.Org, id)
@@ -227,7 +232,7 @@ func (s *Service) UpdateRole(ctx context.Context, p principal.Principal, id stri
 		}
 		return Role{}, err
 	}
-	return roleView(r), nil
+	return s.roleView(r), nil
 }
 
 // withoutEmail counts the holders of a role who have no e-mail address:

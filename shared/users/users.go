@@ -30,6 +30,7 @@ type Service struct {
 	store   *store.Store
 	params  password.Params
 	clients clients.Catalog
+	perms   permission.Catalog
 	links   Links
 	mails   *ratelimit.Mails
 	now     func() time.Time
@@ -38,10 +39,10 @@ type Service struct {
 	exportMax int
 }
 
-// New returns a users service; links makes the set-password links of
-// imported users.
-func New(s *store.Store, params password.Params, catalog clients.Catalog, links Links, now func() time.Time) *Service {
-	return &Service{store: s, params: params, clients: catalog, links: links, mails: ratelimit.NewMails(s, now), now: now}
+// New returns a users service over the permissions of perms; links makes
+// the set-password links of imported users.
+func New(s *store.Store, params password.Params, catalog clients.Catalog, perms permission.Catalog, links Links, now func() time.Time) *Service {
+	return &Service{store: s, params: params, clients: catalog, perms: perms, links: links, mails: ratelimit.NewMails(s, now), now: now}
 }
 
 // User is a user as the API shows it. It never holds a secret.
@@ -123,8 +124,8 @@ func (s *Service) roleFor(ctx context.Context, p principal.Principal, id string,
 		v.Add("role", "owner is not assigned: the owner transfers ownership (POST /v1/organization/owner)")
 		return nil, false, nil, nil
 	}
-	if bp, ok := permission.BuiltIn(id); ok {
-		return permission.Strings(bp), false, nil, grantable(p, permission.Strings(bp))
+	if bp, ok := s.perms.BuiltIn(id); ok {
+		return permission.Strings(bp), false, nil, s.grantable(p, permission.Strings(bp))
 	}
 	if id == "" {
 		v.Add("role", "is required")
@@ -138,12 +139,14 @@ func (s *Service) roleFor(ctx context.Context, p principal.Principal, id string,
 	if err != nil {
 		return nil, false, nil, err
 	}
-	return r.Permissions, r.RequiresEmail, &r.Version, grantable(p, r.Permissions)
+	return r.Permissions, r.RequiresEmail, &r.Version, s.grantable(p, r.Permissions)
 }
 
-// grantable refuses to let p give permissions it does not hold.
-func grantable(p principal.Principal, perms []string) error {
-	for _, x := range perms {
+// grantable refuses to let p give permissions it does not hold. A
+// permission the catalog no longer holds grants nothing: nobody holds it,
+// and keeping it where it is stored escalates nothing.
+func (s *Service) grantable(p principal.Principal, perms []string) error {
+	for _, x := range s.perms.Known(perms) {
 		if !p.Can(permission.Permission(x)) {
 			return problem.New(http.StatusForbidden, "permission_escalation",
 				fmt.Sprintf("You cannot give the %q permission: you do not hold it.", x))
@@ -407,7 +410,7 @@ func (s *Service) welcome(ctx context.Context, p principal.Principal, uc store.U
 		inviter = signature(uc.User, org)
 	}
 	var custom store.Role
-	if _, builtIn := permission.BuiltIn(u.Role); !builtIn {
+	if !permission.IsBuiltIn(u.Role) {
 		if r, err := s.store.GetRole(ctx, p.Org, u.Role); err == nil {
 			custom = r
 		}
