@@ -316,3 +316,24 @@ func (e *Env) Scan(t testing.TB) []string {
 func HashPrefix(p password.Params) string {
 	return fmt.Sprintf("$argon2id$v=19$m=%d,t=%d,p=%d$", p.MemoryKiB, p.Time, p.Threads)
 }
+
+// Restart starts another stack on e's table (its DynamoDB, organization
+// and clock) with e's configuration changed by opts, as a redeployment
+// with other settings would: what e wrote is there, read by functions
+// configured anew. Its mail goes to e's outbox. It stops when t ends.
+func (e *Env) Restart(t testing.TB, opts ...Option) *Env {
+	t.Helper()
+	cfg := e.Config
+	for _, o := range opts {
+		o(&cfg)
+	}
+	st, err := devstack.Start(context.Background(), devstack.Options{Config: cfg, Now: e.Clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(st.Close)
+	if st.Outbox == nil {
+		st.Outbox = e.Outbox
+	}
+	return &Env{Stack: st, Clock: e.Clock, Org: e.Org, handler: st.Handler(), contract: e.contract, t: t, bench: e.bench}
+}

@@ -19,6 +19,8 @@ const (
 type Entry struct {
 	Name        Permission        `json:"name"`
 	Description map[string]string `json:"description"`
+	// Source is SourceGuichet or SourceApplication.
+	Source string `json:"-"`
 }
 
 // Describe returns the entry's description in lang, else in English.
@@ -30,16 +32,18 @@ func (e Entry) Describe(lang string) string {
 }
 
 // guichetEntries describe Guichet's own permissions.
-var guichetEntries = []Entry{
-	{UsersRead, map[string]string{"en": "See the organization's users and roles", "fr": "Voir les utilisateurs et les rôles de l'organisation", "nl": "De gebruikers en rollen van de organisatie bekijken"}},
-	{UsersWrite, map[string]string{"en": "Add, change and remove users", "fr": "Ajouter, modifier et supprimer des utilisateurs", "nl": "Gebruikers toevoegen, wijzigen en verwijderen"}},
-	{RolesWrite, map[string]string{"en": "Add, change and delete custom roles", "fr": "Ajouter, modifier et supprimer des rôles personnalisés", "nl": "Eigen rollen toevoegen, wijzigen en verwijderen"}},
-	{InvitationsWrite, map[string]string{"en": "Invite people and revoke invitations", "fr": "Inviter des personnes et révoquer des invitations", "nl": "Mensen uitnodigen en uitnodigingen intrekken"}},
-	{OrganizationRead, map[string]string{"en": "See the organization's settings and units", "fr": "Voir les paramètres et les unités de l'organisation", "nl": "De instellingen en eenheden van de organisatie bekijken"}},
-	{OrganizationWrite, map[string]string{"en": "Change the organization's settings and units", "fr": "Modifier les paramètres et les unités de l'organisation", "nl": "De instellingen en eenheden van de organisatie wijzigen"}},
-	{APIKeysRead, map[string]string{"en": "See every API key of the organization", "fr": "Voir toutes les clés d'API de l'organisation", "nl": "Alle API-sleutels van de organisatie bekijken"}},
-	{AuditRead, map[string]string{"en": "Read the organization's audit trail", "fr": "Consulter le journal d'audit de l'organisation", "nl": "Het auditlogboek van de organisatie raadplegen"}},
-	{UsersExport, map[string]string{"en": "Export users with their password hashes", "fr": "Exporter les utilisateurs avec leurs empreintes de mot de passe", "nl": "Gebruikers exporteren met hun wachtwoordhashes"}},
+func guichetEntries() []Entry {
+	return []Entry{
+		{UsersRead, map[string]string{"en": "See the organization's users and roles", "fr": "Voir les utilisateurs et les rôles de l'organisation", "nl": "De gebruikers en rollen van de organisatie bekijken"}, SourceGuichet},
+		{UsersWrite, map[string]string{"en": "Add, change and remove users", "fr": "Ajouter, modifier et supprimer des utilisateurs", "nl": "Gebruikers toevoegen, wijzigen en verwijderen"}, SourceGuichet},
+		{RolesWrite, map[string]string{"en": "Add, change and delete custom roles", "fr": "Ajouter, modifier et supprimer des rôles personnalisés", "nl": "Eigen rollen toevoegen, wijzigen en verwijderen"}, SourceGuichet},
+		{InvitationsWrite, map[string]string{"en": "Invite people and revoke invitations", "fr": "Inviter des personnes et révoquer des invitations", "nl": "Mensen uitnodigen en uitnodigingen intrekken"}, SourceGuichet},
+		{OrganizationRead, map[string]string{"en": "See the organization's settings and units", "fr": "Voir les paramètres et les unités de l'organisation", "nl": "De instellingen en eenheden van de organisatie bekijken"}, SourceGuichet},
+		{OrganizationWrite, map[string]string{"en": "Change the organization's settings and units", "fr": "Modifier les paramètres et les unités de l'organisation", "nl": "De instellingen en eenheden van de organisatie wijzigen"}, SourceGuichet},
+		{APIKeysRead, map[string]string{"en": "See every API key of the organization", "fr": "Voir toutes les clés d'API de l'organisation", "nl": "Alle API-sleutels van de organisatie bekijken"}, SourceGuichet},
+		{AuditRead, map[string]string{"en": "Read the organization's audit trail", "fr": "Consulter le journal d'audit de l'organisation", "nl": "Het auditlogboek van de organisatie raadplegen"}, SourceGuichet},
+		{UsersExport, map[string]string{"en": "Export users with their password hashes", "fr": "Exporter les utilisateurs avec leurs empreintes de mot de passe", "nl": "Gebruikers exporteren met hun wachtwoordhashes"}, SourceGuichet},
+	}
 }
 
 // Catalog is a deployment's permissions: Guichet's own and the
@@ -74,6 +78,9 @@ func NewCatalog(app []Entry, member []Permission) (Catalog, error) {
 		seen[e.Name] = true
 	}
 	c := Catalog{app: slices.Clone(app)}
+	for i := range c.app {
+		c.app[i].Source = SourceApplication
+	}
 	for _, p := range member {
 		if !seen[p] {
 			return Catalog{}, fmt.Errorf("permissions: member permission %q: not an application permission of the catalog", p)
@@ -200,7 +207,7 @@ func (c Catalog) Valid(p Permission) bool {
 
 // Entries returns every permission with its description, Guichet's first.
 func (c Catalog) Entries() []Entry {
-	return append(slices.Clone(guichetEntries), c.app...)
+	return append(guichetEntries(), c.app...)
 }
 
 // BuiltIn returns the permissions of a built-in role and whether id names

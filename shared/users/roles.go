@@ -18,14 +18,14 @@ import (
 
 // Role is a role as the API shows it.
 type Role struct {
-	ID            string   `json:"id"`
-	Name          string   `json:"name"`
-	Permissions   []string `json:"permissions"`
+	ID          string   `json:"id"`
+	Name        string   `json:"name"`
+	Permissions []string `json:"permissions"`
 	// UnknownPermissions are those of Permissions the catalog no longer
 	// holds: inert, they grant nothing.
 	UnknownPermissions []string `json:"unknown_permissions,omitempty" doc:"Permissions of the role that the deployment's catalog no longer holds: inert, they grant nothing. A PATCH may keep them, not add them."`
 	RequiresEmail      bool     `json:"requires_email"`
-	BuiltIn       bool     `json:"built_in"`
+	BuiltIn            bool     `json:"built_in"`
 	// UserCount is the number of users holding the role.
 	UserCount int `json:"user_count"`
 	// Version and Regrant are a custom role's: see UpdateRole.
