@@ -108,8 +108,8 @@ func Parse(getenv func(string) string) (Config, error) {
 	if c.LoginMaxWait, err = duration(getenv, "LOGIN_MAX_WAIT", time.Minute); err != nil {
 		return c, err
 	}
-	if c.Permissions, err = permission.ParseCatalog(getenv("APP_PERMISSIONS"), getenv("MEMBER_PERMISSIONS")); err != nil {
-		return c, fmt.Errorf("config: APP_PERMISSIONS, MEMBER_PERMISSIONS: %w", err)
+	if c.Permissions, err = catalog(getenv); err != nil {
+		return c, err
 	}
 	c.Clients = clients.Default(c.Permissions)
 	if v := getenv("CLIENT_APPLICATIONS"); v != "" {
@@ -152,6 +152,27 @@ func Parse(getenv func(string) string) (Config, error) {
 		if c.AccountMaxFailures, err = strconv.Atoi(v); err != nil || c.AccountMaxFailures < 1 || c.AccountMaxFailures > 100 {
 			return c, fmt.Errorf("config: LOGIN_ACCOUNT_MAX_FAILURES: want a number from 1 to 100, got %q", v)
 		}
+	}
+	return c, nil
+}
+
+// catalog reads the permission catalog: APP_PERMISSIONS, then
+// MEMBER_PERMISSIONS, each error naming its variable and its entry.
+func catalog(getenv func(string) string) (permission.Catalog, error) {
+	app, err := permission.ParseEntries(getenv("APP_PERMISSIONS"))
+	if err == nil {
+		_, err = permission.NewCatalog(app, nil)
+	}
+	if err != nil {
+		return permission.Catalog{}, fmt.Errorf("config: APP_PERMISSIONS: %w", err)
+	}
+	member, err := permission.ParseNames(getenv("MEMBER_PERMISSIONS"))
+	var c permission.Catalog
+	if err == nil {
+		c, err = permission.NewCatalog(app, member)
+	}
+	if err != nil {
+		return permission.Catalog{}, fmt.Errorf("config: MEMBER_PERMISSIONS: %w", err)
 	}
 	return c, nil
 }

@@ -65,15 +65,15 @@ const (
 // and returns the catalog; the error names the entry at fault.
 func NewCatalog(app []Entry, member []Permission) (Catalog, error) {
 	if len(app) > maxApp {
-		return Catalog{}, fmt.Errorf("permissions: %d application permissions, at most %d", len(app), maxApp)
+		return Catalog{}, fmt.Errorf("%d application permissions, at most %d", len(app), maxApp)
 	}
 	seen := map[Permission]bool{}
 	for i, e := range app {
 		if err := checkEntry(e); err != nil {
-			return Catalog{}, fmt.Errorf("permissions: entry %d (%q): %w", i+1, e.Name, err)
+			return Catalog{}, fmt.Errorf("entry %d (%q): %w", i+1, e.Name, err)
 		}
 		if seen[e.Name] {
-			return Catalog{}, fmt.Errorf("permissions: entry %d (%q): listed twice", i+1, e.Name)
+			return Catalog{}, fmt.Errorf("entry %d (%q): listed twice", i+1, e.Name)
 		}
 		seen[e.Name] = true
 	}
@@ -83,7 +83,7 @@ func NewCatalog(app []Entry, member []Permission) (Catalog, error) {
 	}
 	for _, p := range member {
 		if !seen[p] {
-			return Catalog{}, fmt.Errorf("permissions: member permission %q: not an application permission of the catalog", p)
+			return Catalog{}, fmt.Errorf("%q: not an application permission of the catalog (APP_PERMISSIONS)", p)
 		}
 		if !slices.Contains(c.member, p) {
 			c.member = append(c.member, p)
@@ -92,30 +92,36 @@ func NewCatalog(app []Entry, member []Permission) (Catalog, error) {
 	return c, nil
 }
 
-// ParseCatalog reads the application's permissions (APP_PERMISSIONS: JSON
-// [{name, description: {en, fr, nl}}], empty for none) and the member
-// role's (MEMBER_PERMISSIONS: a JSON array or a list separated by spaces
-// or commas).
-func ParseCatalog(app, member string) (Catalog, error) {
+// ParseEntries reads the application's permissions from JSON
+// [{name, description: {en, fr, nl}}] (APP_PERMISSIONS); empty is none.
+// NewCatalog checks them.
+func ParseEntries(s string) ([]Entry, error) {
 	var entries []Entry
-	if strings.TrimSpace(app) != "" {
-		dec := json.NewDecoder(strings.NewReader(app))
-		dec.DisallowUnknownFields()
-		if err := dec.Decode(&entries); err != nil {
-			return Catalog{}, fmt.Errorf("permissions: want JSON [{\"name\": \"projects:write\", \"description\": {\"en\": \"…\"}}]: %w", err)
-		}
+	if strings.TrimSpace(s) == "" {
+		return nil, nil
 	}
+	dec := json.NewDecoder(strings.NewReader(s))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&entries); err != nil {
+		return nil, fmt.Errorf("want JSON [{\"name\": \"projects:write\", \"description\": {\"en\": \"…\"}}]: %w", err)
+	}
+	return entries, nil
+}
+
+// ParseNames reads permission names from a JSON array or a list
+// separated by spaces or commas (MEMBER_PERMISSIONS).
+func ParseNames(s string) ([]Permission, error) {
 	var names []Permission
-	if m := strings.TrimSpace(member); strings.HasPrefix(m, "[") {
-		if err := json.Unmarshal([]byte(m), &names); err != nil {
-			return Catalog{}, fmt.Errorf("permissions: member permissions: %w", err)
+	if s = strings.TrimSpace(s); strings.HasPrefix(s, "[") {
+		if err := json.Unmarshal([]byte(s), &names); err != nil {
+			return nil, fmt.Errorf("want a JSON array of names or a list: %w", err)
 		}
-	} else {
-		for _, f := range strings.FieldsFunc(m, func(r rune) bool { return r == ',' || r == ' ' || r == '\t' || r == '\n' }) {
-			names = append(names, Permission(f))
-		}
+		return names, nil
 	}
-	return NewCatalog(entries, names)
+	for _, f := range strings.FieldsFunc(s, func(r rune) bool { return r == ',' || r == ' ' || r == '\t' || r == '\n' }) {
+		names = append(names, Permission(f))
+	}
+	return names, nil
 }
 
 // checkEntry checks one application permission.
