@@ -87,6 +87,9 @@ type APIKey struct {
 	LastUsed  *time.Time `json:"last_used,omitempty" doc:"Within a minute; absent if never used."`
 	ExpiresAt *time.Time `json:"expires_at,omitempty" doc:"Absent: the key does not expire."`
 	Rotated   *time.Time `json:"rotated,omitempty" doc:"When the key was replaced; it works until expires_at."`
+
+	// UnknownScopes are those of Scopes the catalog no longer holds.
+	UnknownScopes []string `json:"unknown_scopes,omitempty" doc:"Scopes the deployment's catalog no longer holds: inert, the key does not grant them."`
 }
 
 // NewAPIKey is a key just made: the only answer that holds the key.
@@ -227,7 +230,7 @@ func (s *Service) issue(ctx context.Context, p principal.Principal, now time.Tim
 	case err != nil:
 		return NewAPIKey{}, err
 	}
-	return NewAPIKey{APIKey: entryView(entry, 0), Secret: secret}, nil
+	return NewAPIKey{APIKey: s.entryView(entry, 0), Secret: secret}, nil
 }
 
 func (s *Service) audit(p principal.Principal, now time.Time, action, id string, fields ...string) store.Audit {
@@ -372,7 +375,7 @@ func (s *Service) Mine(ctx context.Context, p principal.Principal) ([]APIKey, er
 		if c.Org != p.Org || c.Expires <= now {
 			continue // expired, awaiting TTL
 		}
-		k := entryView(store.KeyEntry{ID: c.KeyID, Name: c.Name, Client: c.Client, Scopes: c.Scopes,
+		k := s.entryView(store.KeyEntry{ID: c.KeyID, Name: c.Name, Client: c.Client, Scopes: c.Scopes,
 			Prefix: c.Prefix, Created: c.Created, Expires: c.Expires, Rotated: c.Rotated}, c.LastUsed)
 		out = append(out, k)
 	}
@@ -381,13 +384,13 @@ func (s *Service) Mine(ctx context.Context, p principal.Principal) ([]APIKey, er
 }
 
 // entryView is the API's view of a key.
-func entryView(e store.KeyEntry, lastUsed int64) APIKey {
+func (s *Service) entryView(e store.KeyEntry, lastUsed int64) APIKey {
 	scopes := []string(e.Scopes)
 	if scopes == nil {
 		scopes = []string{}
 	}
 	k := APIKey{ID: e.ID, Name: e.Name, Client: e.Client, Scopes: scopes, Prefix: e.Prefix, Created: e.Created.UTC(),
-		LastUsed: epochTime(lastUsed), Rotated: epochTime(e.Rotated)}
+		LastUsed: epochTime(lastUsed), Rotated: epochTime(e.Rotated), UnknownScopes: s.perms.Unknown(scopes)}
 	if e.Expires != store.NoExpiry {
 		k.ExpiresAt = epochTime(e.Expires)
 	}
@@ -456,7 +459,7 @@ func (s *Service) List(ctx context.Context, p principal.Principal, pg router.Pag
 	page := APIKeyPage{Items: []OrgAPIKey{}, NextCursor: cursor.Encode(p.Org, cursorList, next)}
 	for _, e := range entries {
 		if e.Expires > now { // an expired key awaits TTL
-			page.Items = append(page.Items, OrgAPIKey{APIKey: entryView(e, used[e.Hash]), UserID: e.User})
+			page.Items = append(page.Items, OrgAPIKey{APIKey: s.entryView(e, used[e.Hash]), UserID: e.User})
 		}
 	}
 	return page, nil

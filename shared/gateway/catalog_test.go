@@ -209,6 +209,16 @@ func TestAPermissionRemovedFromTheCatalogIsInert(t *testing.T) {
 		if r := e.Do("GET", "/v1/users", key, nil); r.Status != 200 {
 			t.Fatalf("GET /v1/users with the key: %d %s", r.Status, r.Body)
 		}
+		var keys struct {
+			Items []struct {
+				Scopes        []string `json:"scopes"`
+				UnknownScopes []string `json:"unknown_scopes"`
+			} `json:"items"`
+		}
+		e.Do("GET", "/v1/me/api-keys", owner, nil).Decode(t, &keys)
+		if len(keys.Items) != 1 || !slices.Equal(keys.Items[0].UnknownScopes, []string{"invoices:read"}) || len(keys.Items[0].Scopes) != 2 {
+			t.Fatalf("keys %+v", keys.Items)
+		}
 	})
 	t.Run("the role lists it as unknown", func(t *testing.T) {
 		var roles struct {

@@ -18,19 +18,20 @@ import (
 
 // Role is a role as the API shows it.
 type Role struct {
-	ID          string   `json:"id"`
-	Name        string   `json:"name"`
-	Permissions []string `json:"permissions"`
-	// UnknownPermissions are those of Permissions the catalog no longer
-	// holds: inert, they grant nothing.
-	UnknownPermissions []string `json:"unknown_permissions,omitempty" doc:"Permissions of the role that the deployment's catalog no longer holds: inert, they grant nothing. A PATCH may keep them, not add them."`
-	RequiresEmail      bool     `json:"requires_email"`
-	BuiltIn            bool     `json:"built_in"`
+	ID            string   `json:"id"`
+	Name          string   `json:"name"`
+	Permissions   []string `json:"permissions"`
+	RequiresEmail bool     `json:"requires_email"`
+	BuiltIn       bool     `json:"built_in"`
 	// UserCount is the number of users holding the role.
 	UserCount int `json:"user_count"`
 	// Version and Regrant are a custom role's: see UpdateRole.
 	Version int    `json:"version,omitempty" doc:"A custom role's version: it counts the changes of its permissions."`
 	Regrant string `json:"regrant,omitempty" enum:"done|pending" doc:"A custom role's: pending while its holders' existing sessions and API keys are being given its current permissions in the background (new sessions have them at once); done once every holder has them. Any PATCH of the role resumes an interrupted regrant."`
+
+	// UnknownPermissions are those of Permissions the catalog no longer
+	// holds: inert, they grant nothing.
+	UnknownPermissions []string `json:"unknown_permissions,omitempty" doc:"Permissions of the role that the deployment's catalog no longer holds: inert, they grant nothing. A PATCH may keep them, not add them."`
 }
 
 // RoleList is the answer to GET /v1/roles.
