@@ -133,11 +133,11 @@ func TestExportAtScale(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		perms, _ := permission.BuiltIn(permission.RoleOwner)
+		perms, _ := e.Config.Permissions.BuiltIn(permission.RoleOwner)
 		p := principal.Principal{Org: e.Org.Org.ID, User: e.Org.Owner.ID, Kind: store.Person, Role: permission.RoleOwner,
 			Permissions: perms, Credential: principal.Session, CredentialID: "test"}
 		for _, cap := range []int{limit, 64 << 10} {
-			svc := users.New(store.New(db, e.Config.Table), e.Config.Password, e.Config.Clients, nil, e.Clock.Now).WithExports(nil, cap)
+			svc := users.New(store.New(db, e.Config.Table), e.Config.Password, e.Config.Clients, e.Config.Permissions, nil, e.Clock.Now).WithExports(nil, cap)
 			c.Reset()
 			var before, after runtime.MemStats
 			runtime.GC()

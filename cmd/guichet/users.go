@@ -48,7 +48,7 @@ func usersCommand(ctx context.Context, cmd string, args []string, out, errOut io
 		return err
 	}
 	p := principal.Principal{Org: org.ID, User: "system", Kind: store.Person, Role: permission.RoleOwner,
-		Permissions: permission.Catalog(), Credential: "cli"}
+		Permissions: d.Config.Permissions.All(), Credential: "cli"}
 	f := strings.ToLower(*format)
 	if f == "" {
 		f = users.CSV

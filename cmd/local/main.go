@@ -105,9 +105,16 @@ func runJobs(ctx context.Context, st *devstack.Stack, interval time.Duration) {
 }
 
 // localConfig is the environment's configuration with local defaults:
-// mail goes to the embedded outbox, links point at this server.
+// mail goes to the embedded outbox, links point at this server, and the
+// application declares the demo permissions unless APP_PERMISSIONS says
+// otherwise ([] for none).
 func localConfig(getenv func(string) string, addr string) (config.Config, error) {
-	cfg, err := config.Parse(getenv)
+	cfg, err := config.Parse(func(k string) string {
+		if v := getenv(k); v != "" || k != "APP_PERMISSIONS" {
+			return v
+		}
+		return demoPermissions
+	})
 	if err != nil {
 		return cfg, err
 	}
@@ -119,6 +126,13 @@ func localConfig(getenv func(string) string, addr string) (config.Config, error)
 	}
 	return cfg, nil
 }
+
+// demoPermissions are the application permissions of `make run` when
+// APP_PERMISSIONS is unset.
+const demoPermissions = `[
+ {"name": "projects:read", "description": {"en": "See projects", "fr": "Voir les projets", "nl": "Projecten bekijken"}},
+ {"name": "projects:write", "description": {"en": "Create and change projects", "fr": "Créer et modifier des projets", "nl": "Projecten aanmaken en wijzigen"}},
+ {"name": "invoices:read", "description": {"en": "See invoices", "fr": "Voir les factures", "nl": "Facturen bekijken"}}]`
 
 // sampleInvitee is the address of the pending invitation the demo
 // organization starts with.

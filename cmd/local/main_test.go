@@ -8,10 +8,13 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/guichet/guichet/shared/permission"
 )
 
 // syncBuffer is a bytes.Buffer safe for one writer and one reader.
@@ -157,5 +160,24 @@ func TestLocalOwnerOverrides(t *testing.T) {
 		strings.NewReader(`{"login":"me@example.org","password":"my-own-password-1"}`))
 	if err != nil || res.StatusCode != 200 {
 		t.Fatalf("login: %v %v", res, err)
+	}
+}
+
+func TestMakeRunDeclaresDemoPermissionsUnlessTheEnvironmentDoes(t *testing.T) {
+	for _, tc := range []struct {
+		app  string
+		want []string
+	}{
+		{"", []string{"projects:read", "projects:write", "invoices:read"}},
+		{`[{"name": "tickets:read", "description": {"en": "See tickets"}}]`, []string{"tickets:read"}},
+		{"[]", []string{}},
+	} {
+		cfg, err := localConfig(func(k string) string { return map[string]string{"APP_PERMISSIONS": tc.app}[k] }, "127.0.0.1:8080")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := permission.Strings(cfg.Permissions.Application()); !slices.Equal(got, tc.want) {
+			t.Errorf("APP_PERMISSIONS=%q: %v", tc.app, got)
+		}
 	}
 }

@@ -46,6 +46,7 @@ const (
 type Service struct {
 	store     *store.Store
 	clients   clients.Catalog
+	perms     permission.Catalog
 	reauth    *reauth.Checker
 	mail      *mail.Notifier
 	mails     *ratelimit.Mails
@@ -56,8 +57,8 @@ type Service struct {
 // New returns an API key service for the client applications of catalog.
 // Making a key asks for a recent authentication (checked by r) and mails
 // its owner (through n; links point at publicURL).
-func New(s *store.Store, catalog clients.Catalog, r *reauth.Checker, n *mail.Notifier, publicURL string, now func() time.Time) *Service {
-	return &Service{store: s, clients: catalog, reauth: r, mail: n, mails: ratelimit.NewMails(s, now),
+func New(s *store.Store, catalog clients.Catalog, perms permission.Catalog, r *reauth.Checker, n *mail.Notifier, publicURL string, now func() time.Time) *Service {
+	return &Service{store: s, clients: catalog, perms: perms, reauth: r, mail: n, mails: ratelimit.NewMails(s, now),
 		publicURL: strings.TrimRight(publicURL, "/"), now: now}
 }
 
@@ -87,6 +88,9 @@ type APIKey struct {
 	LastUsed  *time.Time `json:"last_used,omitempty" doc:"Within a minute; absent if never used."`
 	ExpiresAt *time.Time `json:"expires_at,omitempty" doc:"Absent: the key does not expire."`
 	Rotated   *time.Time `json:"rotated,omitempty" doc:"When the key was replaced; it works until expires_at."`
+
+	// UnknownScopes are those of Scopes the catalog no longer holds.
+	UnknownScopes []string `json:"unknown_scopes,omitempty" doc:"Scopes the deployment's catalog no longer holds: inert, the key does not grant them."`
 }
 
 // NewAPIKey is a key just made: the only answer that holds the key.
@@ -122,7 +126,7 @@ func (s *Service) Create(ctx context.Context, p principal.Principal, in APIKeyRe
 	if !ok {
 		v.Add("client", "must be one of the client applications of GET /v1/clients")
 	}
-	scopes := checkScopes(&v, in.Scopes, client, ok)
+	scopes := checkScopes(&v, s.perms, in.Scopes, client, ok)
 	expires := store.NoExpiry
 	if in.ExpiresAt != "" {
 		t, err := time.Parse(time.RFC3339, in.ExpiresAt)
@@ -159,20 +163,20 @@ func (s *Service) Create(ctx context.Context, p principal.Principal, in APIKeyRe
 
 // checkScopes returns the scopes asked, without duplicates, in catalog
 // order, or records why they cannot be.
-func checkScopes(v *validate.Errors, asked []string, client clients.Client, known bool) []string {
+func checkScopes(v *validate.Errors, catalog permission.Catalog, asked []string, client clients.Client, known bool) []string {
 	if len(asked) == 0 {
 		v.Add("scopes", "must list at least one scope")
 		return nil
 	}
 	var out []string
-	for _, perm := range permission.Catalog() {
+	for _, perm := range catalog.All() {
 		if slices.Contains(asked, string(perm)) {
 			out = append(out, string(perm))
 		}
 	}
 	for _, sc := range asked {
 		switch {
-		case !permission.Valid(permission.Permission(sc)):
+		case !catalog.Valid(permission.Permission(sc)):
 			v.Add("scopes", "%q is not a permission", sc)
 			return nil
 		case known && !slices.Contains(client.Scopes, permission.Permission(sc)):
@@ -193,7 +197,7 @@ func (s *Service) issue(ctx context.Context, p principal.Principal, now time.Tim
 	// A custom role's permissions are read from the role, and the key is
 	// written only while the role is at the version read: a key made
 	// while the role changes never keeps what the change took away.
-	g, err := s.store.RoleGrant(ctx, p.Org, p.Role)
+	g, err := s.store.RoleGrant(ctx, s.perms, p.Org, p.Role)
 	if err != nil {
 		return NewAPIKey{}, err
 	}
@@ -222,7 +226,7 @@ func (s *Service) issue(ctx context.Context, p principal.Principal, now time.Tim
 	case err != nil:
 		return NewAPIKey{}, err
 	}
-	return NewAPIKey{APIKey: entryView(entry, 0), Secret: secret}, nil
+	return NewAPIKey{APIKey: s.entryView(entry, 0), Secret: secret}, nil
 }
 
 func (s *Service) audit(p principal.Principal, now time.Time, action, id string, fields ...string) store.Audit {
@@ -352,7 +356,7 @@ func (s *Service) RevokeAny(ctx context.Context, p principal.Principal, id strin
 		if err := sc.ActsOn(ctx, s.store, u); err != nil {
 			return err
 		}
-		if err := p.ActOn(u.ID, u.Role, u.Permissions); err != nil {
+		if err := p.ActOn(u.ID, u.Role, s.perms.Known(u.Permissions)); err != nil {
 			return err
 		}
 	}
@@ -379,7 +383,7 @@ func (s *Service) Mine(ctx context.Context, p principal.Principal) ([]APIKey, er
 		if c.Org != p.Org || c.Expires <= now {
 			continue // expired, awaiting TTL
 		}
-		k := entryView(store.KeyEntry{ID: c.KeyID, Name: c.Name, Client: c.Client, Scopes: c.Scopes,
+		k := s.entryView(store.KeyEntry{ID: c.KeyID, Name: c.Name, Client: c.Client, Scopes: c.Scopes,
 			Prefix: c.Prefix, Created: c.Created, Expires: c.Expires, Rotated: c.Rotated}, c.LastUsed)
 		out = append(out, k)
 	}
@@ -388,13 +392,13 @@ func (s *Service) Mine(ctx context.Context, p principal.Principal) ([]APIKey, er
 }
 
 // entryView is the API's view of a key.
-func entryView(e store.KeyEntry, lastUsed int64) APIKey {
+func (s *Service) entryView(e store.KeyEntry, lastUsed int64) APIKey {
 	scopes := []string(e.Scopes)
 	if scopes == nil {
 		scopes = []string{}
 	}
 	k := APIKey{ID: e.ID, Name: e.Name, Client: e.Client, Scopes: scopes, Prefix: e.Prefix, Created: e.Created.UTC(),
-		LastUsed: epochTime(lastUsed), Rotated: epochTime(e.Rotated)}
+		LastUsed: epochTime(lastUsed), Rotated: epochTime(e.Rotated), UnknownScopes: s.perms.Unknown(scopes)}
 	if e.Expires != store.NoExpiry {
 		k.ExpiresAt = epochTime(e.Expires)
 	}
@@ -463,7 +467,7 @@ func (s *Service) List(ctx context.Context, p principal.Principal, pg router.Pag
 	page := APIKeyPage{Items: []OrgAPIKey{}, NextCursor: cursor.Encode(p.Org, cursorList, next)}
 	for _, e := range entries {
 		if e.Expires > now { // an expired key awaits TTL
-			page.Items = append(page.Items, OrgAPIKey{APIKey: entryView(e, used[e.Hash]), UserID: e.User})
+			page.Items = append(page.Items, OrgAPIKey{APIKey: s.entryView(e, used[e.Hash]), UserID: e.User})
 		}
 	}
 	return page, nil

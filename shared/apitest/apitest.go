@@ -277,7 +277,7 @@ func (e *Env) AddUser(t testing.TB, email, role string) store.User {
 	if err != nil {
 		t.Fatal(err)
 	}
-	perms, builtIn := permission.BuiltIn(role)
+	perms, builtIn := e.Config.Permissions.BuiltIn(role)
 	if !builtIn {
 		r, err := e.Store.GetRole(context.Background(), e.Org.Org.ID, role)
 		if err != nil {
@@ -315,4 +315,25 @@ func (e *Env) Scan(t testing.TB) []string {
 // shared/config).
 func HashPrefix(p password.Params) string {
 	return fmt.Sprintf("$argon2id$v=19$m=%d,t=%d,p=%d$", p.MemoryKiB, p.Time, p.Threads)
+}
+
+// Restart starts another stack on e's table (its DynamoDB, organization
+// and clock) with e's configuration changed by opts, as a redeployment
+// with other settings would: what e wrote is there, read by functions
+// configured anew. Its mail goes to e's outbox. It stops when t ends.
+func (e *Env) Restart(t testing.TB, opts ...Option) *Env {
+	t.Helper()
+	cfg := e.Config
+	for _, o := range opts {
+		o(&cfg)
+	}
+	st, err := devstack.Start(context.Background(), devstack.Options{Config: cfg, Now: e.Clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(st.Close)
+	if st.Outbox == nil {
+		st.Outbox = e.Outbox
+	}
+	return &Env{Stack: st, Clock: e.Clock, Org: e.Org, handler: st.Handler(), contract: e.contract, t: t, bench: e.bench}
 }

@@ -135,7 +135,7 @@ func (d Deps) WithMail(ses *awscall.Client) Deps {
 // Invitations returns the invitation service (function invitations).
 func (d Deps) Invitations() *invitations.Service {
 	sessions := d.Sessions()
-	return invitations.New(d.Store, sessions, d.Mail, d.Config.PublicURL, d.appURL(), d.SessionConfig().Password, d.Now)
+	return invitations.New(d.Store, sessions, d.Mail, d.Config.PublicURL, d.appURL(), d.SessionConfig().Password, d.Config.Permissions, d.Now)
 }
 
 // appURL is where people go once signed in: APP_URL, else PUBLIC_URL.
@@ -149,7 +149,7 @@ func (d Deps) appURL() string {
 // SessionConfig is the session policy the configuration sets.
 func (d Deps) SessionConfig() session.Config {
 	c := session.DefaultConfig()
-	c.Password, c.Clients = d.Config.Password, d.Config.Clients
+	c.Password, c.Clients, c.Permissions = d.Config.Password, d.Config.Clients, d.Config.Permissions
 	c.AccessTTL, c.RefreshTTL = d.Config.AccessTTL, d.Config.RefreshTTL
 	c.MaxFailures, c.LockWindow = d.Config.MaxFailures, d.Config.LockWindow
 	c.AccountMaxFailures, c.MaxWait = d.Config.AccountMaxFailures, d.Config.LoginMaxWait
@@ -224,18 +224,18 @@ func (d Deps) Profile() *profile.Service {
 
 // Organizations returns the organization service (function organization).
 func (d Deps) Organizations() *organization.Service {
-	return organization.New(d.Store, d.SessionConfig().Password, d.Now)
+	return organization.New(d.Store, d.SessionConfig().Password, d.Config.Permissions, d.Now)
 }
 
 // Users returns the users service (function users).
 func (d Deps) Users() *users.Service {
-	return users.New(d.Store, d.SessionConfig().Password, d.Config.Clients, nil, d.Now)
+	return users.New(d.Store, d.SessionConfig().Password, d.Config.Clients, d.Config.Permissions, nil, d.Now)
 }
 
 // Bulk returns the users service with what imports and creations need to
 // mail set-up and welcome links (function bulk).
 func (d Deps) Bulk() *users.Service {
-	return users.New(d.Store, d.SessionConfig().Password, d.Config.Clients, d.Resets(), d.Now).
+	return users.New(d.Store, d.SessionConfig().Password, d.Config.Clients, d.Config.Permissions, d.Resets(), d.Now).
 		WithExports(d.Exports, d.Config.ExportMaxBody)
 }
 
@@ -270,7 +270,7 @@ func BulkLambda() lambdahttp.Handler {
 // Resets returns the password reset service (function passwordreset).
 func (d Deps) Resets() *passwordreset.Service {
 	rc := passwordreset.DefaultConfig()
-	rc.Floor = d.Config.ResetFloor
+	rc.Floor, rc.Permissions = d.Config.ResetFloor, d.Config.Permissions
 	return passwordreset.New(d.Store, d.Mail, d.Config.PublicURL, d.SessionConfig().Password, rc, d.Now)
 }
 
@@ -278,7 +278,7 @@ func (d Deps) Resets() *passwordreset.Service {
 func (d Deps) APIKeys() *apikeys.Service {
 	pc := d.ProfileConfig()
 	r := reauth.New(d.Store, d.MFA(), reauth.Config{Password: pc.Password, MaxFailures: pc.MaxFailures, LockWindow: pc.LockWindow}, d.Now)
-	return apikeys.New(d.Store, d.Config.Clients, r, d.Mail, d.Config.PublicURL, d.Now)
+	return apikeys.New(d.Store, d.Config.Clients, d.Config.Permissions, r, d.Mail, d.Config.PublicURL, d.Now)
 }
 
 // Pages returns the operations of the pages function: the hosted pages and
@@ -290,9 +290,9 @@ func (d Deps) pages() *pages.Service {
 	sessions := d.Sessions()
 	return pages.New(pages.Config{PublicURL: d.Config.PublicURL, AppURL: d.Config.AppURL},
 		pages.Deps{
-			Invitations: invitations.New(d.Store, sessions, d.Mail, d.Config.PublicURL, d.appURL(), d.SessionConfig().Password, d.Now),
+			Invitations: invitations.New(d.Store, sessions, d.Mail, d.Config.PublicURL, d.appURL(), d.SessionConfig().Password, d.Config.Permissions, d.Now),
 			Resets:      d.Resets(), Sessions: sessions, Profile: d.Profile(), Store: d.Store, Log: d.Log, Now: d.Now,
-			Authorizer: authorizer.New(d.Store, d.Log, d.Now),
+			Authorizer: authorizer.New(d.Store, d.Config.Permissions, d.Log, d.Now),
 		})
 }
 
@@ -368,7 +368,7 @@ func JobsLambda() func(context.Context, json.RawMessage) (any, error) {
 
 // Authorizer returns the authorizer's handler.
 func Authorizer(d Deps) lambdahttp.Authorizer {
-	return authorizer.New(d.Store, d.Log, d.Now).Handle
+	return authorizer.New(d.Store, d.Config.Permissions, d.Log, d.Now).Handle
 }
 
 // Lambda builds the handler of function fn, which sends no mail, from the

@@ -24,13 +24,15 @@ import (
 // gky_) with one GetItem each.
 type Authorizer struct {
 	store *store.Store
+	perms permission.Catalog
 	log   *slog.Logger
 	now   func() time.Time
 }
 
-// New returns an authorizer.
-func New(s *store.Store, log *slog.Logger, now func() time.Time) *Authorizer {
-	return &Authorizer{store: s, log: log, now: now}
+// New returns an authorizer; a credential's permissions that perms no
+// longer holds are inert: the principal does not get them.
+func New(s *store.Store, perms permission.Catalog, log *slog.Logger, now func() time.Time) *Authorizer {
+	return &Authorizer{store: s, perms: perms, log: log, now: now}
 }
 
 // Handle is the Lambda authorizer handler.
@@ -86,9 +88,11 @@ func (a *Authorizer) Principal(ctx context.Context, secret string, kinds ...toke
 	if !cred.Valid(a.now()) {
 		return p, false, nil
 	}
-	perms := make([]permission.Permission, len(cred.Permissions))
-	for i, p := range cred.Permissions {
-		perms[i] = permission.Permission(p)
+	perms := []permission.Permission{}
+	for _, x := range cred.Permissions {
+		if a.perms.Valid(permission.Permission(x)) {
+			perms = append(perms, permission.Permission(x))
+		}
 	}
 	p = principal.Principal{Org: cred.Org, User: cred.User, Kind: cred.UserKind, Role: cred.Role, Permissions: perms}
 	switch {

@@ -10,8 +10,8 @@ import (
 
 func TestCapKeepsOnlyTheClientsScopes(t *testing.T) {
 	t.Parallel()
-	all := permission.Strings(permission.Catalog())
-	c := clients.Default()
+	all := permission.Strings(permission.Guichet())
+	c := clients.Default(permission.Catalog{})
 	cases := []struct {
 		name, client string
 		perms, want  []string

@@ -21,8 +21,10 @@ type Client struct {
 // Catalog is the list of client applications of a deployment.
 type Catalog []Client
 
-// Default is the catalog used when the configuration names none.
-func Default() Catalog {
+// Default is the catalog used when the configuration names none; its
+// internal integration may ask for every permission of perms but
+// users:export.
+func Default(perms permission.Catalog) Catalog {
 	return Catalog{
 		{ID: "bijster", Name: "Bijster", Scopes: []permission.Permission{
 			permission.UsersRead, permission.OrganizationRead}},
@@ -32,13 +34,14 @@ func Default() Catalog {
 			permission.UsersRead, permission.UsersWrite, permission.OrganizationRead}},
 		// Every scope but users:export: password hashes leave only by a
 		// person's hand (a session), never through an integration's key.
-		{ID: "internal", Name: "Internal integration", Scopes: slices.DeleteFunc(permission.Catalog(),
+		{ID: "internal", Name: "Internal integration", Scopes: slices.DeleteFunc(perms.All(),
 			func(p permission.Permission) bool { return p == permission.UsersExport })},
 	}
 }
 
-// Parse reads a catalog from JSON ([{id, name, scopes}]) and checks it.
-func Parse(data []byte) (Catalog, error) {
+// Parse reads a catalog from JSON ([{id, name, scopes}]) and checks it:
+// every scope is a permission of perms (Guichet's or the application's).
+func Parse(data []byte, perms permission.Catalog) (Catalog, error) {
 	var c Catalog
 	if err := json.Unmarshal(data, &c); err != nil {
 		return nil, fmt.Errorf("clients: %w", err)
@@ -50,7 +53,7 @@ func Parse(data []byte) (Catalog, error) {
 		}
 		seen[cl.ID] = true
 		for _, s := range cl.Scopes {
-			if !permission.Valid(s) {
+			if !perms.Valid(s) {
 				return nil, fmt.Errorf("clients: client %q: unknown scope %q", cl.ID, s)
 			}
 		}

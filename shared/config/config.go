@@ -12,6 +12,7 @@ import (
 
 	"github.com/guichet/guichet/shared/clients"
 	"github.com/guichet/guichet/shared/password"
+	"github.com/guichet/guichet/shared/permission"
 )
 
 // Config is the deployment's settings.
@@ -29,6 +30,11 @@ type Config struct {
 	MaxFailures      int             // LOGIN_MAX_FAILURES (default 5)
 	LockWindow       time.Duration   // LOGIN_LOCK_WINDOW (default 15m)
 	Clients          clients.Catalog // CLIENT_APPLICATIONS: JSON [{id, name, scopes}] (default catalog otherwise)
+	// Permissions is the permission catalog: Guichet's own and the
+	// application's, APP_PERMISSIONS (JSON [{name, description: {en, fr,
+	// nl}}]), with the member role's, MEMBER_PERMISSIONS (application
+	// permissions, a JSON array or a list; default none).
+	Permissions permission.Catalog
 	// ResetFloor is the least time a password reset request takes, so that
 	// its timing does not tell whether an address has an account
 	// (RESET_MIN_DURATION, default 400ms; 0 turns it off).
@@ -102,9 +108,12 @@ func Parse(getenv func(string) string) (Config, error) {
 	if c.LoginMaxWait, err = duration(getenv, "LOGIN_MAX_WAIT", time.Minute); err != nil {
 		return c, err
 	}
-	c.Clients = clients.Default()
+	if c.Permissions, err = catalog(getenv); err != nil {
+		return c, err
+	}
+	c.Clients = clients.Default(c.Permissions)
 	if v := getenv("CLIENT_APPLICATIONS"); v != "" {
-		if c.Clients, err = clients.Parse([]byte(v)); err != nil {
+		if c.Clients, err = clients.Parse([]byte(v), c.Permissions); err != nil {
 			return c, fmt.Errorf("config: CLIENT_APPLICATIONS: %w", err)
 		}
 	}
@@ -143,6 +152,27 @@ func Parse(getenv func(string) string) (Config, error) {
 		if c.AccountMaxFailures, err = strconv.Atoi(v); err != nil || c.AccountMaxFailures < 1 || c.AccountMaxFailures > 100 {
 			return c, fmt.Errorf("config: LOGIN_ACCOUNT_MAX_FAILURES: want a number from 1 to 100, got %q", v)
 		}
+	}
+	return c, nil
+}
+
+// catalog reads the permission catalog: APP_PERMISSIONS, then
+// MEMBER_PERMISSIONS, each error naming its variable and its entry.
+func catalog(getenv func(string) string) (permission.Catalog, error) {
+	app, err := permission.ParseEntries(getenv("APP_PERMISSIONS"))
+	if err == nil {
+		_, err = permission.NewCatalog(app, nil)
+	}
+	if err != nil {
+		return permission.Catalog{}, fmt.Errorf("config: APP_PERMISSIONS: %w", err)
+	}
+	member, err := permission.ParseNames(getenv("MEMBER_PERMISSIONS"))
+	var c permission.Catalog
+	if err == nil {
+		c, err = permission.NewCatalog(app, member)
+	}
+	if err != nil {
+		return permission.Catalog{}, fmt.Errorf("config: MEMBER_PERMISSIONS: %w", err)
 	}
 	return c, nil
 }

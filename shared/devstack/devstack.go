@@ -258,7 +258,7 @@ func (s *Stack) Close() {
 // and password unless it exists, at the stack's time (Options.Now). It returns the organization created, or
 // created=false when it was there already.
 func (s *Stack) Seed(ctx context.Context, name, code, email, pw string) (organization.Created, bool, error) {
-	svc := organization.New(s.Store, s.Config.Password, s.now)
+	svc := organization.New(s.Store, s.Config.Password, s.Config.Permissions, s.now)
 	c, err := svc.Create(ctx, organization.CreateInput{Name: name, Code: code, OwnerEmail: email, OwnerPassword: pw})
 	if p, ok := problem.As(err); ok && p.Code == "already_exists" {
 		return c, false, nil
@@ -272,7 +272,7 @@ func (s *Stack) Seed(ctx context.Context, name, code, email, pw string) (organiz
 // SeedInvitation invites email as a member of the organization c, as its
 // owner, without sending mail, and returns the invitation's link.
 func (s *Stack) SeedInvitation(ctx context.Context, c organization.Created, email string) (string, error) {
-	perms, _ := permission.BuiltIn(permission.RoleOwner)
+	perms, _ := s.Config.Permissions.BuiltIn(permission.RoleOwner)
 	owner := principal.Principal{Org: c.Org.ID, User: c.Owner.ID, Kind: store.Person, Role: permission.RoleOwner,
 		Permissions: perms, Credential: principal.Session, CredentialID: "seed"}
 	d := app.New(s.Config, s.DB, slog.New(slog.NewJSONHandler(io.Discard, nil)), s.now)

@@ -41,7 +41,7 @@ var budget = map[string]int{
 	"getOrganization": 1, "updateOrganization": 2, "putLogo": 1, "getLogo": 1,
 	"listUnits": 1, "createUnit": 1, "updateUnit": 2, "deleteUnit": 2, "transferOwnership": 6, "listAudit": 1,
 	"listRoles":  2, // the custom roles' Query and a BatchGetItem of the built-in roles' holder counts
-	"createRole": 1, "updateRole": 2, "deleteRole": 2,
+	"createRole": 1, "updateRole": 2, "deleteRole": 2, "listPermissions": 1,
 	"listUsers":  1, // unfiltered; filtered pages are in userFilterBudget
 	"createUser": 2, "getUser": 1, "updateUser": 2, "deleteUser": 4,
 	"setUserStatus": 4, "setUserPassword": 3, "printLetter": 4, "resetUserMFA": 3,
@@ -170,6 +170,8 @@ func TestEveryEndpointKeepsItsDynamoDBBudget(t *testing.T) {
 		}, 200},
 		{"createRole", save(&role, call("POST", "/v1/roles", map[string]any{"name": "Clerks", "permissions": []string{"users:read"}})), 201},
 		{"listRoles", get("/v1/roles"), 200},
+		// Without an Accept-Language it speaks, the caller's language is read.
+		{"listPermissions", get("/v1/permissions"), 200},
 		{"updateRole", func(t *testing.T) *apitest.Response {
 			return e.Do("PATCH", "/v1/roles/"+id(role), owner, map[string]any{"name": "Senior clerks"})
 		}, 200},

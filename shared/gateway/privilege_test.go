@@ -115,7 +115,7 @@ func TestEachRouteTakesTheCredentialsItsSecuritySays(t *testing.T) {
 	e := apitest.New(t)
 	owner := e.LoginOwner(t).AccessToken
 	var scopes []permission.Permission
-	for _, p := range permission.Catalog() {
+	for _, p := range e.Config.Permissions.All() {
 		if p != permission.UsersExport { // not allowed to the internal client
 			scopes = append(scopes, p)
 		}

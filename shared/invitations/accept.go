@@ -67,9 +67,10 @@ func (s *Service) credential(ctx context.Context, secret string) (store.Credenti
 
 // permissionsOf returns the permissions of an invitation's role and its
 // name (in lang for a built-in role): a built-in role's, or a custom
-// role's, read (a 409 role_gone when it is gone).
+// role's, read (a 409 role_gone when it is gone), without those the
+// catalog no longer holds.
 func (s *Service) permissionsOf(ctx context.Context, org, role, lang string) (perms []string, name string, err error) {
-	g, err := s.store.RoleGrant(ctx, org, role)
+	g, err := s.store.RoleGrant(ctx, s.perms, org, role)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, "", problem.Conflict("role_gone", "The invitation's role no longer exists; ask for a new invitation.")
 	}

@@ -39,13 +39,15 @@ type Service struct {
 	params    password.Params
 	links     *ratelimit.Limiter
 	mails     *ratelimit.Mails
+	perms     permission.Catalog
 	now       func() time.Time
 }
 
-// New returns an invitation service; links point at publicURL, and the
-// notice of an accepted invitation at the app (appURL).
-func New(s *store.Store, sessions *session.Service, m *mail.Notifier, publicURL, appURL string, params password.Params, now func() time.Time) *Service {
-	return &Service{store: s, sessions: sessions, mail: m, publicURL: strings.TrimRight(publicURL, "/"), appURL: appURL, params: params,
+// New returns an invitation service over the permissions of perms; links
+// point at publicURL, and the notice of an accepted invitation at the app
+// (appURL).
+func New(s *store.Store, sessions *session.Service, m *mail.Notifier, publicURL, appURL string, params password.Params, perms permission.Catalog, now func() time.Time) *Service {
+	return &Service{store: s, sessions: sessions, mail: m, publicURL: strings.TrimRight(publicURL, "/"), appURL: appURL, params: params, perms: perms,
 		links: ratelimit.Links(s, now), mails: ratelimit.NewMails(s, now), now: now}
 }
 
@@ -215,7 +217,7 @@ func (s *Service) checkRole(ctx context.Context, p principal.Principal, sc scope
 		v.Add("role", "owner is not assigned: the owner transfers ownership")
 		return "", nil
 	}
-	g, err := s.store.RoleGrant(ctx, p.Org, role)
+	g, err := s.store.RoleGrant(ctx, s.perms, p.Org, role)
 	if errors.Is(err, store.ErrNotFound) {
 		v.Add("role", "is not a role of this organization")
 		return "", nil

@@ -4,7 +4,11 @@
 // shared/openapi.
 package language
 
-import "slices"
+import (
+	"slices"
+	"strconv"
+	"strings"
+)
 
 // Fallback is the language of a page when the browser asks for none that
 // Guichet speaks.
@@ -15,3 +19,26 @@ func Supported() []string { return []string{Fallback, "fr", "nl"} }
 
 // Valid reports whether l is one of Supported, as written there.
 func Valid(l string) bool { return slices.Contains(Supported(), l) }
+
+// FromAccept returns the supported language of highest quality in an
+// Accept-Language header ("fr-BE,fr;q=0.9,en;q=0.5"), and false when it
+// names none.
+func FromAccept(h string) (string, bool) {
+	best, bestQ := "", 0.0
+	for _, part := range strings.Split(h, ",") {
+		tag, params, _ := strings.Cut(strings.TrimSpace(part), ";")
+		q := 1.0
+		if v, ok := strings.CutPrefix(strings.TrimSpace(params), "q="); ok {
+			f, err := strconv.ParseFloat(v, 64)
+			if err != nil {
+				continue
+			}
+			q = f
+		}
+		primary, _, _ := strings.Cut(strings.ToLower(tag), "-")
+		if Valid(primary) && q > bestQ {
+			best, bestQ = primary, q
+		}
+	}
+	return best, best != ""
+}

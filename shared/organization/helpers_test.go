@@ -100,7 +100,7 @@ func addUser(t testing.TB, e *apitest.Env, email, role string, units ...string) 
 	if err != nil {
 		t.Fatal(err)
 	}
-	perms, _ := permission.BuiltIn(role)
+	perms, _ := e.Config.Permissions.BuiltIn(role)
 	var granted []string
 	if len(perms) > 0 {
 		granted = permission.Strings(perms)

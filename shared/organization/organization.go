@@ -21,12 +21,14 @@ import (
 type Service struct {
 	store  *store.Store
 	params password.Params
+	perms  permission.Catalog
 	now    func() time.Time
 }
 
-// New returns an organization service.
-func New(s *store.Store, params password.Params, now func() time.Time) *Service {
-	return &Service{store: s, params: params, now: now}
+// New returns an organization service; owners and admins hold every
+// permission of perms.
+func New(s *store.Store, params password.Params, perms permission.Catalog, now func() time.Time) *Service {
+	return &Service{store: s, params: params, perms: perms, now: now}
 }
 
 // CreateInput describes a new organization and its owner.
@@ -105,7 +107,7 @@ func (s *Service) Create(ctx context.Context, in CreateInput) (Created, error) {
 		return Created{}, err
 	}
 	now := o.Created
-	perms, _ := permission.BuiltIn(permission.RoleOwner)
+	perms, _ := s.perms.BuiltIn(permission.RoleOwner)
 	owner := store.User{ID: store.NewID("usr_"), Kind: store.Person, Email: email,
 		Language: o.Language, Role: permission.RoleOwner, AllUnits: true,
 		Permissions: permission.Strings(perms),

@@ -50,8 +50,8 @@ func (s *Service) TransferOwnership(ctx context.Context, p principal.Principal, 
 			Message: "must be an active person with an e-mail address"})
 	}
 	now := s.now().UTC()
-	admin, _ := permission.BuiltIn(permission.RoleAdmin)
-	owner, _ := permission.BuiltIn(permission.RoleOwner)
+	admin, _ := s.perms.BuiltIn(permission.RoleAdmin)
+	owner, _ := s.perms.BuiltIn(permission.RoleOwner)
 	change := func(u store.User, role string, perms []permission.Permission, action string) (store.UserChange, error) {
 		old := u
 		u.Role, u.Permissions, u.Updated = role, permission.Strings(perms), now

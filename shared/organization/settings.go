@@ -181,7 +181,7 @@ func (s *Service) checkRoles(ctx context.Context, v *validate.Errors, org string
 			continue
 		}
 		seen[id] = true
-		if _, builtIn := permission.BuiltIn(id); builtIn {
+		if permission.IsBuiltIn(id) {
 			continue
 		}
 		if !v.Required(field, id, 64) {

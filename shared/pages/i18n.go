@@ -3,7 +3,6 @@ package pages
 import (
 	"fmt"
 	"net/http"
-	"strconv"
 	"strings"
 
 	"github.com/guichet/guichet/shared/language"
@@ -22,25 +21,12 @@ func pageLanguage(r *http.Request) string {
 }
 
 // fromAcceptLanguage returns the supported language of highest quality in
-// an Accept-Language header ("fr-BE,fr;q=0.9,en;q=0.5"), or English.
+// an Accept-Language header, or English.
 func fromAcceptLanguage(h string) string {
-	best, bestQ := language.Fallback, 0.0
-	for _, part := range strings.Split(h, ",") {
-		tag, params, _ := strings.Cut(strings.TrimSpace(part), ";")
-		q := 1.0
-		if v, ok := strings.CutPrefix(strings.TrimSpace(params), "q="); ok {
-			f, err := strconv.ParseFloat(v, 64)
-			if err != nil {
-				continue
-			}
-			q = f
-		}
-		primary, _, _ := strings.Cut(strings.ToLower(tag), "-")
-		if language.Valid(primary) && q > bestQ {
-			best, bestQ = primary, q
-		}
+	if l, ok := language.FromAccept(h); ok {
+		return l
 	}
-	return best
+	return language.Fallback
 }
 
 // translate returns the text of key in lang, formatted with args; English

@@ -15,6 +15,7 @@ import (
 	"github.com/guichet/guichet/shared/mail"
 	"github.com/guichet/guichet/shared/notices"
 	"github.com/guichet/guichet/shared/password"
+	"github.com/guichet/guichet/shared/permission"
 	"github.com/guichet/guichet/shared/principal"
 	"github.com/guichet/guichet/shared/problem"
 	"github.com/guichet/guichet/shared/ratelimit"
@@ -34,6 +35,9 @@ type Config struct {
 	// Floor is the least time a request takes, so that an address with an
 	// account (a write, a mail) answers as fast as one without.
 	Floor time.Duration
+	// Permissions is the catalog: a permission it no longer holds, still
+	// stored on a user, is inert and does not protect the user.
+	Permissions permission.Catalog
 }
 
 // DefaultConfig is the policy unless configured otherwise.
@@ -293,7 +297,7 @@ func (s *Service) ForUser(ctx context.Context, p principal.Principal, id string,
 		return AdminLink{}, problem.New(http.StatusUnprocessableEntity, "not_an_email_user",
 			"Only e-mail users get a reset link; username users get a new PIN (POST /v1/users/{id}/password), service users a letter.")
 	}
-	if err := p.ActOn(u.ID, u.Role, u.Permissions); err != nil {
+	if err := p.ActOn(u.ID, u.Role, s.cfg.Permissions.Known(u.Permissions)); err != nil {
 		return AdminLink{}, err
 	}
 	if u.Status == store.Inactive {

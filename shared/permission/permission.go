@@ -7,7 +7,8 @@ import "slices"
 // API keys carry a subset of them as scopes.
 type Permission string
 
-// The catalog. Every permission a role or a key may hold is listed here.
+// Guichet's own permissions. A deployment adds the application's
+// (Catalog).
 const (
 	UsersRead         Permission = "users:read"
 	UsersWrite        Permission = "users:write"
@@ -21,14 +22,11 @@ const (
 	UsersExport Permission = "users:export"
 )
 
-// Catalog returns every permission, in a stable order.
-func Catalog() []Permission {
+// Guichet returns Guichet's own permissions, in a stable order.
+func Guichet() []Permission {
 	return []Permission{UsersRead, UsersWrite, RolesWrite, InvitationsWrite,
 		OrganizationRead, OrganizationWrite, APIKeysRead, AuditRead, UsersExport}
 }
-
-// Valid reports whether p is in the catalog.
-func Valid(p Permission) bool { return slices.Contains(Catalog(), p) }
 
 // Built-in role identifiers.
 const (
@@ -37,17 +35,9 @@ const (
 	RoleMember = "member"
 )
 
-// BuiltIn returns the permissions of a built-in role and whether id names one.
-// Owner and admin hold the whole catalog (ownership itself is not a
-// permission: it is the role); member holds none beyond its own profile.
-func BuiltIn(id string) ([]Permission, bool) {
-	switch id {
-	case RoleOwner, RoleAdmin:
-		return Catalog(), true
-	case RoleMember:
-		return []Permission{}, true
-	}
-	return nil, false
+// IsBuiltIn reports whether id names a built-in role.
+func IsBuiltIn(id string) bool {
+	return id == RoleOwner || id == RoleAdmin || id == RoleMember
 }
 
 // Has reports whether set contains p. The empty permission is always held:

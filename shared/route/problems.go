@@ -34,6 +34,7 @@ var problems = map[string][]string{
 	"deleteUnit":               {"conflict", "not_found", "unit_has_children", "unit_in_use"},
 	"listAudit":                {"invalid_cursor"},
 	"listRoles":                nil,
+	"listPermissions":          nil,
 	"createRole":               {"conflict", "permission_escalation", "role_name_taken", "unit_limited_role", "validation_failed"},
 	"updateRole":               {"built_in_role", "conflict", "not_found", "permission_escalation", "role_held_without_email", "role_name_taken", "unit_limited_role", "validation_failed"},
 	"deleteRole":               {"built_in_role", "conflict", "not_found", "role_in_use"},

@@ -53,6 +53,7 @@ const (
 	OpTransferOwnership        OperationID = "transferOwnership"
 	OpListAudit                OperationID = "listAudit"
 	OpListRoles                OperationID = "listRoles"
+	OpListPermissions          OperationID = "listPermissions"
 	OpCreateRole               OperationID = "createRole"
 	OpUpdateRole               OperationID = "updateRole"
 	OpDeleteRole               OperationID = "deleteRole"
@@ -189,6 +190,8 @@ func All() []Route {
 		{Method: "GET", Path: "/v1/audit", Function: Organization, Operation: OpListAudit,
 			Permission: permission.AuditRead, Summary: "The organization's audit trail, newest first"},
 
+		{Method: "GET", Path: "/v1/permissions", Function: Users, Operation: OpListPermissions,
+			Summary: "The permission catalog, Guichet's and the application's, described in the caller's language"},
 		{Method: "GET", Path: "/v1/roles", Function: Users, Operation: OpListRoles,
 			Permission: permission.UsersRead, Summary: "Built-in and custom roles"},
 		{Method: "POST", Path: "/v1/roles", Function: Users, Operation: OpCreateRole,

@@ -69,7 +69,7 @@ func Limited(ctx context.Context, st *store.Store, org, role string) (bool, erro
 	if role == "" {
 		return false, nil
 	}
-	g, err := st.RoleGrant(ctx, org, role)
+	g, err := st.RoleGrant(ctx, permission.Catalog{}, org, role) // only OwnUnits is read: no catalog changes it
 	if errors.Is(err, store.ErrNotFound) {
 		return true, nil
 	}

@@ -17,6 +17,7 @@ import (
 	"github.com/guichet/guichet/shared/mail"
 	"github.com/guichet/guichet/shared/mfa"
 	"github.com/guichet/guichet/shared/password"
+	"github.com/guichet/guichet/shared/permission"
 	"github.com/guichet/guichet/shared/principal"
 	"github.com/guichet/guichet/shared/problem"
 	"github.com/guichet/guichet/shared/store"
@@ -39,6 +40,10 @@ type Config struct {
 	Password           password.Params
 	// Clients caps the permissions of service users (clients.Catalog.Cap).
 	Clients clients.Catalog
+	// Permissions is the catalog: the built-in roles' permissions, and
+	// what a custom role's may still grant (a permission removed from it
+	// is inert).
+	Permissions permission.Catalog
 }
 
 // DefaultConfig is the configuration used unless the environment says otherwise.
@@ -46,7 +51,7 @@ func DefaultConfig() Config {
 	return Config{
 		AccessTTL: 15 * time.Minute, RefreshTTL: 30 * 24 * time.Hour,
 		MaxFailures: 5, AccountMaxFailures: 100, MaxWait: time.Minute, LockWindow: 15 * time.Minute,
-		Password: password.Default, Clients: clients.Default(),
+		Password: password.Default, Clients: clients.Default(permission.Catalog{}),
 	}
 }
 
@@ -326,7 +331,7 @@ func ClientKey(remoteAddr string) string {
 // written with it carries its version, and its transaction holds the
 // condition that the role is still at it (store.RoleChanged).
 func (s *Service) grant(ctx context.Context, u store.User) (store.Grant, error) {
-	g, err := s.store.RoleGrant(ctx, u.Org, u.Role)
+	g, err := s.store.RoleGrant(ctx, s.cfg.Permissions, u.Org, u.Role)
 	if err != nil {
 		return store.Grant{}, fmt.Errorf("session: role of %s: %w", u.ID, err)
 	}

@@ -28,10 +28,11 @@ type Grant struct {
 
 // RoleGrant resolves role of org: a built-in role's permissions, or the
 // custom role's as stored (one consistent GetItem), never a holder's copy,
-// which the role's regrant may not have reached yet. It returns
+// which the role's regrant may not have reached yet, without the
+// permissions catalog perms no longer holds (they are inert). It returns
 // ErrNotFound when org has no such role.
-func (s *Store) RoleGrant(ctx context.Context, org, role string) (Grant, error) {
-	if g, ok := builtInGrant(role); ok {
+func (s *Store) RoleGrant(ctx context.Context, perms permission.Catalog, org, role string) (Grant, error) {
+	if g, ok := builtInGrant(perms, role); ok {
 		return g, nil
 	}
 	if role == "" {
@@ -41,29 +42,30 @@ func (s *Store) RoleGrant(ctx context.Context, org, role string) (Grant, error) 
 	if err != nil {
 		return Grant{}, fmt.Errorf("role grant: %w", err)
 	}
-	return GrantOf(r), nil
+	return GrantOf(perms, r), nil
 }
 
 // GrantFrom resolves role from custom roles already read (by id), as
 // RoleGrant does; ok is false when it is neither built in nor among them.
-func GrantFrom(role string, roles map[string]Role) (g Grant, ok bool) {
-	if g, ok := builtInGrant(role); ok {
+func GrantFrom(perms permission.Catalog, role string, roles map[string]Role) (g Grant, ok bool) {
+	if g, ok := builtInGrant(perms, role); ok {
 		return g, true
 	}
 	r, ok := roles[role]
 	if !ok {
 		return Grant{}, false
 	}
-	return GrantOf(r), true
+	return GrantOf(perms, r), true
 }
 
-// GrantOf is what custom role r gives.
-func GrantOf(r Role) Grant {
-	return Grant{Role: r.ID, Permissions: r.Permissions, Name: r.Name, RequiresEmail: r.RequiresEmail, OwnUnits: r.OwnUnits, Version: r.Version}
+// GrantOf is what custom role r gives: its permissions that catalog
+// perms holds.
+func GrantOf(perms permission.Catalog, r Role) Grant {
+	return Grant{Role: r.ID, Permissions: perms.Known(r.Permissions), Name: r.Name, RequiresEmail: r.RequiresEmail, OwnUnits: r.OwnUnits, Version: r.Version}
 }
 
-func builtInGrant(role string) (Grant, bool) {
-	bp, ok := permission.BuiltIn(role)
+func builtInGrant(perms permission.Catalog, role string) (Grant, bool) {
+	bp, ok := perms.BuiltIn(role)
 	if !ok {
 		return Grant{}, false
 	}

@@ -142,7 +142,7 @@ func (s *Store) SetGranted(ctx context.Context, org, id string, v int) error {
 // new holder), the condition joins that item's, since a transaction may
 // not name one item twice. Built-in roles are not stored: no condition.
 func (t *tx) roleAt(org, id string, v int) *tx {
-	if _, builtIn := permission.BuiltIn(id); builtIn || id == "" {
+	if permission.IsBuiltIn(id) || id == "" {
 		return t
 	}
 	k := roleKey(org, id)

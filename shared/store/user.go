@@ -203,7 +203,7 @@ func (t *tx) mergeCounts() *tx {
 // units: its custom role (or built-in role's count) and its units.
 func refKeys(org, role string, units []string) []key {
 	var out []key
-	if _, builtIn := permission.BuiltIn(role); builtIn {
+	if permission.IsBuiltIn(role) {
 		out = append(out, roleCountKey(org, role))
 	} else if role != "" {
 		out = append(out, roleKey(org, role))

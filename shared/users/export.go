@@ -120,7 +120,7 @@ func (s *Service) writeExport(ctx context.Context, p principal.Principal, o Expo
 			hash := ""
 			// The hash of a user the caller may not act on (the owner, for
 			// an admin) stays home: cracked offline, it would take it over.
-			if o.Hashes && p.MayActOn(u.ID, u.Role, u.Permissions) {
+			if o.Hashes && p.MayActOn(u.ID, u.Role, s.perms.Known(u.Permissions)) {
 				hash = u.PasswordHash
 			}
 			recs = append(recs, record(view(u), hash))

@@ -239,8 +239,8 @@ func TestExportWithoutAStore(t *testing.T) {
 	t.Parallel()
 	e := apitest.New(t)
 	e.SeedPeople(t, 300, "nostore.example")
-	svc := users.New(e.Store, e.Config.Password, e.Config.Clients, nil, e.Clock.Now).WithExports(nil, lowCap)
-	perms, _ := permission.BuiltIn(permission.RoleOwner)
+	svc := users.New(e.Store, e.Config.Password, e.Config.Clients, e.Config.Permissions, nil, e.Clock.Now).WithExports(nil, lowCap)
+	perms, _ := e.Config.Permissions.BuiltIn(permission.RoleOwner)
 	p := principal.Principal{Org: e.Org.Org.ID, User: e.Org.Owner.ID, Kind: store.Person, Role: permission.RoleOwner,
 		Permissions: perms, Credential: principal.Session, CredentialID: "test"}
 	t.Run("past the cap the export stops and is refused, naming the admin command, and nothing is audited", func(t *testing.T) {
@@ -272,7 +272,7 @@ func TestExportWithoutAStore(t *testing.T) {
 func BenchmarkExport(b *testing.B) {
 	e := apitest.New(b)
 	e.SeedPeople(b, 2000, "bench.example")
-	perms, _ := permission.BuiltIn(permission.RoleOwner)
+	perms, _ := e.Config.Permissions.BuiltIn(permission.RoleOwner)
 	p := principal.Principal{Org: e.Org.Org.ID, User: e.Org.Owner.ID, Kind: store.Person, Role: permission.RoleOwner,
 		Permissions: perms, Credential: principal.Session, CredentialID: "bench"}
 	q := users.ExportQuery{IncludePasswordHashes: true}
@@ -282,7 +282,7 @@ func BenchmarkExport(b *testing.B) {
 		ok   bool
 	}{{"whole, in the body", users.MaxExportBody, true}, {"refused at a 64 KiB cap", 64 << 10, false}} {
 		b.Run(c.name, func(b *testing.B) {
-			svc := users.New(e.Store, e.Config.Password, e.Config.Clients, nil, e.Clock.Now).WithExports(nil, c.cap)
+			svc := users.New(e.Store, e.Config.Password, e.Config.Clients, e.Config.Permissions, nil, e.Clock.Now).WithExports(nil, c.cap)
 			b.ReportAllocs()
 			for b.Loop() {
 				f, _, err := svc.ExportFile(context.Background(), p, q, nil)

@@ -49,6 +49,9 @@ type ImportQuery struct {
 // s, which may be nil when only the API description is wanted.
 func (s *Service) Operations() router.Operations {
 	return router.Operations{
+		route.OpListPermissions: router.JSON(http.StatusOK, func(ctx context.Context, c router.Call, _ router.None) (PermissionList, error) {
+			return s.Permissions(ctx, c.Principal, c.Header.Get("Accept-Language"))
+		}),
 		route.OpListRoles: router.JSON(http.StatusOK, func(ctx context.Context, c router.Call, _ router.None) (RoleList, error) {
 			return s.Roles(ctx, c.Principal)
 		}),

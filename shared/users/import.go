@@ -144,7 +144,7 @@ func (s *Service) Import(ctx context.Context, p principal.Principal, body []byte
 		if err != nil {
 			return ImportReport{}, err
 		}
-		assign(&u, row.Record.Role, importRole(p, row.Record.Role, roles, &v), s.clients, &v)
+		assign(&u, row.Record.Role, s.importRole(p, row.Record.Role, roles, &v), s.clients, &v)
 		for _, x := range u.Units {
 			if !units[x] {
 				v.Add("units", "lists %s, which is not a unit of this organization", x)
@@ -262,7 +262,7 @@ func loginOf(u store.User) (field, login string) {
 func (s *Service) references(ctx context.Context, org string, rows []Row) (map[string]store.Role, map[string]bool, error) {
 	needRoles, needUnits := false, false
 	for _, r := range rows {
-		if _, builtIn := permission.BuiltIn(r.Record.Role); !builtIn && r.Record.Role != "" && r.Err == nil {
+		if !permission.IsBuiltIn(r.Record.Role) && r.Record.Role != "" && r.Err == nil {
 			needRoles = true
 		}
 		if len(r.Record.Units) > 0 && r.Err == nil {
@@ -294,7 +294,7 @@ func (s *Service) references(ctx context.Context, org string, rows []Row) (map[s
 // importRole resolves a row's role as roleFor does, from the roles read
 // once (store.GrantFrom): it must exist, not be owner, and grant nothing p
 // lacks.
-func importRole(p principal.Principal, id string, roles map[string]store.Role, v *validate.Errors) store.Grant {
+func (s *Service) importRole(p principal.Principal, id string, roles map[string]store.Role, v *validate.Errors) store.Grant {
 	switch id {
 	case permission.RoleOwner:
 		v.Add("role", "owner is not assigned: the target organization has its owner (import this user as admin)")
@@ -303,7 +303,7 @@ func importRole(p principal.Principal, id string, roles map[string]store.Role, v
 		v.Add("role", "is required")
 		return store.Grant{}
 	}
-	g, ok := store.GrantFrom(id, roles)
+	g, ok := store.GrantFrom(s.perms, id, roles)
 	if !ok {
 		v.Add("role", "is not a role of this organization")
 		return store.Grant{}

@@ -30,7 +30,7 @@ func (s *Service) Letter(ctx context.Context, p principal.Principal, id string) 
 		return nil, problem.New(http.StatusUnprocessableEntity, "not_a_service_user",
 			"Only service users get a letter.")
 	}
-	if err := p.ActOn(old.ID, old.Role, old.Permissions); err != nil {
+	if err := p.ActOn(old.ID, old.Role, s.perms.Known(old.Permissions)); err != nil {
 		return nil, err
 	}
 	org, err := s.store.GetOrg(ctx, p.Org)

@@ -17,7 +17,7 @@ func (s *Service) ResetMFA(ctx context.Context, p principal.Principal, id string
 	if err != nil {
 		return User{}, err
 	}
-	if err := protect(p, old, "reset this way"); err != nil {
+	if err := s.protect(p, old, "reset this way"); err != nil {
 		return User{}, err
 	}
 	if !old.MFAEnabled() && old.MFAPending == "" {

@@ -30,6 +30,10 @@ type Role struct {
 	// Version and Regrant are a custom role's: see UpdateRole.
 	Version int    `json:"version,omitempty" doc:"A custom role's version: it counts the changes of its permissions."`
 	Regrant string `json:"regrant,omitempty" enum:"done|pending" doc:"A custom role's: pending while its holders' existing sessions and API keys are being given its current permissions in the background (new sessions have them at once); done once every holder has them. Any PATCH of the role resumes an interrupted regrant."`
+
+	// UnknownPermissions are those of Permissions the catalog no longer
+	// holds: inert, they grant nothing.
+	UnknownPermissions []string `json:"unknown_permissions,omitempty" doc:"Permissions of the role that the deployment's catalog no longer holds: inert, they grant nothing. A PATCH may keep them, not add them."`
 }
 
 // RoleList is the answer to GET /v1/roles.
@@ -60,7 +64,7 @@ func (s *Service) Roles(ctx context.Context, p principal.Principal) (RoleList, e
 		return out, err
 	}
 	for _, id := range builtIn {
-		perms, _ := permission.BuiltIn(id)
+		perms, _ := s.perms.BuiltIn(id)
 		out.Items = append(out.Items, Role{ID: id, Name: builtInNames[id], Permissions: permission.Strings(perms),
 			BuiltIn: true, UserCount: counts[id]})
 	}
@@ -69,18 +73,18 @@ func (s *Service) Roles(ctx context.Context, p principal.Principal) (RoleList, e
 		return out, err
 	}
 	for _, r := range custom {
-		out.Items = append(out.Items, roleView(r))
+		out.Items = append(out.Items, s.roleView(r))
 	}
 	return out, nil
 }
 
-func roleView(r store.Role) Role {
+func (s *Service) roleView(r store.Role) Role {
 	perms := []string(r.Permissions)
 	if perms == nil {
 		perms = []string{}
 	}
 	v := Role{ID: r.ID, Name: r.Name, Permissions: perms, RequiresEmail: r.RequiresEmail, OwnUnits: r.OwnUnits, UserCount: r.Refs,
-		Version: max(r.Version, 1), Regrant: "done"}
+		Version: max(r.Version, 1), Regrant: "done", UnknownPermissions: s.perms.Unknown(perms)}
 	if r.Granted < r.Version {
 		v.Regrant = "pending"
 	}
@@ -88,8 +92,9 @@ func roleView(r store.Role) Role {
 }
 
 // checkRole validates a role's fields and that p, of scope sc, may grant
-// its permissions.
-func checkRole(p principal.Principal, sc scope.Scope, v *validate.Errors, r *store.Role, in RoleRequest) error {
+// its permissions. A permission the catalog no longer holds may stay on a
+// role that has it (inert), never be added.
+func (s *Service) checkRole(p principal.Principal, sc scope.Scope, v *validate.Errors, r *store.Role, in RoleRequest) error {
 	if in.Name != nil {
 		if v.Name("name", *in.Name, 100) {
 			if _, builtIn := builtInNames[strings.ToLower(strings.TrimSpace(*in.Name))]; builtIn {
@@ -103,7 +108,7 @@ func checkRole(p principal.Principal, sc scope.Scope, v *validate.Errors, r *sto
 		slices.Sort(perms)
 		perms = slices.Compact(perms)
 		for _, x := range perms {
-			if !permission.Valid(permission.Permission(x)) {
+			if !s.perms.Valid(permission.Permission(x)) && !slices.Contains(r.Permissions, x) {
 				v.Add("permissions", "%q is not a permission of the catalog", x)
 			}
 		}
@@ -121,7 +126,7 @@ func checkRole(p principal.Principal, sc scope.Scope, v *validate.Errors, r *sto
 	if err := sc.GivesRole(r.Permissions, r.OwnUnits); err != nil {
 		return err
 	}
-	return grantable(p, r.Permissions)
+	return s.grantable(p, r.Permissions)
 }
 
 // CreateRole adds a custom role.
@@ -139,7 +144,7 @@ func (s *Service) CreateRole(ctx context.Context, p principal.Principal, in Role
 	if err != nil {
 		return Role{}, err
 	}
-	if err := checkRole(p, sc, &v, &r, in); err != nil {
+	if err := s.checkRole(p, sc, &v, &r, in); err != nil {
 		return Role{}, err
 	}
 	a := store.Audit{Org: p.Org, Time: now, Actor: p.User, Via: p.Credential + ":" + p.CredentialID,
@@ -150,11 +155,11 @@ func (s *Service) CreateRole(ctx context.Context, p principal.Principal, in Role
 		}
 		return Role{}, err
 	}
-	return roleView(r), nil
+	return s.roleView(r), nil
 }
 
 func (s *Service) customRole(ctx context.Context, p principal.Principal, id string) (store.Role, error) {
-	if _, builtIn := permission.BuiltIn(id); builtIn {
+	if permission.IsBuiltIn(id) {
 		return store.Role{}, problem.Conflict("built_in_role", "Built-in roles cannot be changed or deleted.")
 	}
 	r, err := s.store.GetRole(ctx, p.Org, id)
@@ -175,7 +180,7 @@ func (s *Service) UpdateRole(ctx context.Context, p principal.Principal, id stri
 	if err != nil {
 		return Role{}, err
 	}
-	if err := grantable(p, old.Permissions); err != nil {
+	if err := s.grantable(p, old.Permissions); err != nil {
 		return Role{}, err
 	}
 	sc, err := scope.Of(ctx, s.store, p)
@@ -187,7 +192,7 @@ func (s *Service) UpdateRole(ctx context.Context, p principal.Principal, id stri
 	}
 	r := old
 	var v validate.Errors
-	if err := checkRole(p, sc, &v, &r, in); err != nil {
+	if err := s.checkRole(p, sc, &v, &r, in); err != nil {
 		return Role{}, err
 	}
 	var fields []string
@@ -212,7 +217,7 @@ func (s *Service) UpdateRole(ctx context.Context, p principal.Principal, id stri
 				return Role{}, err
 			}
 		}
-		return roleView(old), nil
+		return s.roleView(old), nil
 	}
 	if r.RequiresEmail && !old.RequiresEmail {
 		n, err := s.withoutEmail(ctx, p.Org, id)
@@ -251,7 +256,7 @@ func (s *Service) UpdateRole(ctx context.Context, p principal.Principal, id stri
 		}
 		return Role{}, err
 	}
-	return roleView(r), nil
+	return s.roleView(r), nil
 }
 
 // withoutEmail counts the holders of a role who have no e-mail address:
@@ -373,7 +378,7 @@ func (s *Service) withCredentials(ctx context.Context, r store.Role, users []sto
 		go func() {
 			defer func() { <-sem; wg.Done() }()
 			creds, _, err := s.store.UserCredentials(ctx, u.ID)
-			out[i], errs[i] = store.Holder{User: u, Creds: creds, Perms: store.GrantOf(r).For(u, s.clients)}, err
+			out[i], errs[i] = store.Holder{User: u, Creds: creds, Perms: store.GrantOf(s.perms, r).For(u, s.clients)}, err
 		}()
 	}
 	wg.Wait()

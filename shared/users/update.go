@@ -119,7 +119,7 @@ func (s *Service) Update(ctx context.Context, p principal.Principal, id string, 
 	if old.ID != p.User {
 		// Changing a holder of permissions the caller lacks would let the
 		// caller act above its own rights.
-		if err := grantable(p, old.Permissions); err != nil {
+		if err := s.grantable(p, old.Permissions); err != nil {
 			return User{}, err
 		}
 		if err := sc.ActsOn(ctx, s.store, old); err != nil {
@@ -173,14 +173,14 @@ func (s *Service) changeProblem(err error) error {
 
 // protect refuses actions on the owner, and on oneself, that would leave
 // the organization without its owner or lock the caller out.
-func protect(p principal.Principal, u store.User, what string) error {
+func (s *Service) protect(p principal.Principal, u store.User, what string) error {
 	if u.Role == permission.RoleOwner {
 		return problem.Conflict("owner_protected", "The owner cannot be "+what+"; transfer ownership first.")
 	}
 	if u.ID == p.User {
 		return problem.Conflict("self_protected", "You cannot act on your own account this way.")
 	}
-	return p.ActOn(u.ID, u.Role, u.Permissions)
+	return p.ActOn(u.ID, u.Role, s.perms.Known(u.Permissions))
 }
 
 // SetStatus activates or deactivates a user. Deactivation ends every
@@ -196,7 +196,7 @@ func (s *Service) SetStatus(ctx context.Context, p principal.Principal, id, stat
 	if err != nil {
 		return User{}, err
 	}
-	if err := protect(p, old, "deactivated"); err != nil {
+	if err := s.protect(p, old, "deactivated"); err != nil {
 		return User{}, err
 	}
 	if old.Status == store.Inactive {
@@ -255,7 +255,7 @@ func (s *Service) Delete(ctx context.Context, p principal.Principal, id string) 
 	if err := sc.ActsOn(ctx, s.store, old); err != nil {
 		return err
 	}
-	if err := protect(p, old, "deleted"); err != nil {
+	if err := s.protect(p, old, "deleted"); err != nil {
 		return err
 	}
 	ended, err := s.store.Ended(ctx, old.ID, store.EndAll)
@@ -292,7 +292,7 @@ func (s *Service) SetPassword(ctx context.Context, p principal.Principal, id str
 		return User{}, problem.New(http.StatusUnprocessableEntity, "not_a_username_user",
 			"Only username users get a password set by an admin; e-mail users get a reset link, service users a letter.")
 	}
-	if err := protect(p, old, "reset this way"); err != nil {
+	if err := s.protect(p, old, "reset this way"); err != nil {
 		return User{}, err
 	}
 	var v validate.Errors

@@ -32,6 +32,7 @@ type Service struct {
 	store   *store.Store
 	params  password.Params
 	clients clients.Catalog
+	perms   permission.Catalog
 	links   Links
 	mails   *ratelimit.Mails
 	now     func() time.Time
@@ -40,10 +41,10 @@ type Service struct {
 	exportMax int
 }
 
-// New returns a users service; links makes the set-password links of
-// imported users.
-func New(s *store.Store, params password.Params, catalog clients.Catalog, links Links, now func() time.Time) *Service {
-	return &Service{store: s, params: params, clients: catalog, links: links, mails: ratelimit.NewMails(s, now), now: now}
+// New returns a users service over the permissions of perms; links makes
+// the set-password links of imported users.
+func New(s *store.Store, params password.Params, catalog clients.Catalog, perms permission.Catalog, links Links, now func() time.Time) *Service {
+	return &Service{store: s, params: params, clients: catalog, perms: perms, links: links, mails: ratelimit.NewMails(s, now), now: now}
 }
 
 // User is a user as the API shows it. It never holds a secret.
@@ -136,7 +137,7 @@ func (s *Service) roleFor(ctx context.Context, p principal.Principal, sc scope.S
 		v.Add("role", "is required")
 		return store.Grant{}, nil
 	}
-	g, err := s.store.RoleGrant(ctx, p.Org, id)
+	g, err := s.store.RoleGrant(ctx, s.perms, p.Org, id)
 	if errors.Is(err, store.ErrNotFound) {
 		v.Add("role", "is not a role of this organization")
 		return store.Grant{}, nil
@@ -147,12 +148,14 @@ func (s *Service) roleFor(ctx context.Context, p principal.Principal, sc scope.S
 	if err := sc.GivesRole(g.Permissions, g.OwnUnits); err != nil {
 		return store.Grant{}, err
 	}
-	return g, grantable(p, g.Permissions)
+	return g, s.grantable(p, g.Permissions)
 }
 
-// grantable refuses to let p give permissions it does not hold.
-func grantable(p principal.Principal, perms []string) error {
-	for _, x := range perms {
+// grantable refuses to let p give permissions it does not hold. A
+// permission the catalog no longer holds grants nothing: nobody holds it,
+// and keeping it where it is stored escalates nothing.
+func (s *Service) grantable(p principal.Principal, perms []string) error {
+	for _, x := range s.perms.Known(perms) {
 		if !p.Can(permission.Permission(x)) {
 			return problem.New(http.StatusForbidden, "permission_escalation",
 				fmt.Sprintf("You cannot give the %q permission: you do not hold it.", x))
@@ -471,7 +474,7 @@ func (s *Service) welcome(ctx context.Context, p principal.Principal, uc store.U
 		inviter = signature(uc.User, org)
 	}
 	var custom store.Role
-	if _, builtIn := permission.BuiltIn(u.Role); !builtIn {
+	if !permission.IsBuiltIn(u.Role) {
 		if r, err := s.store.GetRole(ctx, p.Org, u.Role); err == nil {
 			custom = r
 		}
