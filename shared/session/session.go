@@ -359,8 +359,10 @@ func (s *Service) credentials(u store.User, perms []string, version int, session
 	}
 	ac := store.NewCredential(ah, store.AccessToken, u.Org, u.ID, now, now.Add(s.cfg.AccessTTL))
 	ac.UserKind, ac.Role, ac.Permissions, ac.RoleVersion, ac.Session = u.Kind, u.Role, perms, version, sessionID
+	ac = ac.WithUnits(u)
 	if u.Kind == store.Service {
 		ac.Permissions = s.cfg.Clients.Cap(u.Client, ac.Permissions)
+		ac.Client = u.Client
 	}
 	rc := store.NewCredential(rh, store.RefreshToken, u.Org, u.ID, now, now.Add(s.cfg.RefreshTTL))
 	rc.Session = sessionID
