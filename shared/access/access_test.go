@@ -18,7 +18,7 @@ import (
 
 var alice = access.Principal{Version: access.Version, Organization: access.Organization{ID: "org_1", Code: "acme"},
 	User: "usr_1", Kind: "person", Role: access.Role{ID: "cadre"}, Permissions: []string{"projects:write"},
-	Units: access.Units{List: []string{"unt_a"}, Expanded: []string{"unt_a", "unt_a1"}},
+	Units:      access.Units{List: []string{"unt_a"}, Expanded: []string{"unt_a", "unt_a1"}},
 	Credential: access.Credential{Kind: "session", ID: "ses_1"}}
 
 func contextOf(t *testing.T, p access.Principal) map[string]any {

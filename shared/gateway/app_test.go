@@ -29,7 +29,7 @@ var appRoutes = []route.AppRoute{
 // seen is what the tiny application received.
 type seen struct {
 	Method, Path, Query, Body string
-	Principal                *access.Principal
+	Principal                 *access.Principal
 	// Raw is the principal header as received.
 	Raw string
 }
