@@ -75,8 +75,7 @@ func run(ctx context.Context, getenv func(string) string, out io.Writer) error {
 		return err
 	}
 	srv := &http.Server{Handler: st.Handler(), ReadHeaderTimeout: 10 * time.Second}
-	fmt.Fprint(out, banner(cfg.PublicURL, email, pw, created, invitation))
-	fmt.Fprint(out, extras(st.Config, gw))
+	fmt.Fprint(out, banner(cfg.PublicURL, email, pw, created, invitation, extras(st.Config, gw)))
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	go runJobs(ctx, st, jobsInterval)
@@ -174,7 +173,7 @@ func gatewayOptions(getenv func(string) string, cfg config.Config) (gateway.Opti
 func extras(cfg config.Config, o gateway.Options) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "Embedded DynamoDB: %s (table %s); create another organization with:\n", cfg.DynamoDBEndpoint, cfg.Table)
-	fmt.Fprintf(&b, "  DYNAMODB_ENDPOINT=%s TABLE_NAME=%s go run ./cmd/guichet org create --name \"Globex\" --code globex --owner-email boss@globex.example\n", cfg.DynamoDBEndpoint, cfg.Table)
+	fmt.Fprintf(&b, "  DYNAMODB_ENDPOINT=%s TABLE_NAME=%s PUBLIC_URL=%s go run ./cmd/guichet org create --name \"Globex\" --code globex --owner-email boss@globex.example\n", cfg.DynamoDBEndpoint, cfg.Table, cfg.PublicURL)
 	if o.Upstream != nil {
 		fmt.Fprintf(&b, "Your application at %s, behind Guichet's authorizer:\n", o.Upstream)
 		for _, r := range cfg.AppRoutes {
@@ -191,7 +190,7 @@ func extras(cfg config.Config, o gateway.Options) string {
 	return b.String()
 }
 
-func banner(url, email, pw string, created bool, invitation string) string {
+func banner(url, email, pw string, created bool, invitation, extras string) string {
 	who := fmt.Sprintf("  owner:    %s\n  password: %s\n", email, pw)
 	if !created {
 		who = fmt.Sprintf("  owner:    %s (organization already existed: its password is unchanged)\n", email)
@@ -208,8 +207,8 @@ Try it:
   curl -s %[1]s/v1/me -H "Authorization: Bearer <access_token>"
 Sign in on the hosted pages: %[1]s/login (forgot password: %[1]s/forgot)
 Mail sent by the API: %[1]s/_local/mail
-Stop with Ctrl-C.
-`, url, who, email, pw)
+%[5]sStop with Ctrl-C.
+`, url, who, email, pw, extras)
 }
 
 func or(v, def string) string {

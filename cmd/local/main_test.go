@@ -195,7 +195,7 @@ func TestGatewayOptions(t *testing.T) {
 	}
 	cfg.DynamoDBEndpoint = "http://127.0.0.1:4567"
 	b := extras(cfg, o)
-	for _, want := range []string{"DYNAMODB_ENDPOINT=http://127.0.0.1:4567 TABLE_NAME=guichet go run ./cmd/guichet org create", "/projects/{id}  (users:read)"} {
+	for _, want := range []string{"DYNAMODB_ENDPOINT=http://127.0.0.1:4567 TABLE_NAME=guichet PUBLIC_URL=http://127.0.0.1:8080 go run ./cmd/guichet org create", "/projects/{id}  (users:read)"} {
 		if !strings.Contains(b, want) {
 			t.Errorf("banner without %q:\n%s", want, b)
 		}
