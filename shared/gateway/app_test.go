@@ -230,6 +230,17 @@ func TestApplicationRoutesBehindTheAuthorizer(t *testing.T) {
 		}
 		call(t, "GET", gw.URL+"/projects/p1", secret, nil, "").refused(t, 403, "Forbidden")
 	})
+	t.Run("a failure of the store opens nothing", func(t *testing.T) {
+		before := calls.Load()
+		e.Faults.Fail("GetItem")
+		call(t, "GET", gw.URL+"/projects/p1", owner, nil, "").refused(t, 500, "Internal Server Error")
+		call(t, "POST", gw.URL+"/files/a", owner, nil, "x").refused(t, 500, "Internal Server Error")
+		s := call(t, "GET", gw.URL+"/status", owner, nil, "").seen(t)
+		e.Faults.Clear()
+		if s.Principal != nil || calls.Load() != before+1 {
+			t.Fatalf("%+v", s)
+		}
+	})
 	t.Run("Guichet's own routes answer as before", func(t *testing.T) {
 		if r := call(t, "GET", gw.URL+"/v1/me", "", forged, ""); r.status != 401 || !strings.Contains(r.body, "missing_token") {
 			t.Fatalf("%d %s", r.status, r.body)
