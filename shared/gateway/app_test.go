@@ -1,6 +1,7 @@
 package gateway_test
 
 import (
+	"context"
 	"encoding/json"
 	"io"
 	"log/slog"
@@ -209,6 +210,21 @@ func TestApplicationRoutesBehindTheAuthorizer(t *testing.T) {
 			t.Fatalf("%d %s", r.Status, r.Body)
 		}
 		call(t, "GET", gw.URL+"/projects/p1", tok, nil, "").refused(t, 403, "Forbidden")
+	})
+	t.Run("refused once a custom role's regrant took the permission away", func(t *testing.T) {
+		role := created(t, e, owner, "/v1/roles", map[string]any{"name": "Cadres", "permissions": []string{"users:read", "users:write"}})["id"].(string)
+		_, tok := e.AddUserLogin(t, "cadre@acme.example", role)
+		call(t, "GET", gw.URL+"/projects/p1", tok, nil, "").seen(t)
+		if r := e.Do("PATCH", "/v1/roles/"+role, owner, map[string]any{"permissions": []string{"users:read"}}); r.Status != 200 {
+			t.Fatalf("%d %s", r.Status, r.Body)
+		}
+		if err := e.RunJobs(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		call(t, "GET", gw.URL+"/projects/p1", tok, nil, "").refused(t, 403, "Forbidden")
+		if s := call(t, "POST", gw.URL+"/files/x", tok, nil, "").seen(t); s.Principal.Role.ID != role {
+			t.Fatalf("%+v", s.Principal)
+		}
 	})
 	t.Run("refused on the next request after a logout and a key's revocation", func(t *testing.T) {
 		sess := e.LoginOwner(t).AccessToken
