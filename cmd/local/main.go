@@ -12,15 +12,20 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/signal"
+	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
 	"github.com/guichet/guichet/shared/config"
 	"github.com/guichet/guichet/shared/devstack"
+	"github.com/guichet/guichet/shared/gateway"
 	"github.com/guichet/guichet/shared/logging"
 	"github.com/guichet/guichet/shared/password"
+	"github.com/guichet/guichet/shared/route"
 )
 
 func main() {
@@ -38,8 +43,12 @@ func run(ctx context.Context, getenv func(string) string, out io.Writer) error {
 	if err != nil {
 		return err
 	}
+	gw, err := gatewayOptions(getenv, cfg)
+	if err != nil {
+		return err
+	}
 	log := logging.New(os.Stderr, cfg.LogLevel)
-	st, err := devstack.Start(ctx, devstack.Options{Config: cfg, Log: log})
+	st, err := devstack.Start(ctx, devstack.Options{Config: cfg, Log: log, Gateway: gw})
 	if err != nil {
 		return err
 	}
@@ -66,7 +75,7 @@ func run(ctx context.Context, getenv func(string) string, out io.Writer) error {
 		return err
 	}
 	srv := &http.Server{Handler: st.Handler(), ReadHeaderTimeout: 10 * time.Second}
-	fmt.Fprint(out, banner(cfg.PublicURL, email, pw, created, invitation))
+	fmt.Fprint(out, banner(cfg.PublicURL, email, pw, created, invitation, extras(st.Config, gw)))
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	go runJobs(ctx, st, jobsInterval)
@@ -138,7 +147,64 @@ const demoPermissions = `[
 // organization starts with.
 const sampleInvitee = "new.colleague@demo.example"
 
-func banner(url, email, pw string, created bool, invitation string) string {
+// gatewayOptions are what the local gateway does besides Guichet's API:
+// front the developer's application (APP_UPSTREAM with APP_ROUTES, which
+// the configuration read), CORS (CORS_ORIGINS, comma-separated, as the
+// stack's corsOrigins), and API Gateway's own 401 of an authorizer with an
+// identity source (AUTHORIZER_CACHE_TTL_SECONDS above 0, as the stack's
+// authorizerCacheTtlSeconds).
+func gatewayOptions(getenv func(string) string, cfg config.Config) (gateway.Options, error) {
+	var o gateway.Options
+	if v := strings.TrimSpace(getenv("APP_UPSTREAM")); v != "" {
+		u, err := url.Parse(v)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return o, fmt.Errorf("APP_UPSTREAM: want a URL such as http://127.0.0.1:3000, got %q", v)
+		}
+		if len(cfg.AppRoutes) == 0 {
+			return o, errors.New("APP_UPSTREAM is set but APP_ROUTES lists no route: nothing would reach it")
+		}
+		o.Upstream = u
+	} else if len(cfg.AppRoutes) > 0 {
+		return o, errors.New("APP_ROUTES is set but APP_UPSTREAM is not: where do its routes go?")
+	}
+	for _, origin := range strings.Split(getenv("CORS_ORIGINS"), ",") {
+		if origin = strings.TrimSpace(origin); origin != "" {
+			o.CORSOrigins = append(o.CORSOrigins, origin)
+		}
+	}
+	if v := getenv("AUTHORIZER_CACHE_TTL_SECONDS"); v != "" {
+		ttl, err := strconv.Atoi(v)
+		if err != nil || ttl < 0 || ttl > 3600 {
+			return o, fmt.Errorf("AUTHORIZER_CACHE_TTL_SECONDS: want 0 to 3600, got %q", v)
+		}
+		o.IdentitySource = ttl > 0
+	}
+	return o, nil
+}
+
+// extras is the banner's part about the embedded DynamoDB and the
+// application in front of which the gateway runs.
+func extras(cfg config.Config, o gateway.Options) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "Embedded DynamoDB: %s (table %s); create another organization with:\n", cfg.DynamoDBEndpoint, cfg.Table)
+	fmt.Fprintf(&b, "  DYNAMODB_ENDPOINT=%s TABLE_NAME=%s PUBLIC_URL=%s go run ./cmd/guichet org create --name \"Globex\" --code globex --owner-email boss@globex.example\n", cfg.DynamoDBEndpoint, cfg.Table, cfg.PublicURL)
+	if o.Upstream != nil {
+		fmt.Fprintf(&b, "Your application at %s, behind Guichet's authorizer:\n", o.Upstream)
+		for _, r := range cfg.AppRoutes {
+			who := string(r.Access)
+			if r.Access == route.Permission {
+				who = r.Permission
+			}
+			fmt.Fprintf(&b, "  %-7s %s%s  (%s)\n", r.Method, cfg.PublicURL, r.Path, who)
+		}
+	}
+	if len(o.CORSOrigins) > 0 {
+		fmt.Fprintf(&b, "CORS allowed for: %s\n", strings.Join(o.CORSOrigins, ", "))
+	}
+	return b.String()
+}
+
+func banner(url, email, pw string, created bool, invitation, extras string) string {
 	who := fmt.Sprintf("  owner:    %s\n  password: %s\n", email, pw)
 	if !created {
 		who = fmt.Sprintf("  owner:    %s (organization already existed: its password is unchanged)\n", email)
@@ -155,8 +221,8 @@ Try it:
   curl -s %[1]s/v1/me -H "Authorization: Bearer <access_token>"
 Sign in on the hosted pages: %[1]s/login (forgot password: %[1]s/forgot)
 Mail sent by the API: %[1]s/_local/mail
-Stop with Ctrl-C.
-`, url, who, email, pw)
+%[5]sStop with Ctrl-C.
+`, url, who, email, pw, extras)
 }
 
 func or(v, def string) string {

@@ -181,3 +181,45 @@ func TestMakeRunDeclaresDemoPermissionsUnlessTheEnvironmentDoes(t *testing.T) {
 		}
 	}
 }
+
+// TestGatewayOptions: APP_UPSTREAM and APP_ROUTES go together, a bad
+// upstream or TTL stops the start, and the banner names the embedded
+// DynamoDB with the command that writes to it.
+func TestGatewayOptions(t *testing.T) {
+	routes := `[{"method":"GET","path":"/projects/{id}","access":"permission","permission":"users:read"}]`
+	parse := func(env map[string]string) error {
+		cfg, err := localConfig(func(k string) string { return env[k] }, "127.0.0.1:8080")
+		if err != nil {
+			return err
+		}
+		_, err = gatewayOptions(func(k string) string { return env[k] }, cfg)
+		return err
+	}
+	for name, env := range map[string]map[string]string{
+		"routes without upstream": {"APP_ROUTES": routes},
+		"upstream without routes": {"APP_UPSTREAM": "http://127.0.0.1:3000"},
+		"upstream not a URL":      {"APP_ROUTES": routes, "APP_UPSTREAM": "127.0.0.1:3000"},
+		"a bad TTL":               {"AUTHORIZER_CACHE_TTL_SECONDS": "-1"},
+		"a Guichet path":          {"APP_ROUTES": `[{"method":"GET","path":"/v1/me","access":"public"}]`, "APP_UPSTREAM": "http://127.0.0.1:3000"},
+	} {
+		if err := parse(env); err == nil {
+			t.Errorf("%s: started", name)
+		}
+	}
+	env := map[string]string{"APP_ROUTES": routes, "APP_UPSTREAM": "http://127.0.0.1:3000", "CORS_ORIGINS": "http://a.example, http://b.example"}
+	cfg, err := localConfig(func(k string) string { return env[k] }, "127.0.0.1:8080")
+	if err != nil {
+		t.Fatal(err)
+	}
+	o, err := gatewayOptions(func(k string) string { return env[k] }, cfg)
+	if err != nil || o.Upstream.String() != "http://127.0.0.1:3000" || len(o.CORSOrigins) != 2 {
+		t.Fatalf("%+v %v", o, err)
+	}
+	cfg.DynamoDBEndpoint = "http://127.0.0.1:4567"
+	b := extras(cfg, o)
+	for _, want := range []string{"DYNAMODB_ENDPOINT=http://127.0.0.1:4567 TABLE_NAME=guichet PUBLIC_URL=http://127.0.0.1:8080 go run ./cmd/guichet org create", "/projects/{id}  (users:read)"} {
+		if !strings.Contains(b, want) {
+			t.Errorf("banner without %q:\n%s", want, b)
+		}
+	}
+}

@@ -292,7 +292,7 @@ func (d Deps) pages() *pages.Service {
 		pages.Deps{
 			Invitations: invitations.New(d.Store, sessions, d.Mail, d.Config.PublicURL, d.appURL(), d.SessionConfig().Password, d.Config.Permissions, d.Now),
 			Resets:      d.Resets(), Sessions: sessions, Profile: d.Profile(), Store: d.Store, Log: d.Log, Now: d.Now,
-			Authorizer: authorizer.New(d.Store, d.Config.Permissions, d.Log, d.Now),
+			Authorizer: authorizer.New(d.Store, d.Config.Permissions, d.Log, d.Now, nil),
 		})
 }
 
@@ -368,7 +368,7 @@ func JobsLambda() func(context.Context, json.RawMessage) (any, error) {
 
 // Authorizer returns the authorizer's handler.
 func Authorizer(d Deps) lambdahttp.Authorizer {
-	return authorizer.New(d.Store, d.Config.Permissions, d.Log, d.Now).Handle
+	return authorizer.New(d.Store, d.Config.Permissions, d.Log, d.Now, d.Config.AppRoutes).Handle
 }
 
 // Lambda builds the handler of function fn, which sends no mail, from the

@@ -1,8 +1,10 @@
 // Package authorizer resolves the credential of a request into a principal
-// for API Gateway's Lambda authorizer (simple responses). It never denies:
-// it says who the caller is, or why nobody, and the function serving the
-// route answers 401 as a problem when its route needs a principal (HTTP
-// APIs cannot shape an authorizer's denial into problem+json).
+// for API Gateway's Lambda authorizer (simple responses). On Guichet's own
+// routes it never denies: it says who the caller is, or why nobody, and
+// the function serving the route answers 401 as a problem when its route
+// needs a principal (HTTP APIs cannot shape an authorizer's denial into
+// problem+json). On the application's routes (APP_ROUTES) it decides:
+// API Gateway answers a denial 403 before the application's code runs.
 package authorizer
 
 import (
@@ -14,8 +16,10 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/guichet/guichet/shared/access"
 	"github.com/guichet/guichet/shared/permission"
 	"github.com/guichet/guichet/shared/principal"
+	"github.com/guichet/guichet/shared/route"
 	"github.com/guichet/guichet/shared/store"
 	"github.com/guichet/guichet/shared/token"
 )
@@ -27,43 +31,83 @@ type Authorizer struct {
 	perms permission.Catalog
 	log   *slog.Logger
 	now   func() time.Time
+	// app are the application's routes, by route key.
+	app map[string]route.AppRoute
 }
 
-// New returns an authorizer; a credential's permissions that perms no
-// longer holds are inert: the principal does not get them.
-func New(s *store.Store, perms permission.Catalog, log *slog.Logger, now func() time.Time) *Authorizer {
-	return &Authorizer{store: s, perms: perms, log: log, now: now}
+// New returns an authorizer deciding on the application's routes app; a
+// credential's permissions that perms no longer holds are inert: the
+// principal does not get them.
+func New(s *store.Store, perms permission.Catalog, log *slog.Logger, now func() time.Time, app []route.AppRoute) *Authorizer {
+	a := &Authorizer{store: s, perms: perms, log: log, now: now, app: map[string]route.AppRoute{}}
+	for _, r := range app {
+		a.app[r.Key()] = r
+	}
+	return a
 }
 
 // Handle is the Lambda authorizer handler.
 func (a *Authorizer) Handle(ctx context.Context, e events.APIGatewayV2CustomAuthorizerV2Request) (events.APIGatewayV2CustomAuthorizerSimpleResponse, error) {
-	c, err := a.Resolve(ctx, header(e.Headers, "authorization"))
+	p, reason, err := a.Resolve(ctx, header(e.Headers, "authorization"))
+	rt, isApp := a.app[e.RouteKey]
 	if err != nil {
-		// A store failure must not let anyone in, nor look like a bad
-		// token: the function answers 503 for this reason.
 		a.log.ErrorContext(ctx, "authorizer: resolve", "err", err)
-		c = principal.Anonymous("unavailable")
+		if isApp && rt.Access != route.Public {
+			// API Gateway answers 500: the application's route is
+			// neither opened nor refused on a failure of the store.
+			return events.APIGatewayV2CustomAuthorizerSimpleResponse{}, err
+		}
+		// A store failure must not let anyone in, nor look like a bad
+		// token: Guichet's function answers 503 for this reason.
+		p, reason = nil, "unavailable"
 	}
-	return events.APIGatewayV2CustomAuthorizerSimpleResponse{IsAuthorized: true, Context: c}, nil
+	var c principal.Context
+	if p != nil {
+		if c, err = p.Encode(); err != nil {
+			return events.APIGatewayV2CustomAuthorizerSimpleResponse{}, err
+		}
+	} else {
+		c = principal.Anonymous(reason)
+	}
+	allow := true
+	if isApp {
+		allow = admits(rt, p)
+	}
+	return events.APIGatewayV2CustomAuthorizerSimpleResponse{IsAuthorized: allow, Context: c}, nil
 }
 
-// Resolve returns the authorizer context for an Authorization header.
-func (a *Authorizer) Resolve(ctx context.Context, authorization string) (principal.Context, error) {
+// admits reports whether an application route admits principal p (nil:
+// no valid credential).
+func admits(rt route.AppRoute, p *principal.Principal) bool {
+	switch rt.Access {
+	case route.Public:
+		return true
+	case route.Authenticated:
+		return p != nil
+	case route.Permission:
+		return p != nil && p.Can(permission.Permission(rt.Permission))
+	}
+	return false
+}
+
+// Resolve returns the principal of an Authorization header, or nil and
+// why nobody (a problem code for the 401 answer).
+func (a *Authorizer) Resolve(ctx context.Context, authorization string) (*principal.Principal, string, error) {
 	if authorization == "" {
-		return principal.Anonymous("missing_token"), nil
+		return nil, "missing_token", nil
 	}
 	secret, ok := token.Bearer(authorization)
 	if !ok {
-		return principal.Anonymous("invalid_token"), nil
+		return nil, "invalid_token", nil
 	}
 	p, ok, err := a.Principal(ctx, secret, token.Access, token.APIKey)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	if !ok {
-		return principal.Anonymous("invalid_token"), nil
+		return nil, "invalid_token", nil
 	}
-	return p.Encode(), nil
+	return &p, "", nil
 }
 
 // Principal returns who a secret of one of kinds (session access tokens,
@@ -94,7 +138,13 @@ func (a *Authorizer) Principal(ctx context.Context, secret string, kinds ...toke
 			perms = append(perms, permission.Permission(x))
 		}
 	}
-	p = principal.Principal{Org: cred.Org, User: cred.User, Kind: cred.UserKind, Role: cred.Role, Permissions: perms}
+	p = principal.Principal{Org: cred.Org, OrgCode: cred.OrgCode, User: cred.User, Kind: cred.UserKind,
+		Role: cred.Role, Permissions: perms, Client: cred.Client, Scopes: cred.Scopes,
+		Units:       access.Units{All: cred.AllUnits, Kinds: cred.UnitKinds, List: cred.Units},
+		DefaultUnit: cred.DefaultUnit, Expires: cred.Expires}
+	if p.Expires == store.NoExpiry {
+		p.Expires = 0
+	}
 	switch {
 	case kind == token.Access && cred.Kind == store.AccessToken:
 		p.Credential, p.CredentialID = principal.Session, cred.Session

@@ -13,6 +13,7 @@ import (
 	"github.com/guichet/guichet/shared/clients"
 	"github.com/guichet/guichet/shared/password"
 	"github.com/guichet/guichet/shared/permission"
+	"github.com/guichet/guichet/shared/route"
 )
 
 // Config is the deployment's settings.
@@ -79,6 +80,11 @@ type Config struct {
 	// users.MaxExportBody when 0. Not read from the environment (the cap
 	// is a Lambda answer's size); tests lower it.
 	ExportMaxBody int
+	// AppRoutes are the application's own routes behind Guichet (APP_ROUTES:
+	// a JSON array of route.AppRoute, or the name of a file holding one):
+	// the authorizer decides on them, and the local gateway forwards them
+	// to APP_UPSTREAM.
+	AppRoutes []route.AppRoute
 }
 
 // Parse reads the configuration through getenv.
@@ -140,6 +146,9 @@ func Parse(getenv func(string) string) (Config, error) {
 		if c.Password.Weaker(password.Default) {
 			return c, fmt.Errorf("config: PASSWORD_HASH: %q is below the minimum m=%d,t=%d,p=%d", v, password.Default.MemoryKiB, password.Default.Time, password.Default.Threads)
 		}
+	}
+	if c.AppRoutes, err = route.ParseAppRoutes(getenv("APP_ROUTES")); err != nil {
+		return c, fmt.Errorf("config: %w", err)
 	}
 	c.MaxFailures = 5
 	if v := getenv("LOGIN_MAX_FAILURES"); v != "" {

@@ -52,6 +52,9 @@ type Options struct {
 	// Log receives the functions' logs; discarded when nil. The DynamoDB
 	// requests Strict refuses are logged there too, or on stderr when nil.
 	Log *slog.Logger
+	// Gateway are the local gateway's options; its App routes are the
+	// configuration's (APP_ROUTES), which the authorizer decides on.
+	Gateway gateway.Options
 }
 
 // Stack is a running Guichet.
@@ -194,7 +197,9 @@ func (s *Stack) build(ctx context.Context, opts Options) error {
 			return err
 		}
 	}
-	s.Gateway, err = gateway.New(s.Functions, s.Authorizer, opts.Log, opts.Now)
+	gw := opts.Gateway
+	gw.App = cfg.AppRoutes
+	s.Gateway, err = gateway.NewWith(s.Functions, s.Authorizer, opts.Log, opts.Now, gw)
 	return err
 }
 

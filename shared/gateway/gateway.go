@@ -37,12 +37,20 @@ type Gateway struct {
 	mux        *http.ServeMux
 	log        *slog.Logger
 	now        func() time.Time
+	opts       Options
+	handler    http.Handler
 }
 
 // New returns a gateway over the handlers of every function of the route
 // table and the authorizer's.
 func New(functions map[string]lambdahttp.Handler, authz lambdahttp.Authorizer, log *slog.Logger, now func() time.Time) (*Gateway, error) {
-	g := &Gateway{functions: functions, authorizer: authz, mux: http.NewServeMux(), log: log, now: now}
+	return NewWith(functions, authz, log, now, Options{})
+}
+
+// NewWith is New with options: the application's routes and upstream,
+// CORS.
+func NewWith(functions map[string]lambdahttp.Handler, authz lambdahttp.Authorizer, log *slog.Logger, now func() time.Time, opts Options) (*Gateway, error) {
+	g := &Gateway{functions: functions, authorizer: authz, mux: http.NewServeMux(), log: log, now: now, opts: opts}
 	for _, rt := range append(route.All(), route.Fallback) {
 		if functions[rt.Function] == nil {
 			return nil, fmt.Errorf("gateway: no handler for function %q", rt.Function)
@@ -52,11 +60,17 @@ func New(functions map[string]lambdahttp.Handler, authz lambdahttp.Authorizer, l
 		g.mux.Handle(rt.Pattern(), g.serve(rt))
 	}
 	g.mux.Handle("/", g.serve(route.Fallback))
+	if opts.Upstream != nil {
+		if err := g.front(opts.App, opts.Upstream); err != nil {
+			return nil, err
+		}
+	}
+	g.handler = g.cors(g.mux)
 	return g, nil
 }
 
 // ServeHTTP serves one request as API Gateway would.
-func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) { g.mux.ServeHTTP(w, r) }
+func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) { g.handler.ServeHTTP(w, r) }
 
 func (g *Gateway) serve(rt route.Route) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -66,6 +80,10 @@ func (g *Gateway) serve(rt route.Route) http.Handler {
 			return
 		}
 		if !rt.Public {
+			if g.opts.IdentitySource && e.Headers["authorization"] == "" {
+				gatewayError(w, http.StatusUnauthorized, "Unauthorized")
+				return
+			}
 			res, err := g.authorize(r.Context(), e)
 			if err != nil {
 				g.log.ErrorContext(r.Context(), "gateway: authorizer failed", "err", err)
@@ -204,7 +222,7 @@ func params(path string) []string {
 	var out []string
 	for _, seg := range strings.Split(path, "/") {
 		if strings.HasPrefix(seg, "{") && strings.HasSuffix(seg, "}") {
-			out = append(out, strings.TrimSuffix(seg[1:len(seg)-1], "..."))
+			out = append(out, strings.TrimRight(strings.TrimSuffix(seg[1:len(seg)-1], "..."), "+"))
 		}
 	}
 	return out

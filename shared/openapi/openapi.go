@@ -201,6 +201,9 @@ func describe(rt route.Route) string {
 	}
 	if rt.Permission != "" {
 		out = append(out, fmt.Sprintf("Needs the `%s` permission.", rt.Permission))
+		if rt.Self {
+			out = append(out, "One's own user needs none.")
+		}
 	} else {
 		out = append(out, "Needs no permission.")
 	}

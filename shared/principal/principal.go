@@ -4,11 +4,12 @@ package principal
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"strconv"
-	"strings"
 
+	"github.com/guichet/guichet/shared/access"
 	"github.com/guichet/guichet/shared/permission"
 	"github.com/guichet/guichet/shared/problem"
 )
@@ -19,20 +20,38 @@ const (
 	APIKey  = "apikey"
 )
 
-// Principal is an authenticated caller.
+// Principal is an authenticated caller: access.Principal, the public shape
+// the authorizer's context carries, as Guichet's functions use it (flat,
+// with typed permissions), plus what only Guichet's functions need (the
+// key's hash and last use). Access and FromAccess convert between the two;
+// nothing else is encoded.
 type Principal struct {
-	Org  string
-	User string
+	Org     string
+	OrgCode string
+	User    string
+	// Person is the person's id across organizations (see access.Principal).
+	Person string
 	// Kind is the user's kind: "person" or "service".
 	Kind string
 	Role string
+	// RoleName is the role's name when known (empty: GET /v1/me looks it up).
+	RoleName string
 	// Permissions the request may use: the role's permissions for a session,
 	// the key's scopes for an API key.
 	Permissions []permission.Permission
+	// Units and DefaultUnit are the user's, as of the credential's issue.
+	Units       access.Units
+	DefaultUnit string
 	// Credential is Session or APIKey.
 	Credential string
 	// CredentialID is the session id or the key id.
 	CredentialID string
+	// Client is the client application of an API key or a service user.
+	Client string
+	// Scopes are an API key's scopes as created.
+	Scopes []string
+	// Expires is the credential's expiry (epoch seconds; 0: never).
+	Expires int64
 	// KeyHash is, for an API key, the SHA-256 its credential item is keyed
 	// by, so that a function records the key's use without a read. It is
 	// not a secret: nothing authenticates with it.
@@ -40,6 +59,39 @@ type Principal struct {
 	// LastUsed is, for an API key, when its use was last recorded (epoch
 	// seconds; 0: never).
 	LastUsed int64
+}
+
+// Access returns p in the public shape.
+func (p Principal) Access() access.Principal {
+	perms := make([]string, len(p.Permissions))
+	for i, x := range p.Permissions {
+		perms[i] = string(x)
+	}
+	return access.Principal{
+		Version:      access.Version,
+		Organization: access.Organization{ID: p.Org, Code: p.OrgCode},
+		User:         p.User, Person: p.Person, Kind: p.Kind,
+		Role:        access.Role{ID: p.Role, Name: p.RoleName},
+		Permissions: perms, Units: p.Units, DefaultUnit: p.DefaultUnit,
+		Credential: access.Credential{Kind: p.Credential, ID: p.CredentialID, Client: p.Client,
+			Scopes: p.Scopes, Expires: p.Expires},
+	}
+}
+
+// FromAccess returns the principal a in the functions' shape; the fields
+// only Guichet's functions use (KeyHash, LastUsed) are left empty.
+func FromAccess(a access.Principal) Principal {
+	perms := make([]permission.Permission, len(a.Permissions))
+	for i, x := range a.Permissions {
+		perms[i] = permission.Permission(x)
+	}
+	return Principal{
+		Org: a.Organization.ID, OrgCode: a.Organization.Code, User: a.User, Person: a.Person,
+		Kind: a.Kind, Role: a.Role.ID, RoleName: a.Role.Name, Permissions: perms,
+		Units: a.Units, DefaultUnit: a.DefaultUnit,
+		Credential: a.Credential.Kind, CredentialID: a.Credential.ID, Client: a.Credential.Client,
+		Scopes: a.Credential.Scopes, Expires: a.Credential.Expires,
+	}
 }
 
 // Can reports whether the principal holds p.
@@ -89,42 +141,28 @@ func (p Principal) MayActOn(user, role string, perms []string) bool {
 // to functions. Values are strings: API Gateway flattens anything else.
 type Context map[string]any
 
-// Keys of the authorizer context.
+// Keys of the authorizer context. access.ContextKey holds the principal,
+// as JSON of access.Principal: the documented shape, which applications
+// read too. The others are Guichet's own.
 const (
 	keyAuthenticated = "authenticated"
 	keyReason        = "reason"
-	keyOrg           = "org"
-	keyUser          = "user"
-	keyKind          = "kind"
-	keyRole          = "role"
-	keyPermissions   = "permissions"
-	keyCredential    = "credential"
-	keyCredentialID  = "credential_id"
 	keyKeyHash       = "key_hash"
 	keyLastUsed      = "last_used"
 )
 
 // Encode returns the authorizer context of an authenticated principal.
-func (p Principal) Encode() Context {
-	perms := make([]string, len(p.Permissions))
-	for i, x := range p.Permissions {
-		perms[i] = string(x)
+func (p Principal) Encode() (Context, error) {
+	b, err := json.Marshal(p.Access())
+	if err != nil {
+		return nil, fmt.Errorf("principal: encode: %w", err)
 	}
-	c := Context{
-		keyAuthenticated: "true",
-		keyOrg:           p.Org,
-		keyUser:          p.User,
-		keyKind:          p.Kind,
-		keyRole:          p.Role,
-		keyPermissions:   strings.Join(perms, " "),
-		keyCredential:    p.Credential,
-		keyCredentialID:  p.CredentialID,
-	}
+	c := Context{keyAuthenticated: "true", access.ContextKey: string(b)}
 	if p.Credential == APIKey {
 		c[keyKeyHash] = p.KeyHash
 		c[keyLastUsed] = strconv.FormatInt(p.LastUsed, 10)
 	}
-	return c
+	return c, nil
 }
 
 // Anonymous returns the authorizer context of a request without a valid
@@ -140,29 +178,19 @@ func Decode(c map[string]any) (Principal, string, bool) {
 		s, _ := c[k].(string)
 		return s
 	}
-	if get(keyAuthenticated) != "true" || get(keyOrg) == "" || get(keyUser) == "" {
+	var a access.Principal
+	if get(keyAuthenticated) != "true" || json.Unmarshal([]byte(get(access.ContextKey)), &a) != nil ||
+		a.Version != access.Version || a.Organization.ID == "" || a.User == "" {
 		reason := get(keyReason)
 		if reason == "" {
 			reason = "missing_token"
 		}
 		return Principal{}, reason, false
 	}
-	var perms []permission.Permission
-	for _, s := range strings.Fields(get(keyPermissions)) {
-		perms = append(perms, permission.Permission(s))
-	}
-	lastUsed, _ := strconv.ParseInt(get(keyLastUsed), 10, 64)
-	return Principal{
-		Org:          get(keyOrg),
-		User:         get(keyUser),
-		Kind:         get(keyKind),
-		Role:         get(keyRole),
-		Permissions:  perms,
-		Credential:   get(keyCredential),
-		CredentialID: get(keyCredentialID),
-		KeyHash:      get(keyKeyHash),
-		LastUsed:     lastUsed,
-	}, "", true
+	p := FromAccess(a)
+	p.KeyHash = get(keyKeyHash)
+	p.LastUsed, _ = strconv.ParseInt(get(keyLastUsed), 10, 64)
+	return p, "", true
 }
 
 type ctxKey struct{}

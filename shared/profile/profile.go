@@ -10,12 +10,14 @@ import (
 	"strings"
 	"time"
 
+	"github.com/guichet/guichet/shared/access"
 	"github.com/guichet/guichet/shared/address"
 	"github.com/guichet/guichet/shared/language"
 	"github.com/guichet/guichet/shared/mail"
 	"github.com/guichet/guichet/shared/mfa"
 	"github.com/guichet/guichet/shared/notices"
 	"github.com/guichet/guichet/shared/password"
+	"github.com/guichet/guichet/shared/permission"
 	"github.com/guichet/guichet/shared/principal"
 	"github.com/guichet/guichet/shared/problem"
 	"github.com/guichet/guichet/shared/ratelimit"
@@ -96,6 +98,9 @@ type Me struct {
 	WorkingHours  WorkingHours            `json:"working_hours"`
 	Notifications map[string]Notification `json:"notifications" doc:"Every event type of the catalog with its switches"`
 	MFA           MFAStatus               `json:"mfa"`
+	// Principal is what the caller's credential may do, as the authorizer
+	// hands it to the application's routes (access.Principal, versioned).
+	Principal access.Principal `json:"principal" doc:"The caller's principal: organization, user, kind, role, permissions, units and credential, in the shape the authorizer passes to the application (version 1)"`
 }
 
 func login(u store.User) string {
@@ -144,7 +149,51 @@ func (s *Service) Get(ctx context.Context, p principal.Principal) (Me, error) {
 	if err != nil {
 		return Me{}, err
 	}
-	return view(uc.User, uc.Org), nil
+	return s.me(ctx, p, uc.User, uc.Org)
+}
+
+// me is the view of the caller's user u with its principal.
+func (s *Service) me(ctx context.Context, p principal.Principal, u store.User, o store.Org) (Me, error) {
+	me := view(u, o)
+	var err error
+	if me.Principal, err = s.principal(ctx, p, u, o); err != nil {
+		return Me{}, err
+	}
+	return me, nil
+}
+
+// principal is p's public shape with the names the credential does not
+// carry: the organization's, and the role's (a custom role's is one more
+// read).
+func (s *Service) principal(ctx context.Context, p principal.Principal, u store.User, o store.Org) (access.Principal, error) {
+	a := p.Access()
+	a.Organization.Name = o.Name
+	if a.Organization.Code == "" {
+		a.Organization.Code = o.Code // a credential issued before it carried the code
+	}
+	if !a.Units.All && (len(a.Units.List) > 0 || len(a.Units.Kinds) > 0) {
+		// The authorizer's context carries the units as given; the answer
+		// also expands them (descendants, units of the kinds): one Query.
+		expanded, err := s.store.ExpandedUnits(ctx, p.Org, a.Units.List, a.Units.Kinds)
+		if err != nil {
+			return a, err
+		}
+		a.Units.Expanded = expanded
+	}
+	if name, ok := permission.BuiltInName(a.Role.ID, u.Language); ok {
+		a.Role.Name = name
+		return a, nil
+	}
+	r, err := s.store.GetRole(ctx, p.Org, a.Role.ID)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		// Deleted since: the credential's permissions still say what it may do.
+	case err != nil:
+		return a, err
+	default:
+		a.Role.Name, a.Role.OwnUnits = r.Name, r.OwnUnits
+	}
+	return a, nil
 }
 
 // UpdateMeRequest is the body of PATCH /v1/me: only the fields present
@@ -263,7 +312,7 @@ func (s *Service) Update(ctx context.Context, p principal.Principal, req UpdateM
 		change("notifications", notify != prefs.Notify, func() { prefs.Notify = notify })
 	}
 	if len(fields) == 0 {
-		return view(old, uc.Org), nil
+		return s.me(ctx, p, old, uc.Org)
 	}
 	next.Prefs = nil
 	if prefs != (store.Prefs{}) {
@@ -276,7 +325,7 @@ func (s *Service) Update(ctx context.Context, p principal.Principal, req UpdateM
 		return Me{}, err
 	}
 	next.Version++
-	return view(next, uc.Org), nil
+	return s.me(ctx, p, next, uc.Org)
 }
 
 // event is the audit event of an action the principal p did to its own user.

@@ -138,6 +138,9 @@ type Route struct {
 	// e-mail, two-step verification, keys): service users, which are
 	// API-only, are refused.
 	People bool
+	// Self routes act on the user named by the path's {id}: a caller whose
+	// own user it is needs no Permission (a member reads its own user).
+	Self bool
 }
 
 // Key is the route key API Gateway uses: "METHOD /path".
@@ -211,7 +214,7 @@ func All() []Route {
 		{Method: "POST", Path: "/v1/users/import", Function: Bulk, Operation: OpImportUsers,
 			Permission: permission.UsersWrite, Summary: "Create up to 10,000 users from CSV or JSON Lines, with a report per row"},
 		{Method: "GET", Path: "/v1/users/{id}", Function: Users, Operation: OpGetUser,
-			Permission: permission.UsersRead, Summary: "One user"},
+			Permission: permission.UsersRead, Self: true, Summary: "One user"},
 		{Method: "PATCH", Path: "/v1/users/{id}", Function: Users, Operation: OpUpdateUser,
 			Permission: permission.UsersWrite, Summary: "Change a user's names, language, role or units"},
 		{Method: "DELETE", Path: "/v1/users/{id}", Function: Users, Operation: OpDeleteUser,

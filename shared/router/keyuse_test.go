@@ -38,9 +38,13 @@ func TestKeyUse(t *testing.T) {
 		t.Fatal(err)
 	}
 	serve := func(p principal.Principal) int {
+		c, err := p.Encode()
+		if err != nil {
+			t.Fatal(err)
+		}
 		e := events.APIGatewayV2HTTPRequest{RawPath: "/v1/clients", RequestContext: events.APIGatewayV2HTTPRequestContext{
 			HTTP:       events.APIGatewayV2HTTPRequestContextHTTPDescription{Method: "GET", Path: "/v1/clients"},
-			Authorizer: &events.APIGatewayV2HTTPRequestContextAuthorizerDescription{Lambda: p.Encode()},
+			Authorizer: &events.APIGatewayV2HTTPRequestContextAuthorizerDescription{Lambda: c},
 		}}
 		res, err := lambdahttp.New(h)(context.Background(), e)
 		if err != nil {

@@ -158,7 +158,7 @@ func guard(rt route.Route, op httpapi.HandlerFunc, o options) httpapi.HandlerFun
 			}()
 			defer func() { <-done }()
 		}
-		if !p.Can(rt.Permission) {
+		if !p.Can(rt.Permission) && (!rt.Self || e.PathParameters["id"] != p.User) {
 			return problem.Forbidden(fmt.Sprintf("This action needs the %q permission.", rt.Permission))
 		}
 		if rt.People && p.Kind == "service" {

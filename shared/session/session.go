@@ -361,6 +361,10 @@ func (s *Service) credentials(u store.User, g store.Grant, sessionID string, now
 	}
 	ac := store.NewCredential(ah, store.AccessToken, u.Org, u.ID, now, now.Add(s.cfg.AccessTTL))
 	ac.UserKind, ac.Role, ac.Permissions, ac.RoleVersion, ac.Session = u.Kind, u.Role, g.For(u, s.cfg.Clients), g.Version, sessionID
+	ac = ac.WithUnits(u)
+	if u.Kind == store.Service {
+		ac.Client = u.Client
+	}
 	rc := store.NewCredential(rh, store.RefreshToken, u.Org, u.ID, now, now.Add(s.cfg.RefreshTTL))
 	rc.Session = sessionID
 	t := Tokens{AccessToken: access, RefreshToken: refresh, TokenType: "Bearer",

@@ -88,7 +88,7 @@ func NewAPIKey(hash, id, org string, u User, name, client, prefix string, scopes
 		Permissions: perms, Scopes: scopes, KeyID: id, Name: name, Client: client, Prefix: prefix,
 		Created: created, Expires: expires,
 		GSI1PK: "USER#" + u.ID, GSI1SK: "CRED#" + APIKey + "#" + id,
-	}
+	}.WithUnits(u)
 	e := KeyEntry{key: keyEntryKey(org, id), ID: id, Org: org, User: u.ID, Hash: hash, Name: name,
 		Client: client, Scopes: scopes, Prefix: prefix, Created: created, Expires: expires}
 	if expires != NoExpiry {

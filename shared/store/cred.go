@@ -34,6 +34,7 @@ type Credential struct {
 	key
 	Kind        string `dynamodbav:"kind"`
 	Org         string `dynamodbav:"org"`
+	OrgCode     string `dynamodbav:"org_code,omitempty"`
 	User        string `dynamodbav:"user"`
 	UserKind    string `dynamodbav:"user_kind,omitempty"`
 	Role        string `dynamodbav:"role,omitempty"`
@@ -41,9 +42,15 @@ type Credential struct {
 	// RoleVersion is the version of the custom role Permissions were read
 	// from: the credential is written only while the role is still at it.
 	RoleVersion int `dynamodbav:"role_version,omitempty"`
+	// Units, AllUnits and DefaultUnit are the user's, copied onto an access
+	// token or API key so that the authorizer's one GetItem gives the
+	// principal whole; every change of the user's units rewrites them.
+	Units       Perms  `dynamodbav:"units,omitempty"`
+	AllUnits    bool   `dynamodbav:"all_units,omitempty"`
+	DefaultUnit string `dynamodbav:"default_unit,omitempty"`
 	// UnitKinds are the user's unit kinds (User.UnitKinds), copied with
 	// its units for the principal.
-	UnitKinds []string `dynamodbav:"unit_kinds,omitempty"`
+	UnitKinds Perms    `dynamodbav:"unit_kinds,omitempty"`
 	// Session is the session family of an access or refresh token.
 	Session string    `dynamodbav:"session,omitempty"`
 	Created time.Time `dynamodbav:"created"`
@@ -65,6 +72,8 @@ type Credential struct {
 	Used int64 `dynamodbav:"used,omitempty"`
 	// The fields of an API key (Kind APIKey); Permissions are its Scopes
 	// within its user's role, LastUsed is epoch seconds (see apikey.go).
+	// Client is also a service user's client application on its access
+	// tokens.
 	KeyID    string `dynamodbav:"key_id,omitempty"`
 	Name     string `dynamodbav:"name,omitempty"`
 	Client   string `dynamodbav:"client,omitempty"`
@@ -85,6 +94,12 @@ func NewCredential(hash, kind, org, user string, created time.Time, expires time
 		Created: created, Expires: epoch(expires),
 		GSI1PK: "USER#" + user, GSI1SK: "CRED#" + kind + "#" + hash,
 	}
+}
+
+// WithUnits returns c carrying u's organization code and units.
+func (c Credential) WithUnits(u User) Credential {
+	c.OrgCode, c.Units, c.UnitKinds, c.AllUnits, c.DefaultUnit = u.OrgCode, u.Units, u.UnitKinds, u.AllUnits, u.DefaultUnit
+	return c
 }
 
 // Hash is the SHA-256 the credential is keyed by.

@@ -37,7 +37,7 @@ func Layout() []ItemKind {
 		{"login guard", "LOGIN#<login>", "LOGIN", "", "", "login.go", "makes login names unique → org, user"},
 		{"address claim", "LOGIN#<login>", "CLAIM#<org>", "", "", "login.go", "an organization's user of an unproved address → org, user"},
 		{"credential", "CRED#<sha256>", "CRED", "USER#<user>", "CRED#<kind>#<hash or key id>", "cred.go",
-			"token, challenge, link token or API key, by kind; expires"},
+			"token, challenge, link token or API key, by kind; expires; an access token or key also the principal (org code, role, permissions, units)"},
 		{"rotated refresh token", "CRED#<sha256>", "CRED", "ROTATED#<session>", "CRED#<sha256>", "cred.go",
 			"kind, session, rotated, until the token's expiry: reuse ends the session; out of the user's index"},
 		{"API key entry", "ORG#<org>", "APIKEY#<key>", "", "", "apikey.go", "an organization's list of keys; no secret"},

@@ -99,7 +99,7 @@ func (s *Store) regrantItems(h Holder, role string, perms []string, version int,
 		if was := credByKey(live, c.key); was.Role == c.Role && slices.Equal(was.Permissions, c.Permissions) && was.RoleVersion == version {
 			continue
 		}
-		t.grant(c, version)
+		t.grant(c, version, nil)
 	}
 	u := h.User
 	if u.Role != role || (slices.Equal(u.Permissions, perms) && len(t.items) == 0) {

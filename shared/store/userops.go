@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -396,24 +397,60 @@ func (s *Store) changeItems(c UserChange) (first, rest *tx) {
 			rest.del(k)
 		}
 	}
+	// A change of the units alone leaves the credentials' role, its
+	// version and permissions as they are.
+	unitsOnly := c.New != nil && c.New.Role == old.Role && slices.Equal(c.New.Permissions, old.Permissions)
 	for _, cr := range c.Grant {
-		rest.grant(cr, roleVersion(c))
+		if unitsOnly {
+			rest.grantUnits(cr, *c.New)
+		} else {
+			rest.grant(cr, roleVersion(c), c.New)
+		}
 	}
 	return first, rest
 }
 
 // grant appends the rewrite of credential c's role and permissions (as
-// set on c) at the role's version; c must still exist (CredentialGone).
-func (t *tx) grant(c Credential, version int) *tx {
+// set on c) at the role's version, and when u is set (the user written in
+// the same transaction) of its units; c must still exist (CredentialGone).
+// A regrant, which writes credentials apart from their user, leaves the
+// units alone: it must not undo a change of them made meanwhile.
+func (t *tx) grant(c Credential, version int, u *User) *tx {
+	set := "SET #r = :r, #p = :p, role_version = :v"
+	values := map[string]types.AttributeValue{
+		":r": str(c.Role), ":p": str(strings.Join(c.Permissions, " ")), ":v": num(int64(version)),
+	}
+	if u != nil {
+		set += ", " + unitsSet
+		maps.Copy(values, unitsValues(*u))
+	}
 	return t.add(CredentialGone, types.TransactWriteItem{Update: &types.Update{
 		TableName: &t.s.table, Key: c.key.av(),
-		ConditionExpression:      aws.String("attribute_exists(pk)"),
-		UpdateExpression:         aws.String("SET #r = :r, #p = :p, role_version = :v"),
-		ExpressionAttributeNames: map[string]string{"#r": "role", "#p": "permissions"},
-		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":r": str(c.Role), ":p": str(strings.Join(c.Permissions, " ")), ":v": num(int64(version)),
-		},
+		ConditionExpression:       aws.String("attribute_exists(pk)"),
+		UpdateExpression:          aws.String(set),
+		ExpressionAttributeNames:  map[string]string{"#r": "role", "#p": "permissions"},
+		ExpressionAttributeValues: values,
 	}})
+}
+
+// grantUnits appends the rewrite of credential c's units to u's.
+func (t *tx) grantUnits(c Credential, u User) *tx {
+	return t.add(CredentialGone, types.TransactWriteItem{Update: &types.Update{
+		TableName: &t.s.table, Key: c.key.av(),
+		ConditionExpression:       aws.String("attribute_exists(pk)"),
+		UpdateExpression:          aws.String("SET " + unitsSet),
+		ExpressionAttributeValues: unitsValues(u),
+	}})
+}
+
+// unitsSet sets a credential's units to unitsValues'.
+const unitsSet = "units = :u, unit_kinds = :k, all_units = :a, default_unit = :d"
+
+func unitsValues(u User) map[string]types.AttributeValue {
+	return map[string]types.AttributeValue{
+		":u": str(strings.Join(u.Units, " ")), ":k": str(strings.Join(u.UnitKinds, " ")), ":d": str(u.DefaultUnit),
+		":a": &types.AttributeValueMemberBOOL{Value: u.AllUnits},
+	}
 }
 
 // roleVersion is the version of the role a change's credentials get.

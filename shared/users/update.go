@@ -138,7 +138,10 @@ func (s *Service) Update(ctx context.Context, p principal.Principal, id string, 
 	now := s.now().UTC()
 	u.Updated = now
 	change := store.UserChange{Old: old, New: &u, Audit: auditOf(p, now, "user.update", u.ID, fields...), RoleVersion: roleVersion}
-	if roleChanged {
+	// The user's credentials carry its role's permissions and its units
+	// (the principal the authorizer reads): they change with them.
+	unitsChanged := !slices.Equal(old.Units, u.Units) || old.AllUnits != u.AllUnits || old.DefaultUnit != u.DefaultUnit || !slices.Equal(old.UnitKinds, u.UnitKinds)
+	if roleChanged || unitsChanged {
 		creds, _, err := s.store.UserCredentials(ctx, u.ID)
 		if err != nil {
 			return User{}, err
