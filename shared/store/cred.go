@@ -50,7 +50,7 @@ type Credential struct {
 	DefaultUnit string `dynamodbav:"default_unit,omitempty"`
 	// UnitKinds are the user's unit kinds (User.UnitKinds), copied with
 	// its units for the principal.
-	UnitKinds Perms    `dynamodbav:"unit_kinds,omitempty"`
+	UnitKinds Perms `dynamodbav:"unit_kinds,omitempty"`
 	// Session is the session family of an access or refresh token.
 	Session string    `dynamodbav:"session,omitempty"`
 	Created time.Time `dynamodbav:"created"`
