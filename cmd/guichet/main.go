@@ -34,6 +34,7 @@ const usage = `usage:
   guichet users import --org CODE --file FILE [--format csv|jsonl] [--dry-run] [--send-invitations]
   guichet users export --org CODE [--format csv|jsonl] [--include-password-hashes] [--out FILE]
   guichet users reindex --org CODE
+  guichet migrate [--batch N] [--cursor CURSOR]
   guichet openapi`
 
 func run(ctx context.Context, args []string, out io.Writer, getenv func(string) string) error {
@@ -47,6 +48,9 @@ func runWith(ctx context.Context, args []string, out, errOut io.Writer, getenv f
 	}
 	if len(args) >= 2 && args[0] == "users" && (args[1] == "import" || args[1] == "export") {
 		return usersCommand(ctx, args[1], args[2:], out, errOut, getenv)
+	}
+	if len(args) >= 1 && args[0] == "migrate" {
+		return migrateCommand(ctx, args[1:], out, getenv)
 	}
 	if len(args) == 1 && args[0] == "openapi" {
 		doc, err := app.OpenAPI()

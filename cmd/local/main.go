@@ -69,6 +69,14 @@ func run(ctx context.Context, getenv func(string) string, out io.Writer) error {
 		if invitation, err = st.SeedInvitation(ctx, org, sampleInvitee); err != nil {
 			return err
 		}
+		// A second organization, which the demo owner belongs to as well.
+		second, _, err := st.Seed(ctx, "Second", "second", secondOwner, pw)
+		if err != nil {
+			return fmt.Errorf("seed second organization: %w", err)
+		}
+		if err := st.SeedMembership(ctx, second, email, pw); err != nil {
+			return err
+		}
 	}
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
@@ -204,6 +212,10 @@ func extras(cfg config.Config, o gateway.Options) string {
 	return b.String()
 }
 
+// secondOwner owns the demo's second organization, "second", which the
+// demo owner is a member of too.
+const secondOwner = "owner@second.example"
+
 func banner(url, email, pw string, created bool, invitation, extras string) string {
 	who := fmt.Sprintf("  owner:    %s\n  password: %s\n", email, pw)
 	if !created {
@@ -211,6 +223,9 @@ func banner(url, email, pw string, created bool, invitation, extras string) stri
 	}
 	if invitation != "" {
 		who += fmt.Sprintf("A pending invitation to %s (open it in a browser to accept it):\n  %s\n", sampleInvitee, invitation)
+		who += fmt.Sprintf("Organization \"second\" (owner %s, same password); %s is a member of both:\n"+
+			"  its login answers the organization challenge (both listed); \"organization\":\"demo\" picks directly,\n"+
+			"  and POST /v1/auth/switch {\"organization\":\"second\"} moves a session over.\n", secondOwner, email)
 	}
 	return fmt.Sprintf(`
 Guichet is running at %[1]s
@@ -218,6 +233,7 @@ Demo organization "demo":
 %[2]s
 Try it:
   curl -s %[1]s/v1/auth/login -H "Content-Type: application/json" -d '{"login":"%[3]s","password":"%[4]s"}'
+  curl -s %[1]s/v1/auth/organization -H "Content-Type: application/json" -d '{"challenge_token":"<challenge_token>","organization":"demo"}'
   curl -s %[1]s/v1/me -H "Authorization: Bearer <access_token>"
 Sign in on the hosted pages: %[1]s/login (forgot password: %[1]s/forgot)
 Mail sent by the API: %[1]s/_local/mail

@@ -109,9 +109,14 @@ func TestNewcomerFlow(t *testing.T) {
 		json.NewDecoder(res.Body).Decode(&v)
 		return res.StatusCode, v
 	}
-	status, tok := call("POST", "/v1/auth/login", "", fmt.Sprintf(`{"login":"owner@demo.example","password":%q}`, pw))
+	// The demo owner belongs to two organizations: the login asks which.
+	status, ch := call("POST", "/v1/auth/login", "", fmt.Sprintf(`{"login":"owner@demo.example","password":%q}`, pw))
+	if status != 200 || ch["challenge"] != "organization" || len(ch["organizations"].([]any)) != 2 {
+		t.Fatalf("login: %d %v", status, ch)
+	}
+	status, tok := call("POST", "/v1/auth/organization", "", fmt.Sprintf(`{"challenge_token":%q,"organization":"demo"}`, ch["challenge_token"]))
 	if status != 200 {
-		t.Fatalf("login: %d %v", status, tok)
+		t.Fatalf("organization: %d %v", status, tok)
 	}
 	access, _ := tok["access_token"].(string)
 	if status, me := call("GET", "/v1/me", access, ""); status != 200 || me["role"] != "owner" {

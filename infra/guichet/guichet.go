@@ -587,12 +587,12 @@ const accessLogFormat = `{"requestId":"$context.requestId","requestTime":"$conte
 	`"integrationError":"$context.integrationErrorMessage","authorizerError":"$context.authorizer.error"}`
 
 // throttledOperations are the public routes that check a credential or
-// mail one: each gets its own, lower, stage throttle (AuthThrottle*) on top
+// mail one, and the switch, which issues tokens from a session: each gets its own, lower, stage throttle (AuthThrottle*) on top
 // of the default, so that guessing passwords or tokens, or mailing links,
 // cannot use the whole API's rate.
 var throttledOperations = []route.OperationID{
 	route.OpLogin, route.OpServiceToken, route.OpRefresh,
-	route.OpMFALogin, route.OpEmailProof, route.OpMFAEnroll, route.OpMFAEnrollConfirm,
+	route.OpMFALogin, route.OpChooseOrganization, route.OpSwitchOrganization, route.OpEmailProof, route.OpMFAEnroll, route.OpMFAEnrollConfirm,
 	route.OpRequestPasswordReset, route.OpCompletePasswordReset, route.OpAcceptInvitation,
 	route.OpConfirmEmailChange,
 	route.OpLoginSubmitPage, route.OpLoginStepPage, route.OpRequestResetPage, route.OpCompleteResetPage,

@@ -38,6 +38,7 @@ import (
 	"github.com/guichet/guichet/shared/principal"
 	"github.com/guichet/guichet/shared/problem"
 	"github.com/guichet/guichet/shared/route"
+	"github.com/guichet/guichet/shared/session"
 	"github.com/guichet/guichet/shared/store"
 )
 
@@ -286,6 +287,25 @@ func (s *Stack) SeedInvitation(ctx context.Context, c organization.Created, emai
 		return "", fmt.Errorf("devstack: seed invitation: %w", err)
 	}
 	return inv.Link, nil
+}
+
+// SeedMembership makes the person of an existing login (email, pw) a
+// member of the organization c too: c's owner invites the address and
+// the person accepts with its password, as the API does.
+func (s *Stack) SeedMembership(ctx context.Context, c organization.Created, email, pw string) error {
+	link, err := s.SeedInvitation(ctx, c, email)
+	if err != nil {
+		return err
+	}
+	u, err := url.Parse(link)
+	if err != nil {
+		return fmt.Errorf("devstack: seed membership: %w", err)
+	}
+	d := app.New(s.Config, s.DB, slog.New(slog.NewJSONHandler(io.Discard, nil)), s.now)
+	if _, err := d.Invitations().Accept(ctx, invitations.AcceptRequest{Token: u.Query().Get("token"), Password: pw}, session.Client{IP: "127.0.0.1"}); err != nil {
+		return fmt.Errorf("devstack: seed membership: %w", err)
+	}
+	return nil
 }
 
 // Backend returns the DynamoDB at endpoint, as a reverse proxy, or a new

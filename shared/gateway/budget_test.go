@@ -31,20 +31,30 @@ import (
 // than the figures below, since the user's copy may lag its role's
 // background regrant. updateRole is 2 (GetRole, one transaction): a change
 // of permissions leaves its holders to the regrant job, not the request.
+//
+// A change of a person's things (password, two-step verification, e-mail)
+// or the deletion of its membership reads the person (one GetItem more:
+// changeMyPassword, confirmEmailChange, confirmTOTP, disableTOTP,
+// mfaEnrollConfirm, completePasswordReset, resetUserMFA, deleteUser); a
+// person of several organizations reads its other memberships too (one
+// Query and one BatchGetItem more). chooseOrganization and
+// switchOrganization read the person's memberships (one Query, one
+// BatchGetItem).
 var budget = map[string]int{
 	"login": 4, "refresh": 3, "logout": 2, "serviceToken": 5, "passwordChange": 3,
-	"mfaLogin": 5, "mfaEnroll": 3, "mfaEnrollConfirm": 5, "emailProof": 6,
-	"getMe": 1, "updateMe": 2, "changeMyPassword": 6, "requestEmailChange": 5, "confirmEmailChange": 5,
+	"chooseOrganization": 6, "switchOrganization": 6,
+	"mfaLogin": 5, "mfaEnroll": 3, "mfaEnrollConfirm": 6, "emailProof": 6,
+	"getMe": 1, "updateMe": 2, "changeMyPassword": 7, "requestEmailChange": 5, "confirmEmailChange": 6,
 	"listMySessions": 1, "endMySession": 2, "endMyOtherSessions": 2,
-	"startTOTP": 2, "confirmTOTP": 6, "disableTOTP": 6,
+	"startTOTP": 2, "confirmTOTP": 7, "disableTOTP": 7,
 	"openapi":         0,
 	"getOrganization": 1, "updateOrganization": 2, "putLogo": 1, "getLogo": 1,
 	"listUnits": 1, "createUnit": 1, "updateUnit": 2, "deleteUnit": 2, "transferOwnership": 6, "listAudit": 1,
 	"listRoles":  2, // the custom roles' Query and a BatchGetItem of the built-in roles' holder counts
 	"createRole": 1, "updateRole": 2, "deleteRole": 2, "listPermissions": 1,
 	"listUsers":  1, // unfiltered; filtered pages are in userFilterBudget
-	"createUser": 2, "getUser": 1, "updateUser": 2, "deleteUser": 4,
-	"setUserStatus": 4, "setUserPassword": 3, "printLetter": 4, "resetUserMFA": 3,
+	"createUser": 2, "getUser": 1, "updateUser": 2, "deleteUser": 5,
+	"setUserStatus": 4, "setUserPassword": 3, "printLetter": 4, "resetUserMFA": 4,
 	"exportUsers": 2, "importUsers": 4,
 	"createInvitation": 3, "listInvitations": 1, "revokeInvitation": 2, "regenerateInvitationLink": 2,
 	// acceptInvitation: +1 since the inviter's notice counts against the
@@ -52,7 +62,7 @@ var budget = map[string]int{
 	"resendInvitation": 5, "previewInvitation": 2, "acceptInvitation": 5,
 	// completePasswordReset: +1 since the "password changed" notice counts
 	// against the mail limits, as a password change's does.
-	"requestPasswordReset": 7, "completePasswordReset": 6, "adminPasswordReset": 3,
+	"requestPasswordReset": 7, "completePasswordReset": 7, "adminPasswordReset": 3,
 	"listClients": 0, "createAPIKey": 4, "listMyAPIKeys": 1, "revokeMyAPIKey": 2, "rotateMyAPIKey": 5,
 	"listAPIKeys": 2, "revokeAPIKey": 2,
 }
@@ -153,6 +163,7 @@ func TestEveryEndpointKeepsItsDynamoDBBudget(t *testing.T) {
 	token := func(link string) string { return link[strings.Index(link, "token=")+6:] }
 	png := "\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00\x1f\x15\xc4\x89\x00\x00\x00\rIDATx\x9cc\xf8\x0f\x00\x00\x01\x01\x00\x05\x18\xd8N\x00\x00\x00\x00IEND\xaeB`\x82"
 
+	var multi apitest.Tokens // a person of two organizations, signed in to acme
 	steps := []step{
 		{"getMe", get("/v1/me"), 200},
 		{"openapi", get("/v1/openapi.json"), 200},
@@ -352,6 +363,28 @@ func TestEveryEndpointKeepsItsDynamoDBBudget(t *testing.T) {
 		{"login", func(t *testing.T) *apitest.Response {
 			return e.Do("POST", "/v1/auth/login", "", map[string]string{"login": "ada@example.com", "password": "a-fine-password-7"})
 		}, 403}, // ada is inactive: the login still does its full work
+		{"chooseOrganization", func(t *testing.T) *apitest.Response {
+			// multi@acme.example joins a second organization, then logs in.
+			beta, _, err := e.Stack.Seed(context.Background(), "Beta", "beta", "owner@beta.example", apitest.OwnerPassword)
+			if err != nil {
+				t.Fatal(err)
+			}
+			e.AddUser(t, "multi@acme.example", "member")
+			if err := e.Stack.SeedMembership(context.Background(), beta, "multi@acme.example", apitest.UserPassword); err != nil {
+				t.Fatal(err)
+			}
+			var ch struct {
+				ChallengeToken string `json:"challenge_token"`
+			}
+			e.Do("POST", "/v1/auth/login", "", map[string]string{"login": "multi@acme.example", "password": apitest.UserPassword}).Decode(t, &ch)
+			e.ResetCounters()
+			r := e.Do("POST", "/v1/auth/organization", "", map[string]string{"challenge_token": ch.ChallengeToken, "organization": "acme"})
+			r.Decode(t, &multi)
+			return r
+		}, 200},
+		{"switchOrganization", func(t *testing.T) *apitest.Response {
+			return e.Do("POST", "/v1/auth/switch", multi.AccessToken, map[string]string{"organization": "beta"})
+		}, 200},
 		{"listAudit", get("/v1/audit"), 200},
 		{"deleteUnit", func(t *testing.T) *apitest.Response {
 			return e.Do("DELETE", "/v1/organization/units/"+id(unit), owner, nil)

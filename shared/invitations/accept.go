@@ -115,10 +115,12 @@ func (s *Service) Preview(ctx context.Context, secret string) (Preview, error) {
 
 // AcceptRequest is the body of POST /v1/invitations/accept.
 type AcceptRequest struct {
-	Token     string `json:"token"`
-	Password  string `json:"password"`
-	FirstName string `json:"first_name"`
-	LastName  string `json:"last_name"`
+	Token    string `json:"token"`
+	Password string `json:"password" doc:"The new account's password; for an address that has a login already, its password (the invitation adds a membership to that account)"`
+	// The names are required for a new account; an existing login's
+	// membership takes those of the account when absent.
+	FirstName string `json:"first_name,omitempty"`
+	LastName  string `json:"last_name,omitempty"`
 }
 
 // Accept creates the invited account with the invited e-mail and signs it
@@ -143,9 +145,12 @@ func (s *Service) Accept(ctx context.Context, in AcceptRequest, client session.C
 	if err != nil {
 		return nil, err
 	}
-	inviter, err := s.inviter(ctx, inv, permList)
+	inviter, g, found, err := s.inviter(ctx, inv, permList)
 	if err != nil {
 		return session.Tokens{}, err
+	}
+	if found && g.Person != "" {
+		return s.join(ctx, in, c, inv, org, inviter, permList, g, client)
 	}
 	var v validate.Errors
 	v.Name("first_name", in.FirstName, 100)
@@ -181,6 +186,79 @@ func (s *Service) Accept(ctx context.Context, in AcceptRequest, client session.C
 		return nil, errUnknownLink()
 	case store.Lost(err, store.LoginTaken):
 		return nil, problem.Conflict("user_exists", "This address is already the login of an account: sign in with it, or reset its password.")
+	case store.Lost(err, store.UnitGone), store.Lost(err, store.RoleGone):
+		return nil, problem.Conflict("unit_gone", "A unit or role of the invitation no longer exists; ask for a new invitation.")
+	case err != nil:
+		return nil, err
+	}
+	s.tellInviter(ctx, inviter, org, u)
+	return op.Answer, nil
+}
+
+// join accepts an invitation to an address that is a person's login
+// already: the person signs in with its password (counted as a login
+// attempt), and the invitation becomes a new membership of the person,
+// with the person's credentials: no second account, no second password.
+// The names default to those of the membership the password was checked
+// on. Then the organization's steps, as for a new account.
+func (s *Service) join(ctx context.Context, in AcceptRequest, c store.Credential, inv store.Invitation, org store.Org, inviter *store.User,
+	permList []string, g store.LoginGuard, client session.Client) (any, error) {
+	// The login may be the one a concurrent acceptance of this link just
+	// made (in the transaction that used the link): read the link again,
+	// after the guard, so that such a race is told link_used, and no
+	// password is checked for it.
+	if _, err := s.credential(ctx, in.Token); err != nil {
+		return nil, err
+	}
+	var v validate.Errors
+	v.Required("password", in.Password, 1024)
+	if in.FirstName != "" || in.LastName != "" {
+		v.Name("first_name", in.FirstName, 100)
+		v.Name("last_name", in.LastName, 100)
+	}
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	known, err := s.sessions.Verify(ctx, inv.Email, in.Password, client)
+	if err != nil {
+		return nil, err
+	}
+	p, err := s.store.GetPerson(ctx, g.Person)
+	if err != nil {
+		return nil, err
+	}
+	if known.Person != p.ID {
+		return nil, problem.Conflict("conflict", "The account changed meanwhile; try again.")
+	}
+	first, last := strings.TrimSpace(in.FirstName), strings.TrimSpace(in.LastName)
+	if first == "" && last == "" {
+		first, last = known.FirstName, known.LastName
+	}
+	now := s.now().UTC()
+	u := store.User{Org: inv.Org, OrgCode: org.Code, ID: store.NewID("usr_"), Kind: store.Person, Email: p.Email,
+		Person: p.ID, FirstName: first, LastName: last, Language: inv.Language,
+		Role: inv.Role, Permissions: permList, Status: store.Active, Units: inv.Units, AllUnits: inv.AllUnits,
+		PasswordHash: p.PasswordHash, RequirePasswordChange: p.RequirePasswordChange, MFA: p.MFA, Created: now, Updated: now}
+	op, err := s.sessions.Next(ctx, u, org, client, "")
+	if err != nil {
+		return nil, err
+	}
+	a := store.Audit{Org: inv.Org, Time: now, Actor: u.ID, Via: "invitation:" + inv.ID, Action: "invitation.accept",
+		Target: "user:" + u.ID, Fields: []string{"membership", "names", "role", "units"}}
+	err = s.store.JoinInvitation(ctx, inv, inviter, p, g, u, op.Next, a)
+	switch {
+	case store.Lost(err, store.RoleChanged), store.Lost(err, store.PersonChanged):
+		return nil, problem.Conflict("conflict", "The invitation or the account changed meanwhile; try again.")
+	case store.Lost(err, store.UserChanged):
+		return nil, inviterGone()
+	case store.Lost(err, store.LinkUsed):
+		return nil, errUsedLink()
+	case store.Lost(err, store.InvitationChanged):
+		return nil, errUnknownLink()
+	case store.Lost(err, store.LoginTaken):
+		return nil, problem.Conflict("member_exists", "You are a member of this organization already: sign in.")
+	case store.Lost(err, store.OwnerChanged):
+		return nil, errUnknownLink()
 	case store.Lost(err, store.UnitGone), store.Lost(err, store.RoleGone):
 		return nil, problem.Conflict("unit_gone", "A unit or role of the invitation no longer exists; ask for a new invitation.")
 	case err != nil:
@@ -229,28 +307,31 @@ func inviterGone() *problem.Problem {
 
 // inviter reads the user who sent inv and checks that it may, now, grant
 // perms: it is still active and holds invitations:write and each of them.
-// An organization's first owner is invited by the system: nil, nil.
-func (s *Service) inviter(ctx context.Context, inv store.Invitation, perms []string) (*store.User, error) {
-	if !strings.HasPrefix(inv.InvitedBy, "usr_") {
-		return nil, nil
+// An organization's first owner is invited by the system: a nil user. In
+// the same call it reads the invited address's login guard (found when
+// the address is a login already).
+func (s *Service) inviter(ctx context.Context, inv store.Invitation, perms []string) (*store.User, store.LoginGuard, bool, error) {
+	id := ""
+	if strings.HasPrefix(inv.InvitedBy, "usr_") {
+		id = inv.InvitedBy
 	}
-	u, err := s.store.GetUser(ctx, inv.Org, inv.InvitedBy)
-	if errors.Is(err, store.ErrNotFound) || (err == nil && u.Status != store.Active) {
-		return nil, inviterGone()
+	u, g, found, err := s.store.UserAndLogin(ctx, inv.Org, id, store.EmailLogin(inv.Email))
+	if err != nil || id == "" {
+		return nil, g, found, err
 	}
-	if err != nil {
-		return nil, err
+	if u == nil || u.Status != store.Active {
+		return nil, g, found, inviterGone()
 	}
 	held := func(p string) bool { return slices.Contains(u.Permissions, p) }
 	if !held(string(permission.InvitationsWrite)) || (inv.Role == permission.RoleOwner && u.Role != permission.RoleOwner) {
-		return nil, inviterCannotGrant()
+		return nil, g, found, inviterCannotGrant()
 	}
 	for _, p := range perms {
 		if !held(p) {
-			return nil, inviterCannotGrant()
+			return nil, g, found, inviterCannotGrant()
 		}
 	}
-	return &u, nil
+	return u, g, found, nil
 }
 
 func inviterCannotGrant() *problem.Problem {

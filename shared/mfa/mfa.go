@@ -113,7 +113,7 @@ func (s *Service) Check(u store.User, code string) (Proof, error) {
 	}
 	switch {
 	case IsTOTP(code):
-		secret, err := s.sealer.Open(u.ID, u.MFASecret)
+		secret, err := s.sealer.Open(u.Subject(), u.MFASecret)
 		if err != nil {
 			return Proof{}, err
 		}
@@ -124,10 +124,10 @@ func (s *Service) Check(u store.User, code string) (Proof, error) {
 		if step <= u.MFAStep {
 			return Proof{}, ErrCodeUsed
 		}
-		return Proof{Step: &store.StepUse{Org: u.Org, User: u.ID, Secret: u.MFASecret, Step: step}}, nil
+		return Proof{Step: &store.StepUse{Org: u.Org, User: u.ID, Person: u.Person, Secret: u.MFASecret, Step: step}}, nil
 	case IsRecovery(code):
 		// Whether the code exists is the transaction's condition.
-		return Proof{Recovery: RecoveryHash(u.ID, code)}, nil
+		return Proof{Recovery: RecoveryHash(u.Subject(), code)}, nil
 	}
 	return Proof{}, ErrInvalidCode
 }
@@ -162,7 +162,7 @@ func (s *Service) Start(ctx context.Context, u store.User, a store.Audit) (Setup
 		return Setup{}, err
 	}
 	next := u
-	if next.MFAPending, err = s.sealer.Seal(u.ID, setup.Secret); err != nil {
+	if next.MFAPending, err = s.sealer.Seal(u.Subject(), setup.Secret); err != nil {
 		return Setup{}, err
 	}
 	next.Updated = s.now().UTC()
@@ -208,7 +208,7 @@ func (s *Service) Confirm(ctx context.Context, u store.User, f store.Failures, c
 	if u.MFAPending == "" {
 		return nil, problem.Conflict("no_enrollment", "Start an enrollment first (POST /v1/me/mfa/totp).")
 	}
-	secret, err := s.sealer.Open(u.ID, u.MFAPending)
+	secret, err := s.sealer.Open(u.Subject(), u.MFAPending)
 	if err != nil {
 		return nil, err
 	}
@@ -226,7 +226,7 @@ func (s *Service) Confirm(ctx context.Context, u store.User, f store.Failures, c
 	}
 	hashes := make([]string, len(codes))
 	for i, c := range codes {
-		hashes[i] = RecoveryHash(u.ID, c)
+		hashes[i] = RecoveryHash(u.Subject(), c)
 	}
 	now := s.now().UTC()
 	next := u

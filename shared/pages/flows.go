@@ -245,6 +245,17 @@ func (s *Service) loginSteps() map[string]step {
 				return s.Sessions.ChangePassword(ctx, token, f.Get("new_password"), c)
 			},
 		},
+		"organization": {
+			fields: func(v *view) []field { return []field{v.Field("organization", "text", "organization")} },
+			answer: func(ctx context.Context, token string, f url.Values, c session.Client) (any, error) {
+				var errs validate.Errors
+				errs.Required("organization", f.Get("organization"), 64)
+				if err := errs.Err(); err != nil {
+					return nil, err
+				}
+				return s.Sessions.ChooseOrganization(ctx, token, strings.TrimSpace(f.Get("organization")), c)
+			},
+		},
 		"email_proof": codeStep(32, s.Sessions.ProveEmail),
 		"mfa":         codeStep(64, s.Sessions.AnswerMFA),
 	}

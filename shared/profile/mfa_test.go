@@ -364,9 +364,9 @@ func TestDynamoDBCallsOfProfileAndMFA(t *testing.T) {
 		{"asking for an e-mail change is one BatchGetItem, the password attempt counted and released, and one transaction", route.Profile, func() *apitest.Response {
 			return requestEmail(e, tok, "budget2@acme.example", apitest.UserPassword)
 		}, map[string]int{"BatchGetItem": 1, "UpdateItem": 2, "TransactWriteItems": 2}}, // the mail limit's, then the change's
-		{"confirming it is one GetItem, one BatchGetItem, one Query (the links it ends) and one transaction", route.Profile, func() *apitest.Response {
+		{"confirming it is two GetItem (the link, the person), one BatchGetItem, one Query (the links it ends) and one transaction", route.Profile, func() *apitest.Response {
 			return confirmEmail(e, apitest.LinkToken(t, e.LastMail(t, "budget2@acme.example").Links[0]))
-		}, map[string]int{"GetItem": 1, "BatchGetItem": 1, "Query": 1, "TransactWriteItems": 2}}, // the change's, then the notice's limit
+		}, map[string]int{"GetItem": 2, "BatchGetItem": 1, "Query": 1, "TransactWriteItems": 2}}, // the change's, then the notice's limit
 		{"starting an enrollment is one BatchGetItem and one transaction", route.Profile, func() *apitest.Response {
 			r := e.Do("POST", "/v1/me/mfa/totp", tok, nil)
 			var st setup
@@ -374,9 +374,9 @@ func TestDynamoDBCallsOfProfileAndMFA(t *testing.T) {
 			secret = st.Secret
 			return r
 		}, map[string]int{"BatchGetItem": 1, "TransactWriteItems": 1}},
-		{"confirming it is one BatchGetItem, the password and code attempts counted and released, and one transaction", route.Profile, func() *apitest.Response {
+		{"confirming it is one BatchGetItem, the password and code attempts counted and released, the person read (GetItem), and one transaction", route.Profile, func() *apitest.Response {
 			return e.Do("POST", "/v1/me/mfa/totp/confirm", tok, map[string]string{"code": code(e, secret), "current_password": apitest.UserPassword})
-		}, map[string]int{"BatchGetItem": 1, "UpdateItem": 4, "TransactWriteItems": 1}},
+		}, map[string]int{"BatchGetItem": 1, "GetItem": 1, "UpdateItem": 4, "TransactWriteItems": 1}},
 		{"a login asking for a code is two BatchGetItem, the attempt counted and released, and one transaction (the challenge, on the condition that the user is active)", route.Auth, func() *apitest.Response {
 			nextStep(e)
 			r := e.Do("POST", "/v1/auth/login", "", map[string]string{"login": "budget2@acme.example", "password": apitest.UserPassword})

@@ -69,6 +69,8 @@ const (
 	OpPrintLetter              OperationID = "printLetter"
 	OpResetUserMFA             OperationID = "resetUserMFA"
 	OpMFALogin                 OperationID = "mfaLogin"
+	OpChooseOrganization       OperationID = "chooseOrganization"
+	OpSwitchOrganization       OperationID = "switchOrganization"
 	OpEmailProof               OperationID = "emailProof"
 	OpMFAEnroll                OperationID = "mfaEnroll"
 	OpMFAEnrollConfirm         OperationID = "mfaEnrollConfirm"
@@ -171,6 +173,10 @@ func All() []Route {
 			Summary: "Tokens for a service user (organization code, user code, password)"},
 		{Method: "POST", Path: "/v1/auth/password-change", Function: Auth, Operation: OpPasswordChange, Public: true,
 			Summary: "Answer a password_change login challenge with a new password"},
+		{Method: "POST", Path: "/v1/auth/organization", Function: Auth, Operation: OpChooseOrganization, Public: true,
+			Summary: "Answer an organization login challenge with the organization to sign in to"},
+		{Method: "POST", Path: "/v1/auth/switch", Function: Auth, Operation: OpSwitchOrganization, People: true,
+			Summary: "Tokens for another organization of the caller's person, without the password (its policy applies)"},
 
 		{Method: "GET", Path: "/v1/organization", Function: Organization, Operation: OpGetOrganization,
 			Permission: permission.OrganizationRead, Summary: "The caller's organization"},

@@ -93,6 +93,32 @@ func (r EnrollRequest) Validate() error {
 	return v.Err()
 }
 
+// OrganizationRequest is the body of POST /v1/auth/organization.
+type OrganizationRequest struct {
+	ChallengeToken string `json:"challenge_token"`
+	Organization   string `json:"organization" doc:"The id or code of one of the organizations the challenge lists"`
+}
+
+// Validate checks the fields' presence and lengths.
+func (r OrganizationRequest) Validate() error {
+	var v validate.Errors
+	v.Required("challenge_token", r.ChallengeToken, 128)
+	v.Required("organization", r.Organization, 64)
+	return v.Err()
+}
+
+// SwitchRequest is the body of POST /v1/auth/switch.
+type SwitchRequest struct {
+	Organization string `json:"organization" doc:"The id or code of another organization of the caller's person"`
+}
+
+// Validate checks the fields' presence and lengths.
+func (r SwitchRequest) Validate() error {
+	var v validate.Errors
+	v.Required("organization", r.Organization, 64)
+	return v.Err()
+}
+
 // RefreshRequest is the body of POST /v1/auth/refresh.
 type RefreshRequest struct {
 	RefreshToken string `json:"refresh_token"`
@@ -134,6 +160,12 @@ func (s *Service) Operations() router.Operations {
 		}),
 		route.OpMFALogin: router.JSON(http.StatusOK, func(ctx context.Context, c router.Call, in MFARequest) (Step, error) {
 			return step(s.AnswerMFA(ctx, in.ChallengeToken, in.Code, client(c)))
+		}),
+		route.OpChooseOrganization: router.JSON(http.StatusOK, func(ctx context.Context, c router.Call, in OrganizationRequest) (Step, error) {
+			return step(s.ChooseOrganization(ctx, in.ChallengeToken, in.Organization, client(c)))
+		}),
+		route.OpSwitchOrganization: router.JSON(http.StatusOK, func(ctx context.Context, c router.Call, in SwitchRequest) (Step, error) {
+			return step(s.Switch(ctx, c.Principal, in.Organization, client(c)))
 		}),
 		route.OpEmailProof: router.JSON(http.StatusOK, func(ctx context.Context, c router.Call, in EmailProofRequest) (Step, error) {
 			return step(s.ProveEmail(ctx, in.ChallengeToken, in.Code, client(c)))

@@ -18,5 +18,9 @@ func (s *Service) rehash(ctx context.Context, u store.User, pw string) {
 	if err != nil {
 		return
 	}
+	if u.Person != "" {
+		_ = s.store.ReplacePersonPasswordHash(ctx, u, h)
+		return
+	}
 	_ = s.store.ReplacePasswordHash(ctx, u.Org, u.ID, u.PasswordHash, h)
 }

@@ -90,9 +90,10 @@ func invalidCredentials() *problem.Problem {
 }
 
 // LoginKey is the login key a login name resolves to: the organization code
-// and username when an organization is given, the e-mail otherwise.
+// and username when an organization is given and login is no e-mail
+// address (usernames hold no '@'), the e-mail otherwise.
 func LoginKey(login, organization string) string {
-	if organization != "" {
+	if organization != "" && !strings.Contains(login, "@") {
 		return store.UsernameLogin(organization, login)
 	}
 	return store.EmailLogin(login)
@@ -100,9 +101,12 @@ func LoginKey(login, organization string) string {
 
 // Challenge asks the client for another step before it gets tokens.
 type Challenge struct {
-	Challenge      string `json:"challenge" enum:"email_proof|mfa|password_change|mfa_enrollment" doc:"The step to take: email_proof (POST /v1/auth/email-proof with the code mailed to the address), mfa (POST /v1/auth/mfa with a code), password_change (POST /v1/auth/password-change), mfa_enrollment (POST /v1/auth/mfa/enroll, then /v1/auth/mfa/enroll/confirm)."`
+	Challenge      string `json:"challenge" enum:"organization|email_proof|mfa|password_change|mfa_enrollment" doc:"The step to take: organization (POST /v1/auth/organization with one of the organizations listed), email_proof (POST /v1/auth/email-proof with the code mailed to the address), mfa (POST /v1/auth/mfa with a code), password_change (POST /v1/auth/password-change), mfa_enrollment (POST /v1/auth/mfa/enroll, then /v1/auth/mfa/enroll/confirm)."`
 	ChallengeToken string `json:"challenge_token"`
 	ExpiresIn      int    `json:"expires_in"`
+	// Organizations are, for an organization challenge, the organizations
+	// to choose from.
+	Organizations []Choice `json:"organizations,omitempty" doc:"organization challenge: the organizations the person may sign in to"`
 }
 
 // challengeTTL is how long a challenge may be answered.
@@ -114,10 +118,22 @@ const challengeTTL = 10 * time.Minute
 // for a while.
 //
 // The steps are those of Next.
+//
+// An e-mail login with several active memberships first answers an
+// organization challenge listing them, unless organization (an e-mail
+// login's organization id or code) picks one.
 func (s *Service) Login(ctx context.Context, login, organization, pw string, c Client) (any, error) {
-	u, org, err := s.authenticate(ctx, LoginKey(login, organization), pw, c)
+	lk := LoginKey(login, organization)
+	pickOrg := ""
+	if !strings.Contains(lk, "#") {
+		pickOrg = organization
+	}
+	u, org, several, err := s.authenticate(ctx, lk, pickOrg, pw, c)
 	if err != nil {
 		return nil, err
+	}
+	if several != nil {
+		return s.organizationChallenge(ctx, u, several)
 	}
 	if u.Kind == store.Service {
 		return nil, problem.New(http.StatusForbidden, "service_user",
@@ -133,7 +149,7 @@ func (s *Service) Login(ctx context.Context, login, organization, pw string, c C
 // ServiceToken checks a service user's organization code, user code and
 // password and opens a session for it.
 func (s *Service) ServiceToken(ctx context.Context, organization, code, pw string, c Client) (Tokens, error) {
-	u, org, err := s.authenticate(ctx, store.UsernameLogin(organization, code), pw, c)
+	u, org, _, err := s.authenticate(ctx, store.UsernameLogin(organization, code), "", pw, c)
 	if err != nil {
 		return Tokens{}, err
 	}
@@ -151,25 +167,29 @@ func (s *Service) ServiceToken(ctx context.Context, organization, code, pw strin
 
 // authenticate returns the active user a login key and password name, and
 // its organization. The attempt is counted against the login key and the
-// client before the password is checked (see loginPolicy).
-func (s *Service) authenticate(ctx context.Context, lk, pw string, c Client) (store.User, store.Org, error) {
+// client before the password is checked (see loginPolicy). For a person's
+// e-mail login the user is the membership organization picks (its id or
+// code), or the only active one; with several active and none picked,
+// several lists them (and the user is the one the password was checked
+// on). Whatever the memberships, a wrong password gets the same answer.
+func (s *Service) authenticate(ctx context.Context, lk, organization, pw string, c Client) (_ store.User, _ store.Org, several []store.Membership, _ error) {
 	rl := "signin#" + lk
 	guard, fails, found, err := s.store.FindLogin(ctx, lk, rl)
 	if err != nil {
-		return store.User{}, store.Org{}, err
+		return store.User{}, store.Org{}, nil, err
 	}
 	attempt, err := s.lock.Reserve(ctx, s.loginPolicy(), rl, ClientKey(c.IP), fails)
 	if l, ok := lockout.IsLocked(err); ok {
-		return store.User{}, store.Org{}, locked(l.Seconds())
+		return store.User{}, store.Org{}, nil, locked(l.Seconds())
 	}
 	if err != nil {
-		return store.User{}, store.Org{}, err
+		return store.User{}, store.Org{}, nil, err
 	}
 	guards := []store.LoginGuard{guard}
 	if !found {
 		// An unproved address: the organizations' claims on it.
 		if guards, err = s.claims(ctx, lk); err != nil {
-			return store.User{}, store.Org{}, err
+			return store.User{}, store.Org{}, nil, err
 		}
 	}
 	var uc store.UserContext
@@ -178,13 +198,13 @@ func (s *Service) authenticate(ctx context.Context, lk, pw string, c Client) (st
 		// The organization comes in the same call: its policy may ask for
 		// two-step verification.
 		if uc, err = s.store.UserContextOf(ctx, g.Org, g.User); err != nil {
-			return store.User{}, store.Org{}, err
+			return store.User{}, store.Org{}, nil, err
 		}
 		if uc.User.PasswordHash == "" {
 			continue
 		}
 		if ok, rehash, err = password.Verify(pw, uc.User.PasswordHash, s.cfg.Password); err != nil {
-			return store.User{}, store.Org{}, fmt.Errorf("login: %w", err)
+			return store.User{}, store.Org{}, nil, fmt.Errorf("login: %w", err)
 		}
 		if ok {
 			break
@@ -195,18 +215,28 @@ func (s *Service) authenticate(ctx context.Context, lk, pw string, c Client) (st
 		password.Waste(pw, s.cfg.Password)
 	}
 	if !ok {
-		return store.User{}, store.Org{}, invalidCredentials() // counted already
+		return store.User{}, store.Org{}, nil, invalidCredentials() // counted already
 	}
 	if err := attempt.Release(ctx); err != nil {
-		return store.User{}, store.Org{}, err
-	}
-	if u.Status != store.Active {
-		return store.User{}, store.Org{}, problem.New(http.StatusForbidden, "account_inactive", "This account is inactive.")
+		return store.User{}, store.Org{}, nil, err
 	}
 	if rehash {
 		s.rehash(ctx, u, pw)
 	}
-	return u, uc.Org, nil
+	if u.Person != "" && (guard.MemberCount() > 1 || organization != "") {
+		m, all, err := s.membership(ctx, u, organization)
+		if err != nil {
+			return store.User{}, store.Org{}, nil, err
+		}
+		if m.User.ID == "" {
+			return u, uc.Org, all, nil
+		}
+		return m.User, m.Org, nil, nil
+	}
+	if u.Status != store.Active {
+		return store.User{}, store.Org{}, nil, inactive()
+	}
+	return u, uc.Org, nil, nil
 }
 
 // challenge issues a one-time challenge token of a kind for u.
@@ -362,6 +392,7 @@ func (s *Service) credentials(u store.User, g store.Grant, sessionID string, now
 	ac := store.NewCredential(ah, store.AccessToken, u.Org, u.ID, now, now.Add(s.cfg.AccessTTL))
 	ac.UserKind, ac.Role, ac.Permissions, ac.RoleVersion, ac.Session = u.Kind, u.Role, g.For(u, s.cfg.Clients), g.Version, sessionID
 	ac = ac.WithUnits(u)
+	ac.Person = u.Person
 	if u.Kind == store.Service {
 		ac.Client = u.Client
 	}

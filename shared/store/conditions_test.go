@@ -124,6 +124,40 @@ var conditions = []condition{
 		}
 		return func() error { return e.st.ChangeUser(bg, store.UserChange{Old: u, Audit: e.audit("user.delete")}) }
 	}},
+	{store.PersonChanged, "a membership joined with a person read before its password changed", func(t *testing.T, e *env) func() error {
+		owner, err := e.st.GetUser(bg, e.org.ID, e.owner.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, err := e.st.GetPerson(bg, owner.Person)
+		if err != nil {
+			t.Fatal(err)
+		}
+		g, _, _, err := e.st.FindLogin(bg, owner.LoginKey(), "test")
+		if err != nil {
+			t.Fatal(err)
+		}
+		next := owner
+		next.PasswordHash = "$changed$"
+		if err := e.st.ChangeUser(bg, store.UserChange{Old: owner, New: &next, Audit: e.audit("user.password_change")}); err != nil {
+			t.Fatal(err)
+		}
+		beta := store.Org{ID: store.NewID("org_"), Name: "Beta", Code: "beta", Language: "en", Created: e.now, Updated: e.now}
+		betaOwner := e.person("owner@beta.example", "owner")
+		a := e.audit("organization.create")
+		a.Org = beta.ID
+		if err := e.st.CreateOrg(bg, beta, betaOwner, a); err != nil {
+			t.Fatal(err)
+		}
+		inv, cred := e.invitation(owner.Email)
+		inv.Org, cred.Org = beta.ID, beta.ID
+		if err := e.st.CreateInvitation(bg, inv, cred, nil, a); err != nil {
+			t.Fatal(err)
+		}
+		u := store.User{Org: beta.ID, OrgCode: "beta", ID: store.NewID("usr_"), Kind: store.Person, Role: "member",
+			Status: store.Active, Language: "en", Created: e.now, Updated: e.now}
+		return func() error { return e.st.JoinInvitation(bg, inv, nil, p, g, u, store.Next{}, a) }
+	}},
 	{store.UserChanged, "an API key for a user whose role changed", func(t *testing.T, e *env) func() error {
 		u := e.addUser(t, "ada@acme.example", "member")
 		u.Role = "admin" // as the principal's token says; the user is a member now

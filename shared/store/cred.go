@@ -37,6 +37,8 @@ type Credential struct {
 	OrgCode     string `dynamodbav:"org_code,omitempty"`
 	User        string `dynamodbav:"user"`
 	UserKind    string `dynamodbav:"user_kind,omitempty"`
+	// Person is, on an access token, its user's person (person.go).
+	Person string `dynamodbav:"person,omitempty"`
 	Role        string `dynamodbav:"role,omitempty"`
 	Permissions Perms  `dynamodbav:"permissions"`
 	// RoleVersion is the version of the custom role Permissions were read
@@ -264,6 +266,9 @@ func (s *Store) PutCredential(ctx context.Context, c Credential) error {
 // ChallengeGone means the challenge was used; on VersionChanged, that the
 // user changed meanwhile.
 func (s *Store) CompletePasswordChange(ctx context.Context, challenge string, change UserChange, next Next) error {
+	if err := s.preparePerson(ctx, &change); err != nil {
+		return fmt.Errorf("complete password change: %w", err)
+	}
 	first, rest := s.changeItems(change)
 	t := s.tx().add(ChallengeGone, types.TransactWriteItem{Delete: &types.Delete{TableName: &s.table,
 		Key: credKey(challenge).av(), ConditionExpression: aws.String("attribute_exists(pk)")}})

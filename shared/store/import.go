@@ -23,7 +23,10 @@ type NewUser struct {
 func (n NewUser) items() int {
 	c := 2
 	if n.User.Unproved && n.User.Email != "" {
-		c++
+		c += 2
+	}
+	if personal(n.User) {
+		c += 2 // the person and its membership entry
 	}
 	if n.Link != nil {
 		c += 2
@@ -80,10 +83,10 @@ func (s *Store) CreateUsers(ctx context.Context, users []NewUser) error {
 	deltas := map[key]int{}
 	var order []key
 	for _, n := range users {
-		u := n.User
+		u := withPerson(n.User)
 		u.key = userKey(u.Org, u.ID)
 		u.Search = u.searchText()
-		t.put(IDTaken, u).put(LoginTaken, loginGuardFor(u)).add(LoginTaken, s.ownLogin(u)...)
+		t.put(IDTaken, u).put(LoginTaken, loginGuardFor(u)).add(LoginTaken, s.ownLogin(u)...).newPerson(u)
 		if n.Link != nil {
 			t.set(resetPointer{resetPointerKey(u.ResetKey()), n.Link.Hash()}).put(IDTaken, *n.Link)
 		}

@@ -85,7 +85,7 @@ type InvitationContext struct {
 func (s *Store) InvitationContextOf(ctx context.Context, org, email string) (InvitationContext, error) {
 	var c InvitationContext
 	login := EmailLogin(email)
-	items, err := s.getMany(ctx, orgKey(org), loginKey(login), claimKey(login, org), inviteGuardKey(org, email))
+	items, err := s.getMany(ctx, orgKey(org), loginKey(login), claimKey(login, org), memberKey(login, org), inviteGuardKey(org, email))
 	if err != nil {
 		return c, fmt.Errorf("invitation context: %w", err)
 	}
@@ -98,7 +98,7 @@ func (s *Store) InvitationContextOf(ctx context.Context, org, email string) (Inv
 			return c, fmt.Errorf("invitation context: %w", err)
 		}
 	}
-	c.UserExists = g.Org == org || items[claimKey(login, org)] != nil
+	c.UserExists = g.Org == org || items[claimKey(login, org)] != nil || items[memberKey(login, org)] != nil
 	if g := items[inviteGuardKey(org, email)]; g != nil {
 		var guard inviteGuard
 		if err := attributevalue.UnmarshalMap(g, &guard); err != nil {
@@ -192,7 +192,7 @@ func (s *Store) noLoginIn(org, email string) []types.TransactWriteItem {
 	}}, {ConditionCheck: &types.ConditionCheck{
 		TableName: &s.table, Key: claimKey(login, org).av(),
 		ConditionExpression: aws.String("attribute_not_exists(pk)"),
-	}}}
+	}}, s.noMember(login, org)}
 }
 
 // ListInvitations returns a page of an organization's invitations, oldest
@@ -260,18 +260,13 @@ func (s *Store) AcceptInvitation(ctx context.Context, inv Invitation, inviter *U
 		":accepted": str(Accepted), ":at": str(now.UTC().Format(time.RFC3339Nano)), ":user": str(u.ID),
 	})
 	accept.Update.ExpressionAttributeNames["#u"] = "user"
+	u = withPerson(u)
 	u.key = userKey(u.Org, u.ID)
 	u.Search = u.searchText()
 	t := s.tx().add(LinkUsed, s.consume(inv.TokenHash, now)).add(InvitationChanged, accept).
-		del(inviteGuardKey(inv.Org, inv.Email)).put(IDTaken, u).put(LoginTaken, loginGuardFor(u))
+		del(inviteGuardKey(inv.Org, inv.Email)).put(IDTaken, u).put(LoginTaken, loginGuardFor(u)).newPerson(u)
 	if u.Role == permission.RoleOwner {
-		// The first owner of an organization created by invitation.
-		t.add(OwnerChanged, types.TransactWriteItem{Update: &types.Update{
-			TableName: &s.table, Key: orgKey(u.Org).av(),
-			ConditionExpression:       aws.String("attribute_not_exists(owner_id) OR owner_id = :none"),
-			UpdateExpression:          aws.String("SET owner_id = :u"),
-			ExpressionAttributeValues: map[string]types.AttributeValue{":none": str(""), ":u": str(u.ID)},
-		}})
+		t.add(OwnerChanged, s.firstOwner(u))
 	}
 	if inviter != nil {
 		t.add(UserChanged, s.activeUser(inviter.Org, inviter.ID, inviter.Role))
@@ -281,6 +276,17 @@ func (s *Store) AcceptInvitation(ctx context.Context, inv Invitation, inviter *U
 		return fmt.Errorf("accept invitation: %w", err)
 	}
 	return nil
+}
+
+// firstOwner makes u the first owner of an organization created by
+// invitation, on the condition that it has none (OwnerChanged).
+func (s *Store) firstOwner(u User) types.TransactWriteItem {
+	return types.TransactWriteItem{Update: &types.Update{
+		TableName: &s.table, Key: orgKey(u.Org).av(),
+		ConditionExpression:       aws.String("attribute_not_exists(owner_id) OR owner_id = :none"),
+		UpdateExpression:          aws.String("SET owner_id = :u"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":none": str(""), ":u": str(u.ID)},
+	}}
 }
 
 // InvitationOf reads an invitation with its organization in one call.

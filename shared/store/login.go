@@ -17,7 +17,16 @@ type LoginGuard struct {
 	key
 	Org  string `dynamodbav:"org"`
 	User string `dynamodbav:"user"`
+	// Person is, on an e-mail login, the person it names; org and user are
+	// then one of its memberships (the one its credentials are checked on).
+	Person string `dynamodbav:"person,omitempty"`
+	// Members counts the person's memberships (MEMBER# items beside the
+	// guard); 0 on a guard written before persons, which has one.
+	Members int `dynamodbav:"members,omitempty"`
 }
+
+// MemberCount is how many memberships the guard's login has.
+func (g LoginGuard) MemberCount() int { return max(g.Members, 1) }
 
 func loginKey(login string) key { return key{"LOGIN#" + login, "LOGIN"} }
 
@@ -27,9 +36,13 @@ func loginKey(login string) key { return key{"LOGIN#" + login, "LOGIN"} }
 // the first holder to prove the address takes (proveItems).
 func loginGuardFor(u User) LoginGuard {
 	if u.Unproved && u.Email != "" {
-		return LoginGuard{claimKey(u.LoginKey(), u.Org), u.Org, u.ID}
+		return LoginGuard{key: claimKey(u.LoginKey(), u.Org), Org: u.Org, User: u.ID}
 	}
-	return LoginGuard{loginKey(u.LoginKey()), u.Org, u.ID}
+	g := LoginGuard{key: loginKey(u.LoginKey()), Org: u.Org, User: u.ID, Person: u.Person}
+	if u.Person != "" {
+		g.Members = 1
+	}
+	return g
 }
 
 func claimKey(login, org string) key { return key{"LOGIN#" + login, "CLAIM#" + org} }
@@ -45,7 +58,14 @@ func (s *Store) ownLogin(u User) []types.TransactWriteItem {
 		TableName: &s.table, Key: loginKey(u.LoginKey()).av(),
 		ConditionExpression:       aws.String("attribute_not_exists(pk) OR org <> :org"),
 		ExpressionAttributeValues: map[string]types.AttributeValue{":org": str(u.Org)},
-	}}}
+	}}, s.noMember(u.LoginKey(), u.Org)}
+}
+
+// noMember is the check that a login's person is no member of org.
+func (s *Store) noMember(login, org string) types.TransactWriteItem {
+	return types.TransactWriteItem{ConditionCheck: &types.ConditionCheck{
+		TableName: &s.table, Key: memberKey(login, org).av(), ConditionExpression: aws.String("attribute_not_exists(pk)"),
+	}}
 }
 
 // Claims returns the claims organizations hold on an unproved address
@@ -73,13 +93,13 @@ func (s *Store) Claims(ctx context.Context, login string, limit int) ([]LoginGua
 // proveItems adds to t, for a change that proves old's address, the items
 // that swap its claim for the login guard: the guard is taken only if nobody
 // holds it (LoginTaken: the address was proved for another account first).
-func (s *Store) proveItems(t *tx, old User) {
+// The proved user becomes its person's first membership (proved, with its
+// person set).
+func (s *Store) proveItems(t *tx, old, proved User) {
 	if !old.Unproved || old.Email == "" {
 		return
 	}
-	proved := old
-	proved.Unproved = false
-	t.del(loginGuardFor(old).key).put(LoginTaken, loginGuardFor(proved))
+	t.del(loginGuardFor(old).key).put(LoginTaken, loginGuardFor(proved)).newPerson(proved)
 }
 
 // Failures counts failed attempts on a key (a login name, a token) within

@@ -56,7 +56,11 @@ func recoveryKey(hash string) key { return key{"MFARC#" + hash, "MFARC"} }
 // is later than the last one recorded and that the secret is still Secret.
 type StepUse struct {
 	Org, User, Secret string
-	Step              int64
+	// Person is the user's person, if any: the step is recorded on the
+	// person too, on the condition that it is later than the person's, so
+	// that a code used in one organization is refused in the others.
+	Person string
+	Step   int64
 }
 
 // Next is what answering a challenge opens: a session, or a further
@@ -128,8 +132,21 @@ func (s *Store) WriteMFA(ctx context.Context, w MFAWrite) error {
 			},
 		}})
 	}
+	if w.Step != nil && w.Step.Person != "" {
+		t.add(CodeUsed, types.TransactWriteItem{Update: &types.Update{
+			TableName: &s.table, Key: personKey(w.Step.Person).av(),
+			ConditionExpression: aws.String("mfa_secret = :sec AND (attribute_not_exists(mfa_step) OR mfa_step < :step)"),
+			UpdateExpression:    aws.String("SET mfa_step = :step, version = version + :one"),
+			ExpressionAttributeValues: map[string]types.AttributeValue{
+				":sec": str(w.Step.Secret), ":step": num(w.Step.Step), ":one": num(1),
+			},
+		}})
+	}
 	rest := s.tx()
 	if w.Change != nil {
+		if err := s.preparePerson(ctx, w.Change); err != nil {
+			return fmt.Errorf("write mfa: %w", err)
+		}
 		var first *tx
 		first, rest = s.changeItems(*w.Change)
 		t.join(first)

@@ -82,10 +82,11 @@ func (s *Store) CreateOrg(ctx context.Context, o Org, owner User, a Audit) error
 	o.key = orgKey(o.ID)
 	owner.key = userKey(o.ID, owner.ID)
 	owner.Org, owner.OrgCode = o.ID, o.Code
+	owner = withPerson(owner)
 	owner.Search = owner.searchText()
 	a.Org = o.ID
 	t := s.tx().put(IDTaken, o).put(OrgCodeTaken, orgCode{orgCodeKey(o.Code), o.ID}).
-		put(IDTaken, owner).put(LoginTaken, loginGuardFor(owner)).
+		put(IDTaken, owner).put(LoginTaken, loginGuardFor(owner)).newPerson(owner).
 		refs(o.ID, owner.Role, nil, 1).entries(owner).audit(a)
 	if err := s.transact(ctx, t); err != nil {
 		return fmt.Errorf("create organization %s: %w", o.Code, err)

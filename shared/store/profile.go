@@ -160,8 +160,15 @@ func (s *Store) ChangeLogin(ctx context.Context, change UserChange) error {
 	if change.New == nil || change.Consume == "" {
 		return fmt.Errorf("change login: a new user and a token are needed")
 	}
+	if err := s.preparePerson(ctx, &change); err != nil {
+		return fmt.Errorf("change login: %w", err)
+	}
 	first, rest := s.changeItems(change)
-	first.put(LoginTaken, loginGuardFor(*change.New)).
+	guard := loginGuardFor(*change.New)
+	if change.person != nil {
+		guard.Members = len(change.person.others) + 1
+	}
+	first.put(LoginTaken, guard).
 		del(loginGuardFor(change.Old).key, emailChangeKey(change.Old.Org, change.Old.ID))
 	if err := s.commit(ctx, first, rest); err != nil {
 		return fmt.Errorf("change login: %w", err)

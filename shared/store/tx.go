@@ -88,6 +88,9 @@ const (
 	AttemptsSpent Part = "attempts_spent"
 	// LimitReached: a rate-limit counter would pass its maximum.
 	LimitReached Part = "limit_reached"
+	// PersonChanged: the person (its credentials or its memberships)
+	// changed since it was read.
+	PersonChanged Part = "person_changed"
 	// JobChanged: the job was replaced by a newer one, or finished,
 	// since it was read.
 	JobChanged Part = "job_changed"
@@ -99,7 +102,7 @@ func AllParts() []Part {
 		VersionChanged, UserChanged, PasswordChanged, LinkUsed, ChallengeGone, CodeUsed,
 		TokenRotated, CredentialGone, KeyGone, InvitationPending, InvitationChanged,
 		UnitGone, UnitChanged, UnitInUse, TreeChanged, RoleGone, RoleNameTaken, RoleChanged, RoleInUse,
-		AttemptsSpent, LimitReached, JobChanged}
+		AttemptsSpent, LimitReached, PersonChanged, JobChanged}
 }
 
 // ErrNotFound is returned when an item does not exist.

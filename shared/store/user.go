@@ -70,6 +70,10 @@ type User struct {
 	// the login guard and cannot log in until it proves the address (see
 	// Prove).
 	Unproved bool `dynamodbav:"unproved,omitempty"`
+	// Person is the person a membership with a proved e-mail login belongs
+	// to (person.go); empty for username and service users and unproved
+	// addresses.
+	Person string `dynamodbav:"person,omitempty"`
 	// MFA is the user's two-step verification, flat so that conditions
 	// can name its attributes (see mfa.go).
 	MFA
@@ -122,10 +126,10 @@ func (s *Store) CreateUser(ctx context.Context, u User, a Audit) error {
 // link (n.Link), as an import writes it, and the mail limits takes of
 // the link's mail counted in the same transaction (LimitReached).
 func (s *Store) CreateUserLink(ctx context.Context, n NewUser, a Audit, takes ...Take) error {
-	u := n.User
+	u := withPerson(n.User)
 	u.key = userKey(u.Org, u.ID)
 	u.Search = u.searchText()
-	t := s.tx().put(IDTaken, u).put(LoginTaken, loginGuardFor(u)).add(LoginTaken, s.ownLogin(u)...)
+	t := s.tx().put(IDTaken, u).put(LoginTaken, loginGuardFor(u)).add(LoginTaken, s.ownLogin(u)...).newPerson(u)
 	if n.Link != nil {
 		t.set(resetPointer{resetPointerKey(u.ResetKey()), n.Link.Hash()}).put(IDTaken, *n.Link)
 	}

@@ -103,6 +103,13 @@ type UserChange struct {
 	// a job, the change itself ends at most endNow credentials; the job
 	// ends the rest.
 	Job *Job
+	// Alone refuses the change (ErrShared) when it touches the person of a
+	// user who has other memberships: what an administrator of one
+	// organization may not do to the others'.
+	Alone bool
+	// person is Old's person as read before the change, when the change
+	// touches it (preparePerson).
+	person *personRead
 }
 
 // Ending says which of a user's credentials a change of the user ends: the
@@ -334,6 +341,9 @@ const endNow = 10 * maxTransact
 // VersionChanged, and then nothing is written. Credentials beyond one
 // transaction's size follow in further transactions.
 func (s *Store) ChangeUser(ctx context.Context, c UserChange) error {
+	if err := s.preparePerson(ctx, &c); err != nil {
+		return fmt.Errorf("change user: %w", err)
+	}
 	first, rest := s.changeItems(c)
 	if c.Job != nil && len(rest.items) > endNow {
 		rest.items = rest.items[:endNow]
@@ -355,13 +365,24 @@ func (s *Store) changeItems(c UserChange) (first, rest *tx) {
 		first.add(VersionChanged, types.TransactWriteItem{Delete: &types.Delete{
 			TableName: &s.table, Key: userKey(old.Org, old.ID).av(),
 			ConditionExpression: aws.String("version = :v"), ExpressionAttributeValues: version,
-		}}).del(loginGuardFor(old).key)
+		}})
+		if old.Person == "" {
+			first.del(loginGuardFor(old).key)
+		} else {
+			s.personItems(first, c)
+		}
 		first.refs(old.Org, old.Role, old.Units, -1)
 		// An entry left behind matches nothing (lists check the users
 		// they read), so the entries may follow the user's deletion.
 		rest.del(entryKeys(old)...)
 	} else {
 		u := *c.New
+		if u.Person == "" {
+			u.Person = old.Person // a membership's person never changes
+		}
+		if old.Unproved && !u.Unproved {
+			u = withPerson(u) // proved: the user becomes its person's first membership
+		}
 		u.key = userKey(u.Org, u.ID)
 		u.Search = u.searchText()
 		u.Version = old.Version + 1
@@ -383,7 +404,11 @@ func (s *Store) changeItems(c UserChange) (first, rest *tx) {
 			first.roleAt(u.Org, u.Role, *c.RoleVersion)
 		}
 		if !u.Unproved {
-			s.proveItems(first, old)
+			s.proveItems(first, old, u)
+		}
+		if needsPerson(c) {
+			c.New = &u
+			s.personItems(first, c)
 		}
 	}
 	first.audit(c.Audit)
@@ -487,6 +512,11 @@ func (s *Store) commit(ctx context.Context, first, rest *tx) error {
 // organization's owner (conditional on the current one) and both users'
 // changes, in one transaction.
 func (s *Store) TransferOwnership(ctx context.Context, org Org, newOwner string, from, to UserChange) error {
+	for _, c := range []*UserChange{&from, &to} {
+		if err := s.preparePerson(ctx, c); err != nil {
+			return fmt.Errorf("transfer ownership: %w", err)
+		}
+	}
 	f1, r1 := s.changeItems(from)
 	f2, r2 := s.changeItems(to)
 	first := s.tx().add(OwnerChanged, types.TransactWriteItem{Update: &types.Update{

@@ -51,12 +51,12 @@ func TestImportCountsReferencesOncePerGroup(t *testing.T) {
 	}
 	// the organization (GetItem); roles and units (a Query each); the
 	// logins and the organization's claims (three BatchGetItems of 100);
-	// 150 unproved users × 8 items (user, claim, check of the login guard,
-	// entries of status, kind, role and two units) + 3 counters in 13
-	// transactions of at most 100 items (12 users each); the audit event:
-	// 20 calls.
+	// 150 unproved users × 9 items (user, claim, checks of the login guard
+	// and of the organization's membership entry, entries of status, kind,
+	// role and two units) + 3 counters in 15 transactions of at most 100
+	// items (10 users each); the audit event: 22 calls.
 	ops := e.Counters[route.Bulk].Operations()
-	if n := e.Counters[route.Bulk].Calls(); n != 20 || fmt.Sprint(ops) != "[BatchGetItem GetItem Query TransactWriteItems]" {
+	if n := e.Counters[route.Bulk].Calls(); n != 22 || fmt.Sprint(ops) != "[BatchGetItem GetItem Query TransactWriteItems]" {
 		t.Fatalf("%d calls: %v", n, ops)
 	}
 	ctx := context.Background()

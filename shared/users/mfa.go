@@ -2,6 +2,7 @@ package users
 
 import (
 	"context"
+	"errors"
 
 	"github.com/guichet/guichet/shared/principal"
 	"github.com/guichet/guichet/shared/problem"
@@ -23,6 +24,7 @@ func (s *Service) ResetMFA(ctx context.Context, p principal.Principal, id string
 	if !old.MFAEnabled() && old.MFAPending == "" {
 		return User{}, problem.Conflict("mfa_off", "This user has no two-step verification to reset.")
 	}
+
 	u := old
 	u.MFA = store.MFA{}
 	u.Updated = s.now().UTC()
@@ -30,9 +32,15 @@ func (s *Service) ResetMFA(ctx context.Context, p principal.Principal, id string
 	if err != nil {
 		return User{}, err
 	}
+	// The authenticator is a person's: an administrator of one of its
+	// organizations does not turn it off for the others (Alone).
 	err = s.store.WriteMFA(ctx, store.MFAWrite{DropCodes: old.MFACodes, Change: &store.UserChange{
-		Old: old, New: &u, Revoke: ended, Audit: auditOf(p, u.Updated, "user.mfa_reset", u.ID, "mfa"),
+		Old: old, New: &u, Revoke: ended, Alone: true, Audit: auditOf(p, u.Updated, "user.mfa_reset", u.ID, "mfa"),
 		Job: store.EndingJobOf(u.Org, u.ID, store.EndSessions, u.Updated)}})
+	if errors.Is(err, store.ErrShared) {
+		return User{}, problem.Conflict("person_shared",
+			"This person belongs to other organizations too: their two-step verification is not this organization's to reset.")
+	}
 	if err != nil {
 		return User{}, s.changeProblem(err)
 	}
