@@ -32,13 +32,13 @@ const (
 // a secret is one GetItem of CRED#<hash>.
 type Credential struct {
 	key
-	Kind        string `dynamodbav:"kind"`
-	Org         string `dynamodbav:"org"`
-	OrgCode     string `dynamodbav:"org_code,omitempty"`
-	User        string `dynamodbav:"user"`
-	UserKind    string `dynamodbav:"user_kind,omitempty"`
+	Kind     string `dynamodbav:"kind"`
+	Org      string `dynamodbav:"org"`
+	OrgCode  string `dynamodbav:"org_code,omitempty"`
+	User     string `dynamodbav:"user"`
+	UserKind string `dynamodbav:"user_kind,omitempty"`
 	// Person is, on an access token, its user's person (person.go).
-	Person string `dynamodbav:"person,omitempty"`
+	Person      string `dynamodbav:"person,omitempty"`
 	Role        string `dynamodbav:"role,omitempty"`
 	Permissions Perms  `dynamodbav:"permissions"`
 	// RoleVersion is the version of the custom role Permissions were read
