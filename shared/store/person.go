@@ -407,8 +407,11 @@ func (s *Store) TakeChallenge(ctx context.Context, hash string) error {
 // challenge) with the audit event a, in one transaction.
 func (s *Store) Switched(ctx context.Context, n Next, a Audit) error {
 	t := s.tx().next(n).audit(a)
-	if n.Session != nil {
+	switch {
+	case n.Session != nil:
 		t.add(UserChanged, s.activeUser(n.Access.Org, n.Access.User, n.Access.Role))
+	case n.Challenge != nil: // a code the target organization asks first
+		t.add(UserChanged, s.userIn(n.Challenge.Org, n.Challenge.User, Active))
 	}
 	if err := s.transact(ctx, t); err != nil {
 		return fmt.Errorf("switch: %w", err)
