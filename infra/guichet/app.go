@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strings"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsapigatewayv2"
@@ -289,38 +288,37 @@ func (p Props) checkEnvSize(routes int) error {
 	return nil
 }
 
+// catalog is the permission catalog the functions will build from p's
+// permissions (permission.NewCatalog, the same checks, so that synth fails
+// where the functions' start would).
+func (p Props) catalog() (permission.Catalog, error) {
+	entries := make([]permission.Entry, len(p.AppPermissions))
+	for i, a := range p.AppPermissions {
+		entries[i] = permission.Entry{Name: permission.Permission(a.Name), Description: a.Description}
+	}
+	member := make([]permission.Permission, len(p.MemberPermissions))
+	for i, m := range p.MemberPermissions {
+		member[i] = permission.Permission(m)
+	}
+	c, err := permission.NewCatalog(entries, member)
+	if err != nil {
+		return c, fmt.Errorf("AppPermissions: %w", err)
+	}
+	return c, nil
+}
+
 // knows reports whether p is Guichet's permission or the application's.
 func (p Props) knows(name string) bool {
-	return permission.Valid(permission.Permission(name)) ||
-		slices.ContainsFunc(p.AppPermissions, func(a AppPermission) bool { return a.Name == name })
+	c, err := p.catalog()
+	return err == nil && c.Valid(permission.Permission(name))
 }
 
 // permissionEnv checks the application's permissions as the functions'
-// catalog will (names resource:action outside Guichet's resources, an
-// English description, member permissions among them) and returns their
-// variables: none when the application declares none.
+// catalog will and returns their variables: none when the application
+// declares none.
 func (p Props) permissionEnv() (map[string]string, error) {
 	env := map[string]string{}
-	var errs []error
-	seen := map[string]bool{}
-	for _, a := range p.AppPermissions {
-		if err := checkPermissionName(a.Name); err != nil {
-			errs = append(errs, fmt.Errorf("AppPermissions %q: %w", a.Name, err))
-		}
-		if strings.TrimSpace(a.Description["en"]) == "" {
-			errs = append(errs, fmt.Errorf("AppPermissions %q: an English description (\"en\") is required", a.Name))
-		}
-		if seen[a.Name] {
-			errs = append(errs, fmt.Errorf("AppPermissions %q: listed twice", a.Name))
-		}
-		seen[a.Name] = true
-	}
-	for _, m := range p.MemberPermissions {
-		if !seen[m] {
-			errs = append(errs, fmt.Errorf("MemberPermissions %q: not one of AppPermissions", m))
-		}
-	}
-	if err := errors.Join(errs...); err != nil {
+	if _, err := p.catalog(); err != nil {
 		return nil, err
 	}
 	if len(p.AppPermissions) > 0 {
@@ -338,33 +336,4 @@ func (p Props) permissionEnv() (map[string]string, error) {
 		env[memberPermissionsEnv] = string(raw)
 	}
 	return env, nil
-}
-
-// checkPermissionName checks resource:action, each part a lower-case letter
-// then lower-case letters, digits, '-' or '_', the resource none of
-// Guichet's.
-func checkPermissionName(name string) error {
-	resource, action, ok := strings.Cut(name, ":")
-	if !ok || !permissionWord(resource) || !permissionWord(action) {
-		return errors.New("want resource:action, lower-case letters, digits, '-' and '_', each part starting with a letter (projects:write)")
-	}
-	for _, g := range permission.Catalog() {
-		if r, _, _ := strings.Cut(string(g), ":"); r == resource {
-			return fmt.Errorf("%q is a resource of Guichet's own permissions", resource)
-		}
-	}
-	return nil
-}
-
-func permissionWord(s string) bool {
-	if s == "" || s[0] < 'a' || s[0] > 'z' {
-		return false
-	}
-	for i := range len(s) {
-		c := s[i]
-		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
-			return false
-		}
-	}
-	return true
 }

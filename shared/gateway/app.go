@@ -107,18 +107,8 @@ func (g *Gateway) serveApp(ar route.AppRoute, proxy http.Handler) http.Handler {
 			gatewayError(w, http.StatusRequestEntityTooLarge, "Request Entity Too Large")
 			return
 		}
-		if g.opts.IdentitySource && ar.Access != route.Public && e.Headers["authorization"] == "" {
-			gatewayError(w, http.StatusUnauthorized, "Unauthorized")
-			return
-		}
-		res, err := g.authorize(r.Context(), e)
-		if err != nil {
-			g.log.ErrorContext(r.Context(), "gateway: authorizer failed", "err", err)
-			gatewayError(w, http.StatusInternalServerError, "Internal Server Error")
-			return
-		}
-		if !res.IsAuthorized {
-			gatewayError(w, http.StatusForbidden, "Forbidden")
+		res, ok := g.admit(w, r, e, ar.Access != route.Public)
+		if !ok {
 			return
 		}
 		out := r.Clone(r.Context())

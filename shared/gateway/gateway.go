@@ -80,18 +80,8 @@ func (g *Gateway) serve(rt route.Route) http.Handler {
 			return
 		}
 		if !rt.Public {
-			if g.opts.IdentitySource && e.Headers["authorization"] == "" {
-				gatewayError(w, http.StatusUnauthorized, "Unauthorized")
-				return
-			}
-			res, err := g.authorize(r.Context(), e)
-			if err != nil {
-				g.log.ErrorContext(r.Context(), "gateway: authorizer failed", "err", err)
-				gatewayError(w, http.StatusInternalServerError, "Internal Server Error")
-				return
-			}
-			if !res.IsAuthorized {
-				gatewayError(w, http.StatusForbidden, "Forbidden")
+			res, ok := g.admit(w, r, e, true)
+			if !ok {
 				return
 			}
 			e.RequestContext.Authorizer = &events.APIGatewayV2HTTPRequestContextAuthorizerDescription{Lambda: res.Context}
@@ -278,4 +268,26 @@ func requestID() string {
 	b := make([]byte, 12)
 	rand.Read(b)
 	return hex.EncodeToString(b)
+}
+
+// admit runs the authorizer on e as API Gateway does for a route with it:
+// its own 401 when the authorizer has an identity source the request
+// lacks (a route that needs a credential), 500 when the authorizer fails,
+// 403 when it denies. ok is false when it has answered w.
+func (g *Gateway) admit(w http.ResponseWriter, r *http.Request, e events.APIGatewayV2HTTPRequest, needsCredential bool) (events.APIGatewayV2CustomAuthorizerSimpleResponse, bool) {
+	if g.opts.IdentitySource && needsCredential && e.Headers["authorization"] == "" {
+		gatewayError(w, http.StatusUnauthorized, "Unauthorized")
+		return events.APIGatewayV2CustomAuthorizerSimpleResponse{}, false
+	}
+	res, err := g.authorize(r.Context(), e)
+	if err != nil {
+		g.log.ErrorContext(r.Context(), "gateway: authorizer failed", "err", err)
+		gatewayError(w, http.StatusInternalServerError, "Internal Server Error")
+		return res, false
+	}
+	if !res.IsAuthorized {
+		gatewayError(w, http.StatusForbidden, "Forbidden")
+		return res, false
+	}
+	return res, true
 }

@@ -265,17 +265,24 @@ func (s *Store) AcceptInvitation(ctx context.Context, inv Invitation, inviter *U
 	u.Search = u.searchText()
 	t := s.tx().add(LinkUsed, s.consume(inv.TokenHash, now)).add(InvitationChanged, accept).
 		del(inviteGuardKey(inv.Org, inv.Email)).put(IDTaken, u).put(LoginTaken, loginGuardFor(u)).newPerson(u)
-	if u.Role == permission.RoleOwner {
-		t.add(OwnerChanged, s.firstOwner(u))
-	}
-	if inviter != nil {
-		t.add(UserChanged, s.activeUser(inviter.Org, inviter.ID, inviter.Role))
-	}
-	t.refs(u.Org, u.Role, u.Units, 1).entries(u).next(then).audit(a)
-	if err := s.transact(ctx, t); err != nil {
+	if err := s.transact(ctx, t.joined(u, inviter, then, a)); err != nil {
 		return fmt.Errorf("accept invitation: %w", err)
 	}
 	return nil
+}
+
+// joined adds to an invitation's acceptance what follows the new user u:
+// the first owner's guard, the inviter still active in its role (nil: no
+// inviter to check), the role's and units' counts, the filter entries,
+// then's session or challenge, and the audit.
+func (t *tx) joined(u User, inviter *User, then Next, a Audit) *tx {
+	if u.Role == permission.RoleOwner {
+		t.add(OwnerChanged, t.s.firstOwner(u))
+	}
+	if inviter != nil {
+		t.add(UserChanged, t.s.activeUser(inviter.Org, inviter.ID, inviter.Role))
+	}
+	return t.refs(u.Org, u.Role, u.Units, 1).entries(u).next(then).audit(a)
 }
 
 // firstOwner makes u the first owner of an organization created by

@@ -11,8 +11,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
-
-	"github.com/guichet/guichet/shared/permission"
 )
 
 // A person is the human behind the memberships (users) of one e-mail
@@ -455,14 +453,7 @@ func (s *Store) JoinInvitation(ctx context.Context, inv Invitation, inviter *Use
 			UpdateExpression:          aws.String("SET members = :n"),
 			ExpressionAttributeValues: map[string]types.AttributeValue{":p": str(p.ID), ":n": num(int64(g.MemberCount() + 1))},
 		}})
-	if u.Role == permission.RoleOwner {
-		t.add(OwnerChanged, s.firstOwner(u))
-	}
-	if inviter != nil {
-		t.add(UserChanged, s.activeUser(inviter.Org, inviter.ID, inviter.Role))
-	}
-	t.refs(u.Org, u.Role, u.Units, 1).entries(u).next(then).audit(a)
-	if err := s.transact(ctx, t); err != nil {
+	if err := s.transact(ctx, t.joined(u, inviter, then, a)); err != nil {
 		return fmt.Errorf("join invitation: %w", err)
 	}
 	return nil
