@@ -97,12 +97,15 @@ func personOf(u User, version int, created time.Time) PersonRecord {
 }
 
 // newPerson adds, for a personal user written as its person's first
-// membership, the person item and the membership entry.
+// membership, the person item and the membership entry. The entry is lost
+// on LoginTaken, as the login guard is: the organization holds the address
+// already (DynamoDB names every failed condition of a cancelled
+// transaction, so both come back as the one part).
 func (t *tx) newPerson(u User) *tx {
 	if !personal(u) {
 		return t
 	}
-	return t.put(IDTaken, personOf(u, 1, u.Created), Member{memberKey(u.LoginKey(), u.Org), u.Org, u.ID, u.Person})
+	return t.put(IDTaken, personOf(u, 1, u.Created)).put(LoginTaken, Member{memberKey(u.LoginKey(), u.Org), u.Org, u.ID, u.Person})
 }
 
 // sameCredentials reports whether a and b hold the same person's things.
