@@ -268,7 +268,7 @@ func (s *Service) tellChanged(ctx context.Context, u store.User, now time.Time) 
 
 // AdminLink is the answer to an admin's reset of a user's password.
 type AdminLink struct {
-	Link     string `json:"link" doc:"The reset link, to copy; valid one hour, single use."`
+	Link     string `json:"link" doc:"The reset link, to copy; valid one hour, single use. Empty for a person of other organizations too: mailed to it only."`
 	MailSent bool   `json:"mail_sent"`
 }
 
@@ -303,6 +303,14 @@ func (s *Service) ForUser(ctx context.Context, p principal.Principal, id string,
 	if u.Status == store.Inactive {
 		return AdminLink{}, userInactive()
 	}
+	shared, err := s.shared(ctx, u)
+	if err != nil {
+		return AdminLink{}, err
+	}
+	if shared && !send {
+		return AdminLink{}, problem.Conflict("person_shared",
+			"This person belongs to other organizations too: its password is theirs as well, so its reset link is only mailed to it (send_email).")
+	}
 	if send {
 		if err := s.mails.Take(ctx, ratelimit.Mail{Org: p.Org, User: p.User, To: u.Email}); err != nil {
 			return AdminLink{}, err
@@ -323,10 +331,30 @@ func (s *Service) ForUser(ctx context.Context, p principal.Principal, id string,
 		return AdminLink{}, err
 	}
 	out := AdminLink{Link: link}
+	if shared {
+		out.Link = "" // the person's alone
+	}
 	if send {
 		out.MailSent = s.send(ctx, u, link)
 	}
 	return out, nil
+}
+
+// shared reports whether u's person has memberships in other
+// organizations (one GetItem of the person): a link set there would set
+// the password of them all.
+func (s *Service) shared(ctx context.Context, u store.User) (bool, error) {
+	if u.Person == "" {
+		return false, nil
+	}
+	p, err := s.store.GetPerson(ctx, u.Person)
+	if errors.Is(err, store.ErrNotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	return p.Members > 1, nil
 }
 
 // userInactive refuses a reset link for an inactive user: it could not be

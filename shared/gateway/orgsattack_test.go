@@ -1,0 +1,168 @@
+package gateway_test
+
+import (
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/guichet/guichet/shared/apitest"
+)
+
+// TestAnOrganizationCannotTakeOverAPersonByAResetLink: beta's owner may
+// not get a reset link to copy for ann, a member of acme too: with it, it
+// would set the person's password and sign in to acme as ann.
+func TestAnOrganizationCannotTakeOverAPersonByAResetLink(t *testing.T) {
+	t.Parallel()
+	o := newTwoOrgs(t)
+	e := o.e
+	before := e.Scan(t)
+	if p := e.Do("POST", "/v1/users/"+o.annBeta+"/password-reset", o.betaOwner, map[string]any{}).Problem(t, 409); p.Code != "person_shared" {
+		t.Fatal(p.Code)
+	}
+	if d := diff(before, e.Scan(t)); d != "" {
+		t.Fatalf("a refused reset link wrote:\n%s", d)
+	}
+	// Mailed, the link reaches the person only: the answer holds none.
+	var out struct {
+		Link     string `json:"link"`
+		MailSent bool   `json:"mail_sent"`
+	}
+	r := e.Do("POST", "/v1/users/"+o.annBeta+"/password-reset", o.betaOwner, map[string]any{"send_email": true})
+	if r.Status != 200 {
+		t.Fatalf("%d %s", r.Status, r.Body)
+	}
+	r.Decode(t, &out)
+	if out.Link != "" || !out.MailSent {
+		t.Fatalf("%+v", out)
+	}
+	if m := e.LastMail(t, o.annEmail); !strings.Contains(m.Text, "/reset?token=") {
+		t.Fatalf("no link mailed: %s", m.Text)
+	}
+	// A person of one organization still gets a link to copy.
+	bob := e.AddUser(t, "bob@acme.example", "member")
+	r = e.Do("POST", "/v1/users/"+bob.ID+"/password-reset", o.acmeOwner, map[string]any{})
+	if r.Status != 200 {
+		t.Fatalf("%d %s", r.Status, r.Body)
+	}
+	r.Decode(t, &out)
+	if out.Link == "" {
+		t.Fatal("no link to copy for a person of one organization")
+	}
+}
+
+// TestJoiningKeepsTheInvitationsUnitKinds: an existing person accepting an
+// invitation gets the units of the kinds it gives, as a new account does.
+func TestJoiningKeepsTheInvitationsUnitKinds(t *testing.T) {
+	t.Parallel()
+	o := newTwoOrgs(t)
+	e := o.e
+	inv := created(t, e, o.betaOwner, "/v1/invitations", map[string]any{"email": "owner@acme.example", "role": "member", "unit_kinds": []string{"site"}})
+	tok := apitest.Want[apitest.Tokens](t, e.Do("POST", "/v1/invitations/accept", "", map[string]string{
+		"token": apitest.LinkToken(t, inv["link"].(string)), "password": apitest.OwnerPassword}), 200, "join")
+	_, id := meOf(t, e, tok.AccessToken)
+	var u struct {
+		UnitKinds []string `json:"unit_kinds"`
+	}
+	e.Do("GET", "/v1/users/"+id, o.betaOwner, nil).Decode(t, &u)
+	if len(u.UnitKinds) != 1 || u.UnitKinds[0] != "site" {
+		t.Fatalf("unit kinds of the joined membership: %v", u.UnitKinds)
+	}
+}
+
+// TestOrganizationChallengeIsAnsweredOnce: 20 answers of one organization
+// challenge at once open one session; it names ann's memberships only.
+func TestOrganizationChallengeIsAnsweredOnce(t *testing.T) {
+	t.Parallel()
+	o := newTwoOrgs(t)
+	e := o.e
+	ch := apitest.Want[challenge](t, o.login(t, map[string]string{}), 200, "login")
+	if ch.Challenge != "organization" {
+		t.Fatalf("%+v", ch)
+	}
+	// Not for an organization ann is no member of, and without using it up.
+	for _, org := range []string{"acme-x", e.Org.Org.ID + "x", ""} {
+		r := e.Do("POST", "/v1/auth/organization", "", map[string]string{"challenge_token": ch.ChallengeToken, "organization": org})
+		if r.Status < 400 {
+			t.Fatalf("%q: %d %s", org, r.Status, r.Body)
+		}
+	}
+	// Not at another step's route.
+	if r := e.Do("POST", "/v1/auth/mfa", "", map[string]string{"challenge_token": ch.ChallengeToken, "code": "123456"}); r.Status < 400 {
+		t.Fatalf("mfa: %d %s", r.Status, r.Body)
+	}
+	var wg sync.WaitGroup
+	status := make([]int, 20)
+	for i := range status {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			org := "acme"
+			if i%2 == 1 {
+				org = "beta"
+			}
+			status[i] = e.Do("POST", "/v1/auth/organization", "", map[string]string{"challenge_token": ch.ChallengeToken, "organization": org}).Status
+		}()
+	}
+	wg.Wait()
+	ok := 0
+	for _, s := range status {
+		if s == 200 {
+			ok++
+		} else if s != 401 && s != 409 {
+			t.Fatalf("an answer: %d", s)
+		}
+	}
+	if ok != 1 {
+		t.Fatalf("%d answers opened a session: %v", ok, status)
+	}
+}
+
+// TestAnExistingPersonJoinsOnce: 20 acceptances of one invitation by an
+// existing person at once make one membership.
+func TestAnExistingPersonJoinsOnce(t *testing.T) {
+	t.Parallel()
+	o := newTwoOrgs(t)
+	e := o.e
+	inv := created(t, e, o.betaOwner, "/v1/invitations", map[string]any{"email": "owner@acme.example", "role": "member", "all_units": true})
+	tok := apitest.LinkToken(t, inv["link"].(string))
+	var wg sync.WaitGroup
+	status := make([]int, 20)
+	for i := range status {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			status[i] = e.Do("POST", "/v1/invitations/accept", "", map[string]string{"token": tok, "password": apitest.OwnerPassword}).Status
+		}()
+	}
+	wg.Wait()
+	ok := 0
+	for _, s := range status {
+		if s == 200 {
+			ok++
+		} else if s < 400 || s >= 500 {
+			t.Fatalf("an acceptance: %d", s)
+		}
+	}
+	if ok != 1 {
+		t.Fatalf("%d acceptances: %v", ok, status)
+	}
+	ch := apitest.Want[challenge](t, e.Do("POST", "/v1/auth/login", "", map[string]string{"login": "owner@acme.example", "password": apitest.OwnerPassword}), 200, "login")
+	if ch.Challenge != "organization" || len(ch.Organizations) != 2 {
+		t.Fatalf("%+v", ch)
+	}
+	var list struct {
+		Items []struct {
+			Email string `json:"email"`
+		} `json:"items"`
+	}
+	e.Do("GET", "/v1/users?limit=100", o.betaOwner, nil).Decode(t, &list)
+	n := 0
+	for _, u := range list.Items {
+		if u.Email == "owner@acme.example" {
+			n++
+		}
+	}
+	if n != 1 {
+		t.Fatalf("%d memberships of the person in beta", n)
+	}
+}
