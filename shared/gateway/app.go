@@ -67,8 +67,14 @@ func (g *Gateway) front(routes []route.AppRoute, upstream *url.URL) (err error) 
 			pr.Out.URL.RawQuery = pr.In.URL.RawQuery
 			pr.SetXForwarded()
 			// The principal header is the gateway's alone: whatever the
-			// client sent goes, and the authorizer's replaces it.
-			pr.Out.Header.Del(access.Header)
+			// client sent goes, and the authorizer's replaces it. So do
+			// look-alikes with _ for -, which CGI and WSGI servers read as
+			// the same header.
+			for k := range pr.Out.Header {
+				if strings.EqualFold(strings.ReplaceAll(k, "_", "-"), access.Header) {
+					delete(pr.Out.Header, k)
+				}
+			}
 			if v := pr.In.Header.Get(principalHeader); v != "" {
 				pr.Out.Header.Set(access.Header, v)
 			}

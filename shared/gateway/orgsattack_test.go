@@ -1,11 +1,16 @@
 package gateway_test
 
 import (
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
 
+	"github.com/guichet/guichet/shared/access"
 	"github.com/guichet/guichet/shared/apitest"
+	"github.com/guichet/guichet/shared/config"
+	"github.com/guichet/guichet/shared/gateway"
 )
 
 // TestAnOrganizationCannotTakeOverAPersonByAResetLink: beta's owner may
@@ -164,5 +169,31 @@ func TestAnExistingPersonJoinsOnce(t *testing.T) {
 	}
 	if n != 1 {
 		t.Fatalf("%d memberships of the person in beta", n)
+	}
+}
+
+// TestNoPrincipalHeaderLookAlikeReachesTheApplication: a client's header
+// whose name an upstream server reads as the principal's (CGI and WSGI
+// servers turn - and _ alike into HTTP_X_GUICHET_PRINCIPAL, and some keep
+// it as sent) does not reach the application.
+func TestNoPrincipalHeaderLookAlikeReachesTheApplication(t *testing.T) {
+	t.Parallel()
+	e := apitest.New(t, func(c *config.Config) { c.AppRoutes = appRoutes })
+	got := make(chan http.Header, 4)
+	app := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got <- r.Header.Clone()
+	}))
+	defer app.Close()
+	gw := front(t, e, app.URL, gateway.Options{})
+	forged := spoofed(t, e.Org.Org.ID)
+	for _, name := range []string{"X_Guichet_Principal", "x_guichet-principal", "X-Guichet_Principal"} {
+		if r := call(t, "GET", gw.URL+"/status", "", map[string]string{name: forged}, ""); r.status != 200 {
+			t.Fatalf("%s: %d %s", name, r.status, r.body)
+		}
+		for k := range <-got {
+			if strings.EqualFold(strings.ReplaceAll(k, "_", "-"), access.Header) {
+				t.Fatalf("sent %s, the application got %s", name, k)
+			}
+		}
 	}
 }
