@@ -101,6 +101,13 @@ const principalHeader = "X-Guichet-Local-Principal"
 func (g *Gateway) serveApp(ar route.AppRoute, proxy http.Handler) http.Handler {
 	rt := route.Route{Method: ar.Method, Path: ar.Path}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// The mux matches /a%2Fb as one segment, the upstream reads /a/b:
+		// such a path could reach, under a looser route, one that needs
+		// more. None is forwarded.
+		if strings.Contains(strings.ToLower(r.URL.EscapedPath()), "%2f") {
+			gatewayError(w, http.StatusNotFound, "Not Found")
+			return
+		}
 		r.Header.Del(principalHeader)
 		body, err := io.ReadAll(io.LimitReader(r.Body, MaxPayload+1))
 		if err != nil || len(body) > MaxPayload {

@@ -2,16 +2,21 @@ package gateway_test
 
 import (
 	"encoding/json"
+	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/guichet/guichet/shared/access"
 	"github.com/guichet/guichet/shared/apitest"
 	"github.com/guichet/guichet/shared/config"
 	"github.com/guichet/guichet/shared/gateway"
+	"github.com/guichet/guichet/shared/route"
 )
 
 // TestAnOrganizationCannotTakeOverAPersonByAResetLink: beta's owner may
@@ -224,5 +229,62 @@ func TestAnExportHoldsNoHashOfAPersonOfOtherOrganizations(t *testing.T) {
 	}
 	if _, ok := got[o.annEmail]; !ok || got[o.annEmail] != "" || got["owner@beta.example"] == "" {
 		t.Fatalf("beta's export: %v", got)
+	}
+}
+
+// TestAnOrganizationCannotCreateAMembershipOfAPerson: beta creating (or
+// importing) a user with the login of a person of acme makes no
+// membership of that person: only the person's own acceptance of an
+// invitation, with its password, does.
+func TestAnOrganizationCannotCreateAMembershipOfAPerson(t *testing.T) {
+	t.Parallel()
+	o := newTwoOrgs(t)
+	e := o.e
+	before := e.Scan(t)
+	r := e.Do("POST", "/v1/users", o.betaOwner, map[string]any{"email": "owner@acme.example", "first_name": "O", "last_name": "W",
+		"role": "member", "all_units": true, "password": "a-fine-password-7"})
+	if r.Status < 400 || r.Status >= 500 {
+		t.Fatalf("%d %s", r.Status, r.Body)
+	}
+	if d := diff(before, e.Scan(t)); d != "" {
+		t.Fatalf("a refused creation wrote:\n%s", d)
+	}
+	if p := e.Do("POST", "/v1/auth/login", "", map[string]string{"login": "owner@acme.example", "password": "a-fine-password-7"}).Problem(t, 401); p.Code != "invalid_credentials" {
+		t.Fatal(p.Code)
+	}
+}
+
+// TestAnEncodedSlashDoesNotDodgeAnApplicationRoute: /admin%2Fx is the
+// upstream's /admin/x: it is not let in by a public catch-all route while
+// /admin/{proxy+} needs a permission.
+func TestAnEncodedSlashDoesNotDodgeAnApplicationRoute(t *testing.T) {
+	t.Parallel()
+	routes := []route.AppRoute{
+		{Method: "GET", Path: "/admin/{proxy+}", Access: route.Permission, Permission: "users:write"},
+		{Method: "GET", Path: "/{proxy+}", Access: route.Public},
+	}
+	e := apitest.New(t, func(c *config.Config) { c.AppRoutes = routes })
+	var calls atomic.Int32
+	app := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { calls.Add(1) }))
+	defer app.Close()
+	u, err := url.Parse(app.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gw, err := gateway.NewWith(e.Functions, e.Authorizer, slog.New(slog.NewJSONHandler(io.Discard, nil)), e.Clock.Now,
+		gateway.Options{App: routes, Upstream: u})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(gw)
+	defer srv.Close()
+	if r := call(t, "GET", srv.URL+"/about", "", nil, ""); r.status != 200 {
+		t.Fatalf("public: %d %s", r.status, r.body)
+	}
+	for _, p := range []string{"/admin/x", "/admin%2Fx", "/admin%2fx"} {
+		before := calls.Load()
+		if r := call(t, "GET", srv.URL+p, "", nil, ""); r.status < 400 || calls.Load() != before {
+			t.Fatalf("%s: %d, the application ran", p, r.status)
+		}
 	}
 }
