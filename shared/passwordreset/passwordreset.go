@@ -303,10 +303,14 @@ func (s *Service) ForUser(ctx context.Context, p principal.Principal, id string,
 	if u.Status == store.Inactive {
 		return AdminLink{}, userInactive()
 	}
-	shared, err := s.shared(ctx, u)
+	login := u.ResetKey()
+	rc, err := s.store.ResetContextOf(ctx, login)
 	if err != nil {
 		return AdminLink{}, err
 	}
+	// A person of other organizations too: a link set here would set the
+	// password that opens them.
+	shared := u.Person != "" && rc.Found && rc.Guard.Person == u.Person && rc.Guard.MemberCount() > 1
 	if shared && !send {
 		return AdminLink{}, problem.Conflict("person_shared",
 			"This person belongs to other organizations too: its password is theirs as well, so its reset link is only mailed to it (send_email).")
@@ -315,11 +319,6 @@ func (s *Service) ForUser(ctx context.Context, p principal.Principal, id string,
 		if err := s.mails.Take(ctx, ratelimit.Mail{Org: p.Org, User: p.User, To: u.Email}); err != nil {
 			return AdminLink{}, err
 		}
-	}
-	login := u.ResetKey()
-	rc, err := s.store.ResetContextOf(ctx, login)
-	if err != nil {
-		return AdminLink{}, err
 	}
 	a := store.Audit{Org: p.Org, Time: s.now(), Actor: p.User, Via: p.Credential + ":" + p.CredentialID,
 		Action: "user.password_reset_link", Target: "user:" + u.ID, Fields: []string{"send_email"}}
@@ -338,23 +337,6 @@ func (s *Service) ForUser(ctx context.Context, p principal.Principal, id string,
 		out.MailSent = s.send(ctx, u, link)
 	}
 	return out, nil
-}
-
-// shared reports whether u's person has memberships in other
-// organizations (one GetItem of the person): a link set there would set
-// the password of them all.
-func (s *Service) shared(ctx context.Context, u store.User) (bool, error) {
-	if u.Person == "" {
-		return false, nil
-	}
-	p, err := s.store.GetPerson(ctx, u.Person)
-	if errors.Is(err, store.ErrNotFound) {
-		return false, nil
-	}
-	if err != nil {
-		return false, err
-	}
-	return p.Members > 1, nil
 }
 
 // userInactive refuses a reset link for an inactive user: it could not be

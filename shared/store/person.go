@@ -404,11 +404,15 @@ func (s *Store) TakeChallenge(ctx context.Context, hash string) error {
 
 // Switched writes what a switch to another membership opens (its session,
 // on the condition that the user is still active in its role, or its
-// challenge) with the audit event a, in one transaction.
+// challenge, on the condition that it is still active) with the audit
+// event a, in one transaction.
 func (s *Store) Switched(ctx context.Context, n Next, a Audit) error {
 	t := s.tx().next(n).audit(a)
-	if n.Session != nil {
+	switch {
+	case n.Session != nil:
 		t.add(UserChanged, s.activeUser(n.Access.Org, n.Access.User, n.Access.Role))
+	case n.Challenge != nil:
+		t.add(UserChanged, s.userIn(n.Challenge.Org, n.Challenge.User, Active))
 	}
 	if err := s.transact(ctx, t); err != nil {
 		return fmt.Errorf("switch: %w", err)
