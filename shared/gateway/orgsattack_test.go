@@ -288,3 +288,28 @@ func TestAnEncodedSlashDoesNotDodgeAnApplicationRoute(t *testing.T) {
 		}
 	}
 }
+
+// TestJoiningAnOrganizationRequiringTwoStepVerification: an existing
+// person joining an organization that requires two-step verification of
+// its role is asked to set it up before any session of the membership.
+func TestJoiningAnOrganizationRequiringTwoStepVerification(t *testing.T) {
+	t.Parallel()
+	o := newTwoOrgs(t)
+	e := o.e
+	if r := e.Do("PATCH", "/v1/organization", o.betaOwner, map[string]any{"mfa_required_for": []string{"member"}}); r.Status != 200 {
+		t.Fatalf("%d %s", r.Status, r.Body)
+	}
+	inv := created(t, e, o.betaOwner, "/v1/invitations", map[string]any{"email": "owner@acme.example", "role": "member", "all_units": true})
+	ch := apitest.Want[challenge](t, e.Do("POST", "/v1/invitations/accept", "", map[string]string{
+		"token": apitest.LinkToken(t, inv["link"].(string)), "password": apitest.OwnerPassword}), 200, "join")
+	if ch.Challenge != "mfa_enrollment" || ch.ChallengeToken == "" {
+		t.Fatalf("%+v", ch)
+	}
+	// Switching there from acme asks the same.
+	acme := apitest.Want[apitest.Tokens](t, e.Do("POST", "/v1/auth/login", "", map[string]string{
+		"login": "owner@acme.example", "password": apitest.OwnerPassword, "organization": "acme"}), 200, "login")
+	ch = apitest.Want[challenge](t, e.Do("POST", "/v1/auth/switch", acme.AccessToken, map[string]string{"organization": "beta"}), 200, "switch")
+	if ch.Challenge != "mfa_enrollment" {
+		t.Fatalf("%+v", ch)
+	}
+}
