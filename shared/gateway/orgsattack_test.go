@@ -313,3 +313,30 @@ func TestJoiningAnOrganizationRequiringTwoStepVerification(t *testing.T) {
 		t.Fatalf("%+v", ch)
 	}
 }
+
+// TestADeactivatedMembershipOpensNothing: once beta deactivates ann's
+// membership, no login, choice or switch reaches beta, and acme goes on.
+func TestADeactivatedMembershipOpensNothing(t *testing.T) {
+	t.Parallel()
+	o := newTwoOrgs(t)
+	e := o.e
+	ch := apitest.Want[challenge](t, o.login(t, map[string]string{}), 200, "login")
+	acme := apitest.Want[apitest.Tokens](t, o.login(t, map[string]string{"login": o.annEmail, "password": o.annPassword, "organization": "acme"}), 200, "login")
+	if r := e.Do("POST", "/v1/users/"+o.annBeta+"/status", o.betaOwner, map[string]any{"status": "inactive"}); r.Status != 200 {
+		t.Fatalf("%d %s", r.Status, r.Body)
+	}
+	if p := o.login(t, map[string]string{"login": o.annEmail, "password": o.annPassword, "organization": "beta"}).Problem(t, 403); p.Code != "no_membership" {
+		t.Fatal(p.Code)
+	}
+	if p := e.Do("POST", "/v1/auth/organization", "", map[string]string{"challenge_token": ch.ChallengeToken, "organization": "beta"}).Problem(t, 403); p.Code != "no_membership" {
+		t.Fatal(p.Code)
+	}
+	if p := e.Do("POST", "/v1/auth/switch", acme.AccessToken, map[string]string{"organization": "beta"}).Problem(t, 403); p.Code != "no_membership" {
+		t.Fatal(p.Code)
+	}
+	// Without a choice left, a login opens acme.
+	tok := apitest.Want[apitest.Tokens](t, o.login(t, map[string]string{}), 200, "login")
+	if _, user := meOf(t, e, tok.AccessToken); user != o.annAcme {
+		t.Fatal(user)
+	}
+}
