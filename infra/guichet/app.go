@@ -291,7 +291,7 @@ func (p Props) checkEnvSize(routes int) error {
 
 // knows reports whether p is Guichet's permission or the application's.
 func (p Props) knows(name string) bool {
-	return permission.Valid(permission.Permission(name)) ||
+	return permission.Catalog{}.Valid(permission.Permission(name)) ||
 		slices.ContainsFunc(p.AppPermissions, func(a AppPermission) bool { return a.Name == name })
 }
 
@@ -348,7 +348,7 @@ func checkPermissionName(name string) error {
 	if !ok || !permissionWord(resource) || !permissionWord(action) {
 		return errors.New("want resource:action, lower-case letters, digits, '-' and '_', each part starting with a letter (projects:write)")
 	}
-	for _, g := range permission.Catalog() {
+	for _, g := range permission.Guichet() {
 		if r, _, _ := strings.Cut(string(g), ":"); r == resource {
 			return fmt.Errorf("%q is a resource of Guichet's own permissions", resource)
 		}
