@@ -502,27 +502,3 @@ func (s *Store) UserAndLogin(ctx context.Context, org, id, login string) (*User,
 	}
 	return u, g, it != nil, nil
 }
-
-// SharedPersons returns which of the persons ids have memberships in more
-// than one organization: one BatchGetItem per 100 persons.
-func (s *Store) SharedPersons(ctx context.Context, ids []string) (map[string]bool, error) {
-	out := map[string]bool{}
-	for ids := range slices.Chunk(ids, 100) {
-		keys := make([]key, len(ids))
-		for i, id := range ids {
-			keys[i] = personKey(id)
-		}
-		items, err := s.getMany(ctx, keys...)
-		if err != nil {
-			return nil, fmt.Errorf("shared persons: %w", err)
-		}
-		for _, it := range items {
-			var p PersonRecord
-			if err := attributevalue.UnmarshalMap(it, &p); err != nil {
-				return nil, fmt.Errorf("shared persons: %w", err)
-			}
-			out[p.ID] = p.Members > 1
-		}
-	}
-	return out, nil
-}

@@ -113,21 +113,6 @@ func (s *Service) writeExport(ctx context.Context, p principal.Principal, o Expo
 	n := 0
 	err = s.store.EachUser(ctx, p.Org, func(us []store.User) error {
 		recs := make([]Record, 0, len(us))
-		// A person's hash opens its other organizations too: it is not
-		// this one's to export.
-		var shared map[string]bool
-		if o.Hashes {
-			var persons []string
-			for _, u := range us {
-				if u.Person != "" && !slices.Contains(persons, u.Person) {
-					persons = append(persons, u.Person)
-				}
-			}
-			var err error
-			if shared, err = s.store.SharedPersons(ctx, persons); err != nil {
-				return err
-			}
-		}
 		for _, u := range us {
 			if !sc.User(u) {
 				continue // outside a unit-limited caller's units
@@ -135,7 +120,7 @@ func (s *Service) writeExport(ctx context.Context, p principal.Principal, o Expo
 			hash := ""
 			// The hash of a user the caller may not act on (the owner, for
 			// an admin) stays home: cracked offline, it would take it over.
-			if o.Hashes && !shared[u.Person] && p.MayActOn(u.ID, u.Role, s.perms.Known(u.Permissions)) {
+			if o.Hashes && p.MayActOn(u.ID, u.Role, s.perms.Known(u.Permissions)) {
 				hash = u.PasswordHash
 			}
 			recs = append(recs, record(view(u), hash))
