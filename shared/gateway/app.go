@@ -67,8 +67,14 @@ func (g *Gateway) front(routes []route.AppRoute, upstream *url.URL) (err error) 
 			pr.Out.URL.RawQuery = pr.In.URL.RawQuery
 			pr.SetXForwarded()
 			// The principal header is the gateway's alone: whatever the
-			// client sent goes, and the authorizer's replaces it.
-			pr.Out.Header.Del(access.Header)
+			// client sent goes, and the authorizer's replaces it. So do
+			// look-alikes with _ for -, which CGI and WSGI servers read as
+			// the same header.
+			for k := range pr.Out.Header {
+				if strings.EqualFold(strings.ReplaceAll(k, "_", "-"), access.Header) {
+					delete(pr.Out.Header, k)
+				}
+			}
 			if v := pr.In.Header.Get(principalHeader); v != "" {
 				pr.Out.Header.Set(access.Header, v)
 			}
@@ -95,6 +101,13 @@ const principalHeader = "X-Guichet-Local-Principal"
 func (g *Gateway) serveApp(ar route.AppRoute, proxy http.Handler) http.Handler {
 	rt := route.Route{Method: ar.Method, Path: ar.Path}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// The mux matches /a%2Fb as one segment, the upstream reads /a/b:
+		// such a path could reach, under a looser route, one that needs
+		// more. None is forwarded.
+		if strings.Contains(strings.ToLower(r.URL.EscapedPath()), "%2f") {
+			gatewayError(w, http.StatusNotFound, "Not Found")
+			return
+		}
 		r.Header.Del(principalHeader)
 		body, err := io.ReadAll(io.LimitReader(r.Body, MaxPayload+1))
 		if err != nil || len(body) > MaxPayload {

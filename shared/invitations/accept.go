@@ -237,7 +237,7 @@ func (s *Service) join(ctx context.Context, in AcceptRequest, c store.Credential
 	now := s.now().UTC()
 	u := store.User{Org: inv.Org, OrgCode: org.Code, ID: store.NewID("usr_"), Kind: store.Person, Email: p.Email,
 		Person: p.ID, FirstName: first, LastName: last, Language: inv.Language,
-		Role: inv.Role, Permissions: permList, Status: store.Active, Units: inv.Units, AllUnits: inv.AllUnits,
+		Role: inv.Role, Permissions: permList, Status: store.Active, Units: inv.Units, AllUnits: inv.AllUnits, UnitKinds: inv.UnitKinds,
 		PasswordHash: p.PasswordHash, RequirePasswordChange: p.RequirePasswordChange, MFA: p.MFA, Created: now, Updated: now}
 	op, err := s.sessions.Next(ctx, u, org, client, "")
 	if err != nil {

@@ -268,7 +268,7 @@ func (s *Service) tellChanged(ctx context.Context, u store.User, now time.Time) 
 
 // AdminLink is the answer to an admin's reset of a user's password.
 type AdminLink struct {
-	Link     string `json:"link" doc:"The reset link, to copy; valid one hour, single use."`
+	Link     string `json:"link" doc:"The reset link, to copy; valid one hour, single use. Empty for a person of other organizations too: mailed to it only."`
 	MailSent bool   `json:"mail_sent"`
 }
 
@@ -303,15 +303,22 @@ func (s *Service) ForUser(ctx context.Context, p principal.Principal, id string,
 	if u.Status == store.Inactive {
 		return AdminLink{}, userInactive()
 	}
-	if send {
-		if err := s.mails.Take(ctx, ratelimit.Mail{Org: p.Org, User: p.User, To: u.Email}); err != nil {
-			return AdminLink{}, err
-		}
-	}
 	login := u.ResetKey()
 	rc, err := s.store.ResetContextOf(ctx, login)
 	if err != nil {
 		return AdminLink{}, err
+	}
+	// A person of other organizations too: a link set here would set the
+	// password that opens them.
+	shared := u.Person != "" && rc.Found && rc.Guard.Person == u.Person && rc.Guard.MemberCount() > 1
+	if shared && !send {
+		return AdminLink{}, problem.Conflict("person_shared",
+			"This person belongs to other organizations too: its password is theirs as well, so its reset link is only mailed to it (send_email).")
+	}
+	if send {
+		if err := s.mails.Take(ctx, ratelimit.Mail{Org: p.Org, User: p.User, To: u.Email}); err != nil {
+			return AdminLink{}, err
+		}
 	}
 	a := store.Audit{Org: p.Org, Time: s.now(), Actor: p.User, Via: p.Credential + ":" + p.CredentialID,
 		Action: "user.password_reset_link", Target: "user:" + u.ID, Fields: []string{"send_email"}}
@@ -323,6 +330,9 @@ func (s *Service) ForUser(ctx context.Context, p principal.Principal, id string,
 		return AdminLink{}, err
 	}
 	out := AdminLink{Link: link}
+	if shared {
+		out.Link = "" // the person's alone
+	}
 	if send {
 		out.MailSent = s.send(ctx, u, link)
 	}

@@ -405,7 +405,8 @@ func (s *Store) TakeChallenge(ctx context.Context, hash string) error {
 
 // Switched writes what a switch to another membership opens (its session,
 // on the condition that the user is still active in its role, or its
-// challenge) with the audit event a, in one transaction.
+// challenge, on the condition that it is still active) with the audit
+// event a, in one transaction.
 func (s *Store) Switched(ctx context.Context, n Next, a Audit) error {
 	t := s.tx().next(n).audit(a)
 	switch {
