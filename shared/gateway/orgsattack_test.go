@@ -1,7 +1,6 @@
 package gateway_test
 
 import (
-	"encoding/json"
 	"io"
 	"log/slog"
 	"net/http"
