@@ -57,3 +57,5 @@ require (
 	golang.org/x/sys v0.42.0 // indirect
 	golang.org/x/text v0.34.0 // indirect
 )
+
+require github.com/go-jose/go-jose/v4 v4.1.9
