@@ -108,6 +108,21 @@ func (d Deps) WithMFAKeySecret(ctx context.Context) (Deps, error) {
 	return d, nil
 }
 
+// WithJWTKeysSecret returns d with the signing keys read from the Secrets
+// Manager secret JWT_KEYS_SECRET names, when it names one; the keys set
+// in JWT_KEYS (local use) otherwise stay.
+func (d Deps) WithJWTKeysSecret(ctx context.Context) (Deps, error) {
+	if d.Config.JWTKeysSecret == "" {
+		return d, nil
+	}
+	ks, err := d.Config.JWTKeysFromSecret(ctx, d.aws)
+	if err != nil {
+		return d, err
+	}
+	d.Config.JWTKeys = &ks
+	return d, nil
+}
+
 // WithSES returns d sending mail through SES v2 when the configuration
 // names a sender; without one, mail stays off and links are only returned.
 func (d Deps) WithSES(ctx context.Context, load config.AWSLoader) (Deps, error) {
@@ -151,6 +166,7 @@ func (d Deps) SessionConfig() session.Config {
 	c := session.DefaultConfig()
 	c.Password, c.Clients, c.Permissions = d.Config.Password, d.Config.Clients, d.Config.Permissions
 	c.AccessTTL, c.RefreshTTL = d.Config.AccessTTL, d.Config.RefreshTTL
+	c.Issuer, c.Audience, c.Keys = d.Config.PublicURL, d.Config.Audience(), d.Config.JWTKeys
 	c.MaxFailures, c.LockWindow = d.Config.MaxFailures, d.Config.LockWindow
 	c.AccountMaxFailures, c.MaxWait = d.Config.AccountMaxFailures, d.Config.LoginMaxWait
 	return c
@@ -292,7 +308,7 @@ func (d Deps) pages() *pages.Service {
 		pages.Deps{
 			Invitations: invitations.New(d.Store, sessions, d.Mail, d.Config.PublicURL, d.appURL(), d.SessionConfig().Password, d.Config.Permissions, d.Now),
 			Resets:      d.Resets(), Sessions: sessions, Profile: d.Profile(), Store: d.Store, Log: d.Log, Now: d.Now,
-			Authorizer: authorizer.New(d.Store, d.Config.Permissions, d.Log, d.Now, nil),
+			Authorizer: authorizer.New(d.Store, d.Config.Permissions, d.Log, d.Now, nil, d.tokens()).Warm(context.Background()),
 		})
 }
 
@@ -366,9 +382,14 @@ func JobsLambda() func(context.Context, json.RawMessage) (any, error) {
 	}
 }
 
+// tokens are what the access tokens of this deployment say.
+func (d Deps) tokens() authorizer.Tokens {
+	return authorizer.Tokens{Issuer: d.Config.PublicURL, Audience: d.Config.Audience()}
+}
+
 // Authorizer returns the authorizer's handler.
 func Authorizer(d Deps) lambdahttp.Authorizer {
-	return authorizer.New(d.Store, d.Config.Permissions, d.Log, d.Now, d.Config.AppRoutes).Handle
+	return authorizer.New(d.Store, d.Config.Permissions, d.Log, d.Now, d.Config.AppRoutes, d.tokens()).Warm(context.Background()).Handle
 }
 
 // Lambda builds the handler of function fn, which sends no mail, from the
@@ -396,6 +417,11 @@ func lambdaHandler(fn string, mail bool, load func(context.Context) (Deps, error
 	}
 	if spec, _ := route.SpecOf(fn); spec.MFAKey {
 		if d, err = d.WithMFAKeySecret(context.Background()); err != nil {
+			log.Fatalf("app: function %s: %v", fn, err)
+		}
+	}
+	if spec, _ := route.SpecOf(fn); spec.SignsJWT {
+		if d, err = d.WithJWTKeysSecret(context.Background()); err != nil {
 			log.Fatalf("app: function %s: %v", fn, err)
 		}
 	}

@@ -368,7 +368,11 @@ type Spec struct {
 	SendsMail bool
 	// MFAKey is true for functions that seal or open the secrets of
 	// two-step verification: only they are given the key (MFA_ENCRYPTION_KEY_SECRET, or MFA_ENCRYPTION_KEY locally).
-	MFAKey         bool
+	MFAKey bool
+	// SignsJWT is true for functions that open sessions (they sign access
+	// tokens): only they are given the signing keys (JWT_KEYS_SECRET, or
+	// JWT_KEYS locally).
+	SignsJWT       bool
 	MemoryMB       int
 	TimeoutSeconds int
 }
@@ -419,7 +423,7 @@ func Specs() []Spec {
 		// Auth mails the code proving an imported person's address. Every
 		// login and service token verifies a password hash: one vCPU.
 		{Name: Auth, DynamoDB: []string{"GetItem", "BatchGetItem", "Query", "PutItem", "UpdateItem", "DeleteItem", "TransactWriteItems"},
-			SendsMail: true, MFAKey: true, MemoryMB: oneVCPU, TimeoutSeconds: 10},
+			SendsMail: true, MFAKey: true, SignsJWT: true, MemoryMB: oneVCPU, TimeoutSeconds: 10},
 		// A password change verifies the old password and hashes the new one
 		// (two hashes); turning two-step verification off checks the
 		// password: one vCPU.
@@ -430,7 +434,7 @@ func Specs() []Spec {
 		// a cookie another account replaces. Signing in, accepting and
 		// resetting each hash a password: one vCPU.
 		{Name: Pages, DynamoDB: []string{"GetItem", "BatchGetItem", "Query", "UpdateItem", "TransactWriteItems"},
-			SendsMail: true, MFAKey: true, MemoryMB: oneVCPU, TimeoutSeconds: 10},
+			SendsMail: true, MFAKey: true, SignsJWT: true, MemoryMB: oneVCPU, TimeoutSeconds: 10},
 		// The organization hashes nothing: reads and small writes, I/O-bound.
 		{Name: Organization, DynamoDB: []string{"GetItem", "PutItem", "UpdateItem", "Query", "TransactWriteItems"},
 			MemoryMB: small, TimeoutSeconds: 10},
@@ -451,7 +455,7 @@ func Specs() []Spec {
 		// Accepting an invitation hashes the new account's password: one
 		// vCPU.
 		{Name: Invitations, DynamoDB: []string{"GetItem", "BatchGetItem", "Query", "UpdateItem", "TransactWriteItems"},
-			SendsMail: true, MemoryMB: oneVCPU, TimeoutSeconds: 10},
+			SendsMail: true, SignsJWT: true, MemoryMB: oneVCPU, TimeoutSeconds: 10},
 		// Completing a reset hashes the new password: one vCPU.
 		{Name: PasswordReset, DynamoDB: []string{"GetItem", "BatchGetItem", "Query", "UpdateItem", "TransactWriteItems"},
 			SendsMail: true, MemoryMB: oneVCPU, TimeoutSeconds: 10},
