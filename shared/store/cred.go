@@ -143,10 +143,10 @@ type Session struct {
 	RefreshHash string    `dynamodbav:"refresh_hash"`
 	// KeptAccess are the hashes of the previous access tokens a refresh
 	// kept until their expiry: ending the session ends them too.
-	KeptAccess Perms `dynamodbav:"kept_access,omitempty"`
-	Expires     int64     `dynamodbav:"expires"`
-	GSI1PK      string    `dynamodbav:"gsi1pk"`
-	GSI1SK      string    `dynamodbav:"gsi1sk"`
+	KeptAccess Perms  `dynamodbav:"kept_access,omitempty"`
+	Expires    int64  `dynamodbav:"expires"`
+	GSI1PK     string `dynamodbav:"gsi1pk"`
+	GSI1SK     string `dynamodbav:"gsi1sk"`
 }
 
 func sessionKey(id string) key { return key{"SESSION#" + id, "SESSION"} }
