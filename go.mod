@@ -59,3 +59,8 @@ require (
 )
 
 require github.com/go-jose/go-jose/v4 v4.1.9
+
+require (
+	github.com/coreos/go-oidc/v3 v3.21.0
+	golang.org/x/oauth2 v0.36.0 // indirect
+)

@@ -40,6 +40,7 @@ const (
 	OpLogout                   OperationID = "logout"
 	OpGetMe                    OperationID = "getMe"
 	OpOpenAPI                  OperationID = "openapi"
+	OpJWKS                     OperationID = "jwks"
 	OpServiceToken             OperationID = "serviceToken"
 	OpPasswordChange           OperationID = "passwordChange"
 	OpGetOrganization          OperationID = "getOrganization"
@@ -169,6 +170,8 @@ func All() []Route {
 			Summary: "The caller's own user"},
 		{Method: "GET", Path: "/v1/openapi.json", Function: Pages, Operation: OpOpenAPI, Public: true,
 			Summary: "This API's OpenAPI 3.1 description"},
+		{Method: "GET", Path: "/.well-known/jwks.json", Function: Auth, Operation: OpJWKS, Public: true,
+			Summary: "The public keys of the JWT access tokens (RFC 7517 JWK set)"},
 		{Method: "POST", Path: "/v1/auth/token", Function: Auth, Operation: OpServiceToken, Public: true,
 			Summary: "Tokens for a service user (organization code, user code, password)"},
 		{Method: "POST", Path: "/v1/auth/password-change", Function: Auth, Operation: OpPasswordChange, Public: true,
