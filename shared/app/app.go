@@ -6,6 +6,7 @@ package app
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log"
 	"log/slog"
@@ -24,6 +25,7 @@ import (
 	"github.com/guichet/guichet/shared/httpapi"
 	"github.com/guichet/guichet/shared/invitations"
 	"github.com/guichet/guichet/shared/jobs"
+	"github.com/guichet/guichet/shared/keyring"
 	"github.com/guichet/guichet/shared/lambdahttp"
 	"github.com/guichet/guichet/shared/logging"
 	"github.com/guichet/guichet/shared/mail"
@@ -37,6 +39,7 @@ import (
 	"github.com/guichet/guichet/shared/route"
 	"github.com/guichet/guichet/shared/router"
 	"github.com/guichet/guichet/shared/session"
+	"github.com/guichet/guichet/shared/signing"
 	"github.com/guichet/guichet/shared/store"
 	"github.com/guichet/guichet/shared/users"
 )
@@ -121,6 +124,21 @@ func (d Deps) WithJWTKeysSecret(ctx context.Context) (Deps, error) {
 	}
 	d.Config.JWTKeys = &ks
 	return d, nil
+}
+
+// KeyVault is where the signing keys live: the secret JWT_KEYS_SECRET
+// names.
+func (d Deps) KeyVault() (keyring.Vault, error) {
+	if d.Config.JWTKeysSecret == "" {
+		return nil, errors.New("app: JWT_KEYS_SECRET is not set")
+	}
+	return keyring.Secret{Config: d.Config, AWS: d.aws}, nil
+}
+
+// RotateKeys rotates the signing keys in v (keyring.Rotate), keeping the
+// previous key as long as a token it signed may live.
+func (d Deps) RotateKeys(ctx context.Context, v keyring.Vault) (signing.KeySet, error) {
+	return keyring.Rotate(ctx, v, d.Store, keyring.Keep(d.Config.AccessTTL, authorizer.Skew), d.Now())
 }
 
 // WithSES returns d sending mail through SES v2 when the configuration
@@ -363,6 +381,10 @@ func (d Deps) Jobs() *jobs.Runner {
 	return r
 }
 
+// RotateKeysTask is the task of the event the rotation schedule sends the
+// jobs function: {"task": "rotate_keys"}.
+const RotateKeysTask = "rotate_keys"
+
 // JobsLambda builds the jobs function's handler from the environment, for
 // lambda.Start: a DynamoDB stream event runs a batch of each job it
 // records; any other event (the schedule's) sweeps the jobs idle for a
@@ -377,6 +399,20 @@ func JobsLambda() func(context.Context, json.RawMessage) (any, error) {
 		var ev events.DynamoDBEvent
 		if err := json.Unmarshal(raw, &ev); err == nil && len(ev.Records) > 0 {
 			return r.Stream(ctx, ev)
+		}
+		var task struct {
+			Task string `json:"task"`
+		}
+		if json.Unmarshal(raw, &task) == nil && task.Task == RotateKeysTask {
+			// The rotation schedule's event (see the CDK stack).
+			v, err := d.KeyVault()
+			if err != nil {
+				return nil, err
+			}
+			if _, err := d.RotateKeys(ctx, v); err != nil {
+				return nil, err
+			}
+			return struct{}{}, nil
 		}
 		return struct{}{}, r.Sweep(ctx, time.Minute)
 	}
