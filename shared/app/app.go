@@ -414,6 +414,17 @@ func JobsLambda() func(context.Context, json.RawMessage) (any, error) {
 			}
 			return struct{}{}, nil
 		}
+		if d.Config.JWTKeysSecret != "" {
+			// A new deployment's first key set (guichet keys init does it
+			// at once); afterwards one secret read per sweep.
+			v, err := d.KeyVault()
+			if err != nil {
+				return nil, err
+			}
+			if _, err := keyring.Ensure(ctx, v, d.Store, d.Now()); err != nil {
+				return nil, err
+			}
+		}
 		return struct{}{}, r.Sweep(ctx, time.Minute)
 	}
 }

@@ -64,6 +64,17 @@ func Init(ctx context.Context, v Vault, st *store.Store, now time.Time) (bool, e
 	return false, Publish(ctx, st, ks, now)
 }
 
+// Ensure makes the first key set when v holds none (Init), and otherwise
+// does nothing: the jobs function's sweep runs it, so that a new
+// deployment gets its keys without an administrator. It reports whether
+// it made one.
+func Ensure(ctx context.Context, v Vault, st *store.Store, now time.Time) (bool, error) {
+	if _, found, err := v.Read(ctx); err != nil || found {
+		return false, err
+	}
+	return Init(ctx, v, st, now)
+}
+
 // Rotate rotates v's key set at now (signing.KeySet.Rotate, keeping the
 // previous key for keep) and publishes the result; with no key set yet it
 // makes the first (Init). The key set is written before the JWKS: the key

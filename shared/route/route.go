@@ -375,7 +375,10 @@ type Spec struct {
 	// SignsJWT is true for functions that open sessions (they sign access
 	// tokens): only they are given the signing keys (JWT_KEYS_SECRET, or
 	// JWT_KEYS locally).
-	SignsJWT       bool
+	SignsJWT bool
+	// RotatesKeys is true for the function the rotation schedule invokes
+	// (it reads and writes the signing keys' secret).
+	RotatesKeys    bool
 	MemoryMB       int
 	TimeoutSeconds int
 }
@@ -474,7 +477,7 @@ func Specs() []Spec {
 		// batch cut short runs again. They hash nothing: batches of
 		// DynamoDB writes and mails, I/O-bound.
 		{Name: Jobs, DynamoDB: []string{"GetItem", "BatchGetItem", "Query", "UpdateItem", "DeleteItem", "TransactWriteItems"},
-			SendsMail: true, MemoryMB: medium, TimeoutSeconds: 60},
+			SendsMail: true, RotatesKeys: true, MemoryMB: medium, TimeoutSeconds: 60},
 	}
 }
 

@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 )
 
 // JWKS is the public key set verifiers of Guichet's JWTs read (the
@@ -20,13 +22,19 @@ type JWKS struct {
 
 var jwksKey = key{"JWKS", "JWKS"}
 
-// PutJWKS writes the public key set, the JSON of a JWK set.
+// PutJWKS writes the public key set, the JSON of a JWK set. It is an
+// UpdateItem, which the jobs function (the rotation) already may call.
 func (s *Store) PutJWKS(ctx context.Context, keys []byte, now time.Time) error {
-	item, err := marshal(JWKS{key: jwksKey, Keys: string(keys), Updated: now.UTC()})
+	_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName: &s.table, Key: jwksKey.av(),
+		UpdateExpression: aws.String("SET #k = :k, updated = :u"),
+		// "keys" is a reserved word.
+		ExpressionAttributeNames: map[string]string{"#k": "keys"},
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":k": str(string(keys)), ":u": str(now.UTC().Format(time.RFC3339Nano)),
+		},
+	})
 	if err != nil {
-		return fmt.Errorf("put jwks: %w", err)
-	}
-	if _, err := s.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: &s.table, Item: item}); err != nil {
 		return fmt.Errorf("put jwks: %w", err)
 	}
 	return nil
