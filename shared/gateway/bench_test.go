@@ -191,7 +191,7 @@ func BenchmarkAccessTokenVerify(b *testing.B) {
 func BenchmarkAccessTokenSign(b *testing.B) {
 	e := apitest.New(b)
 	tok := e.LoginOwner(b).AccessToken
-	jws, err := jose.ParseSigned(tok, []jose.SignatureAlgorithm{jose.ES256})
+	jws, err := jose.ParseSignedCompact(tok, []jose.SignatureAlgorithm{jose.ES256})
 	if err != nil {
 		b.Fatal(err)
 	}
