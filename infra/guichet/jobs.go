@@ -36,9 +36,8 @@ const (
 	// keyRotationID names the schedule rotating the signing keys.
 	keyRotationID = "KeyRotationSchedule"
 	// keyRotationDays is the rotation's interval. A previous key stays in
-	// the JWKS until the rotation after its tokens expired: a week, which
-	// also bounds how long a warm function may sign with the key it read
-	// at init.
+	// the JWKS until the rotation after its tokens expired (a week); the
+	// functions that sign read the key set again every 5 minutes.
 	keyRotationDays = 7
 	// rotateKeysTask is the event's task (app.RotateKeysTask).
 	rotateKeysTask = "rotate_keys"

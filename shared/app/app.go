@@ -57,6 +57,9 @@ type Deps struct {
 	// aws is the SDK configuration the DynamoDB client was built from
 	// (LoadWith), which the Secrets Manager read reuses.
 	aws aws.Config
+	// signer is the signing key set read from JWT_KEYS_SECRET and read
+	// again every keyring.Reload (nil: the configuration's JWT_KEYS).
+	signer keyring.Source
 }
 
 // FromEnv builds the dependencies of a function running in AWS (or against
@@ -112,8 +115,9 @@ func (d Deps) WithMFAKeySecret(ctx context.Context) (Deps, error) {
 }
 
 // WithJWTKeysSecret returns d with the signing keys read from the Secrets
-// Manager secret JWT_KEYS_SECRET names, when it names one; the keys set
-// in JWT_KEYS (local use) otherwise stay.
+// Manager secret JWT_KEYS_SECRET names, when it names one, and read again
+// every keyring.Reload; the keys set in JWT_KEYS (local use) otherwise
+// stay.
 func (d Deps) WithJWTKeysSecret(ctx context.Context) (Deps, error) {
 	if d.Config.JWTKeysSecret == "" {
 		return d, nil
@@ -123,6 +127,7 @@ func (d Deps) WithJWTKeysSecret(ctx context.Context) (Deps, error) {
 		return d, err
 	}
 	d.Config.JWTKeys = &ks
+	d.signer = keyring.NewReloading(keyring.Secret{Config: d.Config, AWS: d.aws}, ks, d.Now)
 	return d, nil
 }
 
@@ -184,7 +189,10 @@ func (d Deps) SessionConfig() session.Config {
 	c := session.DefaultConfig()
 	c.Password, c.Clients, c.Permissions = d.Config.Password, d.Config.Clients, d.Config.Permissions
 	c.AccessTTL, c.RefreshTTL = d.Config.AccessTTL, d.Config.RefreshTTL
-	c.Issuer, c.Audience, c.Keys = d.Config.PublicURL, d.Config.Audience(), d.Config.JWTKeys
+	c.Issuer, c.Audience, c.Keys = d.Config.PublicURL, d.Config.Audience(), d.signer
+	if d.signer == nil {
+		c.Keys = keyring.Static{Keys: d.Config.JWTKeys}
+	}
 	c.MaxFailures, c.LockWindow = d.Config.MaxFailures, d.Config.LockWindow
 	c.AccountMaxFailures, c.MaxWait = d.Config.AccountMaxFailures, d.Config.LoginMaxWait
 	return c

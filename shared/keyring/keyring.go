@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -159,4 +160,53 @@ func (f File) Write(_ context.Context, ks signing.KeySet) error {
 		return fmt.Errorf("keyring: %w", err)
 	}
 	return nil
+}
+
+// Source gives the key set that signs now.
+type Source interface {
+	KeySet(ctx context.Context) (signing.KeySet, error)
+}
+
+// Static is a key set read from where it is held (JWT_KEYS, the local
+// stack's): what is there when a token is signed signs it.
+type Static struct{ Keys *signing.KeySet }
+
+// KeySet returns the key set.
+func (s Static) KeySet(context.Context) (signing.KeySet, error) {
+	if s.Keys == nil {
+		return signing.KeySet{}, errors.New("keyring: no signing keys (JWT_KEYS or JWT_KEYS_SECRET)")
+	}
+	return *s.Keys, nil
+}
+
+// Reloading is the key set of a vault read again every Reload, so that a
+// rotation reaches a warm function: the function that signs reads the
+// secret once at init, then at most once per Reload.
+type Reloading struct {
+	vault Vault
+	now   func() time.Time
+
+	mu   sync.Mutex
+	ks   signing.KeySet
+	read time.Time
+}
+
+// NewReloading returns ks, read from v at now, read again every Reload.
+func NewReloading(v Vault, ks signing.KeySet, now func() time.Time) *Reloading {
+	return &Reloading{vault: v, now: now, ks: ks, read: now()}
+}
+
+// KeySet returns the key set, read again when older than Reload. A failed
+// read keeps the key set it has (its current key stays published for a
+// whole rotation) and is tried again after another Reload.
+func (r *Reloading) KeySet(ctx context.Context) (signing.KeySet, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if now := r.now(); now.Sub(r.read) >= Reload {
+		r.read = now
+		if ks, found, err := r.vault.Read(ctx); err == nil && found {
+			r.ks = ks
+		}
+	}
+	return r.ks, nil
 }

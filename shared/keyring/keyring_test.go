@@ -67,6 +67,7 @@ func TestTheKeySetInSecretsManager(t *testing.T) {
 			t.Fatalf("ensure again: %v %v", made, err)
 		}
 	})
+	warm := keyring.NewReloading(v, ks, e.Clock.Now) // a signing function's, read at init
 	t.Run("a rotation writes the secret and keeps the old key published", func(t *testing.T) {
 		rotated, err := keyring.Rotate(ctx, v, e.Store, keyring.Keep(5*time.Minute, 30*time.Second), e.Clock.Now())
 		if err != nil {
@@ -78,6 +79,15 @@ func TestTheKeySetInSecretsManager(t *testing.T) {
 		}
 		if set := published(t); len(set.Key(ks.Current.ID)) != 1 || len(set.Key(read.Next.ID)) != 1 {
 			t.Fatalf("JWKS %v", set.Keys)
+		}
+	})
+	t.Run("a warm function signs with the rotated key after at most Reload", func(t *testing.T) {
+		if got, _ := warm.KeySet(ctx); got.Current.ID != ks.Current.ID {
+			t.Fatal("the key set was read again before Reload")
+		}
+		e.Clock.Advance(keyring.Reload)
+		if got, _ := warm.KeySet(ctx); got.Current.ID != ks.Next.ID {
+			t.Fatalf("after Reload the warm function signs with %s, want %s", got.Current.ID, ks.Next.ID)
 		}
 	})
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/guichet/guichet/shared/access"
 	"github.com/guichet/guichet/shared/clients"
 	"github.com/guichet/guichet/shared/httpapi"
+	"github.com/guichet/guichet/shared/keyring"
 	"github.com/guichet/guichet/shared/lockout"
 	"github.com/guichet/guichet/shared/mail"
 	"github.com/guichet/guichet/shared/mfa"
@@ -50,7 +51,7 @@ type Config struct {
 	// and aud of access tokens, which Keys sign; without keys no session
 	// opens.
 	Issuer, Audience string
-	Keys             *signing.KeySet
+	Keys             keyring.Source
 }
 
 // FirstParty is the client_id of the access tokens the JSON login API
@@ -395,7 +396,7 @@ func roleChanged() *problem.Problem {
 // JWT (at+jwt) carrying the principal its credential item holds, keyed
 // by the hash of its jti, so that the strict authorizer checks it with
 // one GetItem as any secret.
-func (s *Service) credentials(u store.User, g store.Grant, sessionID string, now time.Time) (Tokens, store.Credential, store.Credential, error) {
+func (s *Service) credentials(ctx context.Context, u store.User, g store.Grant, sessionID string, now time.Time) (Tokens, store.Credential, store.Credential, error) {
 	jti, err := token.NewID()
 	if err != nil {
 		return Tokens{}, store.Credential{}, store.Credential{}, err
@@ -411,7 +412,7 @@ func (s *Service) credentials(u store.User, g store.Grant, sessionID string, now
 	if u.Kind == store.Service {
 		ac.Client = u.Client
 	}
-	access, err := s.sign(ac, jti, now)
+	access, err := s.sign(ctx, ac, jti, now)
 	if err != nil {
 		return Tokens{}, store.Credential{}, store.Credential{}, err
 	}
@@ -424,9 +425,13 @@ func (s *Service) credentials(u store.User, g store.Grant, sessionID string, now
 
 // sign makes the JWT access token of the access credential ac, whose jti
 // is jti: its principal is the one the authorizer reads from ac.
-func (s *Service) sign(ac store.Credential, jti string, now time.Time) (string, error) {
+func (s *Service) sign(ctx context.Context, ac store.Credential, jti string, now time.Time) (string, error) {
 	if s.cfg.Keys == nil {
 		return "", errors.New("session: no signing keys (JWT_KEYS or JWT_KEYS_SECRET)")
+	}
+	keys, err := s.cfg.Keys.KeySet(ctx)
+	if err != nil {
+		return "", fmt.Errorf("session: %w", err)
 	}
 	p := principal.FromCredential(ac, s.cfg.Permissions)
 	p.Credential, p.CredentialID = principal.Session, ac.Session
@@ -439,7 +444,7 @@ func (s *Service) sign(ac store.Credential, jti string, now time.Time) (string, 
 	if ac.Client != "" {
 		c.ClientID = ac.Client
 	}
-	tok, err := s.cfg.Keys.Sign(c, signing.AccessToken)
+	tok, err := keys.Sign(c, signing.AccessToken)
 	if err != nil {
 		return "", fmt.Errorf("session: %w", err)
 	}
@@ -465,7 +470,7 @@ func (s *Service) Prepare(ctx context.Context, u store.User, c Client) (NewSessi
 	if err != nil {
 		return NewSession{}, err
 	}
-	t, ac, rc, err := s.credentials(u, g, id, now)
+	t, ac, rc, err := s.credentials(ctx, u, g, id, now)
 	if err != nil {
 		return NewSession{}, err
 	}
@@ -554,7 +559,7 @@ func (s *Service) Refresh(ctx context.Context, refreshToken string) (any, error)
 		if err != nil {
 			return nil, err
 		}
-		t, ac, rc, err := s.credentials(u, g, old.Session, now)
+		t, ac, rc, err := s.credentials(ctx, u, g, old.Session, now)
 		if err != nil {
 			return nil, err
 		}
