@@ -39,6 +39,7 @@ import (
 	"github.com/guichet/guichet/shared/problem"
 	"github.com/guichet/guichet/shared/route"
 	"github.com/guichet/guichet/shared/session"
+	"github.com/guichet/guichet/shared/signing"
 	"github.com/guichet/guichet/shared/store"
 )
 
@@ -162,6 +163,10 @@ func (s *Stack) build(ctx context.Context, opts Options) error {
 	}
 	ses := mail.SES(awsCfg, cfg.SESEndpoint)
 	s.Functions = map[string]lambdahttp.Handler{}
+	keys, err := signing.NewKeySet(time.Now())
+	if err != nil {
+		return err
+	}
 	var local exports.Store
 	if cfg.ExportBucket == "" {
 		dir, err := os.MkdirTemp("", "guichet-exports-")
@@ -182,6 +187,7 @@ func (s *Stack) build(ctx context.Context, opts Options) error {
 		if err != nil {
 			return err
 		}
+		deps = deps.WithKeys(&keys)
 		switch fn {
 		case route.Authorizer:
 			s.Authorizer = app.Authorizer(deps)

@@ -36,6 +36,10 @@ type OperationID string
 const (
 	OpFallback                 OperationID = "fallback"
 	OpLogin                    OperationID = "login"
+	OpOIDCDiscovery            OperationID = "oidcDiscovery"
+	OpOIDCJWKS                 OperationID = "oidcJWKS"
+	OpOIDCAuthorize            OperationID = "oidcAuthorize"
+	OpOIDCToken                OperationID = "oidcToken"
 	OpRefresh                  OperationID = "refresh"
 	OpLogout                   OperationID = "logout"
 	OpGetMe                    OperationID = "getMe"
@@ -171,6 +175,16 @@ func All() []Route {
 			Summary: "This API's OpenAPI 3.1 description"},
 		{Method: "POST", Path: "/v1/auth/token", Function: Auth, Operation: OpServiceToken, Public: true,
 			Summary: "Tokens for a service user (organization code, user code, password)"},
+		// OpenID Connect (package oidc). They speak OAuth's formats, not
+		// the API's JSON: like the pages, the API description leaves them out.
+		{Method: "GET", Path: "/.well-known/openid-configuration", Function: Auth, Operation: OpOIDCDiscovery, Public: true, Page: true,
+			Summary: "OpenID Connect discovery"},
+		{Method: "GET", Path: "/.well-known/jwks.json", Function: Auth, Operation: OpOIDCJWKS, Public: true, Page: true,
+			Summary: "The public keys that sign tokens (JWKS)"},
+		{Method: "GET", Path: "/oauth/authorize", Function: Auth, Operation: OpOIDCAuthorize, Public: true, Page: true,
+			Summary: "OAuth 2.0 authorization endpoint (code flow, PKCE): hands over to the hosted login"},
+		{Method: "POST", Path: "/oauth/token", Function: Auth, Operation: OpOIDCToken, Public: true, Page: true,
+			Summary: "OAuth 2.0 token endpoint: authorization_code, refresh_token, client_credentials"},
 		{Method: "POST", Path: "/v1/auth/password-change", Function: Auth, Operation: OpPasswordChange, Public: true,
 			Summary: "Answer a password_change login challenge with a new password"},
 		{Method: "POST", Path: "/v1/auth/organization", Function: Auth, Operation: OpChooseOrganization, Public: true,
