@@ -225,7 +225,7 @@ func (d Deps) Sessions() *session.Service {
 // OIDC returns the OpenID Connect provider (function auth).
 func (d Deps) OIDC() *oidc.Provider {
 	return oidc.New(oidc.Config{Issuer: d.Config.PublicURL, Clients: d.Config.OIDCClients, IDTokenTTL: d.Config.AccessTTL},
-		d.Store, d.Sessions(), d.Keys, d.Now)
+		d.Store, d.Sessions(), d.Keys, authorizer.New(d.Store, d.Config.Permissions, d.Log, d.Now, nil), d.Now)
 }
 
 // WithKeys returns d signing with ks.

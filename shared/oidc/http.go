@@ -23,10 +23,14 @@ import (
 // (route.Route.Page). It reads nothing of p, which may be nil.
 func (p *Provider) Operations() router.Operations {
 	return router.Operations{
-		route.OpOIDCDiscovery: {Handle: p.discovery, ContentTypes: []string{"application/json"}},
-		route.OpOIDCJWKS:      {Handle: p.jwks, ContentTypes: []string{"application/json"}},
-		route.OpOIDCAuthorize: {Handle: p.authorize, ContentTypes: []string{"text/html"}},
-		route.OpOIDCToken:     {Handle: p.token, ContentTypes: []string{"application/json"}},
+		route.OpOIDCDiscovery:  {Handle: p.discovery, ContentTypes: []string{"application/json"}},
+		route.OpOIDCJWKS:       {Handle: p.jwks, ContentTypes: []string{"application/json"}},
+		route.OpOIDCAuthorize:  {Handle: p.authorize, ContentTypes: []string{"text/html"}},
+		route.OpOIDCToken:      {Handle: p.token, ContentTypes: []string{"application/json"}},
+		route.OpOIDCUserInfo:   {Handle: p.userinfo, ContentTypes: []string{"application/json"}},
+		route.OpOIDCRevoke:     {Handle: p.revoke},
+		route.OpOIDCIntrospect: {Handle: p.introspect, ContentTypes: []string{"application/json"}},
+		route.OpOIDCLogout:     {Handle: p.logout, ContentTypes: []string{"text/plain"}},
 	}
 }
 
@@ -85,6 +89,10 @@ type Discovery struct {
 	AuthorizationEndpoint             string   `json:"authorization_endpoint"`
 	TokenEndpoint                     string   `json:"token_endpoint"`
 	JWKSURI                           string   `json:"jwks_uri"`
+	UserInfoEndpoint                  string   `json:"userinfo_endpoint"`
+	RevocationEndpoint                string   `json:"revocation_endpoint"`
+	IntrospectionEndpoint             string   `json:"introspection_endpoint"`
+	EndSessionEndpoint                string   `json:"end_session_endpoint"`
 	ResponseTypesSupported            []string `json:"response_types_supported"`
 	ResponseModesSupported            []string `json:"response_modes_supported"`
 	GrantTypesSupported               []string `json:"grant_types_supported"`
@@ -105,6 +113,10 @@ func (p *Provider) discovery(w http.ResponseWriter, r *http.Request) error {
 		AuthorizationEndpoint:             base + "/oauth/authorize",
 		TokenEndpoint:                     base + "/oauth/token",
 		JWKSURI:                           base + "/.well-known/jwks.json",
+		UserInfoEndpoint:                  base + "/oauth/userinfo",
+		RevocationEndpoint:                base + "/oauth/revoke",
+		IntrospectionEndpoint:             base + "/oauth/introspect",
+		EndSessionEndpoint:                base + "/oauth/logout",
 		ResponseTypesSupported:            []string{"code"},
 		ResponseModesSupported:            []string{"query"},
 		GrantTypesSupported:               []string{"authorization_code", "refresh_token", "client_credentials"},

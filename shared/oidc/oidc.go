@@ -18,6 +18,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/guichet/guichet/shared/authorizer"
 	"github.com/guichet/guichet/shared/oidc/registry"
 	"github.com/guichet/guichet/shared/session"
 	"github.com/guichet/guichet/shared/signing"
@@ -43,13 +44,15 @@ type Provider struct {
 	store    *store.Store
 	sessions *session.Service
 	keys     *signing.KeySet
+	tokens   *authorizer.Authorizer
 	now      func() time.Time
 }
 
 // New returns a provider; keys signs id_tokens (nil: the openid scope is
-// refused, the provider serves plain OAuth).
-func New(cfg Config, s *store.Store, sessions *session.Service, keys *signing.KeySet, now func() time.Time) *Provider {
-	return &Provider{cfg: cfg, store: s, sessions: sessions, keys: keys, now: now}
+// refused, the provider serves plain OAuth); tokens resolves access tokens
+// and API keys as the strict authorizer does.
+func New(cfg Config, s *store.Store, sessions *session.Service, keys *signing.KeySet, tokens *authorizer.Authorizer, now func() time.Time) *Provider {
+	return &Provider{cfg: cfg, store: s, sessions: sessions, keys: keys, tokens: tokens, now: now}
 }
 
 // Request is what the hosted login shows of an authorization request.

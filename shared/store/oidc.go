@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 )
 
@@ -100,6 +101,25 @@ func (s *Store) ExchangeCode(ctx context.Context, r AuthRequest, at time.Time, s
 	t := s.tx().add(LinkUsed, up).session(sess, access, refresh).add(UserChanged, s.activeUser(access.Org, access.User, access.Role))
 	if err := s.transact(ctx, t); err != nil {
 		return fmt.Errorf("exchange code: %w", err)
+	}
+	return nil
+}
+
+// DeleteAccessToken deletes the access token credential of hash (RFC 7009
+// revocation): that token stops working, its session goes on. One already
+// gone, or of another kind, is left alone (ErrNotFound).
+func (s *Store) DeleteAccessToken(ctx context.Context, hash string) error {
+	_, err := s.db.DeleteItem(ctx, &dynamodb.DeleteItemInput{
+		TableName: &s.table, Key: credKey(hash).av(),
+		ConditionExpression:       aws.String("#k = :access"),
+		ExpressionAttributeNames:  map[string]string{"#k": "kind"},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":access": str(AccessToken)},
+	})
+	if conditionFailed(err) {
+		return fmt.Errorf("delete access token: %w", ErrNotFound)
+	}
+	if err != nil {
+		return fmt.Errorf("delete access token: %w", unavailable(err))
 	}
 	return nil
 }
