@@ -5,6 +5,7 @@
 //	guichet users import --org CODE --file F [--format csv|jsonl] [--dry-run] [--send-invitations]
 //	guichet users export --org CODE [--format csv|jsonl] [--include-password-hashes] [--out F]
 //	guichet oidc client-secret  prints a new OIDC client secret, once, and its hash for OIDC_CLIENTS
+//	guichet keys init|rotate [--file F]  the JWT signing keys (JWT_KEYS_SECRET or a file)
 //	guichet openapi      prints the API's OpenAPI 3.1 description
 package main
 
@@ -38,6 +39,7 @@ const usage = `usage:
   guichet users reindex --org CODE
   guichet migrate [--batch N] [--cursor CURSOR]
   guichet oidc client-secret
+  guichet keys init|rotate [--file FILE]
   guichet openapi`
 
 func run(ctx context.Context, args []string, out io.Writer, getenv func(string) string) error {
@@ -51,6 +53,9 @@ func runWith(ctx context.Context, args []string, out, errOut io.Writer, getenv f
 	}
 	if len(args) >= 2 && args[0] == "users" && (args[1] == "import" || args[1] == "export") {
 		return usersCommand(ctx, args[1], args[2:], out, errOut, getenv)
+	}
+	if len(args) >= 2 && args[0] == "keys" && (args[1] == "init" || args[1] == "rotate") {
+		return keysCommand(ctx, args[1], args[2:], out, getenv)
 	}
 	if len(args) >= 1 && args[0] == "migrate" {
 		return migrateCommand(ctx, args[1:], out, getenv)

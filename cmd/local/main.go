@@ -15,6 +15,7 @@ import (
 	"net/url"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
@@ -23,10 +24,12 @@ import (
 	"github.com/guichet/guichet/shared/config"
 	"github.com/guichet/guichet/shared/devstack"
 	"github.com/guichet/guichet/shared/gateway"
+	"github.com/guichet/guichet/shared/keyring"
 	"github.com/guichet/guichet/shared/logging"
 	"github.com/guichet/guichet/shared/oidc/registry"
 	"github.com/guichet/guichet/shared/password"
 	"github.com/guichet/guichet/shared/route"
+	"github.com/guichet/guichet/shared/signing"
 )
 
 func main() {
@@ -148,7 +151,42 @@ func localConfig(getenv func(string) string, addr string) (config.Config, error)
 	if cfg.MailFrom == "" {
 		cfg.MailFrom = "guichet@localhost.localdomain"
 	}
+	if cfg.JWTKeys == nil && cfg.JWTKeysSecret == "" {
+		ks, err := localKeys(getenv)
+		if err != nil {
+			return cfg, err
+		}
+		cfg.JWTKeys = &ks
+	}
 	return cfg, nil
+}
+
+// localKeys is the signing key set of `make run`, made once and kept in
+// JWT_KEYS_FILE (default: guichet/jwt-keys.json in the user's cache
+// directory, readable by its owner only), so that the tokens of a
+// DynamoDB Local kept between runs still verify after a restart. The
+// stack publishes its JWKS at start.
+func localKeys(getenv func(string) string) (signing.KeySet, error) {
+	file := getenv("JWT_KEYS_FILE")
+	if file == "" {
+		dir, err := os.UserCacheDir()
+		if err != nil {
+			return signing.KeySet{}, fmt.Errorf("local: JWT_KEYS_FILE unset and no cache directory: %w", err)
+		}
+		if err := os.MkdirAll(filepath.Join(dir, "guichet"), 0o700); err != nil {
+			return signing.KeySet{}, err
+		}
+		file = filepath.Join(dir, "guichet", "jwt-keys.json")
+	}
+	v := keyring.File(file)
+	ks, found, err := v.Read(context.Background())
+	if err != nil || found {
+		return ks, err
+	}
+	if ks, err = signing.NewKeySet(time.Now()); err != nil {
+		return ks, err
+	}
+	return ks, v.Write(context.Background(), ks)
 }
 
 // demoPermissions are the application permissions of `make run` when

@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/guichet/guichet/shared/access"
 	"github.com/guichet/guichet/shared/config"
 	"github.com/guichet/guichet/shared/devstack"
 	"github.com/guichet/guichet/shared/logging"
@@ -22,7 +23,9 @@ import (
 	"github.com/guichet/guichet/shared/password"
 	"github.com/guichet/guichet/shared/permission"
 	"github.com/guichet/guichet/shared/problem"
+	"github.com/guichet/guichet/shared/signing"
 	"github.com/guichet/guichet/shared/store"
+	"github.com/guichet/guichet/shared/token"
 )
 
 // OwnerPassword is the password of the owner of the seeded organization.
@@ -336,4 +339,23 @@ func (e *Env) Restart(t testing.TB, opts ...Option) *Env {
 		st.Outbox = e.Outbox
 	}
 	return &Env{Stack: st, Clock: e.Clock, Org: e.Org, handler: st.Handler(), contract: e.contract, t: t, bench: e.bench}
+}
+
+// AccessToken signs a JWT access token as the stack's session service
+// would, valid until expires, and returns it with the hash of its jti,
+// which keys the credential item the authorizer reads: a test writes that
+// item itself.
+func (e *Env) AccessToken(t testing.TB, sessionID string, expires time.Time) (jwt, hash string) {
+	t.Helper()
+	jti, err := token.NewID()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := access.Claims{Issuer: e.Config.PublicURL, Subject: "usr_test", Audience: []string{e.Config.Audience()},
+		Expiry: expires.Unix(), IssuedAt: e.Clock.Now().Unix(), ID: jti, ClientID: "guichet", SessionID: sessionID}
+	jwt, err = e.Config.JWTKeys.Sign(c, signing.AccessToken)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return jwt, token.Hash(jti)
 }

@@ -6,6 +6,7 @@ package app
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log"
 	"log/slog"
@@ -24,6 +25,7 @@ import (
 	"github.com/guichet/guichet/shared/httpapi"
 	"github.com/guichet/guichet/shared/invitations"
 	"github.com/guichet/guichet/shared/jobs"
+	"github.com/guichet/guichet/shared/keyring"
 	"github.com/guichet/guichet/shared/lambdahttp"
 	"github.com/guichet/guichet/shared/logging"
 	"github.com/guichet/guichet/shared/mail"
@@ -53,9 +55,6 @@ type Deps struct {
 	// Exports holds exports too large for an answer (function bulk); nil:
 	// they are refused.
 	Exports exports.Store
-	// Keys signs id_tokens (package oidc); nil until the deployment's key
-	// set is read: the openid scope is then refused.
-	Keys *signing.KeySet
 	// aws is the SDK configuration the DynamoDB client was built from
 	// (LoadWith), which the Secrets Manager read reuses.
 	aws aws.Config
@@ -113,6 +112,36 @@ func (d Deps) WithMFAKeySecret(ctx context.Context) (Deps, error) {
 	return d, nil
 }
 
+// WithJWTKeysSecret returns d with the signing keys read from the Secrets
+// Manager secret JWT_KEYS_SECRET names, when it names one; the keys set
+// in JWT_KEYS (local use) otherwise stay.
+func (d Deps) WithJWTKeysSecret(ctx context.Context) (Deps, error) {
+	if d.Config.JWTKeysSecret == "" {
+		return d, nil
+	}
+	ks, err := d.Config.JWTKeysFromSecret(ctx, d.aws)
+	if err != nil {
+		return d, err
+	}
+	d.Config.JWTKeys = &ks
+	return d, nil
+}
+
+// KeyVault is where the signing keys live: the secret JWT_KEYS_SECRET
+// names.
+func (d Deps) KeyVault() (keyring.Vault, error) {
+	if d.Config.JWTKeysSecret == "" {
+		return nil, errors.New("app: JWT_KEYS_SECRET is not set")
+	}
+	return keyring.Secret{Config: d.Config, AWS: d.aws}, nil
+}
+
+// RotateKeys rotates the signing keys in v (keyring.Rotate), keeping the
+// previous key as long as a token it signed may live.
+func (d Deps) RotateKeys(ctx context.Context, v keyring.Vault) (signing.KeySet, error) {
+	return keyring.Rotate(ctx, v, d.Store, keyring.Keep(d.Config.AccessTTL, authorizer.Skew), d.Now())
+}
+
 // WithSES returns d sending mail through SES v2 when the configuration
 // names a sender; without one, mail stays off and links are only returned.
 func (d Deps) WithSES(ctx context.Context, load config.AWSLoader) (Deps, error) {
@@ -156,6 +185,7 @@ func (d Deps) SessionConfig() session.Config {
 	c := session.DefaultConfig()
 	c.Password, c.Clients, c.Permissions = d.Config.Password, d.Config.Clients, d.Config.Permissions
 	c.AccessTTL, c.RefreshTTL = d.Config.AccessTTL, d.Config.RefreshTTL
+	c.Issuer, c.Audience, c.Keys = d.Config.PublicURL, d.Config.Audience(), d.Config.JWTKeys
 	c.MaxFailures, c.LockWindow = d.Config.MaxFailures, d.Config.LockWindow
 	c.AccountMaxFailures, c.MaxWait = d.Config.AccountMaxFailures, d.Config.LoginMaxWait
 	return c
@@ -225,13 +255,7 @@ func (d Deps) Sessions() *session.Service {
 // OIDC returns the OpenID Connect provider (function auth).
 func (d Deps) OIDC() *oidc.Provider {
 	return oidc.New(oidc.Config{Issuer: d.Config.PublicURL, Clients: d.Config.OIDCClients, IDTokenTTL: d.Config.AccessTTL},
-		d.Store, d.Sessions(), d.Keys, authorizer.New(d.Store, d.Config.Permissions, d.Log, d.Now, nil), d.Now)
-}
-
-// WithKeys returns d signing with ks.
-func (d Deps) WithKeys(ks *signing.KeySet) Deps {
-	d.Keys = ks
-	return d
+		d.Store, d.Sessions(), d.Config.JWTKeys, authorizer.New(d.Store, d.Config.Permissions, d.Log, d.Now, nil, d.tokens()), d.Now)
 }
 
 // AuthOperations are function auth's operations: the JSON login API's and
@@ -321,7 +345,7 @@ func (d Deps) pages() *pages.Service {
 		pages.Deps{
 			Invitations: invitations.New(d.Store, sessions, d.Mail, d.Config.PublicURL, d.appURL(), d.SessionConfig().Password, d.Config.Permissions, d.Now),
 			Resets:      d.Resets(), Sessions: sessions, Profile: d.Profile(), Store: d.Store, Log: d.Log, Now: d.Now,
-			Authorizer: authorizer.New(d.Store, d.Config.Permissions, d.Log, d.Now, nil),
+			Authorizer: authorizer.New(d.Store, d.Config.Permissions, d.Log, d.Now, nil, d.tokens()).Warm(context.Background()),
 		})
 }
 
@@ -376,6 +400,10 @@ func (d Deps) Jobs() *jobs.Runner {
 	return r
 }
 
+// RotateKeysTask is the task of the event the rotation schedule sends the
+// jobs function: {"task": "rotate_keys"}.
+const RotateKeysTask = "rotate_keys"
+
 // JobsLambda builds the jobs function's handler from the environment, for
 // lambda.Start: a DynamoDB stream event runs a batch of each job it
 // records; any other event (the schedule's) sweeps the jobs idle for a
@@ -391,13 +419,43 @@ func JobsLambda() func(context.Context, json.RawMessage) (any, error) {
 		if err := json.Unmarshal(raw, &ev); err == nil && len(ev.Records) > 0 {
 			return r.Stream(ctx, ev)
 		}
+		var task struct {
+			Task string `json:"task"`
+		}
+		if json.Unmarshal(raw, &task) == nil && task.Task == RotateKeysTask {
+			// The rotation schedule's event (see the CDK stack).
+			v, err := d.KeyVault()
+			if err != nil {
+				return nil, err
+			}
+			if _, err := d.RotateKeys(ctx, v); err != nil {
+				return nil, err
+			}
+			return struct{}{}, nil
+		}
+		if d.Config.JWTKeysSecret != "" {
+			// A new deployment's first key set (guichet keys init does it
+			// at once); afterwards one secret read per sweep.
+			v, err := d.KeyVault()
+			if err != nil {
+				return nil, err
+			}
+			if _, err := keyring.Ensure(ctx, v, d.Store, d.Now()); err != nil {
+				return nil, err
+			}
+		}
 		return struct{}{}, r.Sweep(ctx, time.Minute)
 	}
 }
 
+// tokens are what the access tokens of this deployment say.
+func (d Deps) tokens() authorizer.Tokens {
+	return authorizer.Tokens{Issuer: d.Config.PublicURL, Audience: d.Config.Audience()}
+}
+
 // Authorizer returns the authorizer's handler.
 func Authorizer(d Deps) lambdahttp.Authorizer {
-	return authorizer.New(d.Store, d.Config.Permissions, d.Log, d.Now, d.Config.AppRoutes).Handle
+	return authorizer.New(d.Store, d.Config.Permissions, d.Log, d.Now, d.Config.AppRoutes, d.tokens()).Warm(context.Background()).Handle
 }
 
 // Lambda builds the handler of function fn, which sends no mail, from the
@@ -425,6 +483,11 @@ func lambdaHandler(fn string, mail bool, load func(context.Context) (Deps, error
 	}
 	if spec, _ := route.SpecOf(fn); spec.MFAKey {
 		if d, err = d.WithMFAKeySecret(context.Background()); err != nil {
+			log.Fatalf("app: function %s: %v", fn, err)
+		}
+	}
+	if spec, _ := route.SpecOf(fn); spec.SignsJWT {
+		if d, err = d.WithJWTKeysSecret(context.Background()); err != nil {
 			log.Fatalf("app: function %s: %v", fn, err)
 		}
 	}

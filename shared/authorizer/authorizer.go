@@ -9,8 +9,10 @@ package authorizer
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"log/slog"
+	"slices"
 	"strings"
 	"time"
 
@@ -20,28 +22,50 @@ import (
 	"github.com/guichet/guichet/shared/permission"
 	"github.com/guichet/guichet/shared/principal"
 	"github.com/guichet/guichet/shared/route"
+	"github.com/guichet/guichet/shared/signing"
 	"github.com/guichet/guichet/shared/store"
 	"github.com/guichet/guichet/shared/token"
 )
 
-// Authorizer verifies credentials (session access tokens gsn_, API keys
-// gky_) with one GetItem each.
+// Authorizer verifies credentials with one GetItem each: session access
+// tokens (JWTs whose signature, issuer, audience and expiry it checks
+// first, then the credential their jti names) and API keys (gky_).
 type Authorizer struct {
 	store *store.Store
 	perms permission.Catalog
 	log   *slog.Logger
 	now   func() time.Time
 	// app are the application's routes, by route key.
-	app map[string]route.AppRoute
+	app    map[string]route.AppRoute
+	tokens Tokens
+	keys   *Keys
 }
 
-// New returns an authorizer deciding on the application's routes app; a
-// credential's permissions that perms no longer holds are inert: the
-// principal does not get them.
-func New(s *store.Store, perms permission.Catalog, log *slog.Logger, now func() time.Time, app []route.AppRoute) *Authorizer {
-	a := &Authorizer{store: s, perms: perms, log: log, now: now, app: map[string]route.AppRoute{}}
+// Tokens are what an access token must say: its issuer and one of its
+// audiences.
+type Tokens struct {
+	Issuer, Audience string
+}
+
+// New returns an authorizer deciding on the application's routes app,
+// accepting the access tokens tokens describes; a credential's
+// permissions that perms no longer holds are inert: the principal does
+// not get them.
+func New(s *store.Store, perms permission.Catalog, log *slog.Logger, now func() time.Time, app []route.AppRoute, tokens Tokens) *Authorizer {
+	a := &Authorizer{store: s, perms: perms, log: log, now: now, app: map[string]route.AppRoute{},
+		tokens: tokens, keys: NewKeys(s, now)}
 	for _, r := range app {
 		a.app[r.Key()] = r
+	}
+	return a
+}
+
+// Warm reads the JWKS into the cache, at a function's init, so that its
+// requests make one read each; a failure is logged and the first request
+// tries again.
+func (a *Authorizer) Warm(ctx context.Context) *Authorizer {
+	if _, err := a.keys.Get(ctx); err != nil {
+		a.log.ErrorContext(ctx, "authorizer: keys", "err", err)
 	}
 	return a
 }
@@ -112,16 +136,29 @@ func (a *Authorizer) Resolve(ctx context.Context, authorization string) (*princi
 
 // Principal returns who a secret of one of kinds (session access tokens,
 // API keys) names; ok is false when it names nobody: unknown, expired,
-// revoked, or of another kind. The API's authorizer and the hosted pages'
-// session cookie both resolve through it.
+// revoked, forged, or of another kind. A session access token is a JWT
+// (raw gsn_ tokens are no longer issued, and refused). The API's
+// authorizer and the hosted pages' session cookie both resolve through it.
 func (a *Authorizer) Principal(ctx context.Context, secret string, kinds ...token.Kind) (p principal.Principal, ok bool, err error) {
-	kind, hash, ok := token.Parse(secret, kinds...)
-	if !ok {
-		return p, false, nil
+	var kind token.Kind
+	var hash string
+	if slices.Contains(kinds, token.Access) && strings.Count(secret, ".") == 2 {
+		kind = token.Access
+		if hash, ok, err = a.verify(ctx, secret); err != nil || !ok {
+			return p, false, err
+		}
+	} else {
+		kinds = slices.DeleteFunc(slices.Clone(kinds), func(k token.Kind) bool { return k == token.Access })
+		if len(kinds) == 0 {
+			return p, false, nil
+		}
+		if kind, hash, ok = token.Parse(secret, kinds...); !ok {
+			return p, false, nil
+		}
 	}
 	// One GetItem decides: revoking a key or a session, and deactivating or
-	// deleting a user, delete the credential item; expiry is checked here
-	// because TTL deletes late.
+	// deleting a user, delete the credential item; a role change rewrites
+	// it; expiry is checked here because TTL deletes late.
 	cred, err := a.store.GetCredential(ctx, hash)
 	if errors.Is(err, store.ErrNotFound) {
 		return p, false, nil
@@ -132,19 +169,7 @@ func (a *Authorizer) Principal(ctx context.Context, secret string, kinds ...toke
 	if !cred.Valid(a.now()) {
 		return p, false, nil
 	}
-	perms := []permission.Permission{}
-	for _, x := range cred.Permissions {
-		if a.perms.Valid(permission.Permission(x)) {
-			perms = append(perms, permission.Permission(x))
-		}
-	}
-	p = principal.Principal{Org: cred.Org, OrgCode: cred.OrgCode, User: cred.User, Kind: cred.UserKind,
-		Role: cred.Role, Permissions: perms, Client: cred.Client, Scopes: cred.Scopes,
-		Units:       access.Units{All: cred.AllUnits, Kinds: cred.UnitKinds, List: cred.Units},
-		DefaultUnit: cred.DefaultUnit, Expires: cred.Expires}
-	if p.Expires == store.NoExpiry {
-		p.Expires = 0
-	}
+	p = principal.FromCredential(cred, a.perms)
 	switch {
 	case kind == token.Access && cred.Kind == store.AccessToken:
 		p.Credential, p.CredentialID = principal.Session, cred.Session
@@ -158,6 +183,46 @@ func (a *Authorizer) Principal(ctx context.Context, secret string, kinds ...toke
 		return principal.Principal{}, false, nil
 	}
 	return p, true, nil
+}
+
+// Skew is the clock difference between Guichet and a token's verifier
+// that expiry and issue times allow.
+const Skew = 30 * time.Second
+
+// verify checks a JWT access token (signature by a key of the JWKS, type,
+// issuer, audience, expiry) and returns the hash of its jti, which keys
+// its credential.
+func (a *Authorizer) verify(ctx context.Context, jwt string) (string, bool, error) {
+	set, err := a.keys.Get(ctx)
+	if err != nil {
+		return "", false, err
+	}
+	payload, err := signing.Verify(set, jwt, signing.AccessToken)
+	if errors.Is(err, signing.ErrKey) {
+		// A key published since the cache was read (rotation), or a forged
+		// kid: read the JWKS again, at most every keysRetry.
+		set, again, rerr := a.keys.Refresh(ctx)
+		if rerr != nil {
+			return "", false, rerr
+		}
+		if again {
+			payload, err = signing.Verify(set, jwt, signing.AccessToken)
+		}
+	}
+	if err != nil {
+		return "", false, nil
+	}
+	var c access.Claims
+	if json.Unmarshal(payload, &c) != nil {
+		return "", false, nil
+	}
+	now := a.now().Unix()
+	skew := int64(Skew / time.Second)
+	if c.Issuer != a.tokens.Issuer || !slices.Contains(c.Audience, a.tokens.Audience) ||
+		c.Expiry+skew <= now || c.IssuedAt > now+skew || c.ID == "" {
+		return "", false, nil
+	}
+	return token.Hash(c.ID), true, nil
 }
 
 // header finds a header by its lower-case name; API Gateway lower-cases

@@ -15,6 +15,7 @@ import (
 	"github.com/guichet/guichet/shared/password"
 	"github.com/guichet/guichet/shared/permission"
 	"github.com/guichet/guichet/shared/route"
+	"github.com/guichet/guichet/shared/signing"
 )
 
 // Config is the deployment's settings.
@@ -27,7 +28,7 @@ type Config struct {
 	MailFrom         string          // MAIL_FROM: sender address; empty disables mail
 	MailConfigSet    string          // MAIL_CONFIGURATION_SET
 	LogLevel         string          // LOG_LEVEL: debug, info, warn, error
-	AccessTTL        time.Duration   // ACCESS_TOKEN_TTL (default 15m)
+	AccessTTL        time.Duration   // ACCESS_TOKEN_TTL: lifetime of a JWT access token (default 5m)
 	RefreshTTL       time.Duration   // REFRESH_TOKEN_TTL (default 720h)
 	MaxFailures      int             // LOGIN_MAX_FAILURES (default 5)
 	LockWindow       time.Duration   // LOGIN_LOCK_WINDOW (default 15m)
@@ -81,6 +82,15 @@ type Config struct {
 	// users.MaxExportBody when 0. Not read from the environment (the cap
 	// is a Lambda answer's size); tests lower it.
 	ExportMaxBody int
+	// AccessAudience is the aud of the JWT access tokens
+	// (ACCESS_TOKEN_AUDIENCE); empty: PUBLIC_URL, the issuer (Audience).
+	AccessAudience string
+	// JWTKeys are the keys signing JWTs (JWT_KEYS: the JSON of a
+	// signing.KeySet, local use); nil until read from JWTKeysSecret.
+	JWTKeys *signing.KeySet
+	// JWTKeysSecret names the Secrets Manager secret holding JWTKeys
+	// (JWT_KEYS_SECRET), read once at init by the functions that sign.
+	JWTKeysSecret string
 	// AppRoutes are the application's own routes behind Guichet (APP_ROUTES:
 	// a JSON array of route.AppRoute, or the name of a file holding one):
 	// the authorizer decides on them, and the local gateway forwards them
@@ -90,6 +100,10 @@ type Config struct {
 	// of registry.Client); none when unset.
 	OIDCClients registry.Registry
 }
+
+// Audience is the aud of the JWT access tokens: ACCESS_TOKEN_AUDIENCE,
+// else PUBLIC_URL.
+func (c Config) Audience() string { return or(c.AccessAudience, c.PublicURL) }
 
 // Parse reads the configuration through getenv.
 func Parse(getenv func(string) string) (Config, error) {
@@ -106,8 +120,20 @@ func Parse(getenv func(string) string) (Config, error) {
 		S3Endpoint:       getenv("S3_ENDPOINT"),
 	}
 	var err error
-	if c.AccessTTL, err = duration(getenv, "ACCESS_TOKEN_TTL", 15*time.Minute); err != nil {
+	if c.AccessTTL, err = duration(getenv, "ACCESS_TOKEN_TTL", 5*time.Minute); err != nil {
 		return c, err
+	}
+	c.AccessAudience = getenv("ACCESS_TOKEN_AUDIENCE")
+	if v := getenv("JWT_KEYS"); v != "" {
+		ks, err := signing.ParseKeySet([]byte(v))
+		if err != nil {
+			return c, fmt.Errorf("config: JWT_KEYS: %w", err)
+		}
+		c.JWTKeys = &ks
+	}
+	c.JWTKeysSecret = strings.TrimSpace(getenv("JWT_KEYS_SECRET"))
+	if c.JWTKeysSecret != "" && c.JWTKeys != nil {
+		return c, errors.New("config: JWT_KEYS and JWT_KEYS_SECRET are both set: set one")
 	}
 	if c.RefreshTTL, err = duration(getenv, "REFRESH_TOKEN_TTL", 30*24*time.Hour); err != nil {
 		return c, err

@@ -10,9 +10,10 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 
 	"github.com/guichet/guichet/shared/awscall"
+	"github.com/guichet/guichet/shared/signing"
 )
 
-// secretTimeout bounds reading the MFA key at init (Lambda allows 10 s).
+// secretTimeout bounds reading a secret at init (Lambda allows 10 s).
 const secretTimeout = 5 * time.Second
 
 // MFAKeyFromSecret reads the MFA key from the Secrets Manager secret
@@ -24,22 +25,67 @@ func (c Config) MFAKeyFromSecret(ctx context.Context, awsCfg aws.Config) ([]byte
 	if c.MFAKeySecret == "" {
 		return nil, errors.New("config: MFA_ENCRYPTION_KEY_SECRET is not set")
 	}
-	ctx, cancel := context.WithTimeout(ctx, secretTimeout)
-	defer cancel()
-	sm := awscall.New(awsCfg, "secretsmanager", "secretsmanager", c.SecretsManagerEndpoint)
-	var out struct {
-		SecretString *string
-	}
-	h := http.Header{"X-Amz-Target": {"secretsmanager.GetSecretValue"}, "Content-Type": {"application/x-amz-json-1.1"}}
-	if err := sm.Call(ctx, http.MethodPost, "/", h, map[string]string{"SecretId": c.MFAKeySecret}, &out); err != nil {
+	v, err := c.ReadSecret(ctx, awsCfg, c.MFAKeySecret)
+	if err != nil {
 		return nil, fmt.Errorf("config: MFA_ENCRYPTION_KEY_SECRET %s: %w", c.MFAKeySecret, err)
 	}
-	if out.SecretString == nil {
-		return nil, fmt.Errorf("config: MFA_ENCRYPTION_KEY_SECRET %s: the secret has no SecretString", c.MFAKeySecret)
-	}
-	key, err := parseKey(*out.SecretString)
+	key, err := parseKey(v)
 	if err != nil {
 		return nil, fmt.Errorf("config: MFA_ENCRYPTION_KEY_SECRET %s: %w", c.MFAKeySecret, err)
 	}
 	return key, nil
+}
+
+// JWTKeysFromSecret reads the signing keys from the Secrets Manager
+// secret c.JWTKeysSecret names, as MFAKeyFromSecret reads the MFA key.
+func (c Config) JWTKeysFromSecret(ctx context.Context, awsCfg aws.Config) (signing.KeySet, error) {
+	if c.JWTKeysSecret == "" {
+		return signing.KeySet{}, errors.New("config: JWT_KEYS_SECRET is not set")
+	}
+	v, err := c.ReadSecret(ctx, awsCfg, c.JWTKeysSecret)
+	if err != nil {
+		return signing.KeySet{}, fmt.Errorf("config: JWT_KEYS_SECRET %s: %w", c.JWTKeysSecret, err)
+	}
+	ks, err := signing.ParseKeySet([]byte(v))
+	if err != nil {
+		return signing.KeySet{}, fmt.Errorf("config: JWT_KEYS_SECRET %s: %w (run guichet keys init)", c.JWTKeysSecret, err)
+	}
+	return ks, nil
+}
+
+// ReadSecret returns the SecretString of a Secrets Manager secret (its ARN
+// or name). The error never carries the value.
+func (c Config) ReadSecret(ctx context.Context, awsCfg aws.Config, id string) (string, error) {
+	ctx, cancel := context.WithTimeout(ctx, secretTimeout)
+	defer cancel()
+	var out struct {
+		SecretString *string
+	}
+	if err := c.secrets(awsCfg).Call(ctx, http.MethodPost, "/", secretsTarget("GetSecretValue"), map[string]string{"SecretId": id}, &out); err != nil {
+		return "", err
+	}
+	if out.SecretString == nil {
+		return "", errors.New("the secret has no SecretString")
+	}
+	return *out.SecretString, nil
+}
+
+// WriteSecret stores value as the new current version of a Secrets
+// Manager secret (the rotation of the signing keys).
+func (c Config) WriteSecret(ctx context.Context, awsCfg aws.Config, id, value string) error {
+	ctx, cancel := context.WithTimeout(ctx, secretTimeout)
+	defer cancel()
+	in := map[string]string{"SecretId": id, "SecretString": value}
+	if err := c.secrets(awsCfg).Call(ctx, http.MethodPost, "/", secretsTarget("PutSecretValue"), in, &struct{}{}); err != nil {
+		return fmt.Errorf("config: write secret %s: %w", id, err)
+	}
+	return nil
+}
+
+func (c Config) secrets(awsCfg aws.Config) *awscall.Client {
+	return awscall.New(awsCfg, "secretsmanager", "secretsmanager", c.SecretsManagerEndpoint)
+}
+
+func secretsTarget(op string) http.Header {
+	return http.Header{"X-Amz-Target": {"secretsmanager." + op}, "Content-Type": {"application/x-amz-json-1.1"}}
 }

@@ -29,6 +29,7 @@ import (
 	"github.com/guichet/guichet/shared/gateway"
 	"github.com/guichet/guichet/shared/invitations"
 	"github.com/guichet/guichet/shared/jobs"
+	"github.com/guichet/guichet/shared/keyring"
 	"github.com/guichet/guichet/shared/lambdahttp"
 	"github.com/guichet/guichet/shared/mail"
 	"github.com/guichet/guichet/shared/mfa"
@@ -113,6 +114,15 @@ func Start(ctx context.Context, opts Options) (*Stack, error) {
 		// restart with another one (set MFA_ENCRYPTION_KEY to keep them).
 		cfg.MFAKey = mfa.NewKey()
 	}
+	if cfg.JWTKeys == nil && cfg.JWTKeysSecret == "" {
+		// Signing keys for this run (cmd/local keeps its own with the
+		// embedded data and sets JWT_KEYS).
+		ks, err := signing.NewKeySet(opts.Now())
+		if err != nil {
+			return nil, err
+		}
+		cfg.JWTKeys = &ks
+	}
 	refusals := opts.Log
 	if opts.Log == nil {
 		opts.Log = slog.New(slog.NewJSONHandler(io.Discard, nil))
@@ -157,16 +167,17 @@ func (s *Stack) build(ctx context.Context, opts Options) error {
 	if err := CreateTable(ctx, s.DB, cfg.Table); err != nil {
 		return err
 	}
+	if cfg.JWTKeys != nil {
+		if err := keyring.Publish(ctx, s.Store, *cfg.JWTKeys, opts.Now()); err != nil {
+			return err
+		}
+	}
 	awsCfg, err := config.AWS(ctx, cfg.SESEndpoint, cfg.RetryMaxBackoff)
 	if err != nil {
 		return err
 	}
 	ses := mail.SES(awsCfg, cfg.SESEndpoint)
 	s.Functions = map[string]lambdahttp.Handler{}
-	keys, err := signing.NewKeySet(time.Now())
-	if err != nil {
-		return err
-	}
 	var local exports.Store
 	if cfg.ExportBucket == "" {
 		dir, err := os.MkdirTemp("", "guichet-exports-")
@@ -187,7 +198,6 @@ func (s *Stack) build(ctx context.Context, opts Options) error {
 		if err != nil {
 			return err
 		}
-		deps = deps.WithKeys(&keys)
 		switch fn {
 		case route.Authorizer:
 			s.Authorizer = app.Authorizer(deps)

@@ -16,7 +16,6 @@ import (
 	"github.com/guichet/guichet/shared/apitest"
 	"github.com/guichet/guichet/shared/route"
 	"github.com/guichet/guichet/shared/store"
-	"github.com/guichet/guichet/shared/token"
 	"github.com/guichet/guichet/shared/users"
 )
 
@@ -395,10 +394,7 @@ func TestADeactivationEndsAThousandAtOnceAndLeavesTheRestToItsJob(t *testing.T) 
 // that make one now. It returns the token.
 func lagging(t *testing.T, e *apitest.Env, u store.User, created time.Time) string {
 	t.Helper()
-	secret, hash, err := token.New(token.Access)
-	if err != nil {
-		t.Fatal(err)
-	}
+	secret, hash := e.AccessToken(t, "ses_lagging", created.Add(time.Hour))
 	c := store.NewCredential(hash, store.AccessToken, u.Org, u.ID, created, created.Add(time.Hour))
 	c.UserKind, c.Role, c.Permissions, c.Session = u.Kind, u.Role, []string{"users:read"}, "ses_lagging"
 	item, err := attributevalue.MarshalMap(c)

@@ -1,15 +1,19 @@
 package gateway_test
 
 import (
+	"encoding/base64"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"regexp"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/guichet/guichet/shared/apitest"
 	"github.com/guichet/guichet/shared/route"
+	"github.com/guichet/guichet/shared/signing"
 )
 
 // concrete turns a route path into a request path.
@@ -39,16 +43,17 @@ func TestAuthorizedRoutesRefuseBadTokens(t *testing.T) {
 	t.Parallel()
 	e := apitest.New(t)
 	tok := e.LoginOwner(t)
-	forged := "gsn_" + strings.Repeat("A", 43)
+	forged := foreignToken(t, e)
 	cases := []struct {
 		name, header, code string
 	}{
 		{"no Authorization header", "", "missing_token"},
-		{"a forged token", "Bearer " + forged, "invalid_token"},
+		{"a token signed by a foreign key", "Bearer " + forged, "invalid_token"},
+		{"a raw gsn_ session token (no longer issued)", "Bearer gsn_" + strings.Repeat("A", 43), "invalid_token"},
 		{"a truncated token", "Bearer " + tok.AccessToken[:20], "invalid_token"},
 		{"a refresh token used as access token", "Bearer " + tok.RefreshToken, "invalid_token"},
 		{"another scheme", "Basic " + tok.AccessToken, "invalid_token"},
-		{"a token with a flipped character", "Bearer " + tok.AccessToken[:len(tok.AccessToken)-1] + "B", "invalid_token"},
+		{"a token with a flipped character", "Bearer " + flip(tok.AccessToken, len(tok.AccessToken)-10), "invalid_token"},
 	}
 	for _, rt := range route.All() {
 		if rt.Public {
@@ -141,6 +146,7 @@ func TestDynamoDBCallsPerRequest(t *testing.T) {
 	t.Parallel()
 	e := apitest.New(t)
 	tok := e.LoginOwner(t)
+	foreign := foreignToken(t, e)
 	cases := []struct {
 		name              string
 		do                func() *apitest.Response
@@ -150,9 +156,12 @@ func TestDynamoDBCallsPerRequest(t *testing.T) {
 		{"the authorizer reads one item per request", func() *apitest.Response {
 			return e.Do("GET", "/v1/me", tok.AccessToken, nil)
 		}, 200, 1, 3},
-		{"a forged token costs the authorizer one read", func() *apitest.Response {
+		{"a token of a foreign key costs the authorizer no read (the JWKS is cached)", func() *apitest.Response {
+			return e.Do("GET", "/v1/me", foreign, nil)
+		}, 401, 0, 0},
+		{"a raw gsn_ token costs nothing: it is no longer accepted", func() *apitest.Response {
 			return e.Do("GET", "/v1/me", "gsn_"+strings.Repeat("A", 43), nil)
-		}, 401, 1, 1},
+		}, 401, 0, 0},
 		{"a malformed token costs nothing", func() *apitest.Response {
 			return e.Do("GET", "/v1/me", "garbage", nil)
 		}, 401, 0, 0},
@@ -203,4 +212,35 @@ func TestFunctionsCallOnlyTheActionsOfTheirSpec(t *testing.T) {
 			}
 		})
 	}
+}
+
+// foreignToken is an access token like the stack's in every claim, signed
+// by another key set.
+func foreignToken(t *testing.T, e *apitest.Env) string {
+	t.Helper()
+	other, err := signing.NewKeySet(e.Clock.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	jwt, _ := e.AccessToken(t, "ses_x", e.Clock.Now().Add(time.Minute))
+	_, payload, _ := strings.Cut(jwt, ".")
+	payload, _, _ = strings.Cut(payload, ".")
+	raw, err := base64.RawURLEncoding.DecodeString(payload)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, err := other.Sign(json.RawMessage(raw), signing.AccessToken)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tok
+}
+
+// flip changes the character at i of a base64url token.
+func flip(tok string, i int) string {
+	c := byte('A')
+	if tok[i] == 'A' {
+		c = 'B'
+	}
+	return tok[:i] + string(c) + tok[i+1:]
 }

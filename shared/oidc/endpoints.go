@@ -80,13 +80,11 @@ func (p *Provider) revoke(w http.ResponseWriter, r *http.Request) error {
 		return answer(w, invalidRequest("token is required."))
 	}
 	ctx := r.Context()
-	kind, hash, ok := token.Parse(tok, token.Refresh, token.Access)
-	if !ok {
-		w.WriteHeader(http.StatusOK)
-		return nil
-	}
-	switch kind {
-	case token.Refresh:
+	if hash, ok := p.accessHash(tok); ok {
+		if err := p.store.DeleteAccessToken(ctx, hash); err != nil && !errors.Is(err, store.ErrNotFound) {
+			return fmt.Errorf("oidc: revoke: %w", err)
+		}
+	} else if _, hash, ok := token.Parse(tok, token.Refresh); ok {
 		cred, err := p.store.GetCredential(ctx, hash)
 		if err != nil && !errors.Is(err, store.ErrNotFound) {
 			return fmt.Errorf("oidc: revoke: %w", err)
@@ -95,10 +93,6 @@ func (p *Provider) revoke(w http.ResponseWriter, r *http.Request) error {
 			if err := p.sessions.Logout(ctx, cred.Session); err != nil {
 				return fmt.Errorf("oidc: revoke: %w", err)
 			}
-		}
-	case token.Access:
-		if err := p.store.DeleteAccessToken(ctx, hash); err != nil && !errors.Is(err, store.ErrNotFound) {
-			return fmt.Errorf("oidc: revoke: %w", err)
 		}
 	}
 	w.Header().Set("Cache-Control", "no-store")
@@ -221,4 +215,22 @@ func (p *Provider) hintClaims(hint string) (IDClaims, error) {
 		return c, errors.New("oidc: another issuer")
 	}
 	return c, nil
+}
+
+// accessHash is the hash keying the credential of a JWT access token of
+// this provider (its jti's), signature and issuer checked; false for
+// anything else. An expired token still names its credential.
+func (p *Provider) accessHash(tok string) (string, bool) {
+	if p.keys == nil || strings.Count(tok, ".") != 2 {
+		return "", false
+	}
+	payload, err := signing.Verify(p.keys.JWKS(), tok, signing.AccessToken)
+	if err != nil {
+		return "", false
+	}
+	var c access.Claims
+	if json.Unmarshal(payload, &c) != nil || c.Issuer != p.cfg.Issuer || c.ID == "" {
+		return "", false
+	}
+	return token.Hash(c.ID), true
 }

@@ -2,15 +2,18 @@ package oidc_test
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"net/http"
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"golang.org/x/oauth2"
 
 	"github.com/guichet/guichet/shared/oidc"
+	"github.com/guichet/guichet/shared/signing"
 )
 
 // tokens signs in through the SPA and returns its tokens.
@@ -85,6 +88,32 @@ func TestIntrospection(t *testing.T) {
 		status, body := p.form(t, "/oauth/introspect", "web", p.webSecret, url.Values{"token": {"gsn_" + strings.Repeat("A", 43)}})
 		if status != 200 || body["active"] != false || len(body) != 1 {
 			t.Fatalf("%d %v", status, body)
+		}
+	})
+	t.Run("an access token signed by a foreign key is inactive, and refused by the API", func(t *testing.T) {
+		other, err := signing.NewKeySet(time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		parts := strings.Split(tok.AccessToken, ".")
+		payload, err := base64.RawURLEncoding.DecodeString(parts[1])
+		if err != nil {
+			t.Fatal(err)
+		}
+		var claims map[string]any
+		if err := json.Unmarshal(payload, &claims); err != nil {
+			t.Fatal(err)
+		}
+		forged, err := other.Sign(claims, signing.AccessToken)
+		if err != nil {
+			t.Fatal(err)
+		}
+		status, body := p.form(t, "/oauth/introspect", "web", p.webSecret, url.Values{"token": {forged}})
+		if status != 200 || body["active"] != false {
+			t.Fatalf("%d %v", status, body)
+		}
+		if s := p.me(t, forged); s != 401 {
+			t.Fatalf("GET /v1/me with a forged token: %d", s)
 		}
 	})
 	t.Run("a public client may not introspect", func(t *testing.T) {

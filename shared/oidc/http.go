@@ -24,7 +24,6 @@ import (
 func (p *Provider) Operations() router.Operations {
 	return router.Operations{
 		route.OpOIDCDiscovery:  {Handle: p.discovery, ContentTypes: []string{"application/json"}},
-		route.OpOIDCJWKS:       {Handle: p.jwks, ContentTypes: []string{"application/json"}},
 		route.OpOIDCAuthorize:  {Handle: p.authorize, ContentTypes: []string{"text/html"}},
 		route.OpOIDCToken:      {Handle: p.token, ContentTypes: []string{"application/json"}},
 		route.OpOIDCUserInfo:   {Handle: p.userinfo, ContentTypes: []string{"application/json"}},
@@ -128,13 +127,6 @@ func (p *Provider) discovery(w http.ResponseWriter, r *http.Request) error {
 		ClaimsSupported:                   []string{"sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "sid", "amr", "email", "email_verified", "name", "given_name", "family_name", "org_id", "org_code"},
 		AuthorizationResponseIssParameter: true,
 	})
-}
-
-func (p *Provider) jwks(w http.ResponseWriter, r *http.Request) error {
-	if p.keys == nil {
-		return writeJSON(w, http.StatusOK, map[string]any{"keys": []any{}})
-	}
-	return writeJSON(w, http.StatusOK, p.keys.JWKS())
 }
 
 // authorize is the authorization endpoint (code flow only). A request with

@@ -73,7 +73,7 @@ func Build(ops router.Operations) ([]byte, error) {
 			"summary": "Organizations, users, roles, invitations, sessions and API keys for B2B applications.",
 			"description": "Errors are application/problem+json (RFC 9457) with a stable `code`; each operation lists " +
 				"the codes it may answer, by status. Authorized routes take `Authorization: Bearer <token>`: " +
-				"a session access token (gsn_…) or an API key (gky_…), as each operation's security says. " +
+				"a session access token (a JWT, RFC 9068 at+jwt, ES256; keys at /.well-known/jwks.json) or an API key (gky_…), as each operation's security says. " +
 				"The permission a route needs is in its description.",
 			"contact": object{"name": "Guichet", "url": "https://github.com/guichet/guichet"},
 			"license": object{"name": "Proprietary", "identifier": "LicenseRef-Proprietary"},
@@ -84,8 +84,8 @@ func Build(ops router.Operations) ([]byte, error) {
 		"components": object{
 			"schemas": b.schemas,
 			"securitySchemes": object{
-				"session": object{"type": "http", "scheme": "bearer", "bearerFormat": "gsn_ token",
-					"description": "A session access token from /v1/auth/login or /v1/auth/refresh."},
+				"session": object{"type": "http", "scheme": "bearer", "bearerFormat": "JWT",
+					"description": "A session access token (JWT at+jwt) from /v1/auth/login or /v1/auth/refresh."},
 				"apiKey": object{"type": "http", "scheme": "bearer", "bearerFormat": "gky_ key",
 					"description": "A scoped API key; its scopes are permissions."},
 			},

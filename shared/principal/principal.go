@@ -12,6 +12,7 @@ import (
 	"github.com/guichet/guichet/shared/access"
 	"github.com/guichet/guichet/shared/permission"
 	"github.com/guichet/guichet/shared/problem"
+	"github.com/guichet/guichet/shared/store"
 )
 
 // Credential kinds a principal may present.
@@ -205,4 +206,26 @@ func With(ctx context.Context, p Principal) context.Context {
 func From(ctx context.Context) (Principal, bool) {
 	p, ok := ctx.Value(ctxKey{}).(Principal)
 	return p, ok
+}
+
+// FromCredential returns the principal an access token's or API key's
+// credential item carries, with the permissions perms still holds (one
+// it no longer holds is inert). The authorizer resolves requests with it
+// and session issuance puts it in the JWT: one builder for both. The
+// credential's kind (Session or APIKey) is left to the caller.
+func FromCredential(c store.Credential, perms permission.Catalog) Principal {
+	valid := []permission.Permission{}
+	for _, x := range c.Permissions {
+		if perms.Valid(permission.Permission(x)) {
+			valid = append(valid, permission.Permission(x))
+		}
+	}
+	p := Principal{Org: c.Org, OrgCode: c.OrgCode, User: c.User, Person: c.Person, Kind: c.UserKind,
+		Role: c.Role, Permissions: valid, Client: c.Client, Scopes: c.Scopes,
+		Units:       access.Units{All: c.AllUnits, Kinds: c.UnitKinds, List: c.Units},
+		DefaultUnit: c.DefaultUnit, Expires: c.Expires}
+	if p.Expires == store.NoExpiry {
+		p.Expires = 0
+	}
+	return p
 }

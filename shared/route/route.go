@@ -37,7 +37,6 @@ const (
 	OpFallback                 OperationID = "fallback"
 	OpLogin                    OperationID = "login"
 	OpOIDCDiscovery            OperationID = "oidcDiscovery"
-	OpOIDCJWKS                 OperationID = "oidcJWKS"
 	OpOIDCAuthorize            OperationID = "oidcAuthorize"
 	OpOIDCToken                OperationID = "oidcToken"
 	OpOIDCUserInfo             OperationID = "oidcUserInfo"
@@ -48,6 +47,7 @@ const (
 	OpLogout                   OperationID = "logout"
 	OpGetMe                    OperationID = "getMe"
 	OpOpenAPI                  OperationID = "openapi"
+	OpJWKS                     OperationID = "jwks"
 	OpServiceToken             OperationID = "serviceToken"
 	OpPasswordChange           OperationID = "passwordChange"
 	OpGetOrganization          OperationID = "getOrganization"
@@ -177,14 +177,14 @@ func All() []Route {
 			Summary: "The caller's own user"},
 		{Method: "GET", Path: "/v1/openapi.json", Function: Pages, Operation: OpOpenAPI, Public: true,
 			Summary: "This API's OpenAPI 3.1 description"},
+		{Method: "GET", Path: "/.well-known/jwks.json", Function: Auth, Operation: OpJWKS, Public: true,
+			Summary: "The public keys of the JWT access tokens (RFC 7517 JWK set)"},
 		{Method: "POST", Path: "/v1/auth/token", Function: Auth, Operation: OpServiceToken, Public: true,
 			Summary: "Tokens for a service user (organization code, user code, password)"},
 		// OpenID Connect (package oidc). They speak OAuth's formats, not
 		// the API's JSON: like the pages, the API description leaves them out.
 		{Method: "GET", Path: "/.well-known/openid-configuration", Function: Auth, Operation: OpOIDCDiscovery, Public: true, Page: true,
 			Summary: "OpenID Connect discovery"},
-		{Method: "GET", Path: "/.well-known/jwks.json", Function: Auth, Operation: OpOIDCJWKS, Public: true, Page: true,
-			Summary: "The public keys that sign tokens (JWKS)"},
 		{Method: "GET", Path: "/oauth/authorize", Function: Auth, Operation: OpOIDCAuthorize, Public: true, Page: true,
 			Summary: "OAuth 2.0 authorization endpoint (code flow, PKCE): hands over to the hosted login"},
 		{Method: "POST", Path: "/oauth/token", Function: Auth, Operation: OpOIDCToken, Public: true, Page: true,
@@ -394,7 +394,14 @@ type Spec struct {
 	SendsMail bool
 	// MFAKey is true for functions that seal or open the secrets of
 	// two-step verification: only they are given the key (MFA_ENCRYPTION_KEY_SECRET, or MFA_ENCRYPTION_KEY locally).
-	MFAKey         bool
+	MFAKey bool
+	// SignsJWT is true for functions that open sessions (they sign access
+	// tokens): only they are given the signing keys (JWT_KEYS_SECRET, or
+	// JWT_KEYS locally).
+	SignsJWT bool
+	// RotatesKeys is true for the function the rotation schedule invokes
+	// (it reads and writes the signing keys' secret).
+	RotatesKeys    bool
 	MemoryMB       int
 	TimeoutSeconds int
 }
@@ -445,7 +452,7 @@ func Specs() []Spec {
 		// Auth mails the code proving an imported person's address. Every
 		// login and service token verifies a password hash: one vCPU.
 		{Name: Auth, DynamoDB: []string{"GetItem", "BatchGetItem", "Query", "PutItem", "UpdateItem", "DeleteItem", "TransactWriteItems"},
-			SendsMail: true, MFAKey: true, MemoryMB: oneVCPU, TimeoutSeconds: 10},
+			SendsMail: true, MFAKey: true, SignsJWT: true, MemoryMB: oneVCPU, TimeoutSeconds: 10},
 		// A password change verifies the old password and hashes the new one
 		// (two hashes); turning two-step verification off checks the
 		// password: one vCPU.
@@ -456,7 +463,7 @@ func Specs() []Spec {
 		// a cookie another account replaces. Signing in, accepting and
 		// resetting each hash a password: one vCPU.
 		{Name: Pages, DynamoDB: []string{"GetItem", "BatchGetItem", "Query", "UpdateItem", "TransactWriteItems"},
-			SendsMail: true, MFAKey: true, MemoryMB: oneVCPU, TimeoutSeconds: 10},
+			SendsMail: true, MFAKey: true, SignsJWT: true, MemoryMB: oneVCPU, TimeoutSeconds: 10},
 		// The organization hashes nothing: reads and small writes, I/O-bound.
 		{Name: Organization, DynamoDB: []string{"GetItem", "PutItem", "UpdateItem", "Query", "TransactWriteItems"},
 			MemoryMB: small, TimeoutSeconds: 10},
@@ -477,7 +484,7 @@ func Specs() []Spec {
 		// Accepting an invitation hashes the new account's password: one
 		// vCPU.
 		{Name: Invitations, DynamoDB: []string{"GetItem", "BatchGetItem", "Query", "UpdateItem", "TransactWriteItems"},
-			SendsMail: true, MemoryMB: oneVCPU, TimeoutSeconds: 10},
+			SendsMail: true, SignsJWT: true, MemoryMB: oneVCPU, TimeoutSeconds: 10},
 		// Completing a reset hashes the new password: one vCPU.
 		{Name: PasswordReset, DynamoDB: []string{"GetItem", "BatchGetItem", "Query", "UpdateItem", "TransactWriteItems"},
 			SendsMail: true, MemoryMB: oneVCPU, TimeoutSeconds: 10},
@@ -493,7 +500,7 @@ func Specs() []Spec {
 		// batch cut short runs again. They hash nothing: batches of
 		// DynamoDB writes and mails, I/O-bound.
 		{Name: Jobs, DynamoDB: []string{"GetItem", "BatchGetItem", "Query", "UpdateItem", "DeleteItem", "TransactWriteItems"},
-			SendsMail: true, MemoryMB: medium, TimeoutSeconds: 60},
+			SendsMail: true, RotatesKeys: true, MemoryMB: medium, TimeoutSeconds: 60},
 	}
 }
 

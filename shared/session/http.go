@@ -2,11 +2,16 @@ package session
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"io"
 	"net/http"
+	"time"
 
 	"github.com/guichet/guichet/shared/mfa"
 	"github.com/guichet/guichet/shared/route"
 	"github.com/guichet/guichet/shared/router"
+	"github.com/guichet/guichet/shared/store"
 	"github.com/guichet/guichet/shared/validate"
 )
 
@@ -173,8 +178,28 @@ func (s *Service) Operations() router.Operations {
 		route.OpMFAEnroll: router.JSON(http.StatusOK, func(ctx context.Context, c router.Call, in EnrollRequest) (mfa.TOTPSetup, error) {
 			return s.StartEnrollment(ctx, in.ChallengeToken)
 		}),
+		route.OpJWKS: router.Op{Handle: s.serveJWKS, Response: map[string]any{}},
 		route.OpMFAEnrollConfirm: router.JSON(http.StatusOK, func(ctx context.Context, c router.Call, in MFARequest) (Enrolled, error) {
 			return s.ConfirmEnrollment(ctx, in.ChallengeToken, in.Code, client(c))
 		}),
 	}
+}
+
+// JWKSMaxAge is how long a verifier may cache the JWKS: the next key is
+// published a whole rotation before it signs, and a verifier meeting an
+// unknown kid fetches it again anyway.
+const JWKSMaxAge = 5 * time.Minute
+
+// serveJWKS answers the public key set the rotation wrote to the table.
+func (s *Service) serveJWKS(w http.ResponseWriter, r *http.Request) error {
+	item, err := s.store.GetJWKS(r.Context())
+	if errors.Is(err, store.ErrNotFound) {
+		item.Keys = `{"keys":[]}` // before the first key set: nothing verifies
+	} else if err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", fmt.Sprintf("public, max-age=%d", int(JWKSMaxAge/time.Second)))
+	_, err = io.WriteString(w, item.Keys)
+	return err
 }

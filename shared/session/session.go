@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/guichet/guichet/shared/access"
 	"github.com/guichet/guichet/shared/clients"
 	"github.com/guichet/guichet/shared/httpapi"
 	"github.com/guichet/guichet/shared/lockout"
@@ -20,6 +21,7 @@ import (
 	"github.com/guichet/guichet/shared/permission"
 	"github.com/guichet/guichet/shared/principal"
 	"github.com/guichet/guichet/shared/problem"
+	"github.com/guichet/guichet/shared/signing"
 	"github.com/guichet/guichet/shared/store"
 	"github.com/guichet/guichet/shared/token"
 	"github.com/guichet/guichet/shared/validate"
@@ -44,12 +46,22 @@ type Config struct {
 	// what a custom role's may still grant (a permission removed from it
 	// is inert).
 	Permissions permission.Catalog
+	// Issuer (PUBLIC_URL) and Audience (ACCESS_TOKEN_AUDIENCE) are the iss
+	// and aud of access tokens, which Keys sign; without keys no session
+	// opens.
+	Issuer, Audience string
+	Keys             *signing.KeySet
 }
+
+// FirstParty is the client_id of the access tokens the JSON login API
+// issues to Guichet's own first-party apps (a service user's tokens carry
+// its client application instead).
+const FirstParty = "guichet"
 
 // DefaultConfig is the configuration used unless the environment says otherwise.
 func DefaultConfig() Config {
 	return Config{
-		AccessTTL: 15 * time.Minute, RefreshTTL: 30 * 24 * time.Hour,
+		AccessTTL: 5 * time.Minute, RefreshTTL: 30 * 24 * time.Hour,
 		MaxFailures: 5, AccountMaxFailures: 100, MaxWait: time.Minute, LockWindow: 15 * time.Minute,
 		Password: password.Default, Clients: clients.Default(permission.Catalog{}),
 	}
@@ -379,9 +391,12 @@ func roleChanged() *problem.Problem {
 }
 
 // credentials issues a fresh access and refresh token for a session of u,
-// the access token with what g, u's role, gives u.
+// the access token with what g, u's role, gives u. The access token is a
+// JWT (at+jwt) carrying the principal its credential item holds, keyed
+// by the hash of its jti, so that the strict authorizer checks it with
+// one GetItem as any secret.
 func (s *Service) credentials(u store.User, g store.Grant, sessionID string, now time.Time) (Tokens, store.Credential, store.Credential, error) {
-	access, ah, err := token.New(token.Access)
+	jti, err := token.NewID()
 	if err != nil {
 		return Tokens{}, store.Credential{}, store.Credential{}, err
 	}
@@ -389,18 +404,46 @@ func (s *Service) credentials(u store.User, g store.Grant, sessionID string, now
 	if err != nil {
 		return Tokens{}, store.Credential{}, store.Credential{}, err
 	}
-	ac := store.NewCredential(ah, store.AccessToken, u.Org, u.ID, now, now.Add(s.cfg.AccessTTL))
+	ac := store.NewCredential(token.Hash(jti), store.AccessToken, u.Org, u.ID, now, now.Add(s.cfg.AccessTTL))
 	ac.UserKind, ac.Role, ac.Permissions, ac.RoleVersion, ac.Session = u.Kind, u.Role, g.For(u, s.cfg.Clients), g.Version, sessionID
 	ac = ac.WithUnits(u)
 	ac.Person = u.Person
 	if u.Kind == store.Service {
 		ac.Client = u.Client
 	}
+	access, err := s.sign(ac, jti, now)
+	if err != nil {
+		return Tokens{}, store.Credential{}, store.Credential{}, err
+	}
 	rc := store.NewCredential(rh, store.RefreshToken, u.Org, u.ID, now, now.Add(s.cfg.RefreshTTL))
 	rc.Session = sessionID
 	t := Tokens{AccessToken: access, RefreshToken: refresh, TokenType: "Bearer",
 		ExpiresIn: int(s.cfg.AccessTTL / time.Second)}
 	return t, ac, rc, nil
+}
+
+// sign makes the JWT access token of the access credential ac, whose jti
+// is jti: its principal is the one the authorizer reads from ac.
+func (s *Service) sign(ac store.Credential, jti string, now time.Time) (string, error) {
+	if s.cfg.Keys == nil {
+		return "", errors.New("session: no signing keys (JWT_KEYS or JWT_KEYS_SECRET)")
+	}
+	p := principal.FromCredential(ac, s.cfg.Permissions)
+	p.Credential, p.CredentialID = principal.Session, ac.Session
+	c := access.Claims{Issuer: s.cfg.Issuer, Subject: ac.Person, Audience: []string{s.cfg.Audience},
+		Expiry: ac.Expires, IssuedAt: now.Unix(), ID: jti, ClientID: FirstParty,
+		SessionID: ac.Session, Principal: p.Access()}
+	if c.Subject == "" {
+		c.Subject = ac.User // username (PIN) and service users
+	}
+	if ac.Client != "" {
+		c.ClientID = ac.Client
+	}
+	tok, err := s.cfg.Keys.Sign(c, signing.AccessToken)
+	if err != nil {
+		return "", fmt.Errorf("session: %w", err)
+	}
+	return tok, nil
 }
 
 // NewSession is a session ready to be written: the tokens to return once

@@ -19,8 +19,8 @@ func TestSessionLifecycle(t *testing.T) {
 	t.Parallel()
 	e := apitest.New(t)
 	tok := e.LoginOwner(t)
-	if tok.TokenType != "Bearer" || tok.ExpiresIn != 900 ||
-		!strings.HasPrefix(tok.AccessToken, "gsn_") || !strings.HasPrefix(tok.RefreshToken, "grf_") {
+	if tok.TokenType != "Bearer" || tok.ExpiresIn != 300 ||
+		strings.Count(tok.AccessToken, ".") != 2 || !strings.HasPrefix(tok.RefreshToken, "grf_") {
 		t.Fatalf("unexpected tokens: %+v", tok)
 	}
 
@@ -46,9 +46,14 @@ func TestSessionLifecycle(t *testing.T) {
 		if next.AccessToken == tok.AccessToken || next.RefreshToken == tok.RefreshToken {
 			t.Fatal("refresh returned the same tokens")
 		}
-		e.Do("GET", "/v1/me", tok.AccessToken, nil).Problem(t, 401)
 		if r := e.Do("GET", "/v1/me", next.AccessToken, nil); r.Status != 200 {
 			t.Fatalf("new access token refused: %d %s", r.Status, r.Body)
+		}
+	})
+
+	t.Run("the previous access token works until its own expiry", func(t *testing.T) {
+		if r := e.Do("GET", "/v1/me", tok.AccessToken, nil); r.Status != 200 {
+			t.Fatalf("previous access token refused after a refresh: %d %s", r.Status, r.Body)
 		}
 	})
 
@@ -62,6 +67,16 @@ func TestSessionLifecycle(t *testing.T) {
 			t.Fatalf("code %q", p.Code)
 		}
 		e.Do("POST", "/v1/auth/refresh", "", map[string]string{"refresh_token": next.RefreshToken}).Problem(t, 401)
+		// Ending the session ends the access token its refresh kept.
+		e.Do("GET", "/v1/me", tok.AccessToken, nil).Problem(t, 401)
+	})
+
+	t.Run("a kept access token stops at its own expiry", func(t *testing.T) {
+		e := apitest.New(t)
+		tok := e.LoginOwner(t)
+		e.Do("POST", "/v1/auth/refresh", "", map[string]string{"refresh_token": tok.RefreshToken}).Decode(t, &next)
+		e.Clock.Advance(e.Config.AccessTTL)
+		e.Do("GET", "/v1/me", tok.AccessToken, nil).Problem(t, 401)
 	})
 }
 
@@ -126,17 +141,21 @@ func TestConcurrentRefreshHasOneWinner(t *testing.T) {
 	if len(winners) != 1 {
 		t.Fatalf("%d refreshes won, want exactly 1", len(winners))
 	}
-	t.Run("the session survives with the winner's tokens only", func(t *testing.T) {
+	t.Run("the session survives with the winner's tokens and the previous access token only", func(t *testing.T) {
 		if r := e.Do("GET", "/v1/me", winners[0].AccessToken, nil); r.Status != 200 {
 			t.Fatalf("winner's access token: %d %s", r.Status, r.Body)
 		}
-		e.Do("GET", "/v1/me", tok.AccessToken, nil).Problem(t, 401)
+		// The previous access token lives until its own expiry: requests
+		// in flight with it do not break.
+		if r := e.Do("GET", "/v1/me", tok.AccessToken, nil); r.Status != 200 {
+			t.Fatalf("previous access token: %d %s", r.Status, r.Body)
+		}
 		creds, sessions, err := e.Store.UserCredentials(context.Background(), e.Org.Owner.ID)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(creds) != 2 || len(sessions) != 1 {
-			t.Fatalf("%d credentials and %d sessions after the race, want 2 and 1", len(creds), len(sessions))
+		if len(creds) != 3 || len(sessions) != 1 {
+			t.Fatalf("%d credentials and %d sessions after the race, want 3 and 1", len(creds), len(sessions))
 		}
 		if r := e.Do("POST", "/v1/auth/refresh", "", map[string]string{"refresh_token": winners[0].RefreshToken}); r.Status != 200 {
 			t.Fatalf("winner's refresh token: %d %s", r.Status, r.Body)
@@ -312,13 +331,13 @@ func TestRotatedTokensLeaveTheUsersIndex(t *testing.T) {
 		old = append(old, tok.RefreshToken)
 		tok = next
 	}
-	t.Run("the user's index holds the session and its two current tokens", func(t *testing.T) {
+	t.Run("the user's index holds the session, its two current tokens and at most MaxKept previous access tokens", func(t *testing.T) {
 		creds, sessions, err := e.Store.UserCredentials(context.Background(), u.ID)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(creds) != 2 || len(sessions) != 1 {
-			t.Fatalf("%d credentials and %d sessions indexed after %d refreshes, want 2 and 1", len(creds), len(sessions), refreshes)
+		if len(creds) != 2+store.MaxKept || len(sessions) != 1 {
+			t.Fatalf("%d credentials and %d sessions indexed after %d refreshes, want %d and 1", len(creds), len(sessions), refreshes, 2+store.MaxKept)
 		}
 	})
 	t.Run("a rotated token keeps no permission and expires with the token", func(t *testing.T) {

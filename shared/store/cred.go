@@ -3,6 +3,8 @@ package store
 import (
 	"context"
 	"fmt"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -63,6 +65,13 @@ type Credential struct {
 	// Pair is, on a refresh token, the hash of the access token issued with
 	// it, so that rotation can end that access token without a read.
 	Pair string `dynamodbav:"pair,omitempty"`
+	// PairExpires is, on a refresh token, when its Pair expires (epoch
+	// seconds): a refresh keeps that access token until then.
+	PairExpires int64 `dynamodbav:"pair_expires,omitempty"`
+	// Kept are, on a refresh token, the session's previous access tokens
+	// still live, as "<hash>:<expires>": a refresh does not break the
+	// requests in flight (see RotateSession).
+	Kept Perms `dynamodbav:"kept,omitempty"`
 	// Verified is, on a refresh token, that its session proved a code of
 	// two-step verification when it opened.
 	Verified bool `dynamodbav:"verified,omitempty"`
@@ -132,9 +141,12 @@ type Session struct {
 	UserAgent   string    `dynamodbav:"user_agent,omitempty"`
 	AccessHash  string    `dynamodbav:"access_hash"`
 	RefreshHash string    `dynamodbav:"refresh_hash"`
-	Expires     int64     `dynamodbav:"expires"`
-	GSI1PK      string    `dynamodbav:"gsi1pk"`
-	GSI1SK      string    `dynamodbav:"gsi1sk"`
+	// KeptAccess are the hashes of the previous access tokens a refresh
+	// kept until their expiry: ending the session ends them too.
+	KeptAccess Perms  `dynamodbav:"kept_access,omitempty"`
+	Expires    int64  `dynamodbav:"expires"`
+	GSI1PK     string `dynamodbav:"gsi1pk"`
+	GSI1SK     string `dynamodbav:"gsi1sk"`
 }
 
 func sessionKey(id string) key { return key{"SESSION#" + id, "SESSION"} }
@@ -157,7 +169,7 @@ func (t *tx) session(sess Session, access, refresh Credential) *tx {
 	sess.GSI1PK, sess.GSI1SK = "USER#"+sess.User, "SESSION#"+sess.ID
 	sess.AccessHash, sess.RefreshHash = access.Hash(), refresh.Hash()
 	sess.Expires = refresh.Expires
-	refresh.Pair = access.Hash()
+	refresh.Pair, refresh.PairExpires = access.Hash(), access.Expires
 	return t.put(IDTaken, sess, access, refresh).roleAt(access.Org, access.Role, access.RoleVersion)
 }
 
@@ -189,17 +201,30 @@ type rotatedToken struct {
 	Expires int64  `dynamodbav:"expires"`
 }
 
+// MaxKept bounds the previous access tokens a session keeps live: a
+// client refreshing faster than its tokens expire ends the oldest.
+const MaxKept = 3
+
 // RotateSession replaces a session's tokens by access and refresh, and
 // the old refresh token by its rotated form (rotatedToken), kept until
 // the old token's own expiry: as long as the token would have been
-// accepted, presenting it is reuse and ends the session. It returns a
+// accepted, presenting it is reuse and ends the session. The old access
+// token stays until its own expiry (the requests in flight with it still
+// pass), listed on the session so that ending the session ends it; of
+// more than MaxKept live ones, the oldest are deleted. It returns a
 // Conflict on TokenRotated when the old refresh token was rotated
 // meanwhile or is no longer the session's: of concurrent rotations of one
 // token, exactly one wins; on UserChanged when the user is no longer
 // active in the role read (a deactivation racing the refresh).
 func (s *Store) RotateSession(ctx context.Context, old Credential, access, refresh Credential, now time.Time) error {
 	sk := sessionKey(old.Session)
-	refresh.Pair = access.Hash()
+	refresh.Pair, refresh.PairExpires = access.Hash(), access.Expires
+	var drop []string
+	refresh.Kept, drop = kept(old, now)
+	hashes := make(Perms, len(refresh.Kept))
+	for i, k := range refresh.Kept {
+		hashes[i], _, _ = strings.Cut(k, ":")
+	}
 	// A Put, not an Update with REMOVE, takes the old token out of the
 	// index: the embedded DynamoDB ignores REMOVE.
 	rotated, err := marshal(rotatedToken{key: old.key, GSI1PK: "ROTATED#" + old.Session, GSI1SK: "CRED#" + old.Hash(),
@@ -208,6 +233,15 @@ func (s *Store) RotateSession(ctx context.Context, old Credential, access, refre
 	if err != nil {
 		return fmt.Errorf("rotate session: %w", err)
 	}
+	set := "SET access_hash = :a, refresh_hash = :r, last_used = :now, expires = :exp"
+	values := map[string]types.AttributeValue{
+		":old": str(old.Hash()), ":a": str(access.Hash()), ":r": str(refresh.Hash()),
+		":now": str(now.UTC().Format(time.RFC3339Nano)), ":exp": num(refresh.Expires),
+	}
+	if len(hashes) > 0 {
+		set += ", kept_access = :kept"
+		values[":kept"] = str(strings.Join(hashes, " "))
+	}
 	t := s.tx().put(IDTaken, access, refresh).add(TokenRotated,
 		types.TransactWriteItem{Put: &types.Put{
 			TableName: &s.table, Item: rotated,
@@ -215,23 +249,52 @@ func (s *Store) RotateSession(ctx context.Context, old Credential, access, refre
 		}},
 		types.TransactWriteItem{Update: &types.Update{
 			TableName: &s.table, Key: sk.av(),
-			ConditionExpression: aws.String("refresh_hash = :old"),
-			UpdateExpression:    aws.String("SET access_hash = :a, refresh_hash = :r, last_used = :now, expires = :exp"),
-			ExpressionAttributeValues: map[string]types.AttributeValue{
-				":old": str(old.Hash()), ":a": str(access.Hash()), ":r": str(refresh.Hash()),
-				":now": str(now.UTC().Format(time.RFC3339Nano)), ":exp": num(refresh.Expires),
-			},
+			ConditionExpression:       aws.String("refresh_hash = :old"),
+			UpdateExpression:          aws.String(set),
+			ExpressionAttributeValues: values,
 		}},
-	).del(credKey(old.Pair)).roleAt(access.Org, access.Role, access.RoleVersion).
+	).roleAt(access.Org, access.Role, access.RoleVersion).
 		add(UserChanged, s.activeUser(access.Org, access.User, access.Role))
+	for _, h := range drop {
+		t.del(credKey(h))
+	}
 	if err := s.transact(ctx, t); err != nil {
 		return fmt.Errorf("rotate session: %w", err)
 	}
 	return nil
 }
 
-// DeleteSession ends a session: the session and its current tokens go in
-// one transaction. Its rotated refresh tokens, which no index lists, stay
+// kept returns the access tokens a rotation of the refresh token old
+// keeps ("<hash>:<expires>", oldest first: its kept ones still live,
+// then its pair), and the hashes of those past MaxKept, to delete.
+func kept(old Credential, now time.Time) (keep Perms, drop []string) {
+	all := append(slices.Clone(old.Kept), fmt.Sprintf("%s:%d", old.Pair, old.PairExpires))
+	for _, k := range all {
+		h, exp, _ := strings.Cut(k, ":")
+		if e, err := strconv.ParseInt(exp, 10, 64); h == "" || err != nil || e <= now.Unix() {
+			continue // expired: its own expiry refuses it, TTL deletes it
+		}
+		keep = append(keep, k)
+	}
+	for len(keep) > MaxKept {
+		h, _, _ := strings.Cut(keep[0], ":")
+		drop, keep = append(drop, h), keep[1:]
+	}
+	return keep, drop
+}
+
+// endKeys are the keys ending a session deletes: the session, its current
+// tokens and the access tokens its refreshes kept.
+func (sess Session) endKeys() []key {
+	keys := []key{sess.key, credKey(sess.AccessHash), credKey(sess.RefreshHash)}
+	for _, h := range sess.KeptAccess {
+		keys = append(keys, credKey(h))
+	}
+	return keys
+}
+
+// DeleteSession ends a session: the session, its current tokens and the
+// access tokens it kept go in one transaction. Its rotated refresh tokens, which no index lists, stay
 // until they expire, so their reuse is still recognized; they point at a
 // session that is gone.
 func (s *Store) DeleteSession(ctx context.Context, id string) error {
@@ -239,7 +302,7 @@ func (s *Store) DeleteSession(ctx context.Context, id string) error {
 	if err != nil {
 		return fmt.Errorf("delete session: %w", err)
 	}
-	if err := s.transact(ctx, s.tx().del(sess.key, credKey(sess.AccessHash), credKey(sess.RefreshHash))); err != nil {
+	if err := s.transact(ctx, s.tx().del(sess.endKeys()...)); err != nil {
 		return fmt.Errorf("delete session: %w", err)
 	}
 	return nil

@@ -3,7 +3,6 @@ package store
 import (
 	"context"
 	"fmt"
-	"slices"
 
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
@@ -81,20 +80,31 @@ func (s *Store) UserSessions(ctx context.Context, user string) ([]Session, error
 	return queryAll[Session](ctx, s, "user sessions", s.userIndexItems(user, "SESSION#"))
 }
 
-// EndSessions deletes sessions and their current tokens, as few
-// transactions as fit (33 sessions each). Sessions gone meanwhile are no
-// error.
+// EndSessions deletes sessions, their current tokens and the access
+// tokens they kept, as few transactions as fit. Sessions gone meanwhile
+// are no error.
 func (s *Store) EndSessions(ctx context.Context, sessions []Session) error {
 	t := s.tx()
-	for _, ss := range sessions {
-		t.del(sessionKey(ss.ID), credKey(ss.AccessHash), credKey(ss.RefreshHash))
-	}
-	for chunk := range slices.Chunk(t.items, maxTransact-maxTransact%3) {
-		if err := s.transact(ctx, &tx{s: s, items: chunk}); err != nil {
+	flush := func() error {
+		if len(t.items) == 0 {
+			return nil
+		}
+		if err := s.transact(ctx, t); err != nil {
 			return fmt.Errorf("end sessions: %w", err)
 		}
+		t = s.tx()
+		return nil
 	}
-	return nil
+	for _, ss := range sessions {
+		keys := ss.endKeys()
+		if len(t.items)+len(keys) > maxTransact {
+			if err := flush(); err != nil {
+				return err
+			}
+		}
+		t.del(keys...)
+	}
+	return flush()
 }
 
 // emailChangePointer names a user's live e-mail change link, so that a

@@ -43,6 +43,16 @@ func New(k Kind) (secret, hash string, err error) {
 	return secret, Hash(secret), nil
 }
 
+// NewID returns 32 random bytes, base64url: the jti of a JWT access
+// token, whose Hash keys its credential as a secret's does.
+func NewID() (string, error) {
+	b := make([]byte, secretBytes)
+	if _, err := rand.Read(b); err != nil {
+		return "", fmt.Errorf("token: random: %w", err)
+	}
+	return base64.RawURLEncoding.EncodeToString(b), nil
+}
+
 // Hash returns the hex SHA-256 of a secret: the only form that is stored.
 func Hash(secret string) string {
 	sum := sha256.Sum256([]byte(secret))
