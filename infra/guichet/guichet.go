@@ -161,6 +161,8 @@ type Guichet struct {
 	Functions map[string]awslambda.Function
 	// MFAKey is the secret holding the key that seals TOTP secrets.
 	MFAKey awssecretsmanager.Secret
+	// JWTKeys is the secret holding the key set signing access tokens.
+	JWTKeys awssecretsmanager.Secret
 	// Exports is the bucket of large exports (objects under exports/).
 	Exports awss3.Bucket
 	// AlarmTopic is the topic every alarm notifies.
@@ -179,6 +181,10 @@ const (
 	// mfaKeySecretEnv is the ARN of the secret holding MFA_ENCRYPTION_KEY;
 	// the function reads it from Secrets Manager at init.
 	mfaKeySecretEnv = "MFA_ENCRYPTION_KEY_SECRET"
+	// jwtKeysSecretEnv is the ARN of the secret holding the signing key
+	// set; the functions that sign read it at init, the jobs function
+	// rotates it.
+	jwtKeysSecretEnv = "JWT_KEYS_SECRET"
 	// exportBucketEnv names the bucket large exports are written to.
 	exportBucketEnv = "EXPORT_BUCKET"
 )
@@ -231,6 +237,7 @@ func New(scope constructs.Construct, id string, props Props) (*Guichet, error) {
 		specs = route.Specs()
 	}
 	s.MFAKey = newMFAKey(node, props.Production)
+	s.JWTKeys = newJWTKeys(node, props.Production)
 	s.Exports = newExportBucket(node, props.Production)
 	appEnv, err := props.permissionEnv()
 	if err != nil {
@@ -262,10 +269,24 @@ func New(scope constructs.Construct, id string, props Props) (*Guichet, error) {
 			// key itself is never in the function's configuration.
 			env[mfaKeySecretEnv] = s.MFAKey.SecretArn()
 		}
+		if spec.SignsJWT || spec.RotatesKeys {
+			env[jwtKeysSecretEnv] = s.JWTKeys.SecretArn()
+		}
 		if spec.Name == exportFunction() {
 			env[exportBucketEnv] = s.Exports.BucketName()
 		}
 		fn := newFunction(node, spec, props, env, retention)
+		if spec.SignsJWT || spec.RotatesKeys {
+			actions := jsii.Strings("secretsmanager:GetSecretValue")
+			if spec.RotatesKeys {
+				actions = jsii.Strings("secretsmanager:GetSecretValue", "secretsmanager:PutSecretValue")
+			}
+			fn.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+				Sid:       jsii.String("JWTSigningKeys"),
+				Actions:   actions,
+				Resources: &[]*string{s.JWTKeys.SecretArn()},
+			}))
+		}
 		if spec.MFAKey {
 			fn.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
 				Sid:       jsii.String("ReadMFAKey"),
@@ -394,6 +415,30 @@ func newMFAKey(stack constructs.Construct, production bool) awssecretsmanager.Se
 	})
 	secret.Node().DefaultChild().(awssecretsmanager.CfnSecret).OverrideLogicalId(jsii.String(MFAKeyLogicalID))
 	suppress(secret, "AwsSolutions-SMG4", "The key seals every enrolled TOTP secret: rotating it needs every sealed secret opened and sealed again, which no rotation function does; a new key is a planned migration")
+	return secret
+}
+
+// JWTKeysLogicalID is fixed so that refactoring the construct tree never
+// replaces the signing keys (every token they signed would stop
+// verifying).
+const JWTKeysLogicalID = "JwtSigningKeys"
+
+// newJWTKeys makes the secret holding the key set signing JWT access
+// tokens (signing.KeySet's JSON). It is created with a placeholder, which
+// is no key set: the jobs function's first sweep (or guichet keys init)
+// writes the first key set and its JWKS; the rotation schedule
+// (addKeyRotation) rotates it.
+func newJWTKeys(stack constructs.Construct, production bool) awssecretsmanager.Secret {
+	removal := awscdk.RemovalPolicy_DESTROY
+	if production {
+		removal = awscdk.RemovalPolicy_RETAIN
+	}
+	secret := awssecretsmanager.NewSecret(stack, jsii.String(JWTKeysLogicalID), &awssecretsmanager.SecretProps{
+		Description:   jsii.String("Guichet: the ES256 key set signing JWT access tokens (written by guichet keys init and the rotation schedule)"),
+		RemovalPolicy: removal,
+	})
+	secret.Node().DefaultChild().(awssecretsmanager.CfnSecret).OverrideLogicalId(jsii.String(JWTKeysLogicalID))
+	suppress(secret, "AwsSolutions-SMG4", "The key set is rotated by the stack's own schedule (KeyRotationSchedule → the jobs function), which also publishes the JWKS; Secrets Manager's rotation would not publish it")
 	return secret
 }
 

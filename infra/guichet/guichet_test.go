@@ -1110,8 +1110,8 @@ func TestTheMFAKey(t *testing.T) {
 		secrets := s.s.resources("AWS::SecretsManager::Secret")
 		t.Run("the "+s.name+" stack generates one 43-character alphanumeric key", func(t *testing.T) {
 			r, ok := secrets[MFAKeyLogicalID]
-			if !ok || len(secrets) != 1 {
-				t.Fatalf("secrets %v, want one %s", secrets, MFAKeyLogicalID)
+			if _, jwt := secrets[JWTKeysLogicalID]; !ok || !jwt || len(secrets) != 2 {
+				t.Fatalf("secrets %v, want %s and %s", secrets, MFAKeyLogicalID, JWTKeysLogicalID)
 			}
 			gen, _ := props(r)["GenerateSecretString"].(map[string]any)
 			if gen["PasswordLength"] != float64(43) || gen["ExcludePunctuation"] != true || gen["IncludeSpace"] != false {
@@ -1147,25 +1147,42 @@ func TestTheMFAKey(t *testing.T) {
 					t.Errorf("%s = %v, want the ARN of %s", mfaKeySecretEnv, v, MFAKeyLogicalID)
 				}
 			})
-			t.Run(fmt.Sprintf("%s in the %s stack may read the key only if its spec says so, and no other secret", name, s.name), func(t *testing.T) {
-				var got []string
+			t.Run(fmt.Sprintf("%s in the %s stack may read the keys only if its spec says so, and no other secret", name, s.name), func(t *testing.T) {
+				got := map[string][]string{}
 				for _, st := range stmts[name] {
 					for _, a := range st.Actions {
 						if !strings.HasPrefix(a, "secretsmanager:") && !strings.HasPrefix(a, "kms:") {
 							continue
 						}
-						got = append(got, a)
-						if refs := refsIn(st.Resources); len(st.Resources) != 1 || len(refs) != 1 || refs[0] != MFAKeyLogicalID {
-							t.Errorf("%s on %v, want the key's secret only", a, st.Resources)
+						refs := refsIn(st.Resources)
+						if len(st.Resources) != 1 || len(refs) != 1 || (refs[0] != MFAKeyLogicalID && refs[0] != JWTKeysLogicalID) {
+							t.Errorf("%s on %v, want one of the keys' secrets", a, st.Resources)
+							continue
 						}
+						got[refs[0]] = append(got[refs[0]], a)
 					}
 				}
-				var want []string
+				var wantMFA, wantJWT []string
 				if spec.MFAKey {
-					want = []string{"secretsmanager:GetSecretValue"}
+					wantMFA = []string{"secretsmanager:GetSecretValue"}
 				}
-				if !slices.Equal(got, want) {
-					t.Errorf("secret actions %v, want %v", got, want)
+				if spec.SignsJWT {
+					wantJWT = []string{"secretsmanager:GetSecretValue"}
+				}
+				if spec.RotatesKeys {
+					wantJWT = []string{"secretsmanager:GetSecretValue", "secretsmanager:PutSecretValue"}
+				}
+				if !slices.Equal(got[MFAKeyLogicalID], wantMFA) || !slices.Equal(got[JWTKeysLogicalID], wantJWT) {
+					t.Errorf("secret actions %v, want MFA key %v, signing keys %v", got, wantMFA, wantJWT)
+				}
+			})
+			t.Run(fmt.Sprintf("%s in the %s stack is told the signing keys' secret only if it signs or rotates", name, s.name), func(t *testing.T) {
+				v, has := vars[jwtKeysSecretEnv]
+				if has != (spec.SignsJWT || spec.RotatesKeys) {
+					t.Fatalf("%s set %v, spec says signs %v rotates %v", jwtKeysSecretEnv, has, spec.SignsJWT, spec.RotatesKeys)
+				}
+				if has && ref(v) != JWTKeysLogicalID {
+					t.Errorf("%s = %v, want the ARN of %s", jwtKeysSecretEnv, v, JWTKeysLogicalID)
 				}
 			})
 		}
@@ -1184,6 +1201,20 @@ func TestTheMFAKey(t *testing.T) {
 		}
 		if !slices.Equal(got, []string{route.Auth, route.Profile, route.Pages, route.APIKeys}) {
 			t.Errorf("functions with the key: %v", got)
+		}
+	})
+	t.Run("only the functions that open sessions sign, and only the jobs function rotates", func(t *testing.T) {
+		var signs, rotates []string
+		for _, s := range route.Specs() {
+			if s.SignsJWT {
+				signs = append(signs, s.Name)
+			}
+			if s.RotatesKeys {
+				rotates = append(rotates, s.Name)
+			}
+		}
+		if !slices.Equal(signs, []string{route.Auth, route.Pages, route.Invitations}) || !slices.Equal(rotates, []string{route.Jobs}) {
+			t.Errorf("sign: %v; rotate: %v", signs, rotates)
 		}
 	})
 }

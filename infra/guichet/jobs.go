@@ -33,6 +33,15 @@ const (
 	jobsDeadLetterLogicalID = "JobsDeadLetterQueue"
 	// jobsSweepLogicalID names the schedule of the sweep.
 	jobsSweepLogicalID = "JobsSweepSchedule"
+	// keyRotationID names the schedule rotating the signing keys.
+	keyRotationID = "KeyRotationSchedule"
+	// keyRotationDays is the rotation's interval. A previous key stays in
+	// the JWKS until the rotation after its tokens expired: a week, which
+	// also bounds how long a warm function may sign with the key it read
+	// at init.
+	keyRotationDays = 7
+	// rotateKeysTask is the event's task (app.RotateKeysTask).
+	rotateKeysTask = "rotate_keys"
 )
 
 // addJobs connects the jobs function to the table's stream (job items
@@ -76,6 +85,14 @@ func (s *Guichet) addJobs(a *alarms) awssqs.Queue {
 			// The next sweep does the same work: a missed one needs no retry.
 			RetryAttempts: jsii.Number(0),
 			MaxEventAge:   awscdk.Duration_Minutes(jsii.Number(jobsSweepMinutes)),
+		})},
+	})
+	awsevents.NewRule(s.Construct, jsii.String(keyRotationID), &awsevents.RuleProps{
+		Description: jsii.String("Guichet: rotate the keys signing JWT access tokens and publish their JWKS"),
+		Schedule:    awsevents.Schedule_Rate(awscdk.Duration_Days(jsii.Number(keyRotationDays))),
+		Targets: &[]awsevents.IRuleTarget{awseventstargets.NewLambdaFunction(fn, &awseventstargets.LambdaFunctionProps{
+			Event:         awsevents.RuleTargetInput_FromObject(map[string]any{"task": rotateKeysTask}),
+			RetryAttempts: jsii.Number(2),
 		})},
 	})
 	return dlq

@@ -2,7 +2,9 @@ package guichet
 
 import (
 	"encoding/json"
+	"fmt"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/guichet/guichet/shared/route"
@@ -81,10 +83,13 @@ func TestJobs(t *testing.T) {
 		})
 		t.Run("in the "+s.name+" stack a schedule sweeps every 5 minutes without retrying", func(t *testing.T) {
 			rules := s.s.resources("AWS::Events::Rule")
-			if len(rules) != 1 {
-				t.Fatalf("%d rules, want 1", len(rules))
+			if len(rules) != 2 {
+				t.Fatalf("%d rules, want the sweep and the key rotation", len(rules))
 			}
 			for _, r := range rules {
+				if strings.Contains(fmt.Sprint(props(r)["Targets"]), rotateKeysTask) {
+					continue // the key rotation, below
+				}
 				p := props(r)
 				if p["ScheduleExpression"] != "rate(5 minutes)" {
 					t.Errorf("ScheduleExpression = %v", p["ScheduleExpression"])
@@ -98,6 +103,26 @@ func TestJobs(t *testing.T) {
 				}
 			}
 			s.s.tmplHasPermission(t, FunctionLogicalID(route.Jobs), "events.amazonaws.com")
+		})
+		t.Run("in the "+s.name+" stack a weekly schedule sends the jobs function the key rotation", func(t *testing.T) {
+			var p map[string]any
+			for _, r := range s.s.resources("AWS::Events::Rule") {
+				if strings.Contains(fmt.Sprint(props(r)["Targets"]), rotateKeysTask) {
+					p = props(r)
+				}
+			}
+			if p["ScheduleExpression"] != "rate(7 days)" {
+				t.Errorf("ScheduleExpression = %v", p["ScheduleExpression"])
+			}
+			targets, _ := p["Targets"].([]any)
+			if len(targets) != 1 || !slices.Contains(refsIn(targets[0]), FunctionLogicalID(route.Jobs)) {
+				t.Fatalf("targets %v, want the jobs function", targets)
+			}
+			var input map[string]any
+			in, _ := targets[0].(map[string]any)["Input"].(string)
+			if err := json.Unmarshal([]byte(in), &input); err != nil || input["task"] != rotateKeysTask {
+				t.Errorf("Input = %q, want the task %s", in, rotateKeysTask)
+			}
 		})
 		t.Run("in the "+s.name+" stack the jobs function is behind no route", func(t *testing.T) {
 			for _, in := range s.s.resources("AWS::ApiGatewayV2::Integration") {

@@ -2,6 +2,7 @@ package gateway_test
 
 import (
 	"context"
+	"encoding/json"
 	"io"
 	"log/slog"
 	"net/http"
@@ -12,11 +13,14 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
+	"github.com/go-jose/go-jose/v4"
 
+	"github.com/guichet/guichet/shared/access"
 	"github.com/guichet/guichet/shared/apitest"
 	"github.com/guichet/guichet/shared/config"
 	"github.com/guichet/guichet/shared/gateway"
 	"github.com/guichet/guichet/shared/route"
+	"github.com/guichet/guichet/shared/signing"
 )
 
 // report adds DynamoDB calls per operation to a benchmark's figures.
@@ -145,4 +149,57 @@ func BenchmarkApplicationRoute(b *testing.B) {
 		}
 	}
 	report(b, e)
+}
+
+// BenchmarkRefresh measures token issuance per refresh through the local
+// gateway: the refresh token's read, the user's, the role's, and one
+// transaction, with the new access token signed (ES256) in process.
+func BenchmarkRefresh(b *testing.B) {
+	e := apitest.New(b)
+	tok := e.LoginOwner(b)
+	e.StartBench(b)
+	for range b.N {
+		r := e.Do("POST", "/v1/auth/refresh", "", map[string]string{"refresh_token": tok.RefreshToken})
+		if r.Status != 200 {
+			b.Fatalf("%d %s", r.Status, r.Body)
+		}
+		r.Decode(b, &tok)
+	}
+	report(b, e)
+}
+
+// BenchmarkAccessTokenVerify measures what strict mode adds to the
+// authorizer's GetItem: the ES256 signature check of an access token
+// against the cached JWKS and the parsing of its claims. Compare with
+// BenchmarkAuthorizerHandler's getitem-floor.
+func BenchmarkAccessTokenVerify(b *testing.B) {
+	e := apitest.New(b)
+	tok := e.LoginOwner(b).AccessToken
+	set := e.Config.JWTKeys.JWKS()
+	b.ResetTimer()
+	for range b.N {
+		payload, err := signing.Verify(set, tok, signing.AccessToken)
+		var c access.Claims
+		if err != nil || json.Unmarshal(payload, &c) != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkAccessTokenSign measures what issuing an access token adds to
+// a login or a refresh: signing its claims (the principal included).
+func BenchmarkAccessTokenSign(b *testing.B) {
+	e := apitest.New(b)
+	tok := e.LoginOwner(b).AccessToken
+	jws, err := jose.ParseSignedCompact(tok, []jose.SignatureAlgorithm{jose.ES256})
+	if err != nil {
+		b.Fatal(err)
+	}
+	claims := json.RawMessage(jws.UnsafePayloadWithoutVerification())
+	b.ResetTimer()
+	for range b.N {
+		if _, err := e.Config.JWTKeys.Sign(claims, signing.AccessToken); err != nil {
+			b.Fatal(err)
+		}
+	}
 }

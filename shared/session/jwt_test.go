@@ -38,7 +38,7 @@ func verifyIndependently(t *testing.T, e *apitest.Env, tok string) (access.Claim
 	if _, err := v.Verify(ctx, tok); err != nil {
 		t.Fatalf("go-oidc refuses the access token: %v", err)
 	}
-	jws, err := jose.ParseSigned(tok, []jose.SignatureAlgorithm{jose.ES256})
+	jws, err := jose.ParseSignedCompact(tok, []jose.SignatureAlgorithm{jose.ES256})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -221,7 +221,7 @@ var (
 // token itself), and returns its payload. It checks no claim: the caller
 // does (issuer, audience, expiry).
 func Verify(set jose.JSONWebKeySet, token, typ string) ([]byte, error) {
-	jws, err := jose.ParseSigned(token, []jose.SignatureAlgorithm{Algorithm})
+	jws, err := jose.ParseSignedCompact(token, []jose.SignatureAlgorithm{Algorithm})
 	if err != nil || len(jws.Signatures) != 1 {
 		return nil, ErrMalformed
 	}
