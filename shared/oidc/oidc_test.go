@@ -40,7 +40,7 @@ type rp struct {
 	http      *http.Client   // follows no redirect
 }
 
-func newRP(t *testing.T) *rp {
+func newRP(t testing.TB) *rp {
 	t.Helper()
 	srv := httptest.NewUnstartedServer(nil)
 	issuer := "http://" + srv.Listener.Addr().String()
@@ -74,7 +74,7 @@ func newRP(t *testing.T) *rp {
 }
 
 // authorize sends the browser to authURL and returns where it lands.
-func (p *rp) authorize(t *testing.T, authURL string) *url.URL {
+func (p *rp) authorize(t testing.TB, authURL string) *url.URL {
 	t.Helper()
 	res, err := p.http.Get(authURL)
 	if err != nil {
@@ -95,7 +95,7 @@ func (p *rp) authorize(t *testing.T, authURL string) *url.URL {
 // signIn runs the code flow of the SPA up to its callback: authorization
 // request, the hosted login's hand-off (Complete, as the login page will),
 // and returns the callback's query.
-func (p *rp) signIn(t *testing.T, c oauth2.Config, opts ...oauth2.AuthCodeOption) url.Values {
+func (p *rp) signIn(t testing.TB, c oauth2.Config, opts ...oauth2.AuthCodeOption) url.Values {
 	t.Helper()
 	login := p.authorize(t, c.AuthCodeURL("the-state", opts...))
 	if login.Path != "/login" || !strings.HasPrefix(login.String(), p.issuer+"/login?auth_request=") {
