@@ -259,7 +259,8 @@ func extras(cfg config.Config, o gateway.Options) string {
 
 // demoClients are the OpenID Connect clients of `make run` when
 // OIDC_CLIENTS is unset: a single-page application on the loopback and a
-// service client, whose secret is new on every start.
+// service client (it may introspect tokens), whose secret is new on every
+// start.
 func demoClients() (registry.Registry, string, error) {
 	secret, hash, err := registry.NewSecret()
 	if err != nil {
@@ -284,7 +285,7 @@ func oidcBanner(url, serviceSecret string) string {
 	return fmt.Sprintf("OpenID Connect: %[1]s/.well-known/openid-configuration\n"+
 		"  client demo-spa (public, PKCE): redirect http://127.0.0.1:5173/callback\n"+
 		"  client demo-service, secret %[2]s:\n"+
-		"  curl -s %[1]s/oauth/token -u demo-service:%[2]s -d grant_type=client_credentials -d scope=users:read\n", url, serviceSecret)
+		"  curl -s %[1]s/oauth/introspect -u demo-service:%[2]s -d token=<access_token or API key>\n", url, serviceSecret)
 }
 
 // secondOwner owns the demo's second organization, "second", which the
