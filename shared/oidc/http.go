@@ -57,7 +57,9 @@ func invalidClient() *oauthError {
 
 func writeJSON(w http.ResponseWriter, status int, v any) error {
 	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Cache-Control", "no-store")
+	if w.Header().Get("Cache-Control") == "" {
+		w.Header().Set("Cache-Control", "no-store") // tokens, and answers about them
+	}
 	w.WriteHeader(status)
 	return json.NewEncoder(w).Encode(v)
 }
