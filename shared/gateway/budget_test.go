@@ -49,6 +49,7 @@ var budget = map[string]int{
 	"listMySessions": 1, "endMySession": 2, "endMyOtherSessions": 2,
 	"startTOTP": 2, "confirmTOTP": 7, "disableTOTP": 7,
 	"openapi":         0,
+	"jwks":            1, // the JWKS item's GetItem
 	"getOrganization": 1, "updateOrganization": 2, "putLogo": 1, "getLogo": 1,
 	"listUnits": 1, "createUnit": 1, "updateUnit": 2, "deleteUnit": 2, "transferOwnership": 6, "listAudit": 1,
 	"listRoles":  2, // the custom roles' Query and a BatchGetItem of the built-in roles' holder counts
@@ -168,6 +169,7 @@ func TestEveryEndpointKeepsItsDynamoDBBudget(t *testing.T) {
 	steps := []step{
 		{"getMe", get("/v1/me"), 200},
 		{"openapi", get("/v1/openapi.json"), 200},
+		{"jwks", get("/.well-known/jwks.json"), 200},
 		{"listClients", get("/v1/clients"), 200},
 		{"getOrganization", get("/v1/organization"), 200},
 		{"updateOrganization", call("PATCH", "/v1/organization", map[string]any{"name": "Acme Corp"}), 200},

@@ -126,15 +126,12 @@ func memberToken(t testing.TB, e *apitest.Env) string {
 	t.Helper()
 	user := addUser(t, e, "member@acme.example", permission.RoleMember)
 	now := e.Clock.Now()
-	access, ah, err := token.New(token.Access)
-	if err != nil {
-		t.Fatal(err)
-	}
+	id := store.NewID("ses_")
+	access, ah := e.AccessToken(t, id, now.Add(time.Hour))
 	_, rh, err := token.New(token.Refresh)
 	if err != nil {
 		t.Fatal(err)
 	}
-	id := store.NewID("ses_")
 	ac := store.NewCredential(ah, store.AccessToken, e.Org.Org.ID, user, now, now.Add(time.Hour))
 	ac.UserKind, ac.Role, ac.Session = store.Person, permission.RoleMember, id
 	rc := store.NewCredential(rh, store.RefreshToken, e.Org.Org.ID, user, now, now.Add(time.Hour))

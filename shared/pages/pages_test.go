@@ -293,7 +293,7 @@ func TestInvitationPage(t *testing.T) {
 				session = c
 			}
 		}
-		if session == nil || !session.HttpOnly || !session.Secure || session.SameSite != http.SameSiteStrictMode || session.Path != "/" || session.MaxAge != 900 {
+		if session == nil || !session.HttpOnly || !session.Secure || session.SameSite != http.SameSiteStrictMode || session.Path != "/" || session.MaxAge != int(e.Config.AccessTTL/time.Second) {
 			t.Fatalf("session cookie %+v", session)
 		}
 		if r := e.Do("GET", "/v1/me", session.Value, nil); r.Status != 200 || !strings.Contains(string(r.Body), "new@acme.example") {

@@ -23,6 +23,7 @@ var problems = map[string][]string{
 	"logout":                   {"not_a_session"},
 	"getMe":                    {"not_found"},
 	"openapi":                  nil,
+	"jwks":                     nil,
 	"serviceToken":             {"account_inactive", "conflict", "invalid_credentials", "login_locked", "no_membership"},
 	"passwordChange":           {"conflict", "invalid_token", "validation_failed"},
 	"transferOwnership":        {"conflict", "forbidden", "not_found", "validation_failed"},
