@@ -58,9 +58,8 @@ require (
 	golang.org/x/text v0.34.0 // indirect
 )
 
-require github.com/go-jose/go-jose/v4 v4.1.9
-
 require (
 	github.com/coreos/go-oidc/v3 v3.21.0
-	golang.org/x/oauth2 v0.36.0 // indirect
+	github.com/go-jose/go-jose/v4 v4.1.9
+	golang.org/x/oauth2 v0.38.0
 )

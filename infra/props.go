@@ -34,6 +34,7 @@ const (
 	ctxBuildDir          = "buildDir"
 	ctxAppPermissions    = "appPermissions"
 	ctxMemberPermissions = "memberPermissions"
+	ctxOIDCClients       = "oidcClients"
 	defaultStackName     = "Guichet"
 )
 
@@ -80,6 +81,7 @@ func PropsFromContext(app awscdk.App, defaultBuildDir string) (StackProps, error
 	}
 	c.decode(ctxAppPermissions, &p.AppPermissions, `[{"name": "projects:write", "description": {"en": "…"}}]`)
 	p.MemberPermissions = c.list(ctxMemberPermissions)
+	p.OIDCClients = c.json(ctxOIDCClients)
 	if c.err != nil {
 		return p, c.err
 	}
@@ -220,5 +222,24 @@ func (c *contextReader) decode(key string, v any, want string) {
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil && c.err == nil {
 		c.err = fmt.Errorf("context %s: want %s: %w", key, want, err)
+	}
+}
+
+// json reads key as JSON text: a JSON value in cdk.json, or a JSON string
+// with -c, returned compact; empty when absent.
+func (c *contextReader) json(key string) string {
+	raw := c.raw(key)
+	switch x := raw.(type) {
+	case nil:
+		return ""
+	case string:
+		return strings.TrimSpace(x)
+	default:
+		b, err := json.Marshal(x)
+		if err != nil {
+			c.fail(key, raw, "JSON")
+			return ""
+		}
+		return string(b)
 	}
 }

@@ -121,6 +121,15 @@ func TestPropsFromContext(t *testing.T) {
 			wantErr: true,
 		},
 		{
+			name:    "the OpenID Connect clients are passed through as JSON, from cdk.json or -c",
+			context: map[string]any{"oidcClients": []any{map[string]any{"id": "spa", "name": "SPA", "type": "spa"}}},
+			check: func(t *testing.T, p StackProps) {
+				if p.OIDCClients != `[{"id":"spa","name":"SPA","type":"spa"}]` {
+					t.Errorf("OIDCClients = %q", p.OIDCClients)
+				}
+			},
+		},
+		{
 			name:    "a production flag that is not a boolean is an error",
 			context: map[string]any{"production": "maybe"},
 			wantErr: true,

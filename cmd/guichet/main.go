@@ -4,6 +4,7 @@
 //	guichet org create --name N --code C --owner-email E [--language fr|en|nl]
 //	guichet users import --org CODE --file F [--format csv|jsonl] [--dry-run] [--send-invitations]
 //	guichet users export --org CODE [--format csv|jsonl] [--include-password-hashes] [--out F]
+//	guichet oidc client-secret  prints a new OIDC client secret, once, and its hash for OIDC_CLIENTS
 //	guichet keys init|rotate [--file F]  the JWT signing keys (JWT_KEYS_SECRET or a file)
 //	guichet openapi      prints the API's OpenAPI 3.1 description
 package main
@@ -19,6 +20,7 @@ import (
 
 	"github.com/guichet/guichet/shared/app"
 	"github.com/guichet/guichet/shared/config/profiles"
+	"github.com/guichet/guichet/shared/oidc/registry"
 	"github.com/guichet/guichet/shared/organization"
 	"github.com/guichet/guichet/shared/problem"
 )
@@ -36,6 +38,7 @@ const usage = `usage:
   guichet users export --org CODE [--format csv|jsonl] [--include-password-hashes] [--out FILE]
   guichet users reindex --org CODE
   guichet migrate [--batch N] [--cursor CURSOR]
+  guichet oidc client-secret
   guichet keys init|rotate [--file FILE]
   guichet openapi`
 
@@ -56,6 +59,14 @@ func runWith(ctx context.Context, args []string, out, errOut io.Writer, getenv f
 	}
 	if len(args) >= 1 && args[0] == "migrate" {
 		return migrateCommand(ctx, args[1:], out, getenv)
+	}
+	if len(args) == 2 && args[0] == "oidc" && args[1] == "client-secret" {
+		secret, hash, err := registry.NewSecret()
+		if err != nil {
+			return err
+		}
+		_, err = fmt.Fprintf(out, "secret (give it to the client, it is shown once): %s\nsecret_hash (put it in OIDC_CLIENTS): %s\n", secret, hash)
+		return err
 	}
 	if len(args) == 1 && args[0] == "openapi" {
 		doc, err := app.OpenAPI()

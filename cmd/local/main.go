@@ -26,6 +26,7 @@ import (
 	"github.com/guichet/guichet/shared/gateway"
 	"github.com/guichet/guichet/shared/keyring"
 	"github.com/guichet/guichet/shared/logging"
+	"github.com/guichet/guichet/shared/oidc/registry"
 	"github.com/guichet/guichet/shared/password"
 	"github.com/guichet/guichet/shared/route"
 	"github.com/guichet/guichet/shared/signing"
@@ -45,6 +46,12 @@ func run(ctx context.Context, getenv func(string) string, out io.Writer) error {
 	cfg, err := localConfig(getenv, addr)
 	if err != nil {
 		return err
+	}
+	demoSecret := ""
+	if len(cfg.OIDCClients) == 0 {
+		if cfg.OIDCClients, demoSecret, err = demoClients(); err != nil {
+			return err
+		}
 	}
 	gw, err := gatewayOptions(getenv, cfg)
 	if err != nil {
@@ -86,7 +93,7 @@ func run(ctx context.Context, getenv func(string) string, out io.Writer) error {
 		return err
 	}
 	srv := &http.Server{Handler: st.Handler(), ReadHeaderTimeout: 10 * time.Second}
-	fmt.Fprint(out, banner(cfg.PublicURL, email, pw, created, invitation, extras(st.Config, gw)))
+	fmt.Fprint(out, banner(cfg.PublicURL, email, pw, created, invitation, extras(st.Config, gw)+oidcBanner(cfg.PublicURL, demoSecret)))
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	go runJobs(ctx, st, jobsInterval)
@@ -248,6 +255,37 @@ func extras(cfg config.Config, o gateway.Options) string {
 		fmt.Fprintf(&b, "CORS allowed for: %s\n", strings.Join(o.CORSOrigins, ", "))
 	}
 	return b.String()
+}
+
+// demoClients are the OpenID Connect clients of `make run` when
+// OIDC_CLIENTS is unset: a single-page application on the loopback and a
+// service client (it may introspect tokens), whose secret is new on every
+// start.
+func demoClients() (registry.Registry, string, error) {
+	secret, hash, err := registry.NewSecret()
+	if err != nil {
+		return nil, "", err
+	}
+	return registry.Registry{
+		{ID: "demo-spa", Name: "Demo single-page app", Type: registry.SPA, FirstParty: true,
+			RedirectURIs:           []string{"http://127.0.0.1:5173/callback"},
+			PostLogoutRedirectURIs: []string{"http://127.0.0.1:5173/"},
+			Scopes:                 []string{"openid", "profile", "email", "offline_access", "projects:read", "projects:write"}},
+		{ID: "demo-service", Name: "Demo service", Type: registry.Service, SecretHash: hash,
+			Scopes: []string{"users:read", "organization:read", "projects:read"}},
+	}, secret, nil
+}
+
+// oidcBanner is the banner's part about the demo OpenID Connect clients;
+// empty when OIDC_CLIENTS names the clients.
+func oidcBanner(url, serviceSecret string) string {
+	if serviceSecret == "" {
+		return ""
+	}
+	return fmt.Sprintf("OpenID Connect: %[1]s/.well-known/openid-configuration\n"+
+		"  client demo-spa (public, PKCE): redirect http://127.0.0.1:5173/callback\n"+
+		"  client demo-service, secret %[2]s:\n"+
+		"  curl -s %[1]s/oauth/introspect -u demo-service:%[2]s -d token=<access_token or API key>\n", url, serviceSecret)
 }
 
 // secondOwner owns the demo's second organization, "second", which the

@@ -10,5 +10,5 @@ import (
 )
 
 func main() {
-	lambda.Start(app.LambdaWithMail(route.Auth, func(d app.Deps) router.Operations { return d.Sessions().Operations() }))
+	lambda.Start(app.LambdaWithMail(route.Auth, func(d app.Deps) router.Operations { return d.AuthOperations() }))
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
 	"github.com/aws/jsii-runtime-go"
 
+	"github.com/guichet/guichet/shared/oidc/registry"
 	"github.com/guichet/guichet/shared/permission"
 	"github.com/guichet/guichet/shared/route"
 )
@@ -39,6 +40,7 @@ const (
 	// permissions and the member role's share of them, for every function.
 	appPermissionsEnv    = "APP_PERMISSIONS"
 	memberPermissionsEnv = "MEMBER_PERMISSIONS"
+	oidcClientsEnv       = "OIDC_CLIENTS"
 )
 
 // AppRoute is one of the application's routes: requests to Method Path on
@@ -336,4 +338,19 @@ func (p Props) permissionEnv() (map[string]string, error) {
 		env[memberPermissionsEnv] = string(raw)
 	}
 	return env, nil
+}
+
+// checkOIDCClients checks p.OIDCClients as the functions' start will.
+func (p Props) checkOIDCClients() error {
+	if p.OIDCClients == "" {
+		return nil
+	}
+	c, err := p.catalog()
+	if err != nil {
+		return err
+	}
+	if _, err := registry.Parse([]byte(p.OIDCClients), c); err != nil {
+		return fmt.Errorf("OIDCClients: %w", err)
+	}
+	return nil
 }

@@ -55,6 +55,7 @@ func synthesizeApp(buildDir string, ttl int) (*synthesized, error) {
 	p.CorsOrigins = []string{"https://shop.example.com"}
 	p.AppPermissions = testAppPermissions
 	p.MemberPermissions = []string{"projects:read"}
+	p.OIDCClients = testOIDCClients
 	return synthesizeIn(testAppStack, testAppConstruct, p, func(stack awscdk.Stack, p *Props) {
 		fns := map[string]awslambda.Function{}
 		for _, id := range []string{"ProjectsFunction", "StatusFunction"} {
@@ -97,6 +98,30 @@ func (s *synthesized) authorizerOf(t *testing.T, rt map[string]any) map[string]a
 		t.Fatalf("AuthorizerId %v is no authorizer", rt["AuthorizerId"])
 	}
 	return props(a)
+}
+
+// testOIDCClients are the application stack's OpenID Connect clients: a
+// single-page application asking for one of the application's permissions.
+const testOIDCClients = `[{"id":"shop","name":"Shop","type":"spa","redirect_uris":["https://shop.example.com/cb"],"scopes":["openid","projects:read"]}]`
+
+func TestOIDCClients(t *testing.T) {
+	t.Run("the functions serving OpenID Connect and the hosted pages get OIDC_CLIENTS, the others not", func(t *testing.T) {
+		for _, name := range route.Functions() {
+			got, ok := app.envOf(t, FunctionLogicalID(name))[oidcClientsEnv]
+			want := name == route.Auth || name == route.Pages
+			if ok != want || (want && got != testOIDCClients) {
+				t.Errorf("%s: %s = %v (set %v), want set %v", name, oidcClientsEnv, got, ok, want)
+			}
+		}
+	})
+	t.Run("a client the functions would refuse fails the synth, naming the entry", func(t *testing.T) {
+		p := DefaultProps(t.TempDir())
+		p.OIDCClients = `[{"id":"shop","name":"Shop","type":"spa","redirect_uris":["https://shop.example.com/cb"],"scopes":["rockets:launch"]}]`
+		err := p.checkOIDCClients()
+		if err == nil || !strings.Contains(err.Error(), `entry 0 ("shop"): unknown scope "rockets:launch"`) {
+			t.Fatalf("checkOIDCClients: %v", err)
+		}
+	})
 }
 
 func TestApplicationRoutes(t *testing.T) {

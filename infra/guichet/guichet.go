@@ -114,6 +114,10 @@ type Props struct {
 	// role holds (MEMBER_PERMISSIONS of every function); each must be one of
 	// AppPermissions. Empty: none.
 	MemberPermissions []string
+	// OIDCClients is the JSON of the OpenID Connect clients (OIDC_CLIENTS of
+	// the functions that serve OpenID Connect and the hosted pages: a JSON
+	// array of registry.Client), checked at synth as the functions check it.
+	OIDCClients string
 	// Routes are the application's routes, added as AddRoute adds them.
 	Routes []AppRoute
 
@@ -239,6 +243,9 @@ func New(scope constructs.Construct, id string, props Props) (*Guichet, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := props.checkOIDCClients(); err != nil {
+		return nil, err
+	}
 	for _, spec := range specs {
 		env := map[string]*string{
 			"TABLE_NAME": s.Table.TableName(),
@@ -253,6 +260,9 @@ func New(scope constructs.Construct, id string, props Props) (*Guichet, error) {
 		if m != nil {
 			env["MAIL_FROM"] = jsii.String(props.MailFrom)
 			env["MAIL_CONFIGURATION_SET"] = m.configSet.ConfigurationSetName()
+		}
+		if props.OIDCClients != "" && (spec.Name == route.Auth || spec.Name == route.Pages) {
+			env[oidcClientsEnv] = jsii.String(props.OIDCClients)
 		}
 		if spec.MFAKey {
 			// The function reads the key from Secrets Manager at init: the

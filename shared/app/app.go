@@ -30,6 +30,7 @@ import (
 	"github.com/guichet/guichet/shared/logging"
 	"github.com/guichet/guichet/shared/mail"
 	"github.com/guichet/guichet/shared/mfa"
+	"github.com/guichet/guichet/shared/oidc"
 	"github.com/guichet/guichet/shared/openapi"
 	"github.com/guichet/guichet/shared/organization"
 	"github.com/guichet/guichet/shared/pages"
@@ -225,7 +226,7 @@ func (d Deps) Operations(fn string) (router.Operations, error) { return d.operat
 func (d Deps) operations(fn string, serve bool) (router.Operations, error) {
 	switch fn {
 	case route.Auth:
-		return service(serve, d.Sessions).Operations(), nil
+		return authOperations(service(serve, d.Sessions), service(serve, d.OIDC)), nil
 	case route.Profile:
 		return service(serve, d.Profile).Operations(), nil
 	case route.Organization:
@@ -257,6 +258,24 @@ func service[S any](serve bool, build func() *S) *S {
 // Sessions returns the session service (function auth).
 func (d Deps) Sessions() *session.Service {
 	return session.New(d.Store, d.MFA(), d.Mail, d.SessionConfig(), d.Now)
+}
+
+// OIDC returns the OpenID Connect provider (function auth).
+func (d Deps) OIDC() *oidc.Provider {
+	return oidc.New(oidc.Config{Issuer: d.Config.PublicURL, Clients: d.Config.OIDCClients, IDTokenTTL: d.Config.AccessTTL},
+		d.Store, d.Sessions(), d.Config.JWTKeys, authorizer.New(d.Store, d.Config.Permissions, d.Log, d.Now, nil, d.tokens()), d.Now)
+}
+
+// AuthOperations are function auth's operations: the JSON login API's and
+// OpenID Connect's.
+func (d Deps) AuthOperations() router.Operations { return authOperations(d.Sessions(), d.OIDC()) }
+
+func authOperations(s *session.Service, p *oidc.Provider) router.Operations {
+	ops := s.Operations()
+	for id, op := range p.Operations() {
+		ops[id] = op
+	}
+	return ops
 }
 
 // Profile returns the profile service (function profile).

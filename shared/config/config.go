@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/guichet/guichet/shared/clients"
+	"github.com/guichet/guichet/shared/oidc/registry"
 	"github.com/guichet/guichet/shared/password"
 	"github.com/guichet/guichet/shared/permission"
 	"github.com/guichet/guichet/shared/route"
@@ -95,6 +96,9 @@ type Config struct {
 	// the authorizer decides on them, and the local gateway forwards them
 	// to APP_UPSTREAM.
 	AppRoutes []route.AppRoute
+	// OIDCClients are the OpenID Connect clients (OIDC_CLIENTS: a JSON array
+	// of registry.Client); none when unset.
+	OIDCClients registry.Registry
 }
 
 // Audience is the aud of the JWT access tokens: ACCESS_TOKEN_AUDIENCE,
@@ -175,6 +179,11 @@ func Parse(getenv func(string) string) (Config, error) {
 	}
 	if c.AppRoutes, err = route.ParseAppRoutes(getenv("APP_ROUTES")); err != nil {
 		return c, fmt.Errorf("config: %w", err)
+	}
+	if v := strings.TrimSpace(getenv("OIDC_CLIENTS")); v != "" {
+		if c.OIDCClients, err = registry.Parse([]byte(v), c.Permissions); err != nil {
+			return c, fmt.Errorf("config: OIDC_CLIENTS: %w", err)
+		}
 	}
 	c.MaxFailures = 5
 	if v := getenv("LOGIN_MAX_FAILURES"); v != "" {

@@ -95,3 +95,27 @@ func TestABadPermissionCatalogStopsTheStart(t *testing.T) {
 		}
 	})
 }
+
+func TestOIDCClients(t *testing.T) {
+	t.Parallel()
+	app := `[{"name": "projects:read", "description": {"en": "See"}}]`
+	t.Run("a client may ask for the application's permissions", func(t *testing.T) {
+		env := map[string]string{"APP_PERMISSIONS": app,
+			"OIDC_CLIENTS": `[{"id": "spa", "name": "SPA", "type": "spa", "redirect_uris": ["https://a.example/cb"], "scopes": ["openid", "projects:read"]}]`}
+		c, err := Parse(func(k string) string { return env[k] })
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !c.OIDCClients.ReturnTo("spa", "https://a.example/cb") {
+			t.Fatalf("%+v", c.OIDCClients)
+		}
+	})
+	t.Run("a wrong entry stops the start, naming the variable and the entry", func(t *testing.T) {
+		env := map[string]string{"APP_PERMISSIONS": app,
+			"OIDC_CLIENTS": `[{"id": "spa", "name": "SPA", "type": "spa", "redirect_uris": ["https://a.example/cb"], "scopes": ["projects:write"]}]`}
+		_, err := Parse(func(k string) string { return env[k] })
+		if err == nil || !strings.Contains(err.Error(), `OIDC_CLIENTS`) || !strings.Contains(err.Error(), `entry 0 ("spa"): unknown scope "projects:write"`) {
+			t.Fatalf("err %v", err)
+		}
+	})
+}

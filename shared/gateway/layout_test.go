@@ -50,6 +50,14 @@ func TestTheTableHoldsOnlyTheKindsOfItsLayout(t *testing.T) {
 	if err := e.Store.PutJob(context.Background(), store.NewJob("sample", e.Org.Org.ID, "target", 1, e.Clock.Now())); err != nil {
 		t.Fatal(err)
 	}
+	// An OpenID Connect authorization request (its routes need clients,
+	// which this stack has none of: shared/oidc's tests write them through
+	// the API).
+	if err := e.Store.PutAuthRequest(context.Background(), store.AuthRequest{ID: store.NewID("oar_"), Client: "spa",
+		RedirectURI: "https://app.example/cb", Scopes: []string{"openid"}, Created: e.Clock.Now(),
+		Expires: e.Clock.Now().Add(10 * time.Minute).Unix()}); err != nil {
+		t.Fatal(err)
+	}
 
 	type keys struct {
 		PK     string `dynamodbav:"pk"`

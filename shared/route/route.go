@@ -36,6 +36,13 @@ type OperationID string
 const (
 	OpFallback                 OperationID = "fallback"
 	OpLogin                    OperationID = "login"
+	OpOIDCDiscovery            OperationID = "oidcDiscovery"
+	OpOIDCAuthorize            OperationID = "oidcAuthorize"
+	OpOIDCToken                OperationID = "oidcToken"
+	OpOIDCUserInfo             OperationID = "oidcUserInfo"
+	OpOIDCRevoke               OperationID = "oidcRevoke"
+	OpOIDCIntrospect           OperationID = "oidcIntrospect"
+	OpOIDCLogout               OperationID = "oidcLogout"
 	OpRefresh                  OperationID = "refresh"
 	OpLogout                   OperationID = "logout"
 	OpGetMe                    OperationID = "getMe"
@@ -174,6 +181,22 @@ func All() []Route {
 			Summary: "The public keys of the JWT access tokens (RFC 7517 JWK set)"},
 		{Method: "POST", Path: "/v1/auth/token", Function: Auth, Operation: OpServiceToken, Public: true,
 			Summary: "Tokens for a service user (organization code, user code, password)"},
+		// OpenID Connect (package oidc). They speak OAuth's formats, not
+		// the API's JSON: like the pages, the API description leaves them out.
+		{Method: "GET", Path: "/.well-known/openid-configuration", Function: Auth, Operation: OpOIDCDiscovery, Public: true, Page: true,
+			Summary: "OpenID Connect discovery"},
+		{Method: "GET", Path: "/oauth/authorize", Function: Auth, Operation: OpOIDCAuthorize, Public: true, Page: true,
+			Summary: "OAuth 2.0 authorization endpoint (code flow, PKCE): hands over to the hosted login"},
+		{Method: "POST", Path: "/oauth/token", Function: Auth, Operation: OpOIDCToken, Public: true, Page: true,
+			Summary: "OAuth 2.0 token endpoint: authorization_code, refresh_token, client_credentials"},
+		{Method: "GET", Path: "/oauth/userinfo", Function: Auth, Operation: OpOIDCUserInfo, Public: true, Page: true,
+			Summary: "OpenID Connect userinfo of a session's access token"},
+		{Method: "POST", Path: "/oauth/revoke", Function: Auth, Operation: OpOIDCRevoke, Public: true, Page: true,
+			Summary: "Revoke a refresh token (its session) or an access token (RFC 7009)"},
+		{Method: "POST", Path: "/oauth/introspect", Function: Auth, Operation: OpOIDCIntrospect, Public: true, Page: true,
+			Summary: "Introspect an access token or API key for a confidential client (RFC 7662)"},
+		{Method: "GET", Path: "/oauth/logout", Function: Auth, Operation: OpOIDCLogout, Public: true, Page: true,
+			Summary: "RP-initiated logout (end_session_endpoint)"},
 		{Method: "POST", Path: "/v1/auth/password-change", Function: Auth, Operation: OpPasswordChange, Public: true,
 			Summary: "Answer a password_change login challenge with a new password"},
 		{Method: "POST", Path: "/v1/auth/organization", Function: Auth, Operation: OpChooseOrganization, Public: true,

@@ -58,6 +58,8 @@ func Layout() []ItemKind {
 		{"role name guard", "ORG#<org>", "ROLENAME#<name>", "", "", "role.go", "makes role names unique → role"},
 		{"unit", "ORG#<org>", "UNIT#<unit>", "", "", "unit.go", "refs counts users, children child units"},
 		{"unit tree version", "ORG#<org>", "UNITTREE", "", "", "unit.go", "bumped by every move, against cycles"},
+		{"OpenID Connect auth request", "OIDCREQ#<request>", "OIDCREQ", "", "", "oidc.go",
+			"client, redirect, scopes, state, nonce, PKCE challenge; once signed in: code hash, org, user, person; once exchanged: session; expires"},
 		{"job", "JOB#<kind>", "<org>#<target>", "", "", "job.go", "work a change left to finish: kind, version, cursor; an ending's kept session"},
 		{"audit event", "ORG#<org>#AUDIT", "<time>#<event>", "", "", "audit.go", "the trail, newest last"},
 	}
