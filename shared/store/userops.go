@@ -380,6 +380,7 @@ func (s *Store) changeItems(c UserChange) (first, rest *tx) {
 		if u.Person == "" {
 			u.Person = old.Person // a membership's person never changes
 		}
+		u.Members = old.Members // the count is the person's transactions'
 		if old.Unproved && !u.Unproved {
 			u = withPerson(u) // proved: the user becomes its person's first membership
 		}

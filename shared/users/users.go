@@ -262,9 +262,9 @@ func build(org store.Org, d draft, catalog clients.Catalog, v *validate.Errors) 
 	v.OptionalName("first_name", in.FirstName, 100)
 	v.OptionalName("last_name", in.LastName, 100)
 	u.FirstName, u.LastName = strings.TrimSpace(in.FirstName), strings.TrimSpace(in.LastName)
-	if checkUnits(v, in.Units, in.AllUnits, in.UnitKinds, in.DefaultUnit) && d.Imported {
-		v.Add("default_unit", "must be one of the user's units")
-	}
+	// A default unit of one of the kinds is checked by the caller: against
+	// the units an import reads once, or with one GetItem (Service.checkUnits).
+	checkUnits(v, in.Units, in.AllUnits, in.UnitKinds, in.DefaultUnit)
 	if d.Imported {
 		if d.PasswordHash != "" {
 			if err := password.CheckHash(d.PasswordHash); err != nil {
