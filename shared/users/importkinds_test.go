@@ -1,6 +1,7 @@
 package users_test
 
 import (
+	"context"
 	"maps"
 	"slices"
 	"strings"
@@ -18,6 +19,11 @@ func TestImportReadsUnitKinds(t *testing.T) {
 	e := apitest.New(t)
 	owner := e.LoginOwner(t).AccessToken
 	site := unit(t, e, owner, "Site A") // a site
+	// A site of another organization is no unit here, whatever its kind.
+	if _, _, err := e.Seed(context.Background(), "Beta", "beta", "owner@beta.example", apitest.OwnerPassword); err != nil {
+		t.Fatal(err)
+	}
+	theirs := unit(t, e, e.Login(t, "owner@beta.example", apitest.OwnerPassword).AccessToken, "Their site")
 	csvFile := strings.Join([]string{
 		"username,first_name,last_name,role,unit_kinds,default_unit,password_hash",
 		"kinds.ok,Kin,Ds,member,company;level,,\"" + apitest.FakeHash + "\"",                // 2
@@ -25,6 +31,7 @@ func TestImportReadsUnitKinds(t *testing.T) {
 		"kinds.bad,Kin,Bad,member,company;planet,,\"" + apitest.FakeHash + "\"",             // 4
 		"kinds.twice,Kin,Twice,member,site;site,,\"" + apitest.FakeHash + "\"",              // 5
 		"kinds.wrongdef,Kin,Wrong,member,company," + site + ",\"" + apitest.FakeHash + "\"", // 6
+		"kinds.theirs,Kin,Theirs,member,site," + theirs + ",\"" + apitest.FakeHash + "\"",   // 7
 	}, "\n") + "\n"
 	jsonl := `{"username":"json.ok","first_name":"J","last_name":"S","role":"member","unit_kinds":["establishment"],"password_hash":"` + apitest.FakeHash + `"}
 {"username":"json.bad","first_name":"J","last_name":"B","role":"member","unit_kinds":["galaxy"],"password_hash":"` + apitest.FakeHash + `"}
@@ -42,8 +49,8 @@ func TestImportReadsUnitKinds(t *testing.T) {
 		for _, r := range rep.Rejected {
 			bad, fields[r.Line] = append(bad, r.Line), r.Field
 		}
-		if len(rep.Accepted) != 2 || !slices.Equal(bad, []int{4, 5, 6}) ||
-			fields[4] != "unit_kinds" || fields[5] != "unit_kinds" || fields[6] != "default_unit" {
+		if len(rep.Accepted) != 2 || !slices.Equal(bad, []int{4, 5, 6, 7}) ||
+			fields[4] != "unit_kinds" || fields[5] != "unit_kinds" || fields[6] != "default_unit" || fields[7] != "default_unit" {
 			t.Fatalf("dry run %v: %+v", dry, rep)
 		}
 		if len(jrep.Accepted) != 1 || len(jrep.Rejected) != 1 || jrep.Rejected[0].Line != 2 || jrep.Rejected[0].Field != "unit_kinds" {
@@ -63,7 +70,7 @@ func TestImportReadsUnitKinds(t *testing.T) {
 	}
 	// Nothing of a refused row is written.
 	for k := range items(t, e) {
-		for _, name := range []string{"kinds.bad", "kinds.twice", "kinds.wrongdef", "json.bad"} {
+		for _, name := range []string{"kinds.bad", "kinds.twice", "kinds.wrongdef", "kinds.theirs", "json.bad"} {
 			if strings.Contains(k, name) {
 				t.Fatalf("%s of a refused row is written", k)
 			}
