@@ -28,10 +28,10 @@ func migrateCommand(ctx context.Context, args []string, out io.Writer, getenv fu
 	if err != nil {
 		return err
 	}
-	var moved, skipped, scanned int
+	var moved, counted, skipped, scanned int
 	for {
 		b, err := d.Store.Migrate(ctx, *cursor, *batch)
-		moved, skipped, scanned = moved+b.Moved, skipped+b.Skipped, scanned+b.Scanned
+		moved, counted, skipped, scanned = moved+b.Moved, counted+b.Counted, skipped+b.Skipped, scanned+b.Scanned
 		if err != nil {
 			return fmt.Errorf("%w\nresume with: guichet migrate --cursor %s", err, strconv.Quote(*cursor))
 		}
@@ -40,6 +40,6 @@ func migrateCommand(ctx context.Context, args []string, out io.Writer, getenv fu
 		}
 		*cursor = b.Cursor
 	}
-	_, err = fmt.Fprintf(out, "migrated: %d items read, %d users became persons, %d were already\n", scanned, moved, skipped)
+	_, err = fmt.Fprintf(out, "migrated: %d items read, %d users became persons, %d were already, %d memberships were counted\n", scanned, moved, skipped, counted)
 	return err
 }

@@ -66,10 +66,23 @@ type Units struct {
 	Kinds []string `json:"kinds,omitempty"`
 	// List is the units given one by one.
 	List []string `json:"list,omitempty"`
-	// Expanded is every unit the principal may act in: List, their
-	// descendants, and the units of Kinds, as of the credential's issue.
+	// Expanded is every unit the principal may act in: List, the units of
+	// Kinds, and the descendants of both. GET /v1/me holds them all; the
+	// authorizer's context (on the application's routes) at most
+	// MaxExpanded, with ExpandedTruncated set when there are more.
 	Expanded []string `json:"expanded,omitempty"`
+	// ExpandedTruncated is true when Expanded was cut at MaxExpanded: a unit
+	// not in it may still be the principal's (InUnit then answers false;
+	// ask GET /v1/me, or check the unit's ancestors and kind yourself).
+	ExpandedTruncated bool `json:"expanded_truncated,omitempty"`
 }
+
+// MaxExpanded is the most units the authorizer's context carries in
+// Units.Expanded: a session's principal with 100 is 2.7 KB of JSON, 3.5 KB
+// as the base64 Header (measured by
+// TestTheApplicationGetsThePrincipalsExpandedUnits), well under the 8 KB
+// header line most HTTP servers take and what API Gateway passes on.
+const MaxExpanded = 100
 
 // Credential is what the request presented.
 type Credential struct {

@@ -85,6 +85,15 @@ func (a *Authorizer) Handle(ctx context.Context, e events.APIGatewayV2CustomAuth
 		// token: Guichet's function answers 503 for this reason.
 		p, reason = nil, "unavailable"
 	}
+	if p != nil && isApp {
+		// The application reads the units the principal reaches; Guichet's
+		// functions read them themselves when they need them, so their
+		// routes keep the one GetItem.
+		if err := a.expand(ctx, p); err != nil {
+			a.log.ErrorContext(ctx, "authorizer: expand units", "err", err)
+			return events.APIGatewayV2CustomAuthorizerSimpleResponse{}, err
+		}
+	}
 	var c principal.Context
 	if p != nil {
 		if c, err = p.Encode(); err != nil {
@@ -98,6 +107,26 @@ func (a *Authorizer) Handle(ctx context.Context, e events.APIGatewayV2CustomAuth
 		allow = admits(rt, p)
 	}
 	return events.APIGatewayV2CustomAuthorizerSimpleResponse{IsAuthorized: allow, Context: c}, nil
+}
+
+// expand sets p's expanded units (access.Units.Expanded: its list, its
+// kinds' units and their descendants), at most access.MaxExpanded of them
+// (then ExpandedTruncated): one Query of the organization's units, none
+// for a principal with all units or none.
+func (a *Authorizer) expand(ctx context.Context, p *principal.Principal) error {
+	u := &p.Units
+	if u.All || len(u.List) == 0 && len(u.Kinds) == 0 {
+		return nil
+	}
+	ex, err := a.store.ExpandedUnits(ctx, p.Org, u.List, u.Kinds)
+	if err != nil {
+		return err
+	}
+	if len(ex) > access.MaxExpanded {
+		ex, u.ExpandedTruncated = ex[:access.MaxExpanded], true
+	}
+	u.Expanded = ex
+	return nil
 }
 
 // admits reports whether an application route admits principal p (nil:

@@ -372,9 +372,9 @@ func TestUnitLimitedRole(t *testing.T) {
 }
 
 // TestUnitKindScope limits a payroll clerk to every company: it reaches
-// users of companies and users with the company kind, not users of units
-// below a company (a kind is its units, not their descendants), nor with
-// another kind.
+// users of companies, of the units below them (a kind reaches its units'
+// descendants, as a listed unit does) and users with the company kind, not
+// users of units outside the companies, nor with another kind.
 func TestUnitKindScope(t *testing.T) {
 	t.Parallel()
 	e := apitest.New(t)
@@ -384,14 +384,39 @@ func TestUnitKindScope(t *testing.T) {
 	inA := person(t, e, owner, "ina", map[string]any{"units": []string{u.companyA}})
 	inB := person(t, e, owner, "inb", map[string]any{"units": []string{u.companyB}})
 	companies := person(t, e, owner, "companies", map[string]any{"unit_kinds": []string{"company"}})
-	person(t, e, owner, "hotel", map[string]any{"units": []string{u.estA}})
-	person(t, e, owner, "levels", map[string]any{"unit_kinds": []string{"company", "level"}})
-	if got, want := ids(t, e.Do("GET", "/v1/users", clerk, nil)), sorted(clerkID, inA, inB, companies); !slices.Equal(got, want) {
+	hotel := person(t, e, owner, "hotel", map[string]any{"units": []string{u.estA}})
+	annex := person(t, e, owner, "annex", map[string]any{"units": []string{u.siteA, u.estB}})
+	levelled := person(t, e, owner, "levelled", map[string]any{"units": []string{u.level}})
+	levels := person(t, e, owner, "levels", map[string]any{"unit_kinds": []string{"company", "level"}})
+	mixed := person(t, e, owner, "mixed", map[string]any{"units": []string{u.estA, u.level}})
+	if got, want := ids(t, e.Do("GET", "/v1/users", clerk, nil)), sorted(clerkID, inA, inB, companies, hotel, annex); !slices.Equal(got, want) {
 		t.Fatalf("list: %v, want %v", got, want)
 	}
+	for _, id := range []string{hotel, annex} {
+		e.Do("GET", "/v1/users/"+id, clerk, nil).Object(t, http.StatusOK)
+	}
+	for _, id := range []string{levelled, levels, mixed} {
+		e.Do("GET", "/v1/users/"+id, clerk, nil).Problem(t, http.StatusNotFound)
+		e.Do("PATCH", "/v1/users/"+id, clerk, map[string]any{"first_name": "X"}).Problem(t, http.StatusNotFound)
+	}
 	person(t, e, clerk, "newcompany", map[string]any{"unit_kinds": []string{"company"}})
-	if p := e.Do("POST", "/v1/users", clerk, map[string]any{"username": "newhotel", "password": "481937", "first_name": "N", "last_name": "N",
-		"role": "member", "units": []string{u.estA}}).Problem(t, http.StatusForbidden); p.Code != "outside_units" {
-		t.Fatal(p.Code)
+	person(t, e, clerk, "newhotel", map[string]any{"units": []string{u.estA, u.siteA}})
+	for _, body := range []map[string]any{{"units": []string{u.level}}, {"units": []string{u.estB, u.level}}, {"unit_kinds": []string{"establishment"}}} {
+		body["username"], body["password"], body["first_name"], body["last_name"], body["role"] = "newout", "481937", "N", "N", "member"
+		if p := e.Do("POST", "/v1/users", clerk, body).Problem(t, http.StatusForbidden); p.Code != "outside_units" {
+			t.Fatal(p.Code)
+		}
+	}
+	// GET /v1/me shows the clerk's reach: the companies and what lies below them.
+	var me struct {
+		Principal struct {
+			Units struct {
+				Expanded []string `json:"expanded"`
+			} `json:"units"`
+		} `json:"principal"`
+	}
+	e.Do("GET", "/v1/me", clerk, nil).Decode(t, &me)
+	if got, want := sorted(me.Principal.Units.Expanded...), sorted(u.companyA, u.estA, u.siteA, u.companyB, u.estB); !slices.Equal(got, want) {
+		t.Fatalf("expanded %v, want %v", got, want)
 	}
 }

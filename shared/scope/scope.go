@@ -29,19 +29,21 @@ type Scope struct {
 	all     bool
 	kinds   []string
 	units   map[string]bool
+	reach   *store.Reach
 }
 
 // Of returns the scope of p: unlimited, without a read, for a built-in
 // role; for a custom role one GetItem of the role and, when it is limited
-// to its holder's units, one of the caller and one Query of the
-// organization's units (none when the caller has all units).
+// to its holder's units, one BatchGetItem of the caller and of the unit
+// tree's version and one Query of the organization's units (none when the
+// caller has all units).
 func Of(ctx context.Context, st *store.Store, p principal.Principal) (Scope, error) {
 	limited, err := Limited(ctx, st, p.Org, p.Role)
 	if err != nil || !limited {
 		return Scope{}, err
 	}
 	sc := Scope{limited: true, self: p.User, units: map[string]bool{}}
-	me, err := st.GetUser(ctx, p.Org, p.User)
+	me, tree, err := st.UserAndTree(ctx, p.Org, p.User)
 	if errors.Is(err, store.ErrNotFound) {
 		return sc, nil // gone meanwhile: it reaches no one
 	}
@@ -49,6 +51,7 @@ func Of(ctx context.Context, st *store.Store, p principal.Principal) (Scope, err
 		return sc, fmt.Errorf("scope: %w", err)
 	}
 	sc.all, sc.kinds = me.AllUnits, me.UnitKinds
+	sc.reach = &store.Reach{Org: p.Org, User: p.User, Version: me.Version, Tree: tree}
 	if sc.all {
 		return sc, nil
 	}
@@ -78,6 +81,10 @@ func Limited(ctx context.Context, st *store.Store, org, role string) (bool, erro
 	}
 	return g.OwnUnits, nil
 }
+
+// Reach is what a limited scope was read from, for a change to be written
+// only while it holds (store.UserChange.Reach); nil when unlimited.
+func (s Scope) Reach() *store.Reach { return s.reach }
 
 // Limited reports whether the scope is limited to the caller's units.
 func (s Scope) Limited() bool { return s.limited }

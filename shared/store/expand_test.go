@@ -25,8 +25,10 @@ func TestExpandUnits(t *testing.T) {
 		{"none", nil, nil, []string{}},
 		{"a unit and its descendants", []string{"a1"}, nil, []string{"a1", "a1x"}},
 		{"a root", []string{"a"}, nil, []string{"a", "a1", "a1x"}},
-		{"a kind, without descendants", nil, []string{"company"}, []string{"a", "b"}},
+		{"a kind and the descendants of its units", nil, []string{"company"}, []string{"a", "a1", "a1x", "b", "b1"}},
+		{"a kind below the top", nil, []string{"establishment"}, []string{"a1", "a1x", "b1"}},
 		{"both", []string{"b1"}, []string{"level"}, []string{"b1", "l"}},
+		{"a kind within a listed unit counts once", []string{"a"}, []string{"site"}, []string{"a", "a1", "a1x", "c1", "c2"}},
 		{"no such unit", []string{"zz"}, nil, []string{}},
 		{"a cycle", []string{"c1"}, nil, []string{"c1", "c2"}},
 	} {

@@ -31,7 +31,7 @@ func Layout() []ItemKind {
 		{"organization", "ORG#<org>", "ORG", "", "", "org.go", "settings; owner_id; logo ref"},
 		{"organization code guard", "ORGCODE#<code>", "ORGCODE", "", "", "org.go", "makes codes unique → org"},
 		{"organization logo", "ORG#<org>", "LOGO", "", "", "logo.go", "the image, one item"},
-		{"user", "ORG#<org>", "USER#<user>", "", "", "user.go", "a membership: role, units, status, names, settings; password hash and MFA attributes (a person's mirrored); person; version"},
+		{"user", "ORG#<org>", "USER#<user>", "", "", "user.go", "a membership: role, units, status, names, settings; password hash and MFA attributes (a person's mirrored); person; members (its person's count of memberships, written on every membership by the joins and removals); version"},
 		{"person", "PERSON#<person>", "PERSON", "", "", "person.go", "an e-mail login's person (id = its first user's): e-mail, password hash, MFA, require_password_change, version; mirrored on every membership in the same transaction"},
 		{"membership entry", "LOGIN#<login>", "MEMBER#<org>", "", "", "person.go", "a person's membership in org → user, person: one Query lists a login's organizations"},
 		{"user filter entry", "ORG#<org>#USERS#<filter>#<value>", "USER#<user>", "", "", "userlist.go",

@@ -83,7 +83,7 @@ func personal(u User) bool { return u.Kind == Person && u.Email != "" && !u.Unpr
 // person's id is its first user's.
 func withPerson(u User) User {
 	if personal(u) && u.Person == "" {
-		u.Person = u.ID
+		u.Person, u.Members = u.ID, 1
 	}
 	return u
 }
@@ -269,6 +269,10 @@ func (s *Store) personItems(first *tx, c UserChange) {
 		next.Version++
 		next.Members = len(p.others)
 		first.versioned(PersonChanged, next, p.person.Version)
+		for _, o := range p.others {
+			o.Members, o.Version = len(p.others), o.Version+1
+			first.versioned(VersionChanged, o, o.Version-1)
+		}
 		if g := p.guard; g.PK != "" {
 			g.Members = len(p.others)
 			if g.User == old.ID {
@@ -447,6 +451,13 @@ func (s *Store) JoinInvitation(ctx context.Context, inv Invitation, inviter *Use
 	next := p
 	next.Version++
 	next.Members = max(p.Members, 1) + 1
+	u.Members = next.Members
+	// Read after p: the person's version, the transaction's condition,
+	// moves with every membership added or removed, so these are all.
+	members, err := s.Memberships(ctx, login)
+	if err != nil {
+		return fmt.Errorf("join invitation: %w", err)
+	}
 	t := s.tx().add(LinkUsed, s.consume(inv.TokenHash, now)).add(InvitationChanged, accept).
 		del(inviteGuardKey(inv.Org, inv.Email)).put(IDTaken, u).
 		put(LoginTaken, Member{memberKey(login, u.Org), u.Org, u.ID, p.ID}).
@@ -457,10 +468,30 @@ func (s *Store) JoinInvitation(ctx context.Context, inv Invitation, inviter *Use
 			UpdateExpression:          aws.String("SET members = :n"),
 			ExpressionAttributeValues: map[string]types.AttributeValue{":p": str(p.ID), ":n": num(int64(g.MemberCount() + 1))},
 		}})
+	for _, m := range members {
+		if m.Person == p.ID && m.Org != u.Org {
+			t.add(PersonChanged, s.memberCount(m.Org, m.User, p.ID, next.Members))
+		}
+	}
 	if err := s.transact(ctx, t.joined(u, inviter, then, a)); err != nil {
 		return fmt.Errorf("join invitation: %w", err)
 	}
 	return nil
+}
+
+// memberCount is the update of a membership's count of its person's
+// memberships to n, on the condition that it is still the person's. Its
+// version moves: a change of the user as read before is a conflict, not a
+// write of the old count.
+func (s *Store) memberCount(org, user, person string, n int) types.TransactWriteItem {
+	return types.TransactWriteItem{Update: &types.Update{
+		TableName: &s.table, Key: userKey(org, user).av(),
+		ConditionExpression: aws.String("person = :p"),
+		UpdateExpression:    aws.String("SET members = :n, version = version + :one"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":p": str(person), ":n": num(int64(n)), ":one": num(1),
+		},
+	}}
 }
 
 // GetPerson reads a person; ErrNotFound when absent.

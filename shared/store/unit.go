@@ -234,10 +234,11 @@ func (s *Store) DeleteUnit(ctx context.Context, u Unit, a Audit) error {
 
 // ExpandUnits returns every unit of units (an organization's, as AllUnits
 // reads them) that access to list and kinds reaches: the units of list,
-// their descendants, and the units whose kind is one of kinds, in the
-// order of units. Ids of list that are no unit of units reach nothing.
-// The walk is bounded by the number of units, so a damaged tree (a cycle)
-// ends too.
+// the units whose kind is one of kinds, and the descendants of both, in
+// the order of units (all companies reach their establishments, as a
+// listed company does). Ids of list that are no unit of units reach
+// nothing. The walk is bounded by the number of units, so a damaged tree
+// (a cycle) ends too.
 func ExpandUnits(units []Unit, list, kinds []string) []string {
 	children := make(map[string][]string, len(units))
 	for _, u := range units {
@@ -245,22 +246,22 @@ func ExpandUnits(units []Unit, list, kinds []string) []string {
 			children[u.Parent] = append(children[u.Parent], u.ID)
 		}
 	}
-	in := make(map[string]bool, len(units))
-	for _, u := range units {
-		if slices.Contains(kinds, u.Kind) {
-			in[u.ID] = true
-		}
-	}
 	known := make(map[string]bool, len(units))
 	for _, u := range units {
 		known[u.ID] = true
 	}
 	var stack []string
+	for _, u := range units {
+		if slices.Contains(kinds, u.Kind) {
+			stack = append(stack, u.ID)
+		}
+	}
 	for _, id := range list {
 		if known[id] {
 			stack = append(stack, id)
 		}
 	}
+	in := make(map[string]bool, len(units))
 	seen := map[string]bool{}
 	for len(stack) > 0 && len(seen) <= len(units) {
 		id := stack[len(stack)-1]

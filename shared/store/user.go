@@ -74,6 +74,12 @@ type User struct {
 	// to (person.go); empty for username and service users and unproved
 	// addresses.
 	Person string `dynamodbav:"person,omitempty"`
+	// Members counts the memberships of the user's person, on each of
+	// them: the transactions that add or remove a membership write it on
+	// all, so that an export tells a shared person without reading it.
+	// 0 for a user without a person, and for a membership written before
+	// the count (guichet migrate sets it).
+	Members int `dynamodbav:"members,omitempty"`
 	// MFA is the user's two-step verification, flat so that conditions
 	// can name its attributes (see mfa.go).
 	MFA
@@ -83,6 +89,12 @@ type User struct {
 	// so of two concurrent changes one wins and the other is a conflict.
 	Version int `dynamodbav:"version"`
 }
+
+// Shared reports whether u's person may be a member of other
+// organizations too: its count says so, or it is not known (not
+// migrated). What is the person's (its password hash) is then not one
+// organization's to hand out.
+func (u User) Shared() bool { return u.Person != "" && u.Members != 1 }
 
 func userKey(org, id string) key { return key{"ORG#" + org, "USER#" + id} }
 

@@ -103,6 +103,12 @@ type UserChange struct {
 	// a job, the change itself ends at most endNow credentials; the job
 	// ends the rest.
 	Job *Job
+	// Reach, when set, is what a unit-limited caller's check of the change
+	// read (scope.Of): the change is written only while the caller's user
+	// and the unit tree are still as read (else a Conflict on UserChanged
+	// or TreeChanged), so that a narrowing of the caller's units, or a move
+	// of a unit, in the same instant never lets the write land outside.
+	Reach *Reach
 	// Alone refuses the change (ErrShared) when it touches the person of a
 	// user who has other memberships: what an administrator of one
 	// organization may not do to the others'.
@@ -380,6 +386,7 @@ func (s *Store) changeItems(c UserChange) (first, rest *tx) {
 		if u.Person == "" {
 			u.Person = old.Person // a membership's person never changes
 		}
+		u.Members = old.Members // the count is the person's transactions'
 		if old.Unproved && !u.Unproved {
 			u = withPerson(u) // proved: the user becomes its person's first membership
 		}
@@ -410,6 +417,9 @@ func (s *Store) changeItems(c UserChange) (first, rest *tx) {
 			c.New = &u
 			s.personItems(first, c)
 		}
+	}
+	if r := c.Reach; r != nil {
+		first.reach(*r, old.ID)
 	}
 	first.audit(c.Audit)
 	if c.Job != nil {
@@ -562,4 +572,61 @@ func (s *Store) consume(hash string, at time.Time) types.TransactWriteItem {
 		UpdateExpression:          aws.String("SET used = :now"),
 		ExpressionAttributeValues: map[string]types.AttributeValue{":now": num(at.Unix())},
 	}}
+}
+
+// Reach is what a unit-limited caller's reach was read from: its user at
+// Version and the organization's unit tree at Tree (see UserAndTree).
+type Reach struct {
+	Org, User string
+	Version   int
+	Tree      int64
+}
+
+// reach appends the conditions that r still holds: the caller's user at
+// its version (UserChanged; not when the change is of the caller itself,
+// whose own version is the change's condition) and the unit tree at its
+// version (TreeChanged; absent is version 0).
+func (t *tx) reach(r Reach, target string) *tx {
+	if r.User != target {
+		t.add(UserChanged, types.TransactWriteItem{ConditionCheck: &types.ConditionCheck{
+			TableName: &t.s.table, Key: userKey(r.Org, r.User).av(),
+			ConditionExpression:       aws.String("version = :v"),
+			ExpressionAttributeValues: map[string]types.AttributeValue{":v": num(int64(r.Version))},
+		}})
+	}
+	cond := "version = :t"
+	if r.Tree == 0 {
+		cond = "attribute_not_exists(pk) OR version = :t"
+	}
+	return t.add(TreeChanged, types.TransactWriteItem{ConditionCheck: &types.ConditionCheck{
+		TableName: &t.s.table, Key: unitTreeKey(r.Org).av(),
+		ConditionExpression:       aws.String(cond),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":t": num(r.Tree)},
+	}})
+}
+
+// UserAndTree reads a user and its organization's unit tree version (0
+// before the first move) in one BatchGetItem: what a unit-limited
+// caller's reach is read from, with the units.
+func (s *Store) UserAndTree(ctx context.Context, org, id string) (User, int64, error) {
+	uk, tk := userKey(org, id), unitTreeKey(org)
+	items, err := s.getMany(ctx, uk, tk)
+	if err != nil {
+		return User{}, 0, fmt.Errorf("user and tree: %w", err)
+	}
+	var u User
+	it := items[uk]
+	if it == nil {
+		return u, 0, ErrNotFound
+	}
+	if err := attributevalue.UnmarshalMap(it, &u); err != nil {
+		return u, 0, fmt.Errorf("user and tree: %w", err)
+	}
+	var tr unitTree
+	if it := items[tk]; it != nil {
+		if err := attributevalue.UnmarshalMap(it, &tr); err != nil {
+			return u, 0, fmt.Errorf("user and tree: %w", err)
+		}
+	}
+	return u, tr.Version, nil
 }

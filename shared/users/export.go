@@ -27,8 +27,9 @@ type ExportOptions struct {
 	// Format is CSV or JSONL.
 	Format string
 	// Hashes adds each user's password hash (PHC or modular crypt string,
-	// empty for users without a password, and for those the caller may
-	// not act on: principal.MayActOn); it needs users:export.
+	// empty for users without a password, for those the caller may not
+	// act on: principal.MayActOn, and for persons of other organizations
+	// too: then password_hash_omitted says so); it needs users:export.
 	Hashes bool
 	// Progress, when set, is told how many users were read so far.
 	Progress func(read int)
@@ -70,7 +71,7 @@ func exportColumns(p principal.Principal, o ExportOptions) ([]string, error) {
 	}
 	cols := slices.Clone(Columns)
 	if o.Hashes {
-		cols = append(cols, HashColumn)
+		cols = append(cols, HashColumns...)
 	}
 	return cols, nil
 }
@@ -117,13 +118,19 @@ func (s *Service) writeExport(ctx context.Context, p principal.Principal, o Expo
 			if !sc.User(u) {
 				continue // outside a unit-limited caller's units
 			}
-			hash := ""
+			hash, omitted := "", ""
 			// The hash of a user the caller may not act on (the owner, for
 			// an admin) stays home: cracked offline, it would take it over.
+			// So does a person's who is a member of other organizations
+			// too (or may be: not migrated): it opens those as well. The
+			// count is on the user item, so this costs no read.
 			if o.Hashes && p.MayActOn(u.ID, u.Role, s.perms.Known(u.Permissions)) {
 				hash = u.PasswordHash
+				if u.Shared() && hash != "" {
+					hash, omitted = "", OmittedShared
+				}
 			}
-			recs = append(recs, record(view(u), hash))
+			recs = append(recs, record(view(u), hash, omitted))
 		}
 		if err := writeRecords(w, o, recs, n == 0); err != nil {
 			return err

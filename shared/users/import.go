@@ -146,9 +146,12 @@ func (s *Service) Import(ctx context.Context, p principal.Principal, body []byte
 		}
 		assign(&u, row.Record.Role, s.importRole(p, row.Record.Role, roles, &v), s.clients, &v)
 		for _, x := range u.Units {
-			if !units[x] {
+			if units[x] == "" {
 				v.Add("units", "lists %s, which is not a unit of this organization", x)
 			}
+		}
+		if d := u.DefaultUnit; d != "" && len(u.UnitKinds) > 0 && !u.AllUnits && !slices.Contains(u.Units, d) && !slices.Contains(u.UnitKinds, units[d]) {
+			v.Add("default_unit", "must be one of the user's units, or a unit of one of its unit kinds")
 		}
 		if field, login := loginOf(u); login != "" {
 			if first, dup := firstLine[login]; dup {
@@ -207,7 +210,7 @@ func (s *Service) Import(ctx context.Context, p principal.Principal, body []byte
 		if rep.Invited > 0 {
 			counts["invited"] = rep.Invited
 		}
-		a := auditOf(p, s.now(), "users.import", "", "kind", "login", "names", "language", "role", "units", "status")
+		a := auditOf(p, s.now(), "users.import", "", "kind", "login", "names", "language", "role", "units", "unit_kinds", "status")
 		a.Target, a.Counts = "import:"+store.NewID("imp_"), counts
 		rep.Audited = s.store.AddAudit(context.WithoutCancel(ctx), a) == nil
 	}
@@ -240,7 +243,7 @@ func draftOf(r Record) draft {
 	return draft{Imported: true, PasswordHash: r.PasswordHash, CreateRequest: CreateRequest{
 		Kind: r.Kind, Email: r.Email, Username: r.Username, UserCode: r.UserCode, Client: r.Client,
 		Status: r.Status, FirstName: r.FirstName, LastName: r.LastName, Language: r.Language, Role: r.Role,
-		Units: r.Units, AllUnits: r.AllUnits, DefaultUnit: r.DefaultUnit}}
+		Units: r.Units, UnitKinds: r.UnitKinds, AllUnits: r.AllUnits, DefaultUnit: r.DefaultUnit}}
 }
 
 // loginOf returns the login key of a built user and the column it comes
@@ -258,18 +261,19 @@ func loginOf(u store.User) (field, login string) {
 }
 
 // references reads what the rows refer to: the organization's custom
-// roles and units, each in one Query, and only when a row names one.
-func (s *Service) references(ctx context.Context, org string, rows []Row) (map[string]store.Role, map[string]bool, error) {
+// roles and units (id → kind), each in one Query, and only when a row
+// names one (or a default unit).
+func (s *Service) references(ctx context.Context, org string, rows []Row) (map[string]store.Role, map[string]string, error) {
 	needRoles, needUnits := false, false
 	for _, r := range rows {
 		if !permission.IsBuiltIn(r.Record.Role) && r.Record.Role != "" && r.Err == nil {
 			needRoles = true
 		}
-		if len(r.Record.Units) > 0 && r.Err == nil {
+		if (len(r.Record.Units) > 0 || r.Record.DefaultUnit != "") && r.Err == nil {
 			needUnits = true
 		}
 	}
-	roles, units := map[string]store.Role{}, map[string]bool{}
+	roles, units := map[string]store.Role{}, map[string]string{}
 	if needRoles {
 		rs, err := s.store.ListRoles(ctx, org)
 		if err != nil {
@@ -285,7 +289,7 @@ func (s *Service) references(ctx context.Context, org string, rows []Row) (map[s
 			return nil, nil, err
 		}
 		for _, u := range us {
-			units[u.ID] = true
+			units[u.ID] = u.Kind
 		}
 	}
 	return roles, units, nil

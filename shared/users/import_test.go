@@ -135,7 +135,7 @@ func TestExportImportRoundTrip(t *testing.T) {
 	create(t, src, owner, map[string]any{"username": "pin.user", "password": "482913", "first_name": "Pi",
 		"last_name": "N", "role": "member", "require_password_change": false})
 	svc := create(t, src, owner, map[string]any{"kind": "service", "user_code": "SVC0042", "client": "comax",
-		"role": "member", "first_name": "Sync", "last_name": "Bot"})
+		"role": "member", "first_name": "Sync", "last_name": "Bot", "unit_kinds": []string{"company", "level"}})
 	off := welcomed(t, src, owner, map[string]any{"email": "off@example.com",
 		"first_name": "Of", "last_name": "F", "role": "member"}, "off-password-42")
 	if r := src.Do("POST", "/v1/users/"+off.ID+"/status", owner, map[string]string{"status": "inactive"}); r.Status != 200 {
@@ -150,7 +150,7 @@ func TestExportImportRoundTrip(t *testing.T) {
 		}
 		exports[f] = r.Body
 	}
-	if !strings.HasPrefix(string(exports["csv"]), "id,kind,email,username,user_code,client,first_name,last_name,language,role,status,units,all_units,default_unit,created,password_hash\n") {
+	if !strings.HasPrefix(string(exports["csv"]), "id,kind,email,username,user_code,client,first_name,last_name,language,role,status,units,unit_kinds,all_units,default_unit,created,password_hash,password_hash_omitted\n") {
 		t.Fatalf("header: %.200s", exports["csv"])
 	}
 	srcUsers := map[string]store.User{}
@@ -190,11 +190,11 @@ func TestExportImportRoundTrip(t *testing.T) {
 				type same struct {
 					Kind, Email, Username, Code, Client, First, Last, Lang, Role, Status, Default, Hash string
 					All                                                                                 bool
-					Units                                                                               string
+					Units, Kinds                                                                        string
 				}
 				of := func(u store.User) same {
 					return same{u.Kind, u.Email, u.Username, u.Code, u.Client, u.FirstName, u.LastName, u.Language,
-						u.Role, u.Status, u.DefaultUnit, u.PasswordHash, u.AllUnits, strings.Join(u.Units, ";")}
+						u.Role, u.Status, u.DefaultUnit, u.PasswordHash, u.AllUnits, strings.Join(u.Units, ";"), strings.Join(u.UnitKinds, ";")}
 				}
 				want := of(su)
 				if su.PasswordHash == "" && su.Kind == store.Person {

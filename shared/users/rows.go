@@ -47,21 +47,36 @@ type Record struct {
 	Role         string   `json:"role"`
 	Status       string   `json:"status"`
 	Units        []string `json:"units"`
+	UnitKinds    []string `json:"unit_kinds"`
 	AllUnits     bool     `json:"all_units"`
 	DefaultUnit  string   `json:"default_unit"`
 	Created      string   `json:"created"`
 	PasswordHash string   `json:"password_hash,omitempty"`
+	// PasswordHashOmitted says why an export with hashes holds none for a
+	// user who has one: OmittedShared. An import reads and ignores it.
+	PasswordHashOmitted string `json:"password_hash_omitted,omitempty"`
 }
 
-// Columns are the CSV columns of an export, in order; PasswordHash comes
-// last when hashes are exported. An import reads any subset, in any order,
-// of these and "password_hash"; id and created are read and ignored (an
-// imported user gets a new id and creation time).
-var Columns = []string{"id", "kind", "email", "username", "user_code", "client", "first_name", "last_name",
-	"language", "role", "status", "units", "all_units", "default_unit", "created"}
+// OmittedShared is why the hash of a person who is a member of other
+// organizations too is not exported: it opens those as well.
+const OmittedShared = "shared_person"
 
-// HashColumn is the column of password hashes.
-const HashColumn = "password_hash"
+// Columns are the CSV columns of an export, in order; HashColumns come
+// last when hashes are exported. An import reads any subset, in any order,
+// of these and HashColumns; id, created and password_hash_omitted are read
+// and ignored (an imported user gets a new id and creation time).
+var Columns = []string{"id", "kind", "email", "username", "user_code", "client", "first_name", "last_name",
+	"language", "role", "status", "units", "unit_kinds", "all_units", "default_unit", "created"}
+
+// HashColumn is the column of password hashes, OmittedColumn the reason
+// one is left out (Record.PasswordHashOmitted).
+const (
+	HashColumn    = "password_hash"
+	OmittedColumn = "password_hash_omitted"
+)
+
+// HashColumns are the columns an export with hashes adds.
+var HashColumns = []string{HashColumn, OmittedColumn}
 
 // maxCell is the longest value a cell may hold, in bytes: every field has
 // a shorter limit of its own, so longer is no user's data.
@@ -94,6 +109,8 @@ func (r Record) cell(c string) string {
 		return r.Status
 	case "units":
 		return strings.Join(r.Units, ";")
+	case "unit_kinds":
+		return strings.Join(r.UnitKinds, ";")
 	case "all_units":
 		return strconv.FormatBool(r.AllUnits)
 	case "default_unit":
@@ -102,6 +119,8 @@ func (r Record) cell(c string) string {
 		return r.Created
 	case HashColumn:
 		return r.PasswordHash
+	case OmittedColumn:
+		return r.PasswordHashOmitted
 	}
 	return ""
 }
@@ -132,12 +151,9 @@ func (r *Record) set(c, v string) error {
 	case "status":
 		r.Status = v
 	case "units":
-		r.Units = nil
-		for _, u := range strings.Split(v, ";") {
-			if u = strings.TrimSpace(u); u != "" {
-				r.Units = append(r.Units, u)
-			}
-		}
+		r.Units = list(v)
+	case "unit_kinds":
+		r.UnitKinds = list(v)
 	case "all_units":
 		switch strings.ToLower(strings.TrimSpace(v)) {
 		case "", "false":
@@ -155,6 +171,17 @@ func (r *Record) set(c, v string) error {
 		r.PasswordHash = v
 	}
 	return nil
+}
+
+// list reads a ;-separated cell.
+func list(v string) []string {
+	var out []string
+	for _, x := range strings.Split(v, ";") {
+		if x = strings.TrimSpace(x); x != "" {
+			out = append(out, x)
+		}
+	}
+	return out
 }
 
 // Row is one data row of an import file: its record, or why it could not
@@ -212,7 +239,7 @@ func parseCSV(body []byte, max int) ([]Row, error) {
 	if err != nil {
 		return nil, badHeader("the header row is not valid CSV")
 	}
-	known := append(slices.Clone(Columns), HashColumn)
+	known := append(slices.Clone(Columns), HashColumns...)
 	seen := map[string]bool{}
 	for i, c := range header {
 		c = strings.ToLower(strings.TrimSpace(c))
@@ -313,8 +340,8 @@ func jsonRow(line int, b []byte) Row {
 		}
 		return rowErr(line, "row", "%s", strings.Replace(detail, "The request body", "The line", 1))
 	}
-	for _, c := range append(slices.Clone(Columns), HashColumn) {
-		if v := rec.cell(c); len(v) > maxCell && c != "units" {
+	for _, c := range append(slices.Clone(Columns), HashColumns...) {
+		if v := rec.cell(c); len(v) > maxCell && c != "units" && c != "unit_kinds" {
 			return rowErr(line, c, "is longer than %d bytes", maxCell)
 		}
 	}
@@ -366,11 +393,11 @@ func unescapeCell(v string) string {
 }
 
 // WriteCSV writes records as CSV with a header row, including the
-// password_hash column when hashes is true.
+// HashColumns when hashes is true.
 func WriteCSV(w io.Writer, recs []Record, hashes, header bool) error {
 	cols := Columns
 	if hashes {
-		cols = append(slices.Clone(Columns), HashColumn)
+		cols = append(slices.Clone(Columns), HashColumns...)
 	}
 	cw := csv.NewWriter(w)
 	if header {
@@ -399,6 +426,9 @@ func WriteJSONL(w io.Writer, recs []Record) error {
 		if r.Units == nil {
 			r.Units = []string{}
 		}
+		if r.UnitKinds == nil {
+			r.UnitKinds = []string{}
+		}
 		if err := enc.Encode(r); err != nil {
 			return err
 		}
@@ -407,9 +437,9 @@ func WriteJSONL(w io.Writer, recs []Record) error {
 }
 
 // record is the export form of a user.
-func record(u User, hash string) Record {
+func record(u User, hash, omitted string) Record {
 	return Record{ID: u.ID, Kind: u.Kind, Email: u.Email, Username: u.Username, UserCode: u.UserCode,
 		Client: u.Client, FirstName: u.FirstName, LastName: u.LastName, Language: u.Language, Role: u.Role,
-		Status: u.Status, Units: u.Units, AllUnits: u.AllUnits, DefaultUnit: u.DefaultUnit,
-		Created: u.Created.UTC().Format(time.RFC3339), PasswordHash: hash}
+		Status: u.Status, Units: u.Units, UnitKinds: u.UnitKinds, AllUnits: u.AllUnits, DefaultUnit: u.DefaultUnit,
+		Created: u.Created.UTC().Format(time.RFC3339), PasswordHash: hash, PasswordHashOmitted: omitted}
 }

@@ -137,7 +137,8 @@ func (s *Service) Update(ctx context.Context, p principal.Principal, id string, 
 	}
 	now := s.now().UTC()
 	u.Updated = now
-	change := store.UserChange{Old: old, New: &u, Audit: auditOf(p, now, "user.update", u.ID, fields...), RoleVersion: roleVersion}
+	change := store.UserChange{Old: old, New: &u, Audit: auditOf(p, now, "user.update", u.ID, fields...), RoleVersion: roleVersion,
+		Reach: sc.Reach()}
 	// The user's credentials carry its role's permissions and its units
 	// (the principal the authorizer reads): they change with them.
 	unitsChanged := !slices.Equal(old.Units, u.Units) || old.AllUnits != u.AllUnits || old.DefaultUnit != u.DefaultUnit || !slices.Equal(old.UnitKinds, u.UnitKinds)
@@ -168,6 +169,8 @@ func (s *Service) changeProblem(err error) error {
 		return conflictChanged()
 	case store.Lost(err, store.RoleChanged):
 		return problem.Conflict("conflict", "The role changed meanwhile; read it again and retry.")
+	case store.Lost(err, store.UserChanged), store.Lost(err, store.TreeChanged):
+		return problem.Conflict("conflict", "Your units, or the unit tree, changed meanwhile; read the user again and retry.")
 	case store.Lost(err, store.UnitGone), store.Lost(err, store.RoleGone):
 		return problem.Invalid(problem.FieldError{Field: "units", Message: "lists a unit (or a role) that does not exist"})
 	}
@@ -195,7 +198,7 @@ func (s *Service) SetStatus(ctx context.Context, p principal.Principal, id, stat
 	if status != store.Active && status != store.Inactive {
 		return User{}, problem.Invalid(problem.FieldError{Field: "status", Message: "must be active or inactive"})
 	}
-	old, err := s.changeable(ctx, p, id)
+	old, reach, err := s.changeableReach(ctx, p, id)
 	if err != nil {
 		return User{}, err
 	}
@@ -212,7 +215,7 @@ func (s *Service) SetStatus(ctx context.Context, p principal.Principal, id, stat
 	}
 	u := old
 	u.Status, u.Updated = status, s.now().UTC()
-	change := store.UserChange{Old: old, New: &u, Audit: auditOf(p, u.Updated, "user.status", u.ID, "status")}
+	change := store.UserChange{Old: old, New: &u, Audit: auditOf(p, u.Updated, "user.status", u.ID, "status"), Reach: reach}
 	if status == store.Inactive {
 		var err error
 		if change.Revoke, err = s.store.Ended(ctx, u.ID, store.EndAll); err != nil {
@@ -270,7 +273,7 @@ func (s *Service) Delete(ctx context.Context, p principal.Principal, id string) 
 		return err
 	}
 	now := s.now()
-	err = s.store.ChangeUser(ctx, store.UserChange{Old: old, Revoke: ended, Invitations: invs,
+	err = s.store.ChangeUser(ctx, store.UserChange{Old: old, Revoke: ended, Invitations: invs, Reach: sc.Reach(),
 		Audit: auditOf(p, now, "user.delete", old.ID), Job: store.EndingJobOf(old.Org, old.ID, store.EndAll, now)})
 	if err != nil {
 		return s.changeProblem(err)

@@ -262,9 +262,9 @@ func build(org store.Org, d draft, catalog clients.Catalog, v *validate.Errors) 
 	v.OptionalName("first_name", in.FirstName, 100)
 	v.OptionalName("last_name", in.LastName, 100)
 	u.FirstName, u.LastName = strings.TrimSpace(in.FirstName), strings.TrimSpace(in.LastName)
-	if checkUnits(v, in.Units, in.AllUnits, in.UnitKinds, in.DefaultUnit) && d.Imported {
-		v.Add("default_unit", "must be one of the user's units")
-	}
+	// A default unit of one of the kinds is checked by the caller: against
+	// the units an import reads once, or with one GetItem (Service.checkUnits).
+	checkUnits(v, in.Units, in.AllUnits, in.UnitKinds, in.DefaultUnit)
 	if d.Imported {
 		if d.PasswordHash != "" {
 			if err := password.CheckHash(d.PasswordHash); err != nil {
@@ -535,11 +535,18 @@ func (s *Service) get(ctx context.Context, p principal.Principal, id string) (st
 // changeable is get for a change of the user: a caller limited to its
 // units may not change a user administering beyond them.
 func (s *Service) changeable(ctx context.Context, p principal.Principal, id string) (store.User, error) {
+	u, _, err := s.changeableReach(ctx, p, id)
+	return u, err
+}
+
+// changeableReach is changeable with what a unit-limited caller's check
+// read (nil when unlimited), for the change to hold it as its condition.
+func (s *Service) changeableReach(ctx context.Context, p principal.Principal, id string) (store.User, *store.Reach, error) {
 	u, sc, err := s.get(ctx, p, id)
 	if err != nil {
-		return u, err
+		return u, nil, err
 	}
-	return u, sc.ActsOn(ctx, s.store, u)
+	return u, sc.Reach(), sc.ActsOn(ctx, s.store, u)
 }
 
 func noSuchUser() *problem.Problem { return problem.NotFound("No such user.") }
