@@ -150,6 +150,7 @@ func (d Deps) appURL() string {
 func (d Deps) SessionConfig() session.Config {
 	c := session.DefaultConfig()
 	c.Password, c.Clients, c.Permissions = d.Config.Password, d.Config.Clients, d.Config.Permissions
+	c.PublicURL = d.Config.PublicURL
 	c.AccessTTL, c.RefreshTTL = d.Config.AccessTTL, d.Config.RefreshTTL
 	c.MaxFailures, c.LockWindow = d.Config.MaxFailures, d.Config.LockWindow
 	c.AccountMaxFailures, c.MaxWait = d.Config.AccountMaxFailures, d.Config.LoginMaxWait

@@ -27,6 +27,9 @@ import (
 
 // Config sets token lifetimes and the lockout policy.
 type Config struct {
+	// PublicURL is where the API is served: the base of the logo URLs an
+	// organization challenge lists (relative when empty).
+	PublicURL  string
 	AccessTTL  time.Duration // lifetime of an access token
 	RefreshTTL time.Duration // lifetime of a refresh token (and of its session, from the last refresh)
 	// MaxFailures failed logins of one client within LockWindow lock the
