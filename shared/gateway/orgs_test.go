@@ -430,3 +430,40 @@ func TestTheOrganizationChallengeListsLogoURLs(t *testing.T) {
 		e.Do("GET", path, "", nil).Problem(t, 404)
 	})
 }
+
+// TestWrongCodesCountOnThePerson: the secret of two-step verification is
+// the person's, so are its tries: wrong codes spent in one organization
+// leave none in the other.
+func TestWrongCodesCountOnThePerson(t *testing.T) {
+	t.Parallel()
+	o := newTwoOrgs(t)
+	e := o.e
+	acme := apitest.Want[apitest.Tokens](t, o.login(t, map[string]string{"organization": "acme"}), 200, "login")
+	enrollTOTP(t, e, acme.AccessToken, o.annPassword)
+	challengeIn := func(org string) string {
+		t.Helper()
+		ch := apitest.Want[challenge](t, o.login(t, map[string]string{"organization": org}), 200, "login "+org)
+		if ch.Challenge != "mfa" {
+			t.Fatalf("%+v", ch)
+		}
+		return ch.ChallengeToken
+	}
+	// Beta's membership is not the person's first: its id is not the
+	// person's, and wrong codes there used to count on it alone.
+	wrong := 0
+	for ; wrong < 50; wrong++ {
+		r := e.Do("POST", "/v1/auth/mfa", "", map[string]string{"challenge_token": challengeIn("beta"), "code": "000000"})
+		if r.Status == 429 {
+			break
+		}
+		if p := r.Problem(t, 403); p.Code != "invalid_code" {
+			t.Fatal(p.Code)
+		}
+	}
+	if wrong == 0 || wrong == 50 {
+		t.Fatalf("%d wrong codes before the lock", wrong)
+	}
+	if p := e.Do("POST", "/v1/auth/mfa", "", map[string]string{"challenge_token": challengeIn("acme"), "code": "000000"}).Problem(t, 429); p.Code != "too_many_codes" {
+		t.Fatal(p.Code)
+	}
+}

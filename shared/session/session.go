@@ -284,7 +284,7 @@ func (s *Service) answer(ctx context.Context, secret, kind string) (store.Creden
 	if err != nil {
 		return store.Credential{}, store.UserContext{}, err
 	}
-	uc, err := s.store.UserContextOf(ctx, c.Org, c.User, mfa.CounterKey(c.User))
+	uc, err := s.store.UserContextOf(ctx, c.Org, c.User)
 	if err == nil && (!uc.Found || uc.User.Status != store.Active) {
 		return store.Credential{}, store.UserContext{}, invalidToken()
 	}
