@@ -2,6 +2,8 @@ package gateway_test
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"regexp"
@@ -50,7 +52,7 @@ var budget = map[string]int{
 	"startTOTP": 2, "confirmTOTP": 7, "disableTOTP": 7,
 	"openapi":         0,
 	"jwks":            1, // the JWKS item's GetItem
-	"getOrganization": 1, "updateOrganization": 2, "putLogo": 1, "getLogo": 1,
+	"getOrganization": 1, "updateOrganization": 2, "putLogo": 1, "getLogo": 1, "getSharedLogo": 1,
 	"listUnits": 1, "createUnit": 1, "updateUnit": 2, "deleteUnit": 2, "transferOwnership": 6, "listAudit": 1,
 	"listRoles":  2, // the custom roles' Query and a BatchGetItem of the built-in roles' holder counts
 	"createRole": 1, "updateRole": 2, "deleteRole": 2, "listPermissions": 1,
@@ -177,6 +179,9 @@ func TestEveryEndpointKeepsItsDynamoDBBudget(t *testing.T) {
 			return e.DoHeader("PUT", "/v1/organization/logo", map[string]string{"Authorization": "Bearer " + owner, "Content-Type": "image/png"}, png)
 		}, 200},
 		{"getLogo", get("/v1/organization/logo"), 200},
+		{"getSharedLogo", func(t *testing.T) *apitest.Response {
+			return e.Do("GET", route.SharedLogoPath(e.Org.Org.ID, logoKey(png)), "", nil)
+		}, 200},
 		{"createUnit", save(&unit, call("POST", "/v1/organization/units", map[string]any{"name": "HQ", "kind": "site"})), 201},
 		{"listUnits", get("/v1/organization/units"), 200},
 		{"updateUnit", func(t *testing.T) *apitest.Response {
@@ -519,4 +524,10 @@ func TestDeactivatingAUserWhoseSessionsRefreshedKeepsItsBudget(t *testing.T) {
 	for _, tok := range toks {
 		e.Do("GET", "/v1/me", tok.AccessToken, nil).Problem(t, 401)
 	}
+}
+
+// logoKey is the key of a logo's shared URL: the SHA-256 of its bytes.
+func logoKey(data string) string {
+	sum := sha256.Sum256([]byte(data))
+	return hex.EncodeToString(sum[:])
 }

@@ -360,3 +360,110 @@ func TestOneOrganizationDoesNotActOnAPersonsCredentials(t *testing.T) {
 		t.Fatalf("a refused reset wrote:\n%s", d)
 	}
 }
+
+// TestTheOrganizationChallengeListsLogoURLs: each organization of the
+// challenge comes with its logo URL, loadable without a session; a guessed
+// or stale key, or another organization's id, finds nothing.
+func TestTheOrganizationChallengeListsLogoURLs(t *testing.T) {
+	t.Parallel()
+	o := newTwoOrgs(t)
+	e := o.e
+	png := "\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00\x1f\x15\xc4\x89\x00\x00\x00\rIDATx\x9cc\xf8\x0f\x00\x00\x01\x01\x00\x05\x18\xd8N\x00\x00\x00\x00IEND\xaeB`\x82"
+	if r := e.DoHeader("PUT", "/v1/organization/logo", map[string]string{"Authorization": "Bearer " + o.betaOwner, "Content-Type": "image/png"}, png); r.Status != 200 {
+		t.Fatalf("put logo: %d %s", r.Status, r.Body)
+	}
+	var ch struct {
+		Organizations []struct {
+			ID      string  `json:"id"`
+			Code    string  `json:"code"`
+			Name    string  `json:"name"`
+			LogoURL *string `json:"logo_url"`
+		} `json:"organizations"`
+	}
+	o.login(t, map[string]string{}).Decode(t, &ch)
+	var logo string
+	for _, c := range ch.Organizations {
+		switch c.Code {
+		case "beta":
+			if c.LogoURL == nil || c.Name != "Beta" || c.ID != o.betaID {
+				t.Fatalf("beta listed as %+v", c)
+			}
+			logo = *c.LogoURL
+		case "acme":
+			if c.LogoURL != nil {
+				t.Fatalf("acme has no logo, listed with %q", *c.LogoURL)
+			}
+		}
+	}
+	path, ok := strings.CutPrefix(logo, "http://guichet.test")
+	if !ok || !strings.HasPrefix(path, "/v1/organizations/"+o.betaID+"/logo?v=") {
+		t.Fatalf("logo URL %q", logo)
+	}
+	t.Run("the URL loads the logo without a session", func(t *testing.T) {
+		r := e.Do("GET", path, "", nil)
+		if r.Status != 200 || string(r.Body) != png || r.Header.Get("Content-Type") != "image/png" {
+			t.Fatalf("%d %q %q", r.Status, r.Header.Get("Content-Type"), r.Body)
+		}
+		if cc := r.Header.Get("Cache-Control"); !strings.Contains(cc, "immutable") {
+			t.Fatalf("Cache-Control %q", cc)
+		}
+	})
+	key := path[strings.Index(path, "?v=")+3:]
+	acmeID, _ := meOf(t, e, o.acmeOwner)
+	for _, c := range []struct{ name, path string }{
+		{"without its key", "/v1/organizations/" + o.betaID + "/logo"},
+		{"with a wrong key", "/v1/organizations/" + o.betaID + "/logo?v=" + strings.Repeat("0", len(key))},
+		{"with its key on another organization", "/v1/organizations/" + acmeID + "/logo?v=" + key},
+		{"with its key on an unknown organization", "/v1/organizations/org_nope/logo?v=" + key},
+	} {
+		t.Run("no logo "+c.name, func(t *testing.T) {
+			if p := e.Do("GET", c.path, "", nil).Problem(t, 404); p.Code != "not_found" {
+				t.Fatal(p.Code)
+			}
+		})
+	}
+	t.Run("a new logo ends the old URL", func(t *testing.T) {
+		svg := `<svg xmlns="http://www.w3.org/2000/svg" width="1" height="1"><rect width="1" height="1"/></svg>`
+		if r := e.DoHeader("PUT", "/v1/organization/logo", map[string]string{"Authorization": "Bearer " + o.betaOwner, "Content-Type": "image/svg+xml"}, svg); r.Status != 200 {
+			t.Fatalf("put logo: %d %s", r.Status, r.Body)
+		}
+		e.Do("GET", path, "", nil).Problem(t, 404)
+	})
+}
+
+// TestWrongCodesCountOnThePerson: the secret of two-step verification is
+// the person's, so are its tries: wrong codes spent in one organization
+// leave none in the other.
+func TestWrongCodesCountOnThePerson(t *testing.T) {
+	t.Parallel()
+	o := newTwoOrgs(t)
+	e := o.e
+	acme := apitest.Want[apitest.Tokens](t, o.login(t, map[string]string{"organization": "acme"}), 200, "login")
+	enrollTOTP(t, e, acme.AccessToken, o.annPassword)
+	challengeIn := func(org string) string {
+		t.Helper()
+		ch := apitest.Want[challenge](t, o.login(t, map[string]string{"organization": org}), 200, "login "+org)
+		if ch.Challenge != "mfa" {
+			t.Fatalf("%+v", ch)
+		}
+		return ch.ChallengeToken
+	}
+	// Beta's membership is not the person's first: its id is not the
+	// person's, and wrong codes there used to count on it alone.
+	wrong := 0
+	for ; wrong < 50; wrong++ {
+		r := e.Do("POST", "/v1/auth/mfa", "", map[string]string{"challenge_token": challengeIn("beta"), "code": "000000"})
+		if r.Status == 429 {
+			break
+		}
+		if p := r.Problem(t, 403); p.Code != "invalid_code" {
+			t.Fatal(p.Code)
+		}
+	}
+	if wrong == 0 || wrong == 50 {
+		t.Fatalf("%d wrong codes before the lock", wrong)
+	}
+	if p := e.Do("POST", "/v1/auth/mfa", "", map[string]string{"challenge_token": challengeIn("acme"), "code": "000000"}).Problem(t, 429); p.Code != "too_many_codes" {
+		t.Fatal(p.Code)
+	}
+}

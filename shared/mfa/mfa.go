@@ -42,8 +42,10 @@ func New(s *store.Store, key []byte, cfg Config, now func() time.Time) *Service 
 
 var errNoKey = errors.New("mfa: no encryption key configured (MFA_ENCRYPTION_KEY)")
 
-// CounterKey names the counter of a user's wrong codes.
-func CounterKey(user string) string { return "mfa#" + user }
+// CounterKey names the counter of wrong codes of a person (its id), or of
+// a user without a person: the secret is the person's, so a person of two
+// organizations gets the tries of one.
+func CounterKey(subject string) string { return "mfa#" + subject }
 
 // Errors of a code check; callers turn them into problems with CodeProblem.
 var (
@@ -66,12 +68,14 @@ func CodeProblem(err error) error {
 	return err
 }
 
-// Attempt counts one code attempt of user before the code is checked; f
-// is its counter as read. Past the limit, the answer is 429
-// too_many_codes until the window ends. Release the reservation after a
-// right code.
-func (s *Service) Attempt(ctx context.Context, user string, f store.Failures) (lockout.Reservation, error) {
-	r, err := s.lock.Reserve(ctx, lockout.Policy{Max: s.cfg.MaxFailures, Window: s.cfg.Window}, CounterKey(user), "", f)
+// Attempt counts one code attempt of u before the code is checked, on
+// the counter of its person (u.Subject()): one for all its memberships.
+// Past the limit, the answer is 429 too_many_codes until the window ends.
+// Release the reservation after a right code.
+func (s *Service) Attempt(ctx context.Context, u store.User) (lockout.Reservation, error) {
+	// The policy does not slow attempts down: the counter as read is not
+	// needed, the conditional write decides.
+	r, err := s.lock.Reserve(ctx, lockout.Policy{Max: s.cfg.MaxFailures, Window: s.cfg.Window}, CounterKey(u.Subject()), "", store.Failures{})
 	if l, ok := lockout.IsLocked(err); ok {
 		return r, problem.TooManyRequests("too_many_codes", "Too many wrong codes: try again later.", l.Seconds())
 	}
@@ -197,8 +201,8 @@ func Account(u store.User) string {
 // pending enrollment, and returns the recovery codes (shown once). The
 // write w carries what else the transaction does (a challenge to consume,
 // a session to open); Confirm adds the user's change with the audit event
-// a. f is u's counter of wrong codes.
-func (s *Service) Confirm(ctx context.Context, u store.User, f store.Failures, code string, a store.Audit, w store.MFAWrite) ([]string, error) {
+// a. Wrong codes count on u's person (Attempt).
+func (s *Service) Confirm(ctx context.Context, u store.User, code string, a store.Audit, w store.MFAWrite) ([]string, error) {
 	if s.sealer == nil {
 		return nil, errNoKey
 	}
@@ -212,7 +216,7 @@ func (s *Service) Confirm(ctx context.Context, u store.User, f store.Failures, c
 	if err != nil {
 		return nil, err
 	}
-	attempt, err := s.Attempt(ctx, u.ID, f)
+	attempt, err := s.Attempt(ctx, u)
 	if err != nil {
 		return nil, err
 	}

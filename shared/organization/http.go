@@ -25,6 +25,9 @@ func (s *Service) Operations() router.Operations {
 		route.OpGetLogo: router.Download(logoTypes, func(ctx context.Context, c router.Call, _ router.None) (router.File, error) {
 			return s.Logo(ctx, c.Principal)
 		}),
+		route.OpGetSharedLogo: router.Download(logoTypes, func(ctx context.Context, c router.Call, in SharedLogoQuery) (router.File, error) {
+			return s.SharedLogo(ctx, c.ID, in.V)
+		}),
 		route.OpListUnits: router.List(router.Limits{Items: "Units", Default: unitsDefaultLimit, Max: unitsMaxLimit},
 			func(ctx context.Context, c router.Call, _ router.None, pg router.Page) (UnitPage, error) {
 				return s.ListUnits(ctx, c.Principal, pg)

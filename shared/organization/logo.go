@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"crypto/subtle"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -113,5 +114,39 @@ func (s *Service) Logo(ctx context.Context, p principal.Principal) (router.File,
 	if l.ContentType == svgType {
 		h.Set("Content-Security-Policy", svgCSP)
 	}
+	return router.File{ContentType: l.ContentType, Header: h, Data: l.Data}, nil
+}
+
+// SharedLogoQuery is the query of the shared logo URL.
+type SharedLogoQuery struct {
+	V string `query:"v" doc:"The logo's key, as logo_url holds it."`
+}
+
+// SharedLogo returns an organization's logo to whoever holds its key (the
+// URL an organization challenge lists): one GetItem. An unknown
+// organization, no logo and a wrong key answer the same 404, so the URL
+// tells a stranger nothing; the key is the logo's SHA-256, so an old URL
+// stops working when the logo changes, and the answer may be cached for
+// good.
+func (s *Service) SharedLogo(ctx context.Context, org, key string) (router.File, error) {
+	gone := problem.NotFound("No such logo.")
+	if org == "" || key == "" || len(org) > 64 || len(key) > 128 {
+		return router.File{}, gone
+	}
+	l, err := s.store.GetLogo(ctx, org)
+	if errors.Is(err, store.ErrNotFound) {
+		return router.File{}, gone
+	}
+	if err != nil {
+		return router.File{}, err
+	}
+	if subtle.ConstantTimeCompare([]byte(l.Key()), []byte(key)) != 1 {
+		return router.File{}, gone
+	}
+	h := http.Header{}
+	h.Set("ETag", l.ETag)
+	h.Set("Cache-Control", "public, max-age=31536000, immutable")
+	h.Set("Content-Security-Policy", svgCSP)
+	h.Set("X-Content-Type-Options", "nosniff")
 	return router.File{ContentType: l.ContentType, Header: h, Data: l.Data}, nil
 }

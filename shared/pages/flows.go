@@ -201,6 +201,7 @@ func (s *Service) next(w http.ResponseWriter, r *http.Request, v *view, res any,
 			return unsupported()
 		}
 		v.values = url.Values{} // nothing of the previous form belongs to the step's
+		v.Choices = res.Organizations
 		return s.showStep(w, r, v, http.StatusOK, res.Challenge, res.ChallengeToken)
 	}
 	return problem.Internal()
@@ -246,7 +247,12 @@ func (s *Service) loginSteps() map[string]step {
 			},
 		},
 		"organization": {
-			fields: func(v *view) []field { return []field{v.Field("organization", "text", "organization")} },
+			fields: func(v *view) []field {
+				if len(v.Choices) > 0 {
+					return nil // a button per organization
+				}
+				return []field{v.Field("organization", "text", "organization")}
+			},
 			answer: func(ctx context.Context, token string, f url.Values, c session.Client) (any, error) {
 				var errs validate.Errors
 				errs.Required("organization", f.Get("organization"), 64)

@@ -14,9 +14,11 @@ import (
 func TestAPersonOfTwoOrganizationsOnThePages(t *testing.T) {
 	t.Parallel()
 	e := apitest.New(t)
-	if _, _, err := e.Stack.Seed(context.Background(), "Beta", "beta", "owner@beta.example", apitest.OwnerPassword); err != nil {
+	betaSeed, _, err := e.Stack.Seed(context.Background(), "Beta", "beta", "owner@beta.example", apitest.OwnerPassword)
+	if err != nil {
 		t.Fatal(err)
 	}
+	betaOrg := betaSeed.Org
 	beta := e.Login(t, "owner@beta.example", apitest.OwnerPassword)
 	if r := e.Do("POST", "/v1/invitations", beta.AccessToken, map[string]any{"email": e.Org.Owner.Email, "role": "member"}); r.Status != 201 {
 		t.Fatalf("invite: %d %s", r.Status, r.Body)
@@ -29,8 +31,8 @@ func TestAPersonOfTwoOrganizationsOnThePages(t *testing.T) {
 
 	b = newBrowser(t, e)
 	step := b.submit(b.get("/login"), "/login", url.Values{"login": {e.Org.Owner.Email}, "password": {apitest.OwnerPassword}})
-	step.expect(t, 200, "Choose an organization", `name="organization"`)
-	done := b.submit(step, "/login/step", url.Values{"step": {"organization"}, "step_token": {step.hidden(t, "step_token")}, "organization": {"beta"}})
+	step.expect(t, 200, "Choose an organization", `name="organization" value="`+betaOrg.ID+`"`, "Beta")
+	done := b.submit(step, "/login/step", url.Values{"step": {"organization"}, "step_token": {step.hidden(t, "step_token")}, "organization": {betaOrg.ID}})
 	done.expect(t, 200, "You are signed in as")
 	var me struct {
 		Organization struct{ Code string } `json:"organization"`

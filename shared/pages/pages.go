@@ -215,6 +215,9 @@ type view struct {
 	Step      string
 	StepToken string
 	Fields    []field
+	// Choices are the organizations an organization step offers, one
+	// button each; without them the step asks for a code.
+	Choices []session.Choice
 	// Text and Link are a message page's.
 	Text string
 	Link *link

@@ -59,14 +59,14 @@ func (s *Service) ConfirmTOTP(ctx context.Context, p principal.Principal, req Co
 	if err := v.Err(); err != nil {
 		return RecoveryCodes{}, err
 	}
-	uc, err := s.context(ctx, p, mfa.CounterKey(p.User), passwordCounter(p.User))
+	uc, err := s.context(ctx, p, passwordCounter(p.User))
 	if err != nil {
 		return RecoveryCodes{}, err
 	}
 	if err := s.checkPassword(ctx, uc.User, uc.Counters[passwordCounter(p.User)], req.CurrentPassword); err != nil {
 		return RecoveryCodes{}, err
 	}
-	codes, err := s.mfa.Confirm(ctx, uc.User, uc.Counters[mfa.CounterKey(p.User)], req.Code,
+	codes, err := s.mfa.Confirm(ctx, uc.User, req.Code,
 		event(p, s.now(), "", p.User, nil), store.MFAWrite{})
 	if err != nil {
 		return RecoveryCodes{}, mfa.CodeProblem(err)
@@ -87,11 +87,11 @@ func (s *Service) DisableTOTP(ctx context.Context, p principal.Principal, req Di
 	if err := v.Err(); err != nil {
 		return err
 	}
-	uc, err := s.context(ctx, p, passwordCounter(p.User), mfa.CounterKey(p.User))
+	uc, err := s.context(ctx, p, passwordCounter(p.User))
 	if err != nil {
 		return err
 	}
-	u, fails := uc.User, uc.Counters[mfa.CounterKey(p.User)]
+	u := uc.User
 	if !u.MFAEnabled() {
 		return problem.Conflict("mfa_off", "Two-step verification is off already.")
 	}
@@ -101,7 +101,7 @@ func (s *Service) DisableTOTP(ctx context.Context, p principal.Principal, req Di
 	if err := s.checkPassword(ctx, u, uc.Counters[passwordCounter(u.ID)], req.Password); err != nil {
 		return err
 	}
-	attempt, err := s.mfa.Attempt(ctx, u.ID, fails)
+	attempt, err := s.mfa.Attempt(ctx, u)
 	if err != nil {
 		return err
 	}

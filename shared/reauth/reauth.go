@@ -74,7 +74,7 @@ type Proof struct {
 // when its two-step verification is on, a code (used once). It returns
 // the user and organization read.
 func (c *Checker) Recent(ctx context.Context, org, user string, in Proof) (store.UserContext, error) {
-	uc, err := c.store.UserContextOf(ctx, org, user, Counter(user), mfa.CounterKey(user))
+	uc, err := c.store.UserContextOf(ctx, org, user, Counter(user))
 	if err != nil {
 		return uc, err
 	}
@@ -86,7 +86,7 @@ func (c *Checker) Recent(ctx context.Context, org, user string, in Proof) (store
 	case in.CurrentPassword != "":
 		return uc, c.Password(ctx, u, uc.Counters[Counter(user)], in.CurrentPassword)
 	case in.Code != "" && u.MFAEnabled() && c.mfa != nil:
-		return uc, c.code(ctx, u, uc.Counters[mfa.CounterKey(user)], in.Code)
+		return uc, c.code(ctx, u, in.Code)
 	case in.Code != "":
 		return uc, problem.Invalid(problem.FieldError{Field: "code", Message: "needs two-step verification on; give current_password"})
 	}
@@ -95,8 +95,8 @@ func (c *Checker) Recent(ctx context.Context, org, user string, in Proof) (store
 }
 
 // code checks a code of u and records it used.
-func (c *Checker) code(ctx context.Context, u store.User, fails store.Failures, code string) error {
-	attempt, err := c.mfa.Attempt(ctx, u.ID, fails)
+func (c *Checker) code(ctx context.Context, u store.User, code string) error {
+	attempt, err := c.mfa.Attempt(ctx, u)
 	if err != nil {
 		return err
 	}

@@ -31,6 +31,7 @@ var problems = map[string][]string{
 	"updateOrganization":       {"conflict", "not_found", "validation_failed"},
 	"putLogo":                  {"conflict", "logo_too_large", "not_found", "unreadable_body", "unsafe_svg", "unsupported_logo"},
 	"getLogo":                  {"not_found"},
+	"getSharedLogo":            {"not_found"},
 	"listUnits":                {"invalid_cursor"},
 	"createUnit":               {"conflict", "validation_failed"},
 	"updateUnit":               {"conflict", "not_found", "validation_failed"},

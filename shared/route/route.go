@@ -4,6 +4,7 @@
 package route
 
 import (
+	"net/url"
 	"slices"
 
 	"github.com/guichet/guichet/shared/permission"
@@ -54,6 +55,7 @@ const (
 	OpUpdateOrganization       OperationID = "updateOrganization"
 	OpPutLogo                  OperationID = "putLogo"
 	OpGetLogo                  OperationID = "getLogo"
+	OpGetSharedLogo            OperationID = "getSharedLogo"
 	OpListUnits                OperationID = "listUnits"
 	OpCreateUnit               OperationID = "createUnit"
 	OpUpdateUnit               OperationID = "updateUnit"
@@ -156,6 +158,12 @@ type Route struct {
 // Key is the route key API Gateway uses: "METHOD /path".
 func (r Route) Key() string { return r.Method + " " + r.Path }
 
+// SharedLogoPath is the path of an organization's logo served to whoever
+// holds its key (getSharedLogo): organization challenges list it.
+func SharedLogoPath(org, key string) string {
+	return "/v1/organizations/" + url.PathEscape(org) + "/logo?v=" + url.QueryEscape(key)
+}
+
 // Pattern is the net/http ServeMux pattern of the route.
 func (r Route) Pattern() string { return r.Method + " " + r.Path }
 
@@ -212,6 +220,8 @@ func All() []Route {
 			Permission: permission.OrganizationWrite, Summary: "Upload the organization's logo (PNG, JPEG or SVG, at most 256 KiB)"},
 		{Method: "GET", Path: "/v1/organization/logo", Function: Organization, Operation: OpGetLogo,
 			Permission: permission.OrganizationRead, Summary: "The organization's logo"},
+		{Method: "GET", Path: "/v1/organizations/{id}/logo", Function: Organization, Operation: OpGetSharedLogo, Public: true,
+			Summary: "An organization's logo by the URL its members and organization challenges hold (logo_url; the key v is the logo's)"},
 		{Method: "GET", Path: "/v1/organization/units", Function: Organization, Operation: OpListUnits,
 			Permission: permission.OrganizationRead, Summary: "The organization's units (companies, establishments, sites, structure levels)"},
 		{Method: "POST", Path: "/v1/organization/units", Function: Organization, Operation: OpCreateUnit,

@@ -19,11 +19,11 @@ func (s *Service) AnswerMFA(ctx context.Context, challengeToken, code string, c 
 	if err != nil {
 		return nil, err
 	}
-	u, fails := uc.User, uc.Counters[mfa.CounterKey(uc.User.ID)]
+	u := uc.User
 	if !u.MFAEnabled() {
 		return nil, invalidToken() // turned off since the login
 	}
-	attempt, err := s.mfa.Attempt(ctx, u.ID, fails)
+	attempt, err := s.mfa.Attempt(ctx, u)
 	if err != nil {
 		return nil, err
 	}
@@ -99,7 +99,7 @@ func (s *Service) ConfirmEnrollment(ctx context.Context, challengeToken, code st
 	}
 	a := store.Audit{Org: u.Org, Time: s.now(), Actor: u.ID, Via: "challenge"}
 	w := store.MFAWrite{Challenge: ch.Hash(), Next: op.Next}
-	codes, err := s.mfa.Confirm(ctx, u, uc.Counters[mfa.CounterKey(u.ID)], code, a, w)
+	codes, err := s.mfa.Confirm(ctx, u, code, a, w)
 	switch {
 	case store.Lost(err, store.RoleChanged):
 		return Enrolled{}, roleChanged()

@@ -9,6 +9,7 @@ import (
 	"github.com/guichet/guichet/shared/mfa"
 	"github.com/guichet/guichet/shared/principal"
 	"github.com/guichet/guichet/shared/problem"
+	"github.com/guichet/guichet/shared/route"
 	"github.com/guichet/guichet/shared/store"
 	"github.com/guichet/guichet/shared/token"
 )
@@ -19,13 +20,17 @@ type Choice struct {
 	ID   string `json:"id"`
 	Code string `json:"code"`
 	Name string `json:"name"`
-	// Logo tells whether the organization has a logo (GET
-	// /v1/organization/logo once signed in).
-	Logo bool `json:"logo"`
+	// LogoURL loads the organization's logo without a session (an img
+	// element's src); empty when it has none.
+	LogoURL string `json:"logo_url,omitempty" doc:"the organization's logo, readable without a session; absent when it has none"`
 }
 
-func choiceOf(o store.Org) Choice {
-	return Choice{ID: o.ID, Code: o.Code, Name: o.Name, Logo: o.Logo != nil}
+func (s *Service) choiceOf(o store.Org) Choice {
+	c := Choice{ID: o.ID, Code: o.Code, Name: o.Name}
+	if o.Logo != nil {
+		c.LogoURL = strings.TrimRight(s.cfg.PublicURL, "/") + route.SharedLogoPath(o.ID, o.Logo.Key())
+	}
+	return c
 }
 
 // active returns the memberships whose user is active.
@@ -94,7 +99,7 @@ func (s *Service) organizationChallenge(ctx context.Context, u store.User, ms []
 		return Challenge{}, err
 	}
 	for _, m := range ms {
-		ch.Organizations = append(ch.Organizations, choiceOf(m.Org))
+		ch.Organizations = append(ch.Organizations, s.choiceOf(m.Org))
 	}
 	return ch, nil
 }

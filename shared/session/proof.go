@@ -83,11 +83,11 @@ func (s *Service) ProveEmail(ctx context.Context, challengeToken, code string, c
 	if err != nil {
 		return nil, err
 	}
-	u, fails := uc.User, uc.Counters[mfa.CounterKey(uc.User.ID)]
+	u := uc.User
 	if !u.Unproved || ch.Used != 0 {
 		return nil, invalidToken()
 	}
-	attempt, err := s.mfa.Attempt(ctx, u.ID, fails)
+	attempt, err := s.mfa.Attempt(ctx, u)
 	if err != nil {
 		return nil, err
 	}

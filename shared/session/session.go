@@ -30,6 +30,9 @@ import (
 
 // Config sets token lifetimes and the lockout policy.
 type Config struct {
+	// PublicURL is where the API is served: the base of the logo URLs an
+	// organization challenge lists (relative when empty).
+	PublicURL  string
 	AccessTTL  time.Duration // lifetime of an access token
 	RefreshTTL time.Duration // lifetime of a refresh token (and of its session, from the last refresh)
 	// MaxFailures failed logins of one client within LockWindow lock the
@@ -294,7 +297,7 @@ func (s *Service) answer(ctx context.Context, secret, kind string) (store.Creden
 	if err != nil {
 		return store.Credential{}, store.UserContext{}, err
 	}
-	uc, err := s.store.UserContextOf(ctx, c.Org, c.User, mfa.CounterKey(c.User))
+	uc, err := s.store.UserContextOf(ctx, c.Org, c.User)
 	if err == nil && (!uc.Found || uc.User.Status != store.Active) {
 		return store.Credential{}, store.UserContext{}, invalidToken()
 	}

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -24,6 +25,14 @@ type LogoRef struct {
 	ETag        string    `dynamodbav:"etag"`
 	Updated     time.Time `dynamodbav:"updated"`
 }
+
+// Key is the logo's key in its shared URL: its ETag (the SHA-256 of its
+// bytes) unquoted. Knowing it means having been given the URL, or the
+// image itself.
+func (r LogoRef) Key() string { return strings.Trim(r.ETag, `"`) }
+
+// Key is the logo's key in its shared URL (LogoRef.Key).
+func (l Logo) Key() string { return strings.Trim(l.ETag, `"`) }
 
 func logoKey(org string) key { return key{"ORG#" + org, "LOGO"} }
 

@@ -323,3 +323,78 @@ func TestFirstLoginWithAPasswordChangeInABrowser(t *testing.T) {
 	}
 	screenshot(t, ctx, "signed-in-after-step.png")
 }
+
+// TestChoosingAnOrganizationInABrowser: a person of two organizations
+// signs in and picks one of the buttons of the organization step, each
+// with its organization's name and code, and the logo of the one that has
+// one, loaded by the page.
+func TestChoosingAnOrganizationInABrowser(t *testing.T) {
+	e, base := stack(t)
+	ctx := tab(t)
+	if _, _, err := e.Stack.Seed(context.Background(), "Beta", "beta", "owner@beta.example", apitest.OwnerPassword); err != nil {
+		t.Fatal(err)
+	}
+	var beta struct {
+		AccessToken string `json:"access_token"`
+	}
+	api(t, "POST", base+"/v1/auth/login", "", map[string]string{"login": "owner@beta.example", "password": apitest.OwnerPassword}, &beta)
+	png := "\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00\x1f\x15\xc4\x89\x00\x00\x00\rIDATx\x9cc\xf8\x0f\x00\x00\x01\x01\x00\x05\x18\xd8N\x00\x00\x00\x00IEND\xaeB`\x82"
+	req, _ := http.NewRequest("PUT", base+"/v1/organization/logo", strings.NewReader(png))
+	req.Header.Set("Content-Type", "image/png")
+	req.Header.Set("Authorization", "Bearer "+beta.AccessToken)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil || res.StatusCode != 200 {
+		t.Fatalf("put logo: %v %v", err, res)
+	}
+	res.Body.Close()
+	var inv struct {
+		Link string `json:"link"`
+	}
+	api(t, "POST", base+"/v1/invitations", beta.AccessToken, map[string]any{"email": e.Org.Owner.Email, "role": "member"}, &inv)
+	api(t, "POST", base+"/v1/invitations/accept", "", map[string]string{"token": apitest.LinkToken(t, inv.Link), "password": apitest.OwnerPassword}, nil)
+
+	var labels []string
+	var logos, loaded, codeFields int
+	err = chromedp.Run(ctx,
+		chromedp.Navigate(base+"/login"),
+		chromedp.WaitVisible("#login", chromedp.ByID),
+		chromedp.SendKeys("#login", e.Org.Owner.Email, chromedp.ByID),
+		chromedp.SendKeys("#password", apitest.OwnerPassword, chromedp.ByID),
+		chromedp.Click(submit, chromedp.ByQuery),
+		chromedp.WaitVisible("button.choice", chromedp.ByQuery),
+		chromedp.Evaluate(`[...document.querySelectorAll("button.choice")].map(b => b.textContent.trim())`, &labels),
+		chromedp.Poll(`[...document.images].every(i => i.complete)`, nil),
+		chromedp.Evaluate(`document.querySelectorAll("button.choice img").length`, &logos),
+		chromedp.Evaluate(`[...document.querySelectorAll("button.choice img")].filter(i => i.naturalWidth > 0).length`, &loaded),
+		chromedp.Evaluate(`document.querySelectorAll("#organization").length`, &codeFields),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(labels) != 2 || !slices.ContainsFunc(labels, func(l string) bool { return strings.Contains(l, "Beta") && strings.Contains(l, "beta") }) ||
+		!slices.ContainsFunc(labels, func(l string) bool { return strings.Contains(l, "acme") }) {
+		t.Fatalf("choices %q", labels)
+	}
+	if logos != 1 || loaded != 1 {
+		t.Fatalf("%d logos, %d loaded", logos, loaded)
+	}
+	if codeFields != 0 {
+		t.Fatal("a code field is shown too")
+	}
+	screenshot(t, ctx, "organization-step.png")
+	if err := chromedp.Run(ctx, chromedp.Click(`button.choice[value="`+orgID(t, beta.AccessToken, base)+`"]`, chromedp.ByQuery)); err != nil {
+		t.Fatal(err)
+	}
+	if msg := signedIn(t, ctx); !strings.Contains(msg, e.Org.Owner.Email) {
+		t.Fatalf("message %q", msg)
+	}
+}
+
+// orgID is the id of the organization of an access token.
+func orgID(t *testing.T, tok, base string) string {
+	var org struct {
+		ID string `json:"id"`
+	}
+	api(t, "GET", base+"/v1/organization", tok, nil, &org)
+	return org.ID
+}
