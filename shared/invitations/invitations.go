@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/guichet/guichet/shared/language"
+	"github.com/guichet/guichet/shared/authorizer"
 	"github.com/guichet/guichet/shared/mail"
 	"github.com/guichet/guichet/shared/password"
 	"github.com/guichet/guichet/shared/permission"
@@ -33,6 +34,9 @@ const TTL = 7 * 24 * time.Hour
 type Service struct {
 	store     *store.Store
 	sessions  *session.Service
+	// authorizer resolves the session that accepts an invitation of an
+	// existing person instead of its password.
+	authorizer *authorizer.Authorizer
 	mail      *mail.Notifier
 	publicURL string
 	appURL    string
@@ -46,8 +50,8 @@ type Service struct {
 // New returns an invitation service over the permissions of perms; links
 // point at publicURL, and the notice of an accepted invitation at the app
 // (appURL).
-func New(s *store.Store, sessions *session.Service, m *mail.Notifier, publicURL, appURL string, params password.Params, perms permission.Catalog, now func() time.Time) *Service {
-	return &Service{store: s, sessions: sessions, mail: m, publicURL: strings.TrimRight(publicURL, "/"), appURL: appURL, params: params, perms: perms,
+func New(s *store.Store, sessions *session.Service, a *authorizer.Authorizer, m *mail.Notifier, publicURL, appURL string, params password.Params, perms permission.Catalog, now func() time.Time) *Service {
+	return &Service{store: s, sessions: sessions, authorizer: a, mail: m, publicURL: strings.TrimRight(publicURL, "/"), appURL: appURL, params: params, perms: perms,
 		links: ratelimit.Links(s, now), mails: ratelimit.NewMails(s, now), now: now}
 }
 
