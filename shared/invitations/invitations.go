@@ -12,8 +12,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/guichet/guichet/shared/language"
 	"github.com/guichet/guichet/shared/authorizer"
+	"github.com/guichet/guichet/shared/language"
 	"github.com/guichet/guichet/shared/mail"
 	"github.com/guichet/guichet/shared/password"
 	"github.com/guichet/guichet/shared/permission"
@@ -32,19 +32,19 @@ const TTL = 7 * 24 * time.Hour
 
 // Service applies the invitation rules.
 type Service struct {
-	store     *store.Store
-	sessions  *session.Service
+	store    *store.Store
+	sessions *session.Service
 	// authorizer resolves the session that accepts an invitation of an
 	// existing person instead of its password.
 	authorizer *authorizer.Authorizer
-	mail      *mail.Notifier
-	publicURL string
-	appURL    string
-	params    password.Params
-	links     *ratelimit.Limiter
-	mails     *ratelimit.Mails
-	perms     permission.Catalog
-	now       func() time.Time
+	mail       *mail.Notifier
+	publicURL  string
+	appURL     string
+	params     password.Params
+	links      *ratelimit.Limiter
+	mails      *ratelimit.Mails
+	perms      permission.Catalog
+	now        func() time.Time
 }
 
 // New returns an invitation service over the permissions of perms; links
