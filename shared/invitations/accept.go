@@ -157,9 +157,8 @@ func (s *Service) Accept(ctx context.Context, in AcceptRequest, client session.C
 	if found && g.Person != "" {
 		return s.join(ctx, in, c, inv, org, inviter, permList, g, client)
 	}
-	if in.Session != "" {
-		return nil, notTheInvitedPerson() // the address is no one's login yet
-	}
+	// The address is no one's login yet: a session (of whoever) opens
+	// nothing here; the new account needs its names and password.
 	var v validate.Errors
 	v.Name("first_name", in.FirstName, 100)
 	v.Name("last_name", in.LastName, 100)
