@@ -467,3 +467,86 @@ func TestWrongCodesCountOnThePerson(t *testing.T) {
 		t.Fatal(p.Code)
 	}
 }
+
+// TestAcceptingAnInvitationWithASession: an existing person accepts an
+// invitation with a session of its own, in any of its organizations, and
+// no password; anyone else's credential is refused, and nothing is
+// written.
+func TestAcceptingAnInvitationWithASession(t *testing.T) {
+	t.Parallel()
+	o := newTwoOrgs(t)
+	e := o.e
+	gamma, _, err := e.Stack.Seed(context.Background(), "Gamma", "gamma", "owner@gamma.example", apitest.OwnerPassword)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gammaOwner := e.Login(t, "owner@gamma.example", apitest.OwnerPassword).AccessToken
+	// Ann is a person of acme and beta; the invitation is gamma's.
+	inv := created(t, e, gammaOwner, "/v1/invitations", map[string]any{"email": o.annEmail, "role": "member", "all_units": true})
+	tok := apitest.LinkToken(t, inv["link"].(string))
+	accept := func(bearer string, body map[string]string) *apitest.Response {
+		body["token"] = tok
+		return e.Do("POST", "/v1/invitations/accept", bearer, body)
+	}
+	ann := apitest.Want[apitest.Tokens](t, o.login(t, map[string]string{"organization": "beta"}), 200, "ann in beta")
+	annAcme := apitest.Want[apitest.Tokens](t, o.login(t, map[string]string{"organization": "acme"}), 200, "ann in acme")
+	key := created(t, e, annAcme.AccessToken, "/v1/me/api-keys", map[string]any{"name": "K", "client": "internal",
+		"current_password": o.annPassword, "scopes": []string{"users:read"}})
+	refused := []struct {
+		name, bearer string
+		status       int
+		code         string
+	}{
+		{"another person's session", o.acmeOwner, 403, "not_invited_person"},
+		{"the session of the organization's own owner", gammaOwner, 403, "not_invited_person"},
+		{"the person's own API key", key["key"].(string), 403, "not_invited_person"},
+		{"a refresh token", ann.RefreshToken, 401, "invalid_token"},
+		{"a made-up token", "gsn_" + strings.Repeat("A", 43), 401, "invalid_token"},
+	}
+	for _, c := range refused {
+		t.Run(c.name+" is refused", func(t *testing.T) {
+			if p := accept(c.bearer, map[string]string{}).Problem(t, c.status); p.Code != c.code {
+				t.Fatal(p.Code)
+			}
+		})
+	}
+	t.Run("a session and a password together are refused", func(t *testing.T) {
+		if p := accept(ann.AccessToken, map[string]string{"password": o.annPassword}).Problem(t, 422); p.Code != "validation_failed" {
+			t.Fatal(p.Code)
+		}
+	})
+	t.Run("after a logout, the session is refused", func(t *testing.T) {
+		gone := apitest.Want[apitest.Tokens](t, o.login(t, map[string]string{"organization": "acme"}), 200, "ann in acme")
+		if r := e.Do("POST", "/v1/auth/logout", gone.AccessToken, nil); r.Status != 204 {
+			t.Fatal(r.Status)
+		}
+		if p := accept(gone.AccessToken, map[string]string{}).Problem(t, 401); p.Code != "invalid_token" {
+			t.Fatal(p.Code)
+		}
+	})
+	var list struct {
+		Items []struct {
+			Email string `json:"email"`
+		} `json:"items"`
+	}
+	e.Do("GET", "/v1/users?limit=100", gammaOwner, nil).Decode(t, &list)
+	if len(list.Items) != 1 {
+		t.Fatalf("gamma has %d users after the refusals", len(list.Items))
+	}
+	t.Run("the person's session of another organization accepts it", func(t *testing.T) {
+		tok := apitest.Want[apitest.Tokens](t, accept(ann.AccessToken, map[string]string{}), 200, "accept")
+		if org, _ := meOf(t, e, tok.AccessToken); org != gamma.Org.ID {
+			t.Fatal(org)
+		}
+		ch := apitest.Want[challenge](t, o.login(t, map[string]string{}), 200, "login")
+		if ch.Challenge != "organization" || len(ch.Organizations) != 3 {
+			t.Fatalf("%+v", ch)
+		}
+	})
+	t.Run("a session does not stand for the password of a new address", func(t *testing.T) {
+		fresh := created(t, e, gammaOwner, "/v1/invitations", map[string]any{"email": "new@gamma.example", "role": "member", "all_units": true})
+		if p := e.Do("POST", "/v1/invitations/accept", ann.AccessToken, map[string]string{"token": apitest.LinkToken(t, fresh["link"].(string))}).Problem(t, 422); p.Code != "validation_failed" {
+			t.Fatal(p.Code)
+		}
+	})
+}

@@ -128,11 +128,33 @@ func TestOrganizationChallengeIsAnsweredOnce(t *testing.T) {
 }
 
 // TestAnExistingPersonJoinsOnce: 20 acceptances of one invitation by an
-// existing person at once make one membership.
+// existing person at once, with its password or with a session of its,
+// make one membership.
 func TestAnExistingPersonJoinsOnce(t *testing.T) {
 	t.Parallel()
+	t.Run("with the password", func(t *testing.T) {
+		t.Parallel()
+		joinsOnce(t, func(e *apitest.Env) func(tok string) int {
+			return func(tok string) int {
+				return e.Do("POST", "/v1/invitations/accept", "", map[string]string{"token": tok, "password": apitest.OwnerPassword}).Status
+			}
+		})
+	})
+	t.Run("with a session", func(t *testing.T) {
+		t.Parallel()
+		joinsOnce(t, func(e *apitest.Env) func(tok string) int {
+			owner := e.LoginOwner(t).AccessToken
+			return func(tok string) int {
+				return e.Do("POST", "/v1/invitations/accept", owner, map[string]string{"token": tok}).Status
+			}
+		})
+	})
+}
+
+func joinsOnce(t *testing.T, way func(e *apitest.Env) func(tok string) int) {
 	o := newTwoOrgs(t)
 	e := o.e
+	accept := way(e)
 	inv := created(t, e, o.betaOwner, "/v1/invitations", map[string]any{"email": "owner@acme.example", "role": "member", "all_units": true})
 	tok := apitest.LinkToken(t, inv["link"].(string))
 	var wg sync.WaitGroup
@@ -141,7 +163,7 @@ func TestAnExistingPersonJoinsOnce(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			status[i] = e.Do("POST", "/v1/invitations/accept", "", map[string]string{"token": tok, "password": apitest.OwnerPassword}).Status
+			status[i] = accept(tok)
 		}()
 	}
 	wg.Wait()

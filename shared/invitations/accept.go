@@ -11,6 +11,7 @@ import (
 	"github.com/guichet/guichet/shared/notices"
 	"github.com/guichet/guichet/shared/password"
 	"github.com/guichet/guichet/shared/permission"
+	"github.com/guichet/guichet/shared/principal"
 	"github.com/guichet/guichet/shared/problem"
 	"github.com/guichet/guichet/shared/ratelimit"
 	"github.com/guichet/guichet/shared/session"
@@ -116,11 +117,15 @@ func (s *Service) Preview(ctx context.Context, secret string) (Preview, error) {
 // AcceptRequest is the body of POST /v1/invitations/accept.
 type AcceptRequest struct {
 	Token    string `json:"token"`
-	Password string `json:"password" doc:"The new account's password; for an address that has a login already, its password (the invitation adds a membership to that account)"`
+	Password string `json:"password,omitempty" doc:"The new account's password; for an address that has a login already, its password (the invitation adds a membership to that account), or none with Authorization: Bearer of a session of that person"`
 	// The names are required for a new account; an existing login's
 	// membership takes those of the account when absent.
 	FirstName string `json:"first_name,omitempty"`
 	LastName  string `json:"last_name,omitempty"`
+	// Session is the access token of the request's Authorization header:
+	// a session of the person whose login the invitation's address is
+	// accepts it instead of the password.
+	Session string `json:"-"`
 }
 
 // Accept creates the invited account with the invited e-mail and signs it
@@ -152,6 +157,8 @@ func (s *Service) Accept(ctx context.Context, in AcceptRequest, client session.C
 	if found && g.Person != "" {
 		return s.join(ctx, in, c, inv, org, inviter, permList, g, client)
 	}
+	// The address is no one's login yet: a session (of whoever) opens
+	// nothing here; the new account needs its names and password.
 	var v validate.Errors
 	v.Name("first_name", in.FirstName, 100)
 	v.Name("last_name", in.LastName, 100)
@@ -211,7 +218,11 @@ func (s *Service) join(ctx context.Context, in AcceptRequest, c store.Credential
 		return nil, err
 	}
 	var v validate.Errors
-	v.Required("password", in.Password, 1024)
+	if in.Session == "" {
+		v.Required("password", in.Password, 1024)
+	} else if in.Password != "" {
+		v.Add("password", "must be left out with a session (Authorization: Bearer)")
+	}
 	if in.FirstName != "" || in.LastName != "" {
 		v.Name("first_name", in.FirstName, 100)
 		v.Name("last_name", in.LastName, 100)
@@ -219,7 +230,7 @@ func (s *Service) join(ctx context.Context, in AcceptRequest, c store.Credential
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
-	known, err := s.sessions.Verify(ctx, inv.Email, in.Password, client)
+	known, err := s.signedIn(ctx, in, inv.Email, g.Person, client)
 	if err != nil {
 		return nil, err
 	}
@@ -266,6 +277,43 @@ func (s *Service) join(ctx context.Context, in AcceptRequest, c store.Credential
 	}
 	s.tellInviter(ctx, inviter, org, u)
 	return op.Answer, nil
+}
+
+// signedIn returns the membership that proves the invited person signs
+// in: the one the password was checked on (as a login), or the one of the
+// session in.Session, which must be a session of that person, in any of
+// its organizations. An API key, a service user's session, a session of
+// another person are refused.
+func (s *Service) signedIn(ctx context.Context, in AcceptRequest, email, person string, client session.Client) (store.User, error) {
+	if in.Session == "" {
+		return s.sessions.Verify(ctx, email, in.Password, client)
+	}
+	p, ok, err := s.authorizer.Principal(ctx, in.Session, token.Access, token.APIKey)
+	if err != nil {
+		return store.User{}, err
+	}
+	if !ok {
+		return store.User{}, problem.New(http.StatusUnauthorized, "invalid_token", "The session is unknown, expired or ended.")
+	}
+	if p.Credential != principal.Session || p.Kind != string(store.Person) {
+		return store.User{}, notTheInvitedPerson()
+	}
+	u, err := s.store.GetUser(ctx, p.Org, p.User)
+	if errors.Is(err, store.ErrNotFound) {
+		return store.User{}, notTheInvitedPerson()
+	}
+	if err != nil {
+		return store.User{}, err
+	}
+	if u.Person == "" || u.Person != person || u.Status != store.Active {
+		return store.User{}, notTheInvitedPerson()
+	}
+	return u, nil
+}
+
+func notTheInvitedPerson() *problem.Problem {
+	return problem.New(http.StatusForbidden, "not_invited_person",
+		"Only a session of the person whose login is the invited address accepts this invitation; sign in as that person, or give the password.")
 }
 
 // tellInviter mails the inviter that u joined, when the inviter wants it

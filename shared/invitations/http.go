@@ -3,6 +3,7 @@ package invitations
 import (
 	"context"
 	"net/http"
+	"strings"
 
 	"github.com/guichet/guichet/shared/route"
 	"github.com/guichet/guichet/shared/router"
@@ -43,6 +44,9 @@ func (s *Service) Operations() router.Operations {
 			return s.PreviewLink(ctx, q.Token, c.RemoteAddr)
 		}),
 		route.OpAcceptInvitation: router.JSON(http.StatusOK, func(ctx context.Context, c router.Call, in AcceptRequest) (session.Step, error) {
+			if auth, ok := strings.CutPrefix(c.Header.Get("Authorization"), "Bearer "); ok {
+				in.Session = strings.TrimSpace(auth)
+			}
 			return s.AcceptLink(ctx, in, session.Client{IP: c.RemoteAddr, UserAgent: c.UserAgent}, c.RemoteAddr)
 		}),
 	}

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/guichet/guichet/shared/authorizer"
 	"github.com/guichet/guichet/shared/language"
 	"github.com/guichet/guichet/shared/mail"
 	"github.com/guichet/guichet/shared/password"
@@ -31,23 +32,26 @@ const TTL = 7 * 24 * time.Hour
 
 // Service applies the invitation rules.
 type Service struct {
-	store     *store.Store
-	sessions  *session.Service
-	mail      *mail.Notifier
-	publicURL string
-	appURL    string
-	params    password.Params
-	links     *ratelimit.Limiter
-	mails     *ratelimit.Mails
-	perms     permission.Catalog
-	now       func() time.Time
+	store    *store.Store
+	sessions *session.Service
+	// authorizer resolves the session that accepts an invitation of an
+	// existing person instead of its password.
+	authorizer *authorizer.Authorizer
+	mail       *mail.Notifier
+	publicURL  string
+	appURL     string
+	params     password.Params
+	links      *ratelimit.Limiter
+	mails      *ratelimit.Mails
+	perms      permission.Catalog
+	now        func() time.Time
 }
 
 // New returns an invitation service over the permissions of perms; links
 // point at publicURL, and the notice of an accepted invitation at the app
 // (appURL).
-func New(s *store.Store, sessions *session.Service, m *mail.Notifier, publicURL, appURL string, params password.Params, perms permission.Catalog, now func() time.Time) *Service {
-	return &Service{store: s, sessions: sessions, mail: m, publicURL: strings.TrimRight(publicURL, "/"), appURL: appURL, params: params, perms: perms,
+func New(s *store.Store, sessions *session.Service, a *authorizer.Authorizer, m *mail.Notifier, publicURL, appURL string, params password.Params, perms permission.Catalog, now func() time.Time) *Service {
+	return &Service{store: s, sessions: sessions, authorizer: a, mail: m, publicURL: strings.TrimRight(publicURL, "/"), appURL: appURL, params: params, perms: perms,
 		links: ratelimit.Links(s, now), mails: ratelimit.NewMails(s, now), now: now}
 }
 
