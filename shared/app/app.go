@@ -174,7 +174,7 @@ func (d Deps) WithMail(ses *awscall.Client) Deps {
 // Invitations returns the invitation service (function invitations).
 func (d Deps) Invitations() *invitations.Service {
 	sessions := d.Sessions()
-	return invitations.New(d.Store, sessions, authorizer.New(d.Store, d.Config.Permissions, d.Log, d.Now, nil), d.Mail, d.Config.PublicURL, d.appURL(), d.SessionConfig().Password, d.Config.Permissions, d.Now)
+	return invitations.New(d.Store, sessions, authorizer.New(d.Store, d.Config.Permissions, d.Log, d.Now, nil, d.tokens()), d.Mail, d.Config.PublicURL, d.appURL(), d.SessionConfig().Password, d.Config.Permissions, d.Now)
 }
 
 // appURL is where people go once signed in: APP_URL, else PUBLIC_URL.
@@ -350,11 +350,12 @@ func (d Deps) Pages() router.Operations { return pagesOperations(d.pages()) }
 
 func (d Deps) pages() *pages.Service {
 	sessions := d.Sessions()
+	az := authorizer.New(d.Store, d.Config.Permissions, d.Log, d.Now, nil, d.tokens()).Warm(context.Background())
 	return pages.New(pages.Config{PublicURL: d.Config.PublicURL, AppURL: d.Config.AppURL},
 		pages.Deps{
-			Invitations: invitations.New(d.Store, sessions, authorizer.New(d.Store, d.Config.Permissions, d.Log, d.Now, nil), d.Mail, d.Config.PublicURL, d.appURL(), d.SessionConfig().Password, d.Config.Permissions, d.Now),
+			Invitations: invitations.New(d.Store, sessions, az, d.Mail, d.Config.PublicURL, d.appURL(), d.SessionConfig().Password, d.Config.Permissions, d.Now),
 			Resets:      d.Resets(), Sessions: sessions, Profile: d.Profile(), Store: d.Store, Log: d.Log, Now: d.Now,
-			Authorizer: authorizer.New(d.Store, d.Config.Permissions, d.Log, d.Now, nil, d.tokens()).Warm(context.Background()),
+			Authorizer: az,
 		})
 }
 
