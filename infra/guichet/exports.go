@@ -37,10 +37,6 @@ func exportFunction() string {
 // newExportBucket makes the private bucket of large exports: no public
 // access, S3-managed encryption, TLS only, objects expire after exportDays.
 func newExportBucket(stack constructs.Construct, production bool) awss3.Bucket {
-	removal := awscdk.RemovalPolicy_DESTROY
-	if production {
-		removal = awscdk.RemovalPolicy_RETAIN
-	}
 	b := awss3.NewBucket(stack, jsii.String(ExportBucketLogicalID), &awss3.BucketProps{
 		BlockPublicAccess: awss3.BlockPublicAccess_BLOCK_ALL(),
 		Encryption:        awss3.BucketEncryption_S3_MANAGED,
@@ -51,7 +47,7 @@ func newExportBucket(stack constructs.Construct, production bool) awss3.Bucket {
 			Expiration:                          awscdk.Duration_Days(jsii.Number(exportDays)),
 			AbortIncompleteMultipartUploadAfter: awscdk.Duration_Days(jsii.Number(exportDays)),
 		}},
-		RemovalPolicy: removal,
+		RemovalPolicy: removal(production),
 	})
 	b.Node().DefaultChild().(awss3.CfnBucket).OverrideLogicalId(jsii.String(ExportBucketLogicalID))
 	suppress(b, "AwsSolutions-S1", "Objects live one day and are reached only through links the exporting function presigns after checking users:read; every export is in the organization's audit trail")

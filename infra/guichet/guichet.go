@@ -361,10 +361,6 @@ func (p Props) validate() error {
 }
 
 func newTable(stack constructs.Construct, production bool) awsdynamodb.Table {
-	removal := awscdk.RemovalPolicy_DESTROY
-	if production {
-		removal = awscdk.RemovalPolicy_RETAIN
-	}
 	str := awsdynamodb.AttributeType_STRING
 	t := awsdynamodb.NewTable(stack, jsii.String("Table"), &awsdynamodb.TableProps{
 		PartitionKey:        &awsdynamodb.Attribute{Name: jsii.String("pk"), Type: str},
@@ -375,7 +371,7 @@ func newTable(stack constructs.Construct, production bool) awsdynamodb.Table {
 			PointInTimeRecoveryEnabled: jsii.Bool(true),
 		},
 		DeletionProtection: jsii.Bool(production),
-		RemovalPolicy:      removal,
+		RemovalPolicy:      removal(production),
 		// The jobs function runs from the stream; it rereads each job item,
 		// so the keys are enough.
 		Stream: awsdynamodb.StreamViewType_KEYS_ONLY,
@@ -400,20 +396,14 @@ const MFAKeyLogicalID = "MfaEncryptionKey"
 // bytes (about 250 bits of entropy). It is kept with the table in
 // production: losing it loses every enrollment.
 func newMFAKey(stack constructs.Construct, production bool) awssecretsmanager.Secret {
-	removal := awscdk.RemovalPolicy_DESTROY
-	if production {
-		removal = awscdk.RemovalPolicy_RETAIN
-	}
-	secret := awssecretsmanager.NewSecret(stack, jsii.String(MFAKeyLogicalID), &awssecretsmanager.SecretProps{
+	secret := keptSecret(stack, MFAKeyLogicalID, production, &awssecretsmanager.SecretProps{
 		Description: jsii.String("Guichet: AES-256 key sealing the TOTP secrets of two-step verification (unpadded base64 of 32 bytes)"),
 		GenerateSecretString: &awssecretsmanager.SecretStringGenerator{
 			PasswordLength:     jsii.Number(43),
 			ExcludePunctuation: jsii.Bool(true),
 			IncludeSpace:       jsii.Bool(false),
 		},
-		RemovalPolicy: removal,
 	})
-	secret.Node().DefaultChild().(awssecretsmanager.CfnSecret).OverrideLogicalId(jsii.String(MFAKeyLogicalID))
 	suppress(secret, "AwsSolutions-SMG4", "The key seals every enrolled TOTP secret: rotating it needs every sealed secret opened and sealed again, which no rotation function does; a new key is a planned migration")
 	return secret
 }
@@ -429,22 +419,25 @@ const JWTKeysLogicalID = "JwtSigningKeys"
 // writes the first key set and its JWKS; the rotation schedule
 // (addKeyRotation) rotates it.
 func newJWTKeys(stack constructs.Construct, production bool) awssecretsmanager.Secret {
-	removal := awscdk.RemovalPolicy_DESTROY
-	if production {
-		removal = awscdk.RemovalPolicy_RETAIN
-	}
-	secret := awssecretsmanager.NewSecret(stack, jsii.String(JWTKeysLogicalID), &awssecretsmanager.SecretProps{
-		Description:   jsii.String("Guichet: the ES256 key set signing JWT access tokens (written by guichet keys init and the rotation schedule)"),
-		RemovalPolicy: removal,
+	secret := keptSecret(stack, JWTKeysLogicalID, production, &awssecretsmanager.SecretProps{
+		Description: jsii.String("Guichet: the ES256 key set signing JWT access tokens (written by guichet keys init and the rotation schedule)"),
 	})
-	secret.Node().DefaultChild().(awssecretsmanager.CfnSecret).OverrideLogicalId(jsii.String(JWTKeysLogicalID))
 	suppress(secret, "AwsSolutions-SMG4", "The key set is rotated by the stack's own schedule (KeyRotationSchedule → the jobs function), which also publishes the JWKS; Secrets Manager's rotation would not publish it")
 	return secret
 }
 
-// logRemoval keeps log groups with a production stack (its logs are the
-// record of what happened) and deletes them with a throw-away one.
-func logRemoval(production bool) awscdk.RemovalPolicy {
+// keptSecret makes a secret whose logical id is fixed (id), kept with a
+// production stack.
+func keptSecret(stack constructs.Construct, id string, production bool, props *awssecretsmanager.SecretProps) awssecretsmanager.Secret {
+	props.RemovalPolicy = removal(production)
+	secret := awssecretsmanager.NewSecret(stack, jsii.String(id), props)
+	secret.Node().DefaultChild().(awssecretsmanager.CfnSecret).OverrideLogicalId(jsii.String(id))
+	return secret
+}
+
+// removal keeps what a production stack must not lose (its table, keys,
+// exports and logs) and deletes it with a throw-away stack.
+func removal(production bool) awscdk.RemovalPolicy {
 	if production {
 		return awscdk.RemovalPolicy_RETAIN
 	}
@@ -458,7 +451,7 @@ func newFunction(stack constructs.Construct, spec route.Spec, props Props, env m
 	id := FunctionLogicalID(spec.Name)
 	logs := awslogs.NewLogGroup(stack, jsii.String(id+"Logs"), &awslogs.LogGroupProps{
 		Retention:     retention,
-		RemovalPolicy: logRemoval(props.Production),
+		RemovalPolicy: removal(props.Production),
 	})
 	role := awsiam.NewRole(stack, jsii.String(id+"Role"), &awsiam.RoleProps{
 		AssumedBy:   awsiam.NewServicePrincipal(jsii.String("lambda.amazonaws.com"), nil),
@@ -669,7 +662,7 @@ func throttledRouteKeys() []string {
 func (s *Guichet) addStage(props Props, retention awslogs.RetentionDays, routes map[string]awsapigatewayv2.HttpRoute) awsapigatewayv2.HttpStage {
 	logs := awslogs.NewLogGroup(s.Construct, jsii.String("ApiAccessLogs"), &awslogs.LogGroupProps{
 		Retention:     retention,
-		RemovalPolicy: logRemoval(props.Production),
+		RemovalPolicy: removal(props.Production),
 	})
 	stage := awsapigatewayv2.NewHttpStage(s.Construct, jsii.String("DefaultStage"), &awsapigatewayv2.HttpStageProps{
 		HttpApi:    s.API,
