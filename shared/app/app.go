@@ -189,7 +189,6 @@ func (d Deps) appURL() string {
 func (d Deps) SessionConfig() session.Config {
 	c := session.DefaultConfig()
 	c.Password, c.Clients, c.Permissions = d.Config.Password, d.Config.Clients, d.Config.Permissions
-	c.PublicURL = d.Config.PublicURL
 	c.AccessTTL, c.RefreshTTL = d.Config.AccessTTL, d.Config.RefreshTTL
 	c.Issuer, c.Audience, c.Keys = d.Config.PublicURL, d.Config.Audience(), d.signer
 	if d.signer == nil {

@@ -55,7 +55,7 @@ func (p *Provider) userinfo(w http.ResponseWriter, r *http.Request) error {
 		return bearer("The account is gone.")
 	}
 	u := uc.User
-	info := UserInfo{Subject: Subject(u), GivenName: u.FirstName, FamilyName: u.LastName, Locale: u.Language,
+	info := UserInfo{Subject: u.Subject(), GivenName: u.FirstName, FamilyName: u.LastName, Locale: u.Language,
 		Name: strings.TrimSpace(u.FirstName + " " + u.LastName), OrgID: u.Org, OrgCode: uc.Org.Code}
 	if u.Email != "" {
 		verified := !u.Unproved
@@ -140,12 +140,8 @@ func (p *Provider) introspect(w http.ResponseWriter, r *http.Request) error {
 		return writeJSON(w, http.StatusOK, Introspection{Active: false})
 	}
 	a := pr.Access()
-	sub := pr.Person
-	if sub == "" {
-		sub = pr.User
-	}
 	return writeJSON(w, http.StatusOK, Introspection{Active: true, Scope: strings.Join(permission.Strings(pr.Permissions), " "),
-		ClientID: pr.Client, Subject: sub, TokenType: "Bearer", Expiry: pr.Expires, Issuer: p.cfg.Issuer, Principal: &a})
+		ClientID: pr.Client, Subject: pr.Subject(), TokenType: "Bearer", Expiry: pr.Expires, Issuer: p.cfg.Issuer, Principal: &a})
 }
 
 // logout is RP-initiated logout (OpenID Connect RP-Initiated Logout 1.0):

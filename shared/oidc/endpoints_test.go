@@ -12,7 +12,6 @@ import (
 
 	"golang.org/x/oauth2"
 
-	"github.com/guichet/guichet/shared/oidc"
 	"github.com/guichet/guichet/shared/signing"
 )
 
@@ -54,7 +53,7 @@ func TestUserInfo(t *testing.T) {
 	if err != nil {
 		t.Fatalf("userinfo: %v", err)
 	}
-	if info.Subject != oidc.Subject(p.e.Org.Owner) || info.Email != p.e.Org.Owner.Email {
+	if info.Subject != p.e.Org.Owner.Subject() || info.Email != p.e.Org.Owner.Email {
 		t.Fatalf("%+v", info)
 	}
 	t.Run("a token that is no access token is refused", func(t *testing.T) {
@@ -72,7 +71,7 @@ func TestIntrospection(t *testing.T) {
 	t.Run("a confidential client learns the access token's principal", func(t *testing.T) {
 		status, body := p.form(t, "/oauth/introspect", "web", p.webSecret, url.Values{"token": {tok.AccessToken}})
 		pr, _ := body["principal"].(map[string]any)
-		if status != 200 || body["active"] != true || body["sub"] != oidc.Subject(p.e.Org.Owner) || pr == nil {
+		if status != 200 || body["active"] != true || body["sub"] != p.e.Org.Owner.Subject() || pr == nil {
 			t.Fatalf("%d %v", status, body)
 		}
 	})

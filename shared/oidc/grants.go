@@ -103,18 +103,9 @@ type IDClaims struct {
 	OrgCode       string   `json:"org_code"`
 }
 
-// Subject is the OpenID Connect sub of a user: its person, stable across
-// organizations, or the user itself for a username or service user.
-func Subject(u store.User) string {
-	if u.Person != "" {
-		return u.Person
-	}
-	return u.ID
-}
-
 func (p *Provider) idToken(r store.AuthRequest, u store.User, o store.Org, sid string) (string, error) {
 	now := p.now()
-	c := IDClaims{Issuer: p.cfg.Issuer, Subject: Subject(u), Audience: []string{r.Client}, AuthorizedBy: r.Client,
+	c := IDClaims{Issuer: p.cfg.Issuer, Subject: u.Subject(), Audience: []string{r.Client}, AuthorizedBy: r.Client,
 		Expiry: now.Add(p.cfg.IDTokenTTL).Unix(), IssuedAt: now.Unix(), AuthTime: r.AuthTime, Nonce: r.Nonce,
 		SessionID: sid, AMR: r.AMR, OrgID: u.Org, OrgCode: o.Code}
 	if hasScope(r.Scopes, registry.ScopeEmail) && u.Email != "" {

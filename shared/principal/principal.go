@@ -208,6 +208,15 @@ func From(ctx context.Context) (Principal, bool) {
 	return p, ok
 }
 
+// Subject is the OpenID Connect sub of p: its person, or its user for
+// username (PIN) and service users (as store.User.Subject).
+func (p Principal) Subject() string {
+	if p.Person != "" {
+		return p.Person
+	}
+	return p.User
+}
+
 // FromCredential returns the principal an access token's or API key's
 // credential item carries, with the permissions perms still holds (one
 // it no longer holds is inert). The authorizer resolves requests with it

@@ -28,7 +28,7 @@ type Choice struct {
 func (s *Service) choiceOf(o store.Org) Choice {
 	c := Choice{ID: o.ID, Code: o.Code, Name: o.Name}
 	if o.Logo != nil {
-		c.LogoURL = strings.TrimRight(s.cfg.PublicURL, "/") + route.SharedLogoPath(o.ID, o.Logo.Key())
+		c.LogoURL = strings.TrimRight(s.cfg.Issuer, "/") + route.SharedLogoPath(o.ID, o.Logo.Key())
 	}
 	return c
 }

@@ -30,9 +30,6 @@ import (
 
 // Config sets token lifetimes and the lockout policy.
 type Config struct {
-	// PublicURL is where the API is served: the base of the logo URLs an
-	// organization challenge lists (relative when empty).
-	PublicURL  string
 	AccessTTL  time.Duration // lifetime of an access token
 	RefreshTTL time.Duration // lifetime of a refresh token (and of its session, from the last refresh)
 	// MaxFailures failed logins of one client within LockWindow lock the
@@ -50,9 +47,10 @@ type Config struct {
 	// what a custom role's may still grant (a permission removed from it
 	// is inert).
 	Permissions permission.Catalog
-	// Issuer (PUBLIC_URL) and Audience (ACCESS_TOKEN_AUDIENCE) are the iss
-	// and aud of access tokens, which Keys sign; without keys no session
-	// opens.
+	// Issuer (PUBLIC_URL, where the API is served) and Audience
+	// (ACCESS_TOKEN_AUDIENCE) are the iss and aud of access tokens, which
+	// Keys sign; without keys no session opens. Issuer is also the base of
+	// the logo URLs an organization challenge lists (relative when empty).
 	Issuer, Audience string
 	Keys             keyring.Source
 }
@@ -415,7 +413,7 @@ func (s *Service) credentials(ctx context.Context, u store.User, g store.Grant, 
 	if u.Kind == store.Service {
 		ac.Client = u.Client
 	}
-	access, err := s.sign(ctx, ac, jti, now)
+	access, err := s.sign(ctx, ac, u.Subject(), jti, now)
 	if err != nil {
 		return Tokens{}, store.Credential{}, store.Credential{}, err
 	}
@@ -427,8 +425,9 @@ func (s *Service) credentials(ctx context.Context, u store.User, g store.Grant, 
 }
 
 // sign makes the JWT access token of the access credential ac, whose jti
-// is jti: its principal is the one the authorizer reads from ac.
-func (s *Service) sign(ctx context.Context, ac store.Credential, jti string, now time.Time) (string, error) {
+// is jti, for subject sub (store.User.Subject): its principal is the one
+// the authorizer reads from ac.
+func (s *Service) sign(ctx context.Context, ac store.Credential, sub, jti string, now time.Time) (string, error) {
 	if s.cfg.Keys == nil {
 		return "", errors.New("session: no signing keys (JWT_KEYS or JWT_KEYS_SECRET)")
 	}
@@ -438,12 +437,9 @@ func (s *Service) sign(ctx context.Context, ac store.Credential, jti string, now
 	}
 	p := principal.FromCredential(ac, s.cfg.Permissions)
 	p.Credential, p.CredentialID = principal.Session, ac.Session
-	c := access.Claims{Issuer: s.cfg.Issuer, Subject: ac.Person, Audience: []string{s.cfg.Audience},
+	c := access.Claims{Issuer: s.cfg.Issuer, Subject: sub, Audience: []string{s.cfg.Audience},
 		Expiry: ac.Expires, IssuedAt: now.Unix(), ID: jti, ClientID: FirstParty,
 		SessionID: ac.Session, Principal: p.Access()}
-	if c.Subject == "" {
-		c.Subject = ac.User // username (PIN) and service users
-	}
 	if ac.Client != "" {
 		c.ClientID = ac.Client
 	}
