@@ -123,12 +123,13 @@ func (d Deps) WithJWTKeysSecret(ctx context.Context) (Deps, error) {
 	if d.Config.JWTKeysSecret == "" {
 		return d, nil
 	}
-	ks, err := d.Config.JWTKeysFromSecret(ctx, d.aws)
+	v := keyring.Secret{Config: d.Config, AWS: d.aws}
+	ks, err := keyring.Load(ctx, v)
 	if err != nil {
-		return d, err
+		return d, fmt.Errorf("app: JWT_KEYS_SECRET %s: %w", d.Config.JWTKeysSecret, err)
 	}
 	d.Config.JWTKeys = &ks
-	d.signer = keyring.NewReloading(keyring.Secret{Config: d.Config, AWS: d.aws}, ks, d.Now)
+	d.signer = keyring.NewReloading(v, ks, d.Now)
 	return d, nil
 }
 

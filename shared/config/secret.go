@@ -10,7 +10,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 
 	"github.com/guichet/guichet/shared/awscall"
-	"github.com/guichet/guichet/shared/signing"
 )
 
 // secretTimeout bounds reading a secret at init (Lambda allows 10 s).
@@ -34,23 +33,6 @@ func (c Config) MFAKeyFromSecret(ctx context.Context, awsCfg aws.Config) ([]byte
 		return nil, fmt.Errorf("config: MFA_ENCRYPTION_KEY_SECRET %s: %w", c.MFAKeySecret, err)
 	}
 	return key, nil
-}
-
-// JWTKeysFromSecret reads the signing keys from the Secrets Manager
-// secret c.JWTKeysSecret names, as MFAKeyFromSecret reads the MFA key.
-func (c Config) JWTKeysFromSecret(ctx context.Context, awsCfg aws.Config) (signing.KeySet, error) {
-	if c.JWTKeysSecret == "" {
-		return signing.KeySet{}, errors.New("config: JWT_KEYS_SECRET is not set")
-	}
-	v, err := c.ReadSecret(ctx, awsCfg, c.JWTKeysSecret)
-	if err != nil {
-		return signing.KeySet{}, fmt.Errorf("config: JWT_KEYS_SECRET %s: %w", c.JWTKeysSecret, err)
-	}
-	ks, err := signing.ParseKeySet([]byte(v))
-	if err != nil {
-		return signing.KeySet{}, fmt.Errorf("config: JWT_KEYS_SECRET %s: %w (run guichet keys init)", c.JWTKeysSecret, err)
-	}
-	return ks, nil
 }
 
 // ReadSecret returns the SecretString of a Secrets Manager secret (its ARN

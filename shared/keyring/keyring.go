@@ -101,6 +101,19 @@ func Rotate(ctx context.Context, v Vault, st *store.Store, keep time.Duration, n
 	return ks, Publish(ctx, st, ks, now)
 }
 
+// Load returns v's key set, or an error when v holds none yet: what a
+// function that signs reads at init.
+func Load(ctx context.Context, v Vault) (signing.KeySet, error) {
+	ks, found, err := v.Read(ctx)
+	if err != nil {
+		return signing.KeySet{}, err
+	}
+	if !found {
+		return signing.KeySet{}, errors.New("keyring: no key set yet (run guichet keys init)")
+	}
+	return ks, nil
+}
+
 // Secret is the key set in a Secrets Manager secret (JWT_KEYS_SECRET).
 type Secret struct {
 	Config config.Config

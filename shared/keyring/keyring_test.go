@@ -45,14 +45,14 @@ func TestTheKeySetInSecretsManager(t *testing.T) {
 		}
 		return set
 	}
-	if _, err := cfg.JWTKeysFromSecret(ctx, awsCfg); err == nil {
+	if _, err := keyring.Load(ctx, v); err == nil {
 		t.Fatal("the placeholder was read as a key set")
 	}
 	made, err := keyring.Ensure(ctx, v, e.Store, e.Clock.Now())
 	if err != nil || !made {
 		t.Fatalf("ensure: %v %v", made, err)
 	}
-	ks, err := cfg.JWTKeysFromSecret(ctx, awsCfg)
+	ks, err := keyring.Load(ctx, v)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -73,7 +73,7 @@ func TestTheKeySetInSecretsManager(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		read, err := cfg.JWTKeysFromSecret(ctx, awsCfg)
+		read, err := keyring.Load(ctx, v)
 		if err != nil || read.Current.ID != ks.Next.ID || rotated.Current.ID != read.Current.ID {
 			t.Fatalf("after rotation the secret signs with %s, want %s (%v)", read.Current.ID, ks.Next.ID, err)
 		}
