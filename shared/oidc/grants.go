@@ -33,6 +33,11 @@ func (p *Provider) exchange(ctx context.Context, cl registry.Client, code, redir
 	switch {
 	case r.CodeHash == "" || !equal(hashOf(code), r.CodeHash):
 		return TokenResponse{}, invalidGrant("The code is unknown or expired.")
+	case r.Client != cl.ID:
+		// Before reuse: another client presenting a used code ends nothing.
+		return TokenResponse{}, invalidGrant("The code was issued to another client.")
+	case r.RedirectURI != redirect:
+		return TokenResponse{}, invalidGrant("The redirect_uri is not the authorization request's.")
 	case r.Exchanged != 0:
 		if err := p.sessions.Logout(ctx, r.Session); err != nil {
 			return TokenResponse{}, fmt.Errorf("oidc: reused code: %w", err)
@@ -40,10 +45,6 @@ func (p *Provider) exchange(ctx context.Context, cl registry.Client, code, redir
 		return TokenResponse{}, invalidGrant("The code was already used; the tokens issued with it are revoked.")
 	case r.Expires <= now.Unix():
 		return TokenResponse{}, invalidGrant("The code is unknown or expired.")
-	case r.Client != cl.ID:
-		return TokenResponse{}, invalidGrant("The code was issued to another client.")
-	case r.RedirectURI != redirect:
-		return TokenResponse{}, invalidGrant("The redirect_uri is not the authorization request's.")
 	case r.CodeChallenge == "" && verifier != "":
 		return TokenResponse{}, invalidGrant("The authorization request had no code_challenge.")
 	case r.CodeChallenge != "" && (!validVerifier(verifier) || !equal(s256(verifier), r.CodeChallenge)):
@@ -60,7 +61,7 @@ func (p *Provider) exchange(ctx context.Context, cl registry.Client, code, redir
 	if err != nil {
 		return TokenResponse{}, err
 	}
-	ns.Refresh.Verified = slices.Contains(r.AMR, "otp")
+	ns.Refresh.Verified, ns.Refresh.OIDCClient = slices.Contains(r.AMR, "otp"), cl.ID
 	switch err := p.store.ExchangeCode(ctx, r, now, ns.Session, ns.Access, ns.Refresh); {
 	case store.Lost(err, store.LinkUsed):
 		return TokenResponse{}, invalidGrant("The code was already used.")
@@ -123,13 +124,13 @@ func (p *Provider) idToken(r store.AuthRequest, u store.User, o store.Org, sid s
 	return tok, nil
 }
 
-// refresh is the refresh_token grant: session.Service.Refresh's rotation
-// and reuse detection.
-func (p *Provider) refresh(ctx context.Context, rt string) (TokenResponse, error) {
+// refresh is the refresh_token grant of client cl: session.Service.Refresh's
+// rotation and reuse detection, for refresh tokens issued to cl only.
+func (p *Provider) refresh(ctx context.Context, cl registry.Client, rt string) (TokenResponse, error) {
 	if rt == "" {
 		return TokenResponse{}, invalidRequest("refresh_token is required.")
 	}
-	v, err := p.sessions.Refresh(ctx, rt)
+	v, err := p.sessions.Refresh(ctx, rt, cl.ID)
 	if err != nil {
 		return TokenResponse{}, err
 	}

@@ -165,10 +165,21 @@ func (p *Provider) authorize(w http.ResponseWriter, r *http.Request) error {
 	if q.Has("request") || q.Has("request_uri") {
 		return back("request_not_supported", "Request objects are not supported.")
 	}
+	if !c.FirstParty {
+		// Its access token would carry the user's whole role: without a
+		// consent step and tokens limited to the scopes asked for, only the
+		// deployment's own applications may sign people in.
+		return back("unauthorized_client", "Only first-party clients may sign people in: consent and scoped tokens for other clients are not available yet.")
+	}
 	scopes := strings.Fields(q.Get("scope"))
 	for _, s := range scopes {
 		if !c.Allows(s) {
 			return back("invalid_scope", fmt.Sprintf("The client may not ask for the scope %q.", s))
+		}
+		if !registry.IsProtocolScope(s) {
+			// A permission asked as a scope would not limit the token (it
+			// carries the user's role): refused rather than ignored.
+			return back("invalid_scope", fmt.Sprintf("The scope %q is a permission; access tokens carry the user's role and are not limited by scope yet.", s))
 		}
 	}
 	if hasScope(scopes, registry.ScopeOpenID) && p.keys == nil {
@@ -242,8 +253,9 @@ func (p *Provider) token(w http.ResponseWriter, r *http.Request) error {
 			res, err = p.exchange(r.Context(), cl, f.Get("code"), f.Get("redirect_uri"), f.Get("code_verifier"), c)
 		}
 	case "refresh_token":
-		if _, err = p.authenticate(r); err == nil {
-			res, err = p.refresh(r.Context(), f.Get("refresh_token"))
+		var cl registry.Client
+		if cl, err = p.authenticate(r); err == nil {
+			res, err = p.refresh(r.Context(), cl, f.Get("refresh_token"))
 		}
 	case "client_credentials":
 		res, err = p.clientCredentials(r, c)

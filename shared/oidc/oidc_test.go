@@ -26,6 +26,8 @@ import (
 const (
 	spaRedirect = "http://127.0.0.1:5173/callback"
 	webRedirect = "https://web.example/callback"
+	// partnerRedirect is the redirect of a third-party client.
+	partnerRedirect = "https://partner.example/callback"
 )
 
 // rp is a relying party (go-oidc and x/oauth2, independent of Guichet)
@@ -49,11 +51,13 @@ func newRP(t testing.TB) *rp {
 		t.Fatal(err)
 	}
 	clients := registry.Registry{
-		{ID: "spa", Name: "The SPA", Type: registry.SPA, RedirectURIs: []string{spaRedirect},
+		{ID: "spa", Name: "The SPA", Type: registry.SPA, FirstParty: true, RedirectURIs: []string{spaRedirect},
 			PostLogoutRedirectURIs: []string{"http://127.0.0.1:5173/"},
 			Scopes:                 []string{"openid", "profile", "email", "offline_access", "users:read"}},
-		{ID: "web", Name: "The web app", Type: registry.Web, RedirectURIs: []string{webRedirect}, SecretHash: webHash,
+		{ID: "web", Name: "The web app", Type: registry.Web, FirstParty: true, RedirectURIs: []string{webRedirect}, SecretHash: webHash,
 			Scopes: []string{"openid", "email"}},
+		{ID: "partner", Name: "A partner's app", Type: registry.SPA, RedirectURIs: []string{partnerRedirect},
+			Scopes: []string{"openid"}},
 	}
 	e := apitest.New(t, func(c *config.Config) { c.PublicURL, c.OIDCClients = issuer, clients })
 	srv.Config.Handler = e.Handler()

@@ -152,7 +152,7 @@ func (s *Service) Operations() router.Operations {
 			return step(s.Login(ctx, in.Login, in.Organization, in.Password, client(c)))
 		}),
 		route.OpRefresh: router.JSON(http.StatusOK, func(ctx context.Context, c router.Call, in RefreshRequest) (Step, error) {
-			return step(s.Refresh(ctx, in.RefreshToken))
+			return step(s.Refresh(ctx, in.RefreshToken, ""))
 		}),
 		route.OpLogout: router.NoContent(func(ctx context.Context, c router.Call, _ router.None) error {
 			return s.LogoutCaller(ctx, c.Principal)

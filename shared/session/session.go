@@ -499,8 +499,11 @@ const ReuseGrace = 30 * time.Second
 // stops working; presenting it again within ReuseGrace answers a 409
 // refresh_in_progress, later it ends the whole session. When a step
 // of Next became due since the session opened, the session ends and the
-// answer is that step's challenge instead.
-func (s *Service) Refresh(ctx context.Context, refreshToken string) (any, error) {
+// answer is that step's challenge instead. Only the client the token was
+// issued to refreshes it: client is the OpenID Connect client presenting
+// it, empty for the JSON API (store.Credential.OIDCClient); any other
+// answers invalid_token and leaves the session alone.
+func (s *Service) Refresh(ctx context.Context, refreshToken, client string) (any, error) {
 	now := s.now()
 	_, hash, ok := token.Parse(refreshToken, token.Refresh)
 	if !ok {
@@ -513,7 +516,7 @@ func (s *Service) Refresh(ctx context.Context, refreshToken string) (any, error)
 	if err != nil {
 		return nil, err
 	}
-	if old.Kind != store.RefreshToken || !old.Valid(now) {
+	if old.Kind != store.RefreshToken || !old.Valid(now) || old.OIDCClient != client {
 		return nil, invalidToken()
 	}
 	if old.Rotated != 0 {
@@ -562,7 +565,7 @@ func (s *Service) Refresh(ctx context.Context, refreshToken string) (any, error)
 		if err != nil {
 			return nil, err
 		}
-		rc.Verified = old.Verified
+		rc.Verified, rc.OIDCClient = old.Verified, old.OIDCClient
 		err = s.store.RotateSession(ctx, old, ac, rc, now)
 		switch {
 		case err == nil:

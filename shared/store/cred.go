@@ -81,6 +81,10 @@ type Credential struct {
 	// token is kept until it expires so that its reuse is told apart from
 	// an unknown token.
 	Used int64 `dynamodbav:"used,omitempty"`
+	// OIDCClient is, on a refresh token, the OpenID Connect client it was
+	// issued to; empty for the JSON login API's and the hosted pages'. Only
+	// that client refreshes it.
+	OIDCClient string `dynamodbav:"oidc_client,omitempty"`
 	// The fields of an API key (Kind APIKey); Permissions are its Scopes
 	// within its user's role, LastUsed is epoch seconds (see apikey.go).
 	// Client is also a service user's client application on its access
@@ -199,6 +203,8 @@ type rotatedToken struct {
 	Session string `dynamodbav:"session"`
 	Rotated int64  `dynamodbav:"rotated"`
 	Expires int64  `dynamodbav:"expires"`
+	// OIDCClient stays: reuse detection answers only the token's client.
+	OIDCClient string `dynamodbav:"oidc_client,omitempty"`
 }
 
 // MaxKept bounds the previous access tokens a session keeps live: a
@@ -229,7 +235,7 @@ func (s *Store) RotateSession(ctx context.Context, old Credential, access, refre
 	// index: the embedded DynamoDB ignores REMOVE.
 	rotated, err := marshal(rotatedToken{key: old.key, GSI1PK: "ROTATED#" + old.Session, GSI1SK: "CRED#" + old.Hash(),
 		Kind: old.Kind, Org: old.Org, User: old.User,
-		Session: old.Session, Rotated: now.Unix(), Expires: old.Expires})
+		Session: old.Session, Rotated: now.Unix(), Expires: old.Expires, OIDCClient: old.OIDCClient})
 	if err != nil {
 		return fmt.Errorf("rotate session: %w", err)
 	}

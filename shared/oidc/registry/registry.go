@@ -39,6 +39,10 @@ const (
 
 var protocolScopes = []string{ScopeOpenID, ScopeProfile, ScopeEmail, ScopeOfflineAccess}
 
+// IsProtocolScope reports whether s is one of OpenID Connect's scopes
+// (openid, profile, email, offline_access) rather than a permission.
+func IsProtocolScope(s string) bool { return slices.Contains(protocolScopes, s) }
+
 // Client is a registered OpenID Connect client.
 type Client struct {
 	ID                     string   `json:"id"`
@@ -199,7 +203,7 @@ func check(c Client, perms permission.Catalog) error {
 		return fmt.Errorf("scopes are required")
 	}
 	for _, s := range c.Scopes {
-		if slices.Contains(protocolScopes, s) {
+		if IsProtocolScope(s) {
 			if c.Type == Service && s != ScopeOpenID {
 				return fmt.Errorf("scope %q: a service client has no person", s)
 			}
