@@ -263,7 +263,8 @@ func (d Deps) Sessions() *session.Service {
 
 // OIDC returns the OpenID Connect provider (function auth).
 func (d Deps) OIDC() *oidc.Provider {
-	return oidc.New(oidc.Config{Issuer: d.Config.PublicURL, Clients: d.Config.OIDCClients, IDTokenTTL: d.Config.AccessTTL},
+	return oidc.New(oidc.Config{Issuer: d.Config.PublicURL, Clients: d.Config.OIDCClients, IDTokenTTL: d.Config.AccessTTL,
+		Cookie: session.NewBrowserCookie(d.Config.PublicURL)},
 		d.Store, d.Sessions(), d.Config.JWTKeys, authorizer.New(d.Store, d.Config.Permissions, d.Log, d.Now, nil, d.tokens()), d.Now)
 }
 
@@ -351,11 +352,11 @@ func (d Deps) Pages() router.Operations { return pagesOperations(d.pages()) }
 func (d Deps) pages() *pages.Service {
 	sessions := d.Sessions()
 	az := authorizer.New(d.Store, d.Config.Permissions, d.Log, d.Now, nil, d.tokens()).Warm(context.Background())
-	return pages.New(pages.Config{PublicURL: d.Config.PublicURL, AppURL: d.Config.AppURL},
+	return pages.New(pages.Config{PublicURL: d.Config.PublicURL, AppURL: d.Config.AppURL, Clients: d.Config.OIDCClients},
 		pages.Deps{
 			Invitations: invitations.New(d.Store, sessions, az, d.Mail, d.Config.PublicURL, d.appURL(), d.SessionConfig().Password, d.Config.Permissions, d.Now),
 			Resets:      d.Resets(), Sessions: sessions, Profile: d.Profile(), Store: d.Store, Log: d.Log, Now: d.Now,
-			Authorizer: az,
+			Authorizer: az, OIDC: d.OIDC(),
 		})
 }
 

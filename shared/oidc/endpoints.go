@@ -150,10 +150,10 @@ func (p *Provider) introspect(w http.ResponseWriter, r *http.Request) error {
 func (p *Provider) logout(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
 	hint, redirect, clientID := q.Get("id_token_hint"), q.Get("post_logout_redirect_uri"), q.Get("client_id")
-	sid := ""
+	var c IDClaims
 	if hint != "" {
-		c, err := p.hintClaims(hint)
-		if err != nil {
+		var err error
+		if c, err = p.hintClaims(hint); err != nil {
 			return problem.BadRequest("invalid_id_token_hint", "The id_token_hint is not an id_token of this provider.")
 		}
 		if clientID != "" && (len(c.Audience) != 1 || c.Audience[0] != clientID) {
@@ -162,7 +162,6 @@ func (p *Provider) logout(w http.ResponseWriter, r *http.Request) error {
 		if len(c.Audience) == 1 {
 			clientID = c.Audience[0]
 		}
-		sid = c.SessionID
 	}
 	if redirect != "" {
 		cl, ok := p.cfg.Clients.Find(clientID)
@@ -170,8 +169,11 @@ func (p *Provider) logout(w http.ResponseWriter, r *http.Request) error {
 			return problem.BadRequest("unregistered_redirect", "The post_logout_redirect_uri is not one of the client's (name the client by id_token_hint or client_id).")
 		}
 	}
-	if sid != "" {
-		if err := p.sessions.Logout(r.Context(), sid); err != nil {
+	if c.SessionID != "" {
+		if err := p.sessions.Logout(r.Context(), c.SessionID); err != nil {
+			return fmt.Errorf("oidc: logout: %w", err)
+		}
+		if err := p.endBrowser(w, r, c); err != nil {
 			return fmt.Errorf("oidc: logout: %w", err)
 		}
 	}
@@ -190,6 +192,30 @@ func (p *Provider) logout(w http.ResponseWriter, r *http.Request) error {
 		to = withQuery(redirect, v)
 	}
 	http.Redirect(w, r, to, http.StatusFound)
+	return nil
+}
+
+// endBrowser ends the browser's single sign-on session when it is the
+// one of hint's person (another site cannot sign a browser out of its own
+// account with an id_token of someone else), and clears its cookie.
+func (p *Provider) endBrowser(w http.ResponseWriter, r *http.Request, hint IDClaims) error {
+	rt := p.cfg.Cookie.Read(r)
+	if rt == "" {
+		return nil
+	}
+	b, ok, err := p.sessions.Browser(r.Context(), rt)
+	if err != nil {
+		return err
+	}
+	if ok && (b.User.Subject() != hint.Subject || b.Org.ID != hint.OrgID) {
+		return nil
+	}
+	if ok {
+		if err := p.sessions.Logout(r.Context(), b.Session); err != nil {
+			return err
+		}
+	}
+	p.cfg.Cookie.Clear(w)
 	return nil
 }
 

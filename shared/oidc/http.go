@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -194,6 +195,10 @@ func (p *Provider) authorize(w http.ResponseWriter, r *http.Request) error {
 	case challenge != "" && len(challenge) != 43:
 		return back("invalid_request", "The code_challenge is not a base64url SHA-256.")
 	}
+	prompt, err := prompts(q.Get("prompt"))
+	if err != nil {
+		return back("invalid_request", err.Error())
+	}
 	maxAge := 0
 	if v := q.Get("max_age"); v != "" {
 		n, err := strconv.Atoi(v)
@@ -201,6 +206,9 @@ func (p *Provider) authorize(w http.ResponseWriter, r *http.Request) error {
 			return back("invalid_request", "max_age is a number of seconds.")
 		}
 		maxAge = n
+		if n == 0 && !slices.Contains(prompt, PromptLogin) {
+			prompt = append(prompt, PromptLogin) // max_age=0 is prompt=login (OpenID Connect Core §3.1.2.1)
+		}
 	}
 	if len(q.Get("nonce")) > 512 || len(state) > 1024 {
 		return back("invalid_request", "The nonce or state is too long.")
@@ -208,13 +216,42 @@ func (p *Provider) authorize(w http.ResponseWriter, r *http.Request) error {
 	now := p.now()
 	req := store.AuthRequest{ID: store.NewID("oar_"), Client: c.ID, RedirectURI: redirect, Scopes: scopes,
 		State: state, Nonce: q.Get("nonce"), CodeChallenge: challenge,
-		UILocales: trim(q.Get("ui_locales"), 64), Prompt: trim(q.Get("prompt"), 64), LoginHint: trim(q.Get("login_hint"), 320),
+		UILocales: trim(q.Get("ui_locales"), 64), Prompt: strings.Join(prompt, " "), LoginHint: trim(q.Get("login_hint"), 320),
 		MaxAge: maxAge, Created: now, Expires: now.Add(RequestTTL).Unix()}
 	if err := p.store.PutAuthRequest(r.Context(), req); err != nil {
 		return fmt.Errorf("oidc: authorize: %w", err)
 	}
 	http.Redirect(w, r, strings.TrimSuffix(p.cfg.Issuer, "/")+"/login?auth_request="+req.ID, http.StatusFound)
 	return nil
+}
+
+// The prompt values of OpenID Connect Core §3.1.2.1 the hosted login
+// honours: none signs in only with the browser's session, login always
+// asks for the password. consent and select_account are accepted: only
+// first-party clients sign people in, without a consent step, and a
+// browser session is one account.
+const (
+	PromptNone  = "none"
+	PromptLogin = "login"
+)
+
+// prompts parses the prompt parameter.
+func prompts(v string) ([]string, error) {
+	var out []string
+	for _, p := range strings.Fields(v) {
+		switch p {
+		case PromptNone, PromptLogin, "consent", "select_account":
+		default:
+			return nil, fmt.Errorf("prompt %q is not one of none, login, consent, select_account", trim(p, 32))
+		}
+		if !slices.Contains(out, p) {
+			out = append(out, p)
+		}
+	}
+	if slices.Contains(out, PromptNone) && len(out) > 1 {
+		return nil, errors.New("prompt=none goes with no other value")
+	}
+	return out, nil
 }
 
 func trim(s string, n int) string {

@@ -36,6 +36,9 @@ type Config struct {
 	Clients registry.Registry
 	// IDTokenTTL is the lifetime of an id_token (the access token's).
 	IDTokenTTL time.Duration
+	// Cookie is the hosted pages' single sign-on cookie, which logout
+	// ends.
+	Cookie session.BrowserCookie
 }
 
 // Provider is the OpenID Connect provider.
@@ -137,6 +140,29 @@ func (p *Provider) Complete(ctx context.Context, id string, s Signed) (string, e
 		return "", fmt.Errorf("oidc: %w", err)
 	}
 	q := url.Values{"code": {code}, "iss": {p.cfg.Issuer}}
+	if r.State != "" {
+		q.Set("state", r.State)
+	}
+	return withQuery(r.RedirectURI, q), nil
+}
+
+// Refuse ends authorization request id without a sign-in and returns the
+// redirect to the client with the error code (login_required for
+// prompt=none without a browser session, access_denied) and the request's
+// state. It succeeds once per request, as Complete.
+func (p *Provider) Refuse(ctx context.Context, id, code, description string) (string, error) {
+	r, err := p.pending(ctx, id)
+	if err != nil {
+		return "", err
+	}
+	r.Completed = p.now().Unix()
+	if err := p.store.CompleteAuthRequest(ctx, r); err != nil {
+		if store.Lost(err, store.LinkUsed) {
+			return "", ErrUnknownRequest
+		}
+		return "", fmt.Errorf("oidc: %w", err)
+	}
+	q := url.Values{"error": {code}, "error_description": {description}, "iss": {p.cfg.Issuer}}
 	if r.State != "" {
 		q.Set("state", r.State)
 	}

@@ -6,7 +6,6 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"net/http"
-	"net/url"
 	"strings"
 )
 
@@ -31,21 +30,6 @@ const (
 	csrfCookie    = "guichet_csrf"
 	hostPrefix    = "__Host-"
 )
-
-// secureOrigin reports whether the pages are served at publicURL over
-// HTTPS, or anywhere but the loopback over HTTP (where a browser will then
-// drop the Secure cookies, which is safer than sending them in clear).
-func secureOrigin(publicURL string) bool {
-	u, err := url.Parse(publicURL)
-	if err != nil || u.Scheme == "https" {
-		return true
-	}
-	switch u.Hostname() {
-	case "127.0.0.1", "localhost", "::1":
-		return false
-	}
-	return true
-}
 
 func (s *Service) cookieName(name string) string {
 	if s.secure {

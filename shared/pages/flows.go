@@ -110,7 +110,7 @@ func (s *Service) completeReset(w http.ResponseWriter, r *http.Request, v *view)
 		return err
 	}
 	s.message(w, v, http.StatusOK, "reset.done.title", v.T("reset.done.text"),
-		v.signInLink())
+		v.onwardLink(v.signInLink()))
 	return nil
 }
 
@@ -145,6 +145,11 @@ func (s *Service) requestReset(w http.ResponseWriter, r *http.Request, v *view) 
 // --- sign in ---
 
 func (s *Service) loginPage(w http.ResponseWriter, r *http.Request, v *view) error {
+	if v.Onward.AuthRequest != "" {
+		if done, err := s.authorize(w, r, v); done || err != nil {
+			return err
+		}
+	}
 	return s.form(w, r, v, http.StatusOK, "login", "login.title", "/login")
 }
 
@@ -332,7 +337,7 @@ func (s *Service) confirmEmail(w http.ResponseWriter, r *http.Request, v *view) 
 		return err
 	}
 	s.message(w, v, http.StatusOK, "email.done.title", fmt.Sprintf(v.T("email.done.text"), out.Email),
-		v.signInLink())
+		v.onwardLink(v.signInLink()))
 	return nil
 }
 

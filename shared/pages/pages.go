@@ -28,6 +28,8 @@ import (
 	"github.com/guichet/guichet/shared/httpapi"
 	"github.com/guichet/guichet/shared/invitations"
 	"github.com/guichet/guichet/shared/language"
+	"github.com/guichet/guichet/shared/oidc"
+	"github.com/guichet/guichet/shared/oidc/registry"
 	"github.com/guichet/guichet/shared/passwordreset"
 	"github.com/guichet/guichet/shared/problem"
 	"github.com/guichet/guichet/shared/profile"
@@ -56,6 +58,9 @@ type Config struct {
 	PublicURL string
 	// AppURL is where "continue" leads once signed in; PublicURL when empty.
 	AppURL string
+	// Clients are the OpenID Connect clients: a page's return_to must be
+	// one of theirs.
+	Clients registry.Registry
 }
 
 // Deps are the services the pages call.
@@ -69,8 +74,10 @@ type Deps struct {
 	// token; Store then reads its user's name.
 	Authorizer *authorizer.Authorizer
 	Store      *store.Store
-	Log        *slog.Logger
-	Now        func() time.Time
+	// OIDC completes the authorization requests the hosted login serves.
+	OIDC *oidc.Provider
+	Log  *slog.Logger
+	Now  func() time.Time
 }
 
 // Service serves the pages.
@@ -78,6 +85,7 @@ type Service struct {
 	Deps
 	cfg    Config
 	secure bool
+	sso    session.BrowserCookie
 	pages  map[string]func() *template.Template // each parsed when first shown: none at init
 	steps  map[string]step
 }
@@ -89,7 +97,8 @@ func New(cfg Config, d Deps) *Service {
 	if cfg.AppURL == "" {
 		cfg.AppURL = cfg.PublicURL
 	}
-	s := &Service{Deps: d, cfg: cfg, secure: secureOrigin(cfg.PublicURL), pages: map[string]func() *template.Template{}}
+	s := &Service{Deps: d, cfg: cfg, secure: session.SecureOrigin(cfg.PublicURL),
+		sso: session.NewBrowserCookie(cfg.PublicURL), pages: map[string]func() *template.Template{}}
 	for _, name := range []string{"invite", "reset", "forgot", "login", "step", "message", "email"} {
 		s.pages[name] = sync.OnceValue(func() *template.Template {
 			return template.Must(template.ParseFS(files, "templates/layout.html", "templates/"+name+".html"))
@@ -139,6 +148,7 @@ func (s *Service) page(h pageFunc) httpapi.HandlerFunc {
 			}
 		}
 		v := s.newView(r)
+		v.Onward = s.onwardOf(r)
 		if err := h(w, r, v); err != nil {
 			s.fail(w, r, v, err)
 		}
@@ -221,6 +231,11 @@ type view struct {
 	// Text and Link are a message page's.
 	Text string
 	Link *link
+	// Onward is where the page leads once done (hidden fields of its form).
+	Onward onward
+	// Refresh is where a page sends the browser on at once (meta refresh):
+	// a client's registered redirect (see link).
+	Refresh template.URL
 
 	values url.Values        // what was typed, passwords never
 	errors map[string]string // field name to message
@@ -233,7 +248,14 @@ type langLink struct {
 	Current          bool
 }
 
-type link struct{ Href, Label string }
+// link is a link of a message page. Href is typed template.URL: every
+// one is the pages' own, APP_URL, or a registered URI of a client, which
+// registry.Parse allows only with https, loopback http or a native app's
+// private-use scheme (which html/template would otherwise blank).
+type link struct {
+	Href  template.URL
+	Label string
+}
 
 // field is one input of a form.
 type field struct {
@@ -276,7 +298,9 @@ func (v *view) Hint(f field, hint string) field {
 func (v *view) Href(path string) string { return path + "?lang=" + v.Lang }
 
 // signInLink is the way to the sign-in page, in the view's language.
-func (v *view) signInLink() *link { return &link{Href: v.Href("/login"), Label: v.T("link.sign_in")} }
+func (v *view) signInLink() *link {
+	return &link{Href: template.URL(v.Href("/login")), Label: v.T("link.sign_in")}
+}
 
 // invalid records the field errors of a validation problem.
 func (v *view) invalid(p *problem.Problem) {
@@ -324,6 +348,7 @@ func (s *Service) form(w http.ResponseWriter, r *http.Request, v *view, status i
 			q[k] = vs
 		}
 		q.Set("lang", l)
+		v.Onward.set(q)
 		v.Langs = append(v.Langs, langLink{Code: l, Name: translate(l, "lang.name"), Href: base + "?" + q.Encode(), Current: l == v.Lang})
 	}
 	s.render(w, status, name, v)
@@ -347,7 +372,7 @@ func (s *Service) fail(w http.ResponseWriter, r *http.Request, v *view, err erro
 		return
 	}
 	flow := strings.TrimPrefix(r.URL.Path, "/") // invite or reset for links
-	forgot := &link{Href: v.Href("/forgot"), Label: v.T("link.forgot")}
+	forgot := &link{Href: template.URL(v.Href("/forgot")), Label: v.T("link.forgot")}
 	signIn := v.signInLink()
 	if p.RetryAfter > 0 {
 		w.Header().Set("Retry-After", strconv.Itoa(p.RetryAfter))
@@ -373,7 +398,7 @@ func (s *Service) fail(w http.ResponseWriter, r *http.Request, v *view, err erro
 		s.message(w, v, p.Status, "error.link_used.title", v.T("error.link_used.reset"), forgot)
 	case "invalid_token":
 		s.message(w, v, p.Status, "error.step_expired.title", v.T("error.step_expired.text"),
-			&link{Href: v.Href("/login"), Label: v.T("link.login_again")})
+			&link{Href: template.URL(v.Href("/login")), Label: v.T("link.login_again")})
 	case "user_exists":
 		s.message(w, v, p.Status, "error.conflict.title", v.T("error.user_exists"), signIn)
 	case "role_gone", "unit_gone":
@@ -411,22 +436,32 @@ func (s *Service) whoIs(ctx context.Context, access string) (account, bool, erro
 	if err != nil {
 		return account{}, false, err
 	}
+	return account{session: p.CredentialID, name: displayName(u)}, true, nil
+}
+
+// displayName is how the pages name u: "First Last (login)", or its login.
+func displayName(u store.User) string {
 	login := u.Email
 	if login == "" {
 		login = u.Username
 	}
 	name := strings.TrimSpace(u.FirstName + " " + u.LastName)
 	if name == "" {
-		name = login
-	} else {
-		name = fmt.Sprintf("%s (%s)", name, login)
+		return login
 	}
-	return account{session: p.CredentialID, name: name}, true, nil
+	return fmt.Sprintf("%s (%s)", name, login)
 }
 
-// endCookieSession ends the session of the request's session cookie, if
-// any, and clears the cookie: one browser, one account on these pages.
+// endCookieSession ends the browser's session on the pages (of its single
+// sign-on cookie, and of its session cookie), if any, and clears both
+// cookies: one browser, one account on these pages.
 func (s *Service) endCookieSession(w http.ResponseWriter, r *http.Request) error {
+	if rt := s.sso.Read(r); rt != "" {
+		if err := s.Sessions.EndBrowser(r.Context(), rt); err != nil {
+			return err
+		}
+		s.sso.Clear(w)
+	}
 	access := s.cookie(r, sessionCookie)
 	if access == "" {
 		return nil
@@ -444,22 +479,31 @@ func (s *Service) endCookieSession(w http.ResponseWriter, r *http.Request) error
 	return nil
 }
 
-// signedIn sets the session cookie of tokens and shows who is signed in,
-// with the way on to the app.
+// signedIn sets the cookies of the browser's new session of tokens (its
+// access token for the pages, its refresh token for single sign-on) and
+// leads on: back to the application whose authorization request this
+// sign-in answers, or to the one that started the page (return_to), or
+// to APP_URL, saying who is signed in.
 func (s *Service) signedIn(w http.ResponseWriter, r *http.Request, v *view, t session.Tokens) error {
-	a, ok, err := s.whoIs(r.Context(), t.AccessToken)
+	b, ok, err := s.Sessions.Browser(r.Context(), t.RefreshToken)
 	if err != nil {
 		return err
 	}
 	if !ok {
-		return fmt.Errorf("pages: the new session's token does not resolve")
+		return fmt.Errorf("pages: the new session is not a live browser session")
 	}
 	s.setCookie(w, sessionCookie, t.AccessToken, t.ExpiresIn)
-	s.message(w, v, http.StatusOK, "signed_in.title", v.T("signed_in.text", a.name),
-		&link{Href: s.cfg.AppURL, Label: v.T("signed_in.continue")})
+	s.sso.Set(w, t.RefreshToken, 0)
+	if v.Onward.AuthRequest != "" {
+		return s.complete(w, r, v, b)
+	}
+	s.message(w, v, http.StatusOK, "signed_in.title", v.T("signed_in.text", displayName(b.User)),
+		v.onwardLink(&link{Href: template.URL(s.cfg.AppURL), Label: v.T("signed_in.continue")}))
 	return nil
 }
 
+// client is where a request comes from: a browser, whose session is the
+// browser's single sign-on session (session.BrowserClient).
 func client(r *http.Request) session.Client {
-	return session.Client{IP: r.RemoteAddr, UserAgent: r.UserAgent()}
+	return session.Client{IP: r.RemoteAddr, UserAgent: r.UserAgent(), Browser: true}
 }

@@ -97,6 +97,9 @@ type Tokens struct {
 type Client struct {
 	IP        string
 	UserAgent string
+	// Browser: the hosted pages open the session, the browser's single
+	// sign-on session (BrowserClient).
+	Browser bool
 }
 
 func invalidCredentials() *problem.Problem {
@@ -472,6 +475,9 @@ func (s *Service) Prepare(ctx context.Context, u store.User, c Client) (NewSessi
 	t, ac, rc, err := s.credentials(ctx, u, g, id, now)
 	if err != nil {
 		return NewSession{}, err
+	}
+	if c.Browser {
+		rc.OIDCClient = BrowserClient
 	}
 	sess := store.Session{ID: id, Org: u.Org, User: u.ID, Created: now, LastUsed: now,
 		IP: c.IP, UserAgent: truncate(c.UserAgent, 256)}

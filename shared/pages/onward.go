@@ -1,0 +1,170 @@
+package pages
+
+import (
+	"context"
+	"errors"
+	"html/template"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/guichet/guichet/shared/language"
+	"github.com/guichet/guichet/shared/oidc"
+	"github.com/guichet/guichet/shared/session"
+)
+
+// onward is where a page leads once its work is done: an OpenID Connect
+// authorization request to complete (the hosted login of an
+// application), or an application's return_to (an invitation, a reset,
+// an address confirmation an application started). It travels in the
+// query of a GET and in hidden fields of the form.
+type onward struct {
+	// AuthRequest is the authorization request id (oar_…); the provider
+	// checks it when it is used.
+	AuthRequest string
+	// Client and ReturnTo are a client's id and one of its registered
+	// redirect or post-logout URIs (registry.Registry.ReturnTo); ClientName
+	// its name. A return_to that is not one of the client's is dropped:
+	// the page then leads to APP_URL, as without one (no open redirect).
+	Client, ClientName, ReturnTo string
+}
+
+// onwardOf reads the request's onward parameters.
+func (s *Service) onwardOf(r *http.Request) onward {
+	src := r.URL.Query()
+	if r.Method == http.MethodPost {
+		src = r.PostForm
+	}
+	var o onward
+	if id := src.Get("auth_request"); id != "" && len(id) <= 64 {
+		o.AuthRequest = id
+	}
+	client, to := src.Get("client_id"), src.Get("return_to")
+	if client != "" && to != "" && len(to) <= 2048 && s.cfg.Clients.ReturnTo(client, to) {
+		c, _ := s.cfg.Clients.Find(client)
+		o.Client, o.ClientName, o.ReturnTo = c.ID, c.Name, to
+	}
+	return o
+}
+
+// set adds the onward parameters to q (the query of the page's language
+// links).
+func (o onward) set(q url.Values) {
+	if o.AuthRequest != "" {
+		q.Set("auth_request", o.AuthRequest)
+	}
+	if o.ReturnTo != "" {
+		q.Set("client_id", o.Client)
+		q.Set("return_to", o.ReturnTo)
+	}
+}
+
+// signedOf is who the browser session b is, for the provider.
+func signedOf(b session.Browser) oidc.Signed {
+	return oidc.Signed{Org: b.Org.ID, User: b.User.ID, Person: b.User.Person, Session: b.Session,
+		AuthTime: b.AuthTime, AMR: b.AMR}
+}
+
+// authorize is the hosted login's answer to an authorization request
+// (GET /login?auth_request=): with the browser's live session, and
+// unless the request asks for a new sign-in (prompt=login, a max_age the
+// session's sign-in is older than), the request completes at once and
+// the browser goes back to the client with a code, without a password
+// (single sign-on); with prompt=none and no such session, it goes back
+// with login_required. Otherwise (false) the login form is shown, saying
+// which application asks.
+func (s *Service) authorize(w http.ResponseWriter, r *http.Request, v *view) (bool, error) {
+	ctx := r.Context()
+	ar, err := s.OIDC.AuthRequest(ctx, v.Onward.AuthRequest)
+	if errors.Is(err, oidc.ErrUnknownRequest) {
+		s.message(w, v, http.StatusGone, "error.auth_request.title", v.T("error.auth_request.text"), nil)
+		return true, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	prompt := strings.Fields(ar.Prompt)
+	if !slices.Contains(prompt, oidc.PromptLogin) {
+		b, ok, err := s.browser(ctx, r)
+		if err != nil {
+			return false, err
+		}
+		if ok && (ar.MaxAge == 0 || s.Now().Sub(b.AuthTime) <= time.Duration(ar.MaxAge)*time.Second) {
+			return true, s.complete(w, r, v, b)
+		}
+	}
+	if slices.Contains(prompt, oidc.PromptNone) {
+		to, err := s.OIDC.Refuse(ctx, ar.ID, "login_required", "The browser has no session with Guichet.")
+		if err != nil {
+			return false, err
+		}
+		http.Redirect(w, r, to, http.StatusFound)
+		return true, nil
+	}
+	if r.URL.Query().Get("lang") == "" {
+		if l, ok := uiLocale(ar.UILocales); ok {
+			v.Lang = l
+		}
+	}
+	v.Notice = v.T("login.for_client", ar.ClientName)
+	if ar.LoginHint != "" && len(v.values) == 0 {
+		v.values = url.Values{"login": {ar.LoginHint}}
+	}
+	return false, nil
+}
+
+// uiLocale is the first supported language of ui_locales (BCP 47 tags
+// separated by spaces, by preference).
+func uiLocale(locales string) (string, bool) {
+	for _, tag := range strings.Fields(locales) {
+		l, _, _ := strings.Cut(strings.ToLower(tag), "-")
+		if language.Valid(l) {
+			return l, true
+		}
+	}
+	return "", false
+}
+
+// browser returns the browser's live single sign-on session, if any.
+func (s *Service) browser(ctx context.Context, r *http.Request) (session.Browser, bool, error) {
+	rt := s.sso.Read(r)
+	if rt == "" {
+		return session.Browser{}, false, nil
+	}
+	return s.Sessions.Browser(ctx, rt)
+}
+
+// complete completes the page's authorization request with the browser
+// session b. A GET goes straight back to the client; after a form, the
+// browser is sent on by a page (a redirect there would be a navigation
+// of the form, which the pages' form-action 'self' refuses to leave the
+// site), with the link to follow by hand.
+func (s *Service) complete(w http.ResponseWriter, r *http.Request, v *view, b session.Browser) error {
+	to, err := s.OIDC.Complete(r.Context(), v.Onward.AuthRequest, signedOf(b))
+	if errors.Is(err, oidc.ErrUnknownRequest) {
+		s.message(w, v, http.StatusGone, "error.auth_request.title", v.T("error.auth_request.text"), nil)
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if r.Method == http.MethodGet {
+		http.Redirect(w, r, to, http.StatusFound)
+		return nil
+	}
+	v.Refresh = template.URL(to)
+	s.message(w, v, http.StatusOK, "signed_in.title", v.T("signed_in.text", displayName(b.User)),
+		&link{Href: template.URL(to), Label: v.T("signed_in.continue")})
+	return nil
+}
+
+// onwardLink is the link a finished page shows: back to the application
+// that started it, else def.
+func (v *view) onwardLink(def *link) *link {
+	if v.Onward.ReturnTo != "" {
+		return &link{Href: template.URL(v.Onward.ReturnTo), Label: v.T("link.back_to", v.Onward.ClientName)}
+	}
+	return def
+}
