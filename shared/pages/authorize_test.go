@@ -1,0 +1,219 @@
+package pages_test
+
+import (
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/guichet/guichet/shared/apitest"
+	"github.com/guichet/guichet/shared/config"
+	"github.com/guichet/guichet/shared/oidc/registry"
+)
+
+const (
+	shopRedirect = "https://shop.example/callback"
+	shopHome     = "https://shop.example/"
+	verifier     = "a-pkce-verifier-of-forty-three-characters-or-more"
+)
+
+func oidcEnv(t *testing.T) *apitest.Env {
+	t.Helper()
+	return apitest.New(t, func(c *config.Config) {
+		c.OIDCClients = registry.Registry{{ID: "shop", Name: "Shop", Type: registry.SPA, FirstParty: true,
+			RedirectURIs: []string{shopRedirect}, PostLogoutRedirectURIs: []string{shopHome},
+			Scopes: []string{"openid", "email", "profile"}}}
+	})
+}
+
+// authorize sends b to the authorization endpoint with extra and returns
+// the hosted login's URL it is sent to.
+func authorize(t *testing.T, b *browser, extra url.Values) string {
+	t.Helper()
+	sum := sha256.Sum256([]byte(verifier))
+	q := url.Values{"client_id": {"shop"}, "redirect_uri": {shopRedirect}, "response_type": {"code"}, "scope": {"openid email"},
+		"state": {"st"}, "code_challenge": {base64.RawURLEncoding.EncodeToString(sum[:])}, "code_challenge_method": {"S256"}}
+	for k, v := range extra {
+		q[k] = v
+	}
+	res := b.get("/oauth/authorize?" + q.Encode())
+	if res.status != http.StatusFound || !strings.Contains(res.header.Get("Location"), "/login?auth_request=oar_") {
+		t.Fatalf("authorize: %d %s %s", res.status, res.header.Get("Location"), res.body)
+	}
+	return res.header.Get("Location")
+}
+
+// backToShop is the client redirect a response leads to, by its Location
+// or by the page's meta refresh.
+func backToShop(t *testing.T, res *page) url.Values {
+	t.Helper()
+	to := res.header.Get("Location")
+	if to == "" {
+		m := regexp.MustCompile(`http-equiv="refresh" content="0;url=([^"]+)"`).FindStringSubmatch(res.body)
+		if m == nil {
+			t.Fatalf("no way back to the client: %d\n%s", res.status, res.body)
+		}
+		to = strings.ReplaceAll(m[1], "&amp;", "&")
+	}
+	u, err := url.Parse(to)
+	if err != nil || u.Scheme+"://"+u.Host+u.Path != shopRedirect {
+		t.Fatalf("sent to %q", to)
+	}
+	if u.Query().Get("state") != "st" {
+		t.Fatalf("state lost: %s", to)
+	}
+	return u.Query()
+}
+
+// signIn signs b in on the login page of an authorization request and
+// returns the callback's query.
+func signIn(t *testing.T, b *browser, login, password string, extra url.Values) url.Values {
+	t.Helper()
+	form := b.get(authorize(t, b, extra))
+	form.expect(t, 200, "Sign in to continue to Shop.")
+	res := b.submit(form, "/login", url.Values{"login": {login}, "password": {password},
+		"auth_request": {form.hidden(t, "auth_request")}})
+	res.expect(t, 200)
+	return backToShop(t, res)
+}
+
+func TestTheHostedLoginAnswersAuthorizationRequests(t *testing.T) {
+	t.Parallel()
+	e := oidcEnv(t)
+	t.Run("prompt=none without a browser session goes back with login_required, once", func(t *testing.T) {
+		b := newBrowser(t, e)
+		login := authorize(t, b, url.Values{"prompt": {"none"}})
+		q := backToShop(t, b.get(login))
+		if q.Get("error") != "login_required" || q.Get("code") != "" {
+			t.Fatalf("callback %v", q)
+		}
+		b.get(login).expect(t, http.StatusGone, "This sign-in request expired")
+	})
+	t.Run("an unknown or malformed request is a page, never a redirect", func(t *testing.T) {
+		b := newBrowser(t, e)
+		b.get("/login?auth_request=oar_aaaaaaaaaaaaaaaa").expect(t, http.StatusGone, "This sign-in request expired")
+		b.get("/login?auth_request=%22%3E%3Cscript%3E").expect(t, http.StatusGone)
+	})
+	t.Run("a sign-in completes the request; the browser's session then signs in without a password", func(t *testing.T) {
+		b := newBrowser(t, e)
+		if q := signIn(t, b, e.Org.Owner.Email, apitest.OwnerPassword, nil); !strings.HasPrefix(q.Get("code"), "goc_") {
+			t.Fatalf("callback %v", q)
+		}
+		if b.cookies["__Host-guichet_sso"] == "" {
+			t.Fatalf("no single sign-on cookie: %v", b.cookies)
+		}
+		res := b.get(authorize(t, b, nil))
+		if res.status != http.StatusFound {
+			t.Fatalf("second authorization: %d\n%s", res.status, res.body)
+		}
+		if q := backToShop(t, res); !strings.HasPrefix(q.Get("code"), "goc_") {
+			t.Fatalf("callback %v", q)
+		}
+		// prompt=login and a max_age older than the sign-in ask again.
+		b.get(authorize(t, b, url.Values{"prompt": {"login"}})).expect(t, 200, "Sign in to continue to Shop.")
+		e.Clock.Advance(2 * time.Minute)
+		b.get(authorize(t, b, url.Values{"max_age": {"60"}})).expect(t, 200, "Sign in to continue to Shop.")
+		if res := b.get(authorize(t, b, url.Values{"max_age": {"600"}})); res.status != http.StatusFound {
+			t.Fatalf("max_age within the sign-in: %d", res.status)
+		}
+	})
+	t.Run("a deactivated person's browser session signs in nobody", func(t *testing.T) {
+		u := e.AddUser(t, "leaving@acme.example", "member")
+		b := newBrowser(t, e)
+		signIn(t, b, "leaving@acme.example", apitest.UserPassword, nil)
+		owner := e.LoginOwner(t)
+		if r := e.Do("POST", "/v1/users/"+u.ID+"/status", owner.AccessToken, map[string]string{"status": "inactive"}); r.Status != 200 {
+			t.Fatalf("deactivate: %d %s", r.Status, r.Body)
+		}
+		b.get(authorize(t, b, nil)).expect(t, 200, "Sign in to continue to Shop.")
+	})
+	t.Run("ui_locales and login_hint fill the form", func(t *testing.T) {
+		b := newBrowser(t, e)
+		res := b.get(authorize(t, b, url.Values{"ui_locales": {"nl-BE fr"}, "login_hint": {"someone@acme.example"}}))
+		res.expect(t, 200, "Meld u aan om verder te gaan naar Shop.")
+		if res.value("login") != "someone@acme.example" {
+			t.Fatalf("login_hint not filled in:\n%s", res.body)
+		}
+	})
+	t.Run("logging out with another person's id_token leaves the browser's session alone", func(t *testing.T) {
+		victim, other := newBrowser(t, e), newBrowser(t, e)
+		signIn(t, victim, e.Org.Owner.Email, apitest.OwnerPassword, nil)
+		e.AddUser(t, "other@acme.example", "member")
+		form := other.get(authorize(t, other, nil))
+		q := backToShop(t, other.submit(form, "/login", url.Values{"login": {"other@acme.example"}, "password": {apitest.UserPassword},
+			"auth_request": {form.hidden(t, "auth_request")}}))
+		idToken := exchange(t, e, q.Get("code"))
+		res := victim.get("/oauth/logout?" + url.Values{"id_token_hint": {idToken}, "post_logout_redirect_uri": {shopHome}}.Encode())
+		if res.status != http.StatusFound {
+			t.Fatalf("logout: %d %s", res.status, res.body)
+		}
+		if res := victim.get(authorize(t, victim, url.Values{"prompt": {"none"}})); res.status != http.StatusFound || backToShop(t, res).Get("code") == "" {
+			t.Fatalf("the victim's browser session ended: %d", res.status)
+		}
+		// Its own id_token signs the other browser out.
+		res = other.get("/oauth/logout?" + url.Values{"id_token_hint": {idToken}}.Encode())
+		if res.status != http.StatusOK || other.cookies["__Host-guichet_sso"] != "" {
+			t.Fatalf("logout: %d, cookies %v", res.status, other.cookies)
+		}
+		if q := backToShop(t, other.get(authorize(t, other, url.Values{"prompt": {"none"}}))); q.Get("error") != "login_required" {
+			t.Fatalf("after logout: %v", q)
+		}
+	})
+}
+
+// exchange swaps code for tokens as the shop's back end would, and
+// returns the id_token.
+func exchange(t *testing.T, e *apitest.Env, code string) string {
+	t.Helper()
+	form := url.Values{"grant_type": {"authorization_code"}, "code": {code}, "client_id": {"shop"},
+		"redirect_uri": {shopRedirect}, "code_verifier": {verifier}}
+	b := newBrowser(t, e)
+	res := b.do("POST", "/oauth/token", "application/x-www-form-urlencoded", form.Encode())
+	var tok struct {
+		IDToken string `json:"id_token"`
+	}
+	if res.status != 200 || json.Unmarshal([]byte(res.body), &tok) != nil || tok.IDToken == "" {
+		t.Fatalf("token: %d %s", res.status, res.body)
+	}
+	return tok.IDToken
+}
+
+func TestPagesLeadBackToTheirApplication(t *testing.T) {
+	t.Parallel()
+	e := oidcEnv(t)
+	signInWith := func(t *testing.T, query string) *page {
+		b := newBrowser(t, e)
+		return b.submit(b.get("/login?"+query), "/login", url.Values{"login": {e.Org.Owner.Email}, "password": {apitest.OwnerPassword},
+			"client_id": {"shop"}, "return_to": {mustQuery(t, query).Get("return_to")}})
+	}
+	t.Run("a registered return_to", func(t *testing.T) {
+		res := signInWith(t, "client_id=shop&return_to="+url.QueryEscape(shopHome))
+		res.expect(t, 200, "Back to Shop")
+		if !strings.Contains(res.body, `href="`+shopHome+`"`) {
+			t.Fatalf("no link back:\n%s", res.body)
+		}
+	})
+	t.Run("any other address is dropped", func(t *testing.T) {
+		for _, to := range []string{"https://evil.example/", shopHome + "x", "javascript:alert(1)"} {
+			res := signInWith(t, "client_id=shop&return_to="+url.QueryEscape(to))
+			res.expect(t, 200, "Continue to the app")
+			if strings.Contains(res.body, "evil.example") || strings.Contains(res.body, "javascript:") || strings.Contains(res.body, shopHome+"x") {
+				t.Fatalf("%s kept:\n%s", to, res.body)
+			}
+		}
+	})
+}
+
+func mustQuery(t *testing.T, q string) url.Values {
+	t.Helper()
+	v, err := url.ParseQuery(q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
