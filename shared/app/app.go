@@ -175,7 +175,8 @@ func (d Deps) WithMail(ses *awscall.Client) Deps {
 // Invitations returns the invitation service (function invitations).
 func (d Deps) Invitations() *invitations.Service {
 	sessions := d.Sessions()
-	return invitations.New(d.Store, sessions, authorizer.New(d.Store, d.Config.Permissions, d.Log, d.Now, nil, d.tokens()), d.Mail, d.Config.PublicURL, d.appURL(), d.SessionConfig().Password, d.Config.Permissions, d.Now)
+	return invitations.New(d.Store, sessions, authorizer.New(d.Store, d.Config.Permissions, d.Log, d.Now, nil, d.tokens()), d.Mail, d.Config.PublicURL, d.appURL(), d.SessionConfig().Password, d.Config.Permissions, d.Now).
+		WithClients(d.Config.OIDCClients)
 }
 
 // appURL is where people go once signed in: APP_URL, else PUBLIC_URL.
@@ -354,7 +355,7 @@ func (d Deps) pages() *pages.Service {
 	az := authorizer.New(d.Store, d.Config.Permissions, d.Log, d.Now, nil, d.tokens()).Warm(context.Background())
 	return pages.New(pages.Config{PublicURL: d.Config.PublicURL, AppURL: d.Config.AppURL, Clients: d.Config.OIDCClients},
 		pages.Deps{
-			Invitations: invitations.New(d.Store, sessions, az, d.Mail, d.Config.PublicURL, d.appURL(), d.SessionConfig().Password, d.Config.Permissions, d.Now),
+			Invitations: invitations.New(d.Store, sessions, az, d.Mail, d.Config.PublicURL, d.appURL(), d.SessionConfig().Password, d.Config.Permissions, d.Now).WithClients(d.Config.OIDCClients),
 			Resets:      d.Resets(), Sessions: sessions, Profile: d.Profile(), Store: d.Store, Log: d.Log, Now: d.Now,
 			Authorizer: az, OIDC: d.OIDC(),
 		})

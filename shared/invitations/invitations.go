@@ -15,6 +15,7 @@ import (
 	"github.com/guichet/guichet/shared/authorizer"
 	"github.com/guichet/guichet/shared/language"
 	"github.com/guichet/guichet/shared/mail"
+	"github.com/guichet/guichet/shared/oidc/registry"
 	"github.com/guichet/guichet/shared/password"
 	"github.com/guichet/guichet/shared/permission"
 	"github.com/guichet/guichet/shared/principal"
@@ -44,7 +45,10 @@ type Service struct {
 	links      *ratelimit.Limiter
 	mails      *ratelimit.Mails
 	perms      permission.Catalog
-	now        func() time.Time
+	// clients are the OpenID Connect clients an invitation may lead back
+	// to (CreateRequest.ReturnTo).
+	clients registry.Registry
+	now     func() time.Time
 }
 
 // New returns an invitation service over the permissions of perms; links
@@ -53,6 +57,14 @@ type Service struct {
 func New(s *store.Store, sessions *session.Service, a *authorizer.Authorizer, m *mail.Notifier, publicURL, appURL string, params password.Params, perms permission.Catalog, now func() time.Time) *Service {
 	return &Service{store: s, sessions: sessions, authorizer: a, mail: m, publicURL: strings.TrimRight(publicURL, "/"), appURL: appURL, params: params, perms: perms,
 		links: ratelimit.Links(s, now), mails: ratelimit.NewMails(s, now), now: now}
+}
+
+// WithClients returns s with the OpenID Connect clients whose registered
+// URIs an invitation may lead back to once accepted.
+func (s *Service) WithClients(r registry.Registry) *Service {
+	c := *s
+	c.clients = r
+	return &c
 }
 
 // Invitation is an invitation as the API shows it.
@@ -69,6 +81,8 @@ type Invitation struct {
 	Created   time.Time `json:"created"`
 	ExpiresAt time.Time `json:"expires_at"`
 	UserID    string    `json:"user_id,omitempty" doc:"The account made by accepting it."`
+	ClientID  string    `json:"client_id,omitempty" doc:"The application the invitation leads back to once accepted."`
+	ReturnTo  string    `json:"return_to,omitempty" doc:"Where the invitation page leads once accepted: a registered URI of client_id."`
 }
 
 // WithLink is an invitation with a fresh link to copy, and whether the
@@ -88,7 +102,8 @@ func (s *Service) view(i store.Invitation) Invitation {
 		kinds = []string{}
 	}
 	return Invitation{ID: i.ID, Email: i.Email, Role: i.Role, Units: units, AllUnits: i.AllUnits, UnitKinds: kinds, Language: i.Language,
-		Status: i.State(s.now()), InvitedBy: i.InvitedBy, Created: i.Created, ExpiresAt: i.ExpiresAt, UserID: i.User}
+		Status: i.State(s.now()), InvitedBy: i.InvitedBy, Created: i.Created, ExpiresAt: i.ExpiresAt, UserID: i.User,
+		ClientID: i.Client, ReturnTo: i.ReturnTo}
 }
 
 // CreateRequest is the body of POST /v1/invitations.
@@ -100,10 +115,21 @@ type CreateRequest struct {
 	// UnitKinds give every unit of these kinds, present and future.
 	UnitKinds []string `json:"unit_kinds,omitempty" doc:"Every unit of these kinds (company, establishment, site, level), present and future."`
 	Language  string   `json:"language,omitempty" enum:"fr|en|nl" doc:"Of the e-mail and the account; the organization's by default."`
+	// ClientID and ReturnTo lead the invitation page back to the
+	// application that invited, once accepted.
+	ClientID string `json:"client_id,omitempty" doc:"An OpenID Connect client of the deployment (OIDC_CLIENTS), with return_to."`
+	ReturnTo string `json:"return_to,omitempty" doc:"A registered redirect or post-logout URI of client_id: where the page leads once the invitation is accepted."`
 }
 
-func (s *Service) link(secret string) string {
-	return s.publicURL + "/invite?token=" + url.QueryEscape(secret)
+// link is the invitation link of inv with secret: the invitation page,
+// and the application it leads back to.
+func (s *Service) link(inv store.Invitation, secret string) string {
+	q := url.Values{"token": {secret}}
+	if inv.ReturnTo != "" {
+		q.Set("client_id", inv.Client)
+		q.Set("return_to", inv.ReturnTo)
+	}
+	return s.publicURL + "/invite?" + q.Encode()
 }
 
 func auditOf(p principal.Principal, now time.Time, action, id string, fields ...string) store.Audit {
@@ -117,6 +143,13 @@ func auditOf(p principal.Principal, now time.Time, action, id string, fields ...
 func (s *Service) Create(ctx context.Context, p principal.Principal, in CreateRequest) (WithLink, error) {
 	var v validate.Errors
 	email, _ := v.Email("email", in.Email)
+	switch {
+	case in.ClientID == "" && in.ReturnTo == "":
+	case in.ClientID == "" || in.ReturnTo == "":
+		v.Add("return_to", "goes with client_id")
+	case len(in.ReturnTo) > 2048 || !s.clients.ReturnTo(in.ClientID, in.ReturnTo):
+		v.Add("return_to", "must be a registered redirect or post-logout URI of client_id")
+	}
 	if in.AllUnits && len(in.Units) > 0 {
 		v.Add("units", "must be empty when all_units is true")
 	}
@@ -180,13 +213,16 @@ func (s *Service) Create(ctx context.Context, p principal.Principal, in CreateRe
 	}
 	inv := store.Invitation{Org: p.Org, ID: store.NewID("inv_"), Email: email, Role: in.Role, Units: in.Units,
 		AllUnits: in.AllUnits, UnitKinds: in.UnitKinds, Language: lang, Status: store.Pending, InvitedBy: p.User, TokenHash: hash,
-		Created: now, ExpiresAt: now.Add(TTL)}
+		Created: now, ExpiresAt: now.Add(TTL), Client: in.ClientID, ReturnTo: in.ReturnTo}
 	cred := store.NewCredential(hash, store.InviteToken, p.Org, "", now, inv.ExpiresAt)
 	cred.Ref = inv.ID
 	takes := s.mails.Plan(ratelimit.Mail{Org: p.Org, User: p.User, To: email})
 	a := auditOf(p, now, "invitation.create", inv.ID, "email", "role", "units")
 	if len(inv.UnitKinds) > 0 {
 		a.Fields = append(a.Fields, "unit_kinds")
+	}
+	if inv.ReturnTo != "" {
+		a.Fields = append(a.Fields, "return_to")
 	}
 	err = s.store.CreateInvitation(ctx, inv, cred, ic.Pending, a, takes...)
 	switch {
@@ -201,7 +237,7 @@ func (s *Service) Create(ctx context.Context, p principal.Principal, in CreateRe
 	case err != nil:
 		return WithLink{}, err
 	}
-	link := s.link(secret)
+	link := s.link(inv, secret)
 	if name, builtIn := permission.BuiltInName(inv.Role, inv.Language); builtIn {
 		roleName = name
 	}
@@ -368,7 +404,7 @@ func (s *Service) Renew(ctx context.Context, p principal.Principal, id string, s
 		return WithLink{}, err
 	}
 	inv.TokenHash, inv.ExpiresAt = hash, now.Add(TTL)
-	out := WithLink{Invitation: s.view(inv), Link: s.link(secret)}
+	out := WithLink{Invitation: s.view(inv), Link: s.link(inv, secret)}
 	if send {
 		org, err := s.store.GetOrg(ctx, p.Org)
 		if err != nil {

@@ -37,7 +37,7 @@ func (s *Service) CreateOrganization(ctx context.Context, in organization.Create
 	case err != nil:
 		return store.Org{}, WithLink{}, err
 	}
-	link := s.link(secret)
+	link := s.link(inv, secret)
 	role, _ := permission.BuiltInName(inv.Role, inv.Language)
 	sent := s.mail.Notify(ctx, mail.Invitation, inv.Language, inv.Email, inviteData(o, inv, o.Name, role, link))
 	return o, WithLink{Invitation: s.view(inv), Link: link, MailSent: sent}, nil

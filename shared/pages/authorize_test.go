@@ -209,6 +209,41 @@ func TestPagesLeadBackToTheirApplication(t *testing.T) {
 	})
 }
 
+func TestAnInvitationLeadsBackToTheApplicationThatSentIt(t *testing.T) {
+	t.Parallel()
+	e := oidcEnv(t)
+	owner := e.LoginOwner(t)
+	for _, to := range []string{"https://evil.example/", shopRedirect + "?x=1"} {
+		r := e.Do("POST", "/v1/invitations", owner.AccessToken, map[string]any{"email": "grace@acme.example", "role": "member",
+			"client_id": "shop", "return_to": to})
+		if p := r.Problem(t, http.StatusUnprocessableEntity); len(p.Errors) != 1 || p.Errors[0].Field != "return_to" {
+			t.Fatalf("%s: %+v", to, p)
+		}
+	}
+	r := e.Do("POST", "/v1/invitations", owner.AccessToken, map[string]any{"email": "grace@acme.example", "role": "member",
+		"client_id": "shop", "return_to": shopHome})
+	inv := r.Object(t, http.StatusCreated)
+	if inv["client_id"] != "shop" || inv["return_to"] != shopHome {
+		t.Fatalf("invitation %v", inv)
+	}
+	link := lastLink(t, e, "grace@acme.example")
+	if link != inv["link"] || !strings.Contains(link, "return_to="+url.QueryEscape(shopHome)) {
+		t.Fatalf("mailed link %s, answered %v", link, inv["link"])
+	}
+	b := newBrowser(t, e)
+	page := b.get(link)
+	if page.hidden(t, "return_to") != shopHome || page.hidden(t, "client_id") != "shop" {
+		t.Fatal("the invitation page's form does not carry return_to")
+	}
+	res := b.submit(page, "/invite", url.Values{"token": {apitest.LinkToken(t, link)}, "password": {"a-long-new-password-1"},
+		"confirm": {"a-long-new-password-1"}, "first_name": {"Grace"}, "last_name": {"Hopper"}, "client_id": {"shop"}, "return_to": {shopHome}})
+	res.expect(t, 200, "You are signed in as", "Back to Shop")
+	// The application's code flow then signs Grace in without a password.
+	if res := b.get(authorize(t, b, nil)); res.status != http.StatusFound || backToShop(t, res).Get("code") == "" {
+		t.Fatalf("after the invitation: %d %s", res.status, res.body)
+	}
+}
+
 func mustQuery(t *testing.T, q string) url.Values {
 	t.Helper()
 	v, err := url.ParseQuery(q)

@@ -44,6 +44,10 @@ type Invitation struct {
 	ExpiresAt time.Time `dynamodbav:"expires_at"`
 	Accepted  time.Time `dynamodbav:"accepted,omitempty"`
 	User      string    `dynamodbav:"user,omitempty"`
+	// Client and ReturnTo are the application the invitation page leads
+	// back to once accepted (a registered URI of the client).
+	Client   string `dynamodbav:"client,omitempty"`
+	ReturnTo string `dynamodbav:"return_to,omitempty"`
 }
 
 // State is the status to show at now.
