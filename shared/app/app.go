@@ -335,7 +335,8 @@ func BulkLambda() lambdahttp.Handler {
 func (d Deps) Resets() *passwordreset.Service {
 	rc := passwordreset.DefaultConfig()
 	rc.Floor, rc.Permissions = d.Config.ResetFloor, d.Config.Permissions
-	return passwordreset.New(d.Store, d.Mail, d.Config.PublicURL, d.SessionConfig().Password, rc, d.Now)
+	return passwordreset.New(d.Store, d.Mail, d.Config.PublicURL, d.SessionConfig().Password, rc, d.Now).
+		WithClients(d.Config.OIDCClients)
 }
 
 // APIKeys returns the API key service (function apikeys).

@@ -125,10 +125,7 @@ type CreateRequest struct {
 // and the application it leads back to.
 func (s *Service) link(inv store.Invitation, secret string) string {
 	q := url.Values{"token": {secret}}
-	if inv.ReturnTo != "" {
-		q.Set("client_id", inv.Client)
-		q.Set("return_to", inv.ReturnTo)
-	}
+	registry.Back{Client: inv.Client, URI: inv.ReturnTo}.Set(q)
 	return s.publicURL + "/invite?" + q.Encode()
 }
 
@@ -143,12 +140,8 @@ func auditOf(p principal.Principal, now time.Time, action, id string, fields ...
 func (s *Service) Create(ctx context.Context, p principal.Principal, in CreateRequest) (WithLink, error) {
 	var v validate.Errors
 	email, _ := v.Email("email", in.Email)
-	switch {
-	case in.ClientID == "" && in.ReturnTo == "":
-	case in.ClientID == "" || in.ReturnTo == "":
-		v.Add("return_to", "goes with client_id")
-	case len(in.ReturnTo) > 2048 || !s.clients.ReturnTo(in.ClientID, in.ReturnTo):
-		v.Add("return_to", "must be a registered redirect or post-logout URI of client_id")
+	if _, msg := s.clients.Back(in.ClientID, in.ReturnTo); msg != "" {
+		v.Add("return_to", "%s", msg)
 	}
 	if in.AllUnits && len(in.Units) > 0 {
 		v.Add("units", "must be empty when all_units is true")

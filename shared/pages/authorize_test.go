@@ -244,6 +244,27 @@ func TestAnInvitationLeadsBackToTheApplicationThatSentIt(t *testing.T) {
 	}
 }
 
+func TestAResetLeadsBackToTheApplicationThatAskedForIt(t *testing.T) {
+	t.Parallel()
+	e := oidcEnv(t)
+	bad := e.Do("POST", "/v1/password-resets", "", map[string]any{"email": e.Org.Owner.Email, "client_id": "shop", "return_to": "https://evil.example/"})
+	if p := bad.Problem(t, http.StatusUnprocessableEntity); len(p.Errors) != 1 || p.Errors[0].Field != "return_to" {
+		t.Fatalf("%+v", p)
+	}
+	if r := e.Do("POST", "/v1/password-resets", "", map[string]any{"email": e.Org.Owner.Email, "client_id": "shop", "return_to": shopHome}); r.Status != http.StatusAccepted {
+		t.Fatalf("ask: %d %s", r.Status, r.Body)
+	}
+	link := lastLink(t, e, e.Org.Owner.Email)
+	b := newBrowser(t, e)
+	page := b.get(link)
+	if page.hidden(t, "return_to") != shopHome {
+		t.Fatalf("the reset form does not carry return_to (link %s)", link)
+	}
+	res := b.submit(page, "/reset", url.Values{"token": {apitest.LinkToken(t, link)}, "password": {"a-long-new-password-2"},
+		"confirm": {"a-long-new-password-2"}, "client_id": {"shop"}, "return_to": {shopHome}})
+	res.expect(t, 200, "Back to Shop")
+}
+
 func mustQuery(t *testing.T, q string) url.Values {
 	t.Helper()
 	v, err := url.ParseQuery(q)

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/guichet/guichet/shared/invitations"
+	"github.com/guichet/guichet/shared/oidc/registry"
 	"github.com/guichet/guichet/shared/permission"
 	"github.com/guichet/guichet/shared/problem"
 	"github.com/guichet/guichet/shared/session"
@@ -134,7 +135,8 @@ func (s *Service) requestReset(w http.ResponseWriter, r *http.Request, v *view) 
 		v.invalid(p)
 		return s.form(w, r, v, p.Status, "forgot", "forgot.title", "/forgot")
 	}
-	if err := s.Resets.Forgot(r.Context(), email, r.RemoteAddr); err != nil {
+	back := registry.Back{Client: v.Onward.Client, URI: v.Onward.ReturnTo} // checked by onwardOf
+	if err := s.Resets.Forgot(r.Context(), email, r.RemoteAddr, back); err != nil {
 		return err
 	}
 	s.message(w, v, http.StatusOK, "forgot.done.title", v.T("forgot.done.text"),

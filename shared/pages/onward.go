@@ -12,6 +12,7 @@ import (
 
 	"github.com/guichet/guichet/shared/language"
 	"github.com/guichet/guichet/shared/oidc"
+	"github.com/guichet/guichet/shared/oidc/registry"
 	"github.com/guichet/guichet/shared/session"
 )
 
@@ -55,10 +56,7 @@ func (o onward) set(q url.Values) {
 	if o.AuthRequest != "" {
 		q.Set("auth_request", o.AuthRequest)
 	}
-	if o.ReturnTo != "" {
-		q.Set("client_id", o.Client)
-		q.Set("return_to", o.ReturnTo)
-	}
+	registry.Back{Client: o.Client, URI: o.ReturnTo}.Set(q)
 }
 
 // signedOf is who the browser session b is, for the provider.

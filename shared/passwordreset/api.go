@@ -14,10 +14,14 @@ const acceptedMessage = "If this address has an account, a reset link is on its 
 func (s *Service) Ask(ctx context.Context, in RequestBody, remoteAddr string) (Accepted, error) {
 	var v validate.Errors
 	email, _ := v.Email("email", in.Email)
+	back, msg := s.clients.Back(in.ClientID, in.ReturnTo)
+	if msg != "" {
+		v.Add("return_to", "%s", msg)
+	}
 	if err := v.Err(); err != nil {
 		return Accepted{}, err
 	}
-	if err := s.Forgot(ctx, email, remoteAddr); err != nil {
+	if err := s.Forgot(ctx, email, remoteAddr, back); err != nil {
 		return Accepted{}, err
 	}
 	return Accepted{Message: acceptedMessage}, nil

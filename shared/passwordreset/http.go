@@ -11,6 +11,10 @@ import (
 // RequestBody is the body of POST /v1/password-resets.
 type RequestBody struct {
 	Email string `json:"email"`
+	// ClientID and ReturnTo lead the reset page back to the application
+	// that asked, once the password is set.
+	ClientID string `json:"client_id,omitempty" doc:"An OpenID Connect client of the deployment (OIDC_CLIENTS), with return_to."`
+	ReturnTo string `json:"return_to,omitempty" doc:"A registered redirect or post-logout URI of client_id: where the reset page leads once the password is set."`
 }
 
 // Accepted is the answer to a reset request, the same whether or not the

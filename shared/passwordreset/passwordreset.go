@@ -14,6 +14,7 @@ import (
 	"github.com/guichet/guichet/shared/httpapi"
 	"github.com/guichet/guichet/shared/mail"
 	"github.com/guichet/guichet/shared/notices"
+	"github.com/guichet/guichet/shared/oidc/registry"
 	"github.com/guichet/guichet/shared/password"
 	"github.com/guichet/guichet/shared/permission"
 	"github.com/guichet/guichet/shared/principal"
@@ -54,7 +55,10 @@ type Service struct {
 	cfg       Config
 	links     *ratelimit.Limiter
 	mails     *ratelimit.Mails
-	now       func() time.Time
+	// clients are the OpenID Connect clients a reset link may lead back
+	// to (RequestBody.ReturnTo).
+	clients registry.Registry
+	now     func() time.Time
 }
 
 // New returns a reset service; links point at publicURL.
@@ -63,24 +67,36 @@ func New(s *store.Store, m *mail.Notifier, publicURL string, params password.Par
 		links: ratelimit.Links(s, now), mails: ratelimit.NewMails(s, now), now: now}
 }
 
-func (s *Service) link(secret string) string {
-	return s.publicURL + "/reset?token=" + url.QueryEscape(secret)
+// WithClients returns s with the OpenID Connect clients whose registered
+// URIs a reset link may lead back to.
+func (s *Service) WithClients(r registry.Registry) *Service {
+	c := *s
+	c.clients = r
+	return &c
+}
+
+// link is the reset link of secret, leading back as b says.
+func (s *Service) link(secret string, b registry.Back) string {
+	q := url.Values{"token": {secret}}
+	b.Set(q)
+	return s.publicURL + "/reset?" + q.Encode()
 }
 
 // Forgot is Request for a request from remoteAddr, answered no sooner than
 // the floor whatever happened, so that its timing does not tell whether
 // the address has an account.
-func (s *Service) Forgot(ctx context.Context, email, remoteAddr string) error {
+func (s *Service) Forgot(ctx context.Context, email, remoteAddr string, b registry.Back) error {
 	start := time.Now()
-	err := s.Request(ctx, email, httpapi.ClientIP(remoteAddr))
+	err := s.Request(ctx, email, httpapi.ClientIP(remoteAddr), b)
 	time.Sleep(s.cfg.Floor - time.Since(start))
 	return err
 }
 
 // Request sends a reset link to email if it is an active person's login.
 // It says nothing of whether it is: the caller always answers the same.
-// Too many requests for one address or from one client are refused.
-func (s *Service) Request(ctx context.Context, email, clientIP string) error {
+// Too many requests for one address or from one client are refused. The
+// link's page leads back as b says.
+func (s *Service) Request(ctx context.Context, email, clientIP string, b registry.Back) error {
 	now := s.now()
 	login := store.EmailLogin(email)
 	byAddress, byIP := "reset-address#"+login, "reset-ip#"+clientIP
@@ -112,7 +128,7 @@ func (s *Service) Request(ctx context.Context, email, clientIP string) error {
 	if !s.mails.Quietly(ctx, ratelimit.Mail{Org: u.Org, To: u.Email}) {
 		return nil // the answer stays the same: it must not tell the address has an account
 	}
-	link, err := s.issue(ctx, u, login, rc.Previous, nil)
+	link, err := s.issue(ctx, u, login, rc.Previous, nil, b)
 	if store.Lost(err, store.UserChanged) {
 		return nil // deactivated meanwhile; the answer stays the same
 	}
@@ -124,7 +140,7 @@ func (s *Service) Request(ctx context.Context, email, clientIP string) error {
 }
 
 // issue writes a new reset link for u, replacing the previous one.
-func (s *Service) issue(ctx context.Context, u store.User, login, previous string, a *store.Audit) (string, error) {
+func (s *Service) issue(ctx context.Context, u store.User, login, previous string, a *store.Audit, b registry.Back) (string, error) {
 	secret, hash, err := token.New(token.Reset)
 	if err != nil {
 		return "", err
@@ -135,7 +151,7 @@ func (s *Service) issue(ctx context.Context, u store.User, login, previous strin
 	if err := s.store.CreateReset(ctx, login, cred, previous, a); err != nil {
 		return "", err
 	}
-	return s.link(secret), nil
+	return s.link(secret, b), nil
 }
 
 func (s *Service) send(ctx context.Context, u store.User, link string) bool {
@@ -322,7 +338,7 @@ func (s *Service) ForUser(ctx context.Context, p principal.Principal, id string,
 	}
 	a := store.Audit{Org: p.Org, Time: s.now(), Actor: p.User, Via: p.Credential + ":" + p.CredentialID,
 		Action: "user.password_reset_link", Target: "user:" + u.ID, Fields: []string{"send_email"}}
-	link, err := s.issue(ctx, u, login, rc.Previous, &a)
+	link, err := s.issue(ctx, u, login, rc.Previous, &a, registry.Back{})
 	if store.Lost(err, store.UserChanged) {
 		return AdminLink{}, userInactive() // deactivated meanwhile
 	}

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/guichet/guichet/shared/mail"
+	"github.com/guichet/guichet/shared/oidc/registry"
 	"github.com/guichet/guichet/shared/store"
 	"github.com/guichet/guichet/shared/token"
 )
@@ -26,7 +27,7 @@ func (s *Service) SetupLink(u store.User) (string, store.Credential, error) {
 	now := s.now()
 	cred := store.NewCredential(hash, store.ResetToken, u.Org, u.ID, now, now.Add(SetupTTL))
 	cred.Ref = store.EmailLogin(u.Email) // as a reset link, bound to the login
-	return s.link(secret), cred, nil
+	return s.link(secret, registry.Back{}), cred, nil
 }
 
 // SendSetup mails u its set-password link with the invitation template:

@@ -145,6 +145,34 @@ func (r Registry) ReturnTo(client, uri string) bool {
 	return ok && (c.Redirect(uri) || c.PostLogout(uri))
 }
 
+// Back is where the page of a mailed link (an invitation, a reset) leads
+// once done: a registered URI of a client (Registry.Back). The zero Back
+// leads nowhere in particular (APP_URL).
+type Back struct{ Client, URI string }
+
+// Back checks client and uri, given together or not at all, for a link's
+// way back (ReturnTo); the message says what is wrong, for the field
+// return_to.
+func (r Registry) Back(client, uri string) (Back, string) {
+	switch {
+	case client == "" && uri == "":
+		return Back{}, ""
+	case client == "" || uri == "":
+		return Back{}, "goes with client_id"
+	case len(uri) > 2048 || !r.ReturnTo(client, uri):
+		return Back{}, "must be a registered redirect or post-logout URI of client_id"
+	}
+	return Back{Client: client, URI: uri}, ""
+}
+
+// Set adds b to the query of a link (client_id and return_to).
+func (b Back) Set(q url.Values) {
+	if b.URI != "" {
+		q.Set("client_id", b.Client)
+		q.Set("return_to", b.URI)
+	}
+}
+
 // Parse reads OIDC_CLIENTS (a JSON array of Client) and checks every
 // entry; an error names the entry at fault.
 func Parse(data []byte, perms permission.Catalog) (Registry, error) {
