@@ -126,6 +126,9 @@ type AcceptRequest struct {
 	// a session of the person whose login the invitation's address is
 	// accepts it instead of the password.
 	Session string `json:"-"`
+	// Browser is the browser's single sign-on session (its refresh token,
+	// the hosted pages' cookie): a session of that person, as Session.
+	Browser string `json:"-"`
 }
 
 // Accept creates the invited account with the invited e-mail and signs it
@@ -218,7 +221,7 @@ func (s *Service) join(ctx context.Context, in AcceptRequest, c store.Credential
 		return nil, err
 	}
 	var v validate.Errors
-	if in.Session == "" {
+	if in.Session == "" && in.Browser == "" {
 		v.Required("password", in.Password, 1024)
 	} else if in.Password != "" {
 		v.Add("password", "must be left out with a session (Authorization: Bearer)")
@@ -285,6 +288,16 @@ func (s *Service) join(ctx context.Context, in AcceptRequest, c store.Credential
 // its organizations. An API key, a service user's session, a session of
 // another person are refused.
 func (s *Service) signedIn(ctx context.Context, in AcceptRequest, email, person string, client session.Client) (store.User, error) {
+	if in.Browser != "" {
+		b, ok, err := s.sessions.Browser(ctx, in.Browser)
+		if err != nil {
+			return store.User{}, err
+		}
+		if !ok {
+			return store.User{}, problem.New(http.StatusUnauthorized, "invalid_token", "The browser's session is unknown, expired or ended.")
+		}
+		return invitedPerson(b.User, person)
+	}
 	if in.Session == "" {
 		return s.sessions.Verify(ctx, email, in.Password, client)
 	}
@@ -305,7 +318,12 @@ func (s *Service) signedIn(ctx context.Context, in AcceptRequest, email, person 
 	if err != nil {
 		return store.User{}, err
 	}
-	if u.Person == "" || u.Person != person || u.Status != store.Active {
+	return invitedPerson(u, person)
+}
+
+// invitedPerson is u when it is an active membership of person.
+func invitedPerson(u store.User, person string) (store.User, error) {
+	if u.Kind != store.Person || u.Person == "" || u.Person != person || u.Status != store.Active {
 		return store.User{}, notTheInvitedPerson()
 	}
 	return u, nil

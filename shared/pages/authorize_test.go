@@ -273,3 +273,46 @@ func mustQuery(t *testing.T, q string) url.Values {
 	}
 	return v
 }
+
+// TestTheInvitedPersonJoinsWithTheBrowsersSession: a person signed in on
+// the pages opens an invitation to their own address from another
+// organization and joins with one button, no password; anyone else's
+// browser sees the usual form.
+func TestTheInvitedPersonJoinsWithTheBrowsersSession(t *testing.T) {
+	t.Parallel()
+	e := oidcEnv(t)
+	if _, _, err := e.Stack.Seed(t.Context(), "Beta", "beta", "owner@beta.example", apitest.OwnerPassword); err != nil {
+		t.Fatal(err)
+	}
+	beta := e.Login(t, "owner@beta.example", apitest.OwnerPassword)
+	if r := e.Do("POST", "/v1/invitations", beta.AccessToken, map[string]any{"email": e.Org.Owner.Email, "role": "member"}); r.Status != http.StatusCreated {
+		t.Fatalf("invite: %d %s", r.Status, r.Body)
+	}
+	link := lastLink(t, e, e.Org.Owner.Email)
+
+	other := newBrowser(t, e)
+	other.submit(other.get("/login"), "/login", url.Values{"login": {"owner@beta.example"}, "password": {apitest.OwnerPassword}}).expect(t, 200)
+	if page := other.get(link); strings.Contains(page.body, `name="as_signed_in"`) || !strings.Contains(page.body, `name="password"`) {
+		t.Fatalf("another person's browser is offered to join:\n%s", page.body)
+	}
+
+	// A post without the invited person's session joins nobody.
+	for _, br := range []*browser{newBrowser(t, e), other} {
+		br.submit(br.get(link), "/invite", url.Values{"token": {apitest.LinkToken(t, link)}, "as_signed_in": {"1"}}).
+			expect(t, http.StatusUnauthorized, "You are no longer signed in as the invited person")
+	}
+
+	b := newBrowser(t, e)
+	b.submit(b.get("/login"), "/login", url.Values{"login": {e.Org.Owner.Email}, "password": {apitest.OwnerPassword}}).expect(t, 200)
+	page := b.get(link)
+	page.expect(t, 200, "join with this account")
+	if strings.Contains(page.body, `name="password"`) {
+		t.Fatalf("a password is asked of the signed-in person:\n%s", page.body)
+	}
+	res := b.submit(page, "/invite", url.Values{"token": {apitest.LinkToken(t, link)}, "as_signed_in": {"1"}})
+	res.expect(t, 200, "You are signed in as")
+	me := e.Do("GET", "/v1/me", b.cookies["__Host-guichet_session"], nil).Object(t, 200)
+	if org, _ := me["organization"].(map[string]any); org["code"] != "beta" {
+		t.Fatalf("the new session is not the new membership's: %v", me["organization"])
+	}
+}

@@ -34,10 +34,16 @@ func (s *Service) showInvite(w http.ResponseWriter, r *http.Request, v *view, st
 	}
 	v.Invite, v.Token = pv, tok
 	v.self.Set("token", tok)
-	if access := s.cookie(r, sessionCookie); access != "" {
-		if a, ok, err := s.whoIs(r.Context(), access); err == nil && ok {
-			v.Notice = v.T("invite.signed_in_as", a.name)
-		}
+	b, ok, err := s.browser(r.Context(), r)
+	if err != nil {
+		return err
+	}
+	switch {
+	case ok && strings.EqualFold(b.User.Email, pv.Email):
+		// The invited person is signed in: one button joins, no password.
+		v.AcceptAs = displayName(b.User)
+	case ok:
+		v.Notice = v.T("invite.signed_in_as", displayName(b.User))
 	}
 	return s.form(w, r, v, status, "invite", "invite.title", "/invite")
 }
@@ -48,6 +54,25 @@ func (s *Service) acceptInvite(w http.ResponseWriter, r *http.Request, v *view) 
 	if !s.csrfOK(r, "/invite") {
 		v.Alert = v.T("err.csrf")
 		return s.showInvite(w, r, v, http.StatusForbidden, tok)
+	}
+	if f.Get("as_signed_in") == "1" {
+		// The browser's session of the invited person accepts it: a new
+		// membership, its session replacing the browser's.
+		rt := s.sso.Read(r)
+		t, err := s.Invitations.Accept(r.Context(), invitations.AcceptRequest{Token: tok, Browser: rt}, client(r))
+		if p, ok := problem.As(err); rt == "" || ok && (p.Code == "invalid_token" || p.Code == "not_invited_person") {
+			// The session ended since the page showed (or was never
+			// there): the usual form, saying so.
+			v.Alert = v.T("err.session_gone")
+			return s.showInvite(w, r, v, http.StatusUnauthorized, tok)
+		}
+		if err != nil {
+			return err
+		}
+		return s.next(w, r, v, t, s.signIn, func() error {
+			s.message(w, v, http.StatusOK, "invite.title", v.T("err.step_unsupported"), v.signInLink())
+			return nil
+		})
 	}
 	if f.Get("password") != f.Get("confirm") {
 		v.errors["confirm"], v.Alert = v.T("err.confirm"), v.T("err.form")

@@ -221,6 +221,9 @@ type view struct {
 	// Token is the link's token (invitation, reset), kept in the form.
 	Token  string
 	Invite invitations.Preview
+	// AcceptAs is who the browser's session is, when it is the invited
+	// person's: the invitation page then joins with one button.
+	AcceptAs string
 	// Step is a sign-in step's name, token and fields.
 	Step      string
 	StepToken string
