@@ -44,6 +44,12 @@ func (s *Service) showInvite(w http.ResponseWriter, r *http.Request, v *view, st
 		v.AcceptAs = displayName(b.User)
 	case ok:
 		v.Notice = v.T("invite.signed_in_as", displayName(b.User))
+	default:
+		if access := s.cookie(r, sessionCookie); access != "" {
+			if a, ok, err := s.whoIs(r.Context(), access); err == nil && ok {
+				v.Notice = v.T("invite.signed_in_as", a.name)
+			}
+		}
 	}
 	return s.form(w, r, v, status, "invite", "invite.title", "/invite")
 }
