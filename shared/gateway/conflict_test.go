@@ -99,7 +99,6 @@ func TestEveryNamedConflictHasItsDocumentedAnswer(t *testing.T) {
 	})
 	for _, c := range []struct{ name, code, email string }{
 		{"a taken code", "acme", "new.owner@example.com"},
-		{"a first owner who is a user", "gamma", "owner@acme.example"},
 	} {
 		t.Run("an organization created with "+c.name+" is already_exists", func(t *testing.T) {
 			d := app.New(e.Config, e.DB, slog.New(slog.DiscardHandler), time.Now)
@@ -110,4 +109,22 @@ func TestEveryNamedConflictHasItsDocumentedAnswer(t *testing.T) {
 			}
 		})
 	}
+	t.Run("an organization whose first owner is a person already joins that person", func(t *testing.T) {
+		d := app.New(e.Config, e.DB, slog.New(slog.DiscardHandler), time.Now)
+		_, inv, err := d.Invitations().CreateOrganization(context.Background(),
+			organization.CreateInput{Name: "Gamma", Code: "gamma", Language: "en", OwnerEmail: e.Org.Owner.Email})
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := e.Do("POST", "/v1/invitations/accept", "", map[string]string{"token": apitest.LinkToken(t, inv.Link), "password": apitest.OwnerPassword})
+		if r.Status != http.StatusOK {
+			t.Fatalf("accept: %d %s", r.Status, r.Body)
+		}
+		r = e.Do("POST", "/v1/auth/login", "", map[string]string{"login": e.Org.Owner.Email, "password": apitest.OwnerPassword, "organization": "gamma"})
+		tok := must(r, http.StatusOK)
+		me := must(e.Do("GET", "/v1/me", tok["access_token"].(string), nil), http.StatusOK)
+		if me["role"] != "owner" || me["organization"].(map[string]any)["code"] != "gamma" {
+			t.Fatalf("me %v", me)
+		}
+	})
 }

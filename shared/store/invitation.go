@@ -321,14 +321,13 @@ func (s *Store) InvitationOf(ctx context.Context, org, id string) (Invitation, O
 // CreateOrgInvited writes an organization without an owner yet, with the
 // invitation of its first owner, in one transaction: the organization and
 // its code guard, the invitation, its guard and its token. A Conflict on
-// UserExists: the owner's e-mail is a user's login; OrgCodeTaken: the code
-// is taken.
+// OrgCodeTaken: the code is taken. The owner's address may be a person's
+// login already: accepting then adds the membership to that person.
 func (s *Store) CreateOrgInvited(ctx context.Context, o Org, inv Invitation, cred Credential, a Audit) error {
 	o.key = orgKey(o.ID)
 	inv.key = inviteKey(o.ID, inv.ID)
 	a.Org = o.ID
-	t := s.tx().add(UserExists, s.noLogin(inv.Email)).
-		put(IDTaken, o).put(OrgCodeTaken, orgCode{orgCodeKey(o.Code), o.ID}).put(IDTaken, inv).
+	t := s.tx().put(IDTaken, o).put(OrgCodeTaken, orgCode{orgCodeKey(o.Code), o.ID}).put(IDTaken, inv).
 		put(InvitationPending, inviteGuard{inviteGuardKey(o.ID, inv.Email), inv.ID}).put(IDTaken, cred).audit(a)
 	if err := s.transact(ctx, t); err != nil {
 		return fmt.Errorf("create organization %s: %w", o.Code, err)
