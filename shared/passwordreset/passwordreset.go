@@ -140,7 +140,7 @@ func (s *Service) Request(ctx context.Context, email, clientIP string, b registr
 }
 
 // issue writes a new reset link for u, replacing the previous one.
-func (s *Service) issue(ctx context.Context, u store.User, login, previous string, a *store.Audit, b registry.Back) (string, error) {
+func (s *Service) issue(ctx context.Context, u store.User, login, previous string, by *store.ResetBy, b registry.Back) (string, error) {
 	secret, hash, err := token.New(token.Reset)
 	if err != nil {
 		return "", err
@@ -148,7 +148,7 @@ func (s *Service) issue(ctx context.Context, u store.User, login, previous strin
 	now := s.now()
 	cred := store.NewCredential(hash, store.ResetToken, u.Org, u.ID, now, now.Add(s.cfg.TTL))
 	cred.Ref = store.EmailLogin(u.Email) // the link works only while this is the user's login
-	if err := s.store.CreateReset(ctx, login, cred, previous, a); err != nil {
+	if err := s.store.CreateReset(ctx, login, cred, previous, by); err != nil {
 		return "", err
 	}
 	return s.link(secret, b), nil
@@ -336,9 +336,15 @@ func (s *Service) ForUser(ctx context.Context, p principal.Principal, id string,
 			return AdminLink{}, err
 		}
 	}
-	a := store.Audit{Org: p.Org, Time: s.now(), Actor: p.User, Via: p.Credential + ":" + p.CredentialID,
-		Action: "user.password_reset_link", Target: "user:" + u.ID, Fields: []string{"send_email"}}
-	link, err := s.issue(ctx, u, login, rc.Previous, &a, registry.Back{})
+	by := &store.ResetBy{Audit: store.Audit{Org: p.Org, Time: s.now(), Actor: p.User, Via: p.Credential + ":" + p.CredentialID,
+		Action: "user.password_reset_link", Target: "user:" + u.ID, Fields: []string{"send_email"}},
+		Reach: sc.Reach(), Version: u.Version}
+	link, err := s.issue(ctx, u, login, rc.Previous, by, registry.Back{})
+	if store.Lost(err, store.TreeChanged) || by.Reach != nil && store.Lost(err, store.UserChanged) {
+		// The caller's units, the unit tree or the user changed since the
+		// check: the link is not made on what may no longer hold.
+		return AdminLink{}, problem.Conflict("conflict", "The user or your units changed meanwhile; try again.")
+	}
 	if store.Lost(err, store.UserChanged) {
 		return AdminLink{}, userInactive() // deactivated meanwhile
 	}

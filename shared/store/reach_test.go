@@ -79,3 +79,69 @@ func TestAChangeHoldsItsCallersReach(t *testing.T) {
 		}
 	})
 }
+
+// TestAnAdminsResetLinkHoldsItsCallersReach: a unit-limited admin's reset
+// link is written only while the caller's units and the user are as its
+// check read them: a link made after the user left the caller's units
+// would let the caller set the password of someone it no longer reaches.
+func TestAnAdminsResetLinkHoldsItsCallersReach(t *testing.T) {
+	e := newEnv(t)
+	a, b := e.addUnit(t, ""), e.addUnit(t, "")
+	caller := e.addUser(t, "caller@acme.example", "member", a.ID)
+	target := e.addUser(t, "target@acme.example", "member", a.ID)
+	read := func() (store.Reach, store.User) {
+		me, tree, err := e.st.UserAndTree(bg, e.org.ID, caller.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		u, err := e.st.GetUser(bg, e.org.ID, target.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return store.Reach{Org: e.org.ID, User: caller.ID, Version: me.Version, Tree: tree}, u
+	}
+	link := func(r store.Reach, u store.User) error {
+		return e.st.CreateReset(bg, u.LoginKey(), e.cred(store.ResetToken, u), "",
+			&store.ResetBy{Audit: e.audit("user.password_reset_link"), Reach: &r, Version: u.Version})
+	}
+	move := func(u store.User, units ...string) {
+		next := u
+		next.Units = units
+		if err := e.st.ChangeUser(bg, store.UserChange{Old: u, New: &next, Audit: e.audit("user.update")}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Run("as read, the link is written", func(t *testing.T) {
+		if err := link(read()); err != nil {
+			t.Fatal(err)
+		}
+	})
+	t.Run("the user moved out in between: UserChanged, nothing written", func(t *testing.T) {
+		r, u := read()
+		move(u, b.ID)
+		before := scan(t, e)
+		if err := link(r, u); !store.Lost(err, store.UserChanged) {
+			t.Fatalf("got %v, want a Conflict on UserChanged", err)
+		}
+		if !slices.Equal(before, scan(t, e)) {
+			t.Fatal("the refused link wrote")
+		}
+	})
+	t.Run("the caller's units narrowed in between: UserChanged", func(t *testing.T) {
+		r, u := read()
+		me, _ := e.st.GetUser(bg, e.org.ID, caller.ID)
+		move(me, b.ID)
+		if err := link(r, u); !store.Lost(err, store.UserChanged) {
+			t.Fatalf("got %v, want a Conflict on UserChanged", err)
+		}
+	})
+	t.Run("a unit moved in between: TreeChanged", func(t *testing.T) {
+		r, u := read()
+		if err := e.st.UpdateUnit(bg, e.org.ID, b.ID, store.UnitChanges{Move: &store.UnitMove{To: a.ID, TreeVersion: r.Tree}, Updated: e.now}, e.audit("unit.update")); err != nil {
+			t.Fatal(err)
+		}
+		if err := link(r, u); !store.Lost(err, store.TreeChanged) {
+			t.Fatalf("got %v, want a Conflict on TreeChanged", err)
+		}
+	})
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 )
 
@@ -62,19 +63,37 @@ func (s *Store) ResetContextOf(ctx context.Context, login string, counters ...st
 	return c, nil
 }
 
+// ResetBy is an admin's reset link: its audit event, and, for a caller
+// limited to its units, what its reach was read from and the version of
+// the user it was checked against.
+type ResetBy struct {
+	Audit   Audit
+	Reach   *Reach
+	Version int
+}
+
 // CreateReset writes a reset link's token for a login, replacing (and
-// ending) the previous one, with its audit event when a is given, on the
-// condition that its user is active or pending, the users a reset link
-// works for (else a Conflict on UserChanged).
-func (s *Store) CreateReset(ctx context.Context, login string, cred Credential, previous string, a *Audit) error {
-	t := s.tx().set(resetPointer{resetPointerKey(login), cred.Hash()}).put(IDTaken, cred).
-		add(UserChanged, s.userIn(cred.Org, cred.User, Active, UserPending))
+// ending) the previous one, on the condition that its user is active or
+// pending, the users a reset link works for (else a Conflict on
+// UserChanged). An admin's link (by) is audited and, with a Reach, written
+// only while the caller's reach and the user are as checked (UserChanged,
+// TreeChanged).
+func (s *Store) CreateReset(ctx context.Context, login string, cred Credential, previous string, by *ResetBy) error {
+	user := s.userIn(cred.Org, cred.User, Active, UserPending)
+	t := s.tx().set(resetPointer{resetPointerKey(login), cred.Hash()}).put(IDTaken, cred)
 	if previous != "" {
 		t.del(credKey(previous))
 	}
-	if a != nil {
-		t.audit(*a)
+	if by != nil {
+		t.audit(by.Audit)
+		if by.Reach != nil {
+			c := user.ConditionCheck
+			c.ConditionExpression = aws.String(*c.ConditionExpression + " AND version = :v")
+			c.ExpressionAttributeValues[":v"] = num(int64(by.Version))
+			t.reach(*by.Reach, cred.User)
+		}
 	}
+	t.add(UserChanged, user)
 	if err := s.transact(ctx, t); err != nil {
 		return fmt.Errorf("create reset: %w", err)
 	}

@@ -22,7 +22,7 @@ import (
 // letter that gives it, with the organization code and user code, to the
 // integrator. The password is permanent: no change is asked at first use.
 func (s *Service) Letter(ctx context.Context, p principal.Principal, id string) ([]byte, error) {
-	old, err := s.changeable(ctx, p, id)
+	old, reach, err := s.changeableReach(ctx, p, id)
 	if err != nil {
 		return nil, err
 	}
@@ -51,7 +51,7 @@ func (s *Service) Letter(ctx context.Context, p principal.Principal, id string) 
 	if err != nil {
 		return nil, err
 	}
-	if err := s.resetPassword(ctx, p, old, u, "user.letter"); err != nil {
+	if err := s.resetPassword(ctx, p, old, u, reach, "user.letter"); err != nil {
 		return nil, err
 	}
 	return doc, nil

@@ -14,7 +14,7 @@ import (
 // unused recovery codes go, and every session of the user ends, so the
 // next login asks for a new enrollment when the organization requires one.
 func (s *Service) ResetMFA(ctx context.Context, p principal.Principal, id string) (User, error) {
-	old, err := s.changeable(ctx, p, id)
+	old, reach, err := s.changeableReach(ctx, p, id)
 	if err != nil {
 		return User{}, err
 	}
@@ -35,7 +35,7 @@ func (s *Service) ResetMFA(ctx context.Context, p principal.Principal, id string
 	// The authenticator is a person's: an administrator of one of its
 	// organizations does not turn it off for the others (Alone).
 	err = s.store.WriteMFA(ctx, store.MFAWrite{DropCodes: old.MFACodes, Change: &store.UserChange{
-		Old: old, New: &u, Revoke: ended, Alone: true, Audit: auditOf(p, u.Updated, "user.mfa_reset", u.ID, "mfa"),
+		Old: old, New: &u, Revoke: ended, Alone: true, Reach: reach, Audit: auditOf(p, u.Updated, "user.mfa_reset", u.ID, "mfa"),
 		Job: store.EndingJobOf(u.Org, u.ID, store.EndSessions, u.Updated)}})
 	if errors.Is(err, store.ErrShared) {
 		return User{}, problem.Conflict("person_shared",

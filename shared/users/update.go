@@ -290,7 +290,7 @@ type PasswordRequest struct {
 // SetPassword sets a username user's PIN (the manual reset) and ends its
 // sessions.
 func (s *Service) SetPassword(ctx context.Context, p principal.Principal, id string, in PasswordRequest) (User, error) {
-	old, err := s.changeable(ctx, p, id)
+	old, reach, err := s.changeableReach(ctx, p, id)
 	if err != nil {
 		return User{}, err
 	}
@@ -312,20 +312,20 @@ func (s *Service) SetPassword(ctx context.Context, p principal.Principal, id str
 	}
 	u.RequirePasswordChange = in.RequireChange == nil || *in.RequireChange
 	u.Updated = s.now().UTC()
-	if err := s.resetPassword(ctx, p, old, u, "user.password"); err != nil {
+	if err := s.resetPassword(ctx, p, old, u, reach, "user.password"); err != nil {
 		return User{}, err
 	}
 	return view(u), nil
 }
 
 // resetPassword writes u with its new password and ends its sessions.
-func (s *Service) resetPassword(ctx context.Context, p principal.Principal, old, u store.User, action string) error {
+func (s *Service) resetPassword(ctx context.Context, p principal.Principal, old, u store.User, reach *store.Reach, action string) error {
 	ended, err := s.store.Ended(ctx, u.ID, store.EndSessions)
 	if err != nil {
 		return err
 	}
 	err = s.store.ChangeUser(ctx, store.UserChange{Old: old, New: &u,
-		Revoke: ended, Job: store.EndingJobOf(u.Org, u.ID, store.EndSessions, u.Updated),
+		Revoke: ended, Job: store.EndingJobOf(u.Org, u.ID, store.EndSessions, u.Updated), Reach: reach,
 		Audit: auditOf(p, u.Updated, action, u.ID, "password")})
 	if err != nil {
 		return s.changeProblem(err)

@@ -532,15 +532,10 @@ func (s *Service) get(ctx context.Context, p principal.Principal, id string) (st
 	return u, sc, nil
 }
 
-// changeable is get for a change of the user: a caller limited to its
-// units may not change a user administering beyond them.
-func (s *Service) changeable(ctx context.Context, p principal.Principal, id string) (store.User, error) {
-	u, _, err := s.changeableReach(ctx, p, id)
-	return u, err
-}
-
-// changeableReach is changeable with what a unit-limited caller's check
-// read (nil when unlimited), for the change to hold it as its condition.
+// changeableReach is get for a change of the user (a caller limited to
+// its units may not change a user administering beyond them), with what
+// that caller's check read (nil when unlimited), for the change to hold it
+// as its condition.
 func (s *Service) changeableReach(ctx context.Context, p principal.Principal, id string) (store.User, *store.Reach, error) {
 	u, sc, err := s.get(ctx, p, id)
 	if err != nil {
