@@ -225,9 +225,17 @@ func (v *Verifier) refresh(ctx context.Context) (*keySet, error) {
 // maxJWKS is the largest JWKS a Verifier reads.
 const maxJWKS = 1 << 20
 
+// fetchTimeout bounds a fetch of the JWKS.
+const fetchTimeout = 10 * time.Second
+
 // fetch reads the issuer's JWKS and keeps its ES256 signing keys (P-256
-// public keys with a kid); keys of other kinds are skipped.
+// public keys with a kid); keys of other kinds are skipped. The request
+// outlives the cancellation of ctx (within fetchTimeout): its result
+// serves every caller, and a client that hangs up must not leave the
+// verifier without keys until the next RefetchInterval.
 func (v *Verifier) fetch(ctx context.Context) (map[string]*ecdsa.PublicKey, error) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), fetchTimeout)
+	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, v.jwks, nil)
 	if err != nil {
 		return nil, fmt.Errorf("access: jwks: %w", err)

@@ -450,3 +450,22 @@ func BenchmarkVerify(b *testing.B) {
 		}
 	}
 }
+
+// TestVerifyAfterAHangUp: a caller that has gone when the keys are first
+// fetched leaves them fetched for the next.
+func TestVerifyAfterAHangUp(t *testing.T) {
+	k := newKey(t, "k1")
+	is := newIssuer(t, k)
+	c := &clock{t: time.Unix(1_800_000_000, 0)}
+	v := is.verifier(t, c)
+	tok := k.sign(t, claims(is.url, c.Now()), access.TokenType, nil)
+	gone, cancel := context.WithCancel(context.Background())
+	cancel()
+	v.Verify(gone, tok)
+	if _, err := v.Verify(context.Background(), tok); err != nil {
+		t.Fatal(err)
+	}
+	if n := is.fetches.Load(); n != 1 {
+		t.Fatalf("%d fetches", n)
+	}
+}
