@@ -78,5 +78,10 @@ func ExampleBearer() {
 		p, _ := access.FromContext(r.Context())
 		fmt.Fprintf(w, "created by %s of %s", p.User, p.Organization.Code)
 	})))
-	_ = http.ListenAndServe("127.0.0.1:3000", access.Bearer(v)(mux))
+	h := access.Bearer(v)(mux) // http.ListenAndServe(":3000", h)
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, httptest.NewRequest("POST", "/projects", nil))
+	fmt.Println(w.Code, w.Header().Get("WWW-Authenticate"))
+	// Output:
+	// 401 Bearer
 }

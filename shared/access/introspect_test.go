@@ -14,7 +14,7 @@ import (
 func TestIntrospect(t *testing.T) {
 	const id, secret = "web", "s3cr:t/+%"
 	var iss string
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		u, pw, ok := r.BasicAuth()
 		u, _ = url.QueryUnescape(u)
 		pw, _ = url.QueryUnescape(pw)
@@ -37,7 +37,7 @@ func TestIntrospect(t *testing.T) {
 	}))
 	t.Cleanup(srv.Close)
 	iss = srv.URL
-	in, err := access.NewIntrospector(srv.URL, id, secret)
+	in, err := access.NewIntrospector(srv.URL, id, secret, access.WithHTTPClient(srv.Client()))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -62,7 +62,7 @@ func TestIntrospect(t *testing.T) {
 		}
 	})
 	t.Run("a refused client is an error", func(t *testing.T) {
-		bad, err := access.NewIntrospector(srv.URL, id, secret+"x")
+		bad, err := access.NewIntrospector(srv.URL, id, secret+"x", access.WithHTTPClient(srv.Client()))
 		if err != nil {
 			t.Fatal(err)
 		}

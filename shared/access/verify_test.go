@@ -87,9 +87,10 @@ func (k key) sign(t testing.TB, claims any, typ string, opts *jose.SignerOptions
 	return tok
 }
 
-// issuer serves a JWKS over HTTP and counts its requests.
+// issuer serves a JWKS over HTTPS and counts its requests.
 type issuer struct {
 	url     string
+	client  *http.Client // trusts the server's certificate
 	fetches atomic.Int32
 	mu      sync.Mutex
 	keys    []key
@@ -98,7 +99,7 @@ type issuer struct {
 
 func newIssuer(t testing.TB, keys ...key) *issuer {
 	is := &issuer{keys: keys}
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path != access.JWKSPath {
 			http.NotFound(w, r)
 			return
@@ -117,7 +118,7 @@ func newIssuer(t testing.TB, keys ...key) *issuer {
 		json.NewEncoder(w).Encode(set)
 	}))
 	t.Cleanup(srv.Close)
-	is.url = srv.URL
+	is.url, is.client = srv.URL, srv.Client()
 	return is
 }
 
@@ -130,7 +131,7 @@ func (is *issuer) publish(down bool, keys ...key) {
 
 func (is *issuer) verifier(t testing.TB, c *clock) *access.Verifier {
 	t.Helper()
-	v, err := access.NewVerifier(is.url, audience, access.WithClock(c.Now))
+	v, err := access.NewVerifier(is.url, audience, access.WithClock(c.Now), access.WithHTTPClient(is.client))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -467,5 +468,20 @@ func TestVerifyAfterAHangUp(t *testing.T) {
 	}
 	if n := is.fetches.Load(); n != 1 {
 		t.Fatalf("%d fetches", n)
+	}
+}
+
+// TestTheDefaultClientChecksTheIssuersCertificate: the test issuer's
+// certificate is its own; only its client trusts it.
+func TestTheDefaultClientChecksTheIssuersCertificate(t *testing.T) {
+	k := newKey(t, "k1")
+	is := newIssuer(t, k)
+	v, err := access.NewVerifier(is.url, audience)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = v.Verify(context.Background(), k.sign(t, claims(is.url, time.Now()), access.TokenType, nil))
+	if err == nil || errors.Is(err, access.ErrInvalidToken) || is.fetches.Load() != 0 {
+		t.Fatalf("%v, %d fetches", err, is.fetches.Load())
 	}
 }
