@@ -43,7 +43,8 @@ func FromEvent(e events.APIGatewayV2HTTPRequest) (Principal, error) {
 		// Guichet's authorizer annotated the request and found nobody: a
 		// header the client sent is not to be believed.
 		return Principal{}, ErrNoPrincipal
-	} else if a != nil && a.JWT != nil {
+	}
+	if a := e.RequestContext.Authorizer; a != nil && a.JWT != nil {
 		return fromJWT(a.JWT.Claims, headerOf(e.Headers, "authorization"))
 	}
 	if !loopback(e.RequestContext.DomainName) {
@@ -63,7 +64,9 @@ func FromEvent(e events.APIGatewayV2HTTPRequest) (Principal, error) {
 // principal, an object, is not readable. The token is read without
 // checking its signature again: it is the very token the authorizer
 // verified when its jti, sub, iss and exp are the claims', and its type
-// is an access token's.
+// is an access token's. That holds when the authorizer's identity source
+// is the Authorization header: with another, a client could send a
+// verified token there and a forged one with its four claims here.
 func fromJWT(claims map[string]string, authorization string) (Principal, error) {
 	tok, ok := bearer(authorization)
 	if !ok {

@@ -50,9 +50,15 @@ type settings struct {
 	now    func() time.Time
 }
 
-// WithHTTPClient makes the requests to the issuer with c (default: a
-// client with a 10 s timeout).
-func WithHTTPClient(c *http.Client) Option { return func(s *settings) { s.client = c } }
+// WithHTTPClient makes the requests to the issuer with c (default, and
+// for nil: a client with a 10 s timeout).
+func WithHTTPClient(c *http.Client) Option {
+	return func(s *settings) {
+		if c != nil {
+			s.client = c
+		}
+	}
+}
 
 // WithClock makes a Verifier read the time from now (default: time.Now).
 func WithClock(now func() time.Time) Option { return func(s *settings) { s.now = now } }
