@@ -65,3 +65,23 @@ func ExampleRequire() {
 	// 200 text/plain; charset=utf-8
 	// 401 application/problem+json
 }
+
+// A backend outside API Gateway verifies the access tokens itself, with
+// the issuer's JWKS; Require reads the principal Bearer found.
+func ExampleBearer() {
+	v, err := access.NewVerifier("https://id.acme.example", "https://id.acme.example")
+	if err != nil {
+		panic(err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("POST /projects", access.Require("projects:write")(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p, _ := access.FromContext(r.Context())
+		fmt.Fprintf(w, "created by %s of %s", p.User, p.Organization.Code)
+	})))
+	h := access.Bearer(v)(mux) // http.ListenAndServe(":3000", h)
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, httptest.NewRequest("POST", "/projects", nil))
+	fmt.Println(w.Code, w.Header().Get("WWW-Authenticate"))
+	// Output:
+	// 401 Bearer
+}

@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -20,13 +21,16 @@ import (
 var ErrNoPrincipal = errors.New("access: the request carries no principal")
 
 // FromEvent returns the principal of an API Gateway v2 request: the
-// authorizer context's ContextKey, as Guichet's authorizer set it, or else
-// the Header of a request the local gateway forwarded to a Lambda emulator
-// on this machine (the event's domain is a loopback name or address; in
-// AWS it never is, so a client cannot pass a Header of its own off as the
-// principal on a route without Guichet's authorizer). It returns
-// ErrNoPrincipal when the request has none, and another error when the
-// principal is malformed or of a later Version than this package reads.
+// authorizer context's ContextKey, as Guichet's authorizer set it; or, on
+// a route of API Gateway's JWT authorizer (fast mode), the principal of
+// the bearer token whose claims the authorizer put in the event (see
+// fromJWT); or else the Header of a request the local gateway forwarded
+// to a Lambda emulator on this machine (the event's domain is a loopback
+// name or address; in AWS it never is, so a client cannot pass a Header of
+// its own off as the principal on a route without Guichet's authorizer).
+// It returns ErrNoPrincipal (perhaps wrapped) when the request has none,
+// and another error when the principal is malformed or of a later Version
+// than this package reads.
 func FromEvent(e events.APIGatewayV2HTTPRequest) (Principal, error) {
 	if a := e.RequestContext.Authorizer; a != nil && a.Lambda != nil {
 		if v, ok := a.Lambda[ContextKey]; ok {
@@ -40,6 +44,9 @@ func FromEvent(e events.APIGatewayV2HTTPRequest) (Principal, error) {
 		// header the client sent is not to be believed.
 		return Principal{}, ErrNoPrincipal
 	}
+	if a := e.RequestContext.Authorizer; a != nil && a.JWT != nil {
+		return fromJWT(a.JWT.Claims, headerOf(e.Headers, "authorization"))
+	}
 	if !loopback(e.RequestContext.DomainName) {
 		return Principal{}, ErrNoPrincipal
 	}
@@ -49,6 +56,68 @@ func FromEvent(e events.APIGatewayV2HTTPRequest) (Principal, error) {
 		}
 	}
 	return Principal{}, ErrNoPrincipal
+}
+
+// fromJWT returns the principal of the bearer token in authorization,
+// that API Gateway's JWT authorizer verified (signature, iss, aud, exp)
+// and whose claims it put in the event, flattened to strings, where the
+// principal, an object, is not readable. The token is read without
+// checking its signature again: it is the very token the authorizer
+// verified when its jti, sub, iss and exp are the claims', and its type
+// is an access token's. That holds when the authorizer's identity source
+// is the Authorization header: with another, a client could send a
+// verified token there and a forged one with its four claims here.
+func fromJWT(claims map[string]string, authorization string) (Principal, error) {
+	tok, ok := bearer(authorization)
+	if !ok {
+		tok = strings.TrimSpace(authorization) // the identity source may be the bare token
+	}
+	parts := strings.Split(tok, ".")
+	if tok == "" || len(parts) != 3 {
+		return Principal{}, fmt.Errorf("%w: no bearer token beside the JWT authorizer's claims", ErrNoPrincipal)
+	}
+	var h struct {
+		Type string `json:"typ"`
+	}
+	var c Claims
+	if unpack(parts[0], &h) != nil || unpack(parts[1], &c) != nil {
+		return Principal{}, fmt.Errorf("%w: the bearer token is not a JWT of access.Claims", ErrNoPrincipal)
+	}
+	exp, err := strconv.ParseInt(claims["exp"], 10, 64)
+	if err != nil || c.ID == "" || c.Subject == "" || c.Issuer == "" ||
+		c.ID != claims["jti"] || c.Subject != claims["sub"] || c.Issuer != claims["iss"] || c.Expiry != exp {
+		return Principal{}, fmt.Errorf("%w: the bearer token is not the one the JWT authorizer verified", ErrNoPrincipal)
+	}
+	if !accessTokenType(h.Type) {
+		return Principal{}, fmt.Errorf("%w: the bearer token's typ is %q, not %s", ErrNoPrincipal, h.Type, TokenType)
+	}
+	if err := c.Principal.check(); err != nil {
+		return Principal{}, err
+	}
+	return c.Principal, nil
+}
+
+// unpack decodes a JWS part, base64url of JSON, into v.
+func unpack(part string, v any) error {
+	b, err := base64.RawURLEncoding.DecodeString(part)
+	if err != nil {
+		return err
+	}
+	return json.Unmarshal(b, v)
+}
+
+// headerOf finds a header by its lower-case name; API Gateway lower-cases
+// header names in v2 events, but a hand-made event may not.
+func headerOf(h map[string]string, name string) string {
+	if v, ok := h[name]; ok {
+		return v
+	}
+	for k, v := range h {
+		if strings.EqualFold(k, name) {
+			return v
+		}
+	}
+	return ""
 }
 
 // loopback reports whether host (with or without a port) names this
@@ -64,12 +133,16 @@ func loopback(host string) bool {
 	return ip != nil && ip.IsLoopback()
 }
 
-// FromRequest returns the principal of a request forwarded by the local
-// gateway (or by an adapter that puts the authorizer's principal in the
-// Header). Only a gateway may set the header: Guichet's gateways replace
-// any a client sends, so an application reads it only behind one: in AWS,
-// a Lambda reads the event (FromEvent).
+// FromRequest returns the principal of a request: the one its context
+// carries (Bearer put it there), or else the Header of a request forwarded
+// by the local gateway (or by an adapter that puts the authorizer's
+// principal in the Header). Only a gateway may set the header: Guichet's
+// gateways replace any a client sends, so an application reads it only
+// behind one: in AWS, a Lambda reads the event (FromEvent).
 func FromRequest(r *http.Request) (Principal, error) {
+	if p, ok := FromContext(r.Context()); ok {
+		return p, nil
+	}
 	v := r.Header.Get(Header)
 	if v == "" {
 		return Principal{}, ErrNoPrincipal
@@ -101,13 +174,22 @@ func decode(b []byte) (Principal, error) {
 	if err := json.Unmarshal(b, &p); err != nil {
 		return Principal{}, fmt.Errorf("access: principal: %w", err)
 	}
-	switch {
-	case p.Version > Version:
-		return Principal{}, fmt.Errorf("access: principal of version %d: this package reads version %d", p.Version, Version)
-	case p.Version < 1 || p.User == "" || p.Organization.ID == "":
-		return Principal{}, errors.New("access: principal without version, user or organization")
+	if err := p.check(); err != nil {
+		return Principal{}, err
 	}
 	return p, nil
+}
+
+// check refuses a principal this package cannot read: of a later Version,
+// or without its version, user or organization.
+func (p Principal) check() error {
+	switch {
+	case p.Version > Version:
+		return fmt.Errorf("access: principal of version %d: this package reads version %d", p.Version, Version)
+	case p.Version < 1 || p.User == "" || p.Organization.ID == "":
+		return errors.New("access: principal without version, user or organization")
+	}
+	return nil
 }
 
 // Can reports whether p holds permission perm.
@@ -139,9 +221,9 @@ func FromContext(ctx context.Context) (Principal, bool) {
 }
 
 // Authenticated is net/http middleware for a handler behind the local
-// gateway or an adapter: a request without a principal is answered 401
-// as problem+json; otherwise next runs with the principal in the
-// request's context (FromContext).
+// gateway, an adapter or Bearer: a request without a principal
+// (FromRequest) is answered 401 as problem+json; otherwise next runs with
+// the principal in the request's context (FromContext).
 func Authenticated(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p, err := FromRequest(r)
