@@ -30,6 +30,9 @@ type Options struct {
 	// authorized route without an Authorization header 401 itself, before
 	// the authorizer runs.
 	IdentitySource bool
+	// JWT is what the application's fast routes accept, checked here as
+	// the stack's JWT authorizer does; needed when App has a fast route.
+	JWT JWTAuthorizer
 }
 
 // pattern is the net/http ServeMux pattern of an API Gateway route:
@@ -86,7 +89,14 @@ func (g *Gateway) front(routes []route.AppRoute, upstream *url.URL) (err error) 
 		},
 	}
 	for _, ar := range routes {
-		g.mux.Handle(pattern(ar.Method, ar.Path), g.serveApp(ar, proxy))
+		h := g.serveApp(ar, proxy)
+		if ar.IsFast() {
+			if g.opts.JWT.Keys == nil {
+				return fmt.Errorf("gateway: APP_ROUTES: route %q is fast, and no JWKS verifies its tokens", ar.Key())
+			}
+			h = g.serveFast(ar, proxy)
+		}
+		g.mux.Handle(pattern(ar.Method, ar.Path), h)
 	}
 	return nil
 }
