@@ -146,14 +146,14 @@ func TestFastApplicationRoutes(t *testing.T) {
 			"current_password": apitest.OwnerPassword, "scopes": []string{"users:write"}})["key"].(string)
 		before := calls.Load()
 		for name, tok := range map[string]string{
-			"none":             "",
-			"not a JWT":        "not-a-jwt",
-			"an API key":       key,
-			"forged":           resigned(t, other, owner, func(map[string]any) {}),
-			"expired":          expired,
-			"wrong audience":   resigned(t, *e.Config.JWTKeys, owner, func(c map[string]any) { c["aud"] = []string{"https://other.example"} }),
-			"wrong issuer":     resigned(t, *e.Config.JWTKeys, owner, func(c map[string]any) { c["iss"] = "https://evil.example" }),
-			"not yet valid":    resigned(t, *e.Config.JWTKeys, owner, func(c map[string]any) { c["nbf"] = e.Clock.Now().Add(time.Minute).Unix() }),
+			"none":               "",
+			"not a JWT":          "not-a-jwt",
+			"an API key":         key,
+			"forged":             resigned(t, other, owner, func(map[string]any) {}),
+			"expired":            expired,
+			"wrong audience":     resigned(t, *e.Config.JWTKeys, owner, func(c map[string]any) { c["aud"] = []string{"https://other.example"} }),
+			"wrong issuer":       resigned(t, *e.Config.JWTKeys, owner, func(c map[string]any) { c["iss"] = "https://evil.example" }),
+			"not yet valid":      resigned(t, *e.Config.JWTKeys, owner, func(c map[string]any) { c["nbf"] = e.Clock.Now().Add(time.Minute).Unix() }),
 			"tampered signature": owner[:len(owner)-8] + "AAAAAAAA",
 		} {
 			t.Run(name, func(t *testing.T) {
