@@ -111,17 +111,8 @@ const principalHeader = "X-Guichet-Local-Principal"
 func (g *Gateway) serveApp(ar route.AppRoute, proxy http.Handler) http.Handler {
 	rt := route.Route{Method: ar.Method, Path: ar.Path}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		// The mux matches /a%2Fb as one segment, the upstream reads /a/b:
-		// such a path could reach, under a looser route, one that needs
-		// more. None is forwarded.
-		if strings.Contains(strings.ToLower(r.URL.EscapedPath()), "%2f") {
-			gatewayError(w, http.StatusNotFound, "Not Found")
-			return
-		}
-		r.Header.Del(principalHeader)
-		body, err := io.ReadAll(io.LimitReader(r.Body, MaxPayload+1))
-		if err != nil || len(body) > MaxPayload {
-			gatewayError(w, http.StatusRequestEntityTooLarge, "Request Entity Too Large")
+		body, ok := appRequest(w, r)
+		if !ok {
 			return
 		}
 		r.Body = io.NopCloser(bytes.NewReader(body))
@@ -141,6 +132,26 @@ func (g *Gateway) serveApp(ar route.AppRoute, proxy http.Handler) http.Handler {
 		}
 		proxy.ServeHTTP(w, out)
 	})
+}
+
+// appRequest refuses, as API Gateway does, a request to an application
+// route that no authorizer should see, and returns its body; ok is false
+// when it has answered w. It drops the client's principalHeader.
+func appRequest(w http.ResponseWriter, r *http.Request) (body []byte, ok bool) {
+	// The mux matches /a%2Fb as one segment, the upstream reads /a/b: such
+	// a path could reach, under a looser route, one that needs more. None
+	// is forwarded.
+	if strings.Contains(strings.ToLower(r.URL.EscapedPath()), "%2f") {
+		gatewayError(w, http.StatusNotFound, "Not Found")
+		return nil, false
+	}
+	r.Header.Del(principalHeader)
+	body, err := io.ReadAll(io.LimitReader(r.Body, MaxPayload+1))
+	if err != nil || len(body) > MaxPayload {
+		gatewayError(w, http.StatusRequestEntityTooLarge, "Request Entity Too Large")
+		return nil, false
+	}
+	return body, true
 }
 
 // cors answers preflight requests from allowed origins and adds the CORS

@@ -171,6 +171,9 @@ func TestFastApplicationRoutes(t *testing.T) {
 			t.Fatalf("%+v", s.Principal)
 		}
 	})
+	t.Run("a path with an encoded slash is not forwarded", func(t *testing.T) {
+		call(t, "GET", srv.URL+"/fast/projects/a%2Fb", owner, nil, "").refused(t, 404, "Not Found")
+	})
 	t.Run("a revoked session opens fast routes until its token expires, strict ones no more", func(t *testing.T) {
 		sess := e.LoginOwner(t).AccessToken
 		call(t, "GET", srv.URL+"/projects/p1", sess, nil, "").seen(t)

@@ -58,14 +58,8 @@ func (a *audience) UnmarshalJSON(b []byte) error {
 // forwarded with the token's principal.
 func (g *Gateway) serveFast(ar route.AppRoute, proxy http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if strings.Contains(strings.ToLower(r.URL.EscapedPath()), "%2f") {
-			gatewayError(w, http.StatusNotFound, "Not Found")
-			return
-		}
-		r.Header.Del(principalHeader)
-		body, err := io.ReadAll(io.LimitReader(r.Body, MaxPayload+1))
-		if err != nil || len(body) > MaxPayload {
-			gatewayError(w, http.StatusRequestEntityTooLarge, "Request Entity Too Large")
+		body, ok := appRequest(w, r)
+		if !ok {
 			return
 		}
 		c, status, err := g.verifyJWT(r.Context(), r.Header.Get("Authorization"))
