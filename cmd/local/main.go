@@ -242,11 +242,14 @@ func extras(cfg config.Config, o gateway.Options) string {
 	fmt.Fprintf(&b, "Embedded DynamoDB: %s (table %s); create another organization with:\n", cfg.DynamoDBEndpoint, cfg.Table)
 	fmt.Fprintf(&b, "  DYNAMODB_ENDPOINT=%s TABLE_NAME=%s PUBLIC_URL=%s go run ./cmd/guichet org create --name \"Globex\" --code globex --owner-email boss@globex.example\n", cfg.DynamoDBEndpoint, cfg.Table, cfg.PublicURL)
 	if o.Upstream != nil {
-		fmt.Fprintf(&b, "Your application at %s, behind Guichet's authorizer:\n", o.Upstream)
+		fmt.Fprintf(&b, "Your application at %s, behind Guichet's authorizer (JWT authorizer on fast routes):\n", o.Upstream)
 		for _, r := range cfg.AppRoutes {
 			who := string(r.Access)
 			if r.Access == route.Permission {
 				who = r.Permission
+			}
+			if r.IsFast() {
+				who += ", fast: the token alone, revocations seen at its expiry"
 			}
 			fmt.Fprintf(&b, "  %-7s %s%s  (%s)\n", r.Method, cfg.PublicURL, r.Path, who)
 		}

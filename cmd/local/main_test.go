@@ -191,7 +191,8 @@ func TestMakeRunDeclaresDemoPermissionsUnlessTheEnvironmentDoes(t *testing.T) {
 // upstream or TTL stops the start, and the banner names the embedded
 // DynamoDB with the command that writes to it.
 func TestGatewayOptions(t *testing.T) {
-	routes := `[{"method":"GET","path":"/projects/{id}","access":"permission","permission":"users:read"}]`
+	routes := `[{"method":"GET","path":"/projects/{id}","access":"permission","permission":"users:read"},
+		{"method":"GET","path":"/reports","access":"authenticated","mode":"fast"}]`
 	parse := func(env map[string]string) error {
 		cfg, err := localConfig(func(k string) string { return env[k] }, "127.0.0.1:8080")
 		if err != nil {
@@ -206,6 +207,7 @@ func TestGatewayOptions(t *testing.T) {
 		"upstream not a URL":      {"APP_ROUTES": routes, "APP_UPSTREAM": "127.0.0.1:3000"},
 		"a bad TTL":               {"AUTHORIZER_CACHE_TTL_SECONDS": "-1"},
 		"a Guichet path":          {"APP_ROUTES": `[{"method":"GET","path":"/v1/me","access":"public"}]`, "APP_UPSTREAM": "http://127.0.0.1:3000"},
+		"a fast public route":     {"APP_ROUTES": `[{"method":"GET","path":"/s","access":"public","mode":"fast"}]`, "APP_UPSTREAM": "http://127.0.0.1:3000"},
 	} {
 		if err := parse(env); err == nil {
 			t.Errorf("%s: started", name)
@@ -222,7 +224,7 @@ func TestGatewayOptions(t *testing.T) {
 	}
 	cfg.DynamoDBEndpoint = "http://127.0.0.1:4567"
 	b := extras(cfg, o)
-	for _, want := range []string{"DYNAMODB_ENDPOINT=http://127.0.0.1:4567 TABLE_NAME=guichet PUBLIC_URL=http://127.0.0.1:8080 go run ./cmd/guichet org create", "/projects/{id}  (users:read)"} {
+	for _, want := range []string{"DYNAMODB_ENDPOINT=http://127.0.0.1:4567 TABLE_NAME=guichet PUBLIC_URL=http://127.0.0.1:8080 go run ./cmd/guichet org create", "/projects/{id}  (users:read)", "/reports  (authenticated, fast: "} {
 		if !strings.Contains(b, want) {
 			t.Errorf("banner without %q:\n%s", want, b)
 		}

@@ -30,6 +30,17 @@ const (
 	Permission = route.Permission
 )
 
+// The modes of an application route (route.Mode).
+const (
+	// Strict: Guichet's Lambda authorizer, one GetItem a request; a
+	// revocation counts from the next request. The mode when none is set.
+	Strict = route.Strict
+	// Fast: API Gateway's JWT authorizer (issuer and audience: the
+	// stack's public URL), no Lambda and no DynamoDB call; a revocation
+	// counts once the access token expires. Not for access Public.
+	Fast = route.Fast
+)
+
 // Environment variables of the application's routes and permissions.
 const (
 	// appRoutesEnv holds the application's routes (JSON []route.AppRoute);
@@ -60,10 +71,15 @@ type AppRoute struct {
 	// Permission is the permission access Permission requires
 	// ("projects:write"): one of Guichet's or of Props.AppPermissions.
 	Permission string
+	// Mode is Strict (also when empty) or Fast. A fast route is attached
+	// to API Gateway's JWT authorizer: the handler receives the token's
+	// claims (the principal claim among them) instead of the Lambda
+	// authorizer's context.
+	Mode route.Mode
 }
 
 func (r AppRoute) spec() route.AppRoute {
-	return route.AppRoute{Method: r.Method, Path: r.Path, Access: r.Access, Permission: r.Permission}
+	return route.AppRoute{Method: r.Method, Path: r.Path, Access: r.Access, Permission: r.Permission, Mode: r.Mode}
 }
 
 // AppPermission is one of the application's permissions, with its
@@ -85,11 +101,14 @@ type appRoutes struct {
 
 // AddRoute adds one of the application's routes to Guichet's API behind
 // Guichet's authorizer, and its spec to the authorizer's APP_ROUTES. Every
-// route, public ones included, goes through the authorizer: it passes the
-// principal of a valid credential to the handler and denies what the
-// route's access does not admit. It refuses a route route.AppRoute.Check
-// refuses, a route key already added and a permission outside the catalog,
-// naming the route.
+// strict route, public ones included, goes through the authorizer: it
+// passes the principal of a valid credential to the handler and denies
+// what the route's access does not admit. A fast route goes through API
+// Gateway's JWT authorizer instead, its permission as its one
+// authorization scope; it is in APP_ROUTES too (the local gateway reads
+// it there), and the Lambda authorizer denies it if ever invoked for it.
+// AddRoute refuses a route route.AppRoute.Check refuses, a route key
+// already added and a permission outside the catalog, naming the route.
 func (s *Guichet) AddRoute(r AppRoute) error {
 	if err := s.props.checkRoute(r, s.app.specs); err != nil {
 		return fmt.Errorf("guichet: %w", err)
@@ -104,25 +123,34 @@ func (s *Guichet) AddRoute(r AppRoute) error {
 		return fmt.Errorf("guichet: route %q: %w", spec.Key(), err)
 	}
 
-	authorizer := s.Authorizer
-	if s.props.AuthorizerCacheTTLSeconds > 0 {
-		authorizer = s.routeKeyedAuthorizer()
-		if r.Access == Public {
-			// A cached authorizer needs an identity source, and API
-			// Gateway answers 401 itself to a request without it: a public
-			// route uses an authorizer of the same function without one
-			// (and so without caching).
-			authorizer = s.publicAuthorizer()
-		}
-	}
-	s.API.AddRoutes(&awsapigatewayv2.AddRoutesOptions{
+	opts := &awsapigatewayv2.AddRoutesOptions{
 		Path:        jsii.String(r.Path),
 		Methods:     &[]awsapigatewayv2.HttpMethod{awsapigatewayv2.HttpMethod(r.Method)},
 		Integration: s.appIntegration(r.Handler),
-		Authorizer:  authorizer,
-	})
-	if authorizer == s.publicAuth {
-		removeIdentitySource(s.API, publicAuthorizerID)
+	}
+	if r.Mode == Fast {
+		opts.Authorizer = s.jwtAuthorizer()
+		if r.Access == Permission {
+			opts.AuthorizationScopes = jsii.Strings(r.Permission)
+		}
+		s.API.AddRoutes(opts)
+	} else {
+		authorizer := s.Authorizer
+		if s.props.AuthorizerCacheTTLSeconds > 0 {
+			authorizer = s.routeKeyedAuthorizer()
+			if r.Access == Public {
+				// A cached authorizer needs an identity source, and API
+				// Gateway answers 401 itself to a request without it: a
+				// public route uses an authorizer of the same function
+				// without one (and so without caching).
+				authorizer = s.publicAuthorizer()
+			}
+		}
+		opts.Authorizer = authorizer
+		s.API.AddRoutes(opts)
+		if authorizer == s.publicAuth {
+			removeIdentitySource(s.API, publicAuthorizerID)
+		}
 	}
 	s.app.specs = specs
 	s.Functions[route.Authorizer].AddEnvironment(jsii.String(appRoutesEnv), jsii.String(string(raw)), nil)
@@ -149,6 +177,25 @@ func (s *Guichet) routeKeyedAuthorizer() awsapigatewayv2authorizers.HttpLambdaAu
 			})
 	}
 	return s.routeKeyedAuth
+}
+
+// jwtAuthorizerID names API Gateway's JWT authorizer of the fast routes.
+const jwtAuthorizerID = "JwtAuthorizer"
+
+// jwtAuthorizer verifies Guichet's access tokens as any relying party
+// does: signed by a key of the JWKS the issuer's discovery names, issued
+// by the stack's public URL, for it (ACCESS_TOKEN_AUDIENCE is not set by
+// the stack: the audience is PUBLIC_URL).
+func (s *Guichet) jwtAuthorizer() awsapigatewayv2authorizers.HttpJwtAuthorizer {
+	if s.jwtAuth == nil {
+		s.jwtAuth = awsapigatewayv2authorizers.NewHttpJwtAuthorizer(jsii.String(jwtAuthorizerID), jsii.String(s.publicURL),
+			&awsapigatewayv2authorizers.HttpJwtAuthorizerProps{
+				AuthorizerName: jsii.String(jwtAuthorizerID),
+				JwtAudience:    jsii.Strings(s.publicURL),
+				IdentitySource: jsii.Strings("$request.header.Authorization"),
+			})
+	}
+	return s.jwtAuth
 }
 
 // publicAuthorizerID names the authorizer of public application routes

@@ -41,6 +41,8 @@ var (
 		{route.AppRoute{Method: "GET", Path: "/projects/{id}", Access: Authenticated}, "ProjectsFunction"},
 		{route.AppRoute{Method: "ANY", Path: "/files/{proxy+}", Access: Authenticated}, "ProjectsFunction"},
 		{route.AppRoute{Method: "GET", Path: "/status", Access: Public}, "StatusFunction"},
+		{route.AppRoute{Method: "GET", Path: "/reports/{id}", Access: Permission, Permission: "projects:read", Mode: Fast}, "ProjectsFunction"},
+		{route.AppRoute{Method: "POST", Path: "/events", Access: Authenticated, Mode: Fast}, "StatusFunction"},
 	}
 )
 
@@ -69,7 +71,7 @@ func synthesizeApp(buildDir string, ttl int) (*synthesized, error) {
 		for _, r := range testAppRoutes {
 			p.Routes = append(p.Routes, AppRoute{
 				Method: r.route.Method, Path: r.route.Path, Access: r.route.Access,
-				Permission: r.route.Permission, Handler: fns[r.handler],
+				Permission: r.route.Permission, Mode: r.route.Mode, Handler: fns[r.handler],
 			})
 		}
 	})
@@ -124,9 +126,86 @@ func TestOIDCClients(t *testing.T) {
 	})
 }
 
+// authorizersOfType returns the logical ids of the authorizers of type
+// typ (REQUEST: a Lambda's; JWT: API Gateway's).
+func (s *synthesized) authorizersOfType(typ string) []string {
+	var ids []string
+	for id, a := range s.resources("AWS::ApiGatewayV2::Authorizer") {
+		if props(a)["AuthorizerType"] == typ {
+			ids = append(ids, id)
+		}
+	}
+	return ids
+}
+
+func TestFastApplicationRoutes(t *testing.T) {
+	for name, s := range map[string]*synthesized{"without caching": app, "with caching": appCached} {
+		jwt := s.authorizersOfType("JWT")
+		if len(jwt) != 1 {
+			t.Fatalf("%s: JWT authorizers %v, want one for every fast route", name, jwt)
+		}
+		a := props(s.resources("AWS::ApiGatewayV2::Authorizer")[jwt[0]])
+		env := s.envOf(t, FunctionLogicalID(route.Authorizer))["PUBLIC_URL"]
+		if env == nil {
+			t.Fatalf("%s: the authorizer has no PUBLIC_URL", name)
+		}
+		publicURL, _ := json.Marshal(env)
+		t.Run(name+": the JWT authorizer accepts the tokens of the stack's issuer, for its audience, from the Authorization header", func(t *testing.T) {
+			cfg, _ := a["JwtConfiguration"].(map[string]any)
+			issuer, _ := json.Marshal(cfg["Issuer"])
+			aud, _ := cfg["Audience"].([]any)
+			if string(issuer) != string(publicURL) || len(aud) != 1 {
+				t.Fatalf("JwtConfiguration %v, want issuer and audience %s", cfg, publicURL)
+			}
+			if b, _ := json.Marshal(aud[0]); string(b) != string(publicURL) {
+				t.Errorf("audience %s, want %s", b, publicURL)
+			}
+			if got := strs(a["IdentitySource"]); !slices.Equal(got, []string{"$request.header.Authorization"}) {
+				t.Errorf("IdentitySource = %v", got)
+			}
+		})
+		for _, r := range testAppRoutes {
+			rt := s.routeByKey(t, r.route.Key())
+			if r.route.Mode != Fast {
+				t.Run(name+": "+r.route.Key()+" keeps Guichet's Lambda authorizer", func(t *testing.T) {
+					if got := rt["AuthorizationType"]; got != "CUSTOM" || ref(rt["AuthorizerId"]) == jwt[0] {
+						t.Errorf("AuthorizationType = %v, authorizer %v", got, rt["AuthorizerId"])
+					}
+				})
+				continue
+			}
+			t.Run(name+": "+r.route.Key()+" is behind the JWT authorizer, its permission (if any) its one scope", func(t *testing.T) {
+				if got := rt["AuthorizationType"]; got != "JWT" {
+					t.Errorf("AuthorizationType = %v, want JWT", got)
+				}
+				if got := ref(rt["AuthorizerId"]); got != jwt[0] {
+					t.Errorf("authorizer = %q, want the JWT authorizer %q", got, jwt[0])
+				}
+				var want []string
+				if r.route.Access == Permission {
+					want = []string{r.route.Permission}
+				}
+				if got := strs(rt["AuthorizationScopes"]); !slices.Equal(got, want) {
+					t.Errorf("AuthorizationScopes = %v, want %v", got, want)
+				}
+				if got, want := s.integrationFunction(t, rt), appFunctions[r.handler]; got != want {
+					t.Errorf("integration invokes %q, want %q", got, want)
+				}
+			})
+		}
+	}
+}
+
 func TestApplicationRoutes(t *testing.T) {
-	authorizer := app.authorizerID(t)
+	lambdas := app.authorizersOfType("REQUEST")
+	if len(lambdas) != 1 {
+		t.Fatalf("Lambda authorizers %v, want Guichet's alone", lambdas)
+	}
+	authorizer := lambdas[0]
 	for _, r := range testAppRoutes {
+		if r.route.Mode == Fast {
+			continue // TestFastApplicationRoutes
+		}
 		t.Run(fmt.Sprintf("%s (%s %s) is served by the application's %s behind Guichet's authorizer", r.route.Key(), r.route.Access, r.route.Permission, r.handler), func(t *testing.T) {
 			rt := app.routeByKey(t, r.route.Key())
 			if got, want := app.integrationFunction(t, rt), appFunctions[r.handler]; got != want {
@@ -302,6 +381,7 @@ func TestBadApplicationRoutes(t *testing.T) {
 		{"a permission outside the catalog", AppRoute{Method: "POST", Path: "/reports", Handler: handler, Access: Permission, Permission: "reports:write"}, `"reports:write"`},
 		{"an unknown access", AppRoute{Method: "GET", Path: "/reports", Handler: handler, Access: "staff"}, `"GET /reports"`},
 		{"no handler", AppRoute{Method: "GET", Path: "/reports", Access: Public}, `"GET /reports"`},
+		{"a fast public route", AppRoute{Method: "GET", Path: "/reports", Handler: handler, Access: Public, Mode: Fast}, `"GET /reports"`},
 		{"a route key already added", AppRoute{Method: "GET", Path: "/status", Handler: handler, Access: Public}, `"GET /status"`},
 	} {
 		t.Run(tc.name+" is refused by AddRoute, naming it, and adds nothing", func(t *testing.T) {

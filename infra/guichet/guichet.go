@@ -174,6 +174,10 @@ type Guichet struct {
 	// routeKeyedAuth serves the application's other routes when results
 	// are cached.
 	routeKeyedAuth awsapigatewayv2authorizers.HttpLambdaAuthorizer
+	// jwtAuth is API Gateway's JWT authorizer of the application's fast
+	// routes, made with the first; publicURL is its issuer and audience.
+	jwtAuth   awsapigatewayv2authorizers.HttpJwtAuthorizer
+	publicURL string
 }
 
 // Environment variables the stack sets for the code in functions/.
@@ -226,6 +230,7 @@ func New(scope constructs.Construct, id string, props Props) (*Guichet, error) {
 	if publicURL == "" {
 		publicURL = *s.API.ApiEndpoint()
 	}
+	s.publicURL = publicURL
 
 	m, err := newMail(node, props)
 	if err != nil {

@@ -72,8 +72,15 @@ func (a *Authorizer) Warm(ctx context.Context) *Authorizer {
 
 // Handle is the Lambda authorizer handler.
 func (a *Authorizer) Handle(ctx context.Context, e events.APIGatewayV2CustomAuthorizerV2Request) (events.APIGatewayV2CustomAuthorizerSimpleResponse, error) {
-	p, reason, err := a.Resolve(ctx, header(e.Headers, "authorization"))
 	rt, isApp := a.app[e.RouteKey]
+	if isApp && rt.IsFast() {
+		// API Gateway's JWT authorizer verifies a fast route: this one is
+		// not attached to it, and its answer would hide a misconfigured
+		// stack. It denies without reading anything.
+		a.log.WarnContext(ctx, "authorizer: invoked for a fast route", "route", e.RouteKey)
+		return events.APIGatewayV2CustomAuthorizerSimpleResponse{IsAuthorized: false, Context: principal.Anonymous("invalid_token")}, nil
+	}
+	p, reason, err := a.Resolve(ctx, header(e.Headers, "authorization"))
 	if err != nil {
 		a.log.ErrorContext(ctx, "authorizer: resolve", "err", err)
 		if isApp && rt.Access != route.Public {

@@ -21,6 +21,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/go-jose/go-jose/v4"
 	miniserver "github.com/truora/minidyn/server"
 
 	"github.com/guichet/guichet/shared/app"
@@ -216,6 +217,13 @@ func (s *Stack) build(ctx context.Context, opts Options) error {
 	}
 	gw := opts.Gateway
 	gw.App = cfg.AppRoutes
+	if cfg.JWTKeys != nil && gw.JWT.Keys == nil {
+		// API Gateway's JWT authorizer reads the JWKS the stack publishes;
+		// the local one, that of the key set the stack signs with.
+		set := cfg.JWTKeys.JWKS()
+		gw.JWT = gateway.JWTAuthorizer{Issuer: cfg.PublicURL, Audience: cfg.Audience(),
+			Keys: func(context.Context) (jose.JSONWebKeySet, error) { return set, nil }}
+	}
 	s.Gateway, err = gateway.NewWith(s.Functions, s.Authorizer, opts.Log, opts.Now, gw)
 	return err
 }

@@ -30,6 +30,9 @@ type Options struct {
 	// authorized route without an Authorization header 401 itself, before
 	// the authorizer runs.
 	IdentitySource bool
+	// JWT is what the application's fast routes accept, checked here as
+	// the stack's JWT authorizer does; needed when App has a fast route.
+	JWT JWTAuthorizer
 }
 
 // pattern is the net/http ServeMux pattern of an API Gateway route:
@@ -86,7 +89,14 @@ func (g *Gateway) front(routes []route.AppRoute, upstream *url.URL) (err error) 
 		},
 	}
 	for _, ar := range routes {
-		g.mux.Handle(pattern(ar.Method, ar.Path), g.serveApp(ar, proxy))
+		h := g.serveApp(ar, proxy)
+		if ar.IsFast() {
+			if g.opts.JWT.Keys == nil {
+				return fmt.Errorf("gateway: APP_ROUTES: route %q is fast, and no JWKS verifies its tokens", ar.Key())
+			}
+			h = g.serveFast(ar, proxy)
+		}
+		g.mux.Handle(pattern(ar.Method, ar.Path), h)
 	}
 	return nil
 }
@@ -101,17 +111,8 @@ const principalHeader = "X-Guichet-Local-Principal"
 func (g *Gateway) serveApp(ar route.AppRoute, proxy http.Handler) http.Handler {
 	rt := route.Route{Method: ar.Method, Path: ar.Path}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		// The mux matches /a%2Fb as one segment, the upstream reads /a/b:
-		// such a path could reach, under a looser route, one that needs
-		// more. None is forwarded.
-		if strings.Contains(strings.ToLower(r.URL.EscapedPath()), "%2f") {
-			gatewayError(w, http.StatusNotFound, "Not Found")
-			return
-		}
-		r.Header.Del(principalHeader)
-		body, err := io.ReadAll(io.LimitReader(r.Body, MaxPayload+1))
-		if err != nil || len(body) > MaxPayload {
-			gatewayError(w, http.StatusRequestEntityTooLarge, "Request Entity Too Large")
+		body, ok := appRequest(w, r)
+		if !ok {
 			return
 		}
 		r.Body = io.NopCloser(bytes.NewReader(body))
@@ -131,6 +132,26 @@ func (g *Gateway) serveApp(ar route.AppRoute, proxy http.Handler) http.Handler {
 		}
 		proxy.ServeHTTP(w, out)
 	})
+}
+
+// appRequest refuses, as API Gateway does, a request to an application
+// route that no authorizer should see, and returns its body; ok is false
+// when it has answered w. It drops the client's principalHeader.
+func appRequest(w http.ResponseWriter, r *http.Request) (body []byte, ok bool) {
+	// The mux matches /a%2Fb as one segment, the upstream reads /a/b: such
+	// a path could reach, under a looser route, one that needs more. None
+	// is forwarded.
+	if strings.Contains(strings.ToLower(r.URL.EscapedPath()), "%2f") {
+		gatewayError(w, http.StatusNotFound, "Not Found")
+		return nil, false
+	}
+	r.Header.Del(principalHeader)
+	body, err := io.ReadAll(io.LimitReader(r.Body, MaxPayload+1))
+	if err != nil || len(body) > MaxPayload {
+		gatewayError(w, http.StatusRequestEntityTooLarge, "Request Entity Too Large")
+		return nil, false
+	}
+	return body, true
 }
 
 // cors answers preflight requests from allowed origins and adds the CORS

@@ -151,6 +151,29 @@ func BenchmarkApplicationRoute(b *testing.B) {
 	report(b, e)
 }
 
+// BenchmarkFastApplicationRoute is BenchmarkApplicationRoute on a fast
+// route: the local gateway checks the access token as API Gateway's JWT
+// authorizer would (ES256 against the JWKS, claims, scope), with no
+// authorizer and no DynamoDB call.
+func BenchmarkFastApplicationRoute(b *testing.B) {
+	e := apitest.New(b, func(c *config.Config) { c.AppRoutes = fastRoutes })
+	app := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	defer app.Close()
+	gw := fastFront(b, e, app.URL)
+	tok := e.LoginOwner(b).AccessToken
+	e.StartBench(b)
+	for range b.N {
+		r := httptest.NewRequest("GET", "/fast/projects/p1", nil)
+		r.Header.Set("Authorization", "Bearer "+tok)
+		w := httptest.NewRecorder()
+		gw.ServeHTTP(w, r)
+		if w.Code != 200 {
+			b.Fatalf("%d %s", w.Code, w.Body)
+		}
+	}
+	report(b, e)
+}
+
 // BenchmarkRefresh measures token issuance per refresh through the local
 // gateway: the refresh token's read, the user's, the role's, and one
 // transaction, with the new access token signed (ES256) in process.

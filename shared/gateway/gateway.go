@@ -3,7 +3,9 @@
 // handler for authorized routes, builds the payload v2 event with the
 // authorizer context, and invokes the function's handler — the same values
 // lambda.Start receives in AWS. Events and responses go through JSON, as
-// they do between API Gateway and Lambda.
+// they do between API Gateway and Lambda. In front of the application
+// (Options.Upstream) it checks the application's fast routes itself, as
+// API Gateway's JWT authorizer does.
 package gateway
 
 import (

@@ -22,6 +22,25 @@ const (
 	Permission Access = "permission"
 )
 
+// Mode is how the gateway verifies the credential of a request to one of
+// the application's routes.
+type Mode string
+
+// The two modes of an application route.
+const (
+	// Strict: Guichet's Lambda authorizer checks the access token's
+	// signature, then reads its credential (one GetItem): a revocation, a
+	// deactivation or a change of role takes effect on the next request.
+	// API keys are admitted. The mode of a route that names none.
+	Strict Mode = "strict"
+	// Fast: API Gateway's JWT authorizer checks the access token alone
+	// (signature by the issuer's JWKS, issuer, audience, expiry, and the
+	// route's permission among the token's scope): no Lambda, no DynamoDB
+	// call, but a revoked session or a changed role is seen only when the
+	// token expires (ACCESS_TOKEN_TTL). API keys are refused.
+	Fast Mode = "fast"
+)
+
 // AppRoute is one of the application's own routes behind Guichet: the
 // gateway (API Gateway with Guichet's authorizer, or the local gateway of
 // `make run`) refuses a request the route's access does not admit before
@@ -32,7 +51,12 @@ type AppRoute struct {
 	Path       string `json:"path"`
 	Access     Access `json:"access"`
 	Permission string `json:"permission,omitempty"`
+	// Mode is Strict (also when empty) or Fast.
+	Mode Mode `json:"mode,omitempty"`
 }
+
+// IsFast reports whether r is verified in Fast mode.
+func (r AppRoute) IsFast() bool { return r.Mode == Fast }
 
 // Key is the route's API Gateway route key, "METHOD /path", which the
 // authorizer's event carries as routeKey.
@@ -51,6 +75,10 @@ func (r AppRoute) Check() error {
 		return fmt.Errorf("route %q: a permission is only for access %q", r.Key(), Permission)
 	case r.Access != Public && r.Access != Authenticated && r.Access != Permission:
 		return fmt.Errorf("route %q: access must be %q, %q or %q", r.Key(), Public, Authenticated, Permission)
+	case r.Mode != "" && r.Mode != Strict && r.Mode != Fast:
+		return fmt.Errorf("route %q: mode must be %q or %q", r.Key(), Strict, Fast)
+	case r.Mode == Fast && r.Access == Public:
+		return fmt.Errorf("route %q: mode %q cannot be %q: API Gateway's JWT authorizer refuses every request without a valid token, so an anonymous one would never get through; use mode %q", r.Key(), Fast, Public, Strict)
 	}
 	for _, g := range All() {
 		if strings.HasPrefix(r.Path, "/v1/") || r.Path == "/v1" || (g.Method == r.Method && g.Path == r.Path) {

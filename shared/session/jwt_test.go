@@ -91,6 +91,14 @@ func TestAccessTokensAreJWTsCarryingThePrincipal(t *testing.T) {
 			t.Errorf("expires_in %d", tok.ExpiresIn)
 		}
 	})
+	t.Run("the scope claim holds the principal's permissions, sorted, for API Gateway's JWT authorizer", func(t *testing.T) {
+		got := strings.Fields(c.Scope)
+		want := slices.Clone(c.Principal.Permissions)
+		slices.Sort(want)
+		if len(want) == 0 || !slices.Equal(got, slices.Compact(want)) || c.Scope != strings.Join(got, " ") {
+			t.Fatalf("scope %q, permissions %v", c.Scope, c.Principal.Permissions)
+		}
+	})
 }
 
 func TestStrictModeSeesEveryChangeOnTheNextRequest(t *testing.T) {
