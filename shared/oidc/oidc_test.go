@@ -41,8 +41,8 @@ type rp struct {
 	// partnerSecret is the secret of "partner-backend", a confidential
 	// client that is no first-party one.
 	partnerSecret string
-	op        *oidc.Provider // the test's side of the hosted login: Complete
-	http      *http.Client   // follows no redirect
+	op            *oidc.Provider // the test's side of the hosted login: Complete
+	http          *http.Client   // follows no redirect
 }
 
 // newRP starts the stack, its configuration changed by opts.
