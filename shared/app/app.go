@@ -129,8 +129,15 @@ func (d Deps) WithJWTKeysSecret(ctx context.Context) (Deps, error) {
 		return d, fmt.Errorf("app: JWT_KEYS_SECRET %s: %w", d.Config.JWTKeysSecret, err)
 	}
 	d.Config.JWTKeys = &ks
-	d.signer = keyring.NewReloading(v, ks, d.Now)
-	return d, nil
+	return d.WithKeys(keyring.NewReloading(v, ks, d.Now)), nil
+}
+
+// WithKeys returns d signing access tokens and id_tokens with the key set
+// src gives at the time (WithJWTKeysSecret's: the secret read again every
+// keyring.Reload).
+func (d Deps) WithKeys(src keyring.Source) Deps {
+	d.signer = src
+	return d
 }
 
 // KeyVault is where the signing keys live: the secret JWT_KEYS_SECRET
@@ -265,8 +272,8 @@ func (d Deps) Sessions() *session.Service {
 // OIDC returns the OpenID Connect provider (function auth).
 func (d Deps) OIDC() *oidc.Provider {
 	return oidc.New(oidc.Config{Issuer: d.Config.PublicURL, Clients: d.Config.OIDCClients, IDTokenTTL: d.Config.AccessTTL,
-		Cookie: session.NewBrowserCookie(d.Config.PublicURL)},
-		d.Store, d.Sessions(), d.Config.JWTKeys, authorizer.New(d.Store, d.Config.Permissions, d.Log, d.Now, nil, d.tokens()), d.Now)
+		Cookie: session.NewBrowserCookie(d.Config.PublicURL), AuthorizeLimit: d.Config.OIDCAuthorizeLimit},
+		d.Store, d.Sessions(), d.SessionConfig().Keys, authorizer.New(d.Store, d.Config.Permissions, d.Log, d.Now, nil, d.tokens()), d.Now)
 }
 
 // AuthOperations are function auth's operations: the JSON login API's and

@@ -99,6 +99,10 @@ type Config struct {
 	// OIDCClients are the OpenID Connect clients (OIDC_CLIENTS: a JSON array
 	// of registry.Client); none when unset.
 	OIDCClients registry.Registry
+	// OIDCAuthorizeLimit is the most authorization requests of a client
+	// per oidc.AuthorizeWindow: oidc.AuthorizeLimit when 0. Not read from
+	// the environment; tests lower it.
+	OIDCAuthorizeLimit int
 }
 
 // Audience is the aud of the JWT access tokens: ACCESS_TOKEN_AUDIENCE,

@@ -1,6 +1,7 @@
 package oidc
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -9,8 +10,11 @@ import (
 	"strings"
 
 	"github.com/guichet/guichet/shared/access"
+	"github.com/guichet/guichet/shared/oidc/registry"
 	"github.com/guichet/guichet/shared/permission"
+	"github.com/guichet/guichet/shared/principal"
 	"github.com/guichet/guichet/shared/problem"
+	"github.com/guichet/guichet/shared/session"
 	"github.com/guichet/guichet/shared/signing"
 	"github.com/guichet/guichet/shared/store"
 	"github.com/guichet/guichet/shared/token"
@@ -30,12 +34,16 @@ type UserInfo struct {
 }
 
 // userinfo answers who a session's access token names (API keys are not
-// accepted: they name no sign-in).
+// accepted: they name no sign-in): sub and the organization always, the
+// claims of the email and profile scopes when the token's client was
+// granted them. The JSON login API's tokens (no OpenID Connect client)
+// get every claim: their holder reads the whole profile at GET /v1/me.
 func (p *Provider) userinfo(w http.ResponseWriter, r *http.Request) error {
-	bearer := func(desc string) error {
-		w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token", error_description="`+desc+`"`)
-		return writeJSON(w, http.StatusUnauthorized, oauthError{Code: "invalid_token", Description: desc})
+	refuse := func(status int, code, desc string) error {
+		w.Header().Set("WWW-Authenticate", `Bearer error="`+code+`", error_description="`+desc+`"`)
+		return writeJSON(w, status, oauthError{Code: code, Description: desc})
 	}
+	bearer := func(desc string) error { return refuse(http.StatusUnauthorized, "invalid_token", desc) }
 	secret, ok := token.Bearer(r.Header.Get("Authorization"))
 	if !ok {
 		return bearer("An access token is required (Authorization: Bearer).")
@@ -47,6 +55,11 @@ func (p *Provider) userinfo(w http.ResponseWriter, r *http.Request) error {
 	if !ok {
 		return bearer("The access token is unknown, expired or revoked.")
 	}
+	all := pr.OIDCClient == ""
+	if !all && !hasScope(pr.OIDCScopes, registry.ScopeOpenID) {
+		// OpenID Connect Core §5.3: userinfo answers OpenID Connect's tokens.
+		return refuse(http.StatusForbidden, "insufficient_scope", "The access token was not granted the openid scope.")
+	}
 	uc, err := p.store.UserContextOf(r.Context(), pr.Org, pr.User)
 	if err != nil {
 		return fmt.Errorf("oidc: userinfo: %w", err)
@@ -55,9 +68,12 @@ func (p *Provider) userinfo(w http.ResponseWriter, r *http.Request) error {
 		return bearer("The account is gone.")
 	}
 	u := uc.User
-	info := UserInfo{Subject: u.Subject(), GivenName: u.FirstName, FamilyName: u.LastName, Locale: u.Language,
-		Name: strings.TrimSpace(u.FirstName + " " + u.LastName), OrgID: u.Org, OrgCode: uc.Org.Code}
-	if u.Email != "" {
+	info := UserInfo{Subject: u.Subject(), OrgID: u.Org, OrgCode: uc.Org.Code}
+	if all || hasScope(pr.OIDCScopes, registry.ScopeProfile) {
+		info.GivenName, info.FamilyName, info.Locale = u.FirstName, u.LastName, u.Language
+		info.Name = strings.TrimSpace(u.FirstName + " " + u.LastName)
+	}
+	if (all || hasScope(pr.OIDCScopes, registry.ScopeEmail)) && u.Email != "" {
 		verified := !u.Unproved
 		info.Email, info.EmailVerified = u.Email, &verified
 	}
@@ -65,14 +81,16 @@ func (p *Provider) userinfo(w http.ResponseWriter, r *http.Request) error {
 }
 
 // revoke is RFC 7009 revocation: a refresh token ends its session, an
-// access token its own credential. An unknown token, or another client's
-// kind of token, is answered 200 as the RFC asks.
+// access token its own credential, when the client authenticated is the
+// one the token was issued to (§2.1). An unknown token, or another
+// client's, is answered 200 as the RFC asks, and revokes nothing.
 func (p *Provider) revoke(w http.ResponseWriter, r *http.Request) error {
 	r.Body = http.MaxBytesReader(w, r.Body, maxForm)
 	if err := r.ParseForm(); err != nil {
 		return answer(w, invalidRequest("The body is not a form within 16 KiB."))
 	}
-	if _, err := p.authenticate(r); err != nil {
+	cl, err := p.authenticate(r)
+	if err != nil {
 		return answer(w, err)
 	}
 	tok := r.PostForm.Get("token")
@@ -80,16 +98,20 @@ func (p *Provider) revoke(w http.ResponseWriter, r *http.Request) error {
 		return answer(w, invalidRequest("token is required."))
 	}
 	ctx := r.Context()
-	if hash, ok := p.accessHash(tok); ok {
-		if err := p.store.DeleteAccessToken(ctx, hash); err != nil && !errors.Is(err, store.ErrNotFound) {
-			return fmt.Errorf("oidc: revoke: %w", err)
+	if c, ok := p.accessClaims(ctx, tok); ok {
+		// The client's own only: the JSON API's say session.FirstParty,
+		// which no registered client is.
+		if c.ClientID == cl.ID {
+			if err := p.store.DeleteAccessToken(ctx, token.Hash(c.ID)); err != nil && !errors.Is(err, store.ErrNotFound) {
+				return fmt.Errorf("oidc: revoke: %w", err)
+			}
 		}
 	} else if _, hash, ok := token.Parse(tok, token.Refresh); ok {
 		cred, err := p.store.GetCredential(ctx, hash)
 		if err != nil && !errors.Is(err, store.ErrNotFound) {
 			return fmt.Errorf("oidc: revoke: %w", err)
 		}
-		if err == nil && cred.Kind == store.RefreshToken && cred.Session != "" {
+		if err == nil && cred.Kind == store.RefreshToken && cred.OIDCClient == cl.ID && cred.Session != "" {
 			if err := p.sessions.Logout(ctx, cred.Session); err != nil {
 				return fmt.Errorf("oidc: revoke: %w", err)
 			}
@@ -113,17 +135,24 @@ type Introspection struct {
 	Principal *access.Principal `json:"principal,omitempty"`
 }
 
-// introspect is RFC 7662 introspection, for confidential clients only:
-// access tokens and API keys, checked as the strict authorizer checks them
-// (one GetItem). Any other token is inactive.
+// introspect is RFC 7662 introspection, for the deployment's own
+// confidential clients only (first_party: a resource server of the
+// application, which sees the tokens of every organization): access
+// tokens and API keys, checked as the strict authorizer checks them (one
+// GetItem). Any other token is inactive.
 func (p *Provider) introspect(w http.ResponseWriter, r *http.Request) error {
 	r.Body = http.MaxBytesReader(w, r.Body, maxForm)
 	if err := r.ParseForm(); err != nil {
 		return answer(w, invalidRequest("The body is not a form within 16 KiB."))
 	}
 	c, err := p.authenticate(r)
-	if err == nil && !c.Confidential() {
+	switch {
+	case err != nil:
+	case !c.Confidential():
 		err = invalidClient() // a public client cannot keep a secret: it may not introspect
+	case !c.FirstParty:
+		err = &oauthError{http.StatusForbidden, "unauthorized_client",
+			"Only the deployment's own (first-party) confidential clients may introspect: a token names a principal of any organization."}
 	}
 	if err != nil {
 		return answer(w, err)
@@ -141,7 +170,22 @@ func (p *Provider) introspect(w http.ResponseWriter, r *http.Request) error {
 	}
 	a := pr.Access()
 	return writeJSON(w, http.StatusOK, Introspection{Active: true, Scope: strings.Join(permission.Strings(pr.Permissions), " "),
-		ClientID: pr.Client, Subject: pr.Subject(), TokenType: "Bearer", Expiry: pr.Expires, Issuer: p.cfg.Issuer, Principal: &a})
+		ClientID: clientOf(pr), Subject: pr.Subject(), TokenType: "Bearer", Expiry: pr.Expires, Issuer: p.cfg.Issuer, Principal: &a})
+}
+
+// clientOf is the client a token was issued to, as its JWT's client_id
+// says: the OpenID Connect client, a key's or service user's client
+// application, else the JSON login API's session.FirstParty.
+func clientOf(pr principal.Principal) string {
+	switch {
+	case pr.OIDCClient != "":
+		return pr.OIDCClient
+	case pr.Client != "":
+		return pr.Client
+	case pr.Credential == principal.Session:
+		return session.FirstParty
+	}
+	return ""
 }
 
 // logout is RP-initiated logout (OpenID Connect RP-Initiated Logout 1.0):
@@ -153,7 +197,7 @@ func (p *Provider) logout(w http.ResponseWriter, r *http.Request) error {
 	var c IDClaims
 	if hint != "" {
 		var err error
-		if c, err = p.hintClaims(hint); err != nil {
+		if c, err = p.hintClaims(r.Context(), hint); err != nil {
 			return problem.BadRequest("invalid_id_token_hint", "The id_token_hint is not an id_token of this provider.")
 		}
 		if clientID != "" && (len(c.Audience) != 1 || c.Audience[0] != clientID) {
@@ -221,12 +265,13 @@ func (p *Provider) endBrowser(w http.ResponseWriter, r *http.Request, hint IDCla
 
 // hintClaims verifies an id_token_hint: signed by this provider's keys,
 // issued by it (it may have expired: a hint names, it does not authorize).
-func (p *Provider) hintClaims(hint string) (IDClaims, error) {
+func (p *Provider) hintClaims(ctx context.Context, hint string) (IDClaims, error) {
 	var c IDClaims
-	if p.keys == nil {
-		return c, errors.New("oidc: no keys")
+	keys, err := p.keySet(ctx)
+	if err != nil {
+		return c, err
 	}
-	payload, err := signing.Verify(p.keys.JWKS(), hint, signing.IDToken)
+	payload, err := signing.Verify(keys.JWKS(), hint, signing.IDToken)
 	if err != nil {
 		return c, err
 	}
@@ -239,20 +284,24 @@ func (p *Provider) hintClaims(hint string) (IDClaims, error) {
 	return c, nil
 }
 
-// accessHash is the hash keying the credential of a JWT access token of
-// this provider (its jti's), signature and issuer checked; false for
-// anything else. An expired token still names its credential.
-func (p *Provider) accessHash(tok string) (string, bool) {
-	if p.keys == nil || strings.Count(tok, ".") != 2 {
-		return "", false
-	}
-	payload, err := signing.Verify(p.keys.JWKS(), tok, signing.AccessToken)
-	if err != nil {
-		return "", false
-	}
+// accessClaims are the claims of a JWT access token of this provider,
+// signature and issuer checked; false for anything else. An expired token
+// still names its credential (the hash of its jti) and its client.
+func (p *Provider) accessClaims(ctx context.Context, tok string) (access.Claims, bool) {
 	var c access.Claims
-	if json.Unmarshal(payload, &c) != nil || c.Issuer != p.cfg.Issuer || c.ID == "" {
-		return "", false
+	if strings.Count(tok, ".") != 2 {
+		return c, false
 	}
-	return token.Hash(c.ID), true
+	keys, err := p.keySet(ctx)
+	if err != nil {
+		return c, false
+	}
+	payload, err := signing.Verify(keys.JWKS(), tok, signing.AccessToken)
+	if err != nil {
+		return c, false
+	}
+	if json.Unmarshal(payload, &c) != nil || c.Issuer != p.cfg.Issuer || c.ID == "" {
+		return access.Claims{}, false
+	}
+	return c, true
 }

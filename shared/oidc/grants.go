@@ -57,11 +57,12 @@ func (p *Provider) exchange(ctx context.Context, cl registry.Client, code, redir
 	if !uc.Found || uc.User.Status != store.Active {
 		return TokenResponse{}, invalidGrant("The account is no longer active.")
 	}
+	c.OIDCClient, c.OIDCScopes = cl.ID, r.Scopes
 	ns, err := p.sessions.Prepare(ctx, uc.User, c)
 	if err != nil {
 		return TokenResponse{}, err
 	}
-	ns.Refresh.Verified, ns.Refresh.OIDCClient = slices.Contains(r.AMR, "otp"), cl.ID
+	ns.Refresh.Verified = slices.Contains(r.AMR, "otp")
 	switch err := p.store.ExchangeCode(ctx, r, now, ns.Session, ns.Access, ns.Refresh); {
 	case store.Lost(err, store.LinkUsed):
 		return TokenResponse{}, invalidGrant("The code was already used.")
@@ -76,7 +77,7 @@ func (p *Provider) exchange(ctx context.Context, cl registry.Client, code, redir
 		res.RefreshToken = ns.Tokens.RefreshToken
 	}
 	if hasScope(r.Scopes, registry.ScopeOpenID) {
-		if res.IDToken, err = p.idToken(r, uc.User, uc.Org, ns.Session.ID); err != nil {
+		if res.IDToken, err = p.idToken(ctx, r, uc.User, uc.Org, ns.Session.ID); err != nil {
 			return TokenResponse{}, err
 		}
 	}
@@ -104,7 +105,12 @@ type IDClaims struct {
 	OrgCode       string   `json:"org_code"`
 }
 
-func (p *Provider) idToken(r store.AuthRequest, u store.User, o store.Org, sid string) (string, error) {
+// idToken signs the id_token of request r with the key set of the time.
+func (p *Provider) idToken(ctx context.Context, r store.AuthRequest, u store.User, o store.Org, sid string) (string, error) {
+	keys, err := p.keySet(ctx)
+	if err != nil {
+		return "", fmt.Errorf("oidc: id_token: %w", err)
+	}
 	now := p.now()
 	c := IDClaims{Issuer: p.cfg.Issuer, Subject: u.Subject(), Audience: []string{r.Client}, AuthorizedBy: r.Client,
 		Expiry: now.Add(p.cfg.IDTokenTTL).Unix(), IssuedAt: now.Unix(), AuthTime: r.AuthTime, Nonce: r.Nonce,
@@ -117,7 +123,7 @@ func (p *Provider) idToken(r store.AuthRequest, u store.User, o store.Org, sid s
 		c.GivenName, c.FamilyName = u.FirstName, u.LastName
 		c.Name = strings.TrimSpace(u.FirstName + " " + u.LastName)
 	}
-	tok, err := p.keys.Sign(c, signing.IDToken)
+	tok, err := keys.Sign(c, signing.IDToken)
 	if err != nil {
 		return "", fmt.Errorf("oidc: id_token: %w", err)
 	}

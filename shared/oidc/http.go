@@ -135,7 +135,13 @@ func (p *Provider) discovery(w http.ResponseWriter, r *http.Request) error {
 // authorize is the authorization endpoint (code flow only). A request with
 // an unknown client or an unregistered redirect is answered here, never
 // redirected (RFC 6749 §4.1.2.1); any other error goes back to the client.
+//
+// Each request is counted against its client's address first: past the
+// limit, a 429 problem with Retry-After.
 func (p *Provider) authorize(w http.ResponseWriter, r *http.Request) error {
+	if err := p.limit.Take(r.Context(), session.ClientKey(r.RemoteAddr)); err != nil {
+		return err
+	}
 	q := r.URL.Query()
 	c, ok := p.cfg.Clients.Find(q.Get("client_id"))
 	if !ok {
@@ -183,8 +189,10 @@ func (p *Provider) authorize(w http.ResponseWriter, r *http.Request) error {
 			return back("invalid_scope", fmt.Sprintf("The scope %q is a permission; access tokens carry the user's role and are not limited by scope yet.", s))
 		}
 	}
-	if hasScope(scopes, registry.ScopeOpenID) && p.keys == nil {
-		return back("temporarily_unavailable", "No signing key: the openid scope is unavailable.")
+	if hasScope(scopes, registry.ScopeOpenID) {
+		if _, err := p.keySet(r.Context()); err != nil {
+			return back("temporarily_unavailable", "No signing key: the openid scope is unavailable.")
+		}
 	}
 	challenge, method := q.Get("code_challenge"), q.Get("code_challenge_method")
 	switch {

@@ -19,7 +19,9 @@ import (
 	"time"
 
 	"github.com/guichet/guichet/shared/authorizer"
+	"github.com/guichet/guichet/shared/keyring"
 	"github.com/guichet/guichet/shared/oidc/registry"
+	"github.com/guichet/guichet/shared/ratelimit"
 	"github.com/guichet/guichet/shared/session"
 	"github.com/guichet/guichet/shared/signing"
 	"github.com/guichet/guichet/shared/store"
@@ -28,6 +30,15 @@ import (
 // RequestTTL is how long an authorization request (and its code) lives:
 // the sign-in, then the code's exchange.
 const RequestTTL = 10 * time.Minute
+
+// The authorization endpoint's limit: AuthorizeLimit requests per client
+// (IP address, IPv6 /64) per AuthorizeWindow, unless Config says
+// otherwise. Each request stores an authorization request; a sign-in
+// takes one, an office behind one address many.
+const (
+	AuthorizeLimit  = 300
+	AuthorizeWindow = 15 * time.Minute
+)
 
 // Config is the provider's settings.
 type Config struct {
@@ -39,6 +50,9 @@ type Config struct {
 	// Cookie is the hosted pages' single sign-on cookie, which logout
 	// ends.
 	Cookie session.BrowserCookie
+	// AuthorizeLimit is the most authorization requests of a client per
+	// AuthorizeWindow (the package's AuthorizeLimit when 0).
+	AuthorizeLimit int
 }
 
 // Provider is the OpenID Connect provider.
@@ -46,16 +60,39 @@ type Provider struct {
 	cfg      Config
 	store    *store.Store
 	sessions *session.Service
-	keys     *signing.KeySet
+	keys     keyring.Source
 	tokens   *authorizer.Authorizer
+	limit    *ratelimit.Requests
 	now      func() time.Time
 }
 
-// New returns a provider; keys signs id_tokens (nil: the openid scope is
-// refused, the provider serves plain OAuth); tokens resolves access tokens
-// and API keys as the strict authorizer does.
-func New(cfg Config, s *store.Store, sessions *session.Service, keys *signing.KeySet, tokens *authorizer.Authorizer, now func() time.Time) *Provider {
-	return &Provider{cfg: cfg, store: s, sessions: sessions, keys: keys, tokens: tokens, now: now}
+// New returns a provider; keys gives the key set that signs id_tokens at
+// the time (the access tokens' source, so that both follow a rotation;
+// nil or failing: the openid scope is refused, the provider serves plain
+// OAuth); tokens resolves access tokens and API keys as the strict
+// authorizer does.
+func New(cfg Config, s *store.Store, sessions *session.Service, keys keyring.Source, tokens *authorizer.Authorizer, now func() time.Time) *Provider {
+	n := cfg.AuthorizeLimit
+	if n == 0 {
+		n = AuthorizeLimit
+	}
+	return &Provider{cfg: cfg, store: s, sessions: sessions, keys: keys, tokens: tokens, now: now,
+		limit: ratelimit.NewRequests(s, "authorize", n, AuthorizeWindow, now)}
+}
+
+// errNoKeys: the provider has no signing keys.
+var errNoKeys = errors.New("oidc: no signing keys")
+
+// keySet is the key set that signs now.
+func (p *Provider) keySet(ctx context.Context) (signing.KeySet, error) {
+	if p.keys == nil {
+		return signing.KeySet{}, errNoKeys
+	}
+	ks, err := p.keys.KeySet(ctx)
+	if err != nil {
+		return signing.KeySet{}, fmt.Errorf("oidc: %w", err)
+	}
+	return ks, nil
 }
 
 // Request is what the hosted login shows of an authorization request.

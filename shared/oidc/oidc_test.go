@@ -38,15 +38,23 @@ type rp struct {
 	provider  *gooidc.Provider
 	spa, web  oauth2.Config
 	webSecret string
-	op        *oidc.Provider // the test's side of the hosted login: Complete
-	http      *http.Client   // follows no redirect
+	// partnerSecret is the secret of "partner-backend", a confidential
+	// client that is no first-party one.
+	partnerSecret string
+	op            *oidc.Provider // the test's side of the hosted login: Complete
+	http          *http.Client   // follows no redirect
 }
 
-func newRP(t testing.TB) *rp {
+// newRP starts the stack, its configuration changed by opts.
+func newRP(t testing.TB, opts ...apitest.Option) *rp {
 	t.Helper()
 	srv := httptest.NewUnstartedServer(nil)
 	issuer := "http://" + srv.Listener.Addr().String()
 	webSecret, webHash, err := registry.NewSecret()
+	if err != nil {
+		t.Fatal(err)
+	}
+	partnerSecret, partnerHash, err := registry.NewSecret()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -58,8 +66,10 @@ func newRP(t testing.TB) *rp {
 			Scopes: []string{"openid", "email"}},
 		{ID: "partner", Name: "A partner's app", Type: registry.SPA, RedirectURIs: []string{partnerRedirect},
 			Scopes: []string{"openid"}},
+		{ID: "partner-backend", Name: "A partner's backend", Type: registry.Web, RedirectURIs: []string{partnerRedirect},
+			SecretHash: partnerHash, Scopes: []string{"openid"}},
 	}
-	e := apitest.New(t, func(c *config.Config) { c.PublicURL, c.OIDCClients = issuer, clients })
+	e := apitest.New(t, append([]apitest.Option{func(c *config.Config) { c.PublicURL, c.OIDCClients = issuer, clients }}, opts...)...)
 	srv.Config.Handler = e.Handler()
 	srv.Start()
 	t.Cleanup(srv.Close)
@@ -70,7 +80,7 @@ func newRP(t testing.TB) *rp {
 	}
 	scopes := []string{gooidc.ScopeOpenID, "profile", "email", gooidc.ScopeOfflineAccess}
 	d := app.New(e.Config, e.DB, slog.New(slog.DiscardHandler), e.Clock.Now)
-	return &rp{e: e, issuer: issuer, provider: provider, webSecret: webSecret, op: d.OIDC(),
+	return &rp{e: e, issuer: issuer, provider: provider, webSecret: webSecret, partnerSecret: partnerSecret, op: d.OIDC(),
 		spa: oauth2.Config{ClientID: "spa", Endpoint: provider.Endpoint(), RedirectURL: spaRedirect, Scopes: scopes},
 		web: oauth2.Config{ClientID: "web", ClientSecret: webSecret, Endpoint: provider.Endpoint(), RedirectURL: webRedirect,
 			Scopes: []string{gooidc.ScopeOpenID, "email"}},

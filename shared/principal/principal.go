@@ -24,8 +24,8 @@ const (
 // Principal is an authenticated caller: access.Principal, the public shape
 // the authorizer's context carries, as Guichet's functions use it (flat,
 // with typed permissions), plus what only Guichet's functions need (the
-// key's hash and last use). Access and FromAccess convert between the two;
-// nothing else is encoded.
+// key's hash and last use, a session's OpenID Connect client and scopes).
+// Access and FromAccess convert between the two; nothing else is encoded.
 type Principal struct {
 	Org     string
 	OrgCode string
@@ -60,6 +60,11 @@ type Principal struct {
 	// LastUsed is, for an API key, when its use was last recorded (epoch
 	// seconds; 0: never).
 	LastUsed int64
+	// OIDCClient is, for a session's access token, the OpenID Connect
+	// client it was issued to, and OIDCScopes the scopes granted it
+	// (store.Credential); empty for the JSON login API's.
+	OIDCClient string
+	OIDCScopes []string
 }
 
 // Access returns p in the public shape.
@@ -80,7 +85,8 @@ func (p Principal) Access() access.Principal {
 }
 
 // FromAccess returns the principal a in the functions' shape; the fields
-// only Guichet's functions use (KeyHash, LastUsed) are left empty.
+// only Guichet's functions use (KeyHash, LastUsed, OIDCClient,
+// OIDCScopes) are left empty.
 func FromAccess(a access.Principal) Principal {
 	perms := make([]permission.Permission, len(a.Permissions))
 	for i, x := range a.Permissions {
@@ -232,7 +238,7 @@ func FromCredential(c store.Credential, perms permission.Catalog) Principal {
 	p := Principal{Org: c.Org, OrgCode: c.OrgCode, User: c.User, Person: c.Person, Kind: c.UserKind,
 		Role: c.Role, Permissions: valid, Client: c.Client, Scopes: c.Scopes,
 		Units:       access.Units{All: c.AllUnits, Kinds: c.UnitKinds, List: c.Units},
-		DefaultUnit: c.DefaultUnit, Expires: c.Expires}
+		DefaultUnit: c.DefaultUnit, Expires: c.Expires, OIDCClient: c.OIDCClient, OIDCScopes: c.OIDCScopes}
 	if p.Expires == store.NoExpiry {
 		p.Expires = 0
 	}

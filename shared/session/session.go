@@ -101,6 +101,11 @@ type Client struct {
 	// Browser: the hosted pages open the session, the browser's single
 	// sign-on session (BrowserClient).
 	Browser bool
+	// OIDCClient is the OpenID Connect client the session's tokens are
+	// issued to (their client_id; only it refreshes them) and OIDCScopes
+	// the scopes granted it; empty for the JSON login API's (FirstParty).
+	OIDCClient string
+	OIDCScopes []string
 }
 
 func invalidCredentials() *problem.Problem {
@@ -401,7 +406,8 @@ func roleChanged() *problem.Problem {
 // JWT (at+jwt) carrying the principal its credential item holds, keyed
 // by the hash of its jti, so that the strict authorizer checks it with
 // one GetItem as any secret.
-func (s *Service) credentials(ctx context.Context, u store.User, g store.Grant, sessionID string, now time.Time) (Tokens, store.Credential, store.Credential, error) {
+// Both record the OpenID Connect client c names and its scopes.
+func (s *Service) credentials(ctx context.Context, u store.User, g store.Grant, sessionID string, c Client, now time.Time) (Tokens, store.Credential, store.Credential, error) {
 	jti, err := token.NewID()
 	if err != nil {
 		return Tokens{}, store.Credential{}, store.Credential{}, err
@@ -413,7 +419,7 @@ func (s *Service) credentials(ctx context.Context, u store.User, g store.Grant, 
 	ac := store.NewCredential(token.Hash(jti), store.AccessToken, u.Org, u.ID, now, now.Add(s.cfg.AccessTTL))
 	ac.UserKind, ac.Role, ac.Permissions, ac.RoleVersion, ac.Session = u.Kind, u.Role, g.For(u, s.cfg.Clients), g.Version, sessionID
 	ac = ac.WithUnits(u)
-	ac.Person = u.Person
+	ac.Person, ac.OIDCClient, ac.OIDCScopes = u.Person, c.OIDCClient, c.OIDCScopes
 	if u.Kind == store.Service {
 		ac.Client = u.Client
 	}
@@ -422,7 +428,7 @@ func (s *Service) credentials(ctx context.Context, u store.User, g store.Grant, 
 		return Tokens{}, store.Credential{}, store.Credential{}, err
 	}
 	rc := store.NewCredential(rh, store.RefreshToken, u.Org, u.ID, now, now.Add(s.cfg.RefreshTTL))
-	rc.Session = sessionID
+	rc.Session, rc.OIDCClient, rc.OIDCScopes = sessionID, c.OIDCClient, c.OIDCScopes
 	t := Tokens{AccessToken: access, RefreshToken: refresh, TokenType: "Bearer",
 		ExpiresIn: int(s.cfg.AccessTTL / time.Second)}
 	return t, ac, rc, nil
@@ -445,6 +451,9 @@ func (s *Service) sign(ctx context.Context, ac store.Credential, sub, jti string
 	c := access.Claims{Issuer: s.cfg.Issuer, Subject: sub, Audience: []string{s.cfg.Audience},
 		Expiry: ac.Expires, IssuedAt: now.Unix(), ID: jti, ClientID: FirstParty,
 		Scope: scope(ap.Permissions), SessionID: ac.Session, Principal: ap}
+	if ac.OIDCClient != "" {
+		c.ClientID = ac.OIDCClient
+	}
 	if ac.Client != "" {
 		c.ClientID = ac.Client
 	}
@@ -484,7 +493,7 @@ func (s *Service) Prepare(ctx context.Context, u store.User, c Client) (NewSessi
 	if err != nil {
 		return NewSession{}, err
 	}
-	t, ac, rc, err := s.credentials(ctx, u, g, id, now)
+	t, ac, rc, err := s.credentials(ctx, u, g, id, c, now)
 	if err != nil {
 		return NewSession{}, err
 	}
@@ -579,7 +588,7 @@ func (s *Service) Refresh(ctx context.Context, refreshToken, client string) (any
 		if err != nil {
 			return nil, err
 		}
-		t, ac, rc, err := s.credentials(ctx, u, g, old.Session, now)
+		t, ac, rc, err := s.credentials(ctx, u, g, old.Session, issuedTo(old), now)
 		if err != nil {
 			return nil, err
 		}
@@ -601,6 +610,16 @@ func (s *Service) Refresh(ctx context.Context, refreshToken, client string) (any
 		}
 		return nil, err
 	}
+}
+
+// issuedTo is the OpenID Connect client and scopes a refresh token's
+// successors are issued to: its own, but for the browser's session (whose
+// access tokens are the JSON API's).
+func issuedTo(rt store.Credential) Client {
+	if rt.OIDCClient == BrowserClient {
+		return Client{}
+	}
+	return Client{OIDCClient: rt.OIDCClient, OIDCScopes: rt.OIDCScopes}
 }
 
 // inProgress answers a refresh that lost to another refresh of its token

@@ -81,10 +81,13 @@ type Credential struct {
 	// token is kept until it expires so that its reuse is told apart from
 	// an unknown token.
 	Used int64 `dynamodbav:"used,omitempty"`
-	// OIDCClient is, on a refresh token, the OpenID Connect client it was
-	// issued to; empty for the JSON login API's and the hosted pages'. Only
-	// that client refreshes it.
+	// OIDCClient is, on a refresh or access token, the OpenID Connect
+	// client it was issued to; empty for the JSON login API's and the
+	// hosted pages' access tokens. Only that client refreshes or revokes
+	// it. OIDCScopes are the scopes granted that client (what userinfo
+	// answers), kept from refresh token to refresh token.
 	OIDCClient string `dynamodbav:"oidc_client,omitempty"`
+	OIDCScopes Perms  `dynamodbav:"oidc_scopes,omitempty"`
 	// The fields of an API key (Kind APIKey); Permissions are its Scopes
 	// within its user's role, LastUsed is epoch seconds (see apikey.go).
 	// Client is also a service user's client application on its access

@@ -195,10 +195,17 @@ func Parse(data []byte, perms permission.Catalog) (Registry, error) {
 	return r, nil
 }
 
+// Reserved is the client_id of the JSON login API's access tokens
+// (session.FirstParty): no registered client takes it, so that a token's
+// client_id names one client.
+const Reserved = "guichet"
+
 func check(c Client, perms permission.Catalog) error {
 	switch {
 	case c.ID == "" || c.Name == "":
 		return fmt.Errorf("id and name are required")
+	case c.ID == Reserved:
+		return fmt.Errorf("id %q is the client_id of the JSON login API's tokens", c.ID)
 	case strings.ContainsAny(c.ID, "/ :"):
 		// A slash names a service user (organization/user) at the token endpoint.
 		return fmt.Errorf("id %q: no slash, colon or space", c.ID)

@@ -29,6 +29,7 @@ func TestParse(t *testing.T) {
 	}{
 		{"a good web client passes", `[` + good + `]`, ""},
 		{"an unknown field is refused", `[{"id":"a","name":"A","type":"spa","redirect_uris":["https://a.example/cb"],"scopes":["openid"],"secret":"x"}]`, "unknown field"},
+		{"the JSON login API's client_id is refused", `[{"id":"guichet","name":"G","type":"spa","redirect_uris":["https://a.example/cb"],"scopes":["openid"]}]`, "JSON login API"},
 		{"a missing name names the entry", `[{"id":"a","type":"spa","redirect_uris":["https://a.example/cb"],"scopes":["openid"]}]`, `entry 0 ("a"): id and name`},
 		{"a duplicate id is refused", `[` + good + `,` + good + `]`, `entry 1 ("web"): id already used`},
 		{"an unknown type is refused", `[{"id":"a","name":"A","type":"mobile","redirect_uris":["https://a.example/cb"],"scopes":["openid"]}]`, "type \"mobile\""},
