@@ -34,7 +34,7 @@ func keysCommand(ctx context.Context, verb string, args []string, out io.Writer,
 		}
 	}
 	if verb == "init" {
-		made, err := keyring.Init(ctx, v, d.Store, d.Now())
+		made, err := keyring.Init(ctx, v, d.Store, d.Config.JWTAlgorithm, d.Now())
 		if err != nil {
 			return err
 		}

@@ -183,7 +183,11 @@ func localKeys(getenv func(string) string) (signing.KeySet, error) {
 	if err != nil || found {
 		return ks, err
 	}
-	if ks, err = signing.NewKeySet(time.Now()); err != nil {
+	alg, err := config.JWTAlgorithm(getenv)
+	if err != nil {
+		return ks, err
+	}
+	if ks, err = signing.NewKeySet(alg, time.Now()); err != nil {
 		return ks, err
 	}
 	return ks, v.Write(context.Background(), ks)

@@ -425,7 +425,7 @@ const JWTKeysLogicalID = "JwtSigningKeys"
 // (addKeyRotation) rotates it.
 func newJWTKeys(stack constructs.Construct, production bool) awssecretsmanager.Secret {
 	secret := keptSecret(stack, JWTKeysLogicalID, production, &awssecretsmanager.SecretProps{
-		Description: jsii.String("Guichet: the ES256 key set signing JWT access tokens (written by guichet keys init and the rotation schedule)"),
+		Description: jsii.String("Guichet: the key set signing JWT access tokens (RS256 by default) (written by guichet keys init and the rotation schedule)"),
 	})
 	suppress(secret, "AwsSolutions-SMG4", "The key set is rotated by the stack's own schedule (KeyRotationSchedule → the jobs function), which also publishes the JWKS; Secrets Manager's rotation would not publish it")
 	return secret

@@ -4,7 +4,7 @@ package access
 const TokenType = "at+jwt"
 
 // Claims are the claims of a Guichet JWT access token (RFC 9068, signed
-// with ES256, the key named by the kid header and listed in the issuer's
+// with RS256 or ES256, the key named by the kid header and listed in the issuer's
 // JWKS). Principal is what the strict authorizer and GET /v1/me answer,
 // as of the token's issue.
 type Claims struct {

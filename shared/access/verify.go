@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
+	"crypto/rsa"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -89,11 +90,21 @@ type Verifier struct {
 	lastErr error
 }
 
-// keySet is the issuer's ES256 keys by kid, as fetched at fetched.
+// keySet is the issuer's signing keys by kid, as fetched at fetched.
 type keySet struct {
-	keys    map[string]*ecdsa.PublicKey
+	keys    map[string]publicKey
 	fetched time.Time
 }
+
+// publicKey is a key of the issuer's JWKS and the one algorithm it
+// verifies: RS256 for an RSA key (2048 bits or more), ES256 for P-256.
+type publicKey struct {
+	alg jose.SignatureAlgorithm
+	key any
+}
+
+// accepted are the algorithms Guichet signs access tokens with.
+var accepted = []jose.SignatureAlgorithm{jose.RS256, jose.ES256}
 
 // NewVerifier returns a verifier of the access tokens that issuer (Guichet's
 // PUBLIC_URL) issued for audience (its ACCESS_TOKEN_AUDIENCE, by default
@@ -131,16 +142,17 @@ func checkIssuer(issuer string) error {
 
 func invalid(reason string) error { return fmt.Errorf("%w: %s", ErrInvalidToken, reason) }
 
-// Verify checks token (an RFC 9068 JWT access token: typ at+jwt, ES256, a
-// kid of the issuer's JWKS; a key the token carries is never used) and its
+// Verify checks token (an RFC 9068 JWT access token: typ at+jwt, RS256 or
+// ES256 as its key of the issuer's JWKS, named by its kid, says; a key the
+// token carries is never used, nor an algorithm its key is not of) and its
 // claims: iss is the issuer, aud holds the audience, exp has not passed
 // and iat has come (both within Leeway), sub and jti are set and the
 // principal is one this package reads. A kid the cache does not know
 // makes it fetch the JWKS again, at most every RefetchInterval.
 func (v *Verifier) Verify(ctx context.Context, token string) (Claims, error) {
-	jws, err := jose.ParseSignedCompact(token, []jose.SignatureAlgorithm{jose.ES256})
+	jws, err := jose.ParseSignedCompact(token, accepted)
 	if err != nil || len(jws.Signatures) != 1 {
-		return Claims{}, invalid("not a compact JWS signed with ES256")
+		return Claims{}, invalid("not a compact JWS signed with RS256 or ES256")
 	}
 	h := jws.Signatures[0].Protected
 	if typ, _ := h.ExtraHeaders[jose.HeaderType].(string); !accessTokenType(typ) {
@@ -153,7 +165,10 @@ func (v *Verifier) Verify(ctx context.Context, token string) (Claims, error) {
 	if err != nil {
 		return Claims{}, err
 	}
-	payload, err := jws.Verify(key)
+	if h.Algorithm != string(key.alg) {
+		return Claims{}, invalid(fmt.Sprintf("alg %q for a %s key", h.Algorithm, key.alg))
+	}
+	payload, err := jws.Verify(key.key)
 	if err != nil {
 		return Claims{}, invalid("bad signature")
 	}
@@ -189,7 +204,7 @@ func accessTokenType(typ string) bool {
 
 // key returns the issuer's key kid, fetching the JWKS when kid is unknown
 // or the cache older than KeysMaxAge.
-func (v *Verifier) key(ctx context.Context, kid string) (*ecdsa.PublicKey, error) {
+func (v *Verifier) key(ctx context.Context, kid string) (publicKey, error) {
 	s := v.keys.Load()
 	if s != nil {
 		if k, ok := s.keys[kid]; ok && v.now().Sub(s.fetched) < KeysMaxAge {
@@ -203,9 +218,9 @@ func (v *Verifier) key(ctx context.Context, kid string) (*ecdsa.PublicKey, error
 		}
 	}
 	if err != nil {
-		return nil, err
+		return publicKey{}, err
 	}
-	return nil, invalid(fmt.Sprintf("unknown kid %q", kid))
+	return publicKey{}, invalid(fmt.Sprintf("unknown kid %q", kid))
 }
 
 // refresh fetches the JWKS unless it was asked less than RefetchInterval
@@ -234,12 +249,12 @@ const maxJWKS = 1 << 20
 // fetchTimeout bounds a fetch of the JWKS.
 const fetchTimeout = 10 * time.Second
 
-// fetch reads the issuer's JWKS and keeps its ES256 signing keys (P-256
-// public keys with a kid); keys of other kinds are skipped. The request
+// fetch reads the issuer's JWKS and keeps its signing keys with a kid
+// (RSA of 2048 bits or more, P-256); keys of other kinds are skipped. The request
 // outlives the cancellation of ctx (within fetchTimeout): its result
 // serves every caller, and a client that hangs up must not leave the
 // verifier without keys until the next RefetchInterval.
-func (v *Verifier) fetch(ctx context.Context) (map[string]*ecdsa.PublicKey, error) {
+func (v *Verifier) fetch(ctx context.Context) (map[string]publicKey, error) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), fetchTimeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, v.jwks, nil)
@@ -261,15 +276,25 @@ func (v *Verifier) fetch(ctx context.Context) (map[string]*ecdsa.PublicKey, erro
 	if err := json.NewDecoder(io.LimitReader(res.Body, maxJWKS)).Decode(&set); err != nil {
 		return nil, fmt.Errorf("access: jwks: %w", err)
 	}
-	keys := map[string]*ecdsa.PublicKey{}
+	keys := map[string]publicKey{}
 	for _, raw := range set.Keys {
 		var k jose.JSONWebKey
-		if k.UnmarshalJSON(raw) != nil || k.KeyID == "" || (k.Use != "" && k.Use != "sig") ||
-			(k.Algorithm != "" && k.Algorithm != string(jose.ES256)) {
+		if k.UnmarshalJSON(raw) != nil || k.KeyID == "" || (k.Use != "" && k.Use != "sig") {
 			continue
 		}
-		if pub, ok := k.Key.(*ecdsa.PublicKey); ok && pub.Curve == elliptic.P256() {
-			keys[k.KeyID] = pub
+		var pk publicKey
+		switch pub := k.Key.(type) {
+		case *rsa.PublicKey:
+			if pub.N.BitLen() >= 2048 {
+				pk = publicKey{jose.RS256, pub}
+			}
+		case *ecdsa.PublicKey:
+			if pub.Curve == elliptic.P256() {
+				pk = publicKey{jose.ES256, pub}
+			}
+		}
+		if pk.key != nil && (k.Algorithm == "" || k.Algorithm == string(pk.alg)) {
+			keys[k.KeyID] = pk
 		}
 	}
 	return keys, nil

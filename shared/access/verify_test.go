@@ -5,12 +5,14 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/rsa"
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -46,6 +48,43 @@ func (c *clock) Advance(d time.Duration) {
 type key struct {
 	kid  string
 	priv *ecdsa.PrivateKey
+	// rsa, when set, is the key instead of priv (RS256).
+	rsa *rsa.PrivateKey
+}
+
+// rsaKey is an RS256 key of the test issuer: the tests' fixed RSA key
+// (making one takes a quarter of a second).
+func rsaKey(t testing.TB, kid string) key {
+	t.Helper()
+	b, err := os.ReadFile("../apitest/testdata/jwt-keys.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var set struct {
+		Current struct {
+			JWK jose.JSONWebKey `json:"jwk"`
+		} `json:"current"`
+	}
+	if err := json.Unmarshal(b, &set); err != nil {
+		t.Fatal(err)
+	}
+	return key{kid: kid, rsa: set.Current.JWK.Key.(*rsa.PrivateKey)}
+}
+
+// signer is k's algorithm and private key.
+func (k key) signer() jose.SigningKey {
+	if k.rsa != nil {
+		return jose.SigningKey{Algorithm: jose.RS256, Key: k.rsa}
+	}
+	return jose.SigningKey{Algorithm: jose.ES256, Key: k.priv}
+}
+
+// jwk is k's public JWK.
+func (k key) jwk() jose.JSONWebKey {
+	if k.rsa != nil {
+		return jose.JSONWebKey{Key: &k.rsa.PublicKey, KeyID: k.kid, Algorithm: "RS256", Use: "sig"}
+	}
+	return jose.JSONWebKey{Key: &k.priv.PublicKey, KeyID: k.kid, Algorithm: "ES256", Use: "sig"}
 }
 
 func newKey(t testing.TB, kid string) key {
@@ -68,7 +107,7 @@ func (k key) sign(t testing.TB, claims any, typ string, opts *jose.SignerOptions
 	if _, ok := opts.ExtraHeaders["kid"]; !ok && k.kid != "" {
 		opts = opts.WithHeader("kid", k.kid)
 	}
-	s, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.ES256, Key: k.priv}, opts)
+	s, err := jose.NewSigner(k.signer(), opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -113,7 +152,7 @@ func newIssuer(t testing.TB, keys ...key) *issuer {
 		}
 		set := jose.JSONWebKeySet{}
 		for _, k := range is.keys {
-			set.Keys = append(set.Keys, jose.JSONWebKey{Key: &k.priv.PublicKey, KeyID: k.kid, Algorithm: "ES256", Use: "sig"})
+			set.Keys = append(set.Keys, k.jwk())
 		}
 		json.NewEncoder(w).Encode(set)
 	}))
@@ -157,6 +196,32 @@ func unsigned(t *testing.T, header map[string]any, payload any, sig []byte) stri
 		return base64.RawURLEncoding.EncodeToString(b)
 	}
 	return enc(header) + "." + enc(payload) + "." + base64.RawURLEncoding.EncodeToString(sig)
+}
+
+// TestVerifyRS256: Guichet's default algorithm; an RSA key verifies
+// RS256 only, an EC key ES256 only, whatever the header says.
+func TestVerifyRS256(t *testing.T) {
+	ctx := context.Background()
+	rk, ek := rsaKey(t, "r1"), newKey(t, "e1")
+	is := newIssuer(t, rk, ek)
+	c := &clock{t: time.Unix(1_800_000_000, 0)}
+	v := is.verifier(t, c)
+	good := claims(is.url, c.Now())
+	if _, err := v.Verify(ctx, rk.sign(t, good, access.TokenType, nil)); err != nil {
+		t.Fatalf("RS256: %v", err)
+	}
+	if _, err := v.Verify(ctx, ek.sign(t, good, access.TokenType, nil)); err != nil {
+		t.Fatalf("ES256: %v", err)
+	}
+	// Signed by one key, naming the other's kid.
+	for name, tok := range map[string]string{
+		"ES256 under the RSA key's kid": ek.sign(t, good, access.TokenType, (&jose.SignerOptions{}).WithHeader("kid", "r1")),
+		"RS256 under the EC key's kid":  rk.sign(t, good, access.TokenType, (&jose.SignerOptions{}).WithHeader("kid", "e1")),
+	} {
+		if _, err := v.Verify(ctx, tok); !errors.Is(err, access.ErrInvalidToken) || !strings.Contains(err.Error(), "alg") {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
 }
 
 func TestVerify(t *testing.T) {

@@ -5,6 +5,7 @@ package apitest
 import (
 	"bytes"
 	"context"
+	_ "embed"
 	"encoding/json"
 	"fmt"
 	"log/slog"
@@ -27,6 +28,12 @@ import (
 	"github.com/guichet/guichet/shared/store"
 	"github.com/guichet/guichet/shared/token"
 )
+
+// testKeys is the tests' signing key set (RS256; test use only: its
+// private keys are in the repository).
+//
+//go:embed testdata/jwt-keys.json
+var testKeys []byte
 
 // OwnerPassword is the password of the owner of the seeded organization.
 const OwnerPassword = "owner-password-1234"
@@ -74,6 +81,15 @@ func New(t testing.TB, opts ...Option) *Env {
 	cfg.Password = password.Cheap // production cost is asserted in shared/config
 	for _, o := range opts {
 		o(&cfg)
+	}
+	if cfg.JWTKeys == nil && cfg.JWTKeysSecret == "" {
+		// The deployment's default algorithm (RS256) with a key set made
+		// once: an RSA key takes a quarter of a second to make.
+		ks, err := signing.ParseKeySet(testKeys)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg.JWTKeys = &ks
 	}
 	// GUICHET_TEST_DYNAMODB: another DynamoDB, a table of this test's own.
 	endpoint, tableName := devstack.TestTable(cfg.Table)

@@ -152,7 +152,7 @@ func (d Deps) KeyVault() (keyring.Vault, error) {
 // RotateKeys rotates the signing keys in v (keyring.Rotate), keeping the
 // previous key as long as a token it signed may live.
 func (d Deps) RotateKeys(ctx context.Context, v keyring.Vault) (signing.KeySet, error) {
-	return keyring.Rotate(ctx, v, d.Store, keyring.Keep(d.Config.AccessTTL, authorizer.Skew), d.Now())
+	return keyring.Rotate(ctx, v, d.Store, d.Config.JWTAlgorithm, keyring.Keep(d.Config.AccessTTL, authorizer.Skew), d.Now())
 }
 
 // WithSES returns d sending mail through SES v2 when the configuration
@@ -460,7 +460,7 @@ func JobsLambda() func(context.Context, json.RawMessage) (any, error) {
 			if err != nil {
 				return nil, err
 			}
-			if _, err := keyring.Ensure(ctx, v, d.Store, d.Now()); err != nil {
+			if _, err := keyring.Ensure(ctx, v, d.Store, d.Config.JWTAlgorithm, d.Now()); err != nil {
 				return nil, err
 			}
 		}

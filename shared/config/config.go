@@ -91,6 +91,10 @@ type Config struct {
 	// JWTKeysSecret names the Secrets Manager secret holding JWTKeys
 	// (JWT_KEYS_SECRET), read once at init by the functions that sign.
 	JWTKeysSecret string
+	// JWTAlgorithm is the algorithm of the keys made from now on
+	// (JWT_ALGORITHM: RS256, the default, or ES256): a rotation moves the
+	// key set to it. Fast application routes need RS256.
+	JWTAlgorithm signing.Algorithm
 	// AppRoutes are the application's own routes behind Guichet (APP_ROUTES:
 	// a JSON array of route.AppRoute, or the name of a file holding one):
 	// the authorizer decides on them, and the local gateway forwards them
@@ -108,6 +112,19 @@ type Config struct {
 // Audience is the aud of the JWT access tokens: ACCESS_TOKEN_AUDIENCE,
 // else PUBLIC_URL.
 func (c Config) Audience() string { return or(c.AccessAudience, c.PublicURL) }
+
+// JWTAlgorithm reads JWT_ALGORITHM: RS256 when unset.
+func JWTAlgorithm(getenv func(string) string) (signing.Algorithm, error) {
+	v := strings.TrimSpace(getenv("JWT_ALGORITHM"))
+	if v == "" {
+		return signing.RS256, nil
+	}
+	a, err := signing.ParseAlgorithm(v)
+	if err != nil {
+		return "", fmt.Errorf("config: JWT_ALGORITHM: %w", err)
+	}
+	return a, nil
+}
 
 // Parse reads the configuration through getenv.
 func Parse(getenv func(string) string) (Config, error) {
@@ -136,6 +153,9 @@ func Parse(getenv func(string) string) (Config, error) {
 		c.JWTKeys = &ks
 	}
 	c.JWTKeysSecret = strings.TrimSpace(getenv("JWT_KEYS_SECRET"))
+	if c.JWTAlgorithm, err = JWTAlgorithm(getenv); err != nil {
+		return c, err
+	}
 	if c.JWTKeysSecret != "" && c.JWTKeys != nil {
 		return c, errors.New("config: JWT_KEYS and JWT_KEYS_SECRET are both set: set one")
 	}

@@ -118,7 +118,7 @@ func Start(ctx context.Context, opts Options) (*Stack, error) {
 	if cfg.JWTKeys == nil && cfg.JWTKeysSecret == "" {
 		// Signing keys for this run (cmd/local keeps its own with the
 		// embedded data and sets JWT_KEYS).
-		ks, err := signing.NewKeySet(opts.Now())
+		ks, err := signing.NewKeySet(cfg.JWTAlgorithm, opts.Now())
 		if err != nil {
 			return nil, err
 		}

@@ -33,7 +33,7 @@ func TestTheStackChecksFastRoutesWithItsKeys(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	other, err := signing.NewKeySet(time.Now())
+	other, err := signing.NewKeySet(signing.ES256, time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}

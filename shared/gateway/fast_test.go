@@ -70,7 +70,7 @@ func fastFront(t testing.TB, e *apitest.Env, upstream string) *gateway.Gateway {
 // resigned is tok's claims changed by change, signed by ks.
 func resigned(t *testing.T, ks signing.KeySet, tok string, change func(map[string]any)) string {
 	t.Helper()
-	jws, err := jose.ParseSignedCompact(tok, []jose.SignatureAlgorithm{jose.ES256})
+	jws, err := jose.ParseSignedCompact(tok, []jose.SignatureAlgorithm{jose.RS256, jose.ES256})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -137,7 +137,7 @@ func TestFastApplicationRoutes(t *testing.T) {
 		}
 	})
 	t.Run("no valid token: 401", func(t *testing.T) {
-		other, err := signing.NewKeySet(e.Clock.Now())
+		other, err := signing.NewKeySet(signing.ES256, e.Clock.Now())
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -223,5 +223,28 @@ func TestAFastRouteNeedsKeys(t *testing.T) {
 		gateway.Options{App: fastRoutes, Upstream: u})
 	if err == nil {
 		t.Fatal("the gateway started")
+	}
+}
+
+// TestAFastRouteRefusesES256LikeAPIGateway: API Gateway's HTTP API JWT
+// authorizer verifies RSA signatures only, so the local gateway refuses a
+// deployment's ES256 tokens (JWT_ALGORITHM=ES256) on fast routes, while
+// strict routes take them.
+func TestAFastRouteRefusesES256LikeAPIGateway(t *testing.T) {
+	t.Parallel()
+	ec, err := signing.NewKeySet(signing.ES256, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := apitest.New(t, func(c *config.Config) { c.AppRoutes, c.JWTKeys, c.JWTAlgorithm = fastRoutes, &ec, signing.ES256 })
+	var calls atomic.Int32
+	app := httptest.NewServer(fastApp(&calls))
+	defer app.Close()
+	srv := httptest.NewServer(fastFront(t, e, app.URL))
+	defer srv.Close()
+	owner := e.LoginOwner(t).AccessToken
+	call(t, "GET", srv.URL+"/fast/projects/p1", owner, nil, "").refused(t, 401, "Unauthorized")
+	if s := call(t, "GET", srv.URL+"/projects/p1", owner, nil, "").seen(t); s.Principal == nil {
+		t.Fatal("the strict route did not take the ES256 token")
 	}
 }

@@ -218,7 +218,7 @@ func TestFunctionsCallOnlyTheActionsOfTheirSpec(t *testing.T) {
 // by another key set.
 func foreignToken(t *testing.T, e *apitest.Env) string {
 	t.Helper()
-	other, err := signing.NewKeySet(e.Clock.Now())
+	other, err := signing.NewKeySet(signing.ES256, e.Clock.Now())
 	if err != nil {
 		t.Fatal(err)
 	}

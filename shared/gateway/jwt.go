@@ -26,6 +26,12 @@ type JWTAuthorizer struct {
 	Keys func(context.Context) (jose.JSONWebKeySet, error)
 }
 
+// rsaSigned reports whether the compact JWS tok's header says RS256.
+func rsaSigned(tok string) bool {
+	jws, err := jose.ParseSignedCompact(tok, []jose.SignatureAlgorithm{signing.RS256})
+	return err == nil && len(jws.Signatures) == 1
+}
+
 // jwtClaims are the claims API Gateway's JWT authorizer checks, and the
 // principal the application receives.
 type jwtClaims struct {
@@ -105,6 +111,11 @@ func (g *Gateway) verifyJWT(ctx context.Context, authorization string) (jwtClaim
 	set, err := g.opts.JWT.Keys(ctx)
 	if err != nil {
 		return c, 0, err
+	}
+	if !rsaSigned(tok) {
+		// API Gateway's HTTP API JWT authorizer verifies RSA signatures
+		// only: an ES256 token (JWT_ALGORITHM=ES256) is refused there.
+		return c, http.StatusUnauthorized, nil
 	}
 	payload, err := signing.Verify(set, tok, signing.AccessToken)
 	if err != nil || json.Unmarshal(payload, &c) != nil {

@@ -45,15 +45,15 @@ func Keep(accessTTL, skew time.Duration) time.Duration { return accessTTL + skew
 // that a rotation reaches the warm functions.
 const Reload = 5 * time.Minute
 
-// Init makes the first key set when v holds none, and publishes the key
-// set (again, when there was one). It reports whether it made one.
-func Init(ctx context.Context, v Vault, st *store.Store, now time.Time) (bool, error) {
+// Init makes the first key set (of alg) when v holds none, and publishes
+// the key set (again, when there was one). It reports whether it made one.
+func Init(ctx context.Context, v Vault, st *store.Store, alg signing.Algorithm, now time.Time) (bool, error) {
 	ks, found, err := v.Read(ctx)
 	if err != nil {
 		return false, err
 	}
 	if !found {
-		if ks, err = signing.NewKeySet(now); err != nil {
+		if ks, err = signing.NewKeySet(alg, now); err != nil {
 			return false, err
 		}
 		// Published first: no token is signed with a key the JWKS lacks.
@@ -69,30 +69,30 @@ func Init(ctx context.Context, v Vault, st *store.Store, now time.Time) (bool, e
 // does nothing: the jobs function's sweep runs it, so that a new
 // deployment gets its keys without an administrator. It reports whether
 // it made one.
-func Ensure(ctx context.Context, v Vault, st *store.Store, now time.Time) (bool, error) {
+func Ensure(ctx context.Context, v Vault, st *store.Store, alg signing.Algorithm, now time.Time) (bool, error) {
 	if _, found, err := v.Read(ctx); err != nil || found {
 		return false, err
 	}
-	return Init(ctx, v, st, now)
+	return Init(ctx, v, st, alg, now)
 }
 
-// Rotate rotates v's key set at now (signing.KeySet.Rotate, keeping the
-// previous key for keep) and publishes the result; with no key set yet it
-// makes the first (Init). The key set is written before the JWKS: the key
+// Rotate rotates v's key set at now (signing.KeySet.Rotate: a new key of
+// alg, the previous key kept for keep) and publishes the result; with no
+// key set yet it makes the first (Init). The key set is written before the JWKS: the key
 // that signs from then on was already published as the next one.
-func Rotate(ctx context.Context, v Vault, st *store.Store, keep time.Duration, now time.Time) (signing.KeySet, error) {
+func Rotate(ctx context.Context, v Vault, st *store.Store, alg signing.Algorithm, keep time.Duration, now time.Time) (signing.KeySet, error) {
 	ks, found, err := v.Read(ctx)
 	if err != nil {
 		return signing.KeySet{}, err
 	}
 	if !found {
-		if _, err := Init(ctx, v, st, now); err != nil {
+		if _, err := Init(ctx, v, st, alg, now); err != nil {
 			return signing.KeySet{}, err
 		}
 		ks, _, err := v.Read(ctx)
 		return ks, err
 	}
-	if ks, err = ks.Rotate(now, keep); err != nil {
+	if ks, err = ks.Rotate(alg, now, keep); err != nil {
 		return signing.KeySet{}, err
 	}
 	if err := v.Write(ctx, ks); err != nil {

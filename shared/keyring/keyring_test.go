@@ -14,6 +14,7 @@ import (
 	"github.com/guichet/guichet/shared/config"
 	"github.com/guichet/guichet/shared/keyring"
 	"github.com/guichet/guichet/shared/motoserver"
+	"github.com/guichet/guichet/shared/signing"
 )
 
 // TestTheKeySetInSecretsManager runs the deployment's path against moto:
@@ -48,7 +49,7 @@ func TestTheKeySetInSecretsManager(t *testing.T) {
 	if _, err := keyring.Load(ctx, v); err == nil {
 		t.Fatal("the placeholder was read as a key set")
 	}
-	made, err := keyring.Ensure(ctx, v, e.Store, e.Clock.Now())
+	made, err := keyring.Ensure(ctx, v, e.Store, signing.ES256, e.Clock.Now())
 	if err != nil || !made {
 		t.Fatalf("ensure: %v %v", made, err)
 	}
@@ -63,13 +64,13 @@ func TestTheKeySetInSecretsManager(t *testing.T) {
 		}
 	})
 	t.Run("ensuring again changes nothing", func(t *testing.T) {
-		if made, err := keyring.Ensure(ctx, v, e.Store, e.Clock.Now()); err != nil || made {
+		if made, err := keyring.Ensure(ctx, v, e.Store, signing.ES256, e.Clock.Now()); err != nil || made {
 			t.Fatalf("ensure again: %v %v", made, err)
 		}
 	})
 	warm := keyring.NewReloading(v, ks, e.Clock.Now) // a signing function's, read at init
 	t.Run("a rotation writes the secret and keeps the old key published", func(t *testing.T) {
-		rotated, err := keyring.Rotate(ctx, v, e.Store, keyring.Keep(5*time.Minute, 30*time.Second), e.Clock.Now())
+		rotated, err := keyring.Rotate(ctx, v, e.Store, signing.ES256, keyring.Keep(5*time.Minute, 30*time.Second), e.Clock.Now())
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -90,7 +90,7 @@ func TestIntrospection(t *testing.T) {
 		}
 	})
 	t.Run("an access token signed by a foreign key is inactive, and refused by the API", func(t *testing.T) {
-		other, err := signing.NewKeySet(time.Now())
+		other, err := signing.NewKeySet(signing.ES256, time.Now())
 		if err != nil {
 			t.Fatal(err)
 		}

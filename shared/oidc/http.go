@@ -123,7 +123,7 @@ func (p *Provider) discovery(w http.ResponseWriter, r *http.Request) error {
 		ResponseModesSupported:            []string{"query"},
 		GrantTypesSupported:               []string{"authorization_code", "refresh_token", "client_credentials"},
 		SubjectTypesSupported:             []string{"public"},
-		IDTokenSigningAlgValuesSupported:  []string{"ES256"},
+		IDTokenSigningAlgValuesSupported:  []string{"RS256", "ES256"},
 		ScopesSupported:                   []string{registry.ScopeOpenID, registry.ScopeProfile, registry.ScopeEmail, registry.ScopeOfflineAccess},
 		TokenEndpointAuthMethodsSupported: []string{"client_secret_basic", "client_secret_post", "none"},
 		CodeChallengeMethodsSupported:     []string{"S256"},

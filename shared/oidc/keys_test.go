@@ -60,7 +60,7 @@ func TestIDTokensFollowAKeyRotation(t *testing.T) {
 	if id, access := kids(t, v.ks); id != old || access != old {
 		t.Fatalf("before the rotation: id_token kid %s, access token kid %s, want %s", id, access, old)
 	}
-	rotated, err := keyring.Rotate(ctx, v, p.e.Store, keyring.Keep(p.e.Config.AccessTTL, authorizer.Skew), p.e.Clock.Now())
+	rotated, err := keyring.Rotate(ctx, v, p.e.Store, signing.ES256, keyring.Keep(p.e.Config.AccessTTL, authorizer.Skew), p.e.Clock.Now())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -159,13 +159,13 @@ func TestCodeFlowWithPKCE(t *testing.T) {
 	p := newRP(t)
 	ctx := context.Background()
 
-	t.Run("discovery names the issuer, the endpoints, S256 and ES256", func(t *testing.T) {
+	t.Run("discovery names the issuer, the endpoints, S256 and RS256", func(t *testing.T) {
 		var d oidc.Discovery
 		if err := p.provider.Claims(&d); err != nil {
 			t.Fatal(err)
 		}
 		if d.Issuer != p.issuer || d.TokenEndpoint != p.issuer+"/oauth/token" || d.CodeChallengeMethodsSupported[0] != "S256" ||
-			d.IDTokenSigningAlgValuesSupported[0] != "ES256" || d.JWKSURI != p.issuer+"/.well-known/jwks.json" {
+			d.IDTokenSigningAlgValuesSupported[0] != "RS256" || d.JWKSURI != p.issuer+"/.well-known/jwks.json" {
 			t.Fatalf("%+v", d)
 		}
 	})
@@ -193,7 +193,7 @@ func TestCodeFlowWithPKCE(t *testing.T) {
 			t.Fatalf("claims %+v", c)
 		}
 	})
-	t.Run("the id_token is signed ES256 with a kid, typ JWT", func(t *testing.T) {
+	t.Run("the id_token is signed with a kid of the JWKS, typ JWT", func(t *testing.T) {
 		res, err := http.Get(p.issuer + "/.well-known/jwks.json")
 		if err != nil {
 			t.Fatal(err)
@@ -333,7 +333,7 @@ func TestRefused(t *testing.T) {
 		}
 	})
 	t.Run("an id_token of another issuer is refused by the verifier of Guichet's", func(t *testing.T) {
-		other, err := signing.NewKeySet(time.Now())
+		other, err := signing.NewKeySet(signing.ES256, time.Now())
 		if err != nil {
 			t.Fatal(err)
 		}

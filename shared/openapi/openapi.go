@@ -73,7 +73,7 @@ func Build(ops router.Operations) ([]byte, error) {
 			"summary": "Organizations, users, roles, invitations, sessions and API keys for B2B applications.",
 			"description": "Errors are application/problem+json (RFC 9457) with a stable `code`; each operation lists " +
 				"the codes it may answer, by status. Authorized routes take `Authorization: Bearer <token>`: " +
-				"a session access token (a JWT, RFC 9068 at+jwt, ES256; keys at /.well-known/jwks.json) or an API key (gky_…), as each operation's security says. " +
+				"a session access token (a JWT, RFC 9068 at+jwt, RS256 or ES256; keys at /.well-known/jwks.json) or an API key (gky_…), as each operation's security says. " +
 				"The permission a route needs is in its description.",
 			"contact": object{"name": "Guichet", "url": "https://github.com/guichet/guichet"},
 			"license": object{"name": "Proprietary", "identifier": "LicenseRef-Proprietary"},

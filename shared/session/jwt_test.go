@@ -34,11 +34,11 @@ func verifyIndependently(t *testing.T, e *apitest.Env, tok string) (access.Claim
 	ctx := context.Background()
 	keys := oidc.NewRemoteKeySet(ctx, srv.URL+"/.well-known/jwks.json")
 	v := oidc.NewVerifier(e.Config.PublicURL, keys, &oidc.Config{ClientID: e.Config.Audience(),
-		SupportedSigningAlgs: []string{oidc.ES256}, Now: e.Clock.Now})
+		SupportedSigningAlgs: []string{oidc.RS256, oidc.ES256}, Now: e.Clock.Now})
 	if _, err := v.Verify(ctx, tok); err != nil {
 		t.Fatalf("go-oidc refuses the access token: %v", err)
 	}
-	jws, err := jose.ParseSignedCompact(tok, []jose.SignatureAlgorithm{jose.ES256})
+	jws, err := jose.ParseSignedCompact(tok, []jose.SignatureAlgorithm{jose.RS256, jose.ES256})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -57,8 +57,8 @@ func TestAccessTokensAreJWTsCarryingThePrincipal(t *testing.T) {
 	r := e.Do("GET", "/.well-known/jwks.json", "", nil)
 	var set jose.JSONWebKeySet
 	r.Decode(t, &set)
-	t.Run("the header says at+jwt, ES256 and a kid of the JWKS", func(t *testing.T) {
-		if h.ExtraHeaders[jose.HeaderType] != signing.AccessToken || h.Algorithm != "ES256" || len(set.Key(h.KeyID)) != 1 {
+	t.Run("the header says at+jwt, RS256 (the default) and a kid of the JWKS", func(t *testing.T) {
+		if h.ExtraHeaders[jose.HeaderType] != signing.AccessToken || h.Algorithm != "RS256" || len(set.Key(h.KeyID)) != 1 {
 			t.Fatalf("header %+v, JWKS kids %v", h, set.Keys)
 		}
 		if cc := r.Header.Get("Cache-Control"); !strings.Contains(cc, "max-age=") {
@@ -178,7 +178,7 @@ func TestStrictModeRefusesForgedTokens(t *testing.T) {
 	e := apitest.New(t)
 	enc := base64.RawURLEncoding.EncodeToString
 	kid := e.Config.JWTKeys.Current.ID
-	other, _ := signing.NewKeySet(e.Clock.Now())
+	other, _ := signing.NewKeySet(signing.ES256, e.Clock.Now())
 	if r := e.Do("GET", "/v1/me", minted(t, e, nil, nil), nil); r.Status != 200 {
 		t.Fatalf("the control token is refused: %d %s: the cases below test nothing", r.Status, r.Body)
 	}
@@ -239,7 +239,7 @@ func TestRotationKeepsOldTokensUntilTheyExpire(t *testing.T) {
 	oldKid := e.Config.JWTKeys.Current.ID
 	ctx := context.Background()
 	keep := keyring.Keep(e.Config.AccessTTL, authorizer.Skew)
-	if _, err := keyring.Rotate(ctx, pointer{e.Config.JWTKeys}, e.Store, keep, e.Clock.Now()); err != nil {
+	if _, err := keyring.Rotate(ctx, pointer{e.Config.JWTKeys}, e.Store, signing.ES256, keep, e.Clock.Now()); err != nil {
 		t.Fatal(err)
 	}
 	fresh := e.LoginOwner(t)
@@ -260,7 +260,7 @@ func TestRotationKeepsOldTokensUntilTheyExpire(t *testing.T) {
 	})
 	t.Run("past its keep, the previous key leaves the JWKS", func(t *testing.T) {
 		e.Clock.Advance(keep + time.Second)
-		if _, err := keyring.Rotate(ctx, pointer{e.Config.JWTKeys}, e.Store, keep, e.Clock.Now()); err != nil {
+		if _, err := keyring.Rotate(ctx, pointer{e.Config.JWTKeys}, e.Store, signing.ES256, keep, e.Clock.Now()); err != nil {
 			t.Fatal(err)
 		}
 		var set jose.JSONWebKeySet

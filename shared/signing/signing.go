@@ -1,5 +1,6 @@
-// Package signing holds the keys Guichet signs its JWTs with (ES256 on
-// P-256), makes those JWTs and checks them.
+// Package signing holds the keys Guichet signs its JWTs with (RS256 on
+// RSA-2048 by default, or ES256 on P-256), makes those JWTs and checks
+// them.
 //
 // A deployment has one key set: the current key, which signs; the next
 // key, published in the JWKS one rotation before it signs, so that every
@@ -14,6 +15,7 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/rsa"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -24,8 +26,34 @@ import (
 	"github.com/go-jose/go-jose/v4"
 )
 
-// Algorithm is the only signature algorithm Guichet signs and accepts.
-const Algorithm = jose.ES256
+// Algorithm is a signature algorithm Guichet signs with: RS256 or ES256.
+type Algorithm = jose.SignatureAlgorithm
+
+// The algorithms Guichet signs with and accepts. RS256 is the default:
+// API Gateway's HTTP API JWT authorizer, which checks the application's
+// fast routes, verifies RSA signatures only, and RS256 is OpenID
+// Connect's mandatory algorithm. ES256 is faster to sign and smaller, for
+// deployments without fast routes.
+const (
+	RS256 = jose.RS256
+	ES256 = jose.ES256
+)
+
+// Algorithms are the algorithms a key set's keys may have.
+var algorithms = []jose.SignatureAlgorithm{RS256, ES256}
+
+// ParseAlgorithm reads an algorithm's name (JWT_ALGORITHM).
+func ParseAlgorithm(name string) (Algorithm, error) {
+	for _, a := range algorithms {
+		if string(a) == name {
+			return a, nil
+		}
+	}
+	return "", fmt.Errorf("signing: algorithm %q: want RS256 or ES256", name)
+}
+
+// rsaBits is the size of the RSA keys Generate makes.
+const rsaBits = 2048
 
 // Types of JWT Guichet signs (the typ header).
 const (
@@ -38,8 +66,10 @@ const (
 // Key is one signing key.
 type Key struct {
 	// ID is the key's kid: its RFC 7638 thumbprint, base64url.
-	ID      string
-	Private *ecdsa.PrivateKey
+	ID string
+	// Alg is the key's algorithm: RS256 for an RSA key, ES256 for P-256.
+	Alg     Algorithm
+	Private crypto.Signer
 	// Created is when the key was made.
 	Created time.Time
 	// Retire is, for a previous key, when the JWKS stops listing it (the
@@ -47,27 +77,52 @@ type Key struct {
 	Retire time.Time
 }
 
-// Generate makes a new P-256 key.
-func Generate(now time.Time) (Key, error) {
-	priv, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+// Generate makes a new key of alg: RSA-2048 for RS256, P-256 for ES256.
+func Generate(alg Algorithm, now time.Time) (Key, error) {
+	var priv crypto.Signer
+	var err error
+	switch alg {
+	case RS256:
+		priv, err = rsa.GenerateKey(rand.Reader, rsaBits)
+	case ES256:
+		priv, err = ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	default:
+		return Key{}, fmt.Errorf("signing: generate: algorithm %q: want RS256 or ES256", alg)
+	}
 	if err != nil {
 		return Key{}, fmt.Errorf("signing: generate: %w", err)
 	}
 	return newKey(priv, now)
 }
 
-func newKey(priv *ecdsa.PrivateKey, created time.Time) (Key, error) {
-	pub := jose.JSONWebKey{Key: &priv.PublicKey}
+// newKey is the key of priv: an RSA key of at least 2048 bits, or P-256.
+func newKey(priv crypto.Signer, created time.Time) (Key, error) {
+	var alg Algorithm
+	switch k := priv.(type) {
+	case *rsa.PrivateKey:
+		if k.N.BitLen() < rsaBits {
+			return Key{}, errors.New("signing: an RSA key of fewer than 2048 bits")
+		}
+		alg = RS256
+	case *ecdsa.PrivateKey:
+		if k.Curve != elliptic.P256() {
+			return Key{}, errors.New("signing: an EC key not on P-256")
+		}
+		alg = ES256
+	default:
+		return Key{}, errors.New("signing: neither an RSA nor a P-256 key")
+	}
+	pub := jose.JSONWebKey{Key: priv.Public()}
 	tp, err := pub.Thumbprint(crypto.SHA256)
 	if err != nil {
 		return Key{}, fmt.Errorf("signing: thumbprint: %w", err)
 	}
-	return Key{ID: base64.RawURLEncoding.EncodeToString(tp), Private: priv, Created: created.UTC().Truncate(time.Second)}, nil
+	return Key{ID: base64.RawURLEncoding.EncodeToString(tp), Alg: alg, Private: priv, Created: created.UTC().Truncate(time.Second)}, nil
 }
 
 // public is k's public JWK.
 func (k Key) public() jose.JSONWebKey {
-	return jose.JSONWebKey{Key: &k.Private.PublicKey, KeyID: k.ID, Algorithm: string(Algorithm), Use: "sig"}
+	return jose.JSONWebKey{Key: k.Private.Public(), KeyID: k.ID, Algorithm: string(k.Alg), Use: "sig"}
 }
 
 // KeySet is a deployment's signing keys.
@@ -77,13 +132,13 @@ type KeySet struct {
 	Previous []Key
 }
 
-// NewKeySet makes a key set with a fresh current and next key.
-func NewKeySet(now time.Time) (KeySet, error) {
-	cur, err := Generate(now)
+// NewKeySet makes a key set with a fresh current and next key of alg.
+func NewKeySet(alg Algorithm, now time.Time) (KeySet, error) {
+	cur, err := Generate(alg, now)
 	if err != nil {
 		return KeySet{}, err
 	}
-	next, err := Generate(now)
+	next, err := Generate(alg, now)
 	if err != nil {
 		return KeySet{}, err
 	}
@@ -91,11 +146,13 @@ func NewKeySet(now time.Time) (KeySet, error) {
 }
 
 // Rotate returns the key set after one rotation at now: the next key
-// signs, a fresh key is next, and the current key stays published until
-// now+keep (the longest lifetime of a token it signed, with the
+// signs, a fresh key of alg is next, and the current key stays published
+// until now+keep (the longest lifetime of a token it signed, with the
 // verifiers' clock skew). Previous keys whose time is over are dropped.
-func (ks KeySet) Rotate(now time.Time, keep time.Duration) (KeySet, error) {
-	next, err := Generate(now)
+// A key set changes algorithm in two rotations: its new key is published
+// in the first and signs from the second.
+func (ks KeySet) Rotate(alg Algorithm, now time.Time, keep time.Duration) (KeySet, error) {
+	next, err := Generate(alg, now)
 	if err != nil {
 		return KeySet{}, err
 	}
@@ -133,7 +190,7 @@ type storedSet struct {
 // Manager or the embedded stack only.
 func (ks KeySet) MarshalJSON() ([]byte, error) {
 	enc := func(k Key) stored {
-		s := stored{JWK: jose.JSONWebKey{Key: k.Private, KeyID: k.ID, Algorithm: string(Algorithm), Use: "sig"}, Created: k.Created.Unix()}
+		s := stored{JWK: jose.JSONWebKey{Key: k.Private, KeyID: k.ID, Algorithm: string(k.Alg), Use: "sig"}, Created: k.Created.Unix()}
 		if !k.Retire.IsZero() {
 			s.Retire = k.Retire.Unix()
 		}
@@ -147,21 +204,21 @@ func (ks KeySet) MarshalJSON() ([]byte, error) {
 }
 
 // ParseKeySet decodes a key set MarshalJSON encoded and checks it: every
-// key a P-256 private key whose kid is its thumbprint. Its errors never
-// carry key material.
+// key an RSA (2048 bits or more) or P-256 private key whose kid is its
+// thumbprint. Its errors never carry key material.
 func ParseKeySet(data []byte) (KeySet, error) {
 	var in storedSet
 	if err := json.Unmarshal(data, &in); err != nil {
 		return KeySet{}, errors.New("signing: key set: not valid JSON")
 	}
 	dec := func(what string, s stored) (Key, error) {
-		priv, ok := s.JWK.Key.(*ecdsa.PrivateKey)
-		if !ok || priv.Curve != elliptic.P256() {
-			return Key{}, fmt.Errorf("signing: key set: %s key is not a P-256 private key", what)
+		priv, ok := s.JWK.Key.(crypto.Signer)
+		if !ok {
+			return Key{}, fmt.Errorf("signing: key set: %s key is not a private key", what)
 		}
 		k, err := newKey(priv, time.Unix(s.Created, 0))
 		if err != nil {
-			return Key{}, err
+			return Key{}, fmt.Errorf("signing: key set: %s key: %w", what, err)
 		}
 		if k.ID != s.JWK.KeyID {
 			return Key{}, fmt.Errorf("signing: key set: %s key's kid is not its thumbprint", what)
@@ -197,7 +254,7 @@ func (ks KeySet) Sign(claims any, typ string) (string, error) {
 		return "", fmt.Errorf("signing: claims: %w", err)
 	}
 	opts := (&jose.SignerOptions{}).WithType(jose.ContentType(typ)).WithHeader(jose.HeaderKey("kid"), ks.Current.ID)
-	signer, err := jose.NewSigner(jose.SigningKey{Algorithm: Algorithm, Key: ks.Current.Private}, opts)
+	signer, err := jose.NewSigner(jose.SigningKey{Algorithm: ks.Current.Alg, Key: ks.Current.Private}, opts)
 	if err != nil {
 		return "", fmt.Errorf("signing: signer: %w", err)
 	}
@@ -210,18 +267,19 @@ func (ks KeySet) Sign(claims any, typ string) (string, error) {
 
 // Errors of Verify.
 var (
-	ErrMalformed = errors.New("signing: not a compact JWS signed with ES256")
+	ErrMalformed = errors.New("signing: not a compact JWS signed with RS256 or ES256")
 	ErrType      = errors.New("signing: wrong token type")
 	ErrKey       = errors.New("signing: unknown key")
 	ErrSignature = errors.New("signing: bad signature")
 )
 
-// Verify checks that token is a compact JWS of type typ, signed with
-// ES256 by a key of set (found by its kid; no key is taken from the
-// token itself), and returns its payload. It checks no claim: the caller
-// does (issuer, audience, expiry).
+// Verify checks that token is a compact JWS of type typ, signed by a key
+// of set (found by its kid; no key is taken from the token itself) with
+// that key's own algorithm (RS256 for an RSA key, ES256 for a P-256 key:
+// the header cannot pick another), and returns its payload. It checks no
+// claim: the caller does (issuer, audience, expiry).
 func Verify(set jose.JSONWebKeySet, token, typ string) ([]byte, error) {
-	jws, err := jose.ParseSignedCompact(token, []jose.SignatureAlgorithm{Algorithm})
+	jws, err := jose.ParseSignedCompact(token, algorithms)
 	if err != nil || len(jws.Signatures) != 1 {
 		return nil, ErrMalformed
 	}
@@ -233,7 +291,16 @@ func Verify(set jose.JSONWebKeySet, token, typ string) ([]byte, error) {
 	if h.KeyID == "" || len(keys) != 1 {
 		return nil, ErrKey
 	}
-	if _, ok := keys[0].Key.(*ecdsa.PublicKey); !ok {
+	switch k := keys[0].Key.(type) {
+	case *rsa.PublicKey:
+		if h.Algorithm != string(RS256) || k.N.BitLen() < rsaBits {
+			return nil, ErrKey
+		}
+	case *ecdsa.PublicKey:
+		if h.Algorithm != string(ES256) || k.Curve != elliptic.P256() {
+			return nil, ErrKey
+		}
+	default:
 		return nil, ErrKey
 	}
 	payload, err := jws.Verify(keys[0].Key)
