@@ -16,6 +16,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -157,6 +158,11 @@ func localConfig(getenv func(string) string, addr string) (config.Config, error)
 			return cfg, err
 		}
 		cfg.JWTKeys = &ks
+	}
+	if cfg.JWTKeys != nil && cfg.JWTKeys.Current.Alg != signing.RS256 && slices.ContainsFunc(cfg.AppRoutes, route.AppRoute.IsFast) {
+		return cfg, fmt.Errorf("local: fast application routes need RS256 keys (API Gateway's JWT authorizer verifies RSA only), "+
+			"and the key set signs %s: unset JWT_ALGORITHM and remove the key set's file (JWT_KEYS_FILE; "+
+			"by default guichet/jwt-keys.json in the user's cache directory)", cfg.JWTKeys.Current.Alg)
 	}
 	return cfg, nil
 }
