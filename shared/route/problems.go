@@ -76,7 +76,7 @@ var problems = map[string][]string{
 	"acceptInvitation":         {"account_inactive", "conflict", "invalid_credentials", "invalid_link", "invalid_token", "not_invited_person", "inviter_cannot_grant", "inviter_gone", "link_expired", "link_used", "login_locked", "member_exists", "no_membership", "role_gone", "too_many_requests", "unit_gone", "user_exists", "validation_failed"},
 	"requestPasswordReset":     {"too_many_requests", "validation_failed"},
 	"completePasswordReset":    {"conflict", "email_taken", "invalid_link", "link_expired", "link_used", "too_many_requests", "validation_failed"},
-	"adminPasswordReset":       {"not_an_email_user", "not_found", "owner_protected", "permission_escalation", "person_shared", "too_many_mails", "unit_limited_role", "user_inactive"},
+	"adminPasswordReset":       {"conflict", "not_an_email_user", "not_found", "owner_protected", "permission_escalation", "person_shared", "too_many_mails", "unit_limited_role", "user_inactive"},
 	"listClients":              nil,
 	"createAPIKey":             {"code_used", "conflict", "invalid_code", "invalid_password", "not_found", "scope_escalation", "service_user", "session_required", "too_many_attempts", "too_many_codes", "validation_failed"},
 	"listMyAPIKeys":            nil,

@@ -64,9 +64,9 @@ var conditions = []condition{
 		inv, cred := e.invitation("owner@acme.example")
 		return func() error { return e.st.CreateInvitation(bg, inv, cred, nil, e.audit("invitation.create")) }
 	}},
-	{store.UserExists, "a new organization whose first owner is a user", func(t *testing.T, e *env) func() error {
-		o := store.Org{ID: store.NewID("org_"), Name: "Beta", Code: "beta", Language: "en", Created: e.now, Updated: e.now}
-		inv, cred := e.invitation("owner@acme.example")
+	{store.OrgCodeTaken, "a new organization with an invited owner and a taken code", func(t *testing.T, e *env) func() error {
+		o := store.Org{ID: store.NewID("org_"), Name: "Beta", Code: "acme", Language: "en", Created: e.now, Updated: e.now}
+		inv, cred := e.invitation("owner@beta.example")
 		inv.Org, cred.Org = o.ID, o.ID
 		return func() error { return e.st.CreateOrgInvited(bg, o, inv, cred, e.audit("organization.create")) }
 	}},
