@@ -30,8 +30,6 @@ func (s *Service) CreateOrganization(ctx context.Context, in organization.Create
 	cred := store.NewCredential(hash, store.InviteToken, o.ID, "", now, inv.ExpiresAt)
 	cred.Ref = inv.ID
 	switch err := s.store.CreateOrgInvited(ctx, o, inv, cred, a); {
-	case store.Lost(err, store.UserExists):
-		return store.Org{}, WithLink{}, problem.Conflict("already_exists", "The owner's e-mail is already a user's login.")
 	case store.Lost(err, store.OrgCodeTaken):
 		return store.Org{}, WithLink{}, problem.Conflict("already_exists", "The organization code is already taken.")
 	case err != nil:
