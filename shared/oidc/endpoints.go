@@ -217,9 +217,13 @@ func (p *Provider) logout(w http.ResponseWriter, r *http.Request) error {
 		if err := p.sessions.Logout(r.Context(), c.SessionID); err != nil {
 			return fmt.Errorf("oidc: logout: %w", err)
 		}
-		if err := p.endBrowser(w, r, c); err != nil {
-			return fmt.Errorf("oidc: logout: %w", err)
-		}
+	}
+	var person *IDClaims
+	if hint != "" {
+		person = &c
+	}
+	if err := p.endBrowser(w, r, person); err != nil {
+		return fmt.Errorf("oidc: logout: %w", err)
 	}
 	if redirect == "" {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
@@ -239,10 +243,13 @@ func (p *Provider) logout(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// endBrowser ends the browser's single sign-on session when it is the
-// one of hint's person (another site cannot sign a browser out of its own
-// account with an id_token of someone else), and clears its cookie.
-func (p *Provider) endBrowser(w http.ResponseWriter, r *http.Request, hint IDClaims) error {
+// endBrowser ends the browser's single sign-on session and clears its
+// cookie. With an id_token hint, only when the session is the hint's
+// person's (another site cannot sign a browser out of its own account with
+// an id_token of someone else); without one, whoever it is: an
+// application's "log out" that sends no hint must not leave the next
+// person at a shared computer signed in silently.
+func (p *Provider) endBrowser(w http.ResponseWriter, r *http.Request, hint *IDClaims) error {
 	rt := p.cfg.Cookie.Read(r)
 	if rt == "" {
 		return nil
@@ -251,7 +258,7 @@ func (p *Provider) endBrowser(w http.ResponseWriter, r *http.Request, hint IDCla
 	if err != nil {
 		return err
 	}
-	if ok && (b.User.Subject() != hint.Subject || b.Org.ID != hint.OrgID) {
+	if ok && hint != nil && (b.User.Subject() != hint.Subject || b.Org.ID != hint.OrgID) {
 		return nil
 	}
 	if ok {

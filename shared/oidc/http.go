@@ -210,8 +210,8 @@ func (p *Provider) authorize(w http.ResponseWriter, r *http.Request) error {
 	maxAge := 0
 	if v := q.Get("max_age"); v != "" {
 		n, err := strconv.Atoi(v)
-		if err != nil || n < 0 {
-			return back("invalid_request", "max_age is a number of seconds.")
+		if err != nil || n < 0 || n > maxMaxAge {
+			return back("invalid_request", "max_age is a number of seconds, at most a year.")
 		}
 		maxAge = n
 		if n == 0 && !slices.Contains(prompt, PromptLogin) {
@@ -242,6 +242,9 @@ const (
 	PromptNone  = "none"
 	PromptLogin = "login"
 )
+
+// maxMaxAge is the largest max_age taken, in seconds (a year).
+const maxMaxAge = 366 * 24 * 3600
 
 // prompts parses the prompt parameter.
 func prompts(v string) ([]string, error) {

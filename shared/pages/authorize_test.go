@@ -164,6 +164,17 @@ func TestTheHostedLoginAnswersAuthorizationRequests(t *testing.T) {
 			t.Fatalf("after logout: %v", q)
 		}
 	})
+	t.Run("logging out without a hint ends the browser's session too (a shared computer)", func(t *testing.T) {
+		b := newBrowser(t, e)
+		signIn(t, b, e.Org.Owner.Email, apitest.OwnerPassword, nil)
+		res := b.get("/oauth/logout?" + url.Values{"client_id": {"shop"}, "post_logout_redirect_uri": {shopHome}}.Encode())
+		if res.status != http.StatusFound || b.cookies["__Host-guichet_sso"] != "" {
+			t.Fatalf("logout: %d, cookies %v", res.status, b.cookies)
+		}
+		if q := backToShop(t, b.get(authorize(t, b, url.Values{"prompt": {"none"}}))); q.Get("error") != "login_required" {
+			t.Fatalf("after logout: %v", q)
+		}
+	})
 }
 
 // exchange swaps code for tokens as the shop's back end would, and
@@ -309,8 +320,12 @@ func TestTheInvitedPersonJoinsWithTheBrowsersSession(t *testing.T) {
 	if strings.Contains(page.body, `name="password"`) {
 		t.Fatalf("a password is asked of the signed-in person:\n%s", page.body)
 	}
+	e.Clock.Advance(3 * time.Hour)
 	res := b.submit(page, "/invite", url.Values{"token": {apitest.LinkToken(t, link)}, "as_signed_in": {"1"}})
 	res.expect(t, 200, "You are signed in as")
+	// Joining asked for no password: the browser's session keeps the
+	// sign-in's time, and a max_age younger than it still asks.
+	b.get(authorize(t, b, url.Values{"max_age": {"60"}})).expect(t, 200, "Sign in to continue to Shop.")
 	me := e.Do("GET", "/v1/me", b.cookies["__Host-guichet_session"], nil).Object(t, 200)
 	if org, _ := me["organization"].(map[string]any); org["code"] != "beta" {
 		t.Fatalf("the new session is not the new membership's: %v", me["organization"])

@@ -64,9 +64,19 @@ func (s *Service) acceptInvite(w http.ResponseWriter, r *http.Request, v *view) 
 	if f.Get("as_signed_in") == "1" {
 		// The browser's session of the invited person accepts it: a new
 		// membership, its session replacing the browser's.
-		rt := s.sso.Read(r)
-		t, err := s.Invitations.Accept(r.Context(), invitations.AcceptRequest{Token: tok, Browser: rt}, client(r))
-		if p, ok := problem.As(err); rt == "" || ok && (p.Code == "invalid_token" || p.Code == "not_invited_person") {
+		b, live, err := s.browser(r.Context(), r)
+		if err != nil {
+			return err
+		}
+		var t any
+		if live {
+			// The new membership's session is of the same sign-in: its
+			// auth_time stays that one's (max_age is not satisfied anew).
+			c := client(r)
+			c.AuthTime = b.AuthTime
+			t, err = s.Invitations.Accept(r.Context(), invitations.AcceptRequest{Token: tok, Browser: s.sso.Read(r)}, c)
+		}
+		if p, ok := problem.As(err); !live || ok && (p.Code == "invalid_token" || p.Code == "not_invited_person") {
 			// The session ended since the page showed (or was never
 			// there): the usual form, saying so.
 			v.Alert = v.T("err.session_gone")

@@ -68,7 +68,11 @@ func (s *Service) Browser(ctx context.Context, rt string) (Browser, bool, error)
 	if c.Verified {
 		amr = append(amr, "otp")
 	}
-	return Browser{Session: c.Session, User: uc.User, Org: uc.Org, AuthTime: c.Created, AMR: amr}, true, nil
+	at := c.Created
+	if c.AuthTime != 0 {
+		at = time.Unix(c.AuthTime, 0)
+	}
+	return Browser{Session: c.Session, User: uc.User, Org: uc.Org, AuthTime: at, AMR: amr}, true, nil
 }
 
 // EndBrowser ends the session of the browser's cookie value rt, if it is

@@ -101,6 +101,9 @@ type Client struct {
 	// Browser: the hosted pages open the session, the browser's single
 	// sign-on session (BrowserClient).
 	Browser bool
+	// AuthTime is, for a browser session opened by another one (an
+	// invitation joined without a password), when that one signed in.
+	AuthTime time.Time
 	// OIDCClient is the OpenID Connect client the session's tokens are
 	// issued to (their client_id; only it refreshes them) and OIDCScopes
 	// the scopes granted it; empty for the JSON login API's (FirstParty).
@@ -499,6 +502,9 @@ func (s *Service) Prepare(ctx context.Context, u store.User, c Client) (NewSessi
 	}
 	if c.Browser {
 		rc.OIDCClient = BrowserClient
+		if !c.AuthTime.IsZero() {
+			rc.AuthTime = c.AuthTime.Unix()
+		}
 	}
 	sess := store.Session{ID: id, Org: u.Org, User: u.ID, Created: now, LastUsed: now,
 		IP: c.IP, UserAgent: truncate(c.UserAgent, 256)}

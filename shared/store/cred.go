@@ -75,6 +75,11 @@ type Credential struct {
 	// Verified is, on a refresh token, that its session proved a code of
 	// two-step verification when it opened.
 	Verified bool `dynamodbav:"verified,omitempty"`
+	// AuthTime is, on a browser session's refresh token, when the person
+	// last signed in with a password (epoch seconds) when that was before
+	// the session opened: an invitation joined with the browser's session
+	// keeps the sign-in's time. Zero: the token's Created.
+	AuthTime int64 `dynamodbav:"auth_time,omitempty"`
 	// Ref is what a link token is for: an invitation's id.
 	Ref string `dynamodbav:"ref,omitempty"`
 	// Used is when a one-time link token was used (epoch seconds); a used
