@@ -217,7 +217,7 @@ func (s *Service) Create(ctx context.Context, p principal.Principal, in CreateRe
 	if inv.ReturnTo != "" {
 		a.Fields = append(a.Fields, "return_to")
 	}
-	err = s.store.CreateInvitation(ctx, inv, cred, ic.Pending, a, takes...)
+	err = s.store.CreateInvitation(ctx, inv, cred, ic.Pending, sc.Reach(), a, takes...)
 	switch {
 	case store.Lost(err, store.UserExists):
 		return WithLink{}, problem.Conflict("user_exists", "A user with this e-mail address already exists.")
@@ -227,6 +227,10 @@ func (s *Service) Create(ctx context.Context, p principal.Principal, in CreateRe
 		return WithLink{}, problem.Invalid(problem.FieldError{Field: "units", Message: "lists a unit that does not exist"})
 	case store.Lost(err, store.LimitReached):
 		return WithLink{}, s.mails.Refused(ctx, takes)
+	case store.Lost(err, store.UserChanged), store.Lost(err, store.TreeChanged):
+		// A unit-limited inviter's units, or the unit tree, changed since
+		// its check: the invitation is not made on what may no longer hold.
+		return WithLink{}, problem.Conflict("conflict", "Your units changed meanwhile; try again.")
 	case err != nil:
 		return WithLink{}, err
 	}

@@ -67,7 +67,7 @@ var problems = map[string][]string{
 	"startTOTP":                {"conflict", "mfa_enabled", "not_a_person", "not_found", "session_required"},
 	"confirmTOTP":              {"code_used", "conflict", "invalid_code", "invalid_password", "mfa_enabled", "no_enrollment", "not_found", "session_required", "too_many_attempts", "too_many_codes", "validation_failed"},
 	"disableTOTP":              {"code_used", "conflict", "invalid_code", "invalid_password", "mfa_off", "mfa_required", "not_found", "session_required", "too_many_attempts", "too_many_codes", "validation_failed"},
-	"createInvitation":         {"invitation_pending", "outside_units", "permission_escalation", "too_many_mails", "unit_limited_role", "user_exists", "validation_failed"},
+	"createInvitation":         {"conflict", "invitation_pending", "outside_units", "permission_escalation", "too_many_mails", "unit_limited_role", "user_exists", "validation_failed"},
 	"listInvitations":          {"invalid_cursor"},
 	"revokeInvitation":         {"conflict", "invitation_accepted", "invitation_expired", "invitation_revoked", "not_found", "owner_protected", "permission_escalation", "role_gone", "unit_limited_role"},
 	"regenerateInvitationLink": {"conflict", "invitation_accepted", "invitation_expired", "invitation_revoked", "not_found", "owner_protected", "permission_escalation", "role_gone", "too_many_mails", "unit_limited_role"},

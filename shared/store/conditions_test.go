@@ -62,7 +62,7 @@ var conditions = []condition{
 	}},
 	{store.UserExists, "an invitation to a user's address", func(t *testing.T, e *env) func() error {
 		inv, cred := e.invitation("owner@acme.example")
-		return func() error { return e.st.CreateInvitation(bg, inv, cred, nil, e.audit("invitation.create")) }
+		return func() error { return e.st.CreateInvitation(bg, inv, cred, nil, nil, e.audit("invitation.create")) }
 	}},
 	{store.OrgCodeTaken, "a new organization with an invited owner and a taken code", func(t *testing.T, e *env) func() error {
 		o := store.Org{ID: store.NewID("org_"), Name: "Beta", Code: "acme", Language: "en", Created: e.now, Updated: e.now}
@@ -101,7 +101,7 @@ var conditions = []condition{
 	{store.OwnerChanged, "an owner's invitation accepted when the organization has an owner", func(t *testing.T, e *env) func() error {
 		inv, cred := e.invitation("second.owner@acme.example")
 		inv.Role = "owner"
-		if err := e.st.CreateInvitation(bg, inv, cred, nil, e.audit("invitation.create")); err != nil {
+		if err := e.st.CreateInvitation(bg, inv, cred, nil, nil, e.audit("invitation.create")); err != nil {
 			t.Fatal(err)
 		}
 		u := e.person(inv.Email, "owner")
@@ -151,7 +151,7 @@ var conditions = []condition{
 		}
 		inv, cred := e.invitation(owner.Email)
 		inv.Org, cred.Org = beta.ID, beta.ID
-		if err := e.st.CreateInvitation(bg, inv, cred, nil, a); err != nil {
+		if err := e.st.CreateInvitation(bg, inv, cred, nil, nil, a); err != nil {
 			t.Fatal(err)
 		}
 		u := store.User{Org: beta.ID, OrgCode: "beta", ID: store.NewID("usr_"), Kind: store.Person, Role: "member",
@@ -258,7 +258,7 @@ var conditions = []condition{
 	{store.InvitationPending, "a second invitation to one address", func(t *testing.T, e *env) func() error {
 		e.addInvitation(t, "invitee@acme.example")
 		inv, cred := e.invitation("invitee@acme.example")
-		return func() error { return e.st.CreateInvitation(bg, inv, cred, nil, e.audit("invitation.create")) }
+		return func() error { return e.st.CreateInvitation(bg, inv, cred, nil, nil, e.audit("invitation.create")) }
 	}},
 	{store.InvitationChanged, "an invitation revoked twice", func(t *testing.T, e *env) func() error {
 		inv := e.addInvitation(t, "invitee@acme.example")
@@ -398,7 +398,7 @@ var conditions = []condition{
 		r := e.addRole(t, "Clerks")
 		inv, link := e.invitation("ada@acme.example")
 		inv.Role = r.ID
-		if err := e.st.CreateInvitation(bg, inv, link, nil, e.audit("invitation.create")); err != nil {
+		if err := e.st.CreateInvitation(bg, inv, link, nil, nil, e.audit("invitation.create")); err != nil {
 			t.Fatal(err)
 		}
 		e.bumpRole(t, r)

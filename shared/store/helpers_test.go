@@ -165,7 +165,7 @@ func (e *env) invitation(email string) (store.Invitation, store.Credential) {
 func (e *env) addInvitation(t *testing.T, email string) store.Invitation {
 	t.Helper()
 	inv, cred := e.invitation(email)
-	if err := e.st.CreateInvitation(bg, inv, cred, nil, e.audit("invitation.create")); err != nil {
+	if err := e.st.CreateInvitation(bg, inv, cred, nil, nil, e.audit("invitation.create")); err != nil {
 		t.Fatal(err)
 	}
 	return inv

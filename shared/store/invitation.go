@@ -150,8 +150,10 @@ func (s *Store) GetInvitation(ctx context.Context, org, id string) (Invitation, 
 // has no other pending invitation (InvitationPending; replaced, when
 // given, must be an expired one, which is then closed), and that each of
 // its units exists in its organization (UnitGone); takes, the limits of its
-// mail, are counted with it (LimitReached).
-func (s *Store) CreateInvitation(ctx context.Context, inv Invitation, cred Credential, replaced *Invitation, a Audit, takes ...Take) error {
+// mail, are counted with it (LimitReached). With reach (a unit-limited
+// inviter's), it is written only while the inviter's units and the unit
+// tree are as its check read them (UserChanged, TreeChanged).
+func (s *Store) CreateInvitation(ctx context.Context, inv Invitation, cred Credential, replaced *Invitation, reach *Reach, a Audit, takes ...Take) error {
 	inv.key = inviteKey(inv.Org, inv.ID)
 	t := s.tx().add(UserExists, s.noLoginIn(inv.Org, inv.Email)...)
 	guard, err := marshal(inviteGuard{inviteGuardKey(inv.Org, inv.Email), inv.ID})
@@ -170,6 +172,9 @@ func (s *Store) CreateInvitation(ctx context.Context, inv Invitation, cred Crede
 	}
 	if replaced != nil {
 		t.del(credKey(replaced.TokenHash))
+	}
+	if reach != nil {
+		t.reach(*reach, "")
 	}
 	if err := s.transact(ctx, t.take(takes).audit(a)); err != nil {
 		return fmt.Errorf("create invitation: %w", err)

@@ -145,3 +145,30 @@ func TestAnAdminsResetLinkHoldsItsCallersReach(t *testing.T) {
 		}
 	})
 }
+
+// TestAUnitLimitedInvitationHoldsItsInvitersReach: an invitation to the
+// inviter's units is written only while the inviter still has them.
+func TestAUnitLimitedInvitationHoldsItsInvitersReach(t *testing.T) {
+	e := newEnv(t)
+	a, b := e.addUnit(t, ""), e.addUnit(t, "")
+	caller := e.addUser(t, "caller@acme.example", "member", a.ID)
+	me, tree, err := e.st.UserAndTree(bg, e.org.ID, caller.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := store.Reach{Org: e.org.ID, User: caller.ID, Version: me.Version, Tree: tree}
+	next := me
+	next.Units = []string{b.ID}
+	if err := e.st.ChangeUser(bg, store.UserChange{Old: me, New: &next, Audit: e.audit("user.update")}); err != nil {
+		t.Fatal(err)
+	}
+	inv, cred := e.invitation("new@acme.example")
+	inv.Units = []string{a.ID}
+	before := scan(t, e)
+	if err := e.st.CreateInvitation(bg, inv, cred, nil, &r, e.audit("invitation.create")); !store.Lost(err, store.UserChanged) {
+		t.Fatalf("got %v, want a Conflict on UserChanged", err)
+	}
+	if !slices.Equal(before, scan(t, e)) {
+		t.Fatal("the refused invitation wrote")
+	}
+}
