@@ -328,7 +328,7 @@ func (s *Service) Revoke(ctx context.Context, p principal.Principal, id string) 
 	if err != nil {
 		return err
 	}
-	return s.revoke(ctx, p, e, now)
+	return s.revoke(ctx, p, e, now, nil)
 }
 
 // RevokeAny ends any key of the principal's organization at once (the
@@ -341,6 +341,7 @@ func (s *Service) RevokeAny(ctx context.Context, p principal.Principal, id strin
 	if err != nil {
 		return err
 	}
+	var within *store.Within
 	if e.User != p.User {
 		u, err := s.store.GetUser(ctx, p.Org, e.User)
 		if err != nil && !errors.Is(err, store.ErrNotFound) {
@@ -359,12 +360,18 @@ func (s *Service) RevokeAny(ctx context.Context, p principal.Principal, id strin
 		if err := p.ActOn(u.ID, u.Role, s.perms.Known(u.Permissions)); err != nil {
 			return err
 		}
+		if r := sc.Reach(); r != nil && u.ID != "" {
+			within = &store.Within{Reach: *r, Version: u.Version}
+		}
 	}
-	return s.revoke(ctx, p, e, now)
+	return s.revoke(ctx, p, e, now, within)
 }
 
-func (s *Service) revoke(ctx context.Context, p principal.Principal, e store.KeyEntry, now time.Time) error {
-	err := s.store.RevokeAPIKey(ctx, e, s.audit(p, now, "apikey.revoke", e.ID))
+func (s *Service) revoke(ctx context.Context, p principal.Principal, e store.KeyEntry, now time.Time, w *store.Within) error {
+	err := s.store.RevokeAPIKey(ctx, e, s.audit(p, now, "apikey.revoke", e.ID), w)
+	if store.Lost(err, store.UserChanged) || store.Lost(err, store.TreeChanged) {
+		return problem.Conflict("conflict", "The key's user or your units changed meanwhile; try again.")
+	}
 	if errors.Is(err, store.ErrConflict) {
 		return notFound() // revoked meanwhile
 	}

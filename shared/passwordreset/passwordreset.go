@@ -337,10 +337,12 @@ func (s *Service) ForUser(ctx context.Context, p principal.Principal, id string,
 		}
 	}
 	by := &store.ResetBy{Audit: store.Audit{Org: p.Org, Time: s.now(), Actor: p.User, Via: p.Credential + ":" + p.CredentialID,
-		Action: "user.password_reset_link", Target: "user:" + u.ID, Fields: []string{"send_email"}},
-		Reach: sc.Reach(), Version: u.Version}
+		Action: "user.password_reset_link", Target: "user:" + u.ID, Fields: []string{"send_email"}}}
+	if r := sc.Reach(); r != nil {
+		by.Within = &store.Within{Reach: *r, Version: u.Version}
+	}
 	link, err := s.issue(ctx, u, login, rc.Previous, by, registry.Back{})
-	if store.Lost(err, store.TreeChanged) || by.Reach != nil && store.Lost(err, store.UserChanged) {
+	if store.Lost(err, store.TreeChanged) || by.Within != nil && store.Lost(err, store.UserChanged) {
 		// The caller's units, the unit tree or the user changed since the
 		// check: the link is not made on what may no longer hold.
 		return AdminLink{}, problem.Conflict("conflict", "The user or your units changed meanwhile; try again.")

@@ -178,11 +178,21 @@ func (s *Store) GetKeyEntry(ctx context.Context, org, id string) (KeyEntry, erro
 }
 
 // RevokeAPIKey deletes a key's credential and entry with the audit event.
-// A Conflict on KeyGone means the key was revoked meanwhile.
-func (s *Store) RevokeAPIKey(ctx context.Context, e KeyEntry, a Audit) error {
+// A Conflict on KeyGone means the key was revoked meanwhile. With w (a
+// unit-limited admin revoking another user's key), it is written only
+// while the caller's reach and the key's user are as checked
+// (UserChanged, TreeChanged).
+func (s *Store) RevokeAPIKey(ctx context.Context, e KeyEntry, a Audit, w *Within) error {
 	t := s.tx().add(KeyGone, types.TransactWriteItem{Delete: &types.Delete{TableName: &s.table, Key: e.key.av(),
 		ConditionExpression: aws.String("attribute_exists(pk)")}}).
 		del(credKey(e.Hash)).audit(a)
+	if w != nil {
+		t.reach(w.Reach, e.User).add(UserChanged, types.TransactWriteItem{ConditionCheck: &types.ConditionCheck{
+			TableName: &s.table, Key: userKey(e.Org, e.User).av(),
+			ConditionExpression:       aws.String("version = :v"),
+			ExpressionAttributeValues: map[string]types.AttributeValue{":v": num(int64(w.Version))},
+		}})
+	}
 	if err := s.transact(ctx, t); err != nil {
 		return fmt.Errorf("revoke api key: %w", err)
 	}

@@ -236,10 +236,10 @@ var conditions = []condition{
 		if err := e.st.CreateAPIKey(bg, c, k, e.audit("apikey.create")); err != nil {
 			t.Fatal(err)
 		}
-		if err := e.st.RevokeAPIKey(bg, k, e.audit("apikey.revoke")); err != nil {
+		if err := e.st.RevokeAPIKey(bg, k, e.audit("apikey.revoke"), nil); err != nil {
 			t.Fatal(err)
 		}
-		return func() error { return e.st.RevokeAPIKey(bg, k, e.audit("apikey.revoke")) }
+		return func() error { return e.st.RevokeAPIKey(bg, k, e.audit("apikey.revoke"), nil) }
 	}},
 	{store.KeyGone, "an API key rotated twice", func(t *testing.T, e *env) func() error {
 		c, k := e.apiKey(e.owner)

@@ -102,7 +102,7 @@ func TestAnAdminsResetLinkHoldsItsCallersReach(t *testing.T) {
 	}
 	link := func(r store.Reach, u store.User) error {
 		return e.st.CreateReset(bg, u.LoginKey(), e.cred(store.ResetToken, u), "",
-			&store.ResetBy{Audit: e.audit("user.password_reset_link"), Reach: &r, Version: u.Version})
+			&store.ResetBy{Audit: e.audit("user.password_reset_link"), Within: &store.Within{Reach: r, Version: u.Version}})
 	}
 	move := func(u store.User, units ...string) {
 		next := u
@@ -170,5 +170,36 @@ func TestAUnitLimitedInvitationHoldsItsInvitersReach(t *testing.T) {
 	}
 	if !slices.Equal(before, scan(t, e)) {
 		t.Fatal("the refused invitation wrote")
+	}
+}
+
+// TestAUnitLimitedKeyRevocationHoldsItsCallersReach: another user's key
+// is revoked only while that user and the caller's units are as checked.
+func TestAUnitLimitedKeyRevocationHoldsItsCallersReach(t *testing.T) {
+	e := newEnv(t)
+	a, b := e.addUnit(t, ""), e.addUnit(t, "")
+	caller := e.addUser(t, "caller@acme.example", "member", a.ID)
+	target := e.addUser(t, "target@acme.example", "member", a.ID)
+	c, k := e.apiKey(target)
+	if err := e.st.CreateAPIKey(bg, c, k, e.audit("apikey.create")); err != nil {
+		t.Fatal(err)
+	}
+	me, tree, err := e.st.UserAndTree(bg, e.org.ID, caller.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u, _ := e.st.GetUser(bg, e.org.ID, target.ID)
+	w := &store.Within{Reach: store.Reach{Org: e.org.ID, User: caller.ID, Version: me.Version, Tree: tree}, Version: u.Version}
+	next := u
+	next.Units = []string{b.ID}
+	if err := e.st.ChangeUser(bg, store.UserChange{Old: u, New: &next, Audit: e.audit("user.update")}); err != nil {
+		t.Fatal(err)
+	}
+	before := scan(t, e)
+	if err := e.st.RevokeAPIKey(bg, k, e.audit("apikey.revoke"), w); !store.Lost(err, store.UserChanged) {
+		t.Fatalf("got %v, want a Conflict on UserChanged", err)
+	}
+	if !slices.Equal(before, scan(t, e)) {
+		t.Fatal("the refused revocation wrote")
 	}
 }

@@ -64,11 +64,16 @@ func (s *Store) ResetContextOf(ctx context.Context, login string, counters ...st
 }
 
 // ResetBy is an admin's reset link: its audit event, and, for a caller
-// limited to its units, what its reach was read from and the version of
-// the user it was checked against.
+// limited to its units, what its check read (Within).
 type ResetBy struct {
-	Audit   Audit
-	Reach   *Reach
+	Audit  Audit
+	Within *Within
+}
+
+// Within is what a unit-limited caller's check of an action on a user
+// read: the caller's reach, and the user's version (its units).
+type Within struct {
+	Reach   Reach
 	Version int
 }
 
@@ -86,11 +91,11 @@ func (s *Store) CreateReset(ctx context.Context, login string, cred Credential, 
 	}
 	if by != nil {
 		t.audit(by.Audit)
-		if by.Reach != nil {
+		if w := by.Within; w != nil {
 			c := user.ConditionCheck
 			c.ConditionExpression = aws.String(*c.ConditionExpression + " AND version = :v")
-			c.ExpressionAttributeValues[":v"] = num(int64(by.Version))
-			t.reach(*by.Reach, cred.User)
+			c.ExpressionAttributeValues[":v"] = num(int64(w.Version))
+			t.reach(w.Reach, cred.User)
 		}
 	}
 	t.add(UserChanged, user)
