@@ -198,7 +198,7 @@ func (d Deps) appURL() string {
 func (d Deps) SessionConfig() session.Config {
 	c := session.DefaultConfig()
 	c.Password, c.Clients, c.Permissions = d.Config.Password, d.Config.Clients, d.Config.Permissions
-	c.AccessTTL, c.RefreshTTL = d.Config.AccessTTL, d.Config.RefreshTTL
+	c.AccessTTL, c.RefreshTTL, c.BrowserTTL = d.Config.AccessTTL, d.Config.RefreshTTL, d.Config.BrowserTTL
 	c.Issuer, c.Audience, c.Keys = d.Config.PublicURL, d.Config.Audience(), d.signer
 	if d.signer == nil {
 		c.Keys = keyring.Static{Keys: d.Config.JWTKeys}

@@ -30,6 +30,7 @@ type Config struct {
 	LogLevel         string          // LOG_LEVEL: debug, info, warn, error
 	AccessTTL        time.Duration   // ACCESS_TOKEN_TTL: lifetime of a JWT access token (default 5m)
 	RefreshTTL       time.Duration   // REFRESH_TOKEN_TTL (default 720h)
+	BrowserTTL       time.Duration   // BROWSER_SESSION_TTL (default 12h): the hosted pages' single sign-on session
 	MaxFailures      int             // LOGIN_MAX_FAILURES (default 5)
 	LockWindow       time.Duration   // LOGIN_LOCK_WINDOW (default 15m)
 	Clients          clients.Catalog // CLIENT_APPLICATIONS: JSON [{id, name, scopes}] (default catalog otherwise)
@@ -158,6 +159,9 @@ func Parse(getenv func(string) string) (Config, error) {
 	}
 	if c.JWTKeysSecret != "" && c.JWTKeys != nil {
 		return c, errors.New("config: JWT_KEYS and JWT_KEYS_SECRET are both set: set one")
+	}
+	if c.BrowserTTL, err = duration(getenv, "BROWSER_SESSION_TTL", 12*time.Hour); err != nil {
+		return c, err
 	}
 	if c.RefreshTTL, err = duration(getenv, "REFRESH_TOKEN_TTL", 30*24*time.Hour); err != nil {
 		return c, err

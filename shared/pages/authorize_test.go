@@ -122,6 +122,16 @@ func TestTheHostedLoginAnswersAuthorizationRequests(t *testing.T) {
 			t.Fatalf("max_age within the sign-in: %d", res.status)
 		}
 	})
+	t.Run("the browser's session ends BROWSER_SESSION_TTL after the sign-in", func(t *testing.T) {
+		b := newBrowser(t, e)
+		signIn(t, b, e.Org.Owner.Email, apitest.OwnerPassword, nil)
+		e.Clock.Advance(e.Config.BrowserTTL - time.Minute)
+		if res := b.get(authorize(t, b, nil)); res.status != http.StatusFound {
+			t.Fatalf("within its lifetime: %d", res.status)
+		}
+		e.Clock.Advance(2 * time.Minute)
+		b.get(authorize(t, b, nil)).expect(t, 200, "Sign in to continue to Shop.")
+	})
 	t.Run("a deactivated person's browser session signs in nobody", func(t *testing.T) {
 		u := e.AddUser(t, "leaving@acme.example", "member")
 		b := newBrowser(t, e)

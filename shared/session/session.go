@@ -33,6 +33,9 @@ import (
 type Config struct {
 	AccessTTL  time.Duration // lifetime of an access token
 	RefreshTTL time.Duration // lifetime of a refresh token (and of its session, from the last refresh)
+	// BrowserTTL is the lifetime of the browser's single sign-on session
+	// (Client.Browser), from its opening: it is never refreshed.
+	BrowserTTL time.Duration
 	// MaxFailures failed logins of one client within LockWindow lock the
 	// login name for that client until the window ends; past as many
 	// failures from any client, each next login waits longer (doubling up
@@ -64,7 +67,7 @@ const FirstParty = "guichet"
 // DefaultConfig is the configuration used unless the environment says otherwise.
 func DefaultConfig() Config {
 	return Config{
-		AccessTTL: 5 * time.Minute, RefreshTTL: 30 * 24 * time.Hour,
+		AccessTTL: 5 * time.Minute, RefreshTTL: 30 * 24 * time.Hour, BrowserTTL: 12 * time.Hour,
 		MaxFailures: 5, AccountMaxFailures: 100, MaxWait: time.Minute, LockWindow: 15 * time.Minute,
 		Password: password.Default, Clients: clients.Default(permission.Catalog{}),
 	}
@@ -502,6 +505,9 @@ func (s *Service) Prepare(ctx context.Context, u store.User, c Client) (NewSessi
 	}
 	if c.Browser {
 		rc.OIDCClient = BrowserClient
+		if s.cfg.BrowserTTL > 0 && s.cfg.BrowserTTL < s.cfg.RefreshTTL {
+			rc.Expires = now.Add(s.cfg.BrowserTTL).Unix()
+		}
 		if !c.AuthTime.IsZero() {
 			rc.AuthTime = c.AuthTime.Unix()
 		}
