@@ -361,7 +361,8 @@ func (d Deps) Pages() router.Operations { return pagesOperations(d.pages()) }
 func (d Deps) pages() *pages.Service {
 	sessions := d.Sessions()
 	az := authorizer.New(d.Store, d.Config.Permissions, d.Log, d.Now, nil, d.tokens()).Warm(context.Background())
-	return pages.New(pages.Config{PublicURL: d.Config.PublicURL, AppURL: d.Config.AppURL, Clients: d.Config.OIDCClients},
+	return pages.New(pages.Config{PublicURL: d.Config.PublicURL, AppURL: d.Config.AppURL, Clients: d.Config.OIDCClients,
+		Permissions: d.Config.Permissions},
 		pages.Deps{
 			Invitations: invitations.New(d.Store, sessions, az, d.Mail, d.Config.PublicURL, d.appURL(), d.SessionConfig().Password, d.Config.Permissions, d.Now).WithClients(d.Config.OIDCClients),
 			Resets:      d.Resets(), Sessions: sessions, Profile: d.Profile(), Store: d.Store, Log: d.Log, Now: d.Now,

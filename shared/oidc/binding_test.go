@@ -8,27 +8,60 @@ import (
 	"golang.org/x/oauth2"
 )
 
-// Tokens issued through the provider carry the user's whole role: until
-// consent and scope-limited tokens exist, a third-party client signs
-// nobody in, and a permission is not accepted as a scope.
-func TestOnlyFirstPartyClientsSignPeopleIn(t *testing.T) {
+// A client's tokens carry only the permissions it asked for as scopes,
+// within the person's role, when it is not the deployment's own (the
+// hosted login asked the person's consent for those) or when a
+// first-party client asks for permissions; a refresh keeps the limit.
+func TestTokensCarryOnlyThePermissionsAskedFor(t *testing.T) {
 	t.Parallel()
 	p := newRP(t)
-	refused := func(t *testing.T, c oauth2.Config, want string) {
+	partner := oauth2.Config{ClientID: "partner", RedirectURL: partnerRedirect, Endpoint: p.spa.Endpoint}
+	perms := func(t *testing.T, access string) []any {
 		t.Helper()
-		back := p.authorize(t, c.AuthCodeURL("s", oauth2.S256ChallengeOption(oauth2.GenerateVerifier())))
-		if got := back.Query().Get("error"); back.Path == "/login" || got != want {
-			t.Fatalf("authorize sent the browser to %s, want the client's redirect with error %s", back, want)
-		}
+		pr, _ := claims(t, access)["principal"].(map[string]any)
+		got, _ := pr["permissions"].([]any)
+		return got
 	}
-	t.Run("a third-party client", func(t *testing.T) {
-		refused(t, oauth2.Config{ClientID: "partner", RedirectURL: partnerRedirect, Endpoint: p.spa.Endpoint,
-			Scopes: []string{"openid"}}, "unauthorized_client")
+	t.Run("a third-party client: its permission scopes only, kept by a refresh", func(t *testing.T) {
+		tok := p.signInWith(t, partner, "openid", "offline_access", "users:read")
+		if got := perms(t, tok.AccessToken); len(got) != 1 || got[0] != "users:read" {
+			t.Fatalf("permissions %v", got)
+		}
+		if r := p.e.Do("GET", "/v1/users", tok.AccessToken, nil); r.Status != 200 {
+			t.Fatalf("GET /v1/users: %d", r.Status)
+		}
+		if r := p.e.Do("POST", "/v1/invitations", tok.AccessToken, map[string]any{"email": "x@acme.example", "role": "member"}); r.Status != 403 {
+			t.Fatalf("an invitation with a users:read token: %d", r.Status)
+		}
+		next := p.refresh(t, partner, tok.RefreshToken)
+		if got := perms(t, next.AccessToken); len(got) != 1 || got[0] != "users:read" {
+			t.Fatalf("after a refresh: %v", got)
+		}
 	})
-	t.Run("a permission as a scope", func(t *testing.T) {
-		c := p.spa
-		c.Scopes = []string{"openid", "users:read"}
-		refused(t, c, "invalid_scope")
+	t.Run("a third-party client asking for no permission gets none", func(t *testing.T) {
+		tok := p.signInWith(t, partner, "openid", "email")
+		if got := perms(t, tok.AccessToken); len(got) != 0 {
+			t.Fatalf("permissions %v", got)
+		}
+		if r := p.e.Do("GET", "/v1/users", tok.AccessToken, nil); r.Status != 403 {
+			t.Fatalf("GET /v1/users: %d", r.Status)
+		}
+	})
+	t.Run("a first-party client: the role, or the permissions it asks for", func(t *testing.T) {
+		if got := perms(t, p.signInWith(t, p.spa, "openid").AccessToken); len(got) < 5 {
+			t.Fatalf("the owner's role through the SPA: %v", got)
+		}
+		if got := perms(t, p.signInWith(t, p.spa, "openid", "users:read").AccessToken); len(got) != 1 || got[0] != "users:read" {
+			t.Fatalf("asking users:read: %v", got)
+		}
+	})
+	t.Run("a scope the client may not ask for is refused", func(t *testing.T) {
+		c := partner
+		c.Scopes = []string{"openid", "users:write"}
+		back := p.authorize(t, c.AuthCodeURL("s", oauth2.S256ChallengeOption(oauth2.GenerateVerifier())))
+		if back.Query().Get("error") != "invalid_scope" {
+			t.Fatalf("sent to %s", back)
+		}
 	})
 }
 

@@ -57,7 +57,7 @@ func (p *Provider) exchange(ctx context.Context, cl registry.Client, code, redir
 	if !uc.Found || uc.User.Status != store.Active {
 		return TokenResponse{}, invalidGrant("The account is no longer active.")
 	}
-	c.OIDCClient, c.OIDCScopes = cl.ID, r.Scopes
+	c.OIDCClient, c.OIDCScopes, c.Limited = cl.ID, r.Scopes, Limited(cl, r.Scopes)
 	ns, err := p.sessions.Prepare(ctx, uc.User, c)
 	if err != nil {
 		return TokenResponse{}, err

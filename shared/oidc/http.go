@@ -172,21 +172,15 @@ func (p *Provider) authorize(w http.ResponseWriter, r *http.Request) error {
 	if q.Has("request") || q.Has("request_uri") {
 		return back("request_not_supported", "Request objects are not supported.")
 	}
-	if !c.FirstParty {
-		// Its access token would carry the user's whole role: without a
-		// consent step and tokens limited to the scopes asked for, only the
-		// deployment's own applications may sign people in.
-		return back("unauthorized_client", "Only first-party clients may sign people in: consent and scoped tokens for other clients are not available yet.")
-	}
+	// A client that is not the deployment's own signs people in with their
+	// consent (the hosted login asks), and its tokens carry only the
+	// permissions it asked for as scopes, within the person's role
+	// (Limited); a first-party client's carry the whole role unless it
+	// asks for permissions too.
 	scopes := strings.Fields(q.Get("scope"))
 	for _, s := range scopes {
 		if !c.Allows(s) {
 			return back("invalid_scope", fmt.Sprintf("The client may not ask for the scope %q.", s))
-		}
-		if !registry.IsProtocolScope(s) {
-			// A permission asked as a scope would not limit the token (it
-			// carries the user's role): refused rather than ignored.
-			return back("invalid_scope", fmt.Sprintf("The scope %q is a permission; access tokens carry the user's role and are not limited by scope yet.", s))
 		}
 	}
 	if hasScope(scopes, registry.ScopeOpenID) {

@@ -206,6 +206,17 @@ func (p *Provider) Refuse(ctx context.Context, id, code, description string) (st
 	return withQuery(r.RedirectURI, q), nil
 }
 
+// Limited reports whether the tokens client c gets for scopes carry only
+// the permissions among scopes: always for a client that is not the
+// deployment's own (it had the person's consent for those only), and for
+// a first-party client that asked for permissions as scopes.
+func Limited(c registry.Client, scopes []string) bool {
+	if !c.FirstParty {
+		return true
+	}
+	return slices.ContainsFunc(scopes, func(s string) bool { return !registry.IsProtocolScope(s) })
+}
+
 // codePrefix starts every authorization code: goc_<request id>.<secret>.
 const codePrefix = "goc_"
 

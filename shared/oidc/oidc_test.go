@@ -65,7 +65,7 @@ func newRP(t testing.TB, opts ...apitest.Option) *rp {
 		{ID: "web", Name: "The web app", Type: registry.Web, FirstParty: true, RedirectURIs: []string{webRedirect}, SecretHash: webHash,
 			Scopes: []string{"openid", "email"}},
 		{ID: "partner", Name: "A partner's app", Type: registry.SPA, RedirectURIs: []string{partnerRedirect},
-			Scopes: []string{"openid"}},
+			Scopes: []string{"openid", "email", "offline_access", "users:read"}},
 		{ID: "partner-backend", Name: "A partner's backend", Type: registry.Web, RedirectURIs: []string{partnerRedirect},
 			SecretHash: partnerHash, Scopes: []string{"openid"}},
 	}

@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
+	"html"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -20,6 +21,8 @@ const (
 	shopRedirect = "https://shop.example/callback"
 	shopHome     = "https://shop.example/"
 	verifier     = "a-pkce-verifier-of-forty-three-characters-or-more"
+	// partnerRedirect is a third-party client's.
+	partnerRedirect = "https://partner.example/cb"
 )
 
 func oidcEnv(t *testing.T) *apitest.Env {
@@ -27,7 +30,9 @@ func oidcEnv(t *testing.T) *apitest.Env {
 	return apitest.New(t, func(c *config.Config) {
 		c.OIDCClients = registry.Registry{{ID: "shop", Name: "Shop", Type: registry.SPA, FirstParty: true,
 			RedirectURIs: []string{shopRedirect}, PostLogoutRedirectURIs: []string{shopHome},
-			Scopes: []string{"openid", "email", "profile"}}}
+			Scopes: []string{"openid", "email", "profile"}},
+			{ID: "partner", Name: "Partner", Type: registry.SPA, RedirectURIs: []string{partnerRedirect},
+				Scopes: []string{"openid", "users:read"}}}
 	})
 }
 
@@ -41,6 +46,12 @@ func authorize(t *testing.T, b *browser, extra url.Values) string {
 	for k, v := range extra {
 		q[k] = v
 	}
+	return authorizeWith(t, b, q)
+}
+
+// authorizeWith sends b to the authorization endpoint with q.
+func authorizeWith(t *testing.T, b *browser, q url.Values) string {
+	t.Helper()
 	res := b.get("/oauth/authorize?" + q.Encode())
 	if res.status != http.StatusFound || !strings.Contains(res.header.Get("Location"), "/login?auth_request=oar_") {
 		t.Fatalf("authorize: %d %s %s", res.status, res.header.Get("Location"), res.body)
@@ -52,16 +63,22 @@ func authorize(t *testing.T, b *browser, extra url.Values) string {
 // or by the page's meta refresh.
 func backToShop(t *testing.T, res *page) url.Values {
 	t.Helper()
+	return backTo(t, res, shopRedirect)
+}
+
+// backTo is backToShop for the client whose redirect is redirect.
+func backTo(t *testing.T, res *page, redirect string) url.Values {
+	t.Helper()
 	to := res.header.Get("Location")
 	if to == "" {
 		m := regexp.MustCompile(`http-equiv="refresh" content="0;url=([^"]+)"`).FindStringSubmatch(res.body)
 		if m == nil {
 			t.Fatalf("no way back to the client: %d\n%s", res.status, res.body)
 		}
-		to = strings.ReplaceAll(m[1], "&amp;", "&")
+		to = html.UnescapeString(m[1])
 	}
 	u, err := url.Parse(to)
-	if err != nil || u.Scheme+"://"+u.Host+u.Path != shopRedirect {
+	if err != nil || u.Scheme+"://"+u.Host+u.Path != redirect {
 		t.Fatalf("sent to %q", to)
 	}
 	if u.Query().Get("state") != "st" {
@@ -339,5 +356,55 @@ func TestTheInvitedPersonJoinsWithTheBrowsersSession(t *testing.T) {
 	me := e.Do("GET", "/v1/me", b.cookies["__Host-guichet_session"], nil).Object(t, 200)
 	if org, _ := me["organization"].(map[string]any); org["code"] != "beta" {
 		t.Fatalf("the new session is not the new membership's: %v", me["organization"])
+	}
+}
+
+// TestAThirdPartyClientAsksForConsent: the hosted login asks the person
+// before a client that is not the deployment's own gets a code, listing
+// what it asks; denying sends it back with access_denied, and prompt=none
+// cannot skip the page.
+func TestAThirdPartyClientAsksForConsent(t *testing.T) {
+	t.Parallel()
+	e := oidcEnv(t)
+	sum := sha256.Sum256([]byte(verifier))
+	partner := func(extra ...string) url.Values {
+		q := url.Values{"client_id": {"partner"}, "redirect_uri": {partnerRedirect}, "response_type": {"code"},
+			"scope": {"openid users:read"}, "state": {"st"}, "code_challenge": {base64.RawURLEncoding.EncodeToString(sum[:])},
+			"code_challenge_method": {"S256"}}
+		for i := 0; i+1 < len(extra); i += 2 {
+			q.Set(extra[i], extra[i+1])
+		}
+		return q
+	}
+	b := newBrowser(t, e)
+	form := b.get(authorizeWith(t, b, partner()))
+	consent := b.submit(form, "/login", url.Values{"login": {e.Org.Owner.Email}, "password": {apitest.OwnerPassword},
+		"auth_request": {form.hidden(t, "auth_request")}})
+	consent.expect(t, 200, "Allow this application?", "Partner asks to act for you", "See the organization's users and roles")
+	if strings.Contains(consent.body, "code=goc_") {
+		t.Fatal("a code before the consent")
+	}
+	q := backTo(t, b.submit(consent, "/login/consent", url.Values{"auth_request": {consent.hidden(t, "auth_request")}, "decision": {"allow"}}), partnerRedirect)
+	if !strings.HasPrefix(q.Get("code"), "goc_") {
+		t.Fatalf("allowed: %v", q)
+	}
+	// With the browser's session: the consent page again, at once.
+	again := b.get(authorizeWith(t, b, partner()))
+	again.expect(t, 200, "Allow this application?")
+	if q := backTo(t, b.submit(again, "/login/consent", url.Values{"auth_request": {again.hidden(t, "auth_request")}, "decision": {"deny"}}), partnerRedirect); q.Get("error") != "access_denied" || q.Get("code") != "" {
+		t.Fatalf("denied: %v", q)
+	}
+	silent := authorizeWith(t, b, partner("prompt", "none"))
+	if q := backTo(t, b.get(silent), partnerRedirect); q.Get("error") != "consent_required" {
+		t.Fatalf("prompt=none: %v", q)
+	}
+	// A consent posted without the browser's session (and the consent
+	// form's CSRF field) completes nothing.
+	other := newBrowser(t, e)
+	page := other.get(authorizeWith(t, other, partner()))
+	page.expect(t, 200, "Sign in to continue to Partner.")
+	res := other.submit(page, "/login/consent", url.Values{"auth_request": {page.hidden(t, "auth_request")}, "decision": {"allow"}})
+	if res.status < 400 || strings.Contains(res.body, "goc_") {
+		t.Fatalf("consent without a session: %d", res.status)
 	}
 }

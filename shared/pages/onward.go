@@ -90,16 +90,15 @@ func (s *Service) authorize(w http.ResponseWriter, r *http.Request, v *view) (bo
 			return false, err
 		}
 		if ok && (ar.MaxAge == 0 || s.Now().Sub(b.AuthTime) <= time.Duration(ar.MaxAge)*time.Second) {
-			return true, s.complete(w, r, v, b)
+			if !ar.FirstParty && slices.Contains(prompt, oidc.PromptNone) {
+				// A consent cannot be asked without showing a page.
+				return true, s.refuse(w, r, v, "consent_required", "The person's consent is asked on a page.")
+			}
+			return true, s.complete(w, r, v, b, false)
 		}
 	}
 	if slices.Contains(prompt, oidc.PromptNone) {
-		to, err := s.OIDC.Refuse(ctx, ar.ID, "login_required", "The browser has no session with Guichet.")
-		if err != nil {
-			return false, err
-		}
-		http.Redirect(w, r, to, http.StatusFound)
-		return true, nil
+		return true, s.refuse(w, r, v, "login_required", "The browser has no session with Guichet.")
 	}
 	if r.URL.Query().Get("lang") == "" {
 		if l, ok := uiLocale(ar.UILocales); ok {
@@ -135,11 +134,26 @@ func (s *Service) browser(ctx context.Context, r *http.Request) (session.Browser
 }
 
 // complete completes the page's authorization request with the browser
-// session b. A GET goes straight back to the client; after a form, the
-// browser is sent on by a page (a redirect there would be a navigation
-// of the form, which the pages' form-action 'self' refuses to leave the
-// site), with the link to follow by hand.
-func (s *Service) complete(w http.ResponseWriter, r *http.Request, v *view, b session.Browser) error {
+// session b: for a client that is not the deployment's own, once the
+// person consented (the consent page, unless consented says it did). A
+// GET goes straight back to the client; after a form, the browser is sent
+// on by a page (a redirect there would be a navigation of the form, which
+// the pages' form-action 'self' refuses to leave the site), with the link
+// to follow by hand.
+func (s *Service) complete(w http.ResponseWriter, r *http.Request, v *view, b session.Browser, consented bool) error {
+	if !consented {
+		ar, err := s.OIDC.AuthRequest(r.Context(), v.Onward.AuthRequest)
+		if errors.Is(err, oidc.ErrUnknownRequest) {
+			s.message(w, v, http.StatusGone, "error.auth_request.title", v.T("error.auth_request.text"), nil)
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if !ar.FirstParty {
+			return s.showConsent(w, r, v, ar, b)
+		}
+	}
 	to, err := s.OIDC.Complete(r.Context(), v.Onward.AuthRequest, signedOf(b))
 	if errors.Is(err, oidc.ErrUnknownRequest) {
 		s.message(w, v, http.StatusGone, "error.auth_request.title", v.T("error.auth_request.text"), nil)
@@ -148,14 +162,89 @@ func (s *Service) complete(w http.ResponseWriter, r *http.Request, v *view, b se
 	if err != nil {
 		return err
 	}
+	return s.sendBack(w, r, v, to, v.T("signed_in.title"), v.T("signed_in.text", displayName(b.User)))
+}
+
+// sendBack sends the browser to the client's redirect to: at once after
+// a GET, by a page after a form (see complete).
+func (s *Service) sendBack(w http.ResponseWriter, r *http.Request, v *view, to, title, text string) error {
 	if r.Method == http.MethodGet {
 		http.Redirect(w, r, to, http.StatusFound)
 		return nil
 	}
-	v.Refresh = template.URL(to)
-	s.message(w, v, http.StatusOK, "signed_in.title", v.T("signed_in.text", displayName(b.User)),
-		&link{Href: template.URL(to), Label: v.T("signed_in.continue")})
+	v.Refresh, v.Title, v.Text = template.URL(to), title, text
+	v.Link = &link{Href: template.URL(to), Label: v.T("signed_in.continue")}
+	s.render(w, http.StatusOK, "message", v)
 	return nil
+}
+
+// refuse ends the page's authorization request with error code and sends
+// the browser back to the client with it.
+func (s *Service) refuse(w http.ResponseWriter, r *http.Request, v *view, code, description string) error {
+	to, err := s.OIDC.Refuse(r.Context(), v.Onward.AuthRequest, code, description)
+	if errors.Is(err, oidc.ErrUnknownRequest) {
+		s.message(w, v, http.StatusGone, "error.auth_request.title", v.T("error.auth_request.text"), nil)
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	return s.sendBack(w, r, v, to, v.T("consent.denied.title"), v.T("consent.denied.text"))
+}
+
+// showConsent asks the person of b whether client of ar may have what it
+// asks: the permissions among its scopes (its tokens carry no other), and
+// the e-mail address or names with those scopes.
+func (s *Service) showConsent(w http.ResponseWriter, r *http.Request, v *view, ar oidc.Request, b session.Browser) error {
+	v.Consent = &consent{Client: ar.ClientName, Who: displayName(b.User)}
+	for _, sc := range ar.Scopes {
+		switch sc {
+		case registry.ScopeEmail, registry.ScopeProfile, registry.ScopeOfflineAccess:
+			v.Consent.Items = append(v.Consent.Items, v.T("consent.scope."+sc))
+		case registry.ScopeOpenID:
+		default:
+			v.Consent.Items = append(v.Consent.Items, s.describe(sc, v.Lang))
+		}
+	}
+	return s.form(w, r, v, http.StatusOK, "consent", "consent.title", "/login/consent")
+}
+
+// describe is permission p's description in lang, or its name.
+func (s *Service) describe(p, lang string) string {
+	for _, e := range s.cfg.Permissions.Entries() {
+		if string(e.Name) == p {
+			return e.Describe(lang)
+		}
+	}
+	return p
+}
+
+// consent is what the consent page shows.
+type consent struct {
+	Client, Who string
+	Items       []string
+}
+
+// loginConsent is the person's answer on the consent page: allow completes
+// the authorization request, anything else refuses it (access_denied).
+func (s *Service) loginConsent(w http.ResponseWriter, r *http.Request, v *view) error {
+	if !s.csrfOK(r, "/login/consent") || v.Onward.AuthRequest == "" {
+		s.message(w, v, http.StatusForbidden, "error.bad_form.title", v.T("err.csrf"), nil)
+		return nil
+	}
+	b, ok, err := s.browser(r.Context(), r)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		s.message(w, v, http.StatusUnauthorized, "error.step_expired.title", v.T("error.step_expired.text"),
+			&link{Href: template.URL("/login?" + url.Values{"auth_request": {v.Onward.AuthRequest}}.Encode()), Label: v.T("link.login_again")})
+		return nil
+	}
+	if r.PostForm.Get("decision") != "allow" {
+		return s.refuse(w, r, v, "access_denied", "The person did not consent.")
+	}
+	return s.complete(w, r, v, b, true)
 }
 
 // onwardLink is the link a finished page shows: back to the application

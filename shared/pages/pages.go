@@ -31,6 +31,7 @@ import (
 	"github.com/guichet/guichet/shared/oidc"
 	"github.com/guichet/guichet/shared/oidc/registry"
 	"github.com/guichet/guichet/shared/passwordreset"
+	"github.com/guichet/guichet/shared/permission"
 	"github.com/guichet/guichet/shared/problem"
 	"github.com/guichet/guichet/shared/profile"
 	"github.com/guichet/guichet/shared/route"
@@ -61,6 +62,8 @@ type Config struct {
 	// Clients are the OpenID Connect clients: a page's return_to must be
 	// one of theirs.
 	Clients registry.Registry
+	// Permissions describe what a client asks for on the consent page.
+	Permissions permission.Catalog
 }
 
 // Deps are the services the pages call.
@@ -99,7 +102,7 @@ func New(cfg Config, d Deps) *Service {
 	}
 	s := &Service{Deps: d, cfg: cfg, secure: session.SecureOrigin(cfg.PublicURL),
 		sso: session.NewBrowserCookie(cfg.PublicURL), pages: map[string]func() *template.Template{}}
-	for _, name := range []string{"invite", "reset", "forgot", "login", "step", "message", "email"} {
+	for _, name := range []string{"invite", "reset", "forgot", "login", "step", "message", "email", "consent"} {
 		s.pages[name] = sync.OnceValue(func() *template.Template {
 			return template.Must(template.ParseFS(files, "templates/layout.html", "templates/"+name+".html"))
 		})
@@ -125,6 +128,7 @@ func (s *Service) Operations() router.Operations {
 		route.OpLoginPage:         op(s.loginPage),
 		route.OpLoginSubmitPage:   op(s.login),
 		route.OpLoginStepPage:     op(s.loginStep),
+		route.OpLoginConsentPage:  op(s.loginConsent),
 		route.OpEmailConfirmPage:  {Handle: s.page(s.emailConfirmPage), ContentTypes: html, Query: token},
 		route.OpConfirmEmailPage:  op(s.confirmEmail),
 		route.OpPagesStylesheet:   {Handle: stylesheet, ContentTypes: []string{"text/css"}},
@@ -236,6 +240,8 @@ type view struct {
 	Link *link
 	// Onward is where the page leads once done (hidden fields of its form).
 	Onward onward
+	// Consent is what the consent page asks.
+	Consent *consent
 	// Refresh is where a page sends the browser on at once (meta refresh):
 	// a client's registered redirect (see link).
 	Refresh template.URL
@@ -498,7 +504,7 @@ func (s *Service) signedIn(w http.ResponseWriter, r *http.Request, v *view, t se
 	s.setCookie(w, sessionCookie, t.AccessToken, t.ExpiresIn)
 	s.sso.Set(w, t.RefreshToken, 0)
 	if v.Onward.AuthRequest != "" {
-		return s.complete(w, r, v, b)
+		return s.complete(w, r, v, b, false)
 	}
 	s.message(w, v, http.StatusOK, "signed_in.title", v.T("signed_in.text", displayName(b.User)),
 		v.onwardLink(&link{Href: template.URL(s.cfg.AppURL), Label: v.T("signed_in.continue")}))

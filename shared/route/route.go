@@ -113,6 +113,7 @@ const (
 	OpLoginPage                OperationID = "loginPage"
 	OpLoginSubmitPage          OperationID = "loginSubmitPage"
 	OpLoginStepPage            OperationID = "loginStepPage"
+	OpLoginConsentPage         OperationID = "loginConsentPage"
 	OpEmailConfirmPage         OperationID = "emailConfirmPage"
 	OpConfirmEmailPage         OperationID = "confirmEmailPage"
 	OpPagesStylesheet          OperationID = "pagesStylesheet"
@@ -339,6 +340,8 @@ func All() []Route {
 			Summary: "Sign in, or go on to the step the login asks for (a password change)"},
 		{Method: "POST", Path: "/login/step", Function: Pages, Operation: OpLoginStepPage, Public: true, Page: true,
 			Summary: "Answer a sign-in step (challenge) and sign in"},
+		{Method: "POST", Path: "/login/consent", Function: Pages, Operation: OpLoginConsentPage, Public: true, Page: true,
+			Summary: "Allow or deny an application that is not the deployment's own what it asks"},
 		{Method: "GET", Path: "/email/confirm", Function: Pages, Operation: OpEmailConfirmPage, Public: true, Page: true,
 			Summary: "E-mail change page: the button that confirms the new address"},
 		{Method: "POST", Path: "/email/confirm", Function: Pages, Operation: OpConfirmEmailPage, Public: true, Page: true,

@@ -112,6 +112,9 @@ type Client struct {
 	// the scopes granted it; empty for the JSON login API's (FirstParty).
 	OIDCClient string
 	OIDCScopes []string
+	// Limited: the tokens carry only the role's permissions among
+	// OIDCScopes (store.Credential.Limited).
+	Limited bool
 }
 
 func invalidCredentials() *problem.Problem {
@@ -425,7 +428,10 @@ func (s *Service) credentials(ctx context.Context, u store.User, g store.Grant, 
 	ac := store.NewCredential(token.Hash(jti), store.AccessToken, u.Org, u.ID, now, now.Add(s.cfg.AccessTTL))
 	ac.UserKind, ac.Role, ac.Permissions, ac.RoleVersion, ac.Session = u.Kind, u.Role, g.For(u, s.cfg.Clients), g.Version, sessionID
 	ac = ac.WithUnits(u)
-	ac.Person, ac.OIDCClient, ac.OIDCScopes = u.Person, c.OIDCClient, c.OIDCScopes
+	ac.Person, ac.OIDCClient, ac.OIDCScopes, ac.Limited = u.Person, c.OIDCClient, c.OIDCScopes, c.Limited
+	if c.Limited {
+		ac.Permissions = store.Limit(ac.Permissions, c.OIDCScopes)
+	}
 	if u.Kind == store.Service {
 		ac.Client = u.Client
 	}
@@ -434,7 +440,7 @@ func (s *Service) credentials(ctx context.Context, u store.User, g store.Grant, 
 		return Tokens{}, store.Credential{}, store.Credential{}, err
 	}
 	rc := store.NewCredential(rh, store.RefreshToken, u.Org, u.ID, now, now.Add(s.cfg.RefreshTTL))
-	rc.Session, rc.OIDCClient, rc.OIDCScopes = sessionID, c.OIDCClient, c.OIDCScopes
+	rc.Session, rc.OIDCClient, rc.OIDCScopes, rc.Limited = sessionID, c.OIDCClient, c.OIDCScopes, c.Limited
 	t := Tokens{AccessToken: access, RefreshToken: refresh, TokenType: "Bearer",
 		ExpiresIn: int(s.cfg.AccessTTL / time.Second)}
 	return t, ac, rc, nil
@@ -631,7 +637,7 @@ func issuedTo(rt store.Credential) Client {
 	if rt.OIDCClient == BrowserClient {
 		return Client{}
 	}
-	return Client{OIDCClient: rt.OIDCClient, OIDCScopes: rt.OIDCScopes}
+	return Client{OIDCClient: rt.OIDCClient, OIDCScopes: rt.OIDCScopes, Limited: rt.Limited}
 }
 
 // inProgress answers a refresh that lost to another refresh of its token

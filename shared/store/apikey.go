@@ -97,6 +97,18 @@ func NewAPIKey(hash, id, org string, u User, name, client, prefix string, scopes
 	return c, e
 }
 
+// Limit returns the permissions of perms that scopes name: what the
+// tokens of an OpenID Connect client limited to its scopes carry.
+func Limit(perms, scopes []string) []string {
+	out := []string{}
+	for _, p := range perms {
+		if slices.Contains(scopes, p) {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
 // Regrant returns the credentials among creds that carry a role's
 // permissions, with the role and permissions they get when their user's
 // role becomes role with perms: a session's access token gets perms, an
@@ -107,6 +119,9 @@ func Regrant(creds []Credential, role string, perms []string) []Credential {
 		switch c.Kind {
 		case AccessToken:
 			c.Role, c.Permissions = role, perms
+			if c.Limited {
+				c.Permissions = Limit(perms, c.OIDCScopes)
+			}
 		case APIKey:
 			var within []string
 			for _, s := range c.Scopes {

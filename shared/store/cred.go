@@ -93,6 +93,11 @@ type Credential struct {
 	// answers), kept from refresh token to refresh token.
 	OIDCClient string `dynamodbav:"oidc_client,omitempty"`
 	OIDCScopes Perms  `dynamodbav:"oidc_scopes,omitempty"`
+	// Limited is, on an OpenID Connect client's tokens, that they carry
+	// only the permissions among OIDCScopes (Limit): a client that is not
+	// the deployment's own, or one that asked for permissions as scopes.
+	// Every regrant keeps the limit.
+	Limited bool `dynamodbav:"limited,omitempty"`
 	// The fields of an API key (Kind APIKey); Permissions are its Scopes
 	// within its user's role, LastUsed is epoch seconds (see apikey.go).
 	// Client is also a service user's client application on its access
