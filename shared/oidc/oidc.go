@@ -168,15 +168,22 @@ func (p *Provider) Complete(ctx context.Context, id string, s Signed) (string, e
 	if err != nil {
 		return "", err
 	}
-	r.Completed, r.CodeHash = p.now().Unix(), hash
+	r.CodeHash = hash
 	r.Org, r.User, r.Person, r.LoginSession, r.AuthTime, r.AMR = s.Org, s.User, s.Person, s.Session, s.AuthTime.Unix(), s.AMR
+	return p.finish(ctx, r, url.Values{"code": {code}})
+}
+
+// finish records r completed, once, and returns the redirect to its
+// client with q, the issuer and r's state.
+func (p *Provider) finish(ctx context.Context, r store.AuthRequest, q url.Values) (string, error) {
+	r.Completed = p.now().Unix()
 	if err := p.store.CompleteAuthRequest(ctx, r); err != nil {
 		if store.Lost(err, store.LinkUsed) {
 			return "", ErrUnknownRequest
 		}
 		return "", fmt.Errorf("oidc: %w", err)
 	}
-	q := url.Values{"code": {code}, "iss": {p.cfg.Issuer}}
+	q.Set("iss", p.cfg.Issuer)
 	if r.State != "" {
 		q.Set("state", r.State)
 	}
@@ -192,18 +199,7 @@ func (p *Provider) Refuse(ctx context.Context, id, code, description string) (st
 	if err != nil {
 		return "", err
 	}
-	r.Completed = p.now().Unix()
-	if err := p.store.CompleteAuthRequest(ctx, r); err != nil {
-		if store.Lost(err, store.LinkUsed) {
-			return "", ErrUnknownRequest
-		}
-		return "", fmt.Errorf("oidc: %w", err)
-	}
-	q := url.Values{"error": {code}, "error_description": {description}, "iss": {p.cfg.Issuer}}
-	if r.State != "" {
-		q.Set("state", r.State)
-	}
-	return withQuery(r.RedirectURI, q), nil
+	return p.finish(ctx, r, url.Values{"error": {code}, "error_description": {description}})
 }
 
 // Limited reports whether the tokens client c gets for scopes carry only

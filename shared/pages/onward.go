@@ -42,10 +42,9 @@ func (s *Service) onwardOf(r *http.Request) onward {
 	if id := src.Get("auth_request"); id != "" && len(id) <= 64 {
 		o.AuthRequest = id
 	}
-	client, to := src.Get("client_id"), src.Get("return_to")
-	if client != "" && to != "" && len(to) <= 2048 && s.cfg.Clients.ReturnTo(client, to) {
-		c, _ := s.cfg.Clients.Find(client)
-		o.Client, o.ClientName, o.ReturnTo = c.ID, c.Name, to
+	if b, msg := s.cfg.Clients.Back(src.Get("client_id"), src.Get("return_to")); msg == "" && b.URI != "" {
+		c, _ := s.cfg.Clients.Find(b.Client)
+		o.Client, o.ClientName, o.ReturnTo = c.ID, c.Name, b.URI
 	}
 	return o
 }
@@ -90,11 +89,14 @@ func (s *Service) authorize(w http.ResponseWriter, r *http.Request, v *view) (bo
 			return false, err
 		}
 		if ok && (ar.MaxAge == 0 || s.Now().Sub(b.AuthTime) <= time.Duration(ar.MaxAge)*time.Second) {
-			if !ar.FirstParty && slices.Contains(prompt, oidc.PromptNone) {
+			switch {
+			case ar.FirstParty:
+				return true, s.complete(w, r, v, b, true)
+			case slices.Contains(prompt, oidc.PromptNone):
 				// A consent cannot be asked without showing a page.
 				return true, s.refuse(w, r, v, "consent_required", "The person's consent is asked on a page.")
 			}
-			return true, s.complete(w, r, v, b, false)
+			return true, s.showConsent(w, r, v, ar, b)
 		}
 	}
 	if slices.Contains(prompt, oidc.PromptNone) {
@@ -135,7 +137,8 @@ func (s *Service) browser(ctx context.Context, r *http.Request) (session.Browser
 
 // complete completes the page's authorization request with the browser
 // session b: for a client that is not the deployment's own, once the
-// person consented (the consent page, unless consented says it did). A
+// person consented (the consent page, unless consented says the consent
+// is settled: given, or known not to be needed). A
 // GET goes straight back to the client; after a form, the browser is sent
 // on by a page (a redirect there would be a navigation of the form, which
 // the pages' form-action 'self' refuses to leave the site), with the link

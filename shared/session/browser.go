@@ -7,7 +7,6 @@ import (
 	"net/url"
 	"time"
 
-	"github.com/guichet/guichet/shared/mfa"
 	"github.com/guichet/guichet/shared/store"
 	"github.com/guichet/guichet/shared/token"
 )
@@ -36,32 +35,15 @@ type Browser struct {
 // required, a new password): false otherwise. It reads the token's
 // credential and its user's context, and writes nothing.
 func (s *Service) Browser(ctx context.Context, rt string) (Browser, bool, error) {
-	_, hash, ok := token.Parse(rt, token.Refresh)
-	if !ok {
-		return Browser{}, false, nil
-	}
-	c, err := s.store.GetCredential(ctx, hash)
-	if errors.Is(err, store.ErrNotFound) {
-		return Browser{}, false, nil
-	}
-	if err != nil {
+	c, ok, err := s.browserCredential(ctx, rt)
+	if err != nil || !ok || !c.Valid(s.now()) || c.Rotated != 0 {
 		return Browser{}, false, err
-	}
-	if c.Kind != store.RefreshToken || !c.Valid(s.now()) || c.Rotated != 0 || c.OIDCClient != BrowserClient {
-		return Browser{}, false, nil
 	}
 	uc, err := s.store.UserContextOf(ctx, c.Org, c.User)
 	if err != nil {
 		return Browser{}, false, err
 	}
-	if !uc.Found || uc.User.Status != store.Active {
-		return Browser{}, false, nil
-	}
-	after := ""
-	if c.Verified || !mfa.Required(uc.Org, uc.User) {
-		after = store.MFAChallenge
-	}
-	if due(uc.User, uc.Org, after) != "" {
+	if !uc.Found || uc.User.Status != store.Active || dueFor(c, uc) != "" {
 		return Browser{}, false, nil
 	}
 	amr := []string{"pwd"}
@@ -78,21 +60,28 @@ func (s *Service) Browser(ctx context.Context, rt string) (Browser, bool, error)
 // EndBrowser ends the session of the browser's cookie value rt, if it is
 // one (a live or expired browser session's refresh token).
 func (s *Service) EndBrowser(ctx context.Context, rt string) error {
+	c, ok, err := s.browserCredential(ctx, rt)
+	if err != nil || !ok {
+		return err
+	}
+	return s.end(ctx, c.Session)
+}
+
+// browserCredential is the refresh credential of a browser session that
+// the cookie value rt names, live or not: false for anything else.
+func (s *Service) browserCredential(ctx context.Context, rt string) (store.Credential, bool, error) {
 	_, hash, ok := token.Parse(rt, token.Refresh)
 	if !ok {
-		return nil
+		return store.Credential{}, false, nil
 	}
 	c, err := s.store.GetCredential(ctx, hash)
 	if errors.Is(err, store.ErrNotFound) {
-		return nil
+		return store.Credential{}, false, nil
 	}
 	if err != nil {
-		return err
+		return store.Credential{}, false, err
 	}
-	if c.Kind != store.RefreshToken || c.OIDCClient != BrowserClient {
-		return nil
-	}
-	return s.end(ctx, c.Session)
+	return c, c.Kind == store.RefreshToken && c.OIDCClient == BrowserClient, nil
 }
 
 // BrowserCookie is the cookie of the browser's single sign-on session:

@@ -585,13 +585,7 @@ func (s *Service) Refresh(ctx context.Context, refreshToken, client string) (any
 		return nil, err
 	}
 	u := uc.User
-	after := ""
-	if old.Verified || !mfa.Required(uc.Org, u) {
-		// A session that proved no code may go on unless the organization
-		// requires two-step verification of the role.
-		after = store.MFAChallenge
-	}
-	if kind := due(u, uc.Org, after); kind != "" {
+	if kind := dueFor(old, uc); kind != "" {
 		// A step became due since the session opened (the organization
 		// now requires two-step verification of the role, the account a
 		// new password): the session ends, and only the step opens a new

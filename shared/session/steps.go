@@ -71,6 +71,18 @@ func (s *Service) Next(ctx context.Context, u store.User, o store.Org, c Client,
 		Next: store.Next{Session: &n.Session, Access: n.Access, Refresh: n.Refresh}}, nil
 }
 
+// dueFor returns the step that became due for the session of refresh
+// credential rt since it opened, or "": a session that proved no code
+// goes on unless the organization requires two-step verification of the
+// role.
+func dueFor(rt store.Credential, uc store.UserContext) string {
+	after := ""
+	if rt.Verified || !mfa.Required(uc.Org, uc.User) {
+		after = store.MFAChallenge
+	}
+	return due(uc.User, uc.Org, after)
+}
+
 // due returns the first step due for u after the step after ("" for
 // none), or "". Service users take none: software logs them in.
 func due(u store.User, o store.Org, after string) string {
