@@ -55,6 +55,13 @@ func TestTokensCarryOnlyThePermissionsAskedFor(t *testing.T) {
 			t.Fatalf("asking users:read: %v", got)
 		}
 	})
+	t.Run("a client's session does not switch into a JSON API session of the whole role", func(t *testing.T) {
+		tok := p.signInWith(t, partner, "openid")
+		r := p.e.Do("POST", "/v1/auth/switch", tok.AccessToken, map[string]string{"organization": "acme"})
+		if pr := r.Problem(t, 400); pr.Code != "not_a_session" {
+			t.Fatalf("switch with a third-party token: %s", r.Body)
+		}
+	})
 	t.Run("a scope the client may not ask for is refused", func(t *testing.T) {
 		c := partner
 		c.Scopes = []string{"openid", "users:write"}

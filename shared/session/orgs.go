@@ -169,10 +169,18 @@ func (s *Service) Switch(ctx context.Context, p principal.Principal, organizatio
 	if err != nil {
 		return nil, err
 	}
-	verified, err := s.verified(ctx, p.CredentialID)
+	rc, err := s.sessionRefresh(ctx, p.CredentialID)
 	if err != nil {
 		return nil, err
 	}
+	if rc.OIDCClient != "" && rc.OIDCClient != BrowserClient {
+		// The new tokens are the JSON API's, with the whole role: an
+		// OpenID Connect client's session (bound to it, perhaps limited to
+		// its scopes) would escape both. The client signs in again instead.
+		return nil, problem.BadRequest("not_a_session",
+			"An OpenID Connect client's session does not switch organizations: sign in again through the authorization endpoint.")
+	}
+	verified := rc.Verified
 	u, o := m.User, m.Org
 	after := ""
 	if verified || (!u.MFAEnabled() && !mfa.Required(o, u)) {
@@ -203,24 +211,22 @@ func (s *Service) Switch(ctx context.Context, p principal.Principal, organizatio
 	}
 }
 
-// verified reports whether a session proved a code of two-step
-// verification when it opened (its refresh token says so).
-func (s *Service) verified(ctx context.Context, sessionID string) (bool, error) {
+// sessionRefresh returns the live refresh credential of a session: whether
+// it proved a two-step code when it opened (Verified), the OpenID Connect
+// client it was issued to. The zero credential when it is gone.
+func (s *Service) sessionRefresh(ctx context.Context, sessionID string) (store.Credential, error) {
 	sess, err := s.store.GetSession(ctx, sessionID)
 	if errors.Is(err, store.ErrNotFound) {
-		return false, invalidToken()
+		return store.Credential{}, invalidToken()
 	}
 	if err != nil {
-		return false, err
+		return store.Credential{}, err
 	}
 	rc, err := s.store.GetCredential(ctx, sess.RefreshHash)
 	if errors.Is(err, store.ErrNotFound) {
-		return false, nil
+		return store.Credential{}, nil
 	}
-	if err != nil {
-		return false, err
-	}
-	return rc.Verified, nil
+	return rc, err
 }
 
 // Verify checks the password of a person's e-mail login as a login does
