@@ -26,6 +26,8 @@ type Config struct {
 	PublicURL        string          // PUBLIC_URL: where the hosted pages are, for links in mail
 	AppURL           string          // APP_URL: where the hosted pages send people once signed in; PUBLIC_URL when empty
 	MailFrom         string          // MAIL_FROM: sender address; empty disables mail
+	ProductName      string          // PRODUCT_NAME: the deployment's own name on pages and mail before an organization is known (default "Guichet")
+	ProductLogoURL   string          // PRODUCT_LOGO_URL: the deployment's own logo (an https URL, or empty for none)
 	MailConfigSet    string          // MAIL_CONFIGURATION_SET
 	LogLevel         string          // LOG_LEVEL: debug, info, warn, error
 	AccessTTL        time.Duration   // ACCESS_TOKEN_TTL: lifetime of a JWT access token (default 5m)
@@ -136,6 +138,8 @@ func Parse(getenv func(string) string) (Config, error) {
 		PublicURL:        or(getenv("PUBLIC_URL"), "http://127.0.0.1:8080"),
 		AppURL:           getenv("APP_URL"),
 		MailFrom:         getenv("MAIL_FROM"),
+		ProductName:      or(strings.TrimSpace(getenv("PRODUCT_NAME")), "Guichet"),
+		ProductLogoURL:   strings.TrimSpace(getenv("PRODUCT_LOGO_URL")),
 		MailConfigSet:    getenv("MAIL_CONFIGURATION_SET"),
 		LogLevel:         or(getenv("LOG_LEVEL"), "info"),
 		ExportBucket:     getenv("EXPORT_BUCKET"),
